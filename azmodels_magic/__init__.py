@@ -1,0 +1,1 @@
+"""azmodels: manage Azure AI Foundry models end to end from Jupyter."""

@@ -1,0 +1,1 @@
+"""The embedded sandbox: Azure ARM and Foundry routes on loopback, SQLite state, Azurite weights."""
