@@ -6,6 +6,7 @@ parent (PR_SET_PDEATHSIG on Linux), so even a kill -9 of the sandbox leaves no o
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import re
@@ -19,9 +20,7 @@ from pathlib import Path
 
 # Azurite's well-known development account: public, documented, and only valid on the emulator.
 DEV_ACCOUNT = "devstoreaccount1"
-DEV_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
+DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 INSTALL_HINT = (
     "Azurite (the Azure Storage emulator) is not installed: run `npm install` in the azmodels "
     "folder (its package.json pins azurite), or `npm install -g azurite@3.35.0`, or point "
@@ -41,7 +40,7 @@ def find_azurite() -> str:
     if explicit:
         if Path(explicit).is_file():
             return explicit
-        raise AzuriteError(f"AZMODELS_AZURITE points at {explicit}, which does not exist. {INSTALL_HINT}")
+        raise AzuriteError(f"AZMODELS_AZURITE={explicit} is missing. {INSTALL_HINT}")
     for start in (Path.cwd(), Path(__file__).resolve().parent):
         for folder in (start, *start.parents):
             candidate = folder / "node_modules" / ".bin" / "azurite-blob"
@@ -55,10 +54,8 @@ def find_azurite() -> str:
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     if sys.platform.startswith("linux"):
-        try:
+        with contextlib.suppress(OSError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
 
 
 @dataclass
@@ -111,7 +108,7 @@ class Azurite:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            preexec_fn=_die_with_parent if os.name == "posix" else None,  # noqa: PLW1509
+            preexec_fn=_die_with_parent if os.name == "posix" else None,
         )
         seen: list[str] = []
         ready = threading.Event()

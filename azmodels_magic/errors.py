@@ -1,0 +1,140 @@
+"""The error hierarchy: every failure a user can meet is an `AzModelsError` with one clear line.
+
+Errors from a service carry its code, message and request id (`x-ms-request-id`). The text is
+redacted when the error is made, so a secret can't leak through `str()`, `repr()` or a log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .redaction import redact
+
+SIGN_IN_HINT = (
+    "Sign in with `az login` or `azd auth login`, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
+    "AZURE_CLIENT_SECRET (or use the sandbox: `%azmodels sandbox start`)."
+)
+ROLE_HINT = (
+    "Ask an owner of the project for the 'Azure AI User' role on the Foundry project (or "
+    "'Cognitive Services Contributor' on the account for deployments)."
+)
+
+
+class AzModelsError(Exception):
+    """Base of every error azmodels raises on purpose."""
+
+    default_hint: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        hint: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.message = redact(message)
+        self.code = code
+        self.status = status
+        self.request_id = request_id
+        self.hint = redact(hint) if hint else self.default_hint
+        self.details = details or []
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.code and self.code not in text:
+            text = f"{text} [{self.code}]"
+        if self.request_id:
+            text = f"{text} (request id {self.request_id})"
+        if self.hint and self.hint not in text:
+            text = f"{text} {self.hint}"
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class UsageError(AzModelsError):
+    """The command line was wrong: unknown command or flag, a missing or malformed value."""
+
+
+class HelpRequested(AzModelsError):
+    """`--help` or `help` was asked for; the message is the help text."""
+
+
+class NotBuiltError(UsageError):
+    """A command of the grammar whose implementation has not landed yet."""
+
+
+class ValidationError(AzModelsError):
+    """Input the service (or our checks before calling it) refuses: names, versions, SKUs..."""
+
+
+class NotFoundError(AzModelsError):
+    """The model, version, deployment or operation does not exist."""
+
+
+class ConflictError(AzModelsError):
+    """The thing already exists, or is in a state that forbids the change."""
+
+
+class AuthenticationError(AzModelsError):
+    """No credential, or the service did not accept it (401)."""
+
+    default_hint = SIGN_IN_HINT
+
+
+class PermissionDeniedError(AzModelsError):
+    """Signed in, but without the role the operation needs (403)."""
+
+    default_hint = ROLE_HINT
+
+
+class QuotaExceededError(AzModelsError):
+    """The subscription or account has no quota left for this SKU or region."""
+
+
+class ServiceError(AzModelsError):
+    """The service failed (5xx) or kept throttling after every retry."""
+
+
+class OperationFailedError(AzModelsError):
+    """A long-running operation ended Failed or Canceled."""
+
+
+class OperationTimeoutError(AzModelsError):
+    """A long-running operation did not finish in time; it may still finish on the service."""
+
+
+class UploadError(AzModelsError):
+    """Weights could not be transferred; the journal keeps what was sent so a re-run resumes."""
+
+
+class CancelledError(AzModelsError):
+    """The user declined a confirmation."""
+
+
+_BY_STATUS: dict[int, type[AzModelsError]] = {
+    400: ValidationError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    412: ConflictError,
+    422: ValidationError,
+}
+_QUOTA_CODES = {"insufficientquota", "quotaexceeded", "specialfeatureorquotaidrequired"}
+
+
+def error_for_status(status: int, code: str | None) -> type[AzModelsError]:
+    """The error class for an HTTP status and service error code."""
+    if code and code.lower() in _QUOTA_CODES:
+        return QuotaExceededError
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status == 429 or status >= 500:
+        return ServiceError
+    return AzModelsError
