@@ -1,0 +1,148 @@
+"""Settings, as a traitlets `Configurable` so that `%config AzModels.<trait> = value` works.
+
+Precedence, highest first:
+1. what the session set: `%azmodels connect ...`, `AzModels.connect(...)`, keyword arguments, or
+   `%config AzModels.<trait> = ...` (these all set the trait; the latest one wins);
+2. the azd environment variables (AZURE_PROJECT_ENDPOINT, AZURE_SUBSCRIPTION_ID, ...), read when
+   a setting is first used and not set by (1);
+3. the built-in defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import urlsplit
+
+from traitlets import Bool, Float, Int, Undefined, Unicode
+from traitlets.config import Configurable
+
+ARM_API_VERSION = "2025-06-01"
+FOUNDRY_API_VERSION = "2025-11-15-preview"
+METRICS_API_VERSION = "2024-02-01"
+PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
+_PROJECT_PATH = re.compile(r"^/api/projects/(?P<project>[^/]+)/?$")
+_FOUNDRY_HOST = re.compile(r"^(?P<account>[^.]+)\.services\.ai\.azure\.com$")
+_LOOPBACK = ("127.", "localhost", "::1", "[::1]")
+
+
+def is_loopback(host: str | None) -> bool:
+    """Loopback hosts may use plain http (the sandbox); every other host must use https."""
+    return bool(host) and (host.startswith(_LOOPBACK) or host == "localhost")
+
+
+class EnvUnicode(Unicode):
+    """A string trait whose default is read from an environment variable on first use."""
+
+    def __init__(self, env: str, fallback: str = "", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.env, self.fallback = env, fallback
+        self.default_value = Undefined  # makes traitlets call make_dynamic_default
+
+    def make_dynamic_default(self) -> str:
+        return os.environ.get(self.env, "") or self.fallback
+
+    def default_value_repr(self) -> str:
+        return f"${self.env} or {self.fallback!r}"
+
+
+class AzModelsConfig(Configurable):
+    """Settings of azmodels. The facade `AzModels` subclasses this: `%config AzModels.x` works."""
+
+    project_endpoint = EnvUnicode(
+        "AZURE_PROJECT_ENDPOINT",
+        help="Foundry project endpoint, https://{account}.services.ai.azure.com/api/projects/{project}.",
+    ).tag(config=True)
+    subscription_id = EnvUnicode("AZURE_SUBSCRIPTION_ID", help="Azure subscription id.").tag(
+        config=True
+    )
+    resource_group = EnvUnicode(
+        "AZURE_RESOURCE_GROUP_NAME", help="Resource group of the Foundry account."
+    ).tag(config=True)
+    account = EnvUnicode(
+        "AZURE_ACCOUNT_NAME",
+        help="Foundry (Cognitive Services) account; derived from the project endpoint if unset.",
+    ).tag(config=True)
+    project = EnvUnicode(
+        "AZURE_PROJECT_NAME",
+        help="Foundry project; derived from the project endpoint if unset.",
+    ).tag(config=True)
+    location = EnvUnicode("AZURE_LOCATION", help="Azure region of the account, e.g. eastus.").tag(
+        config=True
+    )
+    tenant_id = EnvUnicode("AZURE_TENANT_ID", help="Microsoft Entra tenant to sign in to.").tag(
+        config=True
+    )
+    arm_endpoint = EnvUnicode(
+        "AZURE_RESOURCE_MANAGER_ENDPOINT",
+        PUBLIC_ARM_ENDPOINT,
+        help="Azure Resource Manager endpoint (differs in sovereign clouds).",
+    ).tag(config=True)
+    arm_api_version = Unicode(ARM_API_VERSION, help="api-version for ARM routes.").tag(config=True)
+    foundry_api_version = Unicode(
+        FOUNDRY_API_VERSION, help="api-version for Foundry project routes."
+    ).tag(config=True)
+    metrics_api_version = Unicode(
+        METRICS_API_VERSION, help="api-version for Azure Monitor metrics."
+    ).tag(config=True)
+    debug = Bool(False, help="Show tracebacks and log HTTP traffic (redacted).").tag(config=True)
+    progress = Bool(True, help="Show progress bars for uploads and long operations.").tag(
+        config=True
+    )
+    max_retries = Int(6, help="Retries for throttled, failed or dropped requests.").tag(config=True)
+    retry_backoff = Float(0.5, help="First retry delay in seconds (doubles, with jitter).").tag(
+        config=True
+    )
+    retry_backoff_max = Float(30.0, help="Longest delay between retries, in seconds.").tag(
+        config=True
+    )
+    http_timeout = Float(60.0, help="Seconds to wait for a response to one request.").tag(
+        config=True
+    )
+    operation_timeout = Float(1800.0, help="Seconds to wait for a long-running operation.").tag(
+        config=True
+    )
+    poll_interval = Float(1.0, help="Seconds between polls when the service gives none.").tag(
+        config=True
+    )
+    cache_seconds = Float(30.0, help="How long lists (catalog, models) are reused.").tag(
+        config=True
+    )
+    custom_sku = Unicode("GlobalStandard", help="Default SKU when deploying a custom model.").tag(
+        config=True
+    )
+
+    # -- derived values -------------------------------------------------------------------------
+
+    def project_parts(self) -> tuple[str, str]:
+        """(account, project) from the settings, falling back to the project endpoint's shape."""
+        account, project = self.account, self.project
+        parsed = urlsplit(self.project_endpoint or "")
+        path = _PROJECT_PATH.match(parsed.path or "")
+        host = _FOUNDRY_HOST.match(parsed.hostname or "")
+        if not project and path:
+            project = path.group("project")
+        if not account and host:
+            account = host.group("account")
+        return account, project
+
+    def settings(self) -> dict[str, object]:
+        """Every configurable value, as a plain dict (no secrets live in the settings)."""
+        return {name: getattr(self, name) for name in self.trait_names(config=True)}
+
+
+def validate_project_endpoint(url: str) -> str:
+    """The project endpoint without a trailing slash, or a ValidationError saying the shape."""
+    from .errors import ValidationError
+
+    parsed = urlsplit(url.strip())
+    ok_scheme = parsed.scheme == "https" or (
+        parsed.scheme == "http" and is_loopback(parsed.hostname)
+    )
+    if not ok_scheme or not parsed.hostname or not _PROJECT_PATH.match(parsed.path or ""):
+        raise ValidationError(
+            f"Project endpoint {url!r} is not of the form "
+            "https://<account>.services.ai.azure.com/api/projects/<project>: copy it from the "
+            "project's overview page in the Foundry portal."
+        )
+    return url.strip().rstrip("/")

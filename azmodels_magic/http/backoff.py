@@ -1,0 +1,52 @@
+"""The one backoff rule every retry and poll uses: the server's word first, else exponential
+backoff with full jitter, capped."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from time import time
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MAX_SERVER_DELAY = 300.0  # a Retry-After beyond this is a bug on the other side, not advice
+
+
+def server_delay(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds the server asked us to wait (retry-after-ms, x-ms-retry-after-ms, Retry-After)."""
+    if not headers:
+        return None
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) / 1000)
+            except ValueError:
+                pass
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:  # an HTTP date
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time())
+        except (TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How long to wait before retry number `attempt` (0-based)."""
+
+    base: float = 0.5
+    maximum: float = 30.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int, headers: Mapping[str, str] | None = None) -> float:
+        asked = server_delay(headers)
+        if asked is not None:
+            return min(asked, MAX_SERVER_DELAY)
+        ceiling = min(self.maximum, self.base * (2**attempt))
+        return self.rng.uniform(ceiling / 2, ceiling)

@@ -1,0 +1,287 @@
+"""One HTTP plane (ARM or a Foundry project): a requests.Session, bearer auth, bounded retries,
+paging through nextLink, long-running-operation polling, and errors mapped to our hierarchy.
+
+Every client goes through `Plane.request`; nothing else in the package speaks HTTP to Azure.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from ..auth import TokenProvider
+from ..config import is_loopback
+from ..errors import (
+    AuthenticationError,
+    AzModelsError,
+    OperationFailedError,
+    OperationTimeoutError,
+    ServiceError,
+    ValidationError,
+    error_for_status,
+)
+from ..redaction import get_logger, strip_query
+from .backoff import MAX_SERVER_DELAY, RETRY_STATUSES, Backoff, server_delay
+
+log = get_logger(__name__)
+
+USER_AGENT = "azmodels-magic/0.1"
+_TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
+StatusCallback = Callable[[str], None]
+
+
+def ensure_secure(url: str) -> None:
+    """Refuse plain http except to loopback: tokens must never cross a network in clear."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname)):
+        return
+    raise ValidationError(
+        f"Refusing {parts.scheme or 'schemeless'} URL {strip_query(url)!r}: use https "
+        "(plain http is allowed only to loopback, for the sandbox)."
+    )
+
+
+def error_from_response(response: requests.Response, context: str = "") -> AzModelsError:
+    """The typed error for a failed response, with the service's code, message and request id."""
+    code = response.headers.get("x-ms-error-code")
+    message = ""
+    details: list[dict[str, Any]] = []
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        error = body.get("error") if isinstance(body.get("error"), dict) else body
+        code = error.get("code") or code
+        message = error.get("message") or ""
+        details = error.get("details") or []
+    if not message:
+        message = f"{response.status_code} {response.reason or 'error'}"
+    if context:
+        message = f"{context}: {message}"
+    request_id = (
+        response.headers.get("x-ms-request-id")
+        or response.headers.get("apim-request-id")
+        or response.headers.get("x-request-id")
+    )
+    cls = error_for_status(response.status_code, code)
+    return cls(
+        message, code=code, status=response.status_code, request_id=request_id, details=details
+    )
+
+
+class Plane:
+    """HTTP access to one Azure plane. `base_url` is the ARM endpoint or the project endpoint."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        base_url: str,
+        scope: str,
+        tokens: TokenProvider,
+        api_version: str,
+        max_retries: int = 6,
+        backoff: Backoff | None = None,
+        timeout: float = 60.0,
+        poll_interval: float = 1.0,
+        operation_timeout: float = 1800.0,
+        extra_headers: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        ensure_secure(base_url)
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.scope = scope
+        self.api_version = api_version
+        self.max_retries = max_retries
+        self.backoff = backoff or Backoff()
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.operation_timeout = operation_timeout
+        self._tokens = tokens
+        self._sleep = sleep
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers.update(extra_headers or {})
+        self.retries_done = 0  # observable in tests and benchmarks
+
+    def __repr__(self) -> str:
+        return f"Plane({self.name}, {self.base_url})"
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        context: str = "",
+        ok: Callable[[requests.Response], bool] | None = None,
+    ) -> requests.Response:
+        """Send one request, retrying what is safe to retry; raise a typed error on failure.
+
+        `ok` decides which responses are returned rather than raised (default: 2xx).
+        """
+        url = self.url(path)
+        ensure_secure(url)
+        query = dict(params or {})
+        if "api-version=" not in url and "api-version" not in query:
+            query["api-version"] = self.api_version
+        accepted = ok or (lambda r: r.status_code < 300)
+        reauthenticated = False
+        attempt = 0
+        while True:
+            send_headers = {
+                "Authorization": f"Bearer {self._tokens.token(self.scope)}",
+                "x-ms-client-request-id": str(uuid.uuid4()),
+                **(headers or {}),
+            }
+            started = time.monotonic()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=query,
+                    json=json,
+                    headers=send_headers,
+                    timeout=self.timeout,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt >= self.max_retries:
+                    raise ServiceError(
+                        f"{context or self.name}: could not reach {urlsplit(url).netloc} after "
+                        f"{attempt + 1} tries ({type(exc).__name__}). Check the network and "
+                        "the endpoint, then run the command again."
+                    ) from None
+                delay = self.backoff.delay(attempt)
+                log.debug("%s %s failed (%s); retry in %.2fs", method, url, exc, delay)
+                self._retry_sleep(delay)
+                attempt += 1
+                continue
+            log.debug(
+                "%s %s -> %s in %.0f ms (request id %s)",
+                method,
+                strip_query(url),
+                response.status_code,
+                (time.monotonic() - started) * 1000,
+                response.headers.get("x-ms-request-id"),
+            )
+            if accepted(response):
+                return response
+            if response.status_code == 401 and not reauthenticated:
+                # A token can expire between cache check and use: ask once for a fresh one.
+                self._tokens.forget()
+                reauthenticated = True
+                continue
+            if response.status_code in RETRY_STATUSES and attempt < self.max_retries:
+                delay = self.backoff.delay(attempt, response.headers)
+                log.debug("%s %s: %s, retry in %.2fs", method, url, response.status_code, delay)
+                self._retry_sleep(delay)
+                attempt += 1
+                continue
+            error = error_from_response(response, context)
+            if isinstance(error, AuthenticationError) and not error.hint:
+                error.hint = AuthenticationError.default_hint
+            raise error
+
+    def _retry_sleep(self, delay: float) -> None:
+        self.retries_done += 1
+        self._sleep(delay)
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs).json()
+
+    def iter_pages(
+        self, path: str, *, params: Mapping[str, Any] | None = None, context: str = ""
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Each page's `value` list, following `nextLink` until the service stops giving one."""
+        url: str | None = path
+        query: Mapping[str, Any] | None = params
+        seen: set[str] = set()
+        while url:
+            body = self.request("GET", url, params=query, context=context).json()
+            yield list(body.get("value") or [])
+            next_link = body.get("nextLink") or body.get("@odata.nextLink")
+            if next_link and next_link in seen:  # a service bug must not loop us forever
+                break
+            if next_link:
+                seen.add(next_link)
+                url = urljoin(self.url(path), next_link)
+            else:
+                url = None
+            query = None  # nextLink carries its own query
+
+    def iter_items(self, path: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        for page in self.iter_pages(path, **kwargs):
+            yield from page
+
+    def wait(
+        self,
+        response: requests.Response,
+        *,
+        context: str = "",
+        timeout: float | None = None,
+        on_status: StatusCallback | None = None,
+    ) -> dict[str, Any]:
+        """Follow a long-running operation to its end and return the last status body.
+
+        Polls Azure-AsyncOperation (or Operation-Location) when given, else Location; honours
+        Retry-After; raises OperationFailedError on Failed/Canceled and OperationTimeoutError
+        when `timeout` passes (the operation may still finish on the service).
+        """
+        monitor = response.headers.get("Azure-AsyncOperation") or response.headers.get(
+            "Operation-Location"
+        )
+        location = response.headers.get("Location")
+        if not monitor and not location:
+            try:
+                return response.json() if response.content else {}
+            except ValueError:
+                return {}
+        deadline = time.monotonic() + (self.operation_timeout if timeout is None else timeout)
+        last = response
+        while True:
+            asked = server_delay(last.headers)
+            wait = self.poll_interval if asked is None else min(asked, MAX_SERVER_DELAY)
+            if time.monotonic() + wait > deadline:
+                limit = self.operation_timeout if timeout is None else timeout
+                raise OperationTimeoutError(
+                    f"{context or 'The operation'} is still running after {limit:.0f}s; it may "
+                    "still finish on the service: check again later."
+                )
+            self._sleep(wait)
+            last = self.request("GET", monitor or location, context=context)
+            body = last.json() if last.content else {}
+            if not isinstance(body, dict):
+                body = {}
+            # A Location monitor answers 202 while running and 200/204 when done.
+            implied = "InProgress" if (not monitor and last.status_code == 202) else "Succeeded"
+            status = str(body.get("status") or (implied if not monitor else "InProgress"))
+            if on_status:
+                on_status(status)
+            if status.lower() in _TERMINAL:
+                break
+        if status.lower() != "succeeded":
+            error = body.get("error") or {}
+            raise OperationFailedError(
+                f"{context or 'The operation'} ended {status}: "
+                f"{error.get('message') or 'the service gave no reason'}",
+                code=error.get("code"),
+                request_id=last.headers.get("x-ms-request-id"),
+            )
+        return body
+
+    def close(self) -> None:
+        self.session.close()
