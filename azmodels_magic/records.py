@@ -1,9 +1,20 @@
-"""Typed records the services return. Presentation turns them into DataFrames, cards and text."""
+"""Typed records the services return. Presentation turns them into DataFrames, cards and text.
+
+The clients build these from REST JSON (the `from_rest` constructors); nothing above the clients
+sees raw JSON. No record holds a secret: blob URIs are stored without their query string.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+from .redaction import strip_query
+
+BASE, CUSTOM = "base", "custom"
+# Tags under this prefix are azmodels' own record of what was uploaded (format, size, digests).
+META_PREFIX = "azmodels."
 
 
 @dataclass(frozen=True)
@@ -14,3 +25,264 @@ class WeightFile:
     relative: str  # posix path inside the model folder; the blob name
     size: int  # bytes
     mtime_ns: int  # with path and size, the identity a resumed upload checks
+
+
+@dataclass(frozen=True)
+class CapacityRange:
+    """What capacity a SKU accepts: minimum..maximum on `step`, or only `allowed` values."""
+
+    minimum: int = 1
+    maximum: int = 1
+    step: int = 1
+    default: int = 1
+    allowed: tuple[int, ...] = ()
+
+    @classmethod
+    def from_rest(cls, body: dict[str, Any] | None) -> CapacityRange:
+        body = body or {}
+        minimum = int(body.get("minimum") or 1)
+        maximum = int(body.get("maximum") or minimum)
+        return cls(
+            minimum=minimum,
+            maximum=maximum,
+            step=max(1, int(body.get("step") or 1)),
+            default=int(body.get("default") or minimum),
+            allowed=tuple(int(v) for v in body.get("allowedValues") or ()),
+        )
+
+    def describe(self) -> str:
+        if self.allowed:
+            return "one of " + ", ".join(str(v) for v in self.allowed)
+        step = f" in steps of {self.step}" if self.step > 1 else ""
+        return f"{self.minimum}-{self.maximum}{step}"
+
+    def problem(self, capacity: int) -> str | None:
+        """Why `capacity` is not accepted, or None when it is."""
+        if self.allowed and capacity not in self.allowed:
+            return f"capacity {capacity} is not allowed ({self.describe()})"
+        if capacity < self.minimum or capacity > self.maximum:
+            return f"capacity {capacity} is outside {self.describe()}"
+        if (capacity - self.minimum) % self.step:
+            return f"capacity {capacity} is not on the step ({self.describe()})"
+        return None
+
+
+@dataclass(frozen=True)
+class SkuOption:
+    """A SKU a model can be deployed with."""
+
+    name: str
+    capacity: CapacityRange
+    usage_name: str = ""
+    deprecation_date: str = ""
+
+    @classmethod
+    def from_rest(cls, body: dict[str, Any]) -> SkuOption:
+        return cls(
+            name=body.get("name", ""),
+            capacity=CapacityRange.from_rest(body.get("capacity")),
+            usage_name=body.get("usageName") or "",
+            deprecation_date=body.get("deprecationDate") or "",
+        )
+
+
+@dataclass(frozen=True)
+class BaseModel:
+    """A model of the base catalog (ARM `Model`)."""
+
+    name: str
+    version: str
+    format: str
+    publisher: str
+    description: str
+    kind: str
+    lifecycle_status: str
+    is_default_version: bool
+    max_capacity: int | None
+    capabilities: dict[str, str] = field(default_factory=dict)
+    finetune_capabilities: dict[str, str] = field(default_factory=dict)
+    inference_deprecation: str = ""
+    finetune_deprecation: str = ""
+    catalog_asset_id: str = ""
+    skus: tuple[SkuOption, ...] = ()
+    type: str = BASE
+
+    @classmethod
+    def from_rest(cls, body: dict[str, Any]) -> BaseModel:
+        model = body.get("model") or {}
+        deprecation = model.get("deprecation") or {}
+        return cls(
+            name=model.get("name", ""),
+            version=str(model.get("version") or ""),
+            format=model.get("format") or "",
+            publisher=model.get("publisher") or model.get("format") or "",
+            description=body.get("description") or model.get("description") or "",
+            kind=body.get("kind") or "",
+            lifecycle_status=model.get("lifecycleStatus") or "",
+            is_default_version=bool(model.get("isDefaultVersion")),
+            max_capacity=model.get("maxCapacity"),
+            capabilities=dict(model.get("capabilities") or {}),
+            finetune_capabilities=dict(model.get("finetuneCapabilities") or {}),
+            inference_deprecation=deprecation.get("inference") or "",
+            finetune_deprecation=deprecation.get("fineTune") or "",
+            catalog_asset_id=model.get("modelCatalogAssetId") or "",
+            skus=tuple(SkuOption.from_rest(s) for s in model.get("skus") or ()),
+        )
+
+    @property
+    def status(self) -> str:
+        return self.lifecycle_status
+
+    @property
+    def capability_names(self) -> list[str]:
+        return sorted(k for k, v in self.capabilities.items() if str(v).lower() == "true")
+
+    def sku(self, name: str) -> SkuOption | None:
+        return next((s for s in self.skus if s.name.lower() == name.lower()), None)
+
+    @property
+    def default_sku(self) -> SkuOption | None:
+        """GlobalStandard when offered (pay-as-you-go, widest availability), else the first."""
+        return self.sku("GlobalStandard") or (self.skus[0] if self.skus else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CustomModel:
+    """A version of a model registered in the Foundry project."""
+
+    name: str
+    version: str
+    description: str
+    blob_uri: str  # without query: never a SAS
+    weight_type: str
+    base_model: str
+    tags: dict[str, str]
+    provisioning_state: str
+    created_at: str
+    created_by: str
+    modified_at: str
+    id: str = ""
+    type: str = CUSTOM
+
+    @classmethod
+    def from_rest(cls, body: dict[str, Any]) -> CustomModel:
+        system = body.get("systemData") or {}
+        derived = body.get("derivedModelInformation") or {}
+        return cls(
+            name=body.get("name", ""),
+            version=str(body.get("version") or ""),
+            description=body.get("description") or "",
+            blob_uri=strip_query(body.get("blobUri") or ""),
+            weight_type=body.get("weightType") or "",
+            base_model=body.get("baseModel") or derived.get("baseModel") or "",
+            tags={str(k): str(v) for k, v in (body.get("tags") or {}).items()},
+            provisioning_state=body.get("provisioningState") or "Succeeded",
+            created_at=system.get("createdAt") or "",
+            created_by=system.get("createdBy") or "",
+            modified_at=system.get("lastModifiedAt") or "",
+            id=body.get("id") or "",
+        )
+
+    @property
+    def user_tags(self) -> dict[str, str]:
+        return {k: v for k, v in self.tags.items() if not k.startswith(META_PREFIX)}
+
+    def meta(self, key: str, default: str = "") -> str:
+        return self.tags.get(META_PREFIX + key, default)
+
+    @property
+    def format(self) -> str:
+        return self.meta("format")
+
+    @property
+    def size(self) -> int | None:
+        value = self.meta("size")
+        return int(value) if value.isdigit() else None
+
+    @property
+    def status(self) -> str:
+        return {"Succeeded": "Ready", "Creating": "Registering"}.get(
+            self.provisioning_state, self.provisioning_state
+        )
+
+    @property
+    def ready(self) -> bool:
+        return self.provisioning_state == "Succeeded"
+
+    @property
+    def publisher(self) -> str:
+        return self.created_by or "you"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """An ARM deployment of a base or custom model."""
+
+    name: str
+    model_name: str
+    model_version: str
+    model_format: str
+    model_source: str  # the project ARM id for a custom model, "" for a base model
+    sku: str
+    capacity: int
+    provisioning_state: str
+    deployment_state: str
+    created_at: str
+    modified_at: str
+    capabilities: dict[str, str] = field(default_factory=dict)
+    rate_limits: tuple[dict[str, Any], ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+    id: str = ""
+
+    @classmethod
+    def from_rest(cls, body: dict[str, Any]) -> Deployment:
+        props = body.get("properties") or {}
+        model = props.get("model") or {}
+        sku = body.get("sku") or {}
+        system = body.get("systemData") or {}
+        return cls(
+            name=body.get("name", ""),
+            model_name=model.get("name", ""),
+            model_version=str(model.get("version") or ""),
+            model_format=model.get("format") or "",
+            model_source=model.get("source") or "",
+            sku=sku.get("name") or "",
+            capacity=int(sku.get("capacity") or 0),
+            provisioning_state=props.get("provisioningState") or "",
+            deployment_state=props.get("deploymentState") or "",
+            created_at=system.get("createdAt") or "",
+            modified_at=system.get("lastModifiedAt") or "",
+            capabilities=dict(props.get("capabilities") or {}),
+            rate_limits=tuple(props.get("rateLimits") or ()),
+            tags=dict(body.get("tags") or {}),
+            id=body.get("id") or "",
+        )
+
+    @property
+    def type(self) -> str:
+        return CUSTOM if self.model_source else BASE
+
+    @property
+    def status(self) -> str:
+        """One word: Running, Creating, Updating, Deleting, Failed or Stopped."""
+        state = self.provisioning_state.lower()
+        if state in ("accepted", "creating", "moving"):
+            return "Creating"
+        if state in ("deleting", "updating"):
+            return state.capitalize()
+        if state in ("failed", "canceled"):
+            return "Failed"
+        if state == "disabled" or self.deployment_state.lower() in ("stopped", "paused"):
+            return "Stopped"
+        if state == "succeeded":
+            return "Running"
+        return self.provisioning_state or "Unknown"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

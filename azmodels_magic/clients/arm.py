@@ -1,0 +1,138 @@
+"""ArmClient: the base-model catalog, deployments, the account and its metrics, over ARM."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+
+from ..http.plane import Plane, StatusCallback
+from ..records import BaseModel, Deployment
+
+PROVIDER = "Microsoft.CognitiveServices"
+
+
+class ArmClient:
+    """Typed access to the ARM routes of azure-api.md for one account."""
+
+    def __init__(
+        self,
+        plane: Plane,
+        *,
+        subscription_id: str,
+        resource_group: str,
+        account: str,
+        location: str = "",
+        metrics_api_version: str = "2024-02-01",
+    ) -> None:
+        self.plane = plane
+        self.subscription_id = subscription_id
+        self.resource_group = resource_group
+        self.account = account
+        self._location = location
+        self.metrics_api_version = metrics_api_version
+
+    def __repr__(self) -> str:
+        return f"ArmClient({self.account} in {self.resource_group})"
+
+    @property
+    def account_id(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/{PROVIDER}/accounts/{self.account}"
+        )
+
+    def project_id(self, project: str) -> str:
+        return f"{self.account_id}/projects/{project}"
+
+    # -- account --------------------------------------------------------------------------------
+
+    def get_account(self) -> dict[str, Any]:
+        return self.plane.get_json(self.account_id, context=f"Account {self.account}")
+
+    @property
+    def location(self) -> str:
+        """The account's region: from the settings, else asked of ARM once."""
+        if not self._location:
+            self._location = str(self.get_account().get("location") or "")
+        return self._location
+
+    def endpoint(self) -> str:
+        props = self.get_account().get("properties") or {}
+        return str(props.get("endpoint") or "")
+
+    # -- catalog --------------------------------------------------------------------------------
+
+    def iter_catalog(self) -> Iterator[BaseModel]:
+        path = (
+            f"/subscriptions/{self.subscription_id}/providers/{PROVIDER}"
+            f"/locations/{self.location}/models"
+        )
+        for item in self.plane.iter_items(path, context="Model catalog"):
+            yield BaseModel.from_rest(item)
+
+    # -- deployments ----------------------------------------------------------------------------
+
+    def _deployment_path(self, name: str = "") -> str:
+        return f"{self.account_id}/deployments" + (f"/{name}" if name else "")
+
+    def iter_deployments(self) -> Iterator[Deployment]:
+        for item in self.plane.iter_items(self._deployment_path(), context="Deployments"):
+            yield Deployment.from_rest(item)
+
+    def get_deployment(self, name: str) -> Deployment:
+        body = self.plane.get_json(self._deployment_path(name), context=f"Deployment '{name}'")
+        return Deployment.from_rest(body)
+
+    def put_deployment(
+        self, name: str, *, sku: str, capacity: int, model: dict[str, Any], tags: dict | None = None
+    ) -> requests.Response:
+        body: dict[str, Any] = {
+            "sku": {"name": sku, "capacity": capacity},
+            "properties": {"model": model},
+        }
+        if tags:
+            body["tags"] = tags
+        return self.plane.request(
+            "PUT", self._deployment_path(name), json=body, context=f"Deploy '{name}'"
+        )
+
+    def patch_deployment(self, name: str, *, sku: str, capacity: int) -> requests.Response:
+        return self.plane.request(
+            "PATCH",
+            self._deployment_path(name),
+            json={"sku": {"name": sku, "capacity": capacity}},
+            context=f"Scale '{name}'",
+        )
+
+    def delete_deployment(self, name: str) -> requests.Response:
+        return self.plane.request(
+            "DELETE", self._deployment_path(name), context=f"Delete deployment '{name}'"
+        )
+
+    def wait(
+        self, response: requests.Response, *, context: str, on_status: StatusCallback | None = None
+    ) -> dict[str, Any]:
+        return self.plane.wait(response, context=context, on_status=on_status)
+
+    def deployment_skus(self, name: str) -> list[dict[str, Any]]:
+        return list(self.plane.iter_items(self._deployment_path(name) + "/skus"))
+
+    # -- metrics --------------------------------------------------------------------------------
+
+    def metrics(
+        self, deployment: str, *, names: list[str], timespan: str, interval: str = "PT1H"
+    ) -> dict[str, Any]:
+        return self.plane.get_json(
+            f"{self.account_id}/providers/Microsoft.Insights/metrics",
+            params={
+                "api-version": self.metrics_api_version,
+                "metricnames": ",".join(names),
+                "timespan": timespan,
+                "interval": interval,
+                "aggregation": "Total,Average",
+                "$filter": f"ModelDeploymentName eq '{deployment}'",
+            },
+            context=f"Metrics of '{deployment}'",
+        )
