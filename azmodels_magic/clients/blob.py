@@ -1,0 +1,572 @@
+"""BlobTransfer: push model weights (often many GB) into an Azure Blob container through a SAS.
+
+Design, and why:
+
+- One pass over each file. A single reader (the calling thread) reads the file sequentially
+  once, feeds every byte to SHA-256 in that same pass, and hands blocks to a pool of workers that
+  `stage_block` them in parallel; the last one to finish commits the block list in order. The
+  digest costs no second read, and the disk sees one sequential stream (the fastest pattern for
+  both spinning disks and network file systems).
+- Bounded memory. A semaphore with workers + 2 permits gates every block the reader loads, and
+  a worker gives its permit back once the block is sent: at most (workers + 2) x block size is
+  ever held (workers sending, two read ahead so no worker waits for the disk), whatever the
+  file size. `peak_blocks_in_flight` proves it in the tests.
+- Block size 8 MiB by default. Azure storage serves blocks above 4 MiB on its high-throughput
+  path, per-request overhead (headers, auth, a round trip) is amortised over 8 MiB, and a failed
+  block is cheap to retry. 50,000 blocks x 8 MiB covers 390 GiB; bigger files get the block size
+  doubled until they fit (up to the service's 4,000 MiB per block).
+- Workers min(8, 2 x CPUs). Uploads are bound by the network and the service, not the CPU, but
+  each worker costs a connection and a block of memory: eight 8 MiB PUTs in flight fill a
+  multi-Gbit link; more mostly adds memory and server-side throttling. The HTTP connection pool
+  is sized to the workers so no request waits for a socket.
+- Small files (up to one block) go up as a single Put Blob, still hashed in the reading pass, and
+  through the same workers, so a folder of many small files uploads in parallel too.
+- Resume. With a journal (azmodels_magic.journal), each staged block is recorded; a re-run asks
+  the service which blocks it really holds (`get_block_list("all")`) and skips only blocks both
+  journaled and present with the right size. Skipped blocks are still read to feed SHA-256:
+  reading is cheap, sending is not, and the digest is always of the whole file. Committed files
+  are checked by blob size (and the sha256 metadata we set at commit) and not re-read.
+- Secrets. The SAS URL lives only in local variables of `upload`; it never becomes an attribute,
+  a repr, a log line (azure-core's header logging goes to a disabled logger, urllib3's request
+  lines are redacted) or journal text. Failures surface as one redacted `UploadError` line.
+- Retries are azure-storage-blob's own (exponential, on 5xx, 408, 429 and connection errors).
+
+Imports of azure-* are lazy so `%load_ext azmodels_magic` stays fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UploadError
+from ..records import WeightFile
+from ..redaction import get_logger, redact, strip_query
+
+if TYPE_CHECKING:
+    from ..journal import UploadJournal
+
+MIB = 1024 * 1024
+DEFAULT_BLOCK_SIZE = 8 * MIB
+MAX_BLOCK_SIZE = 4000 * MIB  # the service's limit per staged block
+MAX_BLOCKS = 50_000  # the service's limit of committed blocks per blob
+_HASH_CHUNK = 1 * MIB  # reading size for blocks that are only hashed (already on the service)
+
+# azure-core's HttpLoggingPolicy logs every request's headers at INFO when its logger is enabled;
+# sending it to a logger that is disabled keeps the noise (and any header) out of user logs.
+_HTTP_LOG_SINK = logging.Logger("azmodels_magic.blob.http-silenced")
+_HTTP_LOG_SINK.disabled = True
+
+
+def default_workers() -> int:
+    return min(8, 2 * (os.cpu_count() or 1))
+
+
+def block_size_for(size: int, base: int = DEFAULT_BLOCK_SIZE) -> int:
+    """The block size for a file of `size` bytes: `base`, doubled until the file fits in the
+    service's 50,000 blocks (capped at 4,000 MiB per block)."""
+    if not 0 < base <= MAX_BLOCK_SIZE:
+        raise ValueError(f"block size must be between 1 byte and {MAX_BLOCK_SIZE} bytes")
+    block = base
+    while -(-size // block) > MAX_BLOCKS:
+        if block >= MAX_BLOCK_SIZE:
+            raise UploadError(
+                f"A file of {size} bytes exceeds the largest block blob "
+                f"({MAX_BLOCKS} blocks of {MAX_BLOCK_SIZE // MIB} MiB)."
+            )
+        block = min(block * 2, MAX_BLOCK_SIZE)
+    return block
+
+
+def block_id(file_index: int, block_index: int) -> str:
+    """The id of a block. Fixed width, so every id of a blob has the same length (the service
+    requires it); the SDK base64-encodes it on the wire and decodes it in block lists."""
+    return f"{file_index:05d}-{block_index:08d}"
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    """What was stored for one file."""
+
+    relative: str  # blob name
+    size: int
+    sha256: str  # hex digest of the whole file
+    blocks: int  # committed blocks; 0 when it went up as a single Put Blob
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    files: list[FileDigest]
+    bytes_sent: int  # payload bytes sent in this run (not counting retries)
+    bytes_skipped: int  # bytes the service already held from an earlier run
+    seconds: float
+    peak_blocks_in_flight: int = 0
+
+    @property
+    def bytes_total(self) -> int:
+        return sum(f.size for f in self.files)
+
+    @property
+    def mb_per_second(self) -> float:
+        return self.bytes_sent / 1e6 / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class _Plan:
+    """One file's transfer plan (and, while it runs, its completion state)."""
+
+    index: int
+    file: WeightFile
+    block_size: int
+    ids: list[str]  # every block id in order; empty for a single put
+    skip: set[int] = field(default_factory=set)  # block indexes already on the service
+    done_sha256: str | None = None  # set when the blob is already committed and verified
+    sha256: str | None = None
+    pending: int = 1  # outstanding blocks + 1 held by the reader until it has read the file
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def single_put(self) -> bool:
+        return not self.ids
+
+    def block_length(self, index: int) -> int:
+        return min(self.block_size, self.file.size - index * self.block_size)
+
+    @property
+    def skipped_bytes(self) -> int:
+        if self.done_sha256 is not None:
+            return self.file.size
+        return sum(self.block_length(i) for i in self.skip)
+
+    def release(self) -> bool:
+        """One outstanding part done; True for whoever finishes the file last (it commits)."""
+        with self.lock:
+            self.pending -= 1
+            return self.pending == 0
+
+
+class BlobTransfer:
+    """Uploads files into a container through a container SAS URL. See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+        max_workers: int | None = None,
+        retry_total: int | None = None,
+        read_timeout: int = 120,
+    ) -> None:
+        block_size_for(0, block_size)  # validates
+        self.block_size = block_size
+        self.max_workers = max(1, max_workers or default_workers())
+        self.retry_total = retry_total  # None: azure-storage-blob's default
+        self.read_timeout = read_timeout
+        self.peak_blocks_in_flight = 0
+        self._in_flight = 0
+        self._count_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"BlobTransfer(block_size={self.block_size}, max_workers={self.max_workers}, "
+            f"retry_total={self.retry_total})"
+        )
+
+    # ---------------------------------------------------------------- public
+
+    def upload(
+        self,
+        sas_url: str,
+        files: Sequence[WeightFile],
+        *,
+        journal: UploadJournal | None = None,
+        on_start: Callable[[int], None] | None = None,
+        on_progress: Callable[[int], None] | None = None,
+        on_skip: Callable[[int], None] | None = None,
+    ) -> UploadResult:
+        """Upload `files` (blob name = `relative`) into the container of `sas_url`.
+
+        `on_start(total_bytes)` is called once first; `on_skip(bytes)` once, before any progress,
+        with the bytes a resumed upload does not send again (only when there are some);
+        `on_progress(delta)` as each block or small file is stored. Callbacks are serialised,
+        so they need not be thread-safe themselves. Raises UploadError; the journal then keeps
+        every block that was stored, and a re-run with it resumes.
+        """
+        started = time.monotonic()
+        relatives = [f.relative for f in files]
+        if len(set(relatives)) != len(relatives):
+            raise ValueError("two weight files have the same relative path")
+        if journal is not None and not journal.matches(files):
+            raise UploadError(
+                "The source files changed since the interrupted upload; it must start over "
+                "(delete its journal)."
+            )
+        base = journal.block_size if journal is not None else self.block_size
+        # Ids number files in name order, so they stay stable whatever order the caller lists.
+        order = {rel: i for i, rel in enumerate(sorted(relatives))}
+        plans = [self._plan(order[f.relative], f, base, journal) for f in files]
+
+        container = self._container(sas_url, base)
+        try:
+            if journal is not None:
+                self._check_service(container, plans, journal)
+            skipped = sum(p.skipped_bytes for p in plans)
+            if on_start:
+                on_start(sum(f.size for f in files))
+            if on_skip and skipped:
+                on_skip(skipped)
+            if journal is not None and journal.status != "uploading":
+                journal.set_status("uploading")
+            sent = self._run(container, plans, journal, on_progress)
+        except _FileFailure as failure:
+            if isinstance(failure.error, (UploadError, KeyboardInterrupt)):
+                raise failure.error from None
+            raise _upload_error(failure.error, failure.relative) from None
+        except UploadError:
+            raise
+        except Exception as error:
+            raise _upload_error(error, None) from None
+        finally:
+            if journal is not None:
+                journal.flush()
+            container.close()
+
+        if journal is not None:
+            journal.set_status("uploaded")
+        digests = [
+            FileDigest(
+                relative=p.file.relative,
+                size=p.file.size,
+                sha256=p.done_sha256 or p.sha256 or "",
+                blocks=len(p.ids),
+            )
+            for p in plans
+        ]
+        return UploadResult(
+            files=digests,
+            bytes_sent=sent,
+            bytes_skipped=skipped,
+            seconds=time.monotonic() - started,
+            peak_blocks_in_flight=self.peak_blocks_in_flight,
+        )
+
+    # ---------------------------------------------------------------- planning
+
+    def _plan(
+        self, index: int, file: WeightFile, base: int, journal: UploadJournal | None
+    ) -> _Plan:
+        if journal is not None:
+            size = journal.file(file.relative).block_size
+        else:
+            size = block_size_for(file.size, base)
+        # Files up to one block go up in a single Put Blob: one request instead of two.
+        count = 0 if file.size <= base else -(-file.size // size)
+        return _Plan(index, file, size, [block_id(index, i) for i in range(count)])
+
+    def _check_service(self, container: Any, plans: list[_Plan], journal: UploadJournal) -> None:
+        """Trust the journal only as far as the service confirms it (in parallel: one request
+        per file that has something journaled)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        def check(plan: _Plan) -> None:
+            entry = journal.file(plan.file.relative)
+            blob = container.get_blob_client(plan.file.relative)
+            if entry.committed and entry.sha256:
+                try:
+                    props = blob.get_blob_properties()
+                except ResourceNotFoundError:
+                    props = None
+                stored_sha = (props.metadata or {}).get("sha256") if props else None
+                if props and props.size == plan.file.size and stored_sha in (None, entry.sha256):
+                    plan.done_sha256 = entry.sha256
+                    return
+                journal.reset_file(plan.file.relative)
+                return
+            staged = set(entry.block_ids)
+            if not staged or plan.single_put:
+                return
+            try:
+                committed, uncommitted = blob.get_block_list("all")
+            except ResourceNotFoundError:
+                committed, uncommitted = [], []
+            # "latest" in the commit takes an uncommitted block over a committed one of the same
+            # id, so look at them in that order; committed ones count too (a kill between the
+            # commit and its journal write leaves the blocks committed, and they can be reused).
+            present = {b.id: b.size for b in committed}
+            present.update({b.id: b.size for b in uncommitted})
+            plan.skip = {
+                i
+                for i, bid in enumerate(plan.ids)
+                if bid in staged and present.get(bid) == plan.block_length(i)
+            }
+            journal.reset_file(plan.file.relative, keep={plan.ids[i] for i in plan.skip})
+
+        todo = [p for p in plans if (e := journal.file(p.file.relative)).committed or e.block_ids]
+        if not todo:
+            return
+        errors: list[_FileFailure] = []
+        work: queue.SimpleQueue[_Plan] = queue.SimpleQueue()
+        for plan in todo:
+            work.put(plan)
+
+        def run() -> None:
+            while not errors:
+                try:
+                    plan = work.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    check(plan)
+                except Exception as error:
+                    errors.append(_FileFailure(plan.file.relative, error))
+
+        threads = [
+            threading.Thread(target=run, name=f"azmodels-check-{i}", daemon=True)
+            for i in range(min(self.max_workers, len(todo)))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+
+    # ---------------------------------------------------------------- transfer
+
+    def _run(
+        self,
+        container: Any,
+        plans: list[_Plan],
+        journal: UploadJournal | None,
+        on_progress: Callable[[int], None] | None,
+    ) -> int:
+        """Read every file once, stage its blocks through the workers, commit. Returns bytes
+        sent."""
+        permits = threading.Semaphore(self.max_workers + 2)
+        work: queue.Queue[tuple[_Plan, int, bytes] | None] = queue.Queue(self.max_workers + 2)
+        abort = threading.Event()
+        errors: list[_FileFailure] = []
+        progress_lock = threading.Lock()
+        sent = [0]
+        self.peak_blocks_in_flight = 0
+        self._in_flight = 0
+
+        def finish_file(plan: _Plan) -> None:
+            if plan.single_put:
+                return  # its one Put Blob already stored and journaled it
+            blob = container.get_blob_client(plan.file.relative)
+            assert plan.sha256 is not None
+            blob.commit_block_list(plan.ids, metadata={"sha256": plan.sha256})
+            if journal is not None:
+                journal.mark_committed(plan.file.relative, plan.sha256)
+
+        def store(plan: _Plan, index: int, data: bytes) -> None:
+            blob = container.get_blob_client(plan.file.relative)
+            if plan.single_put:
+                assert plan.sha256 is not None
+                blob.upload_blob(
+                    data,
+                    length=len(data),
+                    overwrite=True,
+                    max_concurrency=1,
+                    metadata={"sha256": plan.sha256},
+                )
+                if journal is not None:
+                    journal.mark_committed(plan.file.relative, plan.sha256)
+            else:
+                blob.stage_block(plan.ids[index], data, length=len(data))
+                if journal is not None:
+                    journal.mark_staged(plan.file.relative, plan.ids[index])
+            with progress_lock:
+                sent[0] += len(data)
+                if on_progress:
+                    on_progress(len(data))
+
+        def worker() -> None:
+            while True:
+                item = work.get()
+                if item is None:
+                    return
+                plan, index, data = item
+                try:
+                    if not abort.is_set():
+                        store(plan, index, data)
+                        del data  # drop the block before the permit lets the reader load another
+                        if plan.release():
+                            finish_file(plan)
+                except BaseException as error:
+                    errors.append(_FileFailure(plan.file.relative, error))
+                    abort.set()
+                finally:
+                    item = data = None  # type: ignore[assignment]
+                    with self._count_lock:
+                        self._in_flight -= 1
+                    permits.release()
+
+        threads = [
+            threading.Thread(target=worker, name=f"azmodels-upload-{i}", daemon=True)
+            for i in range(self.max_workers)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            for plan in plans:
+                if abort.is_set():
+                    break
+                if plan.done_sha256 is None:
+                    self._read_file(plan, work, permits, abort)
+                    if not abort.is_set() and plan.release():
+                        try:
+                            finish_file(plan)  # every block was already on the service
+                        except Exception as error:
+                            raise _FileFailure(plan.file.relative, error) from None
+        except BaseException:
+            abort.set()  # workers drop what is queued; the journal keeps what was stored
+            raise
+        finally:
+            for _ in threads:
+                work.put(None)
+            for thread in threads:
+                thread.join()
+        if errors:
+            raise errors[0]
+        return sent[0]
+
+    def _read_file(
+        self,
+        plan: _Plan,
+        work: queue.Queue[tuple[_Plan, int, bytes] | None],
+        permits: threading.Semaphore,
+        abort: threading.Event,
+    ) -> None:
+        file = plan.file
+        digest = hashlib.sha256()
+        with open(file.path, "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            if stat.st_size != file.size or stat.st_mtime_ns != file.mtime_ns:
+                raise UploadError(f"{file.relative} changed since it was listed; run again.")
+            if hasattr(os, "posix_fadvise"):
+                os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+            if plan.single_put:
+                if not self._acquire(permits, abort):
+                    return
+                data = handle.read(file.size)
+                self._check_length(file, data, file.size)
+                digest.update(data)
+                plan.sha256 = digest.hexdigest()
+                with plan.lock:
+                    plan.pending += 1
+                work.put((plan, 0, data))
+                return
+            scratch = memoryview(bytearray(min(_HASH_CHUNK, plan.block_size)))
+            for index in range(len(plan.ids)):
+                length = plan.block_length(index)
+                if index in plan.skip:
+                    # Already on the service: read only to hash, through a small scratch buffer.
+                    left = length
+                    while left:
+                        got = handle.readinto(scratch[: min(left, len(scratch))])
+                        if not got:
+                            self._check_length(file, b"", length)
+                        digest.update(scratch[:got])
+                        left -= got
+                    continue
+                if not self._acquire(permits, abort):
+                    return
+                data = handle.read(length)
+                self._check_length(file, data, length)
+                digest.update(data)
+                with plan.lock:
+                    plan.pending += 1
+                work.put((plan, index, data))
+                del data
+            if handle.read(1):
+                raise UploadError(f"{file.relative} grew while it was read; run again.")
+        plan.sha256 = digest.hexdigest()
+
+    def _acquire(self, permits: threading.Semaphore, abort: threading.Event) -> bool:
+        """Wait for room for one more block in memory; False once the transfer is aborted."""
+        while not permits.acquire(timeout=0.2):
+            if abort.is_set():
+                return False
+        if abort.is_set():
+            permits.release()
+            return False
+        with self._count_lock:
+            self._in_flight += 1
+            self.peak_blocks_in_flight = max(self.peak_blocks_in_flight, self._in_flight)
+        return True
+
+    @staticmethod
+    def _check_length(file: WeightFile, data: bytes, expected: int) -> None:
+        if len(data) != expected:
+            raise UploadError(f"{file.relative} shrank while it was read; run again.")
+
+    # ---------------------------------------------------------------- client
+
+    def _container(self, sas_url: str, block_size: int) -> Any:
+        import requests
+        from azure.core.pipeline.transport import RequestsTransport
+        from azure.storage.blob import ContainerClient
+        from urllib3.util.retry import Retry
+
+        # urllib3 logs request lines, SAS query included, at DEBUG: redact them at the source.
+        get_logger("urllib3.connectionpool")
+        session = requests.Session()
+        # Retries belong to azure-storage-blob's policy, not to urllib3 underneath it.
+        adapter = requests.adapters.HTTPAdapter(
+            pool_connections=4,
+            pool_maxsize=self.max_workers + 4,
+            max_retries=Retry(total=False, redirect=False, raise_on_status=False),
+        )
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        options: dict[str, Any] = {
+            "transport": RequestsTransport(session=session, session_owner=True),
+            "max_single_put_size": block_size,
+            "max_block_size": block_size,
+            "read_timeout": self.read_timeout,
+            "logger": _HTTP_LOG_SINK,
+            "logging_enable": False,
+        }
+        if self.retry_total is not None:
+            options["retry_total"] = self.retry_total
+        try:
+            return ContainerClient.from_container_url(sas_url, **options)
+        except ValueError as error:
+            raise UploadError(f"Invalid container URL {strip_query(sas_url)}: {error}") from None
+
+
+class _FileFailure(Exception):
+    """A failure while storing one file, carried from a worker to the caller."""
+
+    def __init__(self, relative: str, error: BaseException) -> None:
+        super().__init__(relative)
+        self.relative = relative
+        self.error = error
+
+
+def _upload_error(error: BaseException, relative: str | None) -> UploadError:
+    """One redacted line for a failure of the SDK or the network; no chained exception, whose
+    text could carry the SAS."""
+    from azure.core.exceptions import HttpResponseError
+
+    where = f" of {relative}" if relative else ""
+
+    if isinstance(error, HttpResponseError):
+        status = error.status_code
+        code = getattr(error, "error_code", None)
+        request_id = None
+        if error.response is not None:
+            request_id = error.response.headers.get("x-ms-request-id")
+        reason = error.reason or "error"
+        message = f"Blob storage refused the upload{where}: {status} {reason}"
+        return UploadError(message, code=code, status=status, request_id=request_id)
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return UploadError(f"Upload{where} failed: {redact(text)}")
