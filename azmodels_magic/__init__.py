@@ -1,1 +1,36 @@
-"""azmodels: manage Azure AI Foundry models end to end from Jupyter."""
+"""azmodels: manage Azure AI Foundry models end to end from Jupyter, a terminal or Python.
+
+`%load_ext azmodels_magic` registers `%azmodels`; it imports nothing heavy (pandas, azure,
+ipywidgets and tqdm load on first use).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["AzModels", "__version__", "load_ipython_extension"]
+
+if TYPE_CHECKING:
+    from .api import AzModels
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    from .magics import AzModelsMagics
+
+    ipython.register_magics(AzModelsMagics(ipython))
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    for configurable in list(ipython.configurables):
+        if type(configurable).__name__ == "AzModels":
+            configurable.close()
+            ipython.configurables.remove(configurable)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "AzModels":
+        from .api import AzModels
+
+        return AzModels
+    raise AttributeError(name)

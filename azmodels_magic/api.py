@@ -1,0 +1,262 @@
+"""AzModels: the Python API, and the configurable object behind `%config AzModels.<trait>`.
+
+az = AzModels.sandbox()                       # a local stand-in for Azure, no account needed
+az = AzModels.connect(project_endpoint=..., subscription_id=..., resource_group=...)
+az.list_models(type="base")                   # a DataFrame
+az.models.show("gpt-4o")                      # a record that renders as a card
+az.run("deployments list --status running")   # any command of the grammar
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from traitlets import observe
+
+from .auth import StaticTokenCredential, TokenCredential, TokenProvider
+from .cache import TtlCache
+from .config import AzModelsConfig
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .commands import Outcome
+    from .connection import Connection
+    from .sandbox.launcher import SandboxInfo, SandboxProcess
+    from .services.models import ModelDetails, ModelService
+
+_CONNECTION_TRAITS = (
+    "project_endpoint",
+    "subscription_id",
+    "resource_group",
+    "account",
+    "project",
+    "location",
+    "tenant_id",
+    "arm_endpoint",
+    "arm_api_version",
+    "foundry_api_version",
+    "max_retries",
+    "retry_backoff",
+    "retry_backoff_max",
+    "http_timeout",
+    "operation_timeout",
+    "poll_interval",
+)
+
+
+class AzModels(AzModelsConfig):
+    """Manage Azure AI Foundry models: the base catalog, custom uploads and deployments."""
+
+    def __init__(self, *, credential: TokenCredential | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._credential = credential
+        self._tokens = TokenProvider(credential, tenant_id=self.tenant_id)
+        self._connection: Connection | None = None
+        self._services: dict[str, Any] = {}
+        self._cache = TtlCache(self.cache_seconds)
+        self._sandbox_process: SandboxProcess | None = None
+        self._sandbox_info: SandboxInfo | None = None
+
+    def __repr__(self) -> str:
+        where = self.project_endpoint or self.account or "not connected"
+        return f"AzModels({where})"
+
+    # -- constructors ---------------------------------------------------------------------------
+
+    @classmethod
+    def connect(cls, *, credential: TokenCredential | None = None, **settings: Any) -> AzModels:
+        """Connect to a Foundry project; settings not given come from the AZURE_* variables."""
+        return cls(credential=credential, **settings)
+
+    @classmethod
+    def sandbox(
+        cls,
+        *,
+        data_dir: str | None = None,
+        fault_rate: float = 0.0,
+        seed: int | None = None,
+        provision_seconds: float = 3.0,
+        catalog_size: int = 0,
+        page_size: int = 100,
+        **settings: Any,
+    ) -> AzModels:
+        """Start a local sandbox (stopped when this object is closed or Python exits)."""
+        app = cls(**settings)
+        app.start_sandbox(
+            data_dir=data_dir,
+            fault_rate=fault_rate,
+            seed=seed,
+            provision_seconds=provision_seconds,
+            catalog_size=catalog_size,
+            page_size=page_size,
+        )
+        return app
+
+    # -- connection -----------------------------------------------------------------------------
+
+    @observe(*_CONNECTION_TRAITS)
+    def _settings_changed(self, change: dict[str, Any]) -> None:
+        self._reset()
+
+    @observe("cache_seconds")
+    def _cache_changed(self, change: dict[str, Any]) -> None:
+        self._cache.seconds = change["new"]
+
+    def _reset(self) -> None:
+        if getattr(self, "_connection", None) is not None:
+            self._connection.close()
+        self._connection = None
+        self._services = {}
+        if hasattr(self, "_cache"):
+            self._cache.invalidate()
+
+    def set_connection(self, *, credential: TokenCredential | None = None, **settings: Any) -> None:
+        """Change connection settings for this session (what `%azmodels connect` does)."""
+        unknown = sorted(set(settings) - set(self.trait_names(config=True)))
+        if unknown:
+            raise UsageError(f"Unknown setting(s): {', '.join(unknown)}.")
+        if "project_endpoint" in settings:
+            from .config import validate_project_endpoint
+
+            settings["project_endpoint"] = validate_project_endpoint(settings["project_endpoint"])
+        if credential is None and self._sandbox_info is not None:
+            # Leaving the sandbox: its token means nothing elsewhere.
+            self._sandbox_info = None
+            self._credential = None
+            self._tokens = TokenProvider(None, tenant_id=settings.get("tenant_id", self.tenant_id))
+        elif credential is not None:
+            self._credential = credential
+            self._tokens = TokenProvider(credential, tenant_id=self.tenant_id)
+        for name, value in settings.items():
+            setattr(self, name, value)
+        self._reset()
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            from .connection import Connection
+
+            self._connection = Connection(self, self._tokens)
+        return self._connection
+
+    def connection_summary(self) -> dict[str, str]:
+        account, project = self.project_parts()
+        credential = type(self._tokens._credential).__name__ if self._credential else "default"
+        return {
+            "project endpoint": self.project_endpoint,
+            "subscription": self.subscription_id,
+            "resource group": self.resource_group,
+            "account": account,
+            "project": project,
+            "location": self.location,
+            "ARM endpoint": self.arm_endpoint,
+            "credential": "sandbox token" if self._sandbox_info else credential,
+        }
+
+    # -- sandbox --------------------------------------------------------------------------------
+
+    def start_sandbox(self, **options: Any) -> SandboxInfo:
+        """Start a sandbox in the background and connect this object to it."""
+        from .sandbox.launcher import SandboxProcess
+
+        self.stop_sandbox()
+        process = SandboxProcess(**{k: v for k, v in options.items() if v is not None})
+        info = process.start()
+        self._sandbox_process = process
+        self.use_sandbox(info)
+        return info
+
+    def use_sandbox(self, info: SandboxInfo) -> None:
+        """Point every setting at a running sandbox and use its token."""
+        self._sandbox_info = info
+        self.set_connection(
+            credential=StaticTokenCredential(info.token),
+            project_endpoint=info.project_endpoint,
+            subscription_id=info.subscription_id,
+            resource_group=info.resource_group,
+            account=info.account,
+            project=info.project,
+            location=info.location,
+            arm_endpoint=info.arm_endpoint,
+        )
+
+    def attach_sandbox(self, url: str) -> SandboxInfo:
+        """Connect to a sandbox already running at `url` (its ARM endpoint)."""
+        from .sandbox.launcher import discover
+
+        info = discover(url)
+        self.use_sandbox(info)
+        return info
+
+    def stop_sandbox(self) -> bool:
+        process, self._sandbox_process = self._sandbox_process, None
+        if process is None:
+            return False
+        process.stop()
+        self._sandbox_info = None
+        self._reset()
+        return True
+
+    def sandbox_status(self) -> dict[str, str]:
+        info = self._sandbox_info
+        if info is None:
+            return {}
+        running = self._sandbox_process.running if self._sandbox_process else None
+        return {
+            "ARM endpoint": info.arm_endpoint,
+            "project endpoint": info.project_endpoint,
+            "blob endpoint": info.blob_endpoint,
+            "data dir": info.data_dir,
+            "pid": str(info.pid),
+            "started here": "yes" if self._sandbox_process else "no (attached)",
+            "running": {True: "yes", False: "no", None: "unknown"}[running],
+        }
+
+    # -- services -------------------------------------------------------------------------------
+
+    def _service(self, name: str, factory) -> Any:
+        if name not in self._services:
+            self._services[name] = factory()
+        return self._services[name]
+
+    @property
+    def models(self) -> ModelService:
+        from .services.models import ModelService
+
+        return self._service("models", lambda: ModelService(self.connection, cache=self._cache))
+
+    # -- conveniences ---------------------------------------------------------------------------
+
+    def list_models(self, *, type: str = "all", query: str | None = None) -> pd.DataFrame:
+        from .presentation.tables import models_frame
+
+        return models_frame(self.models.list(type=type, query=query).models, type)
+
+    def show(
+        self, name: str, *, type: str | None = None, version: str | None = None
+    ) -> ModelDetails:
+        return self.models.show(name, type=type, version=version)
+
+    def execute(self, line: str | list[str], *, prog: str = "azmodels") -> Outcome:
+        """Parse and run one command; the Outcome has value, message and JSON data."""
+        from . import grammar
+        from .commands import execute
+
+        return execute(self, grammar.parse(line, prog=prog))
+
+    def run(self, line: str | list[str]) -> Any:
+        """Run one command of the grammar and return its value (like the magic does)."""
+        outcome = self.execute(line)
+        return outcome.value if outcome.value is not None else outcome.message
+
+    def close(self) -> None:
+        self.stop_sandbox()
+        self._reset()
+
+    def __enter__(self) -> AzModels:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,40 @@
+"""A small time-bounded cache for lists that are expensive to page through (catalog, models)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class TtlCache:
+    """Values per key, reused for `seconds` after they were loaded; thread-safe."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._values: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, load: Callable[[], T], *, refresh: bool = False) -> T:
+        with self._lock:
+            hit = self._values.get(key)
+            if hit and not refresh and self._clock() - hit[0] < self.seconds:
+                return hit[1]
+        value = load()
+        with self._lock:
+            self._values[key] = (self._clock(), value)
+        return value
+
+    def peek(self, key: str) -> Any | None:
+        """The cached value even if stale, or None (for tab completion: never blocks)."""
+        hit = self._values.get(key)
+        return hit[1] if hit else None
+
+    def invalidate(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys or list(self._values):
+                self._values.pop(key, None)

@@ -1,0 +1,88 @@
+"""Command handlers: the glue between the grammar and the services.
+
+Each handler takes the facade and the parsed arguments and returns an `Outcome`. The magic, the
+CLI and `AzModels.run` all call `execute`, so a command behaves the same everywhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import NotBuiltError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from ..api import AzModels
+
+
+@dataclass
+class Outcome:
+    """What a command produced."""
+
+    value: Any = None  # the result: a DataFrame, a details record, ... (None for pure actions)
+    message: str = ""  # one line for people: counts, what changed
+    data: Any = None  # the JSON-able form, for --format json
+    out: str | None = None  # the -o VAR the value is to be stored in
+    format: str = "table"  # the --format asked for
+
+    def json_data(self) -> Any:
+        if self.data is not None:
+            return self.data
+        value = self.value
+        if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a DataFrame
+            return _records(value)
+        if hasattr(value, "to_dict"):
+            return value.to_dict()
+        return value
+
+
+def _records(frame) -> list[dict[str, Any]]:
+    import json
+
+    return json.loads(frame.to_json(orient="records", date_format="iso"))
+
+
+# command path -> "module:function" (modules load on first use; keeps %load_ext fast)
+HANDLERS: dict[str, str] = {
+    "list": "models:list_models",
+    "show": "models:show_model",
+    "connect": "session:connect",
+    "sandbox start": "session:sandbox_start",
+    "sandbox stop": "session:sandbox_stop",
+    "sandbox status": "session:sandbox_status",
+}
+# Commands of the grammar whose handlers land with a later issue.
+PLANNED = {
+    "upload": "the models issue",
+    "delete": "the models issue",
+    "update": "the models issue",
+    "uploads list": "the models issue",
+    "uploads show": "the models issue",
+    "uploads delete": "the models issue",
+    "deploy": "the deployments issue",
+    "deployments list": "the deployments issue",
+    "deployments show": "the deployments issue",
+    "deployments delete": "the deployments issue",
+    "deployments scale": "the deployments issue",
+}
+
+
+def handler_for(path: str) -> Callable[[AzModels, argparse.Namespace], Outcome]:
+    target = HANDLERS.get(path)
+    if target is None:
+        when = PLANNED.get(path, "a later release")
+        raise NotBuiltError(f"`{path}` is not built yet: it arrives with {when}.")
+    module_name, function = target.split(":")
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    return getattr(module, function)
+
+
+def execute(app: AzModels, args: argparse.Namespace) -> Outcome:
+    outcome = handler_for(args.path)(app, args)
+    outcome.out = getattr(args, "out", None)
+    outcome.format = getattr(args, "format", None) or "table"
+    return outcome

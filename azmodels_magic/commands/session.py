@@ -1,0 +1,77 @@
+"""Handlers of the session commands: connect and the sandbox."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import UsageError
+from . import Outcome
+
+if TYPE_CHECKING:
+    import argparse
+
+    from ..api import AzModels
+
+_CONNECT_FLAGS = {
+    "project_endpoint": "project_endpoint",
+    "subscription": "subscription_id",
+    "resource_group": "resource_group",
+    "account": "account",
+    "project": "project",
+    "location": "location",
+    "tenant": "tenant_id",
+    "arm_endpoint": "arm_endpoint",
+}
+
+
+def connect(app: AzModels, args: argparse.Namespace) -> Outcome:
+    settings = {
+        trait: getattr(args, flag) for flag, trait in _CONNECT_FLAGS.items() if getattr(args, flag)
+    }
+    if args.sandbox and settings:
+        raise UsageError("--sandbox takes no other connection options: give one or the other.")
+    if args.sandbox:
+        info = app.attach_sandbox(args.sandbox)
+        return Outcome(value=None, message=f"Connected to the sandbox at {info.arm_endpoint}.")
+    if settings:
+        app.set_connection(**settings)
+        message = "Connection updated: " + ", ".join(sorted(settings))
+    else:
+        message = "Current connection:"
+    rows = app.connection_summary()
+    return Outcome(value=None, message=message + "\n" + _lines(rows), data=rows)
+
+
+def _lines(rows: dict[str, str]) -> str:
+    width = max(len(k) for k in rows)
+    return "\n".join(f"  {k.ljust(width)}  {v or '(not set)'}" for k, v in rows.items())
+
+
+def sandbox_start(app: AzModels, args: argparse.Namespace) -> Outcome:
+    info = app.start_sandbox(
+        data_dir=args.data_dir,
+        fault_rate=args.fault_rate,
+        seed=args.seed,
+        provision_seconds=args.provision_seconds,
+        catalog_size=args.catalog_size,
+        page_size=args.page_size or 100,
+    )
+    return Outcome(
+        message=(
+            f"Sandbox running at {info.arm_endpoint} (project {info.project}, {info.location}); "
+            "this session is connected to it."
+        ),
+        data={"arm_endpoint": info.arm_endpoint, "project_endpoint": info.project_endpoint},
+    )
+
+
+def sandbox_stop(app: AzModels, args: argparse.Namespace) -> Outcome:
+    stopped = app.stop_sandbox()
+    return Outcome(message="Sandbox stopped." if stopped else "No sandbox was running.")
+
+
+def sandbox_status(app: AzModels, args: argparse.Namespace) -> Outcome:
+    rows = app.sandbox_status()
+    if not rows:
+        return Outcome(message="No sandbox: start one with `%azmodels sandbox start`.", data={})
+    return Outcome(message="Sandbox:\n" + _lines(rows), data=rows)

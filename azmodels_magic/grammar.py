@@ -1,0 +1,342 @@
+"""The one command grammar, defined once for the magic, the CLI and `%azmodels help`.
+
+Values are checked here, before any network call, whenever the rule is known without the service
+(names, versions, tags, capacity). Parse errors raise `UsageError` (one line, no SystemExit);
+`--help` raises `HelpRequested` carrying the text, so each front end prints it its own way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+from functools import lru_cache
+
+from .errors import HelpRequested, UsageError
+from .records import META_PREFIX
+
+MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,29}$")
+VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$")
+DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
+TAG_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+FORMATS = ("safetensors", "gguf", "onnx", "pytorch")
+WEIGHT_TYPES = ("FullWeight", "LoRA", "DraftModel")
+TYPES = ("base", "custom")
+STATUSES = ("running", "stopped", "failed", "creating")
+MAX_CAPACITY = 1_000_000
+
+
+# -- value checks (argparse `type=` callables: their message becomes the usage error) -----------
+
+
+def model_name(value: str) -> str:
+    if not MODEL_NAME.match(value):
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not a valid model name: use 2-30 characters, start with a letter, "
+            "then letters, digits or '-'"
+        )
+    return value
+
+
+def version(value: str) -> str:
+    if not VERSION.match(value):
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not a valid version: use 1-30 letters, digits, '.', '-' or '_', "
+            "starting with a letter or digit (e.g. 1 or 2024-11-20)"
+        )
+    return value
+
+
+def deployment_name(value: str) -> str:
+    if not DEPLOYMENT_NAME.match(value):
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not a valid deployment name: use 2-64 letters, digits, '.', '-' or "
+            "'_', starting with a letter or digit"
+        )
+    return value
+
+
+def capacity(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"capacity must be a whole number, got '{value}'"
+        ) from None
+    if number < 1 or number > MAX_CAPACITY:
+        raise argparse.ArgumentTypeError(
+            f"capacity must be between 1 and {MAX_CAPACITY:,}, got {number}"
+        )
+    return number
+
+
+def tag(value: str) -> tuple[str, str]:
+    key, sep, text = value.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"tag '{value}' must look like key=value")
+    return tag_key(key), _tag_value(key, text)
+
+
+def tag_key(key: str) -> str:
+    if not TAG_KEY.match(key):
+        raise argparse.ArgumentTypeError(
+            f"tag key '{key}' is invalid: 1-128 letters, digits, '_', '.' or '-'"
+        )
+    if key.lower().startswith(META_PREFIX):
+        raise argparse.ArgumentTypeError(
+            f"tag key '{key}' is reserved: keys starting with '{META_PREFIX}' are azmodels' own"
+        )
+    return key
+
+
+def _tag_value(key: str, text: str) -> str:
+    if len(text) > 256:
+        raise argparse.ArgumentTypeError(f"tag '{key}' is longer than 256 characters")
+    return text
+
+
+def var_name(value: str) -> str:
+    if not VAR_NAME.match(value):
+        raise argparse.ArgumentTypeError(f"'{value}' is not a Python variable name")
+    return value
+
+
+def fraction(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got '{value}'") from None
+    if not 0 <= number <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {number}")
+    return number
+
+
+def non_negative_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{value}'") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {number}")
+    return number
+
+
+# -- the parser ---------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing and exiting."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if match:
+            choices = match.group(2).replace("'", "")
+            message = f"unknown command '{match.group(1)}': choose one of {choices}"
+        raise UsageError(f"{message}. See `{self.prog} --help`.")
+
+    def print_help(self, file=None) -> None:  # type: ignore[override]
+        raise HelpRequested(self.format_help().rstrip())
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        raise UsageError((message or "invalid command").strip())
+
+
+def _output_options(parser: argparse.ArgumentParser, *, formats: bool = True) -> None:
+    if formats:
+        parser.add_argument(
+            "--format", choices=("table", "json"), default="table", help="table (default) or json"
+        )
+    parser.add_argument(
+        "-o", "--out", dest="out", metavar="VAR", type=var_name,
+        help="store the result in VAR (in the notebook's namespace) without displaying it",
+    )  # fmt: skip
+
+
+def _sub(subparsers, name: str, help_text: str, description: str = "") -> _Parser:
+    return subparsers.add_parser(name, help=help_text, description=description or help_text)
+
+
+@lru_cache(maxsize=4)
+def build_parser(prog: str = "azmodels") -> _Parser:
+    """The whole grammar of DESIGN.md. Built once per program name."""
+    root = _Parser(
+        prog=prog,
+        description="Manage Azure AI Foundry models: catalog, custom uploads, deployments.",
+        epilog=f"Run `{prog} <command> --help` for the options of a command.",
+    )
+    commands = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = _sub(commands, "list", "list base (catalog) and custom models as one table")
+    p.add_argument("--type", choices=(*TYPES, "all"), default="all", help="which models")
+    p.add_argument("--query", metavar="PATTERN", help="case-insensitive filter on name/publisher")
+    _output_options(p)
+
+    p = _sub(commands, "show", "details of a model (custom first, then base)")
+    p.add_argument("name", nargs="?", metavar="NAME", help="model name")
+    p.add_argument("--name", dest="name_flag", metavar="NAME", help="model name")
+    p.add_argument("--type", choices=TYPES, help="pick base or custom when a name is in both")
+    p.add_argument("--version", type=version, help="a specific version")
+    _output_options(p)
+
+    p = _sub(commands, "upload", "upload weights (file or folder) and register a custom model")
+    p.add_argument("--source", required=True, metavar="PATH", help="weights file or model folder")
+    p.add_argument("--name", required=True, type=model_name, help="custom model name")
+    p.add_argument("--format", choices=FORMATS, help="expected format (checked against the bytes)")
+    p.add_argument("--description", default="", help="free text")
+    p.add_argument("--tags", nargs="+", type=tag, default=[], metavar="K=V", help="tags")
+    p.add_argument("--version", type=version, default="1", help="version (default 1)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
+    p.add_argument("--base-model", metavar="M", help="the base model these weights derive from")
+    p.add_argument("--weight-type", choices=WEIGHT_TYPES, default="FullWeight")
+    _output_options(p, formats=False)
+
+    p = _sub(commands, "delete", "delete a custom model version (and its weights)")
+    p.add_argument("--name", required=True, help="custom model name")
+    p.add_argument("--version", type=version, help="version (default: the only or latest one)")
+    p.add_argument("--keep-weights", action="store_true", help="keep the uploaded blobs")
+    p.add_argument("--force", action="store_true", help="do not ask for confirmation")
+
+    p = _sub(commands, "update", "change a custom model's description or tags")
+    p.add_argument("--name", required=True, type=model_name)
+    p.add_argument("--version", required=True, type=version)
+    p.add_argument("--description", help="new description")
+    p.add_argument("--set-tag", nargs="+", type=tag, default=[], metavar="K=V")
+    p.add_argument("--remove-tag", nargs="+", type=tag_key, default=[], metavar="K")
+    _output_options(p, formats=False)
+
+    p = _sub(commands, "deploy", "deploy a base or custom model to an inference endpoint")
+    p.add_argument("--name", metavar="MODEL", help="model name (custom first, then base)")
+    p.add_argument("--deployment-name", type=deployment_name, metavar="NAME")
+    p.add_argument("--type", choices=TYPES, help="pick base or custom when a name is in both")
+    p.add_argument("--sku", help="SKU, e.g. GlobalStandard (default: the model's default)")
+    p.add_argument("--capacity", type=capacity, metavar="N", help="capacity units")
+    p.add_argument("--region", metavar="R", help="region of the account to deploy in")
+    p.add_argument("--version", type=version, help="model version (default: the default one)")
+    p.add_argument("--no-wait", action="store_true", help="return at once (status Creating)")
+    _output_options(p, formats=False)
+
+    group = _sub(commands, "deployments", "list, show, scale and delete deployments")
+    sub = group.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    p = _sub(sub, "list", "deployments as a table")
+    p.add_argument("--model", metavar="M", help="only deployments of this model")
+    p.add_argument("--type", choices=(*TYPES, "all"), default="all")
+    p.add_argument("--status", choices=STATUSES)
+    _output_options(p)
+    p = _sub(sub, "show", "details, endpoint and last-24h metrics of a deployment")
+    p.add_argument("--name", required=True, metavar="NAME")
+    p.add_argument("--metrics", action="store_true", help="return the hourly metrics DataFrame")
+    _output_options(p)
+    p = _sub(sub, "delete", "delete a deployment (the model stays)")
+    p.add_argument("--name", required=True, metavar="NAME")
+    p.add_argument("--force", action="store_true", help="do not ask for confirmation")
+    p = _sub(sub, "scale", "change a deployment's capacity")
+    p.add_argument("--name", required=True, metavar="NAME")
+    p.add_argument("--capacity", required=True, type=capacity, metavar="N")
+    p.add_argument("--no-wait", action="store_true")
+    _output_options(p, formats=False)
+
+    group = _sub(commands, "uploads", "uploads known to this machine (resumable ones too)")
+    sub = group.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    p = _sub(sub, "list", "uploads in this machine's journal, merged with the registry")
+    p.add_argument("--prefix", metavar="P", help="only names starting with P")
+    _output_options(p)
+    p = _sub(sub, "show", "one upload")
+    p.add_argument("--path", required=True, metavar="P", help="name/version, e.g. my-model/1")
+    _output_options(p)
+    p = _sub(sub, "delete", "forget a stale upload and remove its staged blobs")
+    p.add_argument("--path", required=True, metavar="P", help="name/version, e.g. my-model/1")
+
+    p = _sub(commands, "connect", "connect to a Foundry project (no options: show the connection)")
+    p.add_argument("--project-endpoint", metavar="URL")
+    p.add_argument("--subscription", metavar="ID")
+    p.add_argument("--resource-group", metavar="RG")
+    p.add_argument("--account", metavar="NAME")
+    p.add_argument("--project", metavar="NAME")
+    p.add_argument("--location", metavar="REGION")
+    p.add_argument("--tenant", metavar="ID")
+    p.add_argument("--arm-endpoint", metavar="URL")
+    p.add_argument("--sandbox", metavar="URL", help="attach to a running sandbox")
+
+    group = _sub(commands, "sandbox", "run the local sandbox (Azure stand-in) and connect to it")
+    sub = group.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    p = _sub(sub, "start", "start a sandbox in the background and connect to it")
+    p.add_argument("--data-dir", metavar="DIR", help="keep state here (default: a temp dir)")
+    p.add_argument("--fault-rate", type=fraction, default=0.0, metavar="F")
+    p.add_argument("--seed", type=non_negative_int, metavar="N")
+    p.add_argument("--provision-seconds", type=float, default=3.0, metavar="S")
+    p.add_argument("--catalog-size", type=non_negative_int, default=0, metavar="N")
+    p.add_argument("--page-size", type=non_negative_int, default=100, metavar="N")
+    _sub(sub, "stop", "stop the sandbox this session started")
+    _sub(sub, "status", "the sandbox this session is connected to")
+
+    p = _sub(commands, "help", "show help for all commands or one")
+    p.add_argument("topic", nargs="*", metavar="COMMAND")
+    return root
+
+
+def split(line: str) -> list[str]:
+    """Split a command line like a POSIX shell, as one usage error if the quoting is broken."""
+    try:
+        return shlex.split(line, comments=False, posix=True)
+    except ValueError as exc:
+        raise UsageError(f"cannot read the command line: {exc}.") from None
+
+
+def parse(argv: list[str] | str, *, prog: str = "azmodels") -> argparse.Namespace:
+    """Parse a command; `help` and `--help` raise HelpRequested, mistakes raise UsageError."""
+    if isinstance(argv, str):
+        argv = split(argv)
+    parser = build_parser(prog)
+    if not argv:
+        raise HelpRequested(parser.format_help().rstrip())
+    args, extras = parser.parse_known_args(argv)
+    args.path = " ".join(w for w in (args.command, getattr(args, "action", None)) if w)
+    if extras:
+        raise UsageError(
+            f"unrecognized arguments: {' '.join(extras)}. See `{prog} {args.path} --help`."
+        )
+    if args.command == "help":
+        target = parser
+        for word in args.topic:
+            target = _subparser(target, word)
+        raise HelpRequested(target.format_help().rstrip())
+    if args.command in ("deployments", "uploads", "sandbox") and not args.action:
+        _subparser(parser, args.command).print_help()
+    if args.command == "show":
+        given = [v for v in (args.name, args.name_flag) if v]
+        if len(given) == 2 and given[0] != given[1]:
+            raise UsageError(f"show got two names ({given[0]!r}, {given[1]!r}): give one.")
+        if not given:
+            raise UsageError(f"show needs a model name: `{prog} show NAME`.")
+        args.name = given[0]
+    return args
+
+
+def _subparser(parser: argparse.ArgumentParser, word: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and word in action.choices:
+            return action.choices[word]
+    raise UsageError(f"no help for '{word}': run `{parser.prog} help` for the commands.")
+
+
+def command_names() -> list[str]:
+    """Every command path, e.g. 'list', 'deployments scale' (for completion and docs)."""
+    names: list[str] = []
+    root = build_parser()
+    for action in root._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                inner = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
+                if inner:
+                    names.extend(f"{name} {child}" for child in inner[0].choices)
+                else:
+                    names.append(name)
+    return names

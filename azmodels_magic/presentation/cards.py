@@ -1,0 +1,174 @@
+"""Cards: one record's details as sections of label/value pairs, rendered as HTML or text.
+
+Every `show` uses the same `Card`; only the sections differ.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..records import BaseModel, CustomModel
+from ..sizes import human_size
+
+if TYPE_CHECKING:
+    from ..services.models import ModelDetails
+
+STATUS_COLOURS = {
+    "running": "#107c10",
+    "ready": "#107c10",
+    "succeeded": "#107c10",
+    "generallyavailable": "#107c10",
+    "stable": "#107c10",
+    "creating": "#8a6d00",
+    "registering": "#8a6d00",
+    "updating": "#8a6d00",
+    "preview": "#8a6d00",
+    "deleting": "#a4262c",
+    "failed": "#a4262c",
+    "deprecating": "#a4262c",
+    "deprecated": "#a4262c",
+    "legacy": "#605e5c",
+    "stopped": "#605e5c",
+}
+
+
+def status_colour(status: str) -> str:
+    return STATUS_COLOURS.get(str(status).lower(), "#323130")
+
+
+@dataclass
+class Card:
+    title: str
+    badge: str = ""
+    sections: list[tuple[str, list[tuple[str, Any]]]] = field(default_factory=list)
+    commands: list[tuple[str, str]] = field(default_factory=list)
+
+    def section(self, heading: str, rows: list[tuple[str, Any]]) -> None:
+        kept = [(label, value) for label, value in rows if value not in (None, "", [], {})]
+        if kept:
+            self.sections.append((heading, kept))
+
+    def text(self) -> str:
+        lines = [f"{self.title}" + (f"  [{self.badge}]" if self.badge else "")]
+        lines.append("=" * len(lines[0]))
+        width = max((len(label) for _, rows in self.sections for label, _ in rows), default=0)
+        for heading, rows in self.sections:
+            lines.append(f"\n{heading}")
+            for label, value in rows:
+                lines.append(f"  {label.ljust(width)}  {_plain(value)}")
+        if self.commands:
+            lines.append("\nNext")
+            for label, command in self.commands:
+                lines.append(f"  {label}: {command}")
+        return "\n".join(lines)
+
+    def html(self) -> str:
+        e = html.escape
+        badge = (
+            f'<span style="background:{status_colour(self.badge)};color:white;border-radius:8px;'
+            f'padding:1px 8px;margin-left:8px;font-size:0.8em">{e(self.badge)}</span>'
+            if self.badge
+            else ""
+        )
+        parts = [
+            '<div class="azmodels-card" style="border:1px solid #d0d0d0;border-radius:6px;'
+            'padding:10px 14px;max-width:820px;font-family:sans-serif">',
+            f'<div style="font-size:1.2em;font-weight:600">{e(self.title)}{badge}</div>',
+        ]
+        for heading, rows in self.sections:
+            parts.append(
+                f'<div style="margin-top:8px;font-weight:600;color:#605e5c">{e(heading)}</div>'
+                '<table style="border-collapse:collapse;margin:0">'
+            )
+            for label, value in rows:
+                parts.append(
+                    f'<tr><td style="padding:1px 12px 1px 0;color:#605e5c;text-align:left;'
+                    f'vertical-align:top">{e(label)}</td>'
+                    f'<td style="padding:1px 0;text-align:left">{e(_plain(value))}</td></tr>'
+                )
+            parts.append("</table>")
+        if self.commands:
+            parts.append('<div style="margin-top:8px;font-weight:600;color:#605e5c">Next</div>')
+            for label, command in self.commands:
+                parts.append(
+                    f"<div>{e(label)}: <code style='user-select:all'>{e(command)}</code></div>"
+                )
+        parts.append("</div>")
+        return "".join(parts)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def model_card(details: ModelDetails) -> Card:
+    model = details.model
+    card = Card(title=f"{model.name} ({model.type} model)", badge=model.status)
+    if isinstance(model, BaseModel):
+        card.section(
+            "General",
+            [
+                ("Publisher", model.publisher),
+                ("Format", model.format),
+                ("Version", model.version + (" (default)" if model.is_default_version else "")),
+                ("Versions", details.versions),
+                ("Lifecycle", model.lifecycle_status),
+                ("Description", model.description),
+                ("Capabilities", model.capability_names),
+                ("Retires", model.inference_deprecation),
+                ("Fine-tuning retires", model.finetune_deprecation),
+            ],
+        )
+        card.section(
+            "SKUs (capacity range)",
+            [(sku.name, sku.capacity.describe() + f", default {sku.capacity.default}")
+             for sku in model.skus],
+        )  # fmt: skip
+    elif isinstance(model, CustomModel):
+        weights = details.weights
+        card.section(
+            "General",
+            [
+                ("Format", model.format),
+                ("Version", model.version),
+                ("Versions", details.versions),
+                ("Status", model.status),
+                ("Description", model.description),
+                ("Size", human_size(model.size) if model.size is not None else ""),
+                ("Weight type", model.weight_type),
+                ("Base model", model.base_model),
+                ("Storage", model.blob_uri),
+                ("Uploaded", model.created_at),
+                ("Tags", model.user_tags),
+            ],
+        )
+        card.section(
+            "Weights",
+            [(key.replace("_", " ").capitalize(), value) for key, value in weights.items()
+             if key not in ("format", "size")],
+        )  # fmt: skip
+    card.section(
+        f"Deployments ({len(details.deployments)})",
+        [(d.name, f"{d.status}, {d.sku} x {d.capacity}") for d in details.deployments],
+    )
+    card.commands = [
+        ("Deploy", details.commands.get("deploy", "")),
+        ("Its deployments", details.commands.get("deployments", "")),
+    ]
+    return card
+
+
+def model_text(details: ModelDetails) -> str:
+    return model_card(details).text()
+
+
+def model_html(details: ModelDetails) -> str:
+    return model_card(details).html()

@@ -1,0 +1,128 @@
+"""Records -> pandas DataFrames with stable, documented columns.
+
+Column sets (README "DataFrames" documents them):
+- `list` (all types): name, type, format, version, size, size_bytes, status, publisher, description
+- `list --type base`: name, version, format, publisher, status, default_version, skus,
+  capabilities, inference_deprecation, description
+- `list --type custom`: name, version, format, size, size_bytes, status, weight_type, base_model,
+  created, description
+- `deployments list`: deployment, model, model_version, type, status, sku, capacity, created
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..records import BaseModel, CustomModel, Deployment
+from ..sizes import human_size
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MODEL_COLUMNS = [
+    "name", "type", "format", "version", "size", "size_bytes", "status", "publisher", "description",
+]  # fmt: skip
+BASE_COLUMNS = [
+    "name", "version", "format", "publisher", "status", "default_version", "skus",
+    "capabilities", "inference_deprecation", "description",
+]  # fmt: skip
+CUSTOM_COLUMNS = [
+    "name", "version", "format", "size", "size_bytes", "status", "weight_type", "base_model",
+    "created", "description",
+]  # fmt: skip
+DEPLOYMENT_COLUMNS = [
+    "deployment", "model", "model_version", "type", "status", "sku", "capacity", "created",
+]  # fmt: skip
+# Marks frames made here, so the notebook display can add status colours to them only.
+FRAME_KIND = "azmodels"
+
+
+def _row(model: BaseModel | CustomModel) -> dict[str, Any]:
+    if isinstance(model, BaseModel):
+        return {
+            "name": model.name,
+            "type": model.type,
+            "format": model.format,
+            "version": model.version,
+            "size": "",
+            "size_bytes": None,
+            "status": model.status,
+            "publisher": model.publisher,
+            "description": model.description,
+            "default_version": model.is_default_version,
+            "skus": ", ".join(s.name for s in model.skus),
+            "capabilities": ", ".join(model.capability_names),
+            "inference_deprecation": model.inference_deprecation,
+        }
+    return {
+        "name": model.name,
+        "type": model.type,
+        "format": model.format,
+        "version": model.version,
+        "size": human_size(model.size) if model.size is not None else "",
+        "size_bytes": model.size,
+        "status": model.status,
+        "publisher": model.publisher,
+        "description": model.description,
+        "weight_type": model.weight_type,
+        "base_model": model.base_model,
+        "created": model.created_at,
+    }
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str], kind: str) -> pd.DataFrame:
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    for column in ("size_bytes", "capacity"):
+        if column in frame:
+            frame[column] = frame[column].astype("Int64")
+    for column in ("created",):
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column], utc=True, errors="coerce")
+    frame.attrs[FRAME_KIND] = kind
+    return frame
+
+
+def models_frame(models: Iterable[BaseModel | CustomModel], type: str = "all") -> pd.DataFrame:
+    columns = {"base": BASE_COLUMNS, "custom": CUSTOM_COLUMNS}.get(type, MODEL_COLUMNS)
+    return _frame([_row(m) for m in models], columns, "models")
+
+
+def deployments_frame(deployments: Iterable[Deployment]) -> pd.DataFrame:
+    rows = [
+        {
+            "deployment": d.name,
+            "model": d.model_name,
+            "model_version": d.model_version,
+            "type": d.type,
+            "status": d.status,
+            "sku": d.sku,
+            "capacity": d.capacity,
+            "created": d.created_at,
+        }
+        for d in deployments
+    ]
+    return _frame(rows, DEPLOYMENT_COLUMNS, "deployments")
+
+
+def frame_text(frame: pd.DataFrame, *, max_width: int = 48) -> str:
+    """A DataFrame as a plain text table for terminals (long cells cut with an ellipsis)."""
+    if frame.empty:
+        return "(none)"
+    shown = frame.copy()
+    for column in shown.columns:
+        if shown[column].dtype == object:
+            shown[column] = shown[column].map(
+                lambda v: (
+                    v if not isinstance(v, str) or len(v) <= max_width else v[: max_width - 1] + "…"
+                )
+            )
+    return shown.to_string(index=False, na_rep="")
+
+
+def _cut(value: Any, width: int) -> Any:
+    if isinstance(value, str) and len(value) > width:
+        return value[: width - 1] + "…"
+    return value

@@ -1,0 +1,249 @@
+"""ModelService: the base catalog and the custom registry as one collection of models."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..cache import TtlCache
+from ..errors import NotFoundError, UsageError
+from ..records import BASE, CUSTOM, BaseModel, CustomModel, Deployment
+
+if TYPE_CHECKING:
+    from ..connection import Connection
+
+AnyModel = BaseModel | CustomModel
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+@dataclass
+class ModelList:
+    """The result of `list`: base and custom models, with the counts line."""
+
+    models: list[AnyModel]
+    type: str = "all"
+
+    @property
+    def base_count(self) -> int:
+        return sum(1 for m in self.models if m.type == BASE)
+
+    @property
+    def custom_count(self) -> int:
+        return sum(1 for m in self.models if m.type == CUSTOM)
+
+    def summary(self) -> str:
+        found = f"{_plural(len(self.models), 'model')} found"
+        if self.type == "all":
+            return f"{found} ({self.base_count} base, {self.custom_count} custom)"
+        return f"{found} ({self.type})"
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+    def __iter__(self):
+        return iter(self.models)
+
+
+@dataclass
+class ModelDetails:
+    """Everything `show` tells about one model; renders as a card (HTML or text)."""
+
+    model: AnyModel
+    versions: list[str] = field(default_factory=list)
+    deployments: list[Deployment] = field(default_factory=list)
+    weights: dict[str, Any] = field(default_factory=dict)  # what the upload recorded
+    commands: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def type(self) -> str:
+        return self.model.type
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.model.to_dict()
+        data.update(
+            type=self.model.type,
+            status=self.model.status,
+            versions=list(self.versions),
+            deployments=[d.name for d in self.deployments],
+            weights=dict(self.weights),
+            commands=dict(self.commands),
+        )
+        if isinstance(self.model, CustomModel):
+            data.update(format=self.model.format, size=self.model.size)
+        return data
+
+    def to_series(self):
+        import pandas as pd
+
+        return pd.Series(self.to_dict(), name=self.model.name)
+
+    def __str__(self) -> str:
+        from ..presentation.cards import model_text
+
+        return model_text(self)
+
+    def _repr_html_(self) -> str:
+        from ..presentation.cards import model_html
+
+        return model_html(self)
+
+
+def matches(pattern: str | None, *fields: str) -> bool:
+    """Case-insensitive: a glob when the pattern has wildcards, else a substring."""
+    if not pattern:
+        return True
+    needle = pattern.lower()
+    wild = any(ch in needle for ch in "*?[")
+    for text in fields:
+        hay = (text or "").lower()
+        if (wild and fnmatch.fnmatchcase(hay, needle)) or (not wild and needle in hay):
+            return True
+    return False
+
+
+class ModelService:
+    """List, find and show models of both kinds. Lists are cached for `cache_seconds`."""
+
+    def __init__(self, connection: Connection, *, cache: TtlCache) -> None:
+        self.connection = connection
+        self.cache = cache
+
+    # -- raw collections ------------------------------------------------------------------------
+
+    def catalog(self, *, refresh: bool = False) -> list[BaseModel]:
+        return self.cache.get(
+            "catalog", lambda: list(self.connection.arm.iter_catalog()), refresh=refresh
+        )
+
+    def custom_models(self, *, refresh: bool = False) -> list[CustomModel]:
+        return self.cache.get(
+            "custom", lambda: list(self.connection.foundry.iter_models()), refresh=refresh
+        )
+
+    def invalidate(self) -> None:
+        self.cache.invalidate("custom", "deployments")
+
+    # -- list -----------------------------------------------------------------------------------
+
+    def list(self, *, type: str = "all", query: str | None = None) -> ModelList:
+        models: list[AnyModel] = []
+        if type in ("all", CUSTOM):
+            models.extend(
+                m for m in self.custom_models() if matches(query, m.name, m.format, m.base_model)
+            )
+        if type in ("all", BASE):
+            models.extend(
+                m for m in self.catalog() if matches(query, m.name, m.publisher, m.format)
+            )
+        return ModelList(models=models, type=type)
+
+    # -- find and show --------------------------------------------------------------------------
+
+    def base_versions(self, name: str) -> list[BaseModel]:
+        return [m for m in self.catalog() if m.name.lower() == name.lower()]
+
+    def custom_versions(self, name: str) -> list[CustomModel]:
+        try:
+            return sorted(
+                self.connection.foundry.iter_versions(name), key=lambda m: _version_key(m.version)
+            )
+        except NotFoundError:
+            return []
+
+    def find(self, name: str, *, type: str | None = None, version: str | None = None) -> AnyModel:
+        """The model a command means: custom first, then base; `type` picks when both exist."""
+        custom = self.custom_versions(name) if type in (None, CUSTOM) else []
+        base = self.base_versions(name) if type in (None, BASE) else []
+        if custom and base and type is None:
+            versions = ", ".join(m.version for m in custom)
+            raise UsageError(
+                f"'{name}' is both a custom model (versions {versions}) and a base model "
+                f"({base[0].publisher}): add --type custom or --type base."
+            )
+        if custom:
+            return _pick_version(custom, version, name, CUSTOM)
+        if base:
+            return _pick_version(base, version, name, BASE)
+        where = {CUSTOM: "in your custom models", BASE: "in the base catalog"}.get(
+            type or "", "in your custom models or the base catalog"
+        )
+        hint = _suggest(name, [m.name for m in self.catalog()] if type != CUSTOM else [])
+        raise NotFoundError(f"No model named '{name}' {where}.{hint}", code="ModelNotFound")
+
+    def show(
+        self, name: str, *, type: str | None = None, version: str | None = None
+    ) -> ModelDetails:
+        model = self.find(name, type=type, version=version)
+        if isinstance(model, CustomModel):
+            versions = [m.version for m in self.custom_versions(model.name)]
+        else:
+            versions = [m.version for m in self.base_versions(model.name)]
+        deployments = [d for d in self.deployments() if _uses(d, model)]
+        flag = f" --type {model.type}" if type else ""
+        return ModelDetails(
+            model=model,
+            versions=versions,
+            deployments=deployments,
+            weights=_weights_meta(model),
+            commands={
+                "deploy": (
+                    f"%azmodels deploy --name {model.name}{flag} --version {model.version} "
+                    f"--deployment-name {_suggest_deployment(model.name)}"
+                ),
+                "deployments": f"%azmodels deployments list --model {model.name}",
+            },
+        )
+
+    def deployments(self, *, refresh: bool = False) -> list[Deployment]:
+        return self.cache.get(
+            "deployments", lambda: list(self.connection.arm.iter_deployments()), refresh=refresh
+        )
+
+
+def _version_key(version: str) -> tuple:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in version.split("."))
+
+
+def _pick_version(models: list, version: str | None, name: str, kind: str):
+    if version:
+        for m in models:
+            if m.version == version:
+                return m
+        known = ", ".join(m.version for m in models)
+        raise NotFoundError(
+            f"{kind.capitalize()} model '{name}' has no version {version}: versions are {known}.",
+            code="ModelVersionNotFound",
+        )
+    if kind == BASE:
+        return next((m for m in models if m.is_default_version), models[-1])
+    return max(models, key=lambda m: _version_key(m.version))
+
+
+def _uses(deployment: Deployment, model: AnyModel) -> bool:
+    if deployment.model_name.lower() != model.name.lower():
+        return False
+    return deployment.type == model.type
+
+
+def _weights_meta(model: AnyModel) -> dict[str, Any]:
+    if not isinstance(model, CustomModel):
+        return {}
+    from ..records import META_PREFIX
+
+    return {k[len(META_PREFIX) :]: v for k, v in model.tags.items() if k.startswith(META_PREFIX)}
+
+
+def _suggest(name: str, names: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(set(names)), n=3, cutoff=0.6)
+    return f" Did you mean {', '.join(close)}?" if close else " Run `%azmodels list` to see them."
+
+
+def _suggest_deployment(model_name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in model_name.lower())
+    return cleaned[:60].strip("-._") or "my-deployment"
