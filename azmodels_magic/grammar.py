@@ -134,10 +134,16 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        match = re.search(
+            r"argument (\S+): invalid choice: '([^']*)' \(choose from (.*)\)", message
+        )
         if match:
-            choices = match.group(2).replace("'", "")
-            message = f"unknown command '{match.group(1)}': choose one of {choices}"
+            where, given, choices = match.groups()
+            choices = choices.replace("'", "")
+            if where in ("COMMAND", "ACTION"):
+                message = f"unknown command '{given}': choose one of {choices}"
+            else:
+                message = f"argument {where}: '{given}' is not one of {choices}"
         raise UsageError(f"{message}. See `{self.prog} --help`.")
 
     def print_help(self, file=None) -> None:  # type: ignore[override]

@@ -1,0 +1,78 @@
+"""Settings precedence: session value > environment variable > built-in default."""
+
+from __future__ import annotations
+
+import pytest
+from traitlets.config import Config
+
+from azmodels_magic.api import AzModels
+from azmodels_magic.config import validate_project_endpoint
+from azmodels_magic.errors import ValidationError
+
+
+def test_environment_variables_are_the_defaults(monkeypatch):
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "sub-from-env")
+    monkeypatch.setenv("AZURE_RESOURCE_GROUP_NAME", "rg-env")
+    app = AzModels()
+    assert app.subscription_id == "sub-from-env"
+    assert app.resource_group == "rg-env"
+    assert app.arm_endpoint == "https://management.azure.com"
+
+
+def test_session_values_beat_environment(monkeypatch):
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "sub-from-env")
+    app = AzModels(subscription_id="sub-from-kwargs")
+    assert app.subscription_id == "sub-from-kwargs"
+    app.set_connection(subscription_id="sub-from-connect")
+    assert app.subscription_id == "sub-from-connect"
+
+
+def test_traitlets_config_beats_environment_and_last_write_wins(monkeypatch):
+    monkeypatch.setenv("AZURE_LOCATION", "westus")
+    config = Config()
+    config.AzModels.location = "swedencentral"
+    app = AzModels(config=config)
+    assert app.location == "swedencentral"
+    app.set_connection(location="eastus2")
+    assert app.location == "eastus2"
+
+
+def test_account_and_project_derive_from_the_endpoint(monkeypatch):
+    monkeypatch.delenv("AZURE_ACCOUNT_NAME", raising=False)
+    monkeypatch.delenv("AZURE_PROJECT_NAME", raising=False)
+    app = AzModels(project_endpoint="https://contoso.services.ai.azure.com/api/projects/proj1")
+    assert app.project_parts() == ("contoso", "proj1")
+    app.set_connection(account="explicit")
+    assert app.project_parts() == ("explicit", "proj1")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://contoso.services.ai.azure.com/api/projects/p",  # plain http off loopback
+        "https://contoso.services.ai.azure.com/projects/p",  # wrong path
+        "https://contoso.services.ai.azure.com/api/projects/p/extra",
+        "not a url",
+    ],
+)
+def test_bad_project_endpoints_are_refused(url):
+    with pytest.raises(ValidationError, match="not of the form"):
+        validate_project_endpoint(url)
+
+
+def test_loopback_http_is_allowed_for_the_sandbox():
+    url = "http://127.0.0.1:8080/api/projects/sandbox-project/"
+    assert validate_project_endpoint(url) == url.rstrip("/")
+
+
+def test_missing_settings_name_what_to_set(monkeypatch):
+    for name in ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP_NAME", "AZURE_ACCOUNT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("AZURE_PROJECT_ENDPOINT", raising=False)
+    app = AzModels()
+    with pytest.raises(Exception) as caught:
+        app.connection.arm  # noqa: B018 - the property builds the client
+    text = str(caught.value)
+    assert "Not connected" in text
+    assert "--subscription" in text
+    assert "AZURE_SUBSCRIPTION_ID" in text

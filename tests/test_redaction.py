@@ -1,0 +1,58 @@
+"""Secrets never survive redaction: SAS queries, bearer tokens, keys."""
+
+from __future__ import annotations
+
+import logging
+
+from azmodels_magic.errors import NotFoundError
+from azmodels_magic.redaction import get_logger, redact, strip_query
+
+SAS = (
+    "https://acct.blob.core.windows.net/c/model.bin?sv=2024-05-04&se=2026-01-01T00%3A00Z"
+    "&sr=c&sp=racwl&sig=AbCdEfGhIjKlMnOpQrStUvWxYz0123456789%2B%2F%3D"
+)
+
+
+def test_sas_query_is_removed_whole():
+    text = redact(f"PUT {SAS} failed")
+    assert "sig=" not in text
+    assert "AbCdEf" not in text
+    assert "sp=racwl" not in text
+    assert text.startswith("PUT https://acct.blob.core.windows.net/c/model.bin?<redacted>")
+
+
+def test_bearer_tokens_and_keys_are_removed():
+    token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.payload.signature"
+    text = redact(
+        f"Authorization: Bearer {token}; AccountKey=abc123==; api-key: 0123abcd; "
+        f'{{"key1": "secretvalue"}}'
+    )
+    for secret in (token, "abc123==", "0123abcd", "secretvalue"):
+        assert secret not in text
+
+
+def test_plain_text_is_untouched():
+    text = "Deployment 'chat' not found (request id 1234)"
+    assert redact(text) == text
+
+
+def test_strip_query():
+    assert strip_query(SAS) == "https://acct.blob.core.windows.net/c/model.bin"
+
+
+def test_errors_redact_their_message_at_construction():
+    error = NotFoundError(f"blob {SAS} missing", request_id="r-1")
+    for rendered in (str(error), repr(error), error.message):
+        assert "sig=" not in rendered
+    assert "r-1" in str(error)
+
+
+def test_logger_records_are_redacted(caplog):
+    log = get_logger("azmodels_magic.test")
+    with caplog.at_level(logging.DEBUG, logger="azmodels_magic.test"):
+        log.debug("sending %s with %s", SAS, "Bearer abc.def.ghi")
+    assert caplog.records
+    text = caplog.text
+    assert "sig=" not in text
+    assert "abc.def.ghi" not in text
+    assert "<redacted>" in text
