@@ -1,0 +1,176 @@
+"""`python -m azmodels_magic.sandbox serve`: start Azurite and the sandbox server, print one JSON
+line describing them on stdout, and serve until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from ..redaction import RedactingFilter, get_logger
+
+log = get_logger("azmodels_magic.sandbox")
+
+
+def _quota(text: str) -> tuple[str, int]:
+    sku, sep, value = text.partition("=")
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = -1
+    if not sep or not sku or limit < 0:
+        raise argparse.ArgumentTypeError(f"expected SKU=N (e.g. GlobalStandard=50), got '{text}'")
+    return sku, limit
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m azmodels_magic.sandbox",
+        description="A loopback stand-in for Azure ARM and Foundry, with Azurite for weights.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="start the sandbox and serve until SIGTERM/SIGINT")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    serve.add_argument("--data-dir", help="state folder (default: a fresh temporary folder)")
+    serve.add_argument("--fault-rate", type=float, default=0.0, help="share of requests failed")
+    serve.add_argument("--seed", type=int, default=None, help="seed of the fault generator")
+    serve.add_argument("--fault-retry-after-ms", type=int, default=1000)
+    serve.add_argument("--provision-seconds", type=float, default=3.0)
+    serve.add_argument("--catalog-size", type=int, default=0, help="synthetic models to add")
+    serve.add_argument("--catalog-file", help=argparse.SUPPRESS)
+    serve.add_argument("--page-size", type=int, default=100)
+    serve.add_argument(
+        "--quota", type=_quota, nargs="+", action="extend", default=[], metavar="SKU=N"
+    )
+    serve.add_argument("--sas-minutes", type=float, default=60.0)
+    serve.add_argument("--location", default="eastus")
+    serve.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def _configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())  # covers records propagated from other libraries too
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("azure").setLevel(logging.WARNING)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from .azurite import Azurite, AzuriteError
+    from .server import (
+        ACCOUNT,
+        PROJECT,
+        RESOURCE_GROUP,
+        SUBSCRIPTION,
+        Sandbox,
+        Settings,
+        make_server,
+    )
+    from .store import Store
+
+    if args.page_size < 1:
+        raise SystemExit("--page-size must be at least 1")
+    own_dir = args.data_dir is None
+    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="azmodels-sandbox-")).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(data_dir / "sandbox.sqlite3")
+    previous = int(store.meta("azurite_port") or 0)
+    try:
+        azurite = Azurite.start(data_dir / "azurite", port=previous)
+    except AzuriteError:
+        if not previous:
+            raise
+        log.info("Azurite's previous port %d is taken: picking another", previous)
+        azurite = Azurite.start(data_dir / "azurite", port=0)
+    store.set_meta("azurite_port", str(azurite.port))
+    try:
+        settings = Settings(
+            data_dir=data_dir,
+            host=args.host,
+            port=args.port,
+            fault_rate=args.fault_rate,
+            seed=args.seed,
+            fault_retry_after_ms=args.fault_retry_after_ms,
+            provision_seconds=args.provision_seconds,
+            catalog_size=args.catalog_size,
+            page_size=args.page_size,
+            quota=dict(args.quota),
+            sas_minutes=args.sas_minutes,
+            location=args.location,
+            catalog_file=args.catalog_file,
+        )
+        sandbox = Sandbox(settings, store, azurite.port)
+        server = make_server(sandbox)
+    except BaseException:
+        azurite.stop()
+        raise
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    thread = threading.Thread(target=server.serve_forever, name="sandbox-http", daemon=True)
+    thread.start()
+    info = {
+        "arm_endpoint": sandbox.base_url,
+        "project_endpoint": sandbox.project_endpoint,
+        "subscription_id": SUBSCRIPTION,
+        "resource_group": RESOURCE_GROUP,
+        "account": ACCOUNT,
+        "project": PROJECT,
+        "location": settings.location,
+        "token": sandbox.token,
+        "reader_token": sandbox.reader_token,
+        "blob_endpoint": azurite.blob_endpoint,
+        "data_dir": str(data_dir),
+        "pid": os.getpid(),
+    }
+    sys.stdout.write(json.dumps(info) + "\n")
+    sys.stdout.flush()
+    log.info(
+        "sandbox serving on %s (Azurite on %d, %d catalog models, data in %s)",
+        sandbox.base_url,
+        azurite.port,
+        len(sandbox.catalog),
+        data_dir,
+    )
+    try:
+        while not stop.wait(0.5):
+            if azurite.process.poll() is not None:
+                log.error("Azurite exited with code %s: stopping", azurite.process.returncode)
+                return 1
+    finally:
+        server.shutdown()
+        server.server_close()
+        azurite.stop()
+        store.close()
+        if own_dir:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        log.info("sandbox stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.log_level)
+    if args.command == "serve":
+        return serve(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

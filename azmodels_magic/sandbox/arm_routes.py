@@ -1,0 +1,716 @@
+"""ARM routes: the base-model catalog, the account, deployments and their long-running operations.
+
+A deployment's state is derived from stored timestamps when read: Accepted for min(0.5, S/4)
+seconds, Creating until S (--provision-seconds), then Succeeded; an update is Updating for S/2
+then applied; a delete is Deleting for S/2, then the deployment is gone.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from .catalog import CUSTOM_CAPABILITIES, CUSTOM_SKUS
+from .server import (
+    ACCOUNT,
+    PROJECT,
+    RESOURCE_GROUP,
+    SUBSCRIPTION,
+    USER,
+    ApiError,
+    Request,
+    Response,
+    Router,
+    Sandbox,
+    empty_response,
+    iso,
+    json_response,
+    raw_json_response,
+)
+from .store import dumps, loads, now
+
+CS = r"/providers/Microsoft\.CognitiveServices"
+SUB = r"/subscriptions/(?P<sub>[^/]+)"
+ACCT = SUB + r"/resourceGroups/(?P<rg>[^/]+)" + CS + r"/accounts/(?P<account>[^/]+)"
+LOC = SUB + CS + r"/locations/(?P<location>[^/]+)"
+DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
+UPGRADE_OPTIONS = ("OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade")
+DEPLOYMENT_TYPE = "Microsoft.CognitiveServices/accounts/deployments"
+ACTION = "Microsoft.CognitiveServices/accounts"
+
+
+def register(router: Router) -> None:
+    add = router.add
+    add("GET", LOC + r"/models", list_catalog, "arm", f"{ACTION}/models/read")
+    add("GET", LOC + r"/operationStatuses/(?P<op>[^/]+)", operation_status, "arm", "read")
+    add("GET", LOC + r"/operationResults/(?P<op>[^/]+)", operation_result, "arm", "read")
+    add("GET", ACCT, get_account, "arm", f"{ACTION}/read")
+    add("POST", ACCT + r"/listKeys", list_keys, "arm", f"{ACTION}/listKeys/action")
+    project = ACCT + r"/projects/(?P<project>[^/]+)"
+    add("GET", project, get_project, "arm", f"{ACTION}/projects/read")
+    dep = ACCT + r"/deployments"
+    add("GET", dep, list_deployments, "arm", f"{ACTION}/deployments/read")
+    one = dep + r"/(?P<name>[^/]+)"
+    add("GET", one, get_deployment, "arm", f"{ACTION}/deployments/read")
+    add("PUT", one, put_deployment, "arm", f"{ACTION}/deployments/write")
+    add("PATCH", one, patch_deployment, "arm", f"{ACTION}/deployments/write")
+    add("DELETE", one, delete_deployment, "arm", f"{ACTION}/deployments/delete")
+    add("GET", one + r"/skus", deployment_skus, "arm", f"{ACTION}/deployments/skus/read")
+
+
+# -- scope checks ---------------------------------------------------------------------------------
+
+
+def check_subscription(req: Request) -> None:
+    sub = req.params["sub"]
+    if sub.lower() != SUBSCRIPTION:
+        raise ApiError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+
+
+def check_account(req: Request) -> None:
+    check_subscription(req)
+    rg, account = req.params["rg"], req.params["account"]
+    if rg.lower() != RESOURCE_GROUP:
+        raise ApiError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+    if account.lower() != ACCOUNT:
+        raise ApiError(
+            404,
+            "ResourceNotFound",
+            f"The Resource 'Microsoft.CognitiveServices/accounts/{account}' under resource group "
+            f"'{rg}' was not found.",
+        )
+
+
+# -- catalog, account, project -------------------------------------------------------------------
+
+
+def list_catalog(app: Sandbox, req: Request) -> Response:
+    check_subscription(req)
+    offset = app.skip_token(req)
+    size = app.settings.page_size
+    chunk = app.catalog.serialised[offset : offset + size]
+    text = '{"value":[' + ",".join(chunk) + "]"
+    if offset + len(chunk) < len(app.catalog):
+        text += ',"nextLink":' + dumps(app.next_link(req, offset + len(chunk)))
+    return raw_json_response(200, text + "}")
+
+
+def get_account(app: Sandbox, req: Request) -> Response:
+    check_account(req)
+    return json_response(
+        200,
+        {
+            "id": app.account_id,
+            "name": ACCOUNT,
+            "type": "Microsoft.CognitiveServices/accounts",
+            "location": app.settings.location,
+            "kind": "AIServices",
+            "sku": {"name": "S0"},
+            "properties": {
+                "endpoint": f"{app.base_url}/",
+                "endpoints": {
+                    "AI Foundry API": f"{app.base_url}/",
+                    "OpenAI Language Model Instance API": f"{app.base_url}/",
+                },
+                "provisioningState": "Succeeded",
+                "allowProjectManagement": True,
+            },
+        },
+    )
+
+
+def list_keys(app: Sandbox, req: Request) -> Response:
+    check_account(req)
+    return json_response(200, {"key1": app.keys[0], "key2": app.keys[1]})
+
+
+def get_project(app: Sandbox, req: Request) -> Response:
+    check_account(req)
+    if req.params["project"].lower() != PROJECT:
+        raise ApiError(
+            404,
+            "ResourceNotFound",
+            f"The Resource 'Microsoft.CognitiveServices/accounts/{ACCOUNT}/projects/"
+            f"{req.params['project']}' was not found.",
+        )
+    return json_response(
+        200,
+        {
+            "id": app.project_arm_id,
+            "name": f"{ACCOUNT}/{PROJECT}",
+            "type": "Microsoft.CognitiveServices/accounts/projects",
+            "location": app.settings.location,
+            "properties": {
+                "provisioningState": "Succeeded",
+                "endpoints": {"AI Foundry API": app.project_endpoint},
+            },
+        },
+    )
+
+
+# -- deployment state ------------------------------------------------------------------------------
+
+
+def view(row: Any, t: float) -> dict[str, Any] | None:
+    """The deployment as it is at time t, or None once its deletion has finished."""
+    if row is None or (row["gone_at"] is not None and t >= row["gone_at"]):
+        return None
+    d = dict(row)
+    pending = loads(d.pop("pending"), None)
+    if d["delete_at"] is not None:
+        state = "Deleting"
+    elif t < d["accepted_until"]:
+        state = "Accepted"
+    elif t < d["ready_at"]:
+        state = "Creating"
+    elif pending and t < d["pending_until"]:
+        state = "Updating"
+    else:
+        state = "Succeeded"
+        if pending:
+            d.update(pending)
+    d["state"] = state
+    d["pending"] = pending
+    return d
+
+
+def settle(app: Sandbox, t: float) -> None:
+    """Apply finished updates and drop finished deletions (call inside a transaction)."""
+    conn = app.store
+    conn.execute("DELETE FROM deployments WHERE gone_at IS NOT NULL AND gone_at <= ?", (t,))
+    for row in conn.query(
+        "SELECT * FROM deployments WHERE pending IS NOT NULL AND pending_until <= ?", (t,)
+    ):
+        d = view(row, t)
+        if d is None or d["state"] != "Succeeded":
+            continue
+        conn.execute(
+            "UPDATE deployments SET sku_name=?, capacity=?, model=?, custom=?, capabilities=?, "
+            "rate_limits=?, skus=?, pending=NULL, pending_until=NULL WHERE name=?",
+            (
+                d["sku_name"],
+                d["capacity"],
+                d["model"],
+                d["custom"],
+                d["capabilities"],
+                d["rate_limits"],
+                d["skus"],
+                d["name"],
+            ),
+        )
+
+
+def deployment_body(app: Sandbox, d: dict[str, Any]) -> dict[str, Any]:
+    capacity = d["capacity"]
+    rate_limits = []
+    for limit in loads(d["rate_limits"], []):
+        scaled = dict(limit)
+        if isinstance(scaled.get("count"), int | float):
+            scaled["count"] = scaled["count"] * capacity
+        rate_limits.append(scaled)
+    props: dict[str, Any] = {
+        "model": loads(d["model"]),
+        "provisioningState": d["state"],
+        "capabilities": loads(d["capabilities"], {}),
+        "rateLimits": rate_limits,
+        "versionUpgradeOption": d["version_upgrade_option"],
+    }
+    if d["rai_policy_name"]:
+        props["raiPolicyName"] = d["rai_policy_name"]
+    if d["state"] in ("Succeeded", "Updating"):
+        props["deploymentState"] = "Running"
+    return {
+        "id": f"{app.account_id}/deployments/{d['name']}",
+        "name": d["name"],
+        "type": DEPLOYMENT_TYPE,
+        "sku": {"name": d["sku_name"], "capacity": capacity},
+        "tags": loads(d["tags"], {}),
+        "systemData": {
+            "createdBy": d["created_by"],
+            "createdByType": "User",
+            "createdAt": iso(d["created_at"]),
+            "lastModifiedBy": d["created_by"],
+            "lastModifiedByType": "User",
+            "lastModifiedAt": iso(d["modified_at"]),
+        },
+        "properties": props,
+    }
+
+
+def get_row(app: Sandbox, name: str) -> Any:
+    return app.store.one("SELECT * FROM deployments WHERE name = ?", (name,))
+
+
+def not_found(name: str) -> ApiError:
+    return ApiError(
+        404,
+        "DeploymentNotFound",
+        f"The deployment '{name}' was not found in account '{ACCOUNT}'.",
+    )
+
+
+def operation_headers(app: Sandbox, req: Request, op_id: str, location: bool) -> dict[str, str]:
+    version = {"api-version": req.query.get("api-version")}
+    loc = f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.CognitiveServices/locations/"
+    loc += app.settings.location
+    headers = {
+        "Azure-AsyncOperation": app.url(f"{loc}/operationStatuses/{op_id}", **version),
+        "Retry-After": "1",
+    }
+    if location:
+        headers["Location"] = app.url(f"{loc}/operationResults/{op_id}", **version)
+    return headers
+
+
+def new_operation(app: Sandbox, kind: str, target: str, start: float, end: float) -> str:
+    op_id = str(uuid.uuid4())
+    app.store.execute(
+        "INSERT INTO operations (id, kind, target, started_at, ends_at) VALUES (?, ?, ?, ?, ?)",
+        (op_id, kind, target, start, end),
+    )
+    return op_id
+
+
+# -- deployment routes ---------------------------------------------------------------------------
+
+
+def list_deployments(app: Sandbox, req: Request) -> Response:
+    check_account(req)
+    offset = app.skip_token(req)
+    t = now()
+    size = app.settings.page_size
+    with app.store.transaction():
+        settle(app, t)
+        total = app.store.one("SELECT COUNT(*) AS n FROM deployments")["n"]
+        rows = app.store.query(
+            "SELECT * FROM deployments ORDER BY name LIMIT ? OFFSET ?", (size, offset)
+        )
+    items = [deployment_body(app, d) for d in (view(r, t) for r in rows) if d is not None]
+    return json_response(200, app.page(req, items, total, offset))
+
+
+def get_deployment(app: Sandbox, req: Request) -> Response:
+    check_account(req)
+    name = req.params["name"]
+    d = view(get_row(app, name), now())
+    if d is None:
+        raise not_found(name)
+    return json_response(200, deployment_body(app, d))
+
+
+def deployment_skus(app: Sandbox, req: Request) -> Response:
+    check_account(req)
+    name = req.params["name"]
+    d = view(get_row(app, name), now())
+    if d is None:
+        raise not_found(name)
+    value = [
+        {"resourceType": DEPLOYMENT_TYPE, "sku": {"name": sku["name"]}, "capacity": sku["capacity"]}
+        for sku in loads(d["skus"], [])
+    ]
+    return json_response(200, {"value": value})
+
+
+def _sku_capacity(sku: dict[str, Any], max_capacity: Any) -> dict[str, Any]:
+    cap = dict(sku.get("capacity") or {})
+    cap.setdefault("minimum", 1)
+    if not cap.get("maximum"):
+        cap["maximum"] = max_capacity if isinstance(max_capacity, int) else 1_000_000
+    cap["step"] = cap.get("step") or 1
+    cap.setdefault("default", cap["minimum"])
+    return cap
+
+
+def choose_sku(skus: list[dict[str, Any]], sku_name: str, label: str) -> dict[str, Any]:
+    for sku in skus:
+        if str(sku.get("name", "")).lower() == sku_name.lower():
+            return sku
+    allowed = ", ".join(str(s.get("name")) for s in skus) or "none"
+    raise ApiError(
+        400,
+        "InvalidResourceProperties",
+        f"The SKU '{sku_name}' is not supported for model {label}. Allowed SKUs: {allowed}.",
+    )
+
+
+def check_capacity(sku: dict[str, Any], capacity: Any, max_capacity: Any) -> int:
+    cap = _sku_capacity(sku, max_capacity)
+    if capacity is None:
+        return int(cap["default"])
+    if isinstance(capacity, bool) or not isinstance(capacity, int):
+        raise ApiError(400, "InvalidRequestContent", "sku.capacity must be an integer.")
+    lo, hi, step = cap["minimum"], cap["maximum"], cap["step"]
+    allowed = cap.get("allowedValues")
+    valid = lo <= capacity <= hi and (capacity - lo) % step == 0
+    if allowed:
+        valid = valid and capacity in allowed
+    if not valid:
+        extra = f" (allowed values: {allowed})" if allowed else ""
+        raise ApiError(
+            400,
+            "InvalidCapacity",
+            f"The capacity {capacity} is not valid for SKU '{sku['name']}': it must be between "
+            f"{lo} and {hi} in steps of {step}{extra}.",
+        )
+    return capacity
+
+
+def resolve_model(app: Sandbox, model: dict[str, Any]) -> dict[str, Any]:
+    """Check a deployment's properties.model; returns what the deployment row keeps of it."""
+    fmt, name, version = model.get("format"), model.get("name"), model.get("version")
+    for key, value in (("format", fmt), ("name", name)):
+        if not isinstance(value, str) or not value:
+            raise ApiError(
+                400, "InvalidRequestContent", f"properties.model.{key} is required (a string)."
+            )
+    if version is not None and not isinstance(version, str):
+        raise ApiError(400, "InvalidRequestContent", "properties.model.version must be a string.")
+    source = model.get("source")
+    if source:
+        if not isinstance(source, str) or source.rstrip("/").lower() != app.project_arm_id.lower():
+            raise ApiError(
+                400,
+                "InvalidResourceProperties",
+                f"properties.model.source must be the project's ARM id '{app.project_arm_id}'.",
+            )
+        if version is None:
+            row = app.store.one(
+                "SELECT version FROM models WHERE name = ? AND ready_at <= ? "
+                "ORDER BY created_at DESC LIMIT 1",
+                (name, now()),
+            )
+        else:
+            row = app.store.one(
+                "SELECT version FROM models WHERE name = ? AND version = ? AND ready_at <= ?",
+                (name, version, now()),
+            )
+        if row is None:
+            label = f"'{name}' version '{version}'" if version else f"'{name}'"
+            raise ApiError(
+                400,
+                "DeploymentModelNotFound",
+                f"The custom model {label} is not registered in project '{PROJECT}' or has not "
+                "finished provisioning (provisioningState must be Succeeded).",
+            )
+        resolved = {"format": fmt, "name": name, "version": row["version"], "source": source}
+        return {
+            "model": resolved,
+            "custom": 1,
+            "skus": CUSTOM_SKUS,
+            "capabilities": CUSTOM_CAPABILITIES,
+            "max_capacity": None,
+            "label": f"'{name}' version '{row['version']}'",
+        }
+    entry = app.catalog.find(fmt, name, version)
+    if entry is None:
+        label = f"{fmt} '{name}'" + (f" version '{version}'" if version else "")
+        raise ApiError(
+            400,
+            "DeploymentModelNotSupported",
+            f"The model {label} is not supported in location '{app.settings.location}': it is not "
+            "in the model catalog.",
+        )
+    m = entry["model"]
+    resolved = {"format": m["format"], "name": m["name"], "version": str(m.get("version", ""))}
+    if m.get("publisher"):
+        resolved["publisher"] = m["publisher"]
+    return {
+        "model": resolved,
+        "custom": 0,
+        "skus": m.get("skus") or [],
+        "capabilities": m.get("capabilities") or {},
+        "max_capacity": m.get("maxCapacity"),
+        "label": f"{m['format']} '{m['name']}' version '{resolved['version']}'",
+    }
+
+
+def check_quota(app: Sandbox, sku_name: str, capacity: int, exclude: str | None) -> None:
+    used = app.store.one(
+        "SELECT COALESCE(SUM(target_capacity), 0) AS n FROM deployments "
+        "WHERE target_sku = ? COLLATE NOCASE AND delete_at IS NULL AND name != ?",
+        (sku_name, exclude or ""),
+    )["n"]
+    limit = app.quota_limit(sku_name)
+    if used + capacity > limit:
+        raise ApiError(
+            400,
+            "InsufficientQuota",
+            f"This operation require {capacity} new capacity in quota for SKU '{sku_name}', "
+            f"which is bigger than the current available capacity {max(0, limit - used)}: "
+            f"{used} of {limit} units are used, {capacity} requested.",
+        )
+
+
+def _target(d: dict[str, Any]) -> tuple[str, int, str]:
+    source = d["pending"] or d
+    return source["sku_name"], source["capacity"], source["model"]
+
+
+def put_deployment(app: Sandbox, req: Request) -> Response:
+    check_account(req)
+    name = req.params["name"]
+    if not DEPLOYMENT_NAME.match(name):
+        raise ApiError(
+            400,
+            "InvalidResourceName",
+            f"The deployment name '{name}' is invalid: use 2-64 letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit.",
+        )
+    body = req.json_object()
+    sku, props = body.get("sku"), body.get("properties")
+    if not isinstance(sku, dict) or not isinstance(sku.get("name"), str) or not sku["name"]:
+        raise ApiError(400, "InvalidRequestContent", "sku.name is required.")
+    if not isinstance(props, dict) or not isinstance(props.get("model"), dict):
+        raise ApiError(400, "InvalidRequestContent", "properties.model is required.")
+    tags = body.get("tags") or {}
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise ApiError(400, "InvalidRequestContent", "tags must be an object of strings.")
+    upgrade = props.get("versionUpgradeOption")
+    if upgrade is not None and upgrade not in UPGRADE_OPTIONS:
+        raise ApiError(
+            400,
+            "InvalidRequestContent",
+            f"properties.versionUpgradeOption must be one of {', '.join(UPGRADE_OPTIONS)}.",
+        )
+    rai = props.get("raiPolicyName")
+    t = now()
+    s = app.settings.provision_seconds
+    with app.store.transaction():
+        settle(app, t)
+        existing = view(get_row(app, name), t)
+        if existing is not None and existing["state"] == "Deleting":
+            raise ApiError(
+                409, "RequestConflict", f"The deployment '{name}' is being deleted; retry later."
+            )
+        resolved = resolve_model(app, props["model"])
+        chosen = choose_sku(resolved["skus"], sku["name"], resolved["label"])
+        capacity = check_capacity(chosen, sku.get("capacity"), resolved["max_capacity"])
+        sku_name = chosen["name"]
+        model_json = dumps(resolved["model"])
+        if upgrade is None:
+            upgrade = "NoAutoUpgrade" if resolved["custom"] else "OnceNewDefaultVersionAvailable"
+        columns = {
+            "sku_name": sku_name,
+            "capacity": capacity,
+            "model": model_json,
+            "custom": resolved["custom"],
+            "capabilities": dumps(resolved["capabilities"]),
+            "rate_limits": dumps(chosen.get("rateLimits") or []),
+            "skus": dumps(
+                [
+                    {"name": k["name"], "capacity": _sku_capacity(k, resolved["max_capacity"])}
+                    for k in resolved["skus"]
+                ]
+            ),
+        }
+        if existing is None:
+            check_quota(app, sku_name, capacity, None)
+            app.store.execute("DELETE FROM deployments WHERE name = ?", (name,))
+            ready = t + s
+            op_id = new_operation(app, "deployment-create", name, t, ready)
+            app.store.execute(
+                "INSERT INTO deployments (name, sku_name, capacity, model, custom, capabilities, "
+                "rate_limits, skus, version_upgrade_option, rai_policy_name, tags, created_at, "
+                "created_by, modified_at, accepted_until, ready_at, target_sku, target_capacity, "
+                "create_op, last_op) VALUES (:name, :sku_name, :capacity, :model, :custom, "
+                ":capabilities, :rate_limits, :skus, :upgrade, :rai, :tags, :t, :user, :t, "
+                ":accepted, :ready, :sku_name, :capacity, :op, :op)",
+                {
+                    **columns,
+                    "name": name,
+                    "upgrade": upgrade,
+                    "rai": rai,
+                    "tags": dumps(tags),
+                    "t": t,
+                    "user": USER,
+                    "accepted": t + min(0.5, s / 4),
+                    "ready": ready,
+                    "op": op_id,
+                },
+            )
+            d = view(get_row(app, name), t)
+            return json_response(
+                201, deployment_body(app, d), operation_headers(app, req, op_id, False)
+            )
+        same = _target(existing) == (sku_name, capacity, model_json)
+        if existing["state"] != "Succeeded" and not same:
+            raise ApiError(
+                409,
+                "RequestConflict",
+                f"The deployment '{name}' is {existing['state']}: another operation is in "
+                "progress; retry when it has finished.",
+            )
+        app.store.execute(
+            "UPDATE deployments SET tags=?, version_upgrade_option=?, rai_policy_name=?, "
+            "modified_at=? WHERE name=?",
+            (dumps(tags), upgrade, rai, t, existing["name"]),
+        )
+        headers: dict[str, str] = {}
+        if existing["state"] != "Succeeded":  # an idempotent retry of the running operation
+            headers = operation_headers(app, req, existing["last_op"], False)
+        elif not same:
+            check_quota(app, sku_name, capacity, existing["name"])
+            op_id = _start_update(app, existing["name"], columns, t)
+            headers = operation_headers(app, req, op_id, False)
+        d = view(get_row(app, name), t)
+        return json_response(200, deployment_body(app, d), headers)
+
+
+def _start_update(app: Sandbox, name: str, columns: dict[str, Any], t: float) -> str:
+    until = t + app.settings.provision_seconds / 2
+    op_id = new_operation(app, "deployment-update", name, t, until)
+    app.store.execute(
+        "UPDATE deployments SET pending=?, pending_until=?, target_sku=?, target_capacity=?, "
+        "modified_at=?, last_op=? WHERE name=?",
+        (dumps(columns), until, columns["sku_name"], columns["capacity"], t, op_id, name),
+    )
+    return op_id
+
+
+def patch_deployment(app: Sandbox, req: Request) -> Response:
+    check_account(req)
+    name = req.params["name"]
+    body = req.json_object()
+    sku, tags = body.get("sku"), body.get("tags")
+    if sku is None and tags is None:
+        raise ApiError(400, "InvalidRequestContent", "The body must set sku and/or tags.")
+    if sku is not None and (not isinstance(sku, dict) or sku.get("capacity") is None):
+        raise ApiError(400, "InvalidRequestContent", "sku.capacity is required.")
+    if tags is not None and (
+        not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values())
+    ):
+        raise ApiError(400, "InvalidRequestContent", "tags must be an object of strings.")
+    t = now()
+    with app.store.transaction():
+        settle(app, t)
+        d = view(get_row(app, name), t)
+        if d is None:
+            raise not_found(name)
+        if d["state"] != "Succeeded":
+            raise ApiError(
+                409,
+                "RequestConflict",
+                f"The deployment '{name}' is {d['state']}: another operation is in progress; "
+                "retry when it has finished.",
+            )
+        if tags is not None:
+            app.store.execute(
+                "UPDATE deployments SET tags=?, modified_at=? WHERE name=?", (dumps(tags), t, name)
+            )
+        if sku is None:
+            return json_response(200, deployment_body(app, view(get_row(app, name), t)))
+        skus = loads(d["skus"], [])
+        sku_name = sku.get("name") or d["sku_name"]
+        if not isinstance(sku_name, str):
+            raise ApiError(400, "InvalidRequestContent", "sku.name must be a string.")
+        model = loads(d["model"])
+        chosen = choose_sku(skus, sku_name, f"'{model.get('name')}'")
+        capacity = check_capacity(chosen, sku["capacity"], None)
+        check_quota(app, chosen["name"], capacity, d["name"])
+        columns = {
+            "sku_name": chosen["name"],
+            "capacity": capacity,
+            "model": d["model"],
+            "custom": d["custom"],
+            "capabilities": d["capabilities"],
+            "rate_limits": d["rate_limits"],
+            "skus": d["skus"],
+        }
+        if chosen["name"] != d["sku_name"] and not d["custom"]:
+            entry = app.catalog.find(model["format"], model["name"], model.get("version"))
+            for k in (entry or {}).get("model", {}).get("skus", []):
+                if k.get("name") == chosen["name"]:
+                    columns["rate_limits"] = dumps(k.get("rateLimits") or [])
+        op_id = _start_update(app, d["name"], columns, t)
+        body_out = deployment_body(app, view(get_row(app, name), t))
+    return json_response(202, body_out, operation_headers(app, req, op_id, True))
+
+
+def delete_deployment(app: Sandbox, req: Request) -> Response:
+    check_account(req)
+    name = req.params["name"]
+    t = now()
+    with app.store.transaction():
+        settle(app, t)
+        d = view(get_row(app, name), t)
+        if d is None:
+            return empty_response(204)
+        if d["state"] == "Deleting":
+            return empty_response(202, operation_headers(app, req, d["last_op"], True))
+        # A delete cancels a create or update still in flight.
+        app.store.execute(
+            "UPDATE operations SET final_status='Canceled', ends_at=?, error=? "
+            "WHERE id IN (?, ?) AND final_status IS NULL AND ends_at > ?",
+            (
+                t,
+                dumps({"code": "Canceled", "message": "The deployment was deleted."}),
+                d["create_op"],
+                d["last_op"],
+                t,
+            ),
+        )
+        gone = t + app.settings.provision_seconds / 2
+        op_id = new_operation(app, "deployment-delete", d["name"], t, gone)
+        app.store.execute(
+            "UPDATE deployments SET delete_at=?, gone_at=?, last_op=?, pending=NULL, "
+            "pending_until=NULL WHERE name=?",
+            (t, gone, op_id, d["name"]),
+        )
+    return empty_response(202, operation_headers(app, req, op_id, True))
+
+
+# -- operations ----------------------------------------------------------------------------------
+
+
+def op_state(row: Any, t: float) -> tuple[str, float | None]:
+    """(status, end time or None) of an operation at time t."""
+    if row["final_status"]:
+        return row["final_status"], row["ends_at"]
+    if t < row["ends_at"]:
+        return "InProgress", None
+    return "Succeeded", row["ends_at"]
+
+
+def _operation(app: Sandbox, req: Request) -> Any:
+    check_subscription(req)
+    row = app.store.one(
+        "SELECT * FROM operations WHERE id = ? AND kind LIKE 'deployment-%'", (req.params["op"],)
+    )
+    if row is None:
+        raise ApiError(404, "NotFound", f"The operation '{req.params['op']}' was not found.")
+    return row
+
+
+def operation_status(app: Sandbox, req: Request) -> Response:
+    row = _operation(app, req)
+    status, ended = op_state(row, now())
+    body: dict[str, Any] = {
+        "id": f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.CognitiveServices/locations/"
+        f"{req.params['location']}/operationStatuses/{row['id']}",
+        "name": row["id"],
+        "status": status,
+        "startTime": iso(row["started_at"]),
+    }
+    if ended is not None:
+        body["endTime"] = iso(ended)
+    if row["error"]:
+        body["error"] = loads(row["error"])
+    return json_response(200, body)
+
+
+def operation_result(app: Sandbox, req: Request) -> Response:
+    row = _operation(app, req)
+    t = now()
+    status, _ = op_state(row, t)
+    if status == "InProgress":
+        return empty_response(202, {"Location": app.url(req.path, **req.query), "Retry-After": "1"})
+    if status != "Succeeded":
+        error = loads(row["error"], {"code": status, "message": f"The operation {status}."})
+        raise ApiError(409, error["code"], error["message"])
+    if row["kind"] == "deployment-delete":
+        return empty_response(204)
+    d = view(get_row(app, row["target"]), t)
+    if d is None:
+        return empty_response(204)
+    return json_response(200, deployment_body(app, d))

@@ -1,0 +1,512 @@
+"""Foundry project routes: custom models, their upload slots (real SAS on Azurite), registration
+as a long-running operation, updates, deletion and read credentials.
+
+A registration is refused while the weights are incomplete: no committed blob, a staged but
+uncommitted block, or a file of the azmodels manifest missing or of another size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from .catalog import version_key
+from .server import (
+    ACCOUNT,
+    PROJECT,
+    RESOURCE_GROUP,
+    SUBSCRIPTION,
+    USER,
+    ApiError,
+    Request,
+    Response,
+    Router,
+    Sandbox,
+    empty_response,
+    iso,
+    json_response,
+)
+from .store import dumps, loads, now
+
+PROJ = r"/api/projects/(?P<project>[^/]+)"
+VERSION = PROJ + r"/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)"
+MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,29}$")
+MODEL_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+WEIGHT_TYPES = ("FullWeight", "LoRA", "DraftModel")
+MANIFEST = "azmodels-manifest.json"
+ACTION = "Microsoft.CognitiveServices/accounts/AIServices/models"
+
+
+def register(router: Router) -> None:
+    add = router.add
+    add("GET", PROJ + r"/models", list_models, "foundry", f"{ACTION}/read")
+    add("GET", PROJ + r"/models/(?P<name>[^/]+)/versions", list_versions, "foundry", "read")
+    add("GET", VERSION, get_version, "foundry", f"{ACTION}/read")
+    add("PATCH", VERSION, patch_version, "foundry", f"{ACTION}/write")
+    add("DELETE", VERSION, delete_version, "foundry", f"{ACTION}/delete")
+    upload = VERSION + r"/startPendingUpload"
+    add("POST", upload, start_pending_upload, "foundry", f"{ACTION}/write")
+    add("POST", VERSION + r"/createAsync", create_async, "foundry", f"{ACTION}/write")
+    add("POST", VERSION + r"/credentials", credentials, "foundry", f"{ACTION}/credentials/action")
+    add("GET", PROJ + r"/operations/(?P<op>[^/]+)", get_operation, "foundry", "read")
+
+
+def storage_account_arm_id() -> str:
+    from .azurite import DEV_ACCOUNT
+
+    return (
+        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}"
+        f"/providers/Microsoft.Storage/storageAccounts/{DEV_ACCOUNT}"
+    )
+
+
+def check_project(req: Request) -> None:
+    project = req.params["project"]
+    if project != PROJECT:
+        raise ApiError(404, "NotFound", f"The project '{project}' was not found.")
+
+
+def check_names(req: Request) -> tuple[str, str]:
+    name, version = req.params["name"], req.params["version"]
+    if not MODEL_NAME.match(name):
+        raise ApiError(
+            400,
+            "InvalidModelName",
+            f"The model name '{name}' is invalid: use 2-30 letters, digits or '-', starting with "
+            "a letter.",
+        )
+    if not MODEL_VERSION.match(version):
+        raise ApiError(
+            400,
+            "InvalidModelVersion",
+            f"The model version '{version}' is invalid: use up to 64 letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit.",
+        )
+    return name, version
+
+
+def version_not_found(name: str, version: str) -> ApiError:
+    return ApiError(
+        404,
+        "NotFound",
+        f"Model '{name}' version '{version}' was not found in project '{PROJECT}'.",
+        extra={"innererror": {"code": "ModelVersionNotFound"}},
+    )
+
+
+def version_exists(name: str, version: str) -> ApiError:
+    return ApiError(
+        409,
+        "ModelVersionExists",
+        f"Model '{name}' version '{version}' already exists in project '{PROJECT}'; choose "
+        "another version or delete it first.",
+    )
+
+
+def model_body(app: Sandbox, row: Any, t: float) -> dict[str, Any]:
+    body = {
+        "id": f"azureai://accounts/{ACCOUNT}/projects/{PROJECT}/models/{row['name']}"
+        f"/versions/{row['version']}",
+        "name": row["name"],
+        "version": row["version"],
+        "description": row["description"],
+        "blobUri": app.container_url(row["container"], row["prefix"]),
+        "weightType": row["weight_type"],
+        "baseModel": row["base_model"],
+        "tags": loads(row["tags"], {}),
+        "properties": {},
+        "systemData": {
+            "createdAt": iso(row["created_at"]),
+            "createdBy": row["created_by"],
+            "createdByType": "User",
+            "lastModifiedAt": iso(row["modified_at"]),
+        },
+        "provisioningState": "Succeeded" if t >= row["ready_at"] else "Creating",
+    }
+    if row["lora_config"]:
+        body["loraConfig"] = loads(row["lora_config"])
+    return body
+
+
+def get_model_row(app: Sandbox, name: str, version: str) -> Any:
+    return app.store.one("SELECT * FROM models WHERE name = ? AND version = ?", (name, version))
+
+
+def sas_for(app: Sandbox, container: str, **permissions: bool) -> str:
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    from .azurite import DEV_ACCOUNT, DEV_KEY
+
+    start = datetime.now(UTC) - timedelta(minutes=5)  # tolerate clock skew like Azure does
+    return generate_container_sas(
+        account_name=DEV_ACCOUNT,
+        container_name=container,
+        account_key=DEV_KEY,
+        permission=ContainerSasPermissions(**permissions),
+        start=start,
+        expiry=datetime.now(UTC) + timedelta(minutes=app.settings.sas_minutes),
+    )
+
+
+# -- reads ---------------------------------------------------------------------------------------
+
+
+def list_models(app: Sandbox, req: Request) -> Response:
+    check_project(req)
+    offset = app.skip_token(req)
+    latest: dict[str, Any] = {}
+    for row in app.store.query("SELECT * FROM models"):
+        best = latest.get(row["name"])
+        key = (version_key(row["version"]), row["created_at"])
+        if best is None or key > (version_key(best["version"]), best["created_at"]):
+            latest[row["name"]] = row
+    rows = [latest[name] for name in sorted(latest, key=str.lower)]
+    t = now()
+    page = rows[offset : offset + app.settings.page_size]
+    items = [model_body(app, r, t) for r in page]
+    return json_response(200, app.page(req, items, len(rows), offset))
+
+
+def list_versions(app: Sandbox, req: Request) -> Response:
+    check_project(req)
+    offset = app.skip_token(req)
+    rows = sorted(
+        app.store.query("SELECT * FROM models WHERE name = ?", (req.params["name"],)),
+        key=lambda r: (version_key(r["version"]), r["created_at"]),
+    )
+    t = now()
+    page = rows[offset : offset + app.settings.page_size]
+    items = [model_body(app, r, t) for r in page]
+    return json_response(200, app.page(req, items, len(rows), offset))
+
+
+def get_version(app: Sandbox, req: Request) -> Response:
+    check_project(req)
+    name, version = req.params["name"], req.params["version"]
+    row = get_model_row(app, name, version)
+    if row is None:
+        raise version_not_found(name, version)
+    return json_response(200, model_body(app, row, now()))
+
+
+# -- upload slot ---------------------------------------------------------------------------------
+
+
+def start_pending_upload(app: Sandbox, req: Request) -> Response:
+    check_project(req)
+    name, version = check_names(req)
+    body = req.json_object(required=False)
+    kind = body.get("pendingUploadType", "TemporaryBlobReference")
+    if kind != "TemporaryBlobReference":
+        raise ApiError(
+            400,
+            "InvalidRequestContent",
+            f"pendingUploadType '{kind}' is not supported; use 'TemporaryBlobReference'.",
+        )
+    upload_id = body.get("pendingUploadId")
+    if upload_id is not None and (not isinstance(upload_id, str) or not upload_id.strip()):
+        raise ApiError(400, "InvalidRequestContent", "pendingUploadId must be a non-empty string.")
+    with app.store.transaction():
+        if get_model_row(app, name, version) is not None:
+            raise version_exists(name, version)
+        row = None
+        if upload_id:
+            row = app.store.one("SELECT * FROM pending_uploads WHERE id = ?", (upload_id,))
+        if row is not None and (row["name"], row["version"]) != (name, version):
+            raise ApiError(
+                400,
+                "InvalidRequestContent",
+                f"pendingUploadId '{upload_id}' belongs to model '{row['name']}' version "
+                f"'{row['version']}'.",
+            )
+        if row is None:
+            upload_id = upload_id or str(uuid.uuid4())
+            container = f"upload-{uuid.uuid4().hex}"
+            app.store.execute(
+                "INSERT INTO pending_uploads (id, name, version, container, data_reference_id, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (upload_id, name, version, container, str(uuid.uuid4()), now()),
+            )
+            row = app.store.one("SELECT * FROM pending_uploads WHERE id = ?", (upload_id,))
+    from azure.core.exceptions import ResourceExistsError
+
+    with contextlib.suppress(ResourceExistsError):  # also recreates one lost with Azurite's data
+        app.blob_service().create_container(row["container"])
+    sas = sas_for(app, row["container"], read=True, add=True, create=True, write=True, list=True)
+    url = app.container_url(row["container"])
+    return json_response(
+        200,
+        {
+            "blobReferenceForConsumption": {
+                "blobUri": url,
+                "storageAccountArmId": storage_account_arm_id(),
+                "credential": {"credentialType": "SAS", "sasUri": f"{url}?{sas}"},
+            },
+            "temporaryDataReferenceId": row["data_reference_id"],
+            "pendingUploadId": row["id"],
+            "pendingUploadType": "TemporaryBlobReference",
+        },
+    )
+
+
+# -- registration --------------------------------------------------------------------------------
+
+
+def _incomplete(message: str) -> ApiError:
+    return ApiError(400, "UploadIncomplete", message)
+
+
+def parse_blob_uri(app: Sandbox, blob_uri: str) -> tuple[str, str]:
+    """(container, prefix) of a blobUri handed out by startPendingUpload."""
+    from .azurite import DEV_ACCOUNT
+
+    parts = unquote(urlsplit(blob_uri).path).lstrip("/").split("/", 2)
+    if len(parts) < 2 or parts[0] != DEV_ACCOUNT or not parts[1]:
+        raise _incomplete(f"blobUri '{blob_uri.split('?')[0]}' is not a container of this project.")
+    container, prefix = parts[1], parts[2] if len(parts) > 2 else ""
+    known = app.store.one("SELECT 1 FROM pending_uploads WHERE container = ?", (container,))
+    if known is None:
+        raise _incomplete(
+            f"blobUri '{blob_uri.split('?')[0]}' was not handed out by startPendingUpload."
+        )
+    return container, prefix
+
+
+def check_weights(app: Sandbox, container: str, prefix: str) -> None:
+    """Raise UploadIncomplete unless the container holds complete, committed weights."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    client = app.blob_service().get_container_client(container)
+    starts = prefix or None
+    try:
+        committed = {b.name: b.size for b in client.list_blobs(name_starts_with=starts)}
+        everything = [
+            b.name for b in client.list_blobs(name_starts_with=starts, include=["uncommittedblobs"])
+        ]
+    except ResourceNotFoundError:
+        raise _incomplete(f"The upload container '{container}' no longer exists.") from None
+    if not committed:
+        raise _incomplete(f"The upload container '{container}' holds no committed blob.")
+    staged_only = sorted(set(everything) - set(committed))
+    if staged_only:
+        raise _incomplete(
+            f"{len(staged_only)} blob(s) have staged blocks but were never committed, e.g. "
+            f"'{staged_only[0]}'."
+        )
+    for name in committed:
+        _, uncommitted = client.get_blob_client(name).get_block_list("uncommitted")
+        if uncommitted:
+            raise _incomplete(f"The blob '{name}' has {len(uncommitted)} uncommitted block(s).")
+    folder = prefix.rstrip("/") + "/" if prefix else ""
+    manifest_name = folder + MANIFEST
+    if manifest_name not in committed:
+        return
+    try:
+        manifest = json.loads(client.download_blob(manifest_name).readall())
+        files = manifest["files"]
+        expected = [(str(f["path"]).lstrip("/"), f.get("size")) for f in files]
+    except (ValueError, KeyError, TypeError):
+        raise _incomplete(f"The manifest '{manifest_name}' is not readable.") from None
+    for path, size in expected:
+        actual = committed.get(folder + path)
+        if actual is None:
+            raise _incomplete(f"The file '{path}' listed in {MANIFEST} was not uploaded.")
+        if size is not None and actual != size:
+            raise _incomplete(
+                f"The file '{path}' has {actual} bytes but {MANIFEST} says {size}: its upload is "
+                "incomplete."
+            )
+
+
+def check_base_model(app: Sandbox, base: Any) -> str | None:
+    if base is None:
+        return None
+    if not isinstance(base, str) or not base.strip():
+        raise ApiError(
+            400, "InvalidRequestContent", "derivedModelInformation.baseModel must be a string."
+        )
+    name = base.strip()
+    match = re.search(r"/models/([^/]+)(?:/versions/[^/]+)?/?$", name)  # azureml:// asset ids
+    short = match.group(1) if match else name
+    if app.catalog.has_name(short):
+        return name
+    if app.store.one("SELECT 1 FROM models WHERE name = ?", (short,)):
+        return name
+    raise ApiError(
+        400,
+        "BaseModelNotFound",
+        f"The base model '{name}' is neither in the model catalog nor a registered custom model.",
+    )
+
+
+def create_async(app: Sandbox, req: Request) -> Response:
+    check_project(req)
+    name, version = check_names(req)
+    body = req.json_object()
+    blob_uri = body.get("blobUri")
+    if not isinstance(blob_uri, str) or not blob_uri:
+        raise ApiError(400, "InvalidRequestContent", "blobUri is required.")
+    weight_type = body.get("weightType")
+    if weight_type not in WEIGHT_TYPES:
+        raise ApiError(
+            400, "InvalidRequestContent", f"weightType must be one of {', '.join(WEIGHT_TYPES)}."
+        )
+    description = body.get("description")
+    if description is not None and not isinstance(description, str):
+        raise ApiError(400, "InvalidRequestContent", "description must be a string.")
+    tags = body.get("tags") or {}
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise ApiError(400, "InvalidRequestContent", "tags must be an object of strings.")
+    derived = body.get("derivedModelInformation") or {}
+    if not isinstance(derived, dict):
+        raise ApiError(400, "InvalidRequestContent", "derivedModelInformation must be an object.")
+    lora = body.get("loraConfig")
+    if lora is not None and not isinstance(lora, dict):
+        raise ApiError(400, "InvalidRequestContent", "loraConfig must be an object.")
+    if get_model_row(app, name, version) is not None:
+        raise version_exists(name, version)
+    container, prefix = parse_blob_uri(app, blob_uri)
+    base = check_base_model(app, derived.get("baseModel"))
+    check_weights(app, container, prefix)
+    t = now()
+    ready = t + min(0.5, app.settings.provision_seconds)
+    op_id = str(uuid.uuid4())
+    with app.store.transaction():
+        if get_model_row(app, name, version) is not None:
+            raise version_exists(name, version)
+        app.store.execute(
+            "INSERT INTO operations (id, kind, target, version, started_at, ends_at) "
+            "VALUES (?, 'model-create', ?, ?, ?, ?)",
+            (op_id, name, version, t, ready),
+        )
+        app.store.execute(
+            "INSERT INTO models (name, version, description, tags, weight_type, base_model, "
+            "lora_config, container, prefix, created_at, created_by, modified_at, ready_at, op_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                version,
+                description,
+                dumps(tags),
+                weight_type,
+                base,
+                dumps(lora) if lora else None,
+                container,
+                prefix,
+                t,
+                USER,
+                t,
+                ready,
+                op_id,
+            ),
+        )
+    location = app.url(
+        f"/api/projects/{PROJECT}/operations/{op_id}", **{"api-version": req.query["api-version"]}
+    )
+    status = operation_body(app, op_id, now())
+    return json_response(202, status, {"Location": location, "Operation-Location": location})
+
+
+def operation_body(app: Sandbox, op_id: str, t: float) -> dict[str, Any]:
+    op = app.store.one("SELECT * FROM operations WHERE id = ? AND kind = 'model-create'", (op_id,))
+    if op is None:
+        raise ApiError(404, "NotFound", f"The operation '{op_id}' was not found.")
+    if t < op["ends_at"]:
+        return {"id": op_id, "status": "InProgress"}
+    row = get_model_row(app, op["target"], op["version"])
+    if row is None or row["op_id"] != op_id:
+        return {
+            "id": op_id,
+            "status": "Failed",
+            "error": {
+                "code": "ModelDeleted",
+                "message": f"Model '{op['target']}' version '{op['version']}' was deleted.",
+            },
+        }
+    return {"id": op_id, "status": "Succeeded", "result": model_body(app, row, t)}
+
+
+def get_operation(app: Sandbox, req: Request) -> Response:
+    check_project(req)
+    return json_response(200, operation_body(app, req.params["op"], now()))
+
+
+# -- update, delete, credentials -----------------------------------------------------------------
+
+
+def patch_version(app: Sandbox, req: Request) -> Response:
+    check_project(req)
+    name, version = req.params["name"], req.params["version"]
+    content_type = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type != "application/merge-patch+json":
+        raise ApiError(
+            415,
+            "UnsupportedMediaType",
+            f"The content type '{content_type or 'none'}' is not supported; use "
+            "'application/merge-patch+json'.",
+        )
+    body = req.json_object()
+    with app.store.transaction():
+        row = get_model_row(app, name, version)
+        if row is None:
+            raise version_not_found(name, version)
+        description = row["description"]
+        if "description" in body:
+            if body["description"] is not None and not isinstance(body["description"], str):
+                raise ApiError(400, "InvalidRequestContent", "description must be a string.")
+            description = body["description"]
+        tags = loads(row["tags"], {})
+        if "tags" in body and body["tags"] is not None:
+            if not isinstance(body["tags"], dict):
+                raise ApiError(400, "InvalidRequestContent", "tags must be an object.")
+            for key, value in body["tags"].items():
+                if value is None:
+                    tags.pop(key, None)
+                elif isinstance(value, str):
+                    tags[key] = value
+                else:
+                    raise ApiError(
+                        400, "InvalidRequestContent", f"The tag '{key}' must be a string or null."
+                    )
+        app.store.execute(
+            "UPDATE models SET description=?, tags=?, modified_at=? WHERE name=? AND version=?",
+            (description, dumps(tags), now(), name, version),
+        )
+        row = get_model_row(app, name, version)
+    return json_response(200, model_body(app, row, now()))
+
+
+def delete_version(app: Sandbox, req: Request) -> Response:
+    check_project(req)
+    deleted = app.store.execute(
+        "DELETE FROM models WHERE name = ? AND version = ?",
+        (req.params["name"], req.params["version"]),
+    )
+    return empty_response(200 if deleted else 204)
+
+
+def credentials(app: Sandbox, req: Request) -> Response:
+    check_project(req)
+    name, version = req.params["name"], req.params["version"]
+    row = get_model_row(app, name, version)
+    if row is None:
+        raise version_not_found(name, version)
+    sas = sas_for(app, row["container"], read=True, list=True, delete=True)
+    return json_response(
+        200,
+        {
+            "blobReferenceForConsumption": {
+                "blobUri": app.container_url(row["container"], row["prefix"]),
+                "storageAccountArmId": storage_account_arm_id(),
+                "credential": {
+                    "credentialType": "SAS",
+                    "sasUri": f"{app.container_url(row['container'])}?{sas}",
+                },
+            }
+        },
+    )

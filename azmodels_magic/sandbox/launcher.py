@@ -1,0 +1,209 @@
+"""Run the sandbox as a child process and read where it listens (for the client, tests, notebooks).
+
+Cheap to import: only the standard library at module level. The child dies with the thread that
+started it (PR_SET_PDEATHSIG on Linux), so start it from a long-lived thread such as the main one.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+LOG_NAME = "sandbox.log"
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    """Where a running sandbox listens: the JSON line it prints. The repr hides the tokens."""
+
+    arm_endpoint: str
+    project_endpoint: str
+    subscription_id: str
+    resource_group: str
+    account: str
+    project: str
+    location: str
+    token: str = field(repr=False)
+    reader_token: str = field(repr=False)
+    blob_endpoint: str
+    data_dir: str
+    pid: int
+
+    @classmethod
+    def from_json(cls, line: str) -> SandboxInfo:
+        data: dict[str, Any] = json.loads(line)
+        names = [f.name for f in fields(cls)]
+        missing = [n for n in names if n not in data]
+        if missing:
+            raise ValueError(f"the sandbox line lacks {', '.join(missing)}")
+        return cls(**{n: data[n] for n in names})
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    from .azurite import _die_with_parent as die
+
+    die()
+
+
+class SandboxProcess:
+    """A sandbox server in a child process."""
+
+    def __init__(
+        self,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        port: int = 0,
+        fault_rate: float = 0.0,
+        seed: int | None = None,
+        provision_seconds: float = 3.0,
+        catalog_size: int = 0,
+        page_size: int = 100,
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.port = port
+        self.fault_rate = fault_rate
+        self.seed = seed
+        self.provision_seconds = provision_seconds
+        self.catalog_size = catalog_size
+        self.page_size = page_size
+        self.extra_args = list(extra_args)
+        self.info: SandboxInfo | None = None
+        self._process: subprocess.Popen[str] | None = None
+        self._own_dir = False
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def log_path(self) -> Path | None:
+        return self.data_dir / LOG_NAME if self.data_dir else None
+
+    def command(self) -> list[str]:
+        assert self.data_dir is not None
+        command = [
+            sys.executable, "-m", "azmodels_magic.sandbox", "serve",
+            "--port", str(self.port),
+            "--data-dir", str(self.data_dir),
+            "--fault-rate", str(self.fault_rate),
+            "--provision-seconds", str(self.provision_seconds),
+            "--catalog-size", str(self.catalog_size),
+            "--page-size", str(self.page_size),
+        ]  # fmt: skip
+        if self.seed is not None:
+            command += ["--seed", str(self.seed)]
+        return command + self.extra_args
+
+    def start(self, timeout: float = 60) -> SandboxInfo:
+        """Start the child and wait for its JSON line."""
+        from ..errors import AzModelsError
+
+        with self._lock:
+            if self.running and self.info is not None:
+                return self.info
+            if self.data_dir is None:
+                self.data_dir = Path(tempfile.mkdtemp(prefix="azmodels-sandbox-"))
+                self._own_dir = True
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            log_path = self.data_dir / LOG_NAME
+            with open(log_path, "a") as log_file:
+                process = subprocess.Popen(
+                    self.command(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=log_file,
+                    text=True,
+                    preexec_fn=_die_with_parent if os.name == "posix" else None,
+                )
+            self._process = process
+            atexit.register(self.stop)
+            lines: queue.Queue[str] = queue.Queue()
+
+            def read_stdout() -> None:
+                assert process.stdout is not None
+                for line in process.stdout:
+                    lines.put(line)
+                lines.put("")  # end of output
+
+            threading.Thread(target=read_stdout, name="sandbox-stdout", daemon=True).start()
+            deadline = time.monotonic() + timeout
+            while True:
+                remaining = deadline - time.monotonic()
+                try:
+                    line = lines.get(timeout=max(0.05, min(remaining, 0.5)))
+                except queue.Empty:
+                    line = None
+                if line and line.strip().startswith("{"):
+                    self.info = SandboxInfo.from_json(line)
+                    return self.info
+                if line == "" or remaining <= 0 or (process.poll() is not None and lines.empty()):
+                    break
+            self._terminate(process)
+            self._process = None
+            reason = "exited" if process.returncode not in (None, -9, -15) else "did not start"
+            raise AzModelsError(
+                f"The sandbox {reason} (within {timeout:.0f}s): {self._log_tail(log_path)}",
+                code="SandboxStartFailed",
+            )
+
+    @staticmethod
+    def _log_tail(path: Path, lines: int = 8) -> str:
+        try:
+            text = path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "no log"
+        return " | ".join(text[-lines:]) or "no log"
+
+    @staticmethod
+    def _terminate(process: subprocess.Popen[str], timeout: float = 15) -> None:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout)
+        if process.stdout:
+            process.stdout.close()
+
+    def stop(self) -> None:
+        """Stop the child (SIGTERM, then SIGKILL); safe to call twice."""
+        with self._lock:
+            process, self._process = self._process, None
+            if process is not None:
+                self._terminate(process)
+            atexit.unregister(self.stop)
+            if self._own_dir and self.data_dir is not None:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+                self.data_dir = None
+                self._own_dir = False
+
+    def kill(self) -> None:
+        """SIGKILL the child, as a crash would (Azurite dies with it)."""
+        with self._lock:
+            process, self._process = self._process, None
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(15)
+
+    def __enter__(self) -> SandboxProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,451 @@
+"""The sandbox's HTTP server: a ThreadingHTTPServer, a small regex router, and the request
+pipeline every route shares (faults, auth, api-version, Azure-shaped errors, request ids).
+
+The routes themselves live in arm_routes.py, foundry_routes.py and inference.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+
+from ..redaction import get_logger
+from .catalog import Catalog
+from .faults import FaultInjector
+from .store import Store
+
+log = get_logger("azmodels_magic.sandbox.server")
+
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+RESOURCE_GROUP = "rg-azmodels-sandbox"
+ACCOUNT = "azmodels-sandbox"
+PROJECT = "sandbox-project"
+USER = "sandbox-user@azmodels.local"
+
+ARM_API_VERSIONS = ("2025-06-01", "2024-10-01")
+FOUNDRY_API_VERSIONS = ("2025-11-15-preview", "v1")
+METRICS_API_VERSIONS = ("2024-02-01", "2023-10-01", "2021-05-01", "2018-01-01", *ARM_API_VERSIONS)
+WRITE_METHODS = frozenset({"PUT", "PATCH", "POST", "DELETE"})
+
+
+class ApiError(Exception):
+    """An Azure-shaped error response."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json; charset=utf-8"
+
+
+def json_response(status: int, obj: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, json.dumps(obj, separators=(",", ":")).encode(), dict(headers or {}))
+
+
+def raw_json_response(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, text.encode(), dict(headers or {}))
+
+
+def empty_response(status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, b"", dict(headers or {}), content_type="")
+
+
+def error_body(code: str, message: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **(extra or {})}}
+
+
+def iso(ts: float) -> str:
+    """Epoch seconds as ARM writes times: 2025-01-01T12:00:00.123456Z."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: Any  # http.client.HTTPMessage: case-insensitive .get
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)
+    received: float = field(default_factory=time.perf_counter)
+    principal: str = ""  # "owner", "reader" or "key"
+
+    def json(self, *, required: bool = True) -> Any:
+        if not self.body.strip():
+            if required:
+                raise ApiError(400, "InvalidRequestContent", "The request body is missing.")
+            return {}
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(
+                400, "InvalidRequestContent", f"The request content is not valid JSON: {exc}."
+            ) from None
+
+    def json_object(self, *, required: bool = True) -> dict[str, Any]:
+        body = self.json(required=required)
+        if not isinstance(body, dict):
+            raise ApiError(400, "InvalidRequestContent", "The request body must be a JSON object.")
+        return body
+
+
+Handler = Callable[["Sandbox", Request], Response]
+
+
+@dataclass
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    plane: str  # "arm", "metrics", "foundry" or "inference": decides auth and api-versions
+    action: str  # the permission a write needs, named in 403 messages
+
+
+class Router:
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def add(self, method: str, pattern: str, handler: Handler, plane: str, action: str) -> None:
+        flags = re.IGNORECASE if plane in ("arm", "metrics") else 0
+        self.routes.append(
+            Route(method, re.compile(pattern + r"/?$", flags), handler, plane, action)
+        )
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        allowed = []
+        for route in self.routes:
+            found = route.pattern.match(path)
+            if not found:
+                continue
+            if route.method == method:
+                return route, {k: unquote(v) for k, v in found.groupdict().items()}
+            allowed.append(route.method)
+        if allowed:
+            raise ApiError(
+                405,
+                "MethodNotAllowed",
+                f"The HTTP method '{method}' is not supported on this resource.",
+                headers={"Allow": ", ".join(sorted(set(allowed)))},
+            )
+        raise ApiError(404, "NotFound", f"No route matches '{path}'.")
+
+
+@dataclass
+class Settings:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    fault_rate: float = 0.0
+    seed: int | None = None
+    fault_retry_after_ms: int = 1000
+    provision_seconds: float = 3.0
+    catalog_size: int = 0
+    page_size: int = 100
+    quota: dict[str, int] = field(default_factory=dict)
+    sas_minutes: float = 60.0
+    location: str = "eastus"
+    catalog_file: str | None = None
+    default_quota: int = 1000
+
+
+class Sandbox:
+    """The application: settings, state, catalog, Azurite and the URL builders routes need."""
+
+    def __init__(self, settings: Settings, store: Store, blob_port: int):
+        self.settings = settings
+        self.store = store
+        self.blob_port = blob_port
+        self.catalog = Catalog.load(settings.catalog_size, settings.catalog_file)
+        self.faults = FaultInjector(
+            settings.fault_rate, settings.seed, settings.fault_retry_after_ms
+        )
+        self.token = store.secret("token")
+        self.reader_token = store.secret("reader_token")
+        self.keys = (store.secret("key1", 24), store.secret("key2", 24))
+        self.base_url = ""  # set once the server is bound
+        self.router = Router()
+        from . import arm_routes, foundry_routes, inference
+
+        arm_routes.register(self.router)
+        foundry_routes.register(self.router)
+        inference.register(self.router)
+        self._blob_service = None
+        self._blob_lock = threading.Lock()
+
+    # -- names and URLs ---------------------------------------------------------------------------
+
+    @property
+    def subscription(self) -> str:
+        return SUBSCRIPTION
+
+    @property
+    def account_id(self) -> str:
+        return (
+            f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}"
+            f"/providers/Microsoft.CognitiveServices/accounts/{ACCOUNT}"
+        )
+
+    @property
+    def project_arm_id(self) -> str:
+        return f"{self.account_id}/projects/{PROJECT}"
+
+    @property
+    def project_endpoint(self) -> str:
+        return f"{self.base_url}/api/projects/{PROJECT}"
+
+    @property
+    def blob_endpoint(self) -> str:
+        from .azurite import DEV_ACCOUNT
+
+        return f"http://127.0.0.1:{self.blob_port}/{DEV_ACCOUNT}"
+
+    def container_url(self, container: str, prefix: str = "") -> str:
+        url = f"{self.blob_endpoint}/{container}"
+        return f"{url}/{prefix}" if prefix else url
+
+    def url(self, path: str, **query: Any) -> str:
+        query = {k: v for k, v in query.items() if v is not None}
+        return f"{self.base_url}{path}" + (f"?{urlencode(query)}" if query else "")
+
+    def blob_service(self):
+        """A BlobServiceClient on Azurite with the development key (imported lazily)."""
+        with self._blob_lock:
+            if self._blob_service is None:
+                from azure.storage.blob import BlobServiceClient
+
+                from .azurite import DEV_ACCOUNT, DEV_KEY
+
+                conn = (
+                    f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"
+                    f"AccountKey={DEV_KEY};BlobEndpoint={self.blob_endpoint};"
+                )
+                self._blob_service = BlobServiceClient.from_connection_string(
+                    conn, retry_total=2, connection_timeout=10, read_timeout=60
+                )
+            return self._blob_service
+
+    def quota_limit(self, sku: str) -> int:
+        for name, limit in self.settings.quota.items():
+            if name.lower() == sku.lower():
+                return limit
+        return self.settings.default_quota
+
+    # -- paging ---------------------------------------------------------------------------------
+
+    def skip_token(self, req: Request) -> int:
+        raw = req.query.get("$skipToken") or req.query.get("$skiptoken") or "0"
+        try:
+            offset = int(raw)
+        except ValueError:
+            raise ApiError(
+                400, "InvalidSkipToken", f"The $skipToken '{raw}' is not valid."
+            ) from None
+        if offset < 0:
+            raise ApiError(400, "InvalidSkipToken", f"The $skipToken '{raw}' is not valid.")
+        return offset
+
+    def next_link(self, req: Request, offset: int) -> str:
+        query = {k: v for k, v in req.query.items() if k.lower() != "$skiptoken"}
+        query["$skipToken"] = str(offset)
+        return f"{self.base_url}{req.path}?{urlencode(query, safe='$')}"
+
+    def page(self, req: Request, items: list[Any], total: int, offset: int) -> dict[str, Any]:
+        """A list body: `items` is this page, `total` how many exist in all."""
+        body: dict[str, Any] = {"value": items}
+        if offset + len(items) < total:
+            body["nextLink"] = self.next_link(req, offset + len(items))
+        return body
+
+    # -- the request pipeline -------------------------------------------------------------------
+
+    def handle(self, req: Request) -> Response:
+        fault = self.faults.draw()
+        if fault is not None:
+            if req.path.lower().startswith("/openai/deployments/"):
+                self._log_faulted_inference(req, fault.status)
+            return json_response(
+                fault.status,
+                error_body(fault.code, fault.message),
+                {**fault.headers, "x-ms-error-code": fault.code},
+            )
+        try:
+            route, params = self.router.match(req.method, req.path)
+            req.params = params
+            if route.plane != "inference":
+                self.authenticate(req, route)
+                self.check_api_version(req, route.plane)
+            return route.handler(self, req)
+        except ApiError as exc:
+            headers = {**exc.headers, "x-ms-error-code": exc.code}
+            return json_response(exc.status, error_body(exc.code, exc.message, exc.extra), headers)
+
+    def _log_faulted_inference(self, req: Request, status: int) -> None:
+        # Azure Monitor counts throttled and failed calls too: the metrics must see them.
+        parts = req.path.split("/")
+        if len(parts) > 3 and parts[3]:
+            latency = (time.perf_counter() - req.received) * 1000
+            self.store.log_request(unquote(parts[3]), time.time(), latency, status)
+
+    def bearer(self, req: Request) -> str | None:
+        header = req.headers.get("Authorization")
+        if header is None:
+            return None
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(
+                401,
+                "AuthenticationFailed",
+                "Authentication failed. The 'Authorization' header must be 'Bearer <token>'.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return token.strip()
+
+    def principal_for(self, token: str) -> str | None:
+        import hmac
+
+        if hmac.compare_digest(token, self.token):
+            return "owner"
+        if hmac.compare_digest(token, self.reader_token):
+            return "reader"
+        return None
+
+    def authenticate(self, req: Request, route: Route) -> None:
+        token = self.bearer(req)
+        if token is None:
+            raise ApiError(
+                401,
+                "AuthenticationFailed",
+                "Authentication failed. The 'Authorization' header is missing.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        principal = self.principal_for(token)
+        if principal is None:
+            raise ApiError(
+                401,
+                "InvalidAuthenticationToken",
+                "The access token is invalid or has expired.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        req.principal = principal
+        if principal == "reader" and req.method in WRITE_METHODS:
+            raise ApiError(
+                403,
+                "AuthorizationFailed",
+                "The client 'sandbox-reader' does not have authorization to perform action "
+                f"'{route.action}' over scope '{self.account_id}' or the scope is invalid. "
+                "The reader token can only read.",
+            )
+
+    def check_api_version(self, req: Request, plane: str) -> None:
+        accepted = {
+            "arm": ARM_API_VERSIONS,
+            "metrics": METRICS_API_VERSIONS,
+            "foundry": FOUNDRY_API_VERSIONS,
+        }[plane]
+        version = req.query.get("api-version")
+        if version is None:
+            raise ApiError(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
+        if version not in accepted:
+            raise ApiError(
+                400,
+                "InvalidApiVersionParameter",
+                f"The api-version '{version}' is invalid. The supported versions are "
+                f"'{', '.join(accepted)}'.",
+            )
+
+
+class _HTTPHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "azmodels-sandbox"
+    sandbox: Sandbox  # set on the subclass made by make_server
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def _dispatch(self) -> None:
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+            split = urlsplit(self.path)
+            query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+            req = Request(self.command, split.path, query, self.headers, body, received=started)
+            response = self.sandbox.handle(req)
+        except Exception:  # the sandbox must answer like a service, not drop the connection
+            log.exception("unhandled error on %s %s", self.command, urlsplit(self.path).path)
+            response = json_response(
+                500,
+                error_body("InternalServerError", "The sandbox failed on this request."),
+                {"x-ms-error-code": "InternalServerError"},
+            )
+        self.send_response(response.status)
+        self.send_header("x-ms-request-id", request_id)
+        if response.content_type and response.body:
+            self.send_header("Content-Type", response.content_type)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if response.body and self.command != "HEAD":
+            self.wfile.write(response.body)
+        log.info(
+            "%s %s %d %.1fms",
+            self.command,
+            urlsplit(self.path).path,
+            response.status,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    do_GET = do_PUT = do_PATCH = do_POST = do_DELETE = _dispatch
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # The stdlib logs full request lines (queries included); our own line is enough.
+        pass
+
+
+class SandboxHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+
+def make_server(sandbox: Sandbox) -> SandboxHTTPServer:
+    handler = type("SandboxHandler", (_HTTPHandler,), {"sandbox": sandbox})
+    server = SandboxHTTPServer((sandbox.settings.host, sandbox.settings.port), handler)
+    host = sandbox.settings.host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    sandbox.base_url = f"http://{host}:{server.server_address[1]}"
+    return server
