@@ -152,6 +152,35 @@ class _Plan:
             return self.pending == 0
 
 
+class _Gate:
+    """Room for blocks in memory: `limit` permits, one per block read and not yet sent."""
+
+    def __init__(self, limit: int) -> None:
+        self.abort = threading.Event()
+        self.peak = 0
+        self._permits = threading.Semaphore(limit)
+        self._lock = threading.Lock()
+        self._held = 0
+
+    def acquire(self) -> bool:
+        """Wait for room for one more block; False once the transfer is aborted."""
+        while not self._permits.acquire(timeout=0.2):
+            if self.abort.is_set():
+                return False
+        if self.abort.is_set():
+            self._permits.release()
+            return False
+        with self._lock:
+            self._held += 1
+            self.peak = max(self.peak, self._held)
+        return True
+
+    def release(self) -> None:
+        with self._lock:
+            self._held -= 1
+        self._permits.release()
+
+
 class BlobTransfer:
     """Uploads files into a container through a container SAS URL. See the module docstring."""
 
@@ -168,9 +197,7 @@ class BlobTransfer:
         self.max_workers = max(1, max_workers or default_workers())
         self.retry_total = retry_total  # None: azure-storage-blob's default
         self.read_timeout = read_timeout
-        self.peak_blocks_in_flight = 0
-        self._in_flight = 0
-        self._count_lock = threading.Lock()
+        self.peak_blocks_in_flight = 0  # of the last upload: never above max_workers + 2
 
     def __repr__(self) -> str:
         return (
@@ -348,14 +375,12 @@ class BlobTransfer:
     ) -> int:
         """Read every file once, stage its blocks through the workers, commit. Returns bytes
         sent."""
-        permits = threading.Semaphore(self.max_workers + 2)
+        gate = _Gate(self.max_workers + 2)
+        abort = gate.abort
         work: queue.Queue[tuple[_Plan, int, bytes] | None] = queue.Queue(self.max_workers + 2)
-        abort = threading.Event()
         errors: list[_FileFailure] = []
         progress_lock = threading.Lock()
         sent = [0]
-        self.peak_blocks_in_flight = 0
-        self._in_flight = 0
 
         def finish_file(plan: _Plan) -> None:
             if plan.single_put:
@@ -405,9 +430,7 @@ class BlobTransfer:
                     abort.set()
                 finally:
                     item = data = None  # type: ignore[assignment]
-                    with self._count_lock:
-                        self._in_flight -= 1
-                    permits.release()
+                    gate.release()
 
         threads = [
             threading.Thread(target=worker, name=f"azmodels-upload-{i}", daemon=True)
@@ -420,7 +443,7 @@ class BlobTransfer:
                 if abort.is_set():
                     break
                 if plan.done_sha256 is None:
-                    self._read_file(plan, work, permits, abort)
+                    self._read_file(plan, work, gate)
                     if not abort.is_set() and plan.release():
                         try:
                             finish_file(plan)  # every block was already on the service
@@ -434,6 +457,7 @@ class BlobTransfer:
                 work.put(None)
             for thread in threads:
                 thread.join()
+            self.peak_blocks_in_flight = gate.peak
         if errors:
             raise errors[0]
         return sent[0]
@@ -442,8 +466,7 @@ class BlobTransfer:
         self,
         plan: _Plan,
         work: queue.Queue[tuple[_Plan, int, bytes] | None],
-        permits: threading.Semaphore,
-        abort: threading.Event,
+        gate: _Gate,
     ) -> None:
         file = plan.file
         digest = hashlib.sha256()
@@ -454,7 +477,7 @@ class BlobTransfer:
             if hasattr(os, "posix_fadvise"):
                 os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             if plan.single_put:
-                if not self._acquire(permits, abort):
+                if not gate.acquire():
                     return
                 data = handle.read(file.size)
                 self._check_length(file, data, file.size)
@@ -477,7 +500,7 @@ class BlobTransfer:
                         digest.update(scratch[:got])
                         left -= got
                     continue
-                if not self._acquire(permits, abort):
+                if not gate.acquire():
                     return
                 data = handle.read(length)
                 self._check_length(file, data, length)
@@ -489,19 +512,6 @@ class BlobTransfer:
             if handle.read(1):
                 raise UploadError(f"{file.relative} grew while it was read; run again.")
         plan.sha256 = digest.hexdigest()
-
-    def _acquire(self, permits: threading.Semaphore, abort: threading.Event) -> bool:
-        """Wait for room for one more block in memory; False once the transfer is aborted."""
-        while not permits.acquire(timeout=0.2):
-            if abort.is_set():
-                return False
-        if abort.is_set():
-            permits.release()
-            return False
-        with self._count_lock:
-            self._in_flight += 1
-            self.peak_blocks_in_flight = max(self.peak_blocks_in_flight, self._in_flight)
-        return True
 
     @staticmethod
     def _check_length(file: WeightFile, data: bytes, expected: int) -> None:
