@@ -380,6 +380,8 @@ def _probe(path: Path, shown: str) -> _Probe:
             size = os.fstat(fh.fileno()).st_size
             head = fh.read(_HEAD)
             return _probe_bytes(fh, head, size)
+    except IsADirectoryError:
+        raise ValidationError(f"{shown} is a folder: give the path of a file.") from None
     except OSError as exc:
         raise ValidationError(f"Cannot read {shown}: {_reason(exc)}. {_FIX_ACCESS}") from None
 
@@ -450,7 +452,7 @@ def _zip_is_torch(fh: BinaryIO, head: bytes) -> bool:
         fh.seek(0)
         with zipfile.ZipFile(fh) as archive:
             return any(is_pickle(name) for name in archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error, NotImplementedError):
         return False
 
 
@@ -884,7 +886,8 @@ def _inspect_pytorch(path: Path, shown: str) -> dict[str, Any]:
         try:
             with zipfile.ZipFile(fh) as archive:
                 infos = archive.infolist()
-        except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+        except (zipfile.BadZipFile, EOFError, ValueError, struct.error, NotImplementedError) as exc:
+            # ValueError covers UnicodeDecodeError from a garbled entry name
             raise _Corrupt(f"is a damaged zip archive ({exc}); truncated?") from None
     for info in infos:
         if info.header_offset + info.compress_size > size:
@@ -947,9 +950,11 @@ def inspect_source(source: str | Path, *, declared_format: str | None = None) ->
             raise ValidationError(f"{wf.relative} {probe.problem}.")
         if is_folder and suffix in _STRONG_SUFFIXES:
             # A misnamed or garbled weights file would otherwise be uploaded as an "extra".
+            why = f" ({wf.path.name} {probe.problem})" if probe.problem else ""
             raise ValidationError(
                 f"{wf.relative} is named like a {suffix[1:]} file, but its bytes are none of the "
-                f"supported formats ({_FORMATS_TEXT}). Replace it with the real file or remove it."
+                f"supported formats ({_FORMATS_TEXT}){why}. Replace it with the real file or "
+                "remove it."
             )
         if probe.problem:
             hints.append(f"{wf.relative} {probe.problem}")
@@ -1003,7 +1008,7 @@ def _no_weights_message(
     if is_folder:
         return (
             f"{root} holds no weights file in a supported format ({_FORMATS_TEXT}) among its "
-            f"{len(files)} files{hint}. Point --source at the model's weights or convert them."
+            f"{len(files)} file{'' if len(files) == 1 else 's'}{hint}. Point --source at the model's weights or convert them."
         )
     return (
         f"{files[0].relative} is not a weights file in a supported format ({_FORMATS_TEXT})"

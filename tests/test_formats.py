@@ -687,3 +687,57 @@ def test_unreadable_file(tmp_path: Path):
         assert text.startswith("Cannot read model.safetensors: permission denied")
     finally:
         secret.chmod(0o644)
+
+
+def test_permission_denied_even_as_root(tmp_path: Path, monkeypatch):
+    # Root reads mode-000 files, so make open() refuse the way it would for a normal user.
+    import azmodels_magic.formats as formats
+
+    folder = make_model_folder(tmp_path / "m", shards=1)
+    denied = folder / "tokenizer.json"
+
+    def refusing_open(file, *args, **kwargs):
+        if Path(file) == denied:
+            raise PermissionError(13, "Permission denied", str(file))
+        return open(file, *args, **kwargs)
+
+    monkeypatch.setattr(formats, "open", refusing_open, raising=False)
+    text = error_of(inspect_source, folder)
+    assert text.startswith("Cannot read tokenizer.json: permission denied. Make it readable")
+
+
+def test_corrupted_bytes_never_escape_as_raw_exceptions(tmp_path: Path):
+    """Flip random bytes of valid headers: the result is a WeightsInfo or a ValidationError."""
+    rng = random.Random(42)
+    sources = [
+        gguf_by_hand(tmp_path / "a.gguf"),
+        onnx_by_hand(tmp_path / "a.onnx"),
+        write_safetensors(tmp_path / "a.safetensors", {"a": ("F16", (8, 4)), "b": ("F32", (5,))}),
+        torch_zip_by_hand(tmp_path / "a.bin"),
+    ]
+    for source in sources:
+        raw = source.read_bytes()
+        target = tmp_path / f"mutated{source.suffix}"
+        for _ in range(300):
+            mutated = bytearray(raw)
+            for _ in range(rng.randint(1, 4)):
+                mutated[rng.randrange(min(len(raw), 400))] = rng.randrange(256)
+            target.write_bytes(mutated)
+            try:
+                info = inspect_source(target)
+            except ValidationError as exc:
+                assert "\n" not in str(exc)
+            else:
+                json.dumps(info.details)
+
+
+def test_html_download_named_like_weights(tmp_path: Path):
+    folder = make_model_folder(tmp_path / "m", shards=1)
+    (folder / "model.safetensors").write_text("<!DOCTYPE html><html><body>Sign in</body></html>")
+    text = error_of(inspect_source, folder)
+    assert text.startswith("model.safetensors is named like a safetensors file")
+    assert "is an HTML page, not weights (a failed download?)" in text
+
+
+def test_detect_format_on_a_folder(tmp_path: Path):
+    assert "is a folder" in error_of(detect_format, tmp_path)
