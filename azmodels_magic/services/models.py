@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..cache import TtlCache
-from ..errors import NotFoundError, UsageError
+from ..errors import NotFoundError, UsageError, ValidationError
 from ..records import BASE, CUSTOM, BaseModel, CustomModel, Deployment
 
 if TYPE_CHECKING:
@@ -198,10 +198,112 @@ class ModelService:
             },
         )
 
+    # -- change custom models -------------------------------------------------------------------
+
+    def resolve_custom(self, name: str, version: str | None) -> CustomModel:
+        """The custom version a delete/update means; a base model or ambiguity is an error."""
+        versions = self.custom_versions(name)
+        if not versions:
+            if self.base_versions(name):
+                raise UsageError(
+                    f"'{name}' is a base model from the catalog: only your custom models can "
+                    "be deleted or changed."
+                )
+            raise NotFoundError(
+                f"No custom model named '{name}'.{_suggest(name, self._custom_names())}",
+                code="ModelNotFound",
+            )
+        if version is None and len(versions) > 1:
+            raise UsageError(
+                f"Custom model '{name}' has versions {', '.join(m.version for m in versions)}: "
+                "add --version."
+            )
+        return _pick_version(versions, version, name, CUSTOM)
+
+    def _custom_names(self) -> list[str]:
+        return [m.name for m in self.custom_models()]
+
+    def delete_version(
+        self, name: str, version: str | None = None, *, keep_weights: bool = False
+    ) -> DeleteReport:
+        """Remove a registration and, unless `keep_weights`, the blobs it points at."""
+        model = self.resolve_custom(name, version)
+        foundry = self.connection.foundry
+        # Ask for storage access first: once the registration is gone it can't be had.
+        access = None if keep_weights else foundry.read_credential(model.name, model.version)
+        foundry.delete_version(model.name, model.version)
+        self.invalidate()
+        removed = 0
+        if access is not None:
+            from ..clients.storage import delete_blobs
+
+            removed = delete_blobs(access.sas_url)
+        still = [d.name for d in self.deployments(refresh=True) if _uses(d, model)]
+        return DeleteReport(model=model, blobs_removed=removed, kept_weights=keep_weights,
+                            deployments=still)  # fmt: skip
+
+    def update(
+        self,
+        name: str,
+        version: str,
+        *,
+        description: str | None = None,
+        set_tags: dict[str, str] | None = None,
+        remove_tags: list[str] | None = None,
+    ) -> CustomModel:
+        from .. import grammar
+        from .uploads import check
+
+        for key, value in (set_tags or {}).items():
+            check(grammar.tag, f"{key}={value}")
+        for key in remove_tags or []:
+            check(grammar.tag_key, key)
+        if description is None and not set_tags and not remove_tags:
+            raise UsageError("Nothing to update: give --description, --set-tag or --remove-tag.")
+        model = self.resolve_custom(name, version)
+        missing = [k for k in remove_tags or [] if k not in model.tags]
+        if missing:
+            raise ValidationError(
+                f"Model '{name}' version {model.version} has no tag {', '.join(missing)}: "
+                f"its tags are {', '.join(model.user_tags) or 'none'}."
+            )
+        tags: dict[str, str | None] = {**(set_tags or {}), **{k: None for k in remove_tags or []}}
+        updated = self.connection.foundry.update_version(
+            model.name, model.version, description=description, tags=tags
+        )
+        self.invalidate()
+        return updated
+
     def deployments(self, *, refresh: bool = False) -> list[Deployment]:
         return self.cache.get(
             "deployments", lambda: list(self.connection.arm.iter_deployments()), refresh=refresh
         )
+
+
+@dataclass
+class DeleteReport:
+    model: CustomModel
+    blobs_removed: int
+    kept_weights: bool
+    deployments: list[str]
+
+    def summary(self) -> str:
+        m = self.model
+        count = self.blobs_removed
+        weights = (
+            "kept its weights in storage"
+            if self.kept_weights
+            else f"removed its weights ({count} blob{'s' if count != 1 else ''})"
+        )
+        text = f"Deleted custom model '{m.name}' version {m.version} and {weights}."
+        if self.deployments:
+            text += (
+                f" Deployments are untouched: {', '.join(self.deployments)} still use it "
+                f"(`%azmodels deployments list --model {m.name}`)."
+            )
+        else:
+            text += " No deployment used it."
+        return text
 
 
 def _version_key(version: str) -> tuple:

@@ -1,0 +1,78 @@
+"""Small blob operations around a model's container: the manifest, listing, deleting.
+
+The bulk transfer is `clients.blob.BlobTransfer`; these are the few calls around it. Every
+function takes a container SAS URL and never lets it reach a message (errors are redacted).
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import PermissionDeniedError, UploadError
+from ..redaction import redact
+
+MANIFEST = "azmodels-manifest.json"
+
+
+@contextmanager
+def _container(sas_url: str):
+    from azure.core.exceptions import AzureError
+    from azure.storage.blob import ContainerClient
+
+    client = ContainerClient.from_container_url(sas_url, logging_enable=False)
+    try:
+        yield client
+    except AzureError as exc:
+        status = getattr(exc, "status_code", None)
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        if status == 403:
+            raise PermissionDeniedError(
+                f"Storage refused the operation: {redact(first)}",
+                hint="The storage credential lacks the permission, or it expired.",
+            ) from None
+        raise UploadError(f"Storage operation failed: {redact(first)}") from None
+    finally:
+        client.close()
+
+
+def write_manifest(sas_url: str, manifest: dict[str, Any]) -> None:
+    """Store the manifest: which files make the model, their sizes and SHA-256."""
+    data = json.dumps(manifest, indent=1, sort_keys=True).encode()
+    with _container(sas_url) as container:
+        container.upload_blob(MANIFEST, data, overwrite=True)
+
+
+def read_manifest(sas_url: str) -> dict[str, Any] | None:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    with _container(sas_url) as container:
+        try:
+            data = container.download_blob(MANIFEST).readall()
+        except ResourceNotFoundError:
+            return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+def list_blobs(sas_url: str) -> list[tuple[str, int]]:
+    """(name, size) of every committed blob in the container."""
+    with _container(sas_url) as container:
+        return [(b.name, int(b.size or 0)) for b in container.list_blobs()]
+
+
+def delete_blobs(sas_url: str) -> int:
+    """Delete every blob in the container; the number deleted."""
+    with _container(sas_url) as container:
+        names = [b.name for b in container.list_blobs()]
+        for name in names:
+            container.delete_blob(name, delete_snapshots="include")
+        return len(names)
+
+
+def read_blob(sas_url: str, name: str) -> bytes:
+    with _container(sas_url) as container:
+        return container.download_blob(name).readall()

@@ -1,0 +1,432 @@
+"""UploadService: weights from disk to a registered custom model, resumable and verified.
+
+The order is what keeps the promises: inspect locally (format from the bytes) -> check the name
+is free -> get an upload slot -> transfer every byte (journaled) -> write the manifest with each
+file's SHA-256 -> register -> wait. Registration happens only after every byte is committed, so
+a registry entry never points at partial weights, and a failure keeps the journal for a re-run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import AzModelsError, ConflictError, NotFoundError, UsageError, ValidationError
+from ..records import META_PREFIX, CustomModel
+from ..sizes import human_rate, human_size
+
+if TYPE_CHECKING:
+    from ..clients.blob import UploadResult
+    from ..connection import Connection
+    from ..formats import WeightsInfo
+    from ..journal import UploadJournal
+    from .models import ModelService
+
+_DETAIL_TAGS = ("architecture", "architectures", "parameter_count", "quantization", "dtypes",
+                "tensor_count", "model_type", "context_length", "opset")  # fmt: skip
+
+
+def check(checker: Callable[[str], Any], value: str) -> Any:
+    """Run a grammar value check from the Python API: its message becomes a ValidationError."""
+    import argparse
+
+    try:
+        return checker(value)
+    except argparse.ArgumentTypeError as exc:
+        raise ValidationError(str(exc)[:1].upper() + str(exc)[1:] + ".") from None
+
+
+@dataclass
+class UploadPlan:
+    """What an upload will do: shown by --dry-run, and followed by the real run."""
+
+    name: str
+    version: str
+    info: WeightsInfo
+    target: str
+    block_size: int
+    workers: int
+    resume_bytes: int = 0  # already staged by an interrupted run of the same upload
+    replaces: bool = False  # --overwrite of an existing version
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def blocks(self) -> int:
+        return sum(max(1, -(-f.size // self.block_size)) for f in self.info.files)
+
+    def rows(self) -> list[tuple[str, Any]]:
+        info = self.info
+        rows: list[tuple[str, Any]] = [
+            ("Model", f"{self.name} version {self.version}"),
+            ("Target", self.target),
+            ("Source", str(info.source)),
+            ("Format", info.format),
+            ("Files", f"{len(info.files)} ({human_size(info.total_size)})"),
+            ("Weights", info.summary()),
+            (
+                "Block plan",
+                f"{self.blocks} blocks of up to {human_size(self.block_size)}, "
+                f"{self.workers} in parallel",
+            ),
+        ]
+        if self.resume_bytes:
+            rows.append(("Resume", f"{human_size(self.resume_bytes)} already uploaded"))
+        if self.replaces:
+            rows.append(("Replaces", f"the existing version {self.version}"))
+        rows.extend(("Note", note) for note in self.notes)
+        rows.extend(("  " + f.relative, human_size(f.size)) for f in info.files[:20])
+        if len(info.files) > 20:
+            rows.append(("  ...", f"{len(info.files) - 20} more files"))
+        return rows
+
+    def __str__(self) -> str:
+        from ..presentation.cards import Card
+
+        card = Card(title=f"Upload plan (dry run): {self.name} {self.version}")
+        card.section("Nothing was changed", self.rows())
+        return card.text()
+
+    def _repr_html_(self) -> str:
+        from ..presentation.cards import Card
+
+        card = Card(title=f"Upload plan (dry run): {self.name} {self.version}", badge="dry run")
+        card.section("Nothing was changed", self.rows())
+        return card.html()
+
+
+@dataclass
+class UploadReport:
+    """A finished upload: the registered model and how the transfer went."""
+
+    model: CustomModel
+    plan: UploadPlan
+    bytes_sent: int
+    bytes_skipped: int
+    seconds: float
+    sha256: dict[str, str]
+
+    def summary(self) -> str:
+        rate = human_rate(self.bytes_sent / self.seconds) if self.seconds > 0 else "-"
+        resumed = f", {human_size(self.bytes_skipped)} resumed" if self.bytes_skipped else ""
+        files = len(self.plan.info.files)
+        return (
+            f"Uploaded {files} file{'s' if files != 1 else ''} "
+            f"({human_size(self.plan.info.total_size)}{resumed}) in {self.seconds:.1f} s at "
+            f"{rate}; registered {self.model.name} version {self.model.version}."
+        )
+
+
+def upload_key(project_endpoint: str, name: str, version: str) -> str:
+    return f"{project_endpoint}|{name}|{version}"
+
+
+def tree_digest(digests: dict[str, str]) -> str:
+    """One SHA-256 for a set of files: of the sorted 'path sha256' lines (sha256sum's format)."""
+    if len(digests) == 1:
+        return next(iter(digests.values()))
+    lines = "".join(f"{sha}  {path}\n" for path, sha in sorted(digests.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+class UploadService:
+    """Upload, register and track custom-model weights."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        models: ModelService,
+        *,
+        block_size: int | None = None,
+        workers: int | None = None,
+    ) -> None:
+        self.connection = connection
+        self.models = models
+        self.block_size = block_size
+        self.workers = workers
+
+    def _transfer(self):
+        from ..clients.blob import DEFAULT_BLOCK_SIZE, BlobTransfer
+
+        return BlobTransfer(
+            block_size=self.block_size or DEFAULT_BLOCK_SIZE, max_workers=self.workers
+        )
+
+    def _key(self, name: str, version: str) -> str:
+        return upload_key(self.connection.config.project_endpoint, name, version)
+
+    # -- plan -----------------------------------------------------------------------------------
+
+    def plan(
+        self,
+        *,
+        source: str,
+        name: str,
+        version: str = "1",
+        format: str | None = None,
+        overwrite: bool = False,
+        tags: dict[str, str] | None = None,
+    ) -> UploadPlan:
+        """Check everything that can be checked and say what an upload would do."""
+        from .. import grammar
+        from ..formats import inspect_source
+        from ..journal import UploadJournal
+
+        check(grammar.model_name, name)
+        check(grammar.version, version)
+        for key, value in (tags or {}).items():
+            check(grammar.tag, f"{key}={value}")
+        info = inspect_source(source, declared_format=format)  # local: no network yet
+        if any(m.name.lower() == name.lower() for m in self.models.catalog()):
+            raise ConflictError(
+                f"'{name}' is the name of a base model in the catalog: base models cannot be "
+                "uploaded over. Choose another --name."
+            )
+        existing = self._existing(name, version)
+        if existing is not None and not overwrite:
+            raise ConflictError(
+                f"Custom model '{name}' version {version} already exists "
+                f"({existing.status}). Pass --overwrite to replace it, or choose another "
+                "--version.",
+                code="ModelVersionExists",
+            )
+        transfer = self._transfer()
+        journal = UploadJournal.load(self._key(name, version))
+        plan = UploadPlan(
+            name=name,
+            version=version,
+            info=info,
+            target=f"{self.connection.config.project_endpoint}/models/{name}/versions/{version}",
+            block_size=journal.block_size if journal else transfer.block_size,
+            workers=transfer.max_workers,
+            replaces=existing is not None,
+        )
+        if journal is not None and journal.status != "registered":
+            if journal.matches(info.files):
+                plan.resume_bytes = journal.bytes_staged
+            else:
+                plan.notes.append("the source changed since an interrupted upload: it starts over")
+        return plan
+
+    def _existing(self, name: str, version: str) -> CustomModel | None:
+        try:
+            return self.connection.foundry.get_version(name, version)
+        except NotFoundError:
+            return None
+
+    # -- upload ---------------------------------------------------------------------------------
+
+    def upload(
+        self,
+        *,
+        source: str,
+        name: str,
+        version: str = "1",
+        format: str | None = None,
+        description: str = "",
+        tags: dict[str, str] | None = None,
+        overwrite: bool = False,
+        base_model: str | None = None,
+        weight_type: str = "FullWeight",
+        progress: bool = True,
+        on_status: Callable[[str], None] | None = None,
+    ) -> UploadReport:
+        from ..journal import UploadJournal
+        from ..presentation.progress import ByteProgress
+
+        key = self._key(name, version)
+        journal = UploadJournal.load(key)
+        finished = self._finished_earlier(journal, name, version)
+        plan = self.plan(
+            source=source, name=name, version=version, format=format,
+            overwrite=overwrite or finished is not None, tags=tags,
+        )  # fmt: skip
+        if finished is not None:
+            # The last run committed every byte and registered, then died before noting it.
+            journal.set_status("registered")
+            self.models.invalidate()
+            return UploadReport(
+                model=finished,
+                plan=plan,
+                bytes_sent=0,
+                bytes_skipped=plan.info.total_size,
+                seconds=0.0,
+                sha256={},
+            )
+        if base_model:
+            self._check_base_model(base_model)
+        if plan.replaces:
+            self.models.delete_version(name, version, keep_weights=False)
+        foundry = self.connection.foundry
+        if journal is not None and (
+            journal.status == "registered" or not journal.matches(plan.info.files)
+        ):
+            journal.delete()  # stale, or for other bytes: never mix
+            journal = None
+        slot = foundry.start_pending_upload(
+            name, version, pending_upload_id=journal.pending_upload_id if journal else None
+        )
+        if journal is not None and journal.container_url != slot.blob_uri:
+            journal.delete()  # the service gave a new place: the old blocks are not there
+            journal = None
+        if journal is None:
+            journal = UploadJournal.create(
+                key,
+                name=name,
+                version=version,
+                source=str(plan.info.source),
+                pending_upload_id=slot.pending_upload_id,
+                container_url=slot.blob_uri,
+                block_size=plan.block_size,
+                files=plan.info.files,
+            )
+        transfer = self._transfer()
+        with ByteProgress(f"{name} {version}", enabled=progress) as bar:
+            result: UploadResult = transfer.upload(
+                slot.sas_url,
+                plan.info.files,
+                journal=journal,
+                on_start=bar.start,
+                on_skip=bar.skip,
+                on_progress=bar.update,
+            )
+        digests = {f.relative: f.sha256 for f in result.files}
+        self._write_manifest(slot.sas_url, plan, digests)
+        model = self._register(
+            plan, slot.blob_uri, digests, description=description, tags=tags or {},
+            base_model=base_model, weight_type=weight_type, on_status=on_status,
+        )  # fmt: skip
+        journal.set_status("registered")
+        self.models.invalidate()
+        return UploadReport(
+            model=model,
+            plan=plan,
+            bytes_sent=result.bytes_sent,
+            bytes_skipped=result.bytes_skipped,
+            seconds=result.seconds,
+            sha256=digests,
+        )
+
+    def _finished_earlier(
+        self, journal: UploadJournal | None, name: str, version: str
+    ) -> CustomModel | None:
+        """The model an earlier run of this upload registered, if the journal says so."""
+        if journal is None or journal.status != "uploaded":
+            return None
+        existing = self._existing(name, version)
+        if existing is None or existing.blob_uri.rstrip("/") != journal.container_url.rstrip("/"):
+            return None
+        return existing
+
+    def _check_base_model(self, base_model: str) -> None:
+        known = {m.name.lower() for m in self.models.catalog()}
+        known |= {m.name.lower() for m in self.models.custom_models()}
+        if base_model.lower() not in known:
+            raise ValidationError(
+                f"--base-model '{base_model}' is neither in the catalog nor a custom model: "
+                "check the name with `%azmodels list`.",
+                code="BaseModelNotFound",
+            )
+
+    def _write_manifest(self, sas_url: str, plan: UploadPlan, digests: dict[str, str]) -> None:
+        from ..clients.storage import write_manifest
+
+        write_manifest(
+            sas_url,
+            {
+                "name": plan.name,
+                "version": plan.version,
+                "format": plan.info.format,
+                "details": plan.info.details,
+                "files": [
+                    {"path": f.relative, "size": f.size, "sha256": digests[f.relative]}
+                    for f in plan.info.files
+                ],
+            },
+        )
+
+    def _register(
+        self,
+        plan: UploadPlan,
+        blob_uri: str,
+        digests: dict[str, str],
+        *,
+        description: str,
+        tags: dict[str, str],
+        base_model: str | None,
+        weight_type: str,
+        on_status: Callable[[str], None] | None,
+    ) -> CustomModel:
+        foundry = self.connection.foundry
+        body: dict[str, Any] = {
+            "blobUri": blob_uri,
+            "weightType": weight_type,
+            "description": description,
+            "tags": {**tags, **self._meta_tags(plan, digests)},
+        }
+        if base_model:
+            body["derivedModelInformation"] = {"baseModel": base_model}
+        context = f"Register '{plan.name}' version {plan.version}"
+        try:
+            response = foundry.create_async(plan.name, plan.version, body)
+            foundry.wait(response, context=context, on_status=on_status)
+        except ConflictError:
+            # A retried or re-run registration: fine if it is ours (same weights), else a clash.
+            model = foundry.get_version(plan.name, plan.version)
+            if model.blob_uri.rstrip("/") != blob_uri.rstrip("/"):
+                raise
+            return model
+        except AzModelsError as exc:
+            exc.hint = (
+                "The weights are uploaded and kept: run the same upload again to retry the "
+                "registration (nothing is sent twice)."
+            )
+            raise
+        return foundry.get_version(plan.name, plan.version)
+
+    @staticmethod
+    def _meta_tags(plan: UploadPlan, digests: dict[str, str]) -> dict[str, str]:
+        details = plan.info.details
+        meta = {
+            "format": plan.info.format,
+            "size": str(plan.info.total_size),
+            "files": str(len(plan.info.files)),
+            "sha256": tree_digest(digests),
+        }
+        for key in _DETAIL_TAGS:
+            value = details.get(key)
+            if value in (None, "", [], {}):
+                continue
+            text = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+            meta[key] = text[:256]
+        return {META_PREFIX + k: v for k, v in meta.items()}
+
+    # -- uploads known to this machine ----------------------------------------------------------
+
+    def journals(self, prefix: str | None = None) -> list[UploadJournal]:
+        from ..journal import UploadJournal
+
+        endpoint = self.connection.config.project_endpoint
+        found = [j for j in UploadJournal.list_all() if j.key.startswith(endpoint + "|")]
+        if prefix:
+            found = [j for j in found if j.name.lower().startswith(prefix.lower())]
+        return found
+
+    def find_journal(self, path: str) -> UploadJournal:
+        """A journal by 'name/version', 'name' (when it has one upload) or source path."""
+        matches = [
+            j for j in self.journals()
+            if path in (f"{j.name}/{j.version}", j.name, j.source)
+        ]  # fmt: skip
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise NotFoundError(
+                f"No upload '{path}' is known to this machine: `%azmodels uploads list` shows "
+                "them (give name/version)."
+            )
+        raise UsageError(
+            f"'{path}' matches {len(matches)} uploads: give name/version, one of "
+            + ", ".join(f"{j.name}/{j.version}" for j in matches)
+        )
