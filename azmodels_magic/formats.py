@@ -1008,7 +1008,8 @@ def _no_weights_message(
     if is_folder:
         return (
             f"{root} holds no weights file in a supported format ({_FORMATS_TEXT}) among its "
-            f"{len(files)} file{'' if len(files) == 1 else 's'}{hint}. Point --source at the model's weights or convert them."
+            f"{len(files)} file{'' if len(files) == 1 else 's'}{hint}. Point --source at the "
+            "model's weights or convert them."
         )
     return (
         f"{files[0].relative} is not a weights file in a supported format ({_FORMATS_TEXT})"
