@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .connection import Connection
     from .sandbox.launcher import SandboxInfo, SandboxProcess
     from .services.models import ModelDetails, ModelService
+    from .services.uploads import UploadService
 
 _CONNECTION_TRAITS = (
     "project_endpoint",
@@ -226,6 +227,12 @@ class AzModels(AzModelsConfig):
         from .services.models import ModelService
 
         return self._service("models", lambda: ModelService(self.connection, cache=self._cache))
+
+    @property
+    def uploads(self) -> UploadService:
+        from .services.uploads import UploadService
+
+        return self._service("uploads", lambda: UploadService(self.connection, self.models))
 
     # -- conveniences ---------------------------------------------------------------------------
 

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if outcome.message:
         print(outcome.message)
-    text = _render(outcome.value)
+    text = _render(outcome.value) if outcome.show_value else ""
     if text:
         print(text)
     return 0

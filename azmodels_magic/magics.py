@@ -86,9 +86,9 @@ class AzModelsMagics(Magics):
             from IPython.display import JSON
 
             value = JSON(outcome.json_data(), expanded=False)
-        if value is None:
-            return None
-        if outcome.out:
+        if outcome.out and outcome.value is not None:
             self.shell.user_ns[outcome.out] = outcome.value
+            return None
+        if value is None or not outcome.show_value:
             return None
         return value

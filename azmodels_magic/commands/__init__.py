@@ -28,6 +28,7 @@ class Outcome:
     data: Any = None  # the JSON-able form, for --format json
     out: str | None = None  # the -o VAR the value is to be stored in
     format: str = "table"  # the --format asked for
+    show_value: bool = True  # False: the message says it all; the value is for -o / the API
 
     def json_data(self) -> Any:
         if self.data is not None:
@@ -50,6 +51,12 @@ def _records(frame) -> list[dict[str, Any]]:
 HANDLERS: dict[str, str] = {
     "list": "models:list_models",
     "show": "models:show_model",
+    "upload": "uploads:upload",
+    "delete": "uploads:delete",
+    "update": "uploads:update",
+    "uploads list": "uploads:uploads_list",
+    "uploads show": "uploads:uploads_show",
+    "uploads delete": "uploads:uploads_delete",
     "connect": "session:connect",
     "sandbox start": "session:sandbox_start",
     "sandbox stop": "session:sandbox_stop",
@@ -57,12 +64,6 @@ HANDLERS: dict[str, str] = {
 }
 # Commands of the grammar whose handlers land with a later issue.
 PLANNED = {
-    "upload": "the models issue",
-    "delete": "the models issue",
-    "update": "the models issue",
-    "uploads list": "the models issue",
-    "uploads show": "the models issue",
-    "uploads delete": "the models issue",
     "deploy": "the deployments issue",
     "deployments list": "the deployments issue",
     "deployments show": "the deployments issue",

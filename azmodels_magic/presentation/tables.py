@@ -31,6 +31,10 @@ CUSTOM_COLUMNS = [
     "name", "version", "format", "size", "size_bytes", "status", "weight_type", "base_model",
     "created", "description",
 ]  # fmt: skip
+UPLOAD_COLUMNS = [
+    "path", "name", "version", "size", "uploaded", "progress", "state", "registered", "source",
+    "last_activity", "hint",
+]  # fmt: skip
 DEPLOYMENT_COLUMNS = [
     "deployment", "model", "model_version", "type", "status", "sku", "capacity", "created",
 ]  # fmt: skip
@@ -105,6 +109,26 @@ def deployments_frame(deployments: Iterable[Deployment]) -> pd.DataFrame:
         for d in deployments
     ]
     return _frame(rows, DEPLOYMENT_COLUMNS, "deployments")
+
+
+def uploads_frame(statuses: Iterable[Any]) -> pd.DataFrame:
+    rows = [
+        {
+            "path": s.path,
+            "name": s.name,
+            "version": s.version,
+            "size": human_size(s.size),
+            "uploaded": human_size(s.bytes_done),
+            "progress": round(100 * s.bytes_done / s.size, 1) if s.size else 100.0,
+            "state": s.state,
+            "registered": "yes" if s.registered else "no",
+            "source": s.source,
+            "last_activity": s.updated,
+            "hint": s.hint,
+        }
+        for s in statuses
+    ]
+    return _frame(rows, UPLOAD_COLUMNS, "uploads")
 
 
 def frame_text(frame: pd.DataFrame, *, max_width: int = 48) -> str:

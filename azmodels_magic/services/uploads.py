@@ -118,6 +118,72 @@ class UploadReport:
         )
 
 
+@dataclass
+class UploadStatus:
+    """One upload known to this machine's journal, merged with the registry."""
+
+    name: str
+    version: str
+    source: str
+    size: int
+    bytes_done: int
+    files: int
+    complete: bool  # every byte committed
+    registered: bool
+    updated: str
+    storage: str  # the container URL, without a credential
+
+    @property
+    def path(self) -> str:
+        return f"{self.name}/{self.version}"
+
+    @property
+    def state(self) -> str:
+        return "complete" if self.complete else "partial (resumable)"
+
+    @property
+    def hint(self) -> str:
+        if self.registered:
+            return ""
+        return (
+            f"%azmodels upload --source {self.source} --name {self.name} --version "
+            f"{self.version}  # resumes and registers"
+        )
+
+    def rows(self) -> list[tuple[str, Any]]:
+        done = f"{human_size(self.bytes_done)} of {human_size(self.size)}"
+        return [
+            ("Source", self.source),
+            ("Files", self.files),
+            ("Uploaded", done),
+            ("State", self.state),
+            ("Registered", "yes" if self.registered else "no"),
+            ("Last activity", self.updated),
+            ("Storage", self.storage),
+            ("To finish", self.hint),
+        ]
+
+    def _card(self):
+        from ..presentation.cards import Card
+
+        card = Card(
+            title=f"Upload {self.path}",
+            badge="registered"
+            if self.registered
+            else "partial"
+            if not self.complete
+            else "unregistered",
+        )
+        card.section("Upload", self.rows())
+        return card
+
+    def __str__(self) -> str:
+        return self._card().text()
+
+    def _repr_html_(self) -> str:
+        return self._card().html()
+
+
 def upload_key(project_endpoint: str, name: str, version: str) -> str:
     return f"{project_endpoint}|{name}|{version}"
 
@@ -430,3 +496,53 @@ class UploadService:
             f"'{path}' matches {len(matches)} uploads: give name/version, one of "
             + ", ".join(f"{j.name}/{j.version}" for j in matches)
         )
+
+    def _status(self, journal: UploadJournal) -> UploadStatus:
+        registered = journal.status == "registered"
+        existing = self._existing(journal.name, journal.version)
+        if existing is None or existing.blob_uri.rstrip("/") != journal.container_url.rstrip("/"):
+            registered = False
+        elif not registered:
+            registered = True  # registered by a run that died before noting it
+        return UploadStatus(
+            name=journal.name,
+            version=journal.version,
+            source=journal.source,
+            size=journal.bytes_total,
+            bytes_done=journal.bytes_staged,
+            files=len(journal.files),
+            complete=journal.complete,
+            registered=registered,
+            updated=journal.updated,
+            storage=journal.container_url,
+        )
+
+    def status(self, *, prefix: str | None = None) -> list[UploadStatus]:
+        return [self._status(j) for j in self.journals(prefix)]
+
+    def status_of(self, path: str) -> UploadStatus:
+        return self._status(self.find_journal(path))
+
+    def forget(self, path: str) -> str:
+        """Remove an upload's journal and, unless a model uses them, its staged blobs."""
+        journal = self.find_journal(path)
+        state = self._status(journal)
+        if state.registered:
+            journal.delete()
+            return (
+                f"Forgot upload {state.path}; its weights belong to the registered model and "
+                "stay (use `%azmodels delete` to remove the model)."
+            )
+        removed_text = ""
+        try:
+            from ..clients.storage import delete_blobs
+
+            slot = self.connection.foundry.start_pending_upload(
+                journal.name, journal.version, pending_upload_id=journal.pending_upload_id
+            )
+            removed = delete_blobs(slot.sas_url)
+            removed_text = f" and removed {removed} staged blob{'s' if removed != 1 else ''}"
+        except AzModelsError as exc:
+            removed_text = f"; its staged blocks expire on their own ({exc.message})"
+        journal.delete()
+        return f"Forgot upload {state.path}{removed_text}."

@@ -1,0 +1,89 @@
+"""Handlers of upload, delete, update and the uploads commands."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import Outcome
+
+if TYPE_CHECKING:
+    import argparse
+
+    from ..api import AzModels
+
+
+def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
+    tags = dict(args.tags)
+    if args.dry_run:
+        plan = app.uploads.plan(
+            source=args.source, name=args.name, version=args.version, format=args.format,
+            overwrite=args.overwrite, tags=tags,
+        )  # fmt: skip
+        return Outcome(value=plan, message="Dry run: nothing was uploaded or registered.")
+    report = app.uploads.upload(
+        source=args.source,
+        name=args.name,
+        version=args.version,
+        format=args.format,
+        description=args.description,
+        tags=tags,
+        overwrite=args.overwrite,
+        base_model=args.base_model,
+        weight_type=args.weight_type,
+        progress=app.progress and not args.no_progress,
+    )
+    return Outcome(value=report, message=report.summary(), show_value=False)
+
+
+def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
+    from ..presentation.confirm import confirm
+
+    model = app.models.resolve_custom(args.name, args.version)
+
+    def run() -> Outcome:
+        report = app.models.delete_version(
+            model.name, model.version, keep_weights=args.keep_weights
+        )
+        return Outcome(message=report.summary())
+
+    return confirm(
+        expected=model.name,
+        what=f"custom model '{model.name}' version {model.version}",
+        action=run,
+        force=args.force,
+    )
+
+
+def update(app: AzModels, args: argparse.Namespace) -> Outcome:
+    model = app.models.update(
+        args.name,
+        args.version,
+        description=args.description,
+        set_tags=dict(args.set_tag),
+        remove_tags=list(args.remove_tag),
+    )
+    tags = ", ".join(f"{k}={v}" for k, v in model.user_tags.items()) or "none"
+    return Outcome(
+        value=model,
+        message=f"Updated '{model.name}' version {model.version}: tags {tags}.",
+        show_value=False,
+    )
+
+
+def uploads_list(app: AzModels, args: argparse.Namespace) -> Outcome:
+    from ..presentation.tables import uploads_frame
+
+    rows = app.uploads.status(prefix=args.prefix)
+    partial = sum(1 for r in rows if not r.registered)
+    message = f"{len(rows)} upload{'s' if len(rows) != 1 else ''} known to this machine"
+    if partial:
+        message += f" ({partial} not registered: re-run the same upload to resume)"
+    return Outcome(value=uploads_frame(rows), message=message)
+
+
+def uploads_show(app: AzModels, args: argparse.Namespace) -> Outcome:
+    return Outcome(value=app.uploads.status_of(args.path))
+
+
+def uploads_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
+    return Outcome(message=app.uploads.forget(args.path))

@@ -1,0 +1,70 @@
+"""Confirmation before destroying something: type the name to go on.
+
+In a terminal: input(). In a notebook: a small widget (type the name, click the red button).
+Where neither is possible (a script, CI, a pipe) it refuses and says to pass --force.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..errors import CancelledError, UsageError
+
+if TYPE_CHECKING:
+    from ..commands import Outcome
+
+INTERACTIVE_ENV = "AZMODELS_INTERACTIVE"  # "0" forces non-interactive, "terminal" forces input()
+
+
+def interaction_mode() -> str:
+    """'notebook', 'terminal' or 'none'."""
+    forced = os.environ.get(INTERACTIVE_ENV)
+    if forced in ("0", "none"):
+        return "none"
+    if forced == "terminal":
+        return "terminal"
+    shell = sys.modules.get("IPython") and _ipython()
+    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+        return "notebook"
+    try:
+        if sys.stdin is not None and sys.stdin.isatty():
+            return "terminal"
+    except (AttributeError, ValueError):
+        pass
+    return "none"
+
+
+def _ipython():
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return None
+    return get_ipython()
+
+
+def confirm(
+    *, expected: str, what: str, action: Callable[[], Outcome], force: bool, verb: str = "delete"
+) -> Outcome:
+    """Run `action` once the user typed `expected`; in a notebook, hand back the widget."""
+    from ..commands import Outcome
+
+    if force:
+        return action()
+    mode = interaction_mode()
+    if mode == "terminal":
+        typed = input(f"Type '{expected}' to {verb} {what} (anything else cancels): ")
+        if typed.strip() != expected:
+            raise CancelledError(f"Nothing was {verb}d: the name typed did not match.")
+        return action()
+    if mode == "notebook":
+        from .widgets import ConfirmBox
+
+        box = ConfirmBox(expected=expected, what=what, verb=verb, action=action)
+        return Outcome(value=box.widget, message=f"Confirm below to {verb} {what}.")
+    raise UsageError(
+        f"Refusing to {verb} {what} without confirmation in a non-interactive run: "
+        "pass --force to confirm."
+    )
