@@ -290,14 +290,14 @@ def check_weights(app: Sandbox, container: str, prefix: str) -> None:
         ]
     except ResourceNotFoundError:
         raise _incomplete(f"The upload container '{container}' no longer exists.") from None
-    if not committed:
-        raise _incomplete(f"The upload container '{container}' holds no committed blob.")
     staged_only = sorted(set(everything) - set(committed))
     if staged_only:
         raise _incomplete(
             f"{len(staged_only)} blob(s) have staged blocks but were never committed, e.g. "
             f"'{staged_only[0]}'."
         )
+    if not committed:
+        raise _incomplete(f"The upload container '{container}' holds no committed blob.")
     for name in committed:
         _, uncommitted = client.get_blob_client(name).get_block_list("uncommitted")
         if uncommitted:
