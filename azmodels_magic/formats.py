@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 
 from .errors import ValidationError
 from .records import WeightFile
+from .sizes import human_size
 
 SUPPORTED_FORMATS = ("safetensors", "gguf", "onnx", "pytorch")
 
@@ -207,19 +208,6 @@ class WeightsInfo:
         if architecture:
             parts.append(f"architecture {architecture}")
         return ", ".join(parts)
-
-
-def human_size(n: int) -> str:
-    """A byte count in decimal units, like the Azure portal: "512 B", "3.4 MB", "1.2 GB"."""
-    if n < 1000:
-        return f"{n} B"
-    value = float(n)
-    for unit in ("KB", "MB", "GB", "TB", "PB"):
-        value /= 1000
-        # round first so 999,960 B shows as "1.0 MB", not "1000.0 KB"
-        if round(value, 1) < 1000 or unit == "PB":
-            return f"{value:.1f} {unit}"
-    raise AssertionError("unreachable")
 
 
 # --------------------------------------------------------------------------------------------
