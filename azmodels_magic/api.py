@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .commands import Outcome
     from .connection import Connection
     from .sandbox.launcher import SandboxInfo, SandboxProcess
+    from .services.deployments import DeploymentService
     from .services.models import ModelDetails, ModelService
     from .services.uploads import UploadService
 
@@ -44,6 +45,8 @@ _CONNECTION_TRAITS = (
     "http_timeout",
     "operation_timeout",
     "poll_interval",
+    "custom_sku",
+    "region_accounts",
 )
 
 
@@ -234,7 +237,36 @@ class AzModels(AzModelsConfig):
 
         return self._service("uploads", lambda: UploadService(self.connection, self.models))
 
+    @property
+    def deployments(self) -> DeploymentService:
+        from .services.deployments import DeploymentService
+
+        return self._service(
+            "deployments",
+            lambda: DeploymentService(
+                self.connection,
+                self.models,
+                cache=self._cache,
+                custom_sku=self.custom_sku,
+                region_accounts=dict(self.region_accounts),
+            ),
+        )
+
+    def interactive_forms(self) -> bool:
+        """True where a form can be shown and used (a Jupyter kernel)."""
+        from .presentation.confirm import interaction_mode
+
+        return interaction_mode() == "notebook"
+
     # -- conveniences ---------------------------------------------------------------------------
+
+    def list_deployments(
+        self, *, model: str | None = None, type: str = "all", status: str | None = None
+    ) -> pd.DataFrame:
+        from .presentation.tables import deployments_frame
+
+        found = self.deployments.list(model=model, type=type, status=status)
+        return deployments_frame(found.deployments)
 
     def list_models(self, *, type: str = "all", query: str | None = None) -> pd.DataFrame:
         from .presentation.tables import models_frame

@@ -14,7 +14,7 @@ import os
 import re
 from urllib.parse import urlsplit
 
-from traitlets import Bool, Float, Int, Undefined, Unicode
+from traitlets import Bool, Dict, Float, Int, Undefined, Unicode
 from traitlets.config import Configurable
 
 ARM_API_VERSION = "2025-06-01"
@@ -111,6 +111,10 @@ class AzModelsConfig(Configurable):
     custom_sku = Unicode("GlobalStandard", help="Default SKU when deploying a custom model.").tag(
         config=True
     )
+
+    region_accounts = Dict(
+        {}, help="Accounts to deploy to by region, e.g. {'westus': 'my-westus-account'}."
+    ).tag(config=True)
 
     # -- derived values -------------------------------------------------------------------------
 

@@ -57,19 +57,18 @@ HANDLERS: dict[str, str] = {
     "uploads list": "uploads:uploads_list",
     "uploads show": "uploads:uploads_show",
     "uploads delete": "uploads:uploads_delete",
+    "deploy": "deployments:deploy",
+    "deployments list": "deployments:deployments_list",
+    "deployments show": "deployments:deployments_show",
+    "deployments scale": "deployments:deployments_scale",
+    "deployments delete": "deployments:deployments_delete",
     "connect": "session:connect",
     "sandbox start": "session:sandbox_start",
     "sandbox stop": "session:sandbox_stop",
     "sandbox status": "session:sandbox_status",
 }
 # Commands of the grammar whose handlers land with a later issue.
-PLANNED = {
-    "deploy": "the deployments issue",
-    "deployments list": "the deployments issue",
-    "deployments show": "the deployments issue",
-    "deployments delete": "the deployments issue",
-    "deployments scale": "the deployments issue",
-}
+PLANNED: dict[str, str] = {}
 
 
 def handler_for(path: str) -> Callable[[AzModels, argparse.Namespace], Outcome]:

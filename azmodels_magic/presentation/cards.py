@@ -13,6 +13,7 @@ from ..records import BaseModel, CustomModel
 from ..sizes import human_size
 
 if TYPE_CHECKING:
+    from ..services.deployments import DeploymentDetails
     from ..services.models import ModelDetails
 
 STATUS_COLOURS = {
@@ -57,7 +58,8 @@ class Card:
         for heading, rows in self.sections:
             lines.append(f"\n{heading}")
             for label, value in rows:
-                lines.append(f"  {label.ljust(width)}  {_plain(value)}")
+                text = _plain(value).replace("\n", "\n" + " " * (width + 4))
+                lines.append(f"  {label.ljust(width)}  {text}")
         if self.commands:
             lines.append("\nNext")
             for label, command in self.commands:
@@ -86,7 +88,7 @@ class Card:
                 parts.append(
                     f'<tr><td style="padding:1px 12px 1px 0;color:#605e5c;text-align:left;'
                     f'vertical-align:top">{e(label)}</td>'
-                    f'<td style="padding:1px 0;text-align:left">{e(_plain(value))}</td></tr>'
+                    f'<td style="padding:1px 0;text-align:left">{_cell(value)}</td></tr>'
                 )
             parts.append("</table>")
         if self.commands:
@@ -97,6 +99,13 @@ class Card:
                 )
         parts.append("</div>")
         return "".join(parts)
+
+
+def _cell(value: Any) -> str:
+    text = html.escape(_plain(value))
+    if "\n" in text:
+        return f'<pre style="margin:2px 0;font-size:0.85em">{text}</pre>'
+    return text
 
 
 def _plain(value: Any) -> str:
@@ -172,3 +181,44 @@ def model_text(details: ModelDetails) -> str:
 
 def model_html(details: ModelDetails) -> str:
     return model_card(details).html()
+
+
+def deployment_card(details: DeploymentDetails) -> Card:
+    d = details.deployment
+    card = Card(title=f"{d.name} (deployment)", badge=d.status)
+    card.section(
+        "General",
+        [
+            ("Model", f"{d.model_name} {d.model_version}".strip()),
+            ("Type", d.type),
+            ("Format", d.model_format),
+            ("Status", f"{d.status} ({d.provisioning_state})"),
+            ("Created", d.created_at),
+        ],
+    )
+    card.section("Configuration", [("SKU", d.sku), ("Capacity", d.capacity),
+                                   ("Region", details.region)])  # fmt: skip
+    card.section(
+        "Endpoint",
+        [
+            ("URL", details.endpoint),
+            ("Auth", "api-key header (the account key) or a Microsoft Entra token"),
+        ],
+    )
+    m = details.metrics
+    if m is not None:
+        latency = m.average_latency_ms
+        rate = m.error_rate
+        card.section(
+            "Last 24 hours",
+            [
+                ("Requests", f"{m.requests:,}"),
+                ("Average latency", f"{latency:.0f} ms" if latency is not None else "no requests"),
+                ("Error rate", f"{rate:.1%}" if rate is not None else "no requests"),
+            ],
+        )
+    snippets = details.snippets()
+    card.section("Try it", [("Python", snippets["python"]), ("curl", snippets["curl"])])
+    commands = details.commands()
+    card.commands = [("Scale", commands["scale"]), ("Delete", commands["delete"])]
+    return card

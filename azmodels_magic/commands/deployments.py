@@ -1,0 +1,105 @@
+"""Handlers of deploy and the deployments commands."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import Outcome
+
+if TYPE_CHECKING:
+    import argparse
+
+    from ..api import AzModels
+
+
+def _status_bar(app: AzModels, what: str):
+    from ..presentation.progress import StatusProgress
+
+    return StatusProgress(what, enabled=app.progress)
+
+
+def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
+    from ..errors import UsageError
+
+    missing = [flag for flag, value in (("--name", args.name),
+               ("--deployment-name", args.deployment_name)) if not value]  # fmt: skip
+    if missing:
+        if not args.name and not args.deployment_name and app.interactive_forms():
+            from ..presentation.forms import deploy_form
+
+            return Outcome(value=deploy_form(app), message="")
+        raise UsageError(
+            f"deploy needs {' and '.join(missing)}: e.g. `%azmodels deploy --name gpt-4o "
+            "--deployment-name chat`."
+        )
+    with _status_bar(app, f"Deploying {args.deployment_name}") as bar:
+        details = app.deployments.deploy(
+            model=args.name,
+            deployment_name=args.deployment_name,
+            type=args.type,
+            sku=args.sku,
+            capacity=args.capacity,
+            region=args.region,
+            version=args.version,
+            wait=not args.no_wait,
+            on_status=bar,
+        )
+    d = details.deployment
+    message = (
+        f"Deployment '{d.name}' of {d.type} model {d.model_name} {d.model_version}: {d.status} "
+        f"({d.sku} x {d.capacity})."
+    )
+    if args.no_wait:
+        message += " Check progress with `%azmodels deployments show --name " + d.name + "`."
+    return Outcome(value=details, message=message)
+
+
+def deployments_list(app: AzModels, args: argparse.Namespace) -> Outcome:
+    from ..presentation.tables import deployments_frame
+
+    found = app.deployments.list(model=args.model, type=args.type, status=args.status)
+    return Outcome(value=deployments_frame(found.deployments), message=found.summary())
+
+
+def deployments_show(app: AzModels, args: argparse.Namespace) -> Outcome:
+    if args.metrics:
+        metrics = app.deployments.metrics(args.name)
+        rate = metrics.error_rate
+        return Outcome(
+            value=metrics.frame(),
+            message=(
+                f"Last 24 hours of '{args.name}': {metrics.requests} requests, error rate "
+                + (f"{rate:.1%}" if rate is not None else "n/a")
+                + "."
+            ),
+        )
+    return Outcome(value=app.deployments.show(args.name))
+
+
+def deployments_scale(app: AzModels, args: argparse.Namespace) -> Outcome:
+    current = app.deployments.get(args.name)
+    print(
+        f"Scaling '{current.name}' ({current.sku}): capacity {current.capacity} -> {args.capacity}"
+    )
+    with _status_bar(app, f"Scaling {args.name}") as bar:
+        report = app.deployments.scale(
+            args.name, capacity=args.capacity, wait=not args.no_wait, on_status=bar
+        )
+    return Outcome(value=report.deployment, message=report.summary(), show_value=False)
+
+
+def deployments_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
+    from ..presentation.confirm import confirm
+
+    deployment = app.deployments.get(args.name)
+
+    def run() -> Outcome:
+        with _status_bar(app, f"Deleting {deployment.name}") as bar:
+            return Outcome(message=app.deployments.delete(deployment.name, on_status=bar))
+
+    return confirm(
+        expected=deployment.name,
+        what=f"deployment '{deployment.name}' ({deployment.model_name})",
+        action=run,
+        force=args.force,
+    )

@@ -1,0 +1,541 @@
+"""DeploymentService: deploy base or custom models; list, show, scale and delete deployments.
+
+Everything that can be checked before a call is checked before it (model, SKU, capacity range,
+region, name clash), so a refused command sends nothing. A deployment whose creation fails is
+removed again, so no command that reported failure leaves one behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..cache import TtlCache
+from ..errors import (
+    AzModelsError,
+    ConflictError,
+    NotFoundError,
+    OperationFailedError,
+    ValidationError,
+)
+from ..records import BASE, CUSTOM, BaseModel, CapacityRange, CustomModel, Deployment, SkuOption
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..connection import Connection
+    from .models import ModelService
+
+# What a custom (uploaded) model can be deployed with; the service enforces the same ranges.
+CUSTOM_SKUS = (
+    SkuOption("GlobalStandard", CapacityRange(minimum=1, maximum=100, step=1, default=1)),
+    SkuOption("ProvisionedManaged", CapacityRange(minimum=1, maximum=10, step=1, default=1)),
+)
+CUSTOM_FORMAT = "Custom"
+INFERENCE_API_VERSION = "2024-10-21"
+KEY_ENV = "AZURE_AI_API_KEY"
+METRICS = ("ModelRequests", "TimeToResponse", "ClientErrors", "ServerErrors")
+_STATUS_FILTERS = {"running", "stopped", "failed", "creating"}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+@dataclass
+class DeploymentList:
+    deployments: list[Deployment]
+
+    def summary(self) -> str:
+        base = sum(1 for d in self.deployments if d.type == BASE)
+        custom = len(self.deployments) - base
+        found = f"{_plural(len(self.deployments), 'deployment')} found"
+        return f"{found} ({base} base, {custom} custom)"
+
+    def __len__(self) -> int:
+        return len(self.deployments)
+
+    def __iter__(self):
+        return iter(self.deployments)
+
+
+@dataclass
+class MetricPoint:
+    time: datetime
+    requests: int
+    average_latency_ms: float | None
+    client_errors: int
+    server_errors: int
+
+
+@dataclass
+class DeploymentMetrics:
+    """Hourly metrics of one deployment, as Azure Monitor reports them."""
+
+    deployment: str
+    points: list[MetricPoint]
+
+    @property
+    def requests(self) -> int:
+        return sum(p.requests for p in self.points)
+
+    @property
+    def errors(self) -> int:
+        return sum(p.client_errors + p.server_errors for p in self.points)
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.errors / self.requests if self.requests else None
+
+    @property
+    def average_latency_ms(self) -> float | None:
+        weighted = [(p.average_latency_ms, p.requests) for p in self.points if p.requests]
+        total = sum(n for _, n in weighted if _ is not None)
+        if not total:
+            return None
+        return sum(v * n for v, n in weighted if v is not None) / total
+
+    def frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        frame = pd.DataFrame(
+            {
+                "time": [p.time for p in self.points],
+                "requests": [p.requests for p in self.points],
+                "average_latency_ms": [p.average_latency_ms for p in self.points],
+                "client_errors": [p.client_errors for p in self.points],
+                "server_errors": [p.server_errors for p in self.points],
+            }
+        )
+        frame["time"] = pd.to_datetime(frame["time"], utc=True)
+        frame["average_latency_ms"] = frame["average_latency_ms"].astype("Float64")
+        errors = frame["client_errors"] + frame["server_errors"]
+        frame["error_rate"] = (errors / frame["requests"].where(frame["requests"] > 0)).astype(
+            "Float64"
+        )
+        return frame.set_index("time")
+
+
+@dataclass
+class DeploymentDetails:
+    """What `deploy` and `deployments show` tell about one deployment; renders as a card."""
+
+    deployment: Deployment
+    region: str
+    endpoint: str
+    metrics: DeploymentMetrics | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.deployment.name
+
+    @property
+    def status(self) -> str:
+        return self.deployment.status
+
+    def snippets(self) -> dict[str, str]:
+        d = self.deployment
+        python = (
+            "import os, requests\n"
+            f'url = "{self.endpoint}"\n'
+            f'headers = {{"api-key": os.environ["{KEY_ENV}"]}}\n'
+            'body = {"messages": [{"role": "user", "content": "Hello!"}]}\n'
+            "print(requests.post(url, headers=headers, json=body, timeout=60).json())"
+        )
+        curl = (
+            f'curl -s "{self.endpoint}" -H "api-key: ${KEY_ENV}" '
+            "-H 'Content-Type: application/json' "
+            '-d \'{"messages": [{"role": "user", "content": "Hello!"}]}\''
+        )
+        del d
+        return {"python": python, "curl": curl}
+
+    def commands(self) -> dict[str, str]:
+        n = self.deployment.name
+        return {
+            "scale": f"%azmodels deployments scale --name {n} --capacity N",
+            "delete": f"%azmodels deployments delete --name {n}",
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.deployment.to_dict()
+        data.update(
+            type=self.deployment.type,
+            status=self.status,
+            region=self.region,
+            endpoint=self.endpoint,
+            snippets=self.snippets(),
+            commands=self.commands(),
+        )
+        if self.metrics is not None:
+            data["metrics_24h"] = {
+                "requests": self.metrics.requests,
+                "average_latency_ms": self.metrics.average_latency_ms,
+                "error_rate": self.metrics.error_rate,
+            }
+        return data
+
+    def to_series(self):
+        import pandas as pd
+
+        return pd.Series(self.to_dict(), name=self.name)
+
+    def __str__(self) -> str:
+        from ..presentation.cards import deployment_card
+
+        return deployment_card(self).text()
+
+    def _repr_html_(self) -> str:
+        from ..presentation.cards import deployment_card
+
+        return deployment_card(self).html()
+
+
+@dataclass
+class ScaleReport:
+    deployment: Deployment
+    previous: int
+    target: int
+    waited: bool
+
+    def summary(self) -> str:
+        d = self.deployment
+        if self.previous == self.target:
+            return f"Deployment '{d.name}' already has capacity {self.target}: nothing to do."
+        state = "" if self.waited else " (still updating: check with `deployments show`)"
+        return f"Scaled '{d.name}' ({d.sku}) from {self.previous} to {self.target}{state}."
+
+
+class DeploymentService:
+    """Deployments of the connected account."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        models: ModelService,
+        *,
+        cache: TtlCache,
+        custom_sku: str = "GlobalStandard",
+        region_accounts: dict[str, str] | None = None,
+    ) -> None:
+        self.connection = connection
+        self.models = models
+        self.cache = cache
+        self.custom_sku = custom_sku
+        self.region_accounts = region_accounts or {}
+
+    @property
+    def arm(self):
+        return self.connection.arm
+
+    # -- read -----------------------------------------------------------------------------------
+
+    def all(self, *, refresh: bool = False) -> list[Deployment]:
+        return self.models.deployments(refresh=refresh)
+
+    def list(
+        self, *, model: str | None = None, type: str = "all", status: str | None = None
+    ) -> DeploymentList:
+        if status and status.lower() not in _STATUS_FILTERS:
+            raise ValidationError(f"--status must be one of {', '.join(sorted(_STATUS_FILTERS))}.")
+        found = [
+            d
+            for d in self.all()
+            if (not model or d.model_name.lower() == model.lower())
+            and (type == "all" or d.type == type)
+            and (not status or d.status.lower() == status.lower())
+        ]
+        return DeploymentList(found)
+
+    def get(self, name: str) -> Deployment:
+        try:
+            return self.arm.get_deployment(name)
+        except NotFoundError:
+            raise NotFoundError(
+                f"No deployment named '{name}' in account {self.arm.account}.{self._suggest(name)}",
+                code="DeploymentNotFound",
+            ) from None
+
+    def _suggest(self, name: str) -> str:
+        import difflib
+
+        names = [d.name for d in self.all()]
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        if close:
+            return f" Did you mean {', '.join(close)}?"
+        return " `%azmodels deployments list` shows them."
+
+    def endpoint(self, name: str) -> str:
+        base = self.cache.get("account-endpoint", self.arm.endpoint).rstrip("/")
+        return (
+            f"{base}/openai/deployments/{name}/chat/completions?api-version={INFERENCE_API_VERSION}"
+        )
+
+    def details(self, deployment: Deployment, *, metrics: bool = False) -> DeploymentDetails:
+        return DeploymentDetails(
+            deployment=deployment,
+            region=self.arm.location,
+            endpoint=self.endpoint(deployment.name),
+            metrics=self.metrics(deployment.name) if metrics else None,
+        )
+
+    def show(self, name: str) -> DeploymentDetails:
+        return self.details(self.get(name), metrics=True)
+
+    def metrics(self, name: str, *, hours: int = 24) -> DeploymentMetrics:
+        end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        start = end - timedelta(hours=hours)
+        body = self.arm.metrics(
+            name,
+            names=list(METRICS),
+            timespan=f"{start:%Y-%m-%dT%H:%M:%SZ}/{end:%Y-%m-%dT%H:%M:%SZ}",
+        )
+        return _parse_metrics(name, body)
+
+    # -- deploy ---------------------------------------------------------------------------------
+
+    def skus_for(self, model: BaseModel | CustomModel) -> tuple[SkuOption, ...]:
+        return model.skus if isinstance(model, BaseModel) else CUSTOM_SKUS
+
+    def check_sku(
+        self, model: BaseModel | CustomModel, sku: str | None, capacity: int | None
+    ) -> tuple[SkuOption, int]:
+        """The SKU and capacity to use, or a ValidationError listing what is allowed."""
+        options = self.skus_for(model)
+        allowed = "; ".join(f"{s.name} ({s.capacity.describe()})" for s in options)
+        if sku:
+            chosen = next((s for s in options if s.name.lower() == sku.lower()), None)
+            if chosen is None:
+                raise ValidationError(
+                    f"SKU '{sku}' is not offered for {model.type} model '{model.name}': "
+                    f"choose one of {allowed}."
+                )
+        elif isinstance(model, BaseModel):
+            chosen = model.default_sku
+            if chosen is None:
+                raise ValidationError(f"Base model '{model.name}' offers no SKU to deploy with.")
+        else:
+            chosen = next((s for s in options if s.name == self.custom_sku), options[0])
+        units = chosen.capacity.default if capacity is None else capacity
+        problem = chosen.capacity.problem(units)
+        if problem:
+            raise ValidationError(
+                f"For {chosen.name}, {problem}: choose a capacity in {chosen.capacity.describe()}."
+            )
+        return chosen, units
+
+    def _check_region(self, region: str | None):
+        if not region:
+            return self.arm
+        here = self.arm.location
+        if region.replace(" ", "").lower() == here.replace(" ", "").lower():
+            return self.arm
+        account = self.region_accounts.get(region.lower())
+        if account:
+            from ..clients.arm import ArmClient
+
+            return ArmClient(
+                self.arm.plane,
+                subscription_id=self.arm.subscription_id,
+                resource_group=self.arm.resource_group,
+                account=account,
+                location=region,
+            )
+        raise ValidationError(
+            f"--region {region}: the connected account '{self.arm.account}' is in {here}, and "
+            f"no account is configured for {region}. Drop --region, connect to an account in "
+            f"{region}, or map one with `%config AzModels.region_accounts = "
+            f"{{'{region}': '<account>'}}`."
+        )
+
+    def deploy(
+        self,
+        *,
+        model: str,
+        deployment_name: str,
+        type: str | None = None,
+        sku: str | None = None,
+        capacity: int | None = None,
+        region: str | None = None,
+        version: str | None = None,
+        wait: bool = True,
+        on_status: Callable[[str], None] | None = None,
+    ) -> DeploymentDetails:
+        from .. import grammar
+        from .uploads import check
+
+        check(grammar.deployment_name, deployment_name)
+        target = self.models.find(model, type=type, version=version)
+        if isinstance(target, CustomModel) and not target.ready:
+            raise ValidationError(
+                f"Custom model '{target.name}' version {target.version} is {target.status}, "
+                "not registered yet: deploy it once its registration has succeeded."
+            )
+        chosen, units = self.check_sku(target, sku, capacity)
+        arm = self._check_region(region)
+        try:
+            existing = arm.get_deployment(deployment_name)
+        except NotFoundError:
+            existing = None
+        if existing is not None:
+            raise ConflictError(
+                f"Deployment '{deployment_name}' already exists ({existing.model_name} "
+                f"{existing.model_version}, {existing.status}): choose another "
+                "--deployment-name, or change it with `deployments scale`.",
+                code="DeploymentExists",
+            )
+        body: dict[str, Any] = {"format": target.format, "name": target.name}
+        if target.version:
+            body["version"] = target.version
+        if isinstance(target, CustomModel):
+            body["format"] = CUSTOM_FORMAT
+            body["source"] = self.connection.project_id
+        response = arm.put_deployment(deployment_name, sku=chosen.name, capacity=units, model=body)
+        self.cache.invalidate("deployments")
+        if wait:
+            self._wait(arm, response, deployment_name, "Deploy", on_status, cleanup=True)
+        deployment = arm.get_deployment(deployment_name)
+        return self.details(deployment)
+
+    def _wait(
+        self,
+        arm,
+        response,
+        name: str,
+        verb: str,
+        on_status: Callable[[str], None] | None,
+        *,
+        cleanup: bool = False,
+    ) -> None:
+        """Wait for an operation, reporting the deployment's own state as it moves."""
+
+        def report(op_status: str) -> None:
+            if on_status is None:
+                return
+            try:
+                on_status(arm.get_deployment(name).provisioning_state or op_status)
+            except NotFoundError:
+                on_status("Deleted")
+
+        try:
+            arm.wait(response, context=f"{verb} '{name}'", on_status=report)
+        except OperationFailedError:
+            if cleanup:
+                self._remove_failed(arm, name)
+            raise
+        finally:
+            self.cache.invalidate("deployments")
+
+    def _remove_failed(self, arm, name: str) -> None:
+        # The failure being reported matters more than the cleanup's own.
+        with contextlib.suppress(AzModelsError):
+            arm.wait(arm.delete_deployment(name), context=f"Clean up '{name}'")
+
+    # -- change ---------------------------------------------------------------------------------
+
+    def capacity_range(self, deployment: Deployment) -> SkuOption:
+        if deployment.type == CUSTOM:
+            options = CUSTOM_SKUS
+        else:
+            models = [
+                m
+                for m in self.models.base_versions(deployment.model_name)
+                if not deployment.model_version or m.version == deployment.model_version
+            ]
+            options = models[0].skus if models else ()
+        found = next((s for s in options if s.name.lower() == deployment.sku.lower()), None)
+        if found is None:
+            raise ValidationError(
+                f"Cannot tell the capacity range of SKU {deployment.sku} for "
+                f"'{deployment.model_name}'."
+            )
+        return found
+
+    def check_capacity(self, deployment: Deployment, capacity: int) -> None:
+        """Refuse a scale that the deployment's state or SKU range does not allow."""
+        name = deployment.name
+        if deployment.status in ("Creating", "Updating", "Deleting"):
+            raise ConflictError(
+                f"Deployment '{name}' is {deployment.status}: scale it once that has finished."
+            )
+        sku = self.capacity_range(deployment)
+        problem = sku.capacity.problem(capacity)
+        if problem:
+            raise ValidationError(
+                f"Cannot scale '{name}' from {deployment.capacity}: for {sku.name}, {problem}. "
+                f"Choose a capacity in {sku.capacity.describe()}."
+            )
+
+    def scale(
+        self,
+        name: str,
+        *,
+        capacity: int,
+        wait: bool = True,
+        on_status: Callable[[str], None] | None = None,
+    ) -> ScaleReport:
+        deployment = self.get(name)
+        self.check_capacity(deployment, capacity)
+        if capacity == deployment.capacity:
+            return ScaleReport(deployment, deployment.capacity, capacity, waited=True)
+        response = self.arm.patch_deployment(name, sku=deployment.sku, capacity=capacity)
+        self.cache.invalidate("deployments")
+        if wait:
+            self._wait(self.arm, response, name, "Scale", on_status)
+        return ScaleReport(self.arm.get_deployment(name) if wait else deployment,
+                           deployment.capacity, capacity, waited=wait)  # fmt: skip
+
+    def delete(
+        self, name: str, *, wait: bool = True, on_status: Callable[[str], None] | None = None
+    ) -> str:
+        deployment = self.get(name)
+        response = self.arm.delete_deployment(name)
+        self.cache.invalidate("deployments")
+        if wait and response.status_code != 204:
+            self._wait(self.arm, response, name, "Delete", on_status)
+        return (
+            f"Deleted deployment '{name}'. The model {deployment.model_name} "
+            f"{deployment.model_version} is not deleted."
+        )
+
+
+def _parse_metrics(name: str, body: dict[str, Any]) -> DeploymentMetrics:
+    series: dict[str, dict[str, float]] = {}
+    for metric in body.get("value") or []:
+        metric_name = (metric.get("name") or {}).get("value", "")
+        values: dict[str, float] = {}
+        for ts in metric.get("timeseries") or []:
+            for point in ts.get("data") or []:
+                stamp = point.get("timeStamp")
+                value = point.get("total")
+                if value is None:
+                    value = point.get("average")
+                if stamp and value is not None:
+                    values[stamp] = values.get(stamp, 0.0) + float(value)
+                elif stamp:
+                    values.setdefault(stamp, float("nan"))
+        series[metric_name] = values
+    stamps = sorted({s for values in series.values() for s in values})
+    points = []
+    for stamp in stamps:
+        latency = series.get("TimeToResponse", {}).get(stamp)
+        points.append(
+            MetricPoint(
+                time=datetime.fromisoformat(stamp.replace("Z", "+00:00")),
+                requests=_count(series.get("ModelRequests", {}).get(stamp)),
+                average_latency_ms=None if latency is None or latency != latency else latency,
+                client_errors=_count(series.get("ClientErrors", {}).get(stamp)),
+                server_errors=_count(series.get("ServerErrors", {}).get(stamp)),
+            )
+        )
+    return DeploymentMetrics(deployment=name, points=points)
+
+
+def _count(value: float | None) -> int:
+    if value is None or value != value:  # missing or NaN
+        return 0
+    return round(value)
