@@ -1,0 +1,153 @@
+"""The sandbox process: its JSON line, restarts on the same data dir, clean and hard stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sandbox_support import Api, start_sandbox
+
+from azmodels_magic.errors import AzModelsError
+from azmodels_magic.sandbox.launcher import SandboxInfo, SandboxProcess
+
+GPT4O = {"format": "OpenAI", "name": "gpt-4o"}
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command may hold spaces or parentheses: the fields after the last ')' are fixed.
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def _azurite_pid(sandbox_pid: int) -> int:
+    for child in _children(sandbox_pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"azurite" in cmdline:
+            return child
+    raise AssertionError("the sandbox has no Azurite child")
+
+
+def test_json_line_fields(sandbox) -> None:
+    info = sandbox.info
+    assert info.arm_endpoint.startswith("http://127.0.0.1:")
+    assert info.project_endpoint == f"{info.arm_endpoint}/api/projects/sandbox-project"
+    assert info.subscription_id == "00000000-0000-0000-0000-000000000000"
+    assert (info.resource_group, info.account, info.project, info.location) == (
+        "rg-azmodels-sandbox",
+        "azmodels-sandbox",
+        "sandbox-project",
+        "eastus",
+    )
+    assert len(info.token) >= 32 and len(info.reader_token) >= 32
+    assert info.token != info.reader_token
+    assert info.blob_endpoint.endswith("/devstoreaccount1")
+    assert Path(info.data_dir, "sandbox.sqlite3").is_file()
+    assert sandbox.running and _alive(info.pid)
+    text = repr(info)
+    assert info.token not in text and info.reader_token not in text
+    assert "arm_endpoint" in text
+    log = Path(info.data_dir, "sandbox.log").read_text()
+    assert info.token not in log and info.reader_token not in log
+    assert "sig=" not in log
+
+
+def test_from_json_round_trip_and_missing_fields(sandbox) -> None:
+    info = sandbox.info
+    line = json.dumps(info.__dict__)
+    assert SandboxInfo.from_json(line) == info
+    with pytest.raises(ValueError, match="token"):
+        SandboxInfo.from_json(json.dumps({k: v for k, v in info.__dict__.items() if k != "token"}))
+
+
+def test_launcher_import_is_cheap() -> None:
+    code = (
+        "import sys, azmodels_magic.sandbox.launcher; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('azure', 'requests')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_early_exit_raises_with_the_log_tail(tmp_path: Path) -> None:
+    process = SandboxProcess(data_dir=tmp_path, extra_args=["--quota", "nonsense"])
+    with pytest.raises(AzModelsError, match="SKU=N"):
+        process.start(timeout=30)
+    assert not process.running
+
+
+def test_restart_keeps_state_then_sigterm_exits_cleanly(tmp_path: Path) -> None:
+    process = start_sandbox(data_dir=tmp_path)
+    api = Api(process.info)
+    assert api.deploy("keep-me", GPT4O, "GlobalStandard", 3).status_code == 201
+    upload = api.upload_model("kept-model", "1", {"w.bin": b"weights"})
+    assert upload.status_code == 202
+    api.wait_operation(upload.headers["Location"])
+    first = process.info
+    azurite = _azurite_pid(first.pid)
+    raw = process._process
+    process.stop()
+    assert raw.returncode == 0
+    assert not _alive(azurite)
+    assert not process.running
+    process.stop()  # idempotent
+
+    again = start_sandbox(data_dir=tmp_path)
+    try:
+        api = Api(again.info)
+        assert again.info.token == first.token
+        assert again.info.reader_token == first.reader_token
+        assert again.info.blob_endpoint == first.blob_endpoint  # Azurite's port was reused
+        deployment = api.wait_deployment("keep-me")
+        assert deployment["sku"]["capacity"] == 3
+        model = api.call("GET", f"{api.project}/models/kept-model/versions/1").json()
+        assert model["provisioningState"] == "Succeeded"
+        creds = api.call("POST", f"{api.project}/models/kept-model/versions/1/credentials")
+        from azure.storage.blob import ContainerClient
+
+        sas = creds.json()["blobReferenceForConsumption"]["credential"]["sasUri"]
+        assert (
+            ContainerClient.from_container_url(sas).download_blob("w.bin").readall() == b"weights"
+        )
+    finally:
+        again.stop()
+
+
+def test_kill_9_leaves_no_azurite(tmp_path: Path) -> None:
+    process = start_sandbox(data_dir=tmp_path)
+    sandbox_pid = process.info.pid
+    azurite = _azurite_pid(sandbox_pid)
+    assert _alive(azurite)
+    process.kill()
+    assert not process.running
+    deadline = time.monotonic() + 10
+    while _alive(azurite) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(azurite)
+    assert not _alive(sandbox_pid)
+    assert os.path.exists(tmp_path / "sandbox.sqlite3")
