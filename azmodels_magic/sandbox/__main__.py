@@ -82,6 +82,8 @@ def serve(args: argparse.Namespace) -> int:
 
     if args.page_size < 1:
         raise SystemExit("--page-size must be at least 1")
+    if not 0.0 <= args.fault_rate <= 1.0:
+        raise SystemExit("--fault-rate must be between 0 and 1")
     own_dir = args.data_dir is None
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="azmodels-sandbox-")).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -129,6 +129,8 @@ class SandboxProcess:
                     stderr=log_file,
                     text=True,
                     preexec_fn=_die_with_parent if os.name == "posix" else None,
+                    # A Ctrl-C meant for the notebook or CLI must not take the sandbox down.
+                    start_new_session=True,
                 )
             self._process = process
             atexit.register(self.stop)

@@ -388,6 +388,9 @@ class Sandbox:
 
 class _HTTPHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, the body waits for the client's
+    # delayed ACK (40 ms per request).
+    disable_nagle_algorithm = True
     server_version = "azmodels-sandbox"
     sandbox: Sandbox  # set on the subclass made by make_server
 

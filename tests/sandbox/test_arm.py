@@ -269,3 +269,19 @@ def test_patch_absent_is_404_and_unknown_route_is_404(api: Api) -> None:
     assert response.json()["error"]["code"] == "DeploymentNotFound"
     nowhere = api.call("GET", f"{api.arm}/nowhere")
     assert nowhere.status_code == 404 and nowhere.json()["error"]["code"] == "NotFound"
+
+
+def test_delete_while_creating_cancels_the_create(api: Api, unique) -> None:
+    name = unique("cancel")
+    created = api.deploy(name, GPT4O, "GlobalStandard", 1)
+    assert created.status_code == 201
+    assert api.call("DELETE", f"{api.deployments}/{name}").status_code == 202
+    status = api.call("GET", created.headers["Azure-AsyncOperation"], version="").json()
+    assert status["status"] == "Canceled"
+    assert status["error"]["code"] == "Canceled"
+    again = api.deploy(name, GPT4O, "GlobalStandard", 1)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "RequestConflict"
+    time.sleep(PROVISION_SECONDS / 2 + 0.1)
+    assert api.deploy(name, GPT4O, "GlobalStandard", 1).status_code == 201
+    api.call("DELETE", f"{api.deployments}/{name}")

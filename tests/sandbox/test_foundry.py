@@ -217,6 +217,16 @@ def test_patch_tags_merge_and_delete(api: Api, unique) -> None:
     assert list(container.list_blobs()) == []
 
 
+def test_reader_token_cannot_write_models(api: Api, unique) -> None:
+    assert api.call("GET", f"{api.project}/models", token="reader").status_code == 200
+    url = f"{_base(api, unique('ro'), '1')}/startPendingUpload"
+    response = api.call("POST", url, token="reader", json={})
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "AuthorizationFailed"
+    assert "models/write" in error["message"]
+
+
 def test_wrong_project_is_404(api: Api) -> None:
     url = api.project.replace("sandbox-project", "other-project") + "/models"
     response = api.call("GET", url, version="v1")

@@ -102,8 +102,14 @@ def test_early_exit_raises_with_the_log_tail(tmp_path: Path) -> None:
 
 
 def test_restart_keeps_state_then_sigterm_exits_cleanly(tmp_path: Path) -> None:
-    process = start_sandbox(data_dir=tmp_path)
+    process = start_sandbox(data_dir=tmp_path, catalog_size=12)
     api = Api(process.info)
+    catalog, _ = api.list_all(api.catalog)
+    synthetic = [m["model"]["name"] for m in catalog if m["model"]["format"] == "Synthetic"]
+    assert synthetic == [f"synthetic-model-{i:05d}" for i in range(12)]
+    assert len(catalog) >= 30 + 12
+    model = {"format": "Synthetic", "name": "synthetic-model-00011"}
+    assert api.deploy("synthetic", model, "GlobalStandard").status_code == 201
     assert api.deploy("keep-me", GPT4O, "GlobalStandard", 3).status_code == 201
     upload = api.upload_model("kept-model", "1", {"w.bin": b"weights"})
     assert upload.status_code == 202
@@ -151,3 +157,27 @@ def test_kill_9_leaves_no_azurite(tmp_path: Path) -> None:
     assert not _alive(azurite)
     assert not _alive(sandbox_pid)
     assert os.path.exists(tmp_path / "sandbox.sqlite3")
+
+
+def test_sandbox_dies_with_its_parent(tmp_path: Path) -> None:
+    code = (
+        "import sys, time\n"
+        "from azmodels_magic.sandbox.launcher import SandboxProcess\n"
+        f"p = SandboxProcess(data_dir={str(tmp_path)!r}, provision_seconds=0)\n"
+        "print(p.start().pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        sandbox_pid = int(parent.stdout.readline())
+        azurite = _azurite_pid(sandbox_pid)
+        parent.kill()
+        parent.wait(10)
+        deadline = time.monotonic() + 15
+        while (_alive(sandbox_pid) or _alive(azurite)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(sandbox_pid)
+        assert not _alive(azurite)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
