@@ -25,6 +25,7 @@ WEIGHT_TYPES = ("FullWeight", "LoRA", "DraftModel")
 TYPES = ("base", "custom")
 STATUSES = ("running", "stopped", "failed", "creating")
 MAX_CAPACITY = 1_000_000
+_PATH_HELP = "name/version, e.g. my-model/1"  # dest upload_path: args.path is the command
 
 
 # -- value checks (argparse `type=` callables: their message becomes the usage error) -----------
@@ -255,10 +256,10 @@ def build_parser(prog: str = "azmodels") -> _Parser:
     p.add_argument("--prefix", metavar="P", help="only names starting with P")
     _output_options(p)
     p = _sub(sub, "show", "one upload")
-    p.add_argument("--path", required=True, metavar="P", help="name/version, e.g. my-model/1")
+    p.add_argument("--path", dest="upload_path", required=True, metavar="P", help=_PATH_HELP)
     _output_options(p)
     p = _sub(sub, "delete", "forget a stale upload and remove its staged blobs")
-    p.add_argument("--path", required=True, metavar="P", help="name/version, e.g. my-model/1")
+    p.add_argument("--path", dest="upload_path", required=True, metavar="P", help=_PATH_HELP)
 
     p = _sub(commands, "connect", "connect to a Foundry project (no options: show the connection)")
     p.add_argument("--project-endpoint", metavar="URL")

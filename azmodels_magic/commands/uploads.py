@@ -82,8 +82,8 @@ def uploads_list(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 
 def uploads_show(app: AzModels, args: argparse.Namespace) -> Outcome:
-    return Outcome(value=app.uploads.status_of(args.path))
+    return Outcome(value=app.uploads.status_of(args.upload_path))
 
 
 def uploads_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
-    return Outcome(message=app.uploads.forget(args.path))
+    return Outcome(message=app.uploads.forget(args.upload_path))
