@@ -1,0 +1,125 @@
+"""Rich display of azmodels' DataFrames in a notebook: the status column in colour.
+
+A DataFrame azmodels made carries `frame.attrs["azmodels"]` (see tables.py). `install(shell)`
+registers an HTML formatter for pandas DataFrames, by name, so loading the extension imports
+nothing heavy; it colours the status of our frames and hands every other frame to pandas' own
+HTML. The object is not touched: `df = %azmodels list` and `-o df` are plain DataFrames.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from .cards import status_colour
+
+FRAME_KIND = "azmodels"  # the attrs key tables.py sets
+STATUS_COLUMNS = ("status", "state")  # models/deployments, then uploads
+_INSTALLED = "_azmodels_html_formatter"
+
+
+def is_ours(frame: Any) -> bool:
+    attrs = getattr(frame, "attrs", None)
+    return bool(isinstance(attrs, dict) and attrs.get(FRAME_KIND))
+
+
+def status_column(frame: Any) -> str | None:
+    return next((c for c in STATUS_COLUMNS if c in getattr(frame, "columns", ())), None)
+
+
+def status_badge(value: Any) -> str:
+    """One status as coloured HTML text (escaped)."""
+    if value is None or _is_na(value):
+        return ""
+    text = str(value)
+    return (
+        f'<span style="color:{status_colour(text)};font-weight:600" '
+        f'data-status="{html.escape(text.lower(), quote=True)}">&#9679; {html.escape(text)}</span>'
+    )
+
+
+def frame_html(frame: Any) -> str | None:
+    """A frame of ours as notebook HTML with a coloured status column; other frames as pandas
+    renders them (None when pandas has no HTML for it)."""
+    column = status_column(frame) if is_ours(frame) else None
+    if column is None or not _plain_labels(frame):
+        return frame._repr_html_()
+    import pandas as pd
+
+    if not pd.get_option("display.notebook_repr_html"):
+        return None
+    shown = frame.copy()
+    for name in shown.columns:
+        series = shown[name]
+        if name == column:
+            shown[name] = series.astype(object).map(status_badge)
+        elif series.dtype == object or isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+            if isinstance(series.dtype, pd.DatetimeTZDtype):
+                continue
+            shown[name] = series.astype(object).map(_escaped)
+    max_rows = pd.get_option("display.max_rows")
+    if max_rows and len(shown) > max_rows:  # pandas shows min_rows when it must cut
+        max_rows = pd.get_option("display.min_rows") or max_rows
+    return shown.to_html(
+        escape=False,
+        notebook=True,
+        max_rows=max_rows,
+        max_cols=pd.get_option("display.max_columns"),
+        show_dimensions=pd.get_option("display.show_dimensions"),
+        classes=f"azmodels azmodels-{html.escape(str(frame.attrs.get(FRAME_KIND)), quote=True)}",
+    )
+
+
+def _plain_labels(frame: Any) -> bool:
+    """Column and index labels that need no escaping (ours always; derived frames may not)."""
+    import pandas as pd
+
+    labels = [*map(str, frame.columns)]
+    if not isinstance(frame.index, pd.RangeIndex):
+        labels.extend(map(str, frame.index[:1000]))
+    return not any(ch in label for label in labels for ch in "<>&\"'")
+
+
+def _is_na(value: Any) -> bool:
+    if isinstance(value, (list, tuple, dict, set, str)):
+        return False
+    import pandas as pd
+
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _escaped(value: Any) -> str:
+    if value is None:
+        return "None"
+    if _is_na(value):
+        return "&lt;NA&gt;"
+    return html.escape(str(value))
+
+
+def _html_formatter(frame: Any) -> str | None:
+    return frame_html(frame)
+
+
+def install(shell: Any) -> bool:
+    """Register the DataFrame HTML formatter on `shell` (once; no pandas import). True if new."""
+    if shell is None or getattr(shell, "display_formatter", None) is None:
+        return False
+    formatter = shell.display_formatter.formatters.get("text/html")
+    if formatter is None or getattr(formatter, _INSTALLED, False):
+        return False
+    formatter.for_type_by_name("pandas.core.frame", "DataFrame", _html_formatter)
+    setattr(formatter, _INSTALLED, True)
+    return True
+
+
+def uninstall(shell: Any) -> None:
+    formatter = getattr(getattr(shell, "display_formatter", None), "formatters", {}).get(
+        "text/html"
+    )
+    if formatter is None or not getattr(formatter, _INSTALLED, False):
+        return
+    formatter.pop("pandas.core.frame.DataFrame", None)  # deferred or resolved, by name
+    setattr(formatter, _INSTALLED, False)

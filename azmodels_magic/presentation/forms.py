@@ -1,0 +1,526 @@
+"""The deploy and upload forms (`%azmodels deploy` / `%azmodels upload` with no flags).
+
+A form only gathers values and checks them as they are typed, with the grammar's own rules and
+the services' own ranges. Its button builds the command line and runs it through
+`app.execute`, so a click does exactly what the command does: the same checks, progress, result
+card and one-line errors, shown in the form's output area.
+
+    form = DeployForm(app)          # form.widget is what a notebook shows
+    form.model.value = form.key_for("gpt-4o")
+    form.name.value = "chat"
+    form.button.click()             # deploys, the card shows in form.output
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import shlex
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .. import grammar
+from ..errors import ValidationError
+from ..records import BASE, CUSTOM, BaseModel, CustomModel, SkuOption
+from .widgets import ErrorLine, capture, clear, show_outcome
+
+if TYPE_CHECKING:
+    from ..api import AzModels
+    from ..commands import Outcome
+    from ..formats import WeightsInfo
+
+AnyModel = BaseModel | CustomModel
+
+_OK, _BAD, _NOTE = "#107c10", "#a4262c", "#605e5c"
+_LABEL_WIDTH = "110px"
+
+
+def model_key(model: AnyModel) -> str:
+    """The value a model has in the picker: type, name and version."""
+    return f"{model.type}:{model.name}:{model.version}"
+
+
+def model_label(model: AnyModel) -> str:
+    """E.g. 'gpt-4o 2024-11-20 (base)' or 'my-llama 2 (custom, Registering)'."""
+    kind = model.type
+    if isinstance(model, CustomModel) and not model.ready:
+        kind += f", {model.status}"
+    return f"{model.name} {model.version} ({kind})".replace("  ", " ")
+
+
+def check_value(checker: Callable[[str], Any], value: str) -> str | None:
+    """The grammar's complaint about `value` (one sentence), or None when it is fine."""
+    try:
+        checker(value)
+    except argparse.ArgumentTypeError as exc:
+        text = str(exc)
+        return text[:1].upper() + text[1:] + "."
+    return None
+
+
+def parse_tags(text: str) -> list[str]:
+    """'k=v, k2=v2' -> ['k=v', 'k2=v2'], each checked by the grammar (ValidationError if bad)."""
+    tags = [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+    for tag in tags:
+        problem = check_value(grammar.tag, tag)
+        if problem:
+            raise ValidationError(problem)
+    return tags
+
+
+def command_line(argv: list[str]) -> str:
+    """How to type the same thing: `%azmodels deploy --name gpt-4o ...`."""
+    words: list[str] = []
+    for word in argv:
+        flag, sep, value = word.partition("=")
+        if word.startswith("--") and sep and value and not value.startswith("-"):
+            words += [flag, value]
+        else:
+            words.append(word)
+    return "%azmodels " + shlex.join(words)
+
+
+def _hint(widget: Any, text: str, colour: str) -> None:
+    widget.value = f'<span style="color:{colour}">{html.escape(text)}</span>' if text else ""
+
+
+def _layout(**kwargs: Any):
+    import ipywidgets as w
+
+    return w.Layout(**kwargs)
+
+
+def _style() -> dict[str, str]:
+    return {"description_width": _LABEL_WIDTH}
+
+
+class _Form:
+    """What both forms share: a button that runs one command in the output area."""
+
+    verb = "Run"
+    busy = "Running…"
+    app: AzModels
+
+    def _build_button(self, icon: str):
+        import ipywidgets as w
+
+        self.button = w.Button(description=self.verb, button_style="primary", icon=icon)
+        self.button.on_click(lambda _b: self.submit())
+        self.hint = w.HTML()
+        self.output = w.Output()
+        self.problem: str | None = None
+        self.last_outcome: Outcome | None = None
+
+    def argv(self) -> list[str]:  # pragma: no cover - each form has its own
+        raise NotImplementedError
+
+    def validate(self) -> str | None:  # pragma: no cover
+        raise NotImplementedError
+
+    def submit(self) -> Outcome | None:
+        """What a click does: run the command the fields describe, show its result below."""
+        problem = self.validate()
+        if problem:
+            clear(self.output)
+            with capture(self.output) as show:
+                show(ErrorLine(ValidationError(problem)))
+            return None
+        argv = self.argv()
+        self.button.disabled = True
+        self.button.description = self.busy
+        try:
+
+            def run() -> Outcome:
+                print(command_line(argv))
+                return self.app.execute(argv, prog="%azmodels")
+
+            self.last_outcome = show_outcome(self.output, run, debug=self.app.debug)
+        finally:
+            self.button.description = self.verb
+            self.after_submit()
+        return self.last_outcome
+
+    def after_submit(self) -> None:
+        self.validate()
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class DeployForm(_Form):
+    """Model picker, deployment name, SKU, capacity and region, and a Deploy button."""
+
+    verb = "Deploy"
+    busy = "Deploying…"
+
+    def __init__(
+        self,
+        app: AzModels,
+        *,
+        model: str | None = None,
+        type: str | None = None,
+        version: str | None = None,
+    ) -> None:
+        import ipywidgets as w
+
+        self.app = app
+        self.choices: dict[str, AnyModel] = {
+            model_key(m): m for m in app.models.list(type="all").models
+        }
+        self._skus: dict[str, SkuOption] = {}
+        style, wide = _style(), _layout(width="480px")
+
+        self.search = w.Text(
+            description="Search", placeholder="filter models: name, publisher or pattern",
+            style=style, layout=wide,
+        )  # fmt: skip
+        self.model = w.Dropdown(
+            description="Model", options=self._options(""), style=style, layout=wide
+        )
+        self.name = w.Text(
+            description="Deployment name", placeholder="e.g. chat", style=style, layout=wide
+        )
+        self.sku = w.Dropdown(description="SKU", options=[], style=style, layout=wide)
+        self.capacity = w.IntSlider(
+            description="Capacity", min=1, max=1, value=1, style=style, layout=wide,
+            continuous_update=False,
+        )  # fmt: skip
+        self.capacity_range = w.HTML()
+        self.region = w.Text(
+            description="Region", value=app.location or "", placeholder="(the account's region)",
+            style=style, layout=wide,
+        )  # fmt: skip
+        self._build_button("rocket")
+
+        self.search.observe(self._searched, names="value")
+        self.model.observe(lambda _c: self._model_changed(), names="value")
+        self.sku.observe(lambda _c: self._sku_changed(), names="value")
+        for field in (self.name, self.capacity, self.region):
+            field.observe(lambda _c: self.validate(), names="value")
+
+        if model:
+            target = app.models.find(model, type=type, version=version)
+            self.choices.setdefault(model_key(target), target)
+            self.model.options = self._options("")
+            self.model.value = model_key(target)
+        self._model_changed()
+
+        title = w.HTML("<b>Deploy a model</b>")
+        self.widget = w.VBox(
+            [
+                title,
+                self.search,
+                self.model,
+                self.name,
+                self.sku,
+                w.HBox([self.capacity, self.capacity_range]),
+                self.region,
+                w.HBox([self.button, self.hint]),
+                self.output,
+            ]
+        )
+        self.widget.form = self
+
+    # -- the model picker -----------------------------------------------------------------------
+
+    def _options(self, pattern: str) -> list[tuple[str, str]]:
+        from ..services.models import matches
+
+        found = [
+            (model_label(m), key)
+            for key, m in self.choices.items()
+            if matches(pattern.strip(), m.name, m.publisher, m.format, model_label(m))
+        ]
+        # Your own models first, then the catalog; each in the order the service lists them.
+        return [o for o in found if o[1].startswith(CUSTOM)] + [
+            o for o in found if o[1].startswith(BASE)
+        ]
+
+    def key_for(self, name: str, type: str | None = None, version: str | None = None) -> str:
+        """The picker value of a model, resolved the way the command resolves `--name`."""
+        target = self.app.models.find(name, type=type, version=version)
+        self.choices.setdefault(model_key(target), target)
+        return model_key(target)
+
+    def _searched(self, change: dict[str, Any]) -> None:
+        current = self.model.value
+        options = self._options(change["new"] or "")
+        self.model.options = options
+        keys = [key for _label, key in options]
+        if current in keys:
+            self.model.value = current
+        elif keys:
+            self.model.value = keys[0]
+        self._model_changed()
+
+    @property
+    def selected(self) -> AnyModel | None:
+        return self.choices.get(self.model.value) if self.model.value else None
+
+    def _model_changed(self) -> None:
+        model = self.selected
+        if model is None:
+            self._skus = {}
+            self.sku.options = []
+            self.validate()
+            return
+        options = self.app.deployments.skus_for(model)
+        self._skus = {s.name: s for s in options}
+        try:
+            default, _units = self.app.deployments.check_sku(model, None, None)
+        except ValidationError:
+            default = options[0] if options else None
+        self.sku.options = list(self._skus)
+        if default is not None and self.sku.value != default.name:
+            self.sku.value = default.name
+        else:
+            self._sku_changed()
+
+    # -- SKU and capacity -----------------------------------------------------------------------
+
+    @property
+    def sku_option(self) -> SkuOption | None:
+        return self._skus.get(self.sku.value) if self.sku.value else None
+
+    def _sku_changed(self) -> None:
+        option = self.sku_option
+        if option is None:
+            self.capacity.disabled = True
+            self.capacity_range.value = ""
+            self.validate()
+            return
+        rng = option.capacity
+        slider = self.capacity
+        with slider.hold_trait_notifications():
+            if rng.minimum > slider.max:  # keep min <= max at every step
+                slider.max, slider.min = rng.maximum, rng.minimum
+            else:
+                slider.min, slider.max = rng.minimum, rng.maximum
+            slider.step = rng.step
+            slider.value = min(max(rng.default, rng.minimum), rng.maximum)
+        slider.disabled = rng.minimum == rng.maximum
+        _hint(self.capacity_range, f"{option.name}: {rng.describe()}", _NOTE)
+        self.validate()
+
+    # -- checks ---------------------------------------------------------------------------------
+
+    def validate(self) -> str | None:
+        """Check every field now; the one-line hint says what is wrong (or that all is well)."""
+        problem = self._problem()
+        self.problem = problem
+        self.button.disabled = problem is not None
+        if problem:
+            _hint(self.hint, problem, _NOTE if not self.name.value.strip() else _BAD)
+        else:
+            _hint(self.hint, f"Ready: '{self.name.value.strip()}' is free.", _OK)
+        return problem
+
+    def _problem(self) -> str | None:
+        model = self.selected
+        if model is None:
+            return "No model matches the search: change the search text."
+        name = self.name.value.strip()
+        if not name:
+            return "Enter a name for the deployment."
+        problem = check_value(grammar.deployment_name, name)
+        if problem:
+            return problem
+        existing = self.existing_deployment(name)
+        if existing is not None:
+            return (
+                f"Deployment '{existing.name}' already exists ({existing.model_name} "
+                f"{existing.model_version}, {existing.status}): choose another name."
+            )
+        option = self.sku_option
+        if option is None:
+            return f"{model.type.capitalize()} model '{model.name}' offers no SKU to deploy with."
+        capacity_problem = option.capacity.problem(int(self.capacity.value))
+        if capacity_problem:
+            return f"For {option.name}, {capacity_problem}."
+        return None
+
+    def existing_deployment(self, name: str):
+        """The deployment already called `name` (the service's short-lived list), or None."""
+        wanted = name.lower()
+        for deployment in self.app.deployments.all():
+            if deployment.name.lower() == wanted:
+                return deployment
+        return None
+
+    # -- the command ----------------------------------------------------------------------------
+
+    def argv(self) -> list[str]:
+        model = self.selected
+        assert model is not None
+        argv = [
+            "deploy",
+            f"--name={model.name}",
+            f"--type={model.type}",
+            f"--deployment-name={self.name.value.strip()}",
+            f"--sku={self.sku.value}",
+            f"--capacity={int(self.capacity.value)}",
+        ]
+        if model.version:
+            argv.append(f"--version={model.version}")
+        region = self.region.value.strip()
+        if region:
+            argv.append(f"--region={region}")
+        return argv
+
+
+class UploadForm(_Form):
+    """Weights path (inspected as it is given), name, version, description, tags, Upload."""
+
+    verb = "Upload"
+    busy = "Uploading…"
+
+    def __init__(self, app: AzModels) -> None:
+        import ipywidgets as w
+
+        self.app = app
+        self.info: WeightsInfo | None = None
+        self.inspect_problem: str | None = None
+        self._suggested = ""
+        style, wide = _style(), _layout(width="560px")
+        self.path = w.Text(
+            description="Weights", placeholder="a weights file or a model folder",
+            continuous_update=False, style=style, layout=wide,
+        )  # fmt: skip
+        self.details = w.HTML()
+        self.name = w.Text(
+            description="Model name", placeholder="e.g. my-llama", style=style, layout=wide
+        )
+        self.version = w.Text(description="Version", value="1", style=style, layout=wide)
+        self.description = w.Text(
+            description="Description", placeholder="optional", style=style, layout=wide
+        )
+        self.tags = w.Text(
+            description="Tags", placeholder="team=nlp, stage=dev", style=style, layout=wide
+        )
+        self.overwrite = w.Checkbox(description="Replace the version if it exists", indent=False)
+        self._build_button("upload")
+
+        self.path.observe(lambda _c: self.inspect(), names="value")
+        for field in (self.name, self.version, self.tags):
+            field.observe(lambda _c: self.validate(), names="value")
+        self.validate()
+
+        self.widget = w.VBox(
+            [
+                w.HTML("<b>Upload and register a custom model</b>"),
+                self.path,
+                self.details,
+                self.name,
+                self.version,
+                self.description,
+                self.tags,
+                self.overwrite,
+                w.HBox([self.button, self.hint]),
+                self.output,
+            ]
+        )
+        self.widget.form = self
+
+    def inspect(self) -> WeightsInfo | None:
+        """Read the weights' headers: format, size and architecture, or why they can't be used."""
+        from .. import formats
+        from ..errors import AzModelsError
+
+        source = self.path.value.strip()
+        self.info, self.inspect_problem = None, None
+        if not source:
+            self.details.value = ""
+            self.validate()
+            return None
+        try:
+            self.info = formats.inspect_source(source)
+        except (AzModelsError, OSError) as exc:
+            if isinstance(exc, AzModelsError):
+                self.inspect_problem = str(exc)
+            else:
+                self.inspect_problem = f"Cannot read {source}: {exc.strerror or exc}."
+            _hint(self.details, self.inspect_problem, _BAD)
+        else:
+            _hint(self.details, "Detected: " + self.info.summary(), _OK)
+            suggested = suggest_model_name(self.info.source.stem)
+            if suggested and self.name.value.strip() in ("", self._suggested):
+                self._suggested = suggested  # follows the path until the user types a name
+                self.name.value = suggested
+        self.validate()
+        return self.info
+
+    def validate(self) -> str | None:
+        problem = self._problem()
+        self.problem = problem
+        self.button.disabled = problem is not None
+        if problem:
+            empty = not self.path.value.strip() or not self.name.value.strip()
+            _hint(self.hint, problem, _BAD if self.inspect_problem or not empty else _NOTE)
+        else:
+            _hint(self.hint, "Ready to upload.", _OK)
+        return problem
+
+    def _problem(self) -> str | None:
+        if not self.path.value.strip():
+            return "Enter the path of a weights file or model folder."
+        if self.inspect_problem:
+            return self.inspect_problem
+        name = self.name.value.strip()
+        if not name:
+            return "Enter a name for the model."
+        for checker, value in (
+            (grammar.model_name, name),
+            (grammar.version, self.version.value.strip() or "1"),
+        ):
+            problem = check_value(checker, value)
+            if problem:
+                return problem
+        try:
+            parse_tags(self.tags.value)
+        except ValidationError as exc:
+            return str(exc)
+        return None
+
+    def argv(self) -> list[str]:
+        argv = [
+            "upload",
+            f"--source={self.path.value.strip()}",
+            f"--name={self.name.value.strip()}",
+            f"--version={self.version.value.strip() or '1'}",
+        ]
+        description = self.description.value.strip()
+        if description:
+            argv.append(f"--description={description}")
+        tags = parse_tags(self.tags.value)
+        if tags:
+            argv += ["--tags", *tags]
+        if self.overwrite.value:
+            argv.append("--overwrite")
+        return argv
+
+
+def suggest_model_name(stem: str) -> str:
+    """A valid model name from a file or folder name ('Tiny_Llama.v2' -> 'Tiny-Llama-v2')."""
+    cleaned = "".join(ch if ch.isalnum() else "-" for ch in stem)
+    while "--" in cleaned:
+        cleaned = cleaned.replace("--", "-")
+    cleaned = cleaned.strip("-")
+    while cleaned and not cleaned[0].isalpha():
+        cleaned = cleaned[1:].lstrip("-")
+    cleaned = cleaned[:30].rstrip("-")
+    return cleaned if grammar.MODEL_NAME.match(cleaned) else ""
+
+
+def deploy_form(
+    app: AzModels, *, model: str | None = None, type: str | None = None,
+    version: str | None = None,
+):  # fmt: skip
+    """The deploy form's widget (its DeployForm is `widget.form`)."""
+    return DeployForm(app, model=model, type=type, version=version).widget
+
+
+def upload_form(app: AzModels):
+    """The upload form's widget (its UploadForm is `widget.form`)."""
+    return UploadForm(app).widget
