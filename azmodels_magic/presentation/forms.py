@@ -110,6 +110,8 @@ class _Form:
         self.output = w.Output()
         self.problem: str | None = None
         self.last_outcome: Outcome | None = None
+        # Called with the outcome after a successful run (the dashboard refreshes its tables).
+        self.on_done: Callable[[Outcome], Any] | None = None
 
     def argv(self) -> list[str]:  # pragma: no cover - each form has its own
         raise NotImplementedError
@@ -138,6 +140,12 @@ class _Form:
         finally:
             self.button.description = self.verb
             self.after_submit()
+        if self.last_outcome is not None and self.on_done is not None:
+            try:
+                self.on_done(self.last_outcome)
+            except Exception as exc:
+                with capture(self.output) as show:
+                    show(ErrorLine(exc))
         return self.last_outcome
 
     def after_submit(self) -> None:

@@ -1,0 +1,327 @@
+"""The dashboard `%azmodels` shows in a notebook: models, deployments and uploads at a glance.
+
+Three tabs hold the DataFrames of `list`, `deployments list` and `uploads list` (status in
+colour). Below them: pick a row, then Show, Deploy (the deploy form, preselected), Scale or
+Delete (type the name to confirm). Every action runs a command through `app.execute`, and its
+result or one-line error shows in the dashboard's output area; the tables refresh afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..records import CUSTOM
+from .display import frame_html
+from .forms import DeployForm, command_line
+from .widgets import ConfirmBox, ErrorLine, capture, clear, show_outcome
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..api import AzModels
+    from ..commands import Outcome
+
+MODELS, DEPLOYMENTS, UPLOADS = "models", "deployments", "uploads"
+KINDS = (MODELS, DEPLOYMENTS, UPLOADS)
+TITLES = {MODELS: "Models", DEPLOYMENTS: "Deployments", UPLOADS: "Uploads"}
+LIST_COMMANDS = {
+    MODELS: ["list"],
+    DEPLOYMENTS: ["deployments", "list"],
+    UPLOADS: ["uploads", "list"],
+}
+
+
+class Dashboard:
+    """Tabs of DataFrames, a Refresh button, and actions on the selected row."""
+
+    def __init__(self, app: AzModels) -> None:
+        import ipywidgets as w
+
+        self.app = app
+        self.frames: dict[str, pd.DataFrame] = {}
+        self.messages: dict[str, str] = {}
+        self.last_form: DeployForm | None = None
+        self.confirm: ConfirmBox | None = None
+        self.last_outcome: Outcome | None = None
+
+        self.tables = {kind: w.HTML() for kind in KINDS}
+        boxes = [
+            w.Box([self.tables[k]], layout=w.Layout(max_height="380px", overflow="auto"))
+            for k in KINDS
+        ]
+        self.tabs = w.Tab(children=boxes)
+        self.refresh_button = w.Button(description="Refresh", icon="refresh")
+        self.summary = w.HTML()
+        self.selected = w.Dropdown(description="Selected", layout=w.Layout(width="460px"))
+        self.show_button = w.Button(description="Show", icon="info-circle")
+        self.deploy_button = w.Button(description="Deploy", icon="rocket", button_style="primary")
+        self.scale_capacity = w.BoundedIntText(
+            value=1, min=1, max=1_000_000, description="Capacity",
+            layout=w.Layout(width="170px"), style={"description_width": "60px"},
+        )  # fmt: skip
+        self.scale_button = w.Button(description="Scale", icon="arrows-v")
+        self.delete_button = w.Button(description="Delete", icon="trash", button_style="danger")
+        self.output = w.Output()
+
+        self.load()
+        self._titles()
+        self.refresh_button.on_click(lambda _b: self.refresh())
+        self.tabs.observe(lambda _c: self._tab_changed(), names="selected_index")
+        self.selected.observe(lambda _c: self._selection_changed(), names="value")
+        self.show_button.on_click(lambda _b: self.show())
+        self.deploy_button.on_click(lambda _b: self.deploy())
+        self.scale_button.on_click(lambda _b: self.scale())
+        self.delete_button.on_click(lambda _b: self.delete())
+        self._tab_changed()
+
+        actions = w.HBox(
+            [
+                self.selected,
+                self.show_button,
+                self.deploy_button,
+                self.scale_capacity,
+                self.scale_button,
+                self.delete_button,
+            ],
+            layout=w.Layout(flex_flow="row wrap"),
+        )
+        self.widget = w.VBox(
+            [
+                w.HBox([w.HTML("<b>azmodels</b>"), self.refresh_button, self.summary]),
+                self.tabs,
+                actions,
+                self.output,
+            ]
+        )
+        self.widget.dashboard = self
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    # -- the tables -----------------------------------------------------------------------------
+
+    def load(self, *, refresh: bool = False) -> None:
+        """Run the three list commands and show their frames (refresh: ask the service anew)."""
+        if refresh:
+            self.app.models.catalog(refresh=True)
+            self.app.models.custom_models(refresh=True)
+            self.app.deployments.all(refresh=True)
+        for kind in KINDS:
+            outcome = self.app.execute(LIST_COMMANDS[kind], prog="%azmodels")
+            frame = outcome.value
+            self.frames[kind] = frame
+            self.messages[kind] = outcome.message
+            if frame is None or frame.empty:
+                self.tables[kind].value = f"<i>No {kind} yet.</i>"
+            else:
+                self.tables[kind].value = frame_html(frame) or ""
+        self._titles()
+        if hasattr(self, "widget"):
+            self._tab_changed()
+
+    def refresh(self) -> None:
+        """The Refresh button: reload every table; a failure shows as one line below."""
+        clear(self.output)
+        try:
+            self.load(refresh=True)
+        except Exception as exc:
+            with capture(self.output) as show:
+                show(ErrorLine(exc))
+
+    def _titles(self) -> None:
+        for index, kind in enumerate(KINDS):
+            frame = self.frames.get(kind)
+            count = 0 if frame is None else len(frame)
+            self.tabs.set_title(index, f"{TITLES[kind]} ({count})")
+        self.summary.value = (
+            '<span style="color:#605e5c">' + " · ".join(m for m in self.messages.values() if m)
+            + "</span>"
+        )  # fmt: skip
+
+    @property
+    def kind(self) -> str:
+        return KINDS[self.tabs.selected_index or 0]
+
+    def select_tab(self, kind: str) -> None:
+        self.tabs.selected_index = KINDS.index(kind)
+
+    # -- the selected row -----------------------------------------------------------------------
+
+    def _options(self, kind: str) -> list[tuple[str, str]]:
+        frame = self.frames.get(kind)
+        if frame is None or frame.empty:
+            return []
+        rows = frame.to_dict("records")
+        if kind == MODELS:
+            return [(f"{r['name']} {r['version']} ({r['type']})", _model_value(r)) for r in rows]
+        if kind == DEPLOYMENTS:
+            return [
+                (f"{r['deployment']}: {r['model']} ({r['status']}, {r['sku']} x {r['capacity']})",
+                 r["deployment"])
+                for r in rows
+            ]  # fmt: skip
+        return [(f"{r['path']} ({r['state']})", r["path"]) for r in rows]
+
+    def _tab_changed(self) -> None:
+        kind = self.kind
+        current = self.selected.value
+        options = self._options(kind)
+        self.selected.options = options
+        values = [v for _label, v in options]
+        if current in values:
+            self.selected.value = current
+        self.deploy_button.layout.display = None if kind == MODELS else "none"
+        self.scale_capacity.layout.display = None if kind == DEPLOYMENTS else "none"
+        self.scale_button.layout.display = None if kind == DEPLOYMENTS else "none"
+        self._selection_changed()
+
+    def select(self, value: str) -> None:
+        """Pick a row by its value (a model 'type:name:version', a deployment or upload path)."""
+        self.selected.value = value
+
+    def row(self) -> dict[str, Any] | None:
+        """The selected row of the current tab, as a dict of its columns."""
+        value = self.selected.value
+        frame = self.frames.get(self.kind)
+        if value is None or frame is None:
+            return None
+        if self.kind == MODELS:
+            kind, name, version = value.split(":", 2)
+            hit = frame[(frame["type"] == kind) & (frame["name"] == name)
+                        & (frame["version"].astype(str) == version)]  # fmt: skip
+        elif self.kind == DEPLOYMENTS:
+            hit = frame[frame["deployment"] == value]
+        else:
+            hit = frame[frame["path"] == value]
+        return None if hit.empty else hit.iloc[0].to_dict()
+
+    def _selection_changed(self) -> None:
+        row = self.row()
+        none = row is None
+        self.show_button.disabled = none
+        self.deploy_button.disabled = none
+        self.scale_button.disabled = none
+        self.delete_button.disabled = none or (self.kind == MODELS and row["type"] != CUSTOM)
+        self.delete_button.tooltip = (
+            "Base models of the catalog cannot be deleted" if self.kind == MODELS and not none
+            and row["type"] != CUSTOM else ""
+        )  # fmt: skip
+        if self.kind == DEPLOYMENTS and row is not None and row.get("capacity") is not None:
+            self.scale_capacity.value = int(row["capacity"])
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def _run(self, argv: list[str], *, reload: bool = False) -> Outcome | None:
+        def run() -> Outcome:
+            print(command_line(argv))
+            outcome = self.app.execute(argv, prog="%azmodels")
+            if reload:
+                self.load()
+            return outcome
+
+        self.last_outcome = show_outcome(self.output, run, debug=self.app.debug)
+        return self.last_outcome
+
+    def _nothing_selected(self) -> bool:
+        if self.row() is not None:
+            return False
+        clear(self.output)
+        with capture(self.output):
+            print(f"Select a row of the {TITLES[self.kind]} tab first.")
+        return True
+
+    def show(self) -> Outcome | None:
+        """Show: the card of the selected model, deployment or upload."""
+        if self._nothing_selected():
+            return None
+        row = self.row()
+        assert row is not None
+        if self.kind == MODELS:
+            argv = ["show", f"--name={row['name']}", f"--type={row['type']}",
+                    f"--version={row['version']}"]  # fmt: skip
+        elif self.kind == DEPLOYMENTS:
+            argv = ["deployments", "show", f"--name={row['deployment']}"]
+        else:
+            argv = ["uploads", "show", f"--path={row['path']}"]
+        return self._run(argv)
+
+    def deploy(self) -> DeployForm | None:
+        """Deploy: the deploy form, with the selected model already picked."""
+        if self.kind != MODELS or self._nothing_selected():
+            return None
+        row = self.row()
+        assert row is not None
+        clear(self.output)
+        with capture(self.output) as show:
+            try:
+                form = DeployForm(
+                    self.app, model=row["name"], type=row["type"], version=str(row["version"])
+                )
+            except Exception as exc:
+                show(ErrorLine(exc))
+                return None
+            form.on_done = lambda _outcome: self.load()
+            self.last_form = form
+            show(form.widget)
+        return form
+
+    def scale(self) -> Outcome | None:
+        """Scale: the selected deployment to the capacity typed next to the button."""
+        if self.kind != DEPLOYMENTS or self._nothing_selected():
+            return None
+        row = self.row()
+        assert row is not None
+        argv = ["deployments", "scale", f"--name={row['deployment']}",
+                f"--capacity={int(self.scale_capacity.value)}"]  # fmt: skip
+        return self._run(argv, reload=True)
+
+    def delete(self) -> ConfirmBox | None:
+        """Delete: type the name to confirm; then the command runs (with --force: confirmed)."""
+        if self._nothing_selected():
+            return None
+        row = self.row()
+        assert row is not None
+        if self.kind == MODELS:
+            if row["type"] != CUSTOM:
+                clear(self.output)
+                with capture(self.output):
+                    print(f"'{row['name']}' is a base model of the catalog: it cannot be deleted.")
+                return None
+            expected, what = row["name"], f"custom model '{row['name']}' version {row['version']}"
+            argv = ["delete", f"--name={row['name']}", f"--version={row['version']}", "--force"]
+        elif self.kind == DEPLOYMENTS:
+            expected = row["deployment"]
+            what = f"deployment '{expected}' ({row['model']})"
+            argv = ["deployments", "delete", f"--name={expected}", "--force"]
+        else:
+            expected, what = row["path"], f"the upload record {row['path']} and its staged blobs"
+            argv = ["uploads", "delete", f"--path={expected}"]
+        box = ConfirmBox(expected=expected, what=what, verb="delete",
+                         action=self._action(argv))  # fmt: skip
+        self.confirm = box
+        clear(self.output)
+        with capture(self.output) as show:
+            show(box.widget)
+        return box
+
+    def _action(self, argv: list[str]) -> Callable[[], Outcome]:
+        def run() -> Outcome:
+            print(command_line(argv))
+            outcome = self.app.execute(argv, prog="%azmodels")
+            self.last_outcome = outcome
+            self.load()
+            return outcome
+
+        return run
+
+
+def _model_value(row: dict[str, Any]) -> str:
+    return f"{row['type']}:{row['name']}:{row['version']}"
+
+
+def dashboard(app: AzModels):
+    """The dashboard's widget (its Dashboard is `widget.dashboard`)."""
+    return Dashboard(app).widget
