@@ -141,6 +141,7 @@ def serve(args: argparse.Namespace) -> int:
         "data_dir": str(data_dir),
         "pid": os.getpid(),
     }
+    sandbox.info = info  # for `connect --sandbox URL` (launcher.discover)
     sys.stdout.write(json.dumps(info) + "\n")
     sys.stdout.flush()
     log.info(

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 LOG_NAME = "sandbox.log"
+# Where `discover` reads the JSON line of a running sandbox (served on loopback only, no faults).
+INFO_PATH = "/.sandbox/info"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,37 @@ class SandboxInfo:
         if missing:
             raise ValueError(f"the sandbox line lacks {', '.join(missing)}")
         return cls(**{n: data[n] for n in names})
+
+
+def discover(url: str, timeout: float = 10) -> SandboxInfo:
+    """The SandboxInfo of a sandbox already running at `url` (its ARM or project endpoint)."""
+    from urllib.parse import urlsplit
+
+    import requests
+
+    from ..config import is_loopback
+    from ..errors import AzModelsError
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme != "http" or not is_loopback(parts.hostname) or not parts.port:
+        raise AzModelsError(
+            f"'{url}' is not a sandbox address: give its ARM endpoint, e.g. "
+            "http://127.0.0.1:PORT (the sandbox listens on loopback only).",
+            code="SandboxNotFound",
+        )
+    base = f"http://{parts.netloc}"
+    try:
+        response = requests.get(base + INFO_PATH, timeout=timeout)
+        info = SandboxInfo.from_json(response.text) if response.status_code == 200 else None
+    except (requests.RequestException, ValueError, TypeError):
+        info = None
+    if info is None:
+        raise AzModelsError(
+            f"No sandbox answers at {base}: start one with `%azmodels sandbox start` or "
+            "`python -m azmodels_magic.sandbox serve`.",
+            code="SandboxNotFound",
+        )
+    return info
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 from ..redaction import get_logger
 from .catalog import Catalog
 from .faults import FaultInjector
+from .launcher import INFO_PATH
 from .store import Store
 
 log = get_logger("azmodels_magic.sandbox.server")
@@ -199,6 +200,7 @@ class Sandbox:
         inference.register(self.router)
         self._blob_service = None
         self._blob_lock = threading.Lock()
+        self.info: dict[str, Any] | None = None  # the JSON line, served at INFO_PATH
 
     # -- names and URLs ---------------------------------------------------------------------------
 
@@ -287,6 +289,11 @@ class Sandbox:
     # -- the request pipeline -------------------------------------------------------------------
 
     def handle(self, req: Request) -> Response:
+        if req.path == INFO_PATH and req.method == "GET":
+            loopback = self.settings.host in ("127.0.0.1", "localhost", "::1")
+            if self.info is not None and loopback:
+                return json_response(200, self.info)
+            return json_response(404, error_body("NotFound", "No sandbox information here."))
         fault = self.faults.draw()
         if fault is not None:
             if req.path.lower().startswith("/openai/deployments/"):
