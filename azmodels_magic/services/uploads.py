@@ -9,11 +9,20 @@ a registry entry never points at partial weights, and a failure keeps the journa
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AzModelsError, ConflictError, NotFoundError, UsageError, ValidationError
+from ..errors import (
+    AzModelsError,
+    ConflictError,
+    NotFoundError,
+    OperationFailedError,
+    OperationTimeoutError,
+    UsageError,
+    ValidationError,
+)
 from ..records import META_PREFIX, CustomModel
 from ..sizes import human_rate, human_size
 
@@ -309,7 +318,9 @@ class UploadService:
             overwrite=overwrite or finished is not None, tags=tags,
         )  # fmt: skip
         if finished is not None:
-            # The last run committed every byte and registered, then died before noting it.
+            # The last run committed every byte and registered, then died before noting it
+            # (perhaps while the registration was still running: see it to its end).
+            finished = self._until_ready(finished, on_status)
             journal.set_status("registered")
             self.models.invalidate()
             return UploadReport(
@@ -385,6 +396,27 @@ class UploadService:
             return None
         return existing
 
+    def _until_ready(
+        self, model: CustomModel, on_status: Callable[[str], None] | None = None
+    ) -> CustomModel:
+        """Wait for a registration started earlier (whose operation we no longer have)."""
+        plane = self.connection.foundry.plane
+        deadline = time.monotonic() + plane.operation_timeout
+        context = f"Register '{model.name}' version {model.version}"
+        while not model.ready:
+            if model.provisioning_state in ("Failed", "Canceled"):
+                raise OperationFailedError(f"{context} ended {model.provisioning_state}.")
+            if time.monotonic() > deadline:
+                raise OperationTimeoutError(
+                    f"{context} is still running after {plane.operation_timeout:.0f}s; it may "
+                    "still finish on the service: check again later."
+                )
+            if on_status:
+                on_status(model.provisioning_state)
+            plane._sleep(plane.poll_interval)
+            model = self.connection.foundry.get_version(model.name, model.version)
+        return model
+
     def _check_base_model(self, base_model: str) -> None:
         known = {m.name.lower() for m in self.models.catalog()}
         known |= {m.name.lower() for m in self.models.custom_models()}
@@ -442,7 +474,7 @@ class UploadService:
             model = foundry.get_version(plan.name, plan.version)
             if model.blob_uri.rstrip("/") != blob_uri.rstrip("/"):
                 raise
-            return model
+            return self._until_ready(model, on_status)
         except AzModelsError as exc:
             exc.hint = (
                 "The weights are uploaded and kept: run the same upload again to retry the "
