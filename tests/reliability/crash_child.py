@@ -1,0 +1,74 @@
+"""The uploading process test_crashes.py kills with SIGKILL.
+
+    python crash_child.py ARM_URL SOURCE NAME VERSION POINT
+
+Attaches to the sandbox at ARM_URL and runs `upload` (small blocks, so there are many). At POINT
+it prints "PAUSED <point>" and sleeps until killed; the parent waits for that line, so each kill
+lands exactly where it is meant to, with no hook in the package itself:
+
+- blocks:     after the third block is staged (journaled), the rest still to send
+- committed:  every block committed, the manifest not written yet
+- register:   weights and manifest stored, registration not asked for
+- polling:    registration accepted (createAsync answered 202), its operation still polled
+- none:       no pause: run to the end
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def pause(point: str) -> None:
+    print(f"PAUSED {point}", flush=True)
+    while True:
+        time.sleep(60)
+
+
+def install(point: str) -> None:
+    from azmodels_magic.clients.foundry import FoundryClient
+    from azmodels_magic.journal import UploadJournal
+    from azmodels_magic.services.uploads import UploadService
+
+    if point == "blocks":
+        original = UploadJournal.mark_staged
+        count = [0]
+
+        def mark_staged(self, relative, block_id):
+            original(self, relative, block_id)
+            count[0] += 1
+            if count[0] == 3:
+                self.flush()  # what the throttled writer would have written by now
+                pause(point)
+
+        UploadJournal.mark_staged = mark_staged
+    elif point == "committed":
+        UploadService._write_manifest = lambda self, *a, **k: pause(point)
+    elif point == "register":
+        UploadService._register = lambda self, *a, **k: pause(point)
+    elif point == "polling":
+        FoundryClient.wait = lambda self, *a, **k: pause(point)
+    elif point != "none":
+        raise SystemExit(f"unknown point {point}")
+
+
+def main() -> int:
+    url, source, name, version, point = sys.argv[1:6]
+    install(point)
+    from azmodels_magic import AzModels
+    from azmodels_magic.services.uploads import UploadService
+
+    app = AzModels(progress=False, poll_interval=0.1, retry_backoff=0.05)
+    app.attach_sandbox(url)
+    app._services["uploads"] = UploadService(
+        app.connection, app.models, block_size=256 * 1024, workers=2
+    )
+    outcome = app.execute(
+        ["upload", "--source", source, "--name", name, "--version", version, "--no-progress"]
+    )
+    print(outcome.message, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
