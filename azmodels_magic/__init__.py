@@ -16,12 +16,22 @@ if TYPE_CHECKING:
 
 
 def load_ipython_extension(ipython: Any) -> None:
+    from .completion import register
     from .magics import AzModelsMagics
+    from .presentation.display import install
 
-    ipython.register_magics(AzModelsMagics(ipython))
+    magics = AzModelsMagics(ipython)
+    ipython.register_magics(magics)
+    register(ipython, magics)  # %azmodels <TAB>: commands, flags, names
+    install(ipython)  # status colours for our DataFrames (registered by name: no pandas import)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
+    from .completion import unregister
+    from .presentation.display import uninstall
+
+    unregister(ipython)
+    uninstall(ipython)
     for configurable in list(ipython.configurables):
         if type(configurable).__name__ == "AzModels":
             configurable.close()

@@ -75,9 +75,18 @@ class AzModelsMagics(Magics):
 
     def _run(self, line: str) -> Any:
         if not line.strip():
+            if self.app.interactive_forms():  # a notebook: the dashboard
+                from .presentation.dashboard import dashboard
+
+                return dashboard(self.app)
             from . import grammar
 
             raise HelpRequested(grammar.build_parser("%azmodels").format_help().rstrip())
+        if line.split() == ["upload"] and self.app.interactive_forms():
+            # `upload` needs --source and --name; with neither, a notebook shows the form.
+            from .presentation.forms import upload_form
+
+            return upload_form(self.app)
         outcome = self.app.execute(line, prog="%azmodels")
         if outcome.message:
             print(outcome.message, file=sys.stdout)
