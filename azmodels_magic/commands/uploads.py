@@ -17,7 +17,7 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
     if args.dry_run:
         plan = app.uploads.plan(
             source=args.source, name=args.name, version=args.version, format=args.format,
-            overwrite=args.overwrite, tags=tags,
+            overwrite=args.overwrite, tags=tags, base_model=args.base_model,
         )  # fmt: skip
         return Outcome(value=plan, message="Dry run: nothing was uploaded or registered.")
     report = app.uploads.upload(

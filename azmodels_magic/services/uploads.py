@@ -76,7 +76,8 @@ class UploadPlan:
             ("Weights", info.summary()),
             (
                 "Block plan",
-                f"{self.blocks} blocks of up to {human_size(self.block_size)}, "
+                f"{self.blocks} block{'s' if self.blocks != 1 else ''} of up to "
+                f"{human_size(self.block_size)}, "
                 f"{self.workers} in parallel",
             ),
         ]
@@ -242,6 +243,7 @@ class UploadService:
         format: str | None = None,
         overwrite: bool = False,
         tags: dict[str, str] | None = None,
+        base_model: str | None = None,
     ) -> UploadPlan:
         """Check everything that can be checked and say what an upload would do."""
         from .. import grammar
@@ -266,22 +268,26 @@ class UploadService:
                 "--version.",
                 code="ModelVersionExists",
             )
+        if base_model:
+            self._check_base_model(base_model)
         transfer = self._transfer()
         journal = UploadJournal.load(self._key(name, version))
+        if journal is not None and journal.status == "registered":
+            journal = None  # a finished upload: a new one starts afresh
+        resumable = journal is not None and journal.matches(info.files)
         plan = UploadPlan(
             name=name,
             version=version,
             info=info,
             target=f"{self.connection.config.project_endpoint}/models/{name}/versions/{version}",
-            block_size=journal.block_size if journal else transfer.block_size,
+            block_size=journal.block_size if resumable else transfer.block_size,
             workers=transfer.max_workers,
             replaces=existing is not None,
         )
-        if journal is not None and journal.status != "registered":
-            if journal.matches(info.files):
-                plan.resume_bytes = journal.bytes_staged
-            else:
-                plan.notes.append("the source changed since an interrupted upload: it starts over")
+        if resumable:
+            plan.resume_bytes = journal.bytes_staged
+        elif journal is not None:
+            plan.notes.append("the source changed since an interrupted upload: it starts over")
         return plan
 
     def _existing(self, name: str, version: str) -> CustomModel | None:
@@ -307,15 +313,22 @@ class UploadService:
         progress: bool = True,
         on_status: Callable[[str], None] | None = None,
     ) -> UploadReport:
+        from .. import grammar
         from ..journal import UploadJournal
         from ..presentation.progress import ByteProgress
 
+        if weight_type not in grammar.WEIGHT_TYPES:  # checked before any network call
+            raise ValidationError(
+                f"'{weight_type}' is not a weight type: use one of "
+                f"{', '.join(grammar.WEIGHT_TYPES)}."
+            )
         key = self._key(name, version)
         journal = UploadJournal.load(key)
         finished = self._finished_earlier(journal, name, version)
         plan = self.plan(
             source=source, name=name, version=version, format=format,
             overwrite=overwrite or finished is not None, tags=tags,
+            base_model=base_model if finished is None else None,
         )  # fmt: skip
         if finished is not None:
             # The last run committed every byte and registered, then died before noting it
@@ -331,8 +344,6 @@ class UploadService:
                 seconds=0.0,
                 sha256={},
             )
-        if base_model:
-            self._check_base_model(base_model)
         if plan.replaces:
             self.models.delete_version(name, version, keep_weights=False)
         foundry = self.connection.foundry
