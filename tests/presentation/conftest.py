@@ -1,0 +1,40 @@
+"""Fixtures for the notebook front ends: tiny weights, a custom model, a shell 'in a notebook'."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def unique():
+    """A fresh name per call: 'prefix-<n>' (names must not clash inside one sandbox)."""
+    return lambda prefix: f"{prefix}-{next(_counter)}"
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    """A tiny safetensors file (216 bytes, 40 parameters)."""
+    from azmodels_magic.testing import write_safetensors
+
+    path = tmp_path_factory.mktemp("weights") / "tiny_model.safetensors"
+    return write_safetensors(path, {"w": ("F16", (4, 8)), "b": ("F32", (8,))})
+
+
+@pytest.fixture(scope="module")
+def custom_model(app, weights):
+    """A registered custom model in the module's sandbox."""
+    report = app.uploads.upload(source=str(weights), name="tiny-custom", progress=False)
+    return report.model
+
+
+@pytest.fixture
+def magics(shell, app, monkeypatch):
+    """The shell's %azmodels, pointed at the module's sandbox, believing it is in a notebook."""
+    registered = shell.magics_manager.registry["AzModelsMagics"]
+    monkeypatch.setattr(registered, "app", app)
+    monkeypatch.setattr(app, "interactive_forms", lambda: True)
+    return registered
