@@ -1,0 +1,452 @@
+"""Upload and register against the sandbox and real Azurite: single file, many blocks, a folder,
+byte-exact content, dry runs, every bad input, --overwrite, --base-model, and the uploads
+commands after a registration that failed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+from services_support import (
+    MANIFEST,
+    container_name,
+    dev_blobs,
+    journal_of,
+    registered,
+    registry,
+    sha256_bytes,
+    sha256_file,
+    source_digests,
+    stored_files,
+)
+
+from azmodels_magic.errors import (
+    AzModelsError,
+    ConflictError,
+    UsageError,
+    ValidationError,
+)
+from azmodels_magic.testing import llama_tensors, make_model_folder, write_gguf, write_safetensors
+
+KIB = 1024
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc)
+    assert "\n" not in text and "Traceback" not in text, text
+    return text
+
+
+def check_stored(app, name: str, version: str, source: Path) -> dict:
+    """Every source file is stored byte for byte; the manifest and the azmodels.sha256 tag agree.
+    Returns the manifest."""
+    expected = source_digests(source)
+    stored = stored_files(app, name, version)
+    manifest = json.loads(stored.pop(MANIFEST))
+    assert {k: sha256_bytes(v) for k, v in stored.items()} == expected
+    assert {f["path"]: f["sha256"] for f in manifest["files"]} == expected
+    assert {f["path"]: f["size"] for f in manifest["files"]} == {
+        k: len(v) for k, v in stored.items()
+    }
+    assert (manifest["name"], manifest["version"]) == (name, version)
+    tags = registered(app, name, version)["tags"]
+    if len(expected) == 1:
+        tree = next(iter(expected.values()))
+    else:  # sha256sum's "digest  path" lines, sorted by path
+        lines = "".join(f"{sha}  {path}\n" for path, sha in sorted(expected.items()))
+        tree = hashlib.sha256(lines.encode()).hexdigest()
+    assert tags["azmodels.sha256"] == tree
+    assert tags["azmodels.files"] == str(len(expected))
+    assert tags["azmodels.size"] == str(sum(len(v) for v in stored.values()))
+    return manifest
+
+
+@pytest.fixture
+def small_blocks(app):
+    """Uploads in 256 KiB blocks with 2 workers, restored afterwards."""
+    before = (app.uploads.block_size, app.uploads.workers)
+    app.uploads.block_size, app.uploads.workers = 256 * KIB, 2
+    yield
+    app.uploads.block_size, app.uploads.workers = before
+
+
+@pytest.fixture
+def weights(tmp_path: Path) -> Path:
+    return write_safetensors(tmp_path / "tiny.safetensors", llama_tensors(hidden_size=32), seed=3)
+
+
+# -- what goes up -----------------------------------------------------------------------------
+
+
+def test_single_file_is_stored_byte_exact_and_registered(app, weights: Path):
+    before = registry(app)
+    outcome = app.execute(
+        f"upload --source {weights} --name single-file --description 'one file' "
+        "--tags team=nlp stage=dev"
+    )
+    report = outcome.value
+    size = weights.stat().st_size
+    assert re.fullmatch(
+        r"Uploaded 1 file \(\d+\.\d KB\) in \d+\.\d s at .+/s; registered single-file version 1\.",
+        outcome.message,
+    ), outcome.message
+    assert (report.bytes_sent, report.bytes_skipped) == (size, 0)
+    assert report.sha256 == {"tiny.safetensors": sha256_file(weights)}
+    assert registry(app) == sorted([*before, ("single-file", "1")])
+
+    body = registered(app, "single-file", "1")
+    assert body["description"] == "one file"
+    assert body["weightType"] == "FullWeight"
+    assert body["tags"]["team"] == "nlp" and body["tags"]["stage"] == "dev"
+    assert body["tags"]["azmodels.format"] == "safetensors"
+    assert body["tags"]["azmodels.parameter_count"] == str(
+        2 * 128 * 32 + 2 * (4 * 32 * 32 + 32) + 32
+    )
+    manifest = check_stored(app, "single-file", "1", weights)
+    assert manifest["format"] == "safetensors"
+    assert journal_of(app, "single-file", "1").status == "registered"
+
+
+def test_multi_block_file_is_committed_in_blocks_and_byte_exact(app, tmp_path, small_blocks):
+    from azure.storage.blob import BlobClient
+
+    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
+
+    source = write_safetensors(tmp_path / "blocks.safetensors", {"w": ("U8", (1_100_000,))})
+    size = source.stat().st_size
+    plan = app.execute(f"upload --source {source} --name multi-block --dry-run").value
+    assert plan.blocks == 5 and plan.block_size == 256 * KIB
+    assert ("Block plan", "5 blocks of up to 262.1 KB, 2 in parallel") in plan.rows()
+
+    report = app.execute(f"upload --source {source} --name multi-block").value
+    assert report.bytes_sent == size
+    check_stored(app, "multi-block", "1", source)
+    blob = BlobClient(
+        app._sandbox_info.blob_endpoint,
+        container_name(report.model.blob_uri),
+        "blocks.safetensors",
+        credential={"account_name": DEV_ACCOUNT, "account_key": DEV_KEY},
+    )
+    with blob:
+        committed, uncommitted = blob.get_block_list("all")
+    assert [b.size for b in committed] == [256 * KIB] * 4 + [size - 4 * 256 * KIB]
+    assert uncommitted == []
+
+
+def test_folder_uploads_every_file_under_one_registration(app, tmp_path):
+    folder = make_model_folder(tmp_path / "tiny-llama", shards=3)
+    (folder / "extra").mkdir()
+    (folder / "extra" / "generation_config.json").write_text('{"max_new_tokens": 8}')
+    (folder / ".cache").mkdir()
+    (folder / ".cache" / "ignored.txt").write_text("hidden folders are skipped")
+    expected = {k: v for k, v in source_digests(folder).items() if not k.startswith(".")}
+    assert len(expected) == 8  # 3 shards, index, config, 2 tokenizer files, nested extra
+
+    before = registry(app)
+    report = app.execute(f"upload --source {folder} --name folder-model --version 2.0").value
+    assert report.sha256 == expected
+    assert registry(app) == sorted([*before, ("folder-model", "2.0")])
+    (folder / ".cache" / "ignored.txt").unlink()
+    (folder / ".cache").rmdir()
+    check_stored(app, "folder-model", "2.0", folder)
+
+    tags = registered(app, "folder-model", "2.0")["tags"]
+    assert tags["azmodels.architectures"] == "LlamaForCausalLM"
+    assert tags["azmodels.dtypes"] == "F16"
+    details = app.execute("show folder-model").value
+    assert details.model.version == "2.0" and details.model.format == "safetensors"
+    assert details.weights["files"] == "8"
+    assert details.to_dict()["size"] == sum(
+        p.stat().st_size for p in folder.rglob("*") if p.is_file()
+    )
+
+
+def test_gguf_metadata_is_read_and_recorded(app, tmp_path):
+    source = write_gguf(tmp_path / "tiny.gguf", architecture="llama", context_length=2048)
+    plan = app.execute(f"upload --source {source} --name tiny-gguf --format gguf --dry-run").value
+    assert plan.info.format == "gguf"
+    assert plan.info.details["architecture"] == "llama"
+    app.execute(f"upload --source {source} --name tiny-gguf --format gguf --no-progress")
+    tags = registered(app, "tiny-gguf", "1")["tags"]
+    assert tags["azmodels.format"] == "gguf"
+    assert tags["azmodels.architecture"] == "llama"
+    assert tags["azmodels.context_length"] == "2048"
+    assert tags["azmodels.quantization"] == plan.info.details["quantization"]
+    check_stored(app, "tiny-gguf", "1", source)
+
+
+# -- dry run ------------------------------------------------------------------------------------
+
+
+def test_dry_run_shows_the_plan_and_changes_nothing(app, tmp_path, weights):
+    from azmodels_magic.journal import uploads_dir
+
+    before = registry(app)
+    journals = sorted(uploads_dir().glob("*.json")) if uploads_dir().is_dir() else []
+    outcome = app.execute(
+        f"upload --source {weights} --name dry-model --version 3 --tags a=b --dry-run"
+    )
+    plan = outcome.value
+    assert outcome.message == "Dry run: nothing was uploaded or registered."
+    rows = dict(plan.rows())
+    assert rows["Model"] == "dry-model version 3"
+    assert rows["Target"].endswith("/models/dry-model/versions/3")
+    assert rows["Format"] == "safetensors"
+    assert rows["Files"].startswith("1 (")
+    assert rows["Block plan"].startswith("1 block of up to 8.4 MB")
+    assert "parameters (F16)" in rows["Weights"]
+    assert "Nothing was changed" in str(plan) and "Nothing was changed" in plan._repr_html_()
+    assert registry(app) == before
+    assert registered(app, "dry-model", "3") is None
+    assert journal_of(app, "dry-model", "3") is None
+    now = sorted(uploads_dir().glob("*.json")) if uploads_dir().is_dir() else []
+    assert now == journals
+
+    # A dry run checks what the real run would: an existing version, a missing base model.
+    with pytest.raises(ConflictError, match="already exists"):
+        app.execute(f"upload --source {weights} --name single-file --dry-run")
+    plan = app.execute(f"upload --source {weights} --name single-file --overwrite --dry-run").value
+    assert plan.replaces and ("Replaces", "the existing version 1") in plan.rows()
+    with pytest.raises(ValidationError, match="BaseModelNotFound"):
+        app.execute(f"upload --source {weights} --name dry-model --base-model nope-x --dry-run")
+    assert registry(app) == before
+
+
+# -- bad input ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bad_sources(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("bad")
+    (root / "empty").mkdir()
+    (root / "junk.bin").write_bytes(b"not a model at all " * 64)
+    (root / "hidden-only").mkdir()
+    (root / "hidden-only" / ".secret").write_text("x")
+    return {
+        "ok": write_safetensors(root / "ok.safetensors", {"w": ("F16", (8, 8))}),
+        "gguf": write_gguf(root / "ok.gguf"),
+        "empty": root / "empty",
+        "hidden": root / "hidden-only",
+        "junk": root / "junk.bin",
+        "missing": root / "no-such-file.safetensors",
+    }
+
+
+BAD = [
+    ("upload --source {ok} --name 1starts-with-digit", UsageError, "not a valid model name"),
+    ("upload --source {ok} --name a", UsageError, "not a valid model name"),
+    ("upload --source {ok} --name " + "x" * 31, UsageError, "use 2-30 characters"),
+    ("upload --source {ok} --name under_score", UsageError, "not a valid model name"),
+    ("upload --source {ok} --name bad-input --version .1", UsageError, "not a valid version"),
+    ("upload --source {ok} --name bad-input --version 'a b'", UsageError, "not a valid version"),
+    ("upload --source {ok} --name bad-input --tags novalue", UsageError, "look like key=value"),
+    ("upload --source {ok} --name bad-input --tags 'sp ace=1'", UsageError, "tag key 'sp ace'"),
+    ("upload --source {ok} --name bad-input --tags azmodels.sha256=0", UsageError, "reserved"),
+    ("upload --source {ok} --name bad-input --tags k=" + "v" * 257, UsageError, "256 characters"),
+    ("upload --source {missing} --name bad-input", ValidationError, "does not exist"),
+    ("upload --source {empty} --name bad-input", ValidationError, "has no files to upload"),
+    ("upload --source {hidden} --name bad-input", ValidationError, "has no files to upload"),
+    ("upload --source {junk} --name bad-input", ValidationError,
+     "not a weights file in a supported format (safetensors, gguf, onnx, pytorch)"),
+    ("upload --source {ok} --name bad-input --format gguf", ValidationError,
+     "--format gguf contradicts the file: ok.safetensors is safetensors"),
+    ("upload --source {gguf} --name bad-input --format safetensors", ValidationError,
+     "--format safetensors contradicts the file: ok.gguf is gguf"),
+    ("upload --source {ok} --name bad-input --format tflite", UsageError, "is not one of"),
+    ("upload --source {ok} --name bad-input --weight-type Half", UsageError, "is not one of"),
+    ("upload --source {ok} --name gpt-4o", ConflictError, "is the name of a base model"),
+    ("upload --source {ok} --name GPT-4o-Mini", ConflictError, "base models cannot be uploaded"),
+    ("upload --source {ok} --name bad-input --base-model no-such-base", ValidationError,
+     "--base-model 'no-such-base' is neither in the catalog nor a custom model"),
+    ("upload --source {ok} --name single-file", ConflictError,
+     "'single-file' version 1 already exists (Ready). Pass --overwrite"),
+    ("upload --name bad-input", UsageError, "--source"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("line", "error", "text"), BAD, ids=[b[2][:40] for b in BAD])
+def test_bad_input_is_one_clear_line_and_changes_nothing(app, bad_sources, line, error, text):
+    if registered(app, "single-file", "1") is None:  # when run alone
+        app.execute(f"upload --source {bad_sources['ok']} --name single-file")
+    before = registry(app)
+    with pytest.raises(error) as caught:
+        app.execute(line.format(**bad_sources))
+    assert text in one_line(caught.value)
+    assert registry(app) == before
+    assert journal_of(app, "bad-input", "1") is None
+
+
+def test_python_api_checks_names_before_any_network_call(tmp_path, weights):
+    """An AzModels connected to nothing: a network call would fail differently."""
+    from azmodels_magic import AzModels
+
+    az = AzModels(progress=False)
+    for kwargs, text in [
+        ({"name": "9lives"}, "not a valid model name"),
+        ({"name": "fine-name", "version": "/1"}, "not a valid version"),
+        ({"name": "fine-name", "tags": {"azmodels.size": "1"}}, "reserved"),
+        ({"name": "fine-name", "weight_type": "Quarter"}, "not a weight type"),
+        ({"name": "fine-name", "format": "gguf"}, "contradicts the file"),
+    ]:
+        with pytest.raises(ValidationError) as caught:
+            az.uploads.upload(source=str(weights), progress=False, **kwargs)
+        assert text in one_line(caught.value)
+
+
+def test_overwrite_replaces_the_version_and_its_weights(app, tmp_path):
+    first = write_safetensors(tmp_path / "a" / "w.safetensors", {"w": ("F16", (16, 16))}, seed=1)
+    second = write_safetensors(tmp_path / "b" / "w.safetensors", {"w": ("F32", (16, 16))}, seed=2)
+    old = app.execute(f"upload --source {first} --name replaced").value.model
+    before = registry(app)
+    with pytest.raises(ConflictError):
+        app.execute(f"upload --source {second} --name replaced")
+    assert stored_files(app, "replaced", "1")["w.safetensors"] == first.read_bytes()
+
+    new = app.execute(f"upload --source {second} --name replaced --overwrite").value.model
+    assert registry(app) == before  # still exactly one registration of replaced/1
+    assert [m.version for m in app.models.custom_versions("replaced")] == ["1"]
+    check_stored(app, "replaced", "1", second)
+    assert registered(app, "replaced", "1")["tags"]["azmodels.dtypes"] == "F32"
+    assert new.blob_uri != old.blob_uri
+    assert dev_blobs(app, container_name(old.blob_uri)) == {}  # the old weights are gone
+
+
+def test_base_model_is_recorded(app, weights):
+    app.execute(f"upload --source {weights} --name lora-of-base --base-model gpt-4o-mini "
+                "--weight-type LoRA")  # fmt: skip
+    body = registered(app, "lora-of-base", "1")
+    assert (body["baseModel"], body["weightType"]) == ("gpt-4o-mini", "LoRA")
+    app.execute(f"upload --source {weights} --name derived-of-custom --base-model lora-of-base")
+    assert registered(app, "derived-of-custom", "1")["baseModel"] == "lora-of-base"
+    frame = app.execute("list --type custom --query derived-*").value
+    assert frame[["name", "base_model"]].values.tolist() == [["derived-of-custom", "lora-of-base"]]
+
+
+# -- a registration that fails after the transfer, and the uploads commands ---------------------
+
+
+def _fail_registration(app, source: Path, name: str) -> None:
+    """Upload with a --base-model that another client deletes after our list was cached: every
+    byte goes up, then the service refuses the registration (BaseModelNotFound)."""
+    import requests
+
+    base = f"gone-{name}"[:30]
+    app.execute(f"upload --source {source} --name {base}")
+    assert base in [m.name for m in app.models.custom_models()]  # now cached
+    info = app._sandbox_info
+    response = requests.delete(
+        f"{info.project_endpoint}/models/{base}/versions/1",
+        params={"api-version": "2025-11-15-preview"},
+        headers={"Authorization": f"Bearer {info.token}"},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    before = registry(app)
+    with pytest.raises(ValidationError) as caught:
+        app.execute(f"upload --source {source} --name {name} --base-model {base}")
+    text = one_line(caught.value)
+    assert "BaseModelNotFound" in text and "weights are uploaded and kept" in text
+    assert registry(app) == before  # no registry entry for partial (or any) weights
+
+
+def test_uploads_list_show_and_resume_after_a_failed_registration(app, tmp_path):
+    source = write_safetensors(tmp_path / "w.safetensors", llama_tensors(hidden_size=16), seed=9)
+    size = source.stat().st_size
+    _fail_registration(app, source, "failed-reg")
+
+    outcome = app.execute("uploads list --prefix failed-")
+    assert re.fullmatch(
+        r"1 upload known to this machine \(1 not registered: re-run the same upload to resume\)",
+        outcome.message,
+    ), outcome.message
+    row = outcome.value.set_index("path").loc["failed-reg/1"]
+    assert (row["state"], row["registered"], row["progress"]) == ("complete", "no", 100.0)
+    assert row["hint"] == (
+        f"%azmodels upload --source {source} --name failed-reg --version 1  # resumes and registers"
+    )
+    status = app.execute("uploads show --path failed-reg/1").value
+    assert (status.registered, status.complete, status.bytes_done, status.size) == (
+        False, True, size, size,
+    )  # fmt: skip
+    assert "To finish" in str(status) and "sig=" not in str(status).lower()
+    assert "?" not in status.storage  # the container URL, never the SAS
+
+    report = app.execute(f"upload --source {source} --name failed-reg").value
+    assert (report.bytes_sent, report.bytes_skipped) == (0, size)  # nothing sent twice
+    assert versions_registered(app, "failed-reg") == ["1"]
+    check_stored(app, "failed-reg", "1", source)
+    row = app.execute("uploads list --prefix failed-").value.set_index("path").loc["failed-reg/1"]
+    assert (row["registered"], row["hint"]) == ("yes", "")
+
+
+def versions_registered(app, name: str) -> list[str]:
+    from services_support import versions_of
+
+    return versions_of(app, name)
+
+
+def test_uploads_delete_forgets_the_journal(app, tmp_path):
+    source = write_safetensors(tmp_path / "w.safetensors", {"w": ("F16", (32, 32))}, seed=4)
+    _fail_registration(app, source, "forget-me")
+    assert journal_of(app, "forget-me", "1") is not None
+
+    outcome = app.execute("uploads delete --path forget-me/1")
+    assert outcome.message.startswith("Forgot upload forget-me/1")
+    assert journal_of(app, "forget-me", "1") is None
+    assert "forget-me/1" not in app.execute("uploads list").value["path"].tolist()
+    with pytest.raises(AzModelsError, match="No upload 'forget-me/1'"):
+        app.execute("uploads show --path forget-me/1")
+    assert registered(app, "forget-me", "1") is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the startPendingUpload SAS grants no delete (azure-api.md: read/write/list), so "
+    "`uploads delete` cannot remove the staged blobs; clients/storage.delete_blobs also skips "
+    "blobs that only have uncommitted blocks",
+)
+def test_uploads_delete_removes_the_staged_blobs(app, tmp_path):
+    source = write_safetensors(tmp_path / "w.safetensors", {"w": ("F16", (32, 32))}, seed=5)
+    _fail_registration(app, source, "forget-blobs")
+    container = container_name(journal_of(app, "forget-blobs", "1").container_url)
+    assert set(dev_blobs(app, container)) == {"w.safetensors", MANIFEST}
+    outcome = app.execute("uploads delete --path forget-blobs/1")
+    assert dev_blobs(app, container, uncommitted=True) == {}
+    assert outcome.message == "Forgot upload forget-blobs/1 and removed 2 staged blobs."
+
+
+def test_uploads_delete_of_a_registered_upload_keeps_the_weights(app, weights):
+    model = app.execute(f"upload --source {weights} --name keep-after-forget").value.model
+    outcome = app.execute("uploads delete --path keep-after-forget")
+    assert outcome.message.startswith("Forgot upload keep-after-forget/1; its weights belong")
+    assert journal_of(app, "keep-after-forget", "1") is None
+    assert set(dev_blobs(app, container_name(model.blob_uri))) == {"tiny.safetensors", MANIFEST}
+    assert registered(app, "keep-after-forget", "1") is not None
+
+
+# -- the same through the magic -----------------------------------------------------------------
+
+
+def test_upload_through_the_magic(shell, app, weights, capsys):
+    magic_app = next(c for c in shell.configurables if type(c).__name__ == "AzModels")
+    magic_app.use_sandbox(app._sandbox_info)
+    before = registry(app)
+    result = shell.run_cell(
+        f"%azmodels upload --source {weights} --name magic-upload --no-progress"
+    )
+    assert result.error_in_exec is None and result.result is None
+    out = capsys.readouterr().out
+    assert "registered magic-upload version 1." in out
+    assert registry(app) == sorted([*before, ("magic-upload", "1")])
+    check_stored(app, "magic-upload", "1", weights)
+
+    result = shell.run_cell(f"%azmodels upload --source {weights} --name magic-upload --dry-run")
+    assert result.error_in_exec is not None  # exists, no --overwrite
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert "already exists" in text and "Traceback" not in text
+    assert len([line for line in text.splitlines() if line.strip()]) == 1
+    assert registry(app) == sorted([*before, ("magic-upload", "1")])
