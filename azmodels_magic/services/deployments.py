@@ -244,7 +244,7 @@ class DeploymentService:
             raise ValidationError(f"--status must be one of {', '.join(sorted(_STATUS_FILTERS))}.")
         found = [
             d
-            for d in self.all()
+            for d in self.all(refresh=True)  # states move on their own: never list stale ones
             if (not model or d.model_name.lower() == model.lower())
             and (type == "all" or d.type == type)
             and (not status or d.status.lower() == status.lower())
@@ -507,12 +507,15 @@ def _parse_metrics(name: str, body: dict[str, Any]) -> DeploymentMetrics:
     series: dict[str, dict[str, float]] = {}
     for metric in body.get("value") or []:
         metric_name = (metric.get("name") or {}).get("value", "")
+        # Both aggregations are asked for: latency is an average (its total is a sum of
+        # latencies, and an hour without requests has none), the others are counts.
+        latency = metric_name == "TimeToResponse"
         values: dict[str, float] = {}
         for ts in metric.get("timeseries") or []:
             for point in ts.get("data") or []:
                 stamp = point.get("timeStamp")
-                value = point.get("total")
-                if value is None:
+                value = point.get("average" if latency else "total")
+                if value is None and not latency:
                     value = point.get("average")
                 if stamp and value is not None:
                     values[stamp] = values.get(stamp, 0.0) + float(value)
