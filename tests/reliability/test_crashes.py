@@ -81,10 +81,10 @@ def check_registered_once(app, raw: Raw, name: str, source: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("point", "resumes"),
-    [("blocks", True), ("committed", True), ("register", True), ("polling", True)],
+    "point",
+    ["blocks", "committed", "register", "polling"],
 )
-def test_kill_during_upload_then_rerun(app, tmp_path, point, resumes) -> None:
+def test_kill_during_upload_then_rerun(app, tmp_path, point) -> None:
     raw = Raw(app._sandbox_info)
     name = f"crash-{point}"
     source = make_weights(tmp_path, seed=len(point))
@@ -163,8 +163,9 @@ def _wait_creating(raw: Raw, name: str, timeout: float = 20) -> None:
     raise AssertionError(f"deployment {name} never started")
 
 
-@pytest.mark.parametrize("how", ["kill", "stop"])
-def test_sandbox_restart_mid_deploy_recovers(tmp_path, how) -> None:
+def test_sandbox_restart_mid_deploy(tmp_path) -> None:
+    """kill -9 the sandbox while a deploy is polled and start it again on the same data dir and
+    port: the deploy recovers. Then kill it for good mid-deploy: one clear error line."""
     az = start_app(
         sandbox={"data_dir": tmp_path / "state", "provision_seconds": 3},
         max_retries=12,
@@ -173,12 +174,9 @@ def test_sandbox_restart_mid_deploy_recovers(tmp_path, how) -> None:
     )
     try:
         info = az._sandbox_info
-        raw = Raw(info)
         thread, result = _deploy_in_thread(az, "restart-me")
-        _wait_creating(raw, "restart-me")
-        old = az._sandbox_process
-        getattr(old, how)()  # SIGKILL (a crash) or SIGTERM (a clean stop)
-        time.sleep(0.5)
+        _wait_creating(Raw(info), "restart-me")
+        az._sandbox_process.kill()  # a crash: SIGKILL, Azurite dies with it
         new = SandboxProcess(
             data_dir=tmp_path / "state", port=_port(info.arm_endpoint), provision_seconds=3
         )
@@ -195,27 +193,18 @@ def test_sandbox_restart_mid_deploy_recovers(tmp_path, how) -> None:
         assert [(d["name"], d["state"]) for d in snap["deployments"]] == [
             ("restart-me", "Succeeded")
         ]
-    finally:
-        az.close()
 
-
-def test_sandbox_gone_mid_deploy_is_one_clear_error(tmp_path) -> None:
-    az = start_app(
-        sandbox={"data_dir": tmp_path / "state", "provision_seconds": 3},
-        max_retries=3,
-        retry_backoff=0.1,
-    )
-    try:
-        raw = Raw(az._sandbox_info)
+        # gone for good: the client gives up after its retries, in one line
+        az.max_retries = 3
+        az.retry_backoff = 0.1
         thread, result = _deploy_in_thread(az, "lost")
-        _wait_creating(raw, "lost")
-        az._sandbox_process.kill()
+        _wait_creating(Raw(again), "lost")
+        new.kill()
         thread.join(60)
         assert not thread.is_alive()
         error = result.get("error")
         assert isinstance(error, ServiceError), repr(error)
         text = str(error)
         assert "\n" not in text and "could not reach" in text, text
-        assert "Traceback" not in text
     finally:
         az.close()
