@@ -144,6 +144,8 @@ def serve(args: argparse.Namespace) -> int:
     sandbox.info = info  # for `connect --sandbox URL` (launcher.discover)
     sys.stdout.write(json.dumps(info) + "\n")
     sys.stdout.flush()
+    # Importing azure.storage.blob takes most of a second: do it now, not in the first upload.
+    threading.Thread(target=sandbox.blob_service, name="blob-warmup", daemon=True).start()
     log.info(
         "sandbox serving on %s (Azurite on %d, %d catalog models, data in %s)",
         sandbox.base_url,

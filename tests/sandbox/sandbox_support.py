@@ -123,6 +123,17 @@ class Api:
             time.sleep(0.1)
 
 
+class Clock:
+    """Whether a check ran early enough for a timeline assertion to hold: on a loaded machine a
+    request can arrive after the state it means to see is over, and the check is then skipped."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def before(self, seconds: float) -> bool:
+        return time.monotonic() - self.start < seconds
+
+
 def start_sandbox(**kwargs: Any) -> SandboxProcess:
     kwargs.setdefault("provision_seconds", PROVISION_SECONDS)
     kwargs.setdefault("page_size", PAGE_SIZE)
