@@ -78,9 +78,12 @@ def deployments_show(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 def deployments_scale(app: AzModels, args: argparse.Namespace) -> Outcome:
     current = app.deployments.get(args.name)
-    print(
-        f"Scaling '{current.name}' ({current.sku}): capacity {current.capacity} -> {args.capacity}"
-    )
+    app.deployments.check_capacity(current, args.capacity)  # refusals stay one line
+    if current.capacity != args.capacity:
+        print(
+            f"Scaling '{current.name}' ({current.sku}): capacity {current.capacity} -> "
+            f"{args.capacity}"
+        )
     with _status_bar(app, f"Scaling {args.name}") as bar:
         report = app.deployments.scale(
             args.name, capacity=args.capacity, wait=not args.no_wait, on_status=bar

@@ -41,6 +41,11 @@ METRICS = ("ModelRequests", "TimeToResponse", "ClientErrors", "ServerErrors")
 _STATUS_FILTERS = {"running", "stopped", "failed", "creating"}
 
 
+def _region_key(region: str) -> str:
+    """'West US 2', 'westus2' and 'WestUS2' are one region."""
+    return region.replace(" ", "").lower()
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -226,7 +231,9 @@ class DeploymentService:
         self.models = models
         self.cache = cache
         self.custom_sku = custom_sku
-        self.region_accounts = region_accounts or {}
+        self.region_accounts = {
+            _region_key(region): account for region, account in (region_accounts or {}).items()
+        }
 
     @property
     def arm(self):
@@ -269,17 +276,21 @@ class DeploymentService:
             return f" Did you mean {', '.join(close)}?"
         return " `%azmodels deployments list` shows them."
 
-    def endpoint(self, name: str) -> str:
-        base = self.cache.get("account-endpoint", self.arm.endpoint).rstrip("/")
+    def endpoint(self, name: str, arm=None) -> str:
+        arm = arm or self.arm
+        base = self.cache.get(f"account-endpoint:{arm.account}", arm.endpoint).rstrip("/")
         return (
             f"{base}/openai/deployments/{name}/chat/completions?api-version={INFERENCE_API_VERSION}"
         )
 
-    def details(self, deployment: Deployment, *, metrics: bool = False) -> DeploymentDetails:
+    def details(
+        self, deployment: Deployment, *, metrics: bool = False, arm=None
+    ) -> DeploymentDetails:
+        arm = arm or self.arm
         return DeploymentDetails(
             deployment=deployment,
-            region=self.arm.location,
-            endpoint=self.endpoint(deployment.name),
+            region=arm.location,
+            endpoint=self.endpoint(deployment.name, arm),
             metrics=self.metrics(deployment.name) if metrics else None,
         )
 
@@ -319,7 +330,13 @@ class DeploymentService:
             if chosen is None:
                 raise ValidationError(f"Base model '{model.name}' offers no SKU to deploy with.")
         else:
-            chosen = next((s for s in options if s.name == self.custom_sku), options[0])
+            chosen = next((s for s in options if s.name.lower() == self.custom_sku.lower()), None)
+            if chosen is None:
+                raise ValidationError(
+                    f"The default SKU for custom models (AzModels.custom_sku = "
+                    f"'{self.custom_sku}') is not offered: pass --sku, or set it to one of "
+                    f"{allowed}."
+                )
         units = chosen.capacity.default if capacity is None else capacity
         problem = chosen.capacity.problem(units)
         if problem:
@@ -332,9 +349,9 @@ class DeploymentService:
         if not region:
             return self.arm
         here = self.arm.location
-        if region.replace(" ", "").lower() == here.replace(" ", "").lower():
+        if _region_key(region) == _region_key(here):
             return self.arm
-        account = self.region_accounts.get(region.lower())
+        account = self.region_accounts.get(_region_key(region))
         if account:
             from ..clients.arm import ArmClient
 
@@ -399,7 +416,7 @@ class DeploymentService:
         if wait:
             self._wait(arm, response, deployment_name, "Deploy", on_status, cleanup=True)
         deployment = arm.get_deployment(deployment_name)
-        return self.details(deployment)
+        return self.details(deployment, arm=arm)
 
     def _wait(
         self,

@@ -430,10 +430,12 @@ def test_scale_outside_range_is_refused_and_sends_nothing(
     assert after == before  # same capacity, same lastModifiedAt: no PATCH went out
 
 
-def test_scale_to_the_same_capacity_is_a_no_op(app, base_chat):
+def test_scale_to_the_same_capacity_is_a_no_op(app, base_chat, capsys):
     before = raw_deployment(app, base_chat)
     capacity = before["sku"]["capacity"]
+    capsys.readouterr()
     outcome = app.execute(f"deployments scale --name {base_chat} --capacity {capacity}")
+    assert "Scaling" not in capsys.readouterr().out
     assert outcome.message == (
         f"Deployment '{base_chat}' already has capacity {capacity}: nothing to do."
     )
@@ -474,6 +476,39 @@ def test_region_other_than_the_accounts_is_a_clear_error(app):
     text = one_line(refused.value)
     assert "westus" in text and "is in eastus" in text and app.account in text
     assert fingerprint(app) == before
+
+
+def test_region_mapped_to_an_account_deploys_there(app):
+    # The sandbox has one account: map another region's spelling to it and deploy through it.
+    app.region_accounts = {"West US 2": app.account}
+    try:
+        outcome = app.execute(
+            "deploy --name gpt-4o-mini --deployment-name mapped-mini --region westus2 --no-wait"
+        )
+    finally:
+        app.region_accounts = {}
+    assert outcome.value.region == "westus2"
+    assert outcome.value.status == "Creating"
+    assert raw_deployment(app, "mapped-mini")["properties"]["model"]["name"] == "gpt-4o-mini"
+
+
+def test_custom_sku_default_is_configurable(app, custom):
+    app.custom_sku = "provisionedmanaged"
+    try:
+        app.execute(f"deploy --name {custom} --deployment-name custom-ptu --no-wait")
+        assert raw_deployment(app, "custom-ptu")["sku"] == {
+            "name": "ProvisionedManaged",
+            "capacity": 1,
+        }
+        app.custom_sku = "Standard"  # not offered for custom models: said, not replaced
+        before = fingerprint(app)
+        with pytest.raises(ValidationError) as refused:
+            app.execute(f"deploy --name {custom} --deployment-name custom-std")
+        text = one_line(refused.value)
+        assert "custom_sku = 'Standard'" in text and "GlobalStandard (1-100)" in text
+        assert fingerprint(app) == before
+    finally:
+        app.custom_sku = "GlobalStandard"
 
 
 def test_region_of_the_account_itself_is_accepted(app):
@@ -565,6 +600,12 @@ def test_magic_runs_the_same_commands(app, shell, base_chat, monkeypatch, capsys
     assert "--force" in text and "Traceback" not in text
     assert len([line for line in text.splitlines() if line.strip()]) == 1
     assert not gone(app, base_chat)
+
+    result = shell.run_cell(f"%azmodels deployments scale --name {base_chat} --capacity 30001")
+    assert result.error_in_exec is not None
+    text = (lambda o: o.out + o.err)(capsys.readouterr())
+    assert "1-30000" in text
+    assert len([line for line in text.splitlines() if line.strip()]) == 1
 
     result = shell.run_cell("%azmodels deployments scale --name ghost --capacity 2")
     assert result.error_in_exec is not None
