@@ -240,6 +240,8 @@ def _values(metric: str, rows: list[tuple], aggregations: list[str]) -> dict[str
         samples = [1.0 for r in rows if r[3] >= 500]
     else:
         samples = [1.0 for _ in rows]
+    if metric != "TimeToResponse":  # an average of counted events would be made up
+        aggregations = [a for a in aggregations if a in ("total", "count")] or ["total"]
     out: dict[str, Any] = {}
     for agg in aggregations:
         if agg == "count":

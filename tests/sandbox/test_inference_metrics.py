@@ -102,6 +102,11 @@ def test_chat_echoes_and_metrics_count_exactly(api: Api, unique) -> None:
     empty_hours = [p for p in requests_data if p["total"] == 0]
     assert len(empty_hours) >= 2
 
+    assert all("average" not in p for p in requests_data)  # no average of counted events
+    split = _metrics(api, "*", start, end)
+    series = {s["metadatavalues"][0]["value"]: s for s in split["value"][0]["timeseries"]}
+    assert sum(p["total"] for p in series[deployment]["data"]) == 6
+
     other = _metrics(api, unique("never-called"), start, end)
     assert sum(p["total"] for p in other["value"][0]["timeseries"][0]["data"]) == 0
     api.call("DELETE", f"{api.deployments}/{deployment}")
