@@ -16,6 +16,8 @@ from .cards import status_colour
 FRAME_KIND = "azmodels"  # the attrs key tables.py sets
 STATUS_COLUMNS = ("status", "state")  # models/deployments, then uploads
 _INSTALLED = "_azmodels_html_formatter"
+# DataFrame.__module__: "pandas" from pandas 3 on, "pandas.core.frame" before.
+DATAFRAME_MODULES = ("pandas", "pandas.core.frame")
 
 
 def is_ours(frame: Any) -> bool:
@@ -48,6 +50,7 @@ def frame_html(frame: Any) -> str | None:
 
     if not pd.get_option("display.notebook_repr_html"):
         return None
+    width = pd.get_option("display.max_colwidth")
     shown = frame.copy()
     for name in shown.columns:
         series = shown[name]
@@ -56,18 +59,21 @@ def frame_html(frame: Any) -> str | None:
         elif series.dtype == object or isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
             if isinstance(series.dtype, pd.DatetimeTZDtype):
                 continue
-            shown[name] = series.astype(object).map(_escaped)
+            shown[name] = series.astype(object).map(lambda v: _escaped(v, width))
     max_rows = pd.get_option("display.max_rows")
     if max_rows and len(shown) > max_rows:  # pandas shows min_rows when it must cut
         max_rows = pd.get_option("display.min_rows") or max_rows
-    return shown.to_html(
-        escape=False,
-        notebook=True,
-        max_rows=max_rows,
-        max_cols=pd.get_option("display.max_columns"),
-        show_dimensions=pd.get_option("display.show_dimensions"),
-        classes=f"azmodels azmodels-{html.escape(str(frame.attrs.get(FRAME_KIND)), quote=True)}",
-    )
+    kind = html.escape(str(frame.attrs.get(FRAME_KIND)), quote=True)
+    # Cells are cut to max_colwidth above, before escaping: pandas must not cut the markup.
+    with pd.option_context("display.max_colwidth", None):
+        return shown.to_html(
+            escape=False,
+            notebook=True,
+            max_rows=max_rows,
+            max_cols=pd.get_option("display.max_columns"),
+            show_dimensions=pd.get_option("display.show_dimensions"),
+            classes=f"azmodels azmodels-{kind}",
+        )
 
 
 def _plain_labels(frame: Any) -> bool:
@@ -91,12 +97,15 @@ def _is_na(value: Any) -> bool:
         return False
 
 
-def _escaped(value: Any) -> str:
+def _escaped(value: Any, width: int | None = None) -> str:
     if value is None:
         return "None"
     if _is_na(value):
         return "&lt;NA&gt;"
-    return html.escape(str(value))
+    text = str(value)
+    if width and len(text) > width:  # as pandas cuts long cells
+        text = text[: max(width - 3, 0)] + "..."
+    return html.escape(text)
 
 
 def _html_formatter(frame: Any) -> str | None:
@@ -110,7 +119,8 @@ def install(shell: Any) -> bool:
     formatter = shell.display_formatter.formatters.get("text/html")
     if formatter is None or getattr(formatter, _INSTALLED, False):
         return False
-    formatter.for_type_by_name("pandas.core.frame", "DataFrame", _html_formatter)
+    for module in DATAFRAME_MODULES:
+        formatter.for_type_by_name(module, "DataFrame", _html_formatter)
     setattr(formatter, _INSTALLED, True)
     return True
 
@@ -121,5 +131,6 @@ def uninstall(shell: Any) -> None:
     )
     if formatter is None or not getattr(formatter, _INSTALLED, False):
         return
-    formatter.pop("pandas.core.frame.DataFrame", None)  # deferred or resolved, by name
+    for module in DATAFRAME_MODULES:
+        formatter.pop(f"{module}.DataFrame", None)  # deferred or resolved, by name
     setattr(formatter, _INSTALLED, False)
