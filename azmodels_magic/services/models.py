@@ -171,7 +171,9 @@ class ModelService:
         where = {CUSTOM: "in your custom models", BASE: "in the base catalog"}.get(
             type or "", "in your custom models or the base catalog"
         )
-        hint = _suggest(name, [m.name for m in self.catalog()] if type != CUSTOM else [])
+        names = [m.name for m in self.catalog()] if type != CUSTOM else []
+        names += self._custom_names() if type != BASE else []
+        hint = _suggest(name, names)
         raise NotFoundError(f"No model named '{name}' {where}.{hint}", code="ModelNotFound")
 
     def show(

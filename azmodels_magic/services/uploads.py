@@ -250,6 +250,7 @@ class UploadService:
         from ..formats import inspect_source
         from ..journal import UploadJournal
 
+        version = str(version)  # the Python API may be given version=2
         check(grammar.model_name, name)
         check(grammar.version, version)
         for key, value in (tags or {}).items():
@@ -322,6 +323,7 @@ class UploadService:
                 f"'{weight_type}' is not a weight type: use one of "
                 f"{', '.join(grammar.WEIGHT_TYPES)}."
             )
+        version = str(version)
         key = self._key(name, version)
         journal = UploadJournal.load(key)
         finished = self._finished_earlier(journal, name, version)

@@ -197,6 +197,10 @@ def test_show_unknown_names(app, models):
     with pytest.raises(NotFoundError) as caught:
         app.execute("show gpt-4o-mimi")
     assert "Did you mean gpt-4o-mini" in one_line(caught.value)
+    with pytest.raises(NotFoundError, match="Did you mean Alpha-GGUF"):  # custom names too
+        app.execute("show Alpha-GUF")
+    with pytest.raises(NotFoundError, match="in your custom models. Did you mean beta-folder"):
+        app.execute("show beta-folde --type custom")
     with pytest.raises(NotFoundError, match="in the base catalog"):
         app.execute("show beta-folder --type base")
     with pytest.raises(NotFoundError, match="in your custom models"):
