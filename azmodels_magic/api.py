@@ -62,6 +62,8 @@ class AzModels(AzModelsConfig):
         self._cache = TtlCache(self.cache_seconds)
         self._sandbox_process: SandboxProcess | None = None
         self._sandbox_info: SandboxInfo | None = None
+        # The terminal front end sets this: its sandbox must outlive the `azmodels` process.
+        self.detach_sandbox = False
 
     def __repr__(self) -> str:
         where = self.project_endpoint or self.account or "not connected"
@@ -166,9 +168,11 @@ class AzModels(AzModelsConfig):
         from .sandbox.launcher import SandboxProcess
 
         self.stop_sandbox()
-        process = SandboxProcess(**{k: v for k, v in options.items() if v is not None})
+        options = {k: v for k, v in options.items() if v is not None}
+        process = SandboxProcess(detach=self.detach_sandbox, **options)
         info = process.start()
-        self._sandbox_process = process
+        if not self.detach_sandbox:
+            self._sandbox_process = process
         self.use_sandbox(info)
         return info
 
@@ -197,8 +201,14 @@ class AzModels(AzModelsConfig):
     def stop_sandbox(self) -> bool:
         process, self._sandbox_process = self._sandbox_process, None
         if process is None:
-            return False
-        process.stop()
+            if not self.detach_sandbox:
+                return False
+            from .sandbox.launcher import stop_remembered
+
+            if not stop_remembered():
+                return False
+        else:
+            process.stop()
         self._sandbox_info = None
         self._reset()
         return True

@@ -16,6 +16,12 @@ from .errors import AzModelsError, HelpRequested, UsageError
 SANDBOX_ENV = "AZMODELS_SANDBOX"  # an ARM endpoint of a running sandbox to attach to
 
 
+def _terminal(text: str) -> str:
+    """Hints are written for the notebook (`%azmodels ...`); in a terminal the command is
+    `azmodels ...`."""
+    return text.replace("%azmodels ", "azmodels ")
+
+
 def _render(value: Any) -> str:
     if value is None:
         return ""
@@ -26,15 +32,32 @@ def _render(value: Any) -> str:
     return str(value)
 
 
+def _sandbox_to_attach(app, argv: list[str]) -> str | None:
+    """$AZMODELS_SANDBOX, else the sandbox a previous `azmodels sandbox start` left running
+    (when no Azure project is configured)."""
+    if argv[:1] == ["help"] or argv[:2] in (["sandbox", "start"], ["sandbox", "stop"]):
+        return None
+    explicit = os.environ.get(SANDBOX_ENV)
+    if explicit:
+        return explicit
+    if app.project_endpoint or app.subscription_id:
+        return None
+    from .sandbox.launcher import remembered
+
+    state = remembered()
+    return state["arm_endpoint"] if state else None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from .api import AzModels
 
     app = AzModels()
+    app.detach_sandbox = True  # `azmodels sandbox start` must outlive this process
     debug = app.debug or os.environ.get("AZMODELS_DEBUG") == "1"
     try:
-        sandbox = os.environ.get(SANDBOX_ENV)
-        if sandbox and argv[:1] not in (["help"], ["sandbox"]):
+        sandbox = _sandbox_to_attach(app, argv)
+        if sandbox:
             app.attach_sandbox(sandbox)
         outcome = app.execute(argv, prog="azmodels")
     except HelpRequested as help_text:
@@ -43,21 +66,24 @@ def main(argv: list[str] | None = None) -> int:
     except AzModelsError as exc:
         if debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_terminal(str(exc))}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    if outcome.format == "json":
+    try:
+        if outcome.format == "json":
+            if outcome.message:
+                print(_terminal(outcome.message), file=sys.stderr)
+            print(json.dumps(outcome.json_data(), indent=2, default=str))
+            return 0
         if outcome.message:
-            print(outcome.message, file=sys.stderr)
-        print(json.dumps(outcome.json_data(), indent=2, default=str))
-        return 0
-    if outcome.message:
-        print(outcome.message)
-    text = _render(outcome.value) if outcome.show_value else ""
-    if text:
-        print(text)
+            print(_terminal(outcome.message))
+        text = _render(outcome.value) if outcome.show_value else ""
+        if text:
+            print(_terminal(text))
+    except BrokenPipeError:  # `azmodels list | head`: the reader left, which is fine
+        sys.stderr.close()
     return 0
 
 

@@ -105,6 +105,7 @@ class SandboxProcess:
         catalog_size: int = 0,
         page_size: int = 100,
         extra_args: Sequence[str] = (),
+        detach: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.port = port
@@ -114,6 +115,9 @@ class SandboxProcess:
         self.catalog_size = catalog_size
         self.page_size = page_size
         self.extra_args = list(extra_args)
+        # Detached: outlives this process (the terminal's `azmodels sandbox start`); stopped
+        # later by pid, see `stop_remembered`.
+        self.detach = detach
         self.info: SandboxInfo | None = None
         self._process: subprocess.Popen[str] | None = None
         self._own_dir = False
@@ -161,12 +165,13 @@ class SandboxProcess:
                     stdout=subprocess.PIPE,
                     stderr=log_file,
                     text=True,
-                    preexec_fn=_die_with_parent if os.name == "posix" else None,
+                    preexec_fn=_die_with_parent if os.name == "posix" and not self.detach else None,
                     # A Ctrl-C meant for the notebook or CLI must not take the sandbox down.
                     start_new_session=True,
                 )
             self._process = process
-            atexit.register(self.stop)
+            if not self.detach:
+                atexit.register(self.stop)
             lines: queue.Queue[str] = queue.Queue()
 
             def read_stdout() -> None:
@@ -185,6 +190,8 @@ class SandboxProcess:
                     line = None
                 if line and line.strip().startswith("{"):
                     self.info = SandboxInfo.from_json(line)
+                    if self.detach:
+                        remember(self.info)
                     return self.info
                 if line == "" or remaining <= 0 or (process.poll() is not None and lines.empty()):
                     break
@@ -242,3 +249,49 @@ class SandboxProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# -- a detached sandbox, remembered for later terminal commands ----------------------------------
+
+
+def _state_path() -> Path:
+    from ..journal import cache_dir
+
+    return cache_dir() / "sandbox.json"
+
+
+def remember(info: SandboxInfo) -> None:
+    """Note where a detached sandbox listens (no token: `discover` asks the sandbox)."""
+    path = _state_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"arm_endpoint": info.arm_endpoint, "pid": info.pid, "data_dir": info.data_dir}
+    path.write_text(json.dumps(state))
+
+
+def remembered() -> dict[str, Any] | None:
+    """The detached sandbox noted by `remember`, if its process is still alive."""
+    try:
+        state = json.loads(_state_path().read_text())
+        os.kill(int(state["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return state
+
+
+def stop_remembered(timeout: float = 15) -> bool:
+    """Stop the detached sandbox (SIGTERM, then SIGKILL); False when none was running."""
+    state = remembered()
+    _state_path().unlink(missing_ok=True)
+    if state is None:
+        return False
+    pid = int(state["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return True
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    return True
