@@ -9,6 +9,7 @@ az.run("deployments list --status running")   # any command of the grammar
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from traitlets import observe
@@ -217,7 +218,14 @@ class AzModels(AzModelsConfig):
         info = self._sandbox_info
         if info is None:
             return {}
-        running = self._sandbox_process.running if self._sandbox_process else None
+        if self._sandbox_process is not None:
+            running = self._sandbox_process.running
+        else:
+            try:
+                os.kill(info.pid, 0)
+                running = True
+            except OSError:
+                running = False
         return {
             "ARM endpoint": info.arm_endpoint,
             "project endpoint": info.project_endpoint,
@@ -225,7 +233,7 @@ class AzModels(AzModelsConfig):
             "data dir": info.data_dir,
             "pid": str(info.pid),
             "started here": "yes" if self._sandbox_process else "no (attached)",
-            "running": {True: "yes", False: "no", None: "unknown"}[running],
+            "running": "yes" if running else "no",
         }
 
     # -- services -------------------------------------------------------------------------------
