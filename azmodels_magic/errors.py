@@ -6,9 +6,20 @@ redacted when the error is made, so a secret can't leak through `str()`, `repr()
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .redaction import redact
+
+# Line breaks and other control characters (a value typed with a newline, a service message
+# spread over lines) would break the one-line promise: they are shown escaped instead.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: line breaks and control characters escaped (\\n, \\x00...)."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
 
 SIGN_IN_HINT = (
     "Sign in with `az login` or `azd auth login`, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
@@ -51,7 +62,7 @@ class AzModelsError(Exception):
             text = f"{text} (request id {self.request_id})"
         if self.hint and self.hint not in text:
             text = f"{text} {self.hint}"
-        return text
+        return one_line(text)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
@@ -63,6 +74,9 @@ class UsageError(AzModelsError):
 
 class HelpRequested(AzModelsError):
     """`--help` or `help` was asked for; the message is the help text."""
+
+    def __str__(self) -> str:
+        return self.message  # many lines, on purpose
 
 
 class NotBuiltError(UsageError):

@@ -48,9 +48,7 @@ class Raw:
     def call(self, method: str, url: str, *, token: str | None = None, **kwargs: Any):
         params = dict(kwargs.pop("params", {}) or {})
         if "api-version=" not in url:
-            params["api-version"] = (
-                FOUNDRY_VERSION if url.startswith(self.project) else ARM_VERSION
-            )
+            params["api-version"] = FOUNDRY_VERSION if url.startswith(self.project) else ARM_VERSION
         headers = {"Authorization": f"Bearer {token or self.info.token}"}
         for _ in range(60):
             response = self.session.request(

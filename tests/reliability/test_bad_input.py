@@ -19,6 +19,7 @@ DEPLOYMENT = "existing-dep"
 
 # (id, the %azmodels line, a piece the one line must contain). {weights}, {empty}, {fifo},
 # {broken}, {text}, {missing} are paths made by the `paths` fixture.
+# fmt: off
 CASES = [
     # the grammar: unknown commands and flags, missing and malformed values
     ("unknown-command", "nonsense", "unknown command 'nonsense'"),
@@ -49,29 +50,29 @@ CASES = [
     ("upload-name-chars", "upload --source {weights} --name has_underscore", "valid model name"),
     ("upload-name-long", "upload --source {weights} --name " + "a" * 31, "valid model name"),
     ("upload-version-space", "upload --source {weights} --name ok-name --version 'a b'",
-     "not a valid version"),  # fmt: skip
+     "not a valid version"),
     ("upload-version-neg", "upload --source {weights} --name ok-name --version -1",
-     "not a valid version"),  # fmt: skip
+     "not a valid version"),
     ("upload-tag-no-eq", "upload --source {weights} --name ok-name --tags novalue",
-     "must look like key=value"),  # fmt: skip
+     "must look like key=value"),
     ("upload-tag-no-key", "upload --source {weights} --name ok-name --tags =v",
-     "must look like key=value"),  # fmt: skip
+     "must look like key=value"),
     ("upload-tag-reserved", "upload --source {weights} --name ok-name --tags azmodels.sha256=x",
-     "is reserved"),  # fmt: skip
+     "is reserved"),
     ("upload-tag-long", "upload --source {weights} --name ok-name --tags k=" + "v" * 300,
-     "longer than 256"),  # fmt: skip
+     "longer than 256"),
     ("upload-tags-empty", "upload --source {weights} --name ok-name --tags",
-     "expected at least one argument"),  # fmt: skip
+     "expected at least one argument"),
     ("upload-format-unknown", "upload --source {weights} --name ok-name --format zip",
-     "'zip' is not one of"),  # fmt: skip
+     "'zip' is not one of"),
     ("upload-format-wrong", "upload --source {weights} --name ok-name --format gguf",
-     "contradicts"),  # fmt: skip
+     "contradicts"),
     ("upload-weight-type", "upload --source {weights} --name ok-name --weight-type Huge",
-     "'Huge' is not one of"),  # fmt: skip
+     "'Huge' is not one of"),
     ("upload-base-name", "upload --source {weights} --name gpt-4o", "base model"),
     ("upload-exists", "upload --source {weights} --name " + CUSTOM, "already exists"),
     ("upload-bad-base", "upload --source {weights} --name ok-name --base-model no-such-base",
-     "no-such-base"),  # fmt: skip
+     "no-such-base"),
     # delete
     ("delete-no-name", "delete", "required: --name"),
     ("delete-base", "delete --name gpt-4o --force", "is a base model"),
@@ -85,29 +86,29 @@ CASES = [
     # deploy: names, capacity, SKU, region, versions, clashes
     ("deploy-no-deployment", "deploy --name gpt-4o", "deploy needs --deployment-name"),
     ("deploy-bad-dname", "deploy --name gpt-4o --deployment-name x",
-     "not a valid deployment name"),  # fmt: skip
+     "not a valid deployment name"),
     ("deploy-cap-zero", "deploy --name gpt-4o --deployment-name d1 --capacity 0",
-     "between 1 and"),  # fmt: skip
+     "between 1 and"),
     ("deploy-cap-neg", "deploy --name gpt-4o --deployment-name d1 --capacity -1",
-     "between 1 and"),  # fmt: skip
+     "between 1 and"),
     ("deploy-cap-huge", "deploy --name gpt-4o --deployment-name d1 --capacity 99999999999",
-     "between 1 and"),  # fmt: skip
+     "between 1 and"),
     ("deploy-cap-nan", "deploy --name gpt-4o --deployment-name d1 --capacity ten",
-     "whole number"),  # fmt: skip
+     "whole number"),
     ("deploy-cap-float", "deploy --name gpt-4o --deployment-name d1 --capacity 1.5",
-     "whole number"),  # fmt: skip
+     "whole number"),
     ("deploy-cap-over-sku", "deploy --name gpt-4o --deployment-name d1 --capacity 999999",
-     "choose a capacity in"),  # fmt: skip
+     "choose a capacity in"),
     ("deploy-sku", "deploy --name gpt-4o --deployment-name d1 --sku Imaginary",
-     "SKU 'Imaginary' is not offered"),  # fmt: skip
+     "SKU 'Imaginary' is not offered"),
     ("deploy-custom-sku", f"deploy --name {CUSTOM} --deployment-name d1 --sku Standard",
-     "SKU 'Standard' is not offered"),  # fmt: skip
+     "SKU 'Standard' is not offered"),
     ("deploy-missing-model", "deploy --name no-such-model --deployment-name d1",
-     "No model named 'no-such-model'"),  # fmt: skip
+     "No model named 'no-such-model'"),
     ("deploy-wrong-type", f"deploy --name {CUSTOM} --deployment-name d1 --type base",
-     "in the base catalog"),  # fmt: skip
+     "in the base catalog"),
     ("deploy-version", "deploy --name gpt-4o --deployment-name d1 --version 1999-01-01",
-     "has no version 1999-01-01"),  # fmt: skip
+     "has no version 1999-01-01"),
     ("deploy-region", "deploy --name gpt-4o --deployment-name d1 --region mars", "--region mars"),
     ("deploy-exists", f"deploy --name gpt-4o --deployment-name {DEPLOYMENT}", "already exists"),
     # deployments
@@ -120,7 +121,7 @@ CASES = [
     ("scale-no-capacity", f"deployments scale --name {DEPLOYMENT}", "required: --capacity"),
     ("scale-zero", f"deployments scale --name {DEPLOYMENT} --capacity 0", "between 1 and"),
     ("scale-over-sku", f"deployments scale --name {DEPLOYMENT} --capacity 40000",
-     "Choose a capacity in"),  # fmt: skip
+     "Choose a capacity in"),
     ("delete-dep-missing", "deployments delete --name ghost --force", "No deployment named"),
     ("delete-dep-unconfirmed", f"deployments delete --name {DEPLOYMENT}", "pass --force"),
     # uploads, connect, sandbox
@@ -132,6 +133,7 @@ CASES = [
     ("sandbox-fault-rate", "sandbox start --fault-rate 2", "from 0 to 1"),
     ("sandbox-seed", "sandbox start --seed -3", "whole number >= 0"),
 ]
+# fmt: on
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +232,9 @@ CLI_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("argv", "code"), [c[1:] for c in CLI_CASES], ids=[c[0] for c in CLI_CASES])
+@pytest.mark.parametrize(
+    ("argv", "code"), [c[1:] for c in CLI_CASES], ids=[c[0] for c in CLI_CASES]
+)
 def test_cli_wrong_invocation(world, argv, code) -> None:
     raw = Raw(world._sandbox_info)
     before = state(raw)

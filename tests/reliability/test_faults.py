@@ -4,10 +4,9 @@ exactly the state a fault-free run ends in, with byte-exact weights and nothing 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from reliability_support import BLOCK, Raw, file_sha256, make_weights, sha256, start_app
