@@ -47,7 +47,7 @@ _SKIP_NAMES = {"__pycache__"}
 _PICKLE_OPCODES = frozenset(op.code.encode("latin-1")[0] for op in pickletools.opcodes)
 
 # safetensors dtype -> bytes per element (sub-byte float types are left out: no size check)
-_SAFETENSORS_SIZES = {
+SAFETENSORS_SIZES = {
     "BOOL": 1,
     "U8": 1,
     "I8": 1,
@@ -662,7 +662,7 @@ def _inspect_safetensors(path: Path, shown: str) -> dict[str, Any]:
                 f"only {data_size:,}"
             )
         count = math.prod(shape)
-        itemsize = _SAFETENSORS_SIZES.get(dtype)
+        itemsize = SAFETENSORS_SIZES.get(dtype)
         if itemsize is not None and end - begin != count * itemsize:
             raise _Corrupt(
                 f"has a corrupt header (tensor {name!r} is {dtype} {shape}, {count * itemsize:,} "

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .formats import SAFETENSORS_SIZES
+
 __all__ = [
     "DEFAULT_GGUF_TENSORS",
     "llama_tensors",
@@ -31,24 +33,8 @@ __all__ = [
 
 _CHUNK = 1 << 20  # write random bytes a MiB at a time, so big test files need little memory
 
-# safetensors dtype -> bytes per element
-_ST_SIZES = {
-    "BOOL": 1,
-    "U8": 1,
-    "I8": 1,
-    "F8_E4M3": 1,
-    "F8_E5M2": 1,
-    "I16": 2,
-    "U16": 2,
-    "F16": 2,
-    "BF16": 2,
-    "I32": 4,
-    "U32": 4,
-    "F32": 4,
-    "I64": 8,
-    "U64": 8,
-    "F64": 8,
-}
+# safetensors dtype -> bytes per element: the table the inspector checks against
+_ST_SIZES = SAFETENSORS_SIZES
 _TORCH_DTYPES = {"F16": "float16", "BF16": "bfloat16", "F32": "float32"}
 
 # ggml type name -> (type id, elements per block, bytes per block)
