@@ -32,6 +32,9 @@ UPLOAD_PATH_VALUES = {("uploads show", "upload_path"), ("uploads delete", "uploa
                       ("uploads show", "path"), ("uploads delete", "path")}  # fmt: skip
 
 
+PATH_DESTS = {"source", "data_dir"}  # files and folders on this machine
+
+
 @dataclass
 class _Refresh:
     """When a list was last asked for, and whether that worked."""
@@ -102,6 +105,8 @@ class AzModelsCompleter:
         previous = rest[-1] if rest else None
         action = _option(parser, previous) if previous else None
         if action is not None and action.nargs != 0 and not _is_nargs_plus(action):
+            if action.dest in PATH_DESTS:
+                return _paths(current)
             return _starting(self.values(command, action, words), current)
         if current.startswith("-"):
             return _starting(_flags(parser, rest), current)
@@ -301,6 +306,17 @@ def _value_of(words: list[str], flag: str) -> str | None:
         if word.startswith(flag + "="):
             return word.split("=", 1)[1]
     return None
+
+
+def _paths(prefix: str) -> list[str]:
+    """Files and folders, as IPython completes them (folders end with '/')."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        return list(shell.Completer.file_matches(prefix)) if shell is not None else []
+    except Exception:
+        return []
 
 
 def _starting(candidates: Iterable[str], prefix: str) -> list[str]:
