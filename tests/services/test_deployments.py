@@ -293,8 +293,6 @@ def test_no_wait_returns_creating_and_show_later_reaches_running(app):
     assert outcome.value.status == "Creating"
     assert outcome.value.deployment.provisioning_state in ("Accepted", "Creating")
     assert "deployments show --name quick-mini" in outcome.message
-    creating = app.execute("deployments list --status creating").value
-    assert "quick-mini" in list(creating["deployment"])
 
     def running():
         shown = app.execute("deployments show --name quick-mini").value
@@ -654,14 +652,17 @@ def fleet(tmp_path_factory):
     """2 base and 2 custom deployments, listed over pages of 2."""
     from conftest import start_app
 
-    az = start_app(page_size=2, provision_seconds=0.3)
+    # Creation takes 2 s here, so "creating" is a state a list can reliably catch.
+    az = start_app(page_size=2, provision_seconds=2.0)
     path = write_safetensors(
         tmp_path_factory.mktemp("fleet") / "w.safetensors", {"w": ("F16", (4,))}
     )
     az.execute(f"upload --source {path} --name fleet-model")
-    az.execute("deploy --name gpt-4o --deployment-name f-gpt")
-    az.execute("deploy --name Phi-4 --deployment-name f-phi --capacity 2")
-    az.execute("deploy --name fleet-model --deployment-name f-custom-a")
+    az.execute("deploy --name gpt-4o --deployment-name f-gpt --no-wait")
+    az.execute("deploy --name Phi-4 --deployment-name f-phi --capacity 2 --no-wait")
+    az.execute("deploy --name fleet-model --deployment-name f-custom-a --no-wait")
+    for name in ("f-gpt", "f-phi", "f-custom-a"):
+        wait_until(lambda name=name: az.deployments.get(name).status == "Running")
     yield az
     az.close()
 
@@ -678,6 +679,9 @@ def test_list_filters_and_counts(fleet):
     outcome = fleet.execute("deployments list --status creating")
     assert outcome.message == "1 deployment found (0 base, 1 custom)"
     assert _names(outcome) == ["f-custom-b"]
+    with pytest.raises(ConflictError) as busy:  # no scale while it is being created
+        fleet.execute("deployments scale --name f-custom-b --capacity 3")
+    assert "'f-custom-b' is Creating" in one_line(busy.value)
     wait_until(lambda: fleet.deployments.get("f-custom-b").status == "Running")
 
     outcome = fleet.execute("deployments list")

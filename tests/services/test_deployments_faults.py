@@ -90,7 +90,7 @@ def sandbox(tmp_path) -> Iterator:
             fault_rate=fault_rate,
             seed=seed,
             provision_seconds=provision_seconds,
-            page_size=2,
+            page_size=3,
             extra_args=list(extra_args),
         )
         started.append(process)
@@ -200,7 +200,7 @@ def lifecycle(az: AzModels, folder: Path) -> tuple[list[tuple], list[tuple]]:
 
 @pytest.fixture(scope="module")
 def fault_free(tmp_path_factory) -> tuple[list[tuple], list[tuple]]:
-    process = SandboxProcess(provision_seconds=PROVISION_SECONDS, page_size=2)
+    process = SandboxProcess(provision_seconds=PROVISION_SECONDS, page_size=3)
     az = connected(process)
     try:
         result = lifecycle(az, tmp_path_factory.mktemp("fault-free"))
