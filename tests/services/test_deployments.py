@@ -411,6 +411,18 @@ def test_scale_custom_within_range(app, custom_chat):
     assert (report.previous, report.target, report.deployment.capacity) == (1, 3, 3)
     assert raw_deployment(app, custom_chat)["sku"]["capacity"] == 3
 
+    outcome = app.execute(f"deployments scale --name {custom_chat} --capacity 2 --no-wait")
+    assert outcome.message == (
+        f"Scaled '{custom_chat}' (GlobalStandard) from 3 to 2 (still updating: check with "
+        "`deployments show`)."
+    )
+
+    def settled():
+        body = raw_deployment(app, custom_chat)
+        return body["properties"]["provisioningState"] == "Succeeded" and body["sku"]["capacity"]
+
+    assert wait_until(settled) == 2
+
 
 @pytest.mark.parametrize(
     ("which", "capacity", "allowed"),
@@ -735,8 +747,13 @@ def test_list_filters_and_counts(fleet):
     json.dumps(records)  # JSON-able as it is
 
 
-def test_list_after_a_delete_counts_again(fleet):
-    fleet.execute("deployments delete --name f-phi --force")
+def test_list_shows_a_deletion_under_way_and_counts_after_it(fleet):
+    fleet.connection.arm.delete_deployment("f-phi")  # someone else starts deleting it
+    frame = fleet.execute("deployments list --type base").value
+    assert dict(zip(frame["deployment"], frame["status"], strict=True))["f-phi"] == "Deleting"
+    # Deleting it again waits for the deletion under way, and says so the same way.
+    outcome = fleet.execute("deployments delete --name f-phi --force")
+    assert outcome.message == ("Deleted deployment 'f-phi'. The model Phi-4 7 is not deleted.")
     outcome = fleet.execute("deployments list")
     assert outcome.message == "3 deployments found (1 base, 2 custom)"
     assert _names(outcome) == ["f-custom-a", "f-custom-b", "f-gpt"]
