@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..records import CUSTOM
 from .display import frame_html
-from .forms import DeployForm, command_line
+from .forms import DeployForm, _classes, command_line
 from .widgets import ConfirmBox, ErrorLine, capture, clear, show_outcome
 
 if TYPE_CHECKING:
@@ -64,6 +64,10 @@ class Dashboard:
         self.delete_button = w.Button(description="Delete", icon="trash", button_style="danger")
         self.output = w.Output()
 
+        _classes("azmodels-dashboard", tabs=self.tabs, refresh=self.refresh_button,
+                 selected=self.selected, show=self.show_button, deploy=self.deploy_button,
+                 capacity=self.scale_capacity, scale=self.scale_button,
+                 delete=self.delete_button, output=self.output)  # fmt: skip
         self.load()
         self._titles()
         self.refresh_button.on_click(lambda _b: self.refresh())
@@ -94,6 +98,7 @@ class Dashboard:
                 self.output,
             ]
         )
+        self.widget.add_class("azmodels-dashboard")
         self.widget.dashboard = self
 
     def _ipython_display_(self) -> None:

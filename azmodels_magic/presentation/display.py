@@ -29,13 +29,22 @@ def status_column(frame: Any) -> str | None:
     return next((c for c in STATUS_COLUMNS if c in getattr(frame, "columns", ())), None)
 
 
+# Upload states (uploads list) in the colours of the statuses they resemble.
+_STATE_LIKE = {"complete": "ready", "partial": "creating"}
+
+
+def colour_of(status: str) -> str:
+    first = status.strip().split(" ")[0].lower() if status.strip() else ""
+    return status_colour(_STATE_LIKE.get(first, status))
+
+
 def status_badge(value: Any) -> str:
     """One status as coloured HTML text (escaped)."""
     if value is None or _is_na(value):
         return ""
     text = str(value)
     return (
-        f'<span style="color:{status_colour(text)};font-weight:600" '
+        f'<span style="color:{colour_of(text)};font-weight:600" '
         f'data-status="{html.escape(text.lower(), quote=True)}">&#9679; {html.escape(text)}</span>'
     )
 

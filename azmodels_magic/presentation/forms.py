@@ -90,6 +90,12 @@ def _layout(**kwargs: Any):
     return w.Layout(**kwargs)
 
 
+def _classes(prefix: str, **widgets: Any) -> None:
+    """Stable CSS classes (e.g. `azmodels-deploy-name`), for browser tests and custom styles."""
+    for role, widget in widgets.items():
+        widget.add_class(f"{prefix}-{role}")
+
+
 def _style() -> dict[str, str]:
     return {"description_width": _LABEL_WIDTH}
 
@@ -215,6 +221,9 @@ class DeployForm(_Form):
             self.model.value = model_key(target)
         self._model_changed()
 
+        _classes("azmodels-deploy", search=self.search, model=self.model, name=self.name,
+                 sku=self.sku, capacity=self.capacity, region=self.region, button=self.button,
+                 hint=self.hint, output=self.output)  # fmt: skip
         title = w.HTML("<b>Deploy a model</b>")
         self.widget = w.VBox(
             [
@@ -229,6 +238,7 @@ class DeployForm(_Form):
                 self.output,
             ]
         )
+        self.widget.add_class("azmodels-deploy-form")
         self.widget.form = self
 
     # -- the model picker -----------------------------------------------------------------------
@@ -414,6 +424,10 @@ class UploadForm(_Form):
         for field in (self.name, self.version, self.tags):
             field.observe(lambda _c: self.validate(), names="value")
         self.validate()
+        _classes("azmodels-upload", path=self.path, details=self.details, name=self.name,
+                 version=self.version, description=self.description, tags=self.tags,
+                 overwrite=self.overwrite, button=self.button, hint=self.hint,
+                 output=self.output)  # fmt: skip
 
         self.widget = w.VBox(
             [
@@ -429,6 +443,7 @@ class UploadForm(_Form):
                 self.output,
             ]
         )
+        self.widget.add_class("azmodels-upload-form")
         self.widget.form = self
 
     def inspect(self) -> WeightsInfo | None:

@@ -46,8 +46,10 @@ def test_status_colours_in_our_frames(shell):
 
 def test_models_ready_and_uploads_state(shell):
     assert f"color:{GREEN}" in html_of(shell, ours("models", name=["m"], status=["Ready"]))
-    uploads = ours("uploads", path=["m/1"], state=["partial"], registered=["no"])
-    assert 'data-status="partial"' in html_of(shell, uploads)
+    uploads = ours("uploads", path=["m/1", "m/2"], state=["partial (resumable)", "complete"])
+    text = html_of(shell, uploads)
+    assert f'color:{AMBER};font-weight:600" data-status="partial (resumable)"' in text
+    assert f'color:{GREEN};font-weight:600" data-status="complete"' in text
 
 
 def test_other_frames_render_as_pandas_does(shell):
