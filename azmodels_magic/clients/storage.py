@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import PermissionDeniedError, UploadError
-from ..redaction import redact
+from ..redaction import get_logger, redact
 
 MANIFEST = "azmodels-manifest.json"
 
@@ -21,6 +21,9 @@ def _container(sas_url: str):
     from azure.core.exceptions import AzureError
     from azure.storage.blob import ContainerClient
 
+    # urllib3 logs request lines, SAS query included, at DEBUG: redact them at the source (as
+    # BlobTransfer does; a `delete` in a new kernel reaches storage without a transfer first).
+    get_logger("urllib3.connectionpool")
     client = ContainerClient.from_container_url(sas_url, logging_enable=False)
     try:
         yield client
