@@ -68,12 +68,36 @@ def list_blobs(sas_url: str) -> list[tuple[str, int]]:
 
 
 def delete_blobs(sas_url: str) -> int:
-    """Delete every blob in the container; the number deleted."""
+    """Remove every blob in the container, staged-only ones too; the number removed.
+
+    A credential that may write but not delete (an upload slot's SAS) still frees the space:
+    the blob is emptied instead (an empty commit also drops its uncommitted blocks).
+    """
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
     with _container(sas_url) as container:
-        names = [b.name for b in container.list_blobs()]
+        names = [b.name for b in container.list_blobs(include=["uncommittedblobs"])]
         for name in names:
-            container.delete_blob(name, delete_snapshots="include")
+            try:
+                container.delete_blob(name, delete_snapshots="include")
+            except ResourceNotFoundError:  # only uncommitted blocks: nothing to delete yet
+                container.get_blob_client(name).commit_block_list([])
+                _try_delete(container, name)
+            except HttpResponseError as exc:
+                if getattr(exc, "status_code", None) != 403:
+                    raise
+                container.get_blob_client(name).commit_block_list([])
         return len(names)
+
+
+def _try_delete(container, name: str) -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        container.delete_blob(name)
+    except HttpResponseError as exc:
+        if getattr(exc, "status_code", None) != 403:
+            raise
 
 
 def read_blob(sas_url: str, name: str) -> bytes:

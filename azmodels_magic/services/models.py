@@ -131,13 +131,20 @@ class ModelService:
 
     def list(self, *, type: str = "all", query: str | None = None) -> ModelList:
         models: list[AnyModel] = []
+        # Without a query every record is kept: no per-record call (5,000 catalog models).
         if type in ("all", CUSTOM):
+            custom = self.custom_models()
             models.extend(
-                m for m in self.custom_models() if matches(query, m.name, m.format, m.base_model)
+                custom
+                if not query
+                else (m for m in custom if matches(query, m.name, m.format, m.base_model))
             )
         if type in ("all", BASE):
+            catalog = self.catalog()
             models.extend(
-                m for m in self.catalog() if matches(query, m.name, m.publisher, m.format)
+                catalog
+                if not query
+                else (m for m in catalog if matches(query, m.name, m.publisher, m.format))
             )
         return ModelList(models=models, type=type)
 
@@ -235,6 +242,7 @@ class ModelService:
         access = None if keep_weights else foundry.read_credential(model.name, model.version)
         foundry.delete_version(model.name, model.version)
         self.invalidate()
+        self._forget_upload(model)
         removed = 0
         if access is not None:
             from ..clients.storage import delete_blobs
@@ -243,6 +251,16 @@ class ModelService:
         still = [d.name for d in self.deployments(refresh=True) if _uses(d, model)]
         return DeleteReport(model=model, blobs_removed=removed, kept_weights=keep_weights,
                             deployments=still)  # fmt: skip
+
+    def _forget_upload(self, model: CustomModel) -> None:
+        """This machine's journal of the deleted version would otherwise offer to resume it."""
+        from ..journal import UploadJournal
+        from .uploads import upload_key
+
+        key = upload_key(self.connection.config.project_endpoint, model.name, model.version)
+        journal = UploadJournal.load(key)
+        if journal is not None and journal.container_url.rstrip("/") == model.blob_uri.rstrip("/"):
+            journal.delete()
 
     def update(
         self,

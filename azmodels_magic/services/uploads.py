@@ -346,9 +346,13 @@ class UploadService:
                 seconds=0.0,
                 sha256={},
             )
-        if plan.replaces:
-            self.models.delete_version(name, version, keep_weights=False)
         foundry = self.connection.foundry
+        old_weights = None
+        if plan.replaces:
+            # The service gives no upload slot while the version exists, so the registration
+            # goes first; its weights stay until the new ones are registered (never lost).
+            old_weights = foundry.read_credential(name, version)
+            self.models.delete_version(name, version, keep_weights=True)
         if journal is not None and (
             journal.status == "registered" or not journal.matches(plan.info.files)
         ):
@@ -389,6 +393,8 @@ class UploadService:
         )  # fmt: skip
         journal.set_status("registered")
         self.models.invalidate()
+        if old_weights is not None and old_weights.blob_uri != slot.blob_uri:
+            self._remove_old_weights(old_weights.sas_url)
         return UploadReport(
             model=model,
             plan=plan,
@@ -397,6 +403,16 @@ class UploadService:
             seconds=result.seconds,
             sha256=digests,
         )
+
+    @staticmethod
+    def _remove_old_weights(sas_url: str) -> None:
+        from ..clients.storage import delete_blobs
+        from ..redaction import get_logger
+
+        try:
+            delete_blobs(sas_url)
+        except AzModelsError as exc:  # the new model is registered; this is housekeeping
+            get_logger(__name__).warning("The replaced version's weights remain: %s", exc)
 
     def _finished_earlier(
         self, journal: UploadJournal | None, name: str, version: str
