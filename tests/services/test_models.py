@@ -199,7 +199,7 @@ def test_show_unknown_names(app, models):
     assert "Did you mean gpt-4o-mini" in one_line(caught.value)
     with pytest.raises(NotFoundError, match="Did you mean Alpha-GGUF"):  # custom names too
         app.execute("show Alpha-GUF")
-    with pytest.raises(NotFoundError, match="in your custom models. Did you mean beta-folder"):
+    with pytest.raises(NotFoundError, match=r"in your custom models\. Did you mean beta-folder"):
         app.execute("show beta-folde --type custom")
     with pytest.raises(NotFoundError, match="in the base catalog"):
         app.execute("show beta-folder --type base")
