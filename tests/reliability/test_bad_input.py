@@ -132,6 +132,22 @@ CASES = [
     ("connect-no-sandbox", "connect --sandbox http://127.0.0.1:1", "No sandbox answers"),
     ("sandbox-fault-rate", "sandbox start --fault-rate 2", "from 0 to 1"),
     ("sandbox-seed", "sandbox start --seed -3", "whole number >= 0"),
+    ("sandbox-page-size", "sandbox start --page-size -1", "whole number >= 0"),
+    # more of the same kinds, where the checks live in the services
+    ("show-extra", "show gpt-4o extra", "unrecognized arguments: extra"),
+    ("show-bad-var", "show gpt-4o -o bad-var", "not a Python variable name"),
+    ("update-reserved", f"update --name {CUSTOM} --version 1 --set-tag azmodels.x=1",
+     "is reserved"),
+    ("deploy-custom-cap", f"deploy --name {CUSTOM} --deployment-name d1 --capacity 101",
+     "choose a capacity in"),
+    ("deploy-custom-version", f"deploy --name {CUSTOM} --deployment-name d1 --version 2",
+     "has no version 2"),
+    ("deployments-model-empty", "deployments list --model", "expected one argument"),
+    ("uploads-prefix-empty", "uploads list --prefix", "expected one argument"),
+    ("connect-empty-project",
+     "connect --project-endpoint https://x.services.ai.azure.com/api/projects/", "project"),
+    ("connect-http-endpoint",
+     "connect --project-endpoint http://x.services.ai.azure.com/api/projects/p", "https"),
 ]
 # fmt: on
 

@@ -196,7 +196,7 @@ def test_sandbox_restart_mid_deploy(tmp_path) -> None:
         az.retry_backoff = 0.1
         thread, result = _deploy_in_thread(az, "lost")
         _wait_creating(Raw(again), "lost")
-        new.kill()
+        new.stop()  # SIGTERM this time: a clean stop, and no restart
         thread.join(60)
         assert not thread.is_alive()
         error = result.get("error")

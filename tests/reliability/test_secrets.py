@@ -125,7 +125,7 @@ def reprs(*objects: Any) -> list[str]:
         to_string = getattr(obj, "to_string", None)
         if callable(to_string) and hasattr(obj, "columns"):
             texts.append(to_string())
-            texts.append(obj.to_json())
+            texts.append(obj.to_json(date_format="iso"))
     return texts
 
 
