@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from presentation_support import *  # noqa: F403 (the shared fixtures)
 
 from azmodels_magic.presentation.forms import (
     DeployForm,

@@ -1,10 +1,16 @@
-"""Fixtures for the notebook front ends: tiny weights, a custom model, a shell 'in a notebook'."""
+"""Fixtures for the notebook front ends: tiny weights, a custom model, a shell 'in a notebook'.
+
+Imported by the test modules (not a conftest.py: a second module named `conftest` would shadow
+tests/conftest.py for modules that import `start_app` from it).
+"""
 
 from __future__ import annotations
 
 import itertools
 
 import pytest
+
+__all__ = ["custom_model", "magics", "unique", "weights"]
 
 _counter = itertools.count(1)
 
