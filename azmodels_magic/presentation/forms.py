@@ -361,11 +361,14 @@ class DeployForm(_Form):
 
     def existing_deployment(self, name: str):
         """The deployment already called `name` (the service's short-lived list), or None."""
+        from ..errors import AzModelsError
+
         wanted = name.lower()
-        for deployment in self.app.deployments.all():
-            if deployment.name.lower() == wanted:
-                return deployment
-        return None
+        try:
+            deployments = self.app.deployments.all()
+        except AzModelsError:  # can't tell now: the service checks again when Deploy is clicked
+            return None
+        return next((d for d in deployments if d.name.lower() == wanted), None)
 
     # -- the command ----------------------------------------------------------------------------
 
