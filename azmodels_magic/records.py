@@ -270,12 +270,15 @@ class Deployment:
 
     @property
     def status(self) -> str:
-        """One word: Running, Creating, Updating, Deleting, Failed or Stopped."""
+        """One word: Running, Creating, Deleting, Failed or Stopped."""
         state = self.provisioning_state.lower()
         if state in ("accepted", "creating", "moving"):
             return "Creating"
-        if state in ("deleting", "updating"):
-            return state.capitalize()
+        if state == "deleting":
+            return "Deleting"
+        if state == "updating":
+            # A scale in progress: the deployment keeps serving, so it counts as running.
+            return "Running" if self.deployment_state.lower() != "stopped" else "Stopped"
         if state in ("failed", "canceled"):
             return "Failed"
         if state == "disabled" or self.deployment_state.lower() in ("stopped", "paused"):

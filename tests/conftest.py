@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from azmodels_support import start_app
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -24,18 +25,6 @@ def shell():
     ipython = InteractiveShell.instance()
     ipython.run_line_magic("load_ext", "azmodels_magic")
     return ipython
-
-
-def start_app(**options):
-    """An AzModels connected to a new sandbox: small pages, fast provisioning, quick polls."""
-    from azmodels_magic import AzModels
-
-    settings = {"progress": False, "poll_interval": 0.1, "retry_backoff": 0.05}
-    sandbox = {"page_size": 5, "provision_seconds": 0.5}
-    for key, value in options.items():
-        (sandbox if key in ("page_size", "provision_seconds", "fault_rate", "seed",
-                            "catalog_size", "data_dir") else settings)[key] = value  # fmt: skip
-    return AzModels.sandbox(**sandbox, **settings)
 
 
 @pytest.fixture(scope="module")

@@ -217,6 +217,7 @@ def deployment_card(details: DeploymentDetails) -> Card:
                 ("Error rate", f"{rate:.1%}" if rate is not None else "no requests"),
             ],
         )
+    card.section("Notes", [("Note", note) for note in details.notes])
     snippets = details.snippets()
     card.section("Try it", [("Python", snippets["python"]), ("curl", snippets["curl"])])
     commands = details.commands()

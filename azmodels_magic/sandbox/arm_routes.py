@@ -250,13 +250,20 @@ def not_found(name: str) -> ApiError:
     )
 
 
+def poll_hint(app: Sandbox) -> dict[str, str]:
+    """When to poll again: Retry-After in whole seconds, as ARM sends it, and the finer
+    retry-after-ms (a quarter of the provisioning time), so fast sandboxes poll fast."""
+    ms = int(min(1000, max(50, app.settings.provision_seconds * 250)))
+    return {"Retry-After": "1", "retry-after-ms": str(ms)}
+
+
 def operation_headers(app: Sandbox, req: Request, op_id: str, location: bool) -> dict[str, str]:
     version = {"api-version": req.query.get("api-version")}
     loc = f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.CognitiveServices/locations/"
     loc += app.settings.location
     headers = {
         "Azure-AsyncOperation": app.url(f"{loc}/operationStatuses/{op_id}", **version),
-        "Retry-After": "1",
+        **poll_hint(app),
     }
     if location:
         headers["Location"] = app.url(f"{loc}/operationResults/{op_id}", **version)
@@ -704,7 +711,7 @@ def operation_result(app: Sandbox, req: Request) -> Response:
     t = now()
     status, _ = op_state(row, t)
     if status == "InProgress":
-        return empty_response(202, {"Location": app.url(req.path, **req.query), "Retry-After": "1"})
+        return empty_response(202, {"Location": app.url(req.path, **req.query), **poll_hint(app)})
     if status != "Succeeded":
         error = loads(row["error"], {"code": status, "message": f"The operation {status}."})
         raise ApiError(409, error["code"], error["message"])

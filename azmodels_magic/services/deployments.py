@@ -295,7 +295,12 @@ class DeploymentService:
         )
 
     def show(self, name: str) -> DeploymentDetails:
-        return self.details(self.get(name), metrics=True)
+        details = self.details(self.get(name))
+        try:
+            details.metrics = self.metrics(name)
+        except AzModelsError as exc:  # the deployment is still worth showing
+            details.notes.append(f"Metrics unavailable: {exc}")
+        return details
 
     def metrics(self, name: str, *, hours: int = 24) -> DeploymentMetrics:
         end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
@@ -475,10 +480,9 @@ class DeploymentService:
     def check_capacity(self, deployment: Deployment, capacity: int) -> None:
         """Refuse a scale that the deployment's state or SKU range does not allow."""
         name = deployment.name
-        if deployment.status in ("Creating", "Updating", "Deleting"):
-            raise ConflictError(
-                f"Deployment '{name}' is {deployment.status}: scale it once that has finished."
-            )
+        busy = deployment.provisioning_state.lower()
+        if busy in ("accepted", "creating", "updating", "deleting", "moving"):
+            raise ConflictError(f"Deployment '{name}' is {busy}: scale it once that has finished.")
         sku = self.capacity_range(deployment)
         problem = sku.capacity.problem(capacity)
         if problem:

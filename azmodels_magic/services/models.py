@@ -191,7 +191,7 @@ class ModelService:
             versions = [m.version for m in self.custom_versions(model.name)]
         else:
             versions = [m.version for m in self.base_versions(model.name)]
-        deployments = [d for d in self.deployments() if _uses(d, model)]
+        deployments = [d for d in self.deployments(refresh=True) if _uses(d, model)]
         flag = f" --type {model.type}" if type else ""
         return ModelDetails(
             model=model,

@@ -662,7 +662,7 @@ COLUMNS = ["deployment", "model", "model_version", "type", "status", "sku", "cap
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     """2 base and 2 custom deployments, listed over pages of 2."""
-    from conftest import start_app
+    from azmodels_support import start_app
 
     # Creation takes 2 s here, so "creating" is a state a list can reliably catch.
     az = start_app(page_size=2, provision_seconds=2.0)
