@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +191,26 @@ def start_app(*, sandbox: dict[str, Any] | None = None, **settings: Any):
         app.close()
         raise
     return app
+
+
+@contextmanager
+def magic_app_on(shell, info: SandboxInfo | None = None, **settings: Any) -> Iterator[Any]:
+    """The %azmodels magic's own AzModels, pointed at a sandbox for a while, then put back as it
+    was (other test modules share the session's shell)."""
+    from azmodels_magic.api import _CONNECTION_TRAITS
+
+    app = next(c for c in shell.configurables if type(c).__name__ == "AzModels")
+    names = [*_CONNECTION_TRAITS, "progress", "debug", *settings]
+    saved_traits = {name: getattr(app, name) for name in dict.fromkeys(names)}
+    saved = (app._credential, app._tokens, app._sandbox_info)
+    try:
+        for name, value in {"progress": False, "debug": False, **settings}.items():
+            setattr(app, name, value)
+        if info is not None:
+            app.use_sandbox(info)
+        yield app
+    finally:
+        for name, value in saved_traits.items():
+            setattr(app, name, value)
+        app._credential, app._tokens, app._sandbox_info = saved
+        app._reset()

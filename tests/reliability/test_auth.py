@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from reliability_support import BLOCK, Raw, make_weights, one_line, start_app
+from reliability_support import BLOCK, Raw, magic_app_on, make_weights, one_line, start_app
 
 from azmodels_magic import AzModels
 from azmodels_magic.auth import AccessToken
@@ -111,11 +111,8 @@ def test_credential_that_raises_gives_the_sign_in_hint_in_one_line(sandbox) -> N
 
 
 def test_magic_shows_the_sign_in_hint_in_one_line(shell, capsys, sandbox) -> None:
-    app = next(c for c in shell.configurables if type(c).__name__ == "AzModels")
-    saved = (app._sandbox_info, app.debug)
-    app.debug = False
     info = sandbox._sandbox_info
-    try:
+    with magic_app_on(shell) as app:
         for credential in (Tokens("wrong"), Unavailable()):
             app.set_connection(
                 credential=credential,
@@ -132,10 +129,6 @@ def test_magic_shows_the_sign_in_hint_in_one_line(shell, capsys, sandbox) -> Non
             assert result.error_in_exec is not None
             assert "AuthenticationError" in text and "az login" in text, text
             assert one_line(text) and "Traceback" not in text, text
-    finally:
-        app.debug = saved[1]
-        if saved[0] is not None:
-            app.use_sandbox(saved[0])
 
 
 # -- signed in without the role: 403 ----------------------------------------------------------

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from reliability_support import BLOCK, Raw, make_weights, one_line, start_app
+from reliability_support import BLOCK, Raw, magic_app_on, make_weights, one_line, start_app
 
 from azmodels_magic.services.uploads import UploadService
 
@@ -167,20 +167,8 @@ def world(tmp_path_factory):
 @pytest.fixture(scope="module")
 def magic_app(shell, world):
     """The %azmodels magic's own AzModels, pointed at the world's sandbox (restored after)."""
-    app = next(c for c in shell.configurables if type(c).__name__ == "AzModels")
-    saved = {
-        "progress": app.progress,
-        "debug": app.debug,
-        "sandbox_info": app._sandbox_info,
-        "credential": app._credential,
-    }
-    app.progress = False
-    app.debug = False
-    app.use_sandbox(world._sandbox_info)
-    yield app
-    app.progress, app.debug = saved["progress"], saved["debug"]
-    if saved["sandbox_info"] is not None:
-        app.use_sandbox(saved["sandbox_info"])
+    with magic_app_on(shell, world._sandbox_info) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ VALUES = [
 SETTINGS = settings(
     max_examples=300,
     deadline=None,
+    database=None,  # nothing written into the checkout
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 

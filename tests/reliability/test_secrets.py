@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from reliability_support import BLOCK, Raw, make_weights, start_app
+from reliability_support import BLOCK, Raw, magic_app_on, make_weights, start_app
 
 from azmodels_magic.clients import foundry as foundry_module
 from azmodels_magic.errors import AzModelsError
@@ -157,13 +157,11 @@ def test_no_secret_anywhere(
     shell, capsys, tmp_path, fresh_process_loggers, debug_logs, sas_seen, debug
 ) -> None:
     az = start_app()  # the sandbox; the magic's own app is pointed at it
-    app = next(c for c in shell.configurables if type(c).__name__ == "AzModels")
     info = az._sandbox_info
     texts: list[str] = []
+    borrowed = magic_app_on(shell, info, debug=debug)
+    app = borrowed.__enter__()
     try:
-        app.progress = False
-        app.debug = debug
-        app.use_sandbox(info)
         app._services["uploads"] = UploadService(
             app.connection, app.models, block_size=BLOCK, workers=2
         )
@@ -254,8 +252,7 @@ def test_no_secret_anywhere(
         texts += files_under(Path(info.data_dir) / "sandbox.log")
         texts += debug_logs.texts
     finally:
-        app.debug = False
-        app._sandbox_info = None
+        borrowed.__exit__(None, None, None)
         az.close()
 
     everything = "\n".join(texts)
