@@ -480,8 +480,11 @@ class DeploymentService:
     def check_capacity(self, deployment: Deployment, capacity: int) -> None:
         """Refuse a scale that the deployment's state or SKU range does not allow."""
         name = deployment.name
-        busy = deployment.provisioning_state.lower()
-        if busy in ("accepted", "creating", "updating", "deleting", "moving"):
+        busy = {"updating": "being scaled", "deleting": "Deleting"}.get(
+            deployment.provisioning_state.lower(),
+            "Creating" if deployment.status == "Creating" else "",
+        )
+        if busy:
             raise ConflictError(f"Deployment '{name}' is {busy}: scale it once that has finished.")
         sku = self.capacity_range(deployment)
         problem = sku.capacity.problem(capacity)
