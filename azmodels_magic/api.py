@@ -51,6 +51,18 @@ _CONNECTION_TRAITS = (
 )
 
 
+# What `use_sandbox` sets; back to their defaults (environment or built-in) when leaving it.
+_SANDBOX_TRAITS = (
+    "project_endpoint",
+    "subscription_id",
+    "resource_group",
+    "account",
+    "project",
+    "location",
+    "arm_endpoint",
+)
+
+
 class AzModels(AzModelsConfig):
     """Manage Azure AI Foundry models: the base catalog, custom uploads and deployments."""
 
@@ -129,10 +141,13 @@ class AzModels(AzModelsConfig):
 
             settings["project_endpoint"] = validate_project_endpoint(settings["project_endpoint"])
         if credential is None and self._sandbox_info is not None:
-            # Leaving the sandbox: its token means nothing elsewhere.
+            # Leaving the sandbox: its token and its names mean nothing elsewhere.
             self._sandbox_info = None
             self._credential = None
             self._tokens = TokenProvider(None, tenant_id=settings.get("tenant_id", self.tenant_id))
+            for name in _SANDBOX_TRAITS:
+                if name not in settings:
+                    setattr(self, name, self.trait_defaults(name))
         elif credential is not None:
             self._credential = credential
             self._tokens = TokenProvider(credential, tenant_id=self.tenant_id)

@@ -17,6 +17,24 @@ BASE, CUSTOM = "base", "custom"
 META_PREFIX = "azmodels."
 
 
+class Displayable:
+    """A record shown as a card: HTML in a notebook, text in a terminal or IPython console.
+
+    Subclasses give `card()` (a presentation.cards.Card, imported lazily there)."""
+
+    def card(self) -> Any:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.card().text()
+
+    def _repr_html_(self) -> str:
+        return self.card().html()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+
 @dataclass(frozen=True)
 class WeightFile:
     """One file of a model's weights: where it is on disk and where it goes in the container."""

@@ -175,14 +175,6 @@ def model_card(details: ModelDetails) -> Card:
     return card
 
 
-def model_text(details: ModelDetails) -> str:
-    return model_card(details).text()
-
-
-def model_html(details: ModelDetails) -> str:
-    return model_card(details).html()
-
-
 def deployment_card(details: DeploymentDetails) -> Card:
     d = details.deployment
     card = Card(title=f"{d.name} (deployment)", badge=d.status)

@@ -21,7 +21,16 @@ from ..errors import (
     OperationFailedError,
     ValidationError,
 )
-from ..records import BASE, CUSTOM, BaseModel, CapacityRange, CustomModel, Deployment, SkuOption
+from ..records import (
+    BASE,
+    CUSTOM,
+    BaseModel,
+    CapacityRange,
+    CustomModel,
+    Deployment,
+    Displayable,
+    SkuOption,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,7 +134,7 @@ class DeploymentMetrics:
 
 
 @dataclass
-class DeploymentDetails:
+class DeploymentDetails(Displayable):
     """What `deploy` and `deployments show` tell about one deployment; renders as a card."""
 
     deployment: Deployment
@@ -189,15 +198,10 @@ class DeploymentDetails:
 
         return pd.Series(self.to_dict(), name=self.name)
 
-    def __str__(self) -> str:
+    def card(self):
         from ..presentation.cards import deployment_card
 
-        return deployment_card(self).text()
-
-    def _repr_html_(self) -> str:
-        from ..presentation.cards import deployment_card
-
-        return deployment_card(self).html()
+        return deployment_card(self)
 
 
 @dataclass

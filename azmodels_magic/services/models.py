@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..cache import TtlCache
 from ..errors import NotFoundError, UsageError, ValidationError
-from ..records import BASE, CUSTOM, BaseModel, CustomModel, Deployment
+from ..records import BASE, CUSTOM, BaseModel, CustomModel, Deployment, Displayable
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -49,7 +49,7 @@ class ModelList:
 
 
 @dataclass
-class ModelDetails:
+class ModelDetails(Displayable):
     """Everything `show` tells about one model; renders as a card (HTML or text)."""
 
     model: AnyModel
@@ -81,15 +81,10 @@ class ModelDetails:
 
         return pd.Series(self.to_dict(), name=self.model.name)
 
-    def __str__(self) -> str:
-        from ..presentation.cards import model_text
+    def card(self):
+        from ..presentation.cards import model_card
 
-        return model_text(self)
-
-    def _repr_html_(self) -> str:
-        from ..presentation.cards import model_html
-
-        return model_html(self)
+        return model_card(self)
 
 
 def matches(pattern: str | None, *fields: str) -> bool:

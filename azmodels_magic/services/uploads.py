@@ -23,7 +23,7 @@ from ..errors import (
     UsageError,
     ValidationError,
 )
-from ..records import META_PREFIX, CustomModel
+from ..records import META_PREFIX, CustomModel, Displayable
 from ..sizes import human_rate, human_size
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def check(checker: Callable[[str], Any], value: str) -> Any:
 
 
 @dataclass
-class UploadPlan:
+class UploadPlan(Displayable):
     """What an upload will do: shown by --dry-run, and followed by the real run."""
 
     name: str
@@ -91,19 +91,12 @@ class UploadPlan:
             rows.append(("  ...", f"{len(info.files) - 20} more files"))
         return rows
 
-    def __str__(self) -> str:
-        from ..presentation.cards import Card
-
-        card = Card(title=f"Upload plan (dry run): {self.name} {self.version}")
-        card.section("Nothing was changed", self.rows())
-        return card.text()
-
-    def _repr_html_(self) -> str:
+    def card(self):
         from ..presentation.cards import Card
 
         card = Card(title=f"Upload plan (dry run): {self.name} {self.version}", badge="dry run")
         card.section("Nothing was changed", self.rows())
-        return card.html()
+        return card
 
 
 @dataclass
@@ -129,7 +122,7 @@ class UploadReport:
 
 
 @dataclass
-class UploadStatus:
+class UploadStatus(Displayable):
     """One upload known to this machine's journal, merged with the registry."""
 
     name: str
@@ -173,7 +166,7 @@ class UploadStatus:
             ("To finish", self.hint),
         ]
 
-    def _card(self):
+    def card(self):
         from ..presentation.cards import Card
 
         card = Card(
@@ -186,12 +179,6 @@ class UploadStatus:
         )
         card.section("Upload", self.rows())
         return card
-
-    def __str__(self) -> str:
-        return self._card().text()
-
-    def _repr_html_(self) -> str:
-        return self._card().html()
 
 
 def upload_key(project_endpoint: str, name: str, version: str) -> str:
