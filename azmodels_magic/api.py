@@ -119,6 +119,12 @@ class AzModels(AzModelsConfig):
     def _settings_changed(self, change: dict[str, Any]) -> None:
         self._reset()
 
+    @observe("debug")
+    def _debug_changed(self, change: dict[str, Any]) -> None:
+        from .redaction import log_to_stderr
+
+        log_to_stderr(bool(change["new"]))
+
     @observe("cache_seconds")
     def _cache_changed(self, change: dict[str, Any]) -> None:
         self._cache.seconds = change["new"]

@@ -59,3 +59,22 @@ def get_logger(name: str) -> logging.Logger:
     if _FILTER not in logger.filters:
         logger.addFilter(_FILTER)
     return logger
+
+
+_DEBUG_HANDLER: logging.Handler | None = None
+
+
+def log_to_stderr(enabled: bool) -> None:
+    """With debug on, the package's records (HTTP calls, retries, polls) go to stderr, redacted."""
+    global _DEBUG_HANDLER
+    root = get_logger("azmodels_magic")
+    if enabled and _DEBUG_HANDLER is None:
+        _DEBUG_HANDLER = logging.StreamHandler()
+        _DEBUG_HANDLER.addFilter(_FILTER)
+        _DEBUG_HANDLER.setFormatter(logging.Formatter("azmodels %(levelname)s %(message)s"))
+        root.addHandler(_DEBUG_HANDLER)
+        root.setLevel(logging.DEBUG)
+    elif not enabled and _DEBUG_HANDLER is not None:
+        root.removeHandler(_DEBUG_HANDLER)
+        _DEBUG_HANDLER = None
+        root.setLevel(logging.NOTSET)
