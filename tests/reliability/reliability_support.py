@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from azmodels_support import start_app  # noqa: F401 - re-exported for the batteries
 
 from azmodels_magic.sandbox.launcher import SandboxInfo
 from azmodels_magic.testing import write_safetensors
@@ -176,21 +177,6 @@ class Raw:
 def one_line(text: str) -> bool:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return len(lines) == 1
-
-
-def start_app(*, sandbox: dict[str, Any] | None = None, **settings: Any):
-    """An AzModels on a new sandbox (like tests/conftest.py's start_app), with any sandbox option
-    the launcher takes (extra_args, port, data_dir...)."""
-    from azmodels_magic import AzModels
-
-    options = {"page_size": 5, "provision_seconds": 0.5, **(sandbox or {})}
-    app = AzModels(**{"progress": False, "poll_interval": 0.1, "retry_backoff": 0.05, **settings})
-    try:
-        app.start_sandbox(**options)
-    except BaseException:
-        app.close()
-        raise
-    return app
 
 
 @contextmanager
