@@ -49,7 +49,8 @@ METHOD = """\
 
 - The machine is shared: other work (test runs of other engineers) may run at the same time, so
   every comparison is measured *interleaved* in the same run: contender A, B, C, then A, B, C
-  again, and so on, so a burst of load hits all of them alike. Verdicts use the median of the
+  again (upload rotates the order each round), so a burst of load hits all of them alike, and
+  the ceiling is the best of two raw shapes in each round. Verdicts use the median of the
   per-round ratios; the per-round figures are listed under each table. The load average at the
   end of each benchmark is shown in its heading.
 - Upload: one sandbox, one Azurite, one 1 GiB safetensors file (random bytes) in the page cache;
