@@ -270,14 +270,20 @@ class UploadJournal:
                 self.save()
 
     def mark_committed(self, relative: str, sha256: str) -> None:
-        """Record a committed blob and its SHA-256; written at once."""
+        """Record a committed blob and its SHA-256; written throttled like staged blocks.
+
+        Writing at every commit made a folder of many small files quadratic (each write holds
+        the whole journal). A commit lost to a crash costs nothing: a re-run finds the blob on
+        the service, checks its size and SHA-256 metadata, and does not send it again."""
         with self._lock:
             entry = self._files[relative]
             entry.committed = True
             entry.sha256 = sha256
             # The committed flag says it all; dropping the ids keeps later writes small.
             self._staged[relative].clear()
-            self.save()
+            self._dirty = True
+            if time.monotonic() - self._last_save >= self._interval:
+                self.save()
 
     def reset_file(self, relative: str, keep: Iterable[str] = ()) -> None:
         """Forget what was recorded for a file except the block ids in `keep` (the ones the

@@ -105,6 +105,7 @@ def test_staged_committed_bytes_and_complete(cache: Path, tmp_path: Path) -> Non
     assert loaded.bytes_staged == 2048
     loaded.mark_committed("model.safetensors", "cd" * 32)
     loaded.mark_committed("sub/config.json", "ef" * 32)
+    loaded.flush()
     again = UploadJournal.load("https://p|m|1")
     assert again is not None and again.complete
     assert again.bytes_staged == again.bytes_total == 3010
@@ -112,9 +113,12 @@ def test_staged_committed_bytes_and_complete(cache: Path, tmp_path: Path) -> Non
     assert again.file("model.safetensors").block_ids == []  # committed: ids no longer needed
 
 
-def test_commit_and_status_are_written_at_once(cache: Path, tmp_path: Path) -> None:
+def test_commits_are_throttled_and_status_is_written_at_once(cache: Path, tmp_path: Path) -> None:
     journal = make(tmp_path)
-    journal.mark_committed("sub/config.json", "ab" * 32)
+    journal.mark_committed("sub/config.json", "ab" * 32)  # just after create: not yet written
+    on_disk = json.loads(journal.path.read_text())
+    assert [f["committed"] for f in on_disk["files"]] == [False, False]
+    journal.flush()
     on_disk = json.loads(journal.path.read_text())
     assert [f["committed"] for f in on_disk["files"]] == [False, True]
     journal.set_status("registered")

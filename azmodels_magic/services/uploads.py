@@ -210,11 +210,9 @@ class UploadService:
         self.workers = workers
 
     def _transfer(self):
-        from ..clients.blob import DEFAULT_BLOCK_SIZE, BlobTransfer
+        from ..clients.blob import BlobTransfer
 
-        return BlobTransfer(
-            block_size=self.block_size or DEFAULT_BLOCK_SIZE, max_workers=self.workers
-        )
+        return BlobTransfer(block_size=self.block_size, max_workers=self.workers)
 
     def _key(self, name: str, version: str) -> str:
         return upload_key(self.connection.config.project_endpoint, name, version)

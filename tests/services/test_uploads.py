@@ -199,7 +199,11 @@ def test_dry_run_shows_the_plan_and_changes_nothing(app, tmp_path, weights):
     assert rows["Target"].endswith("/models/dry-model/versions/3")
     assert rows["Format"] == "safetensors"
     assert rows["Files"].startswith("1 (")
-    assert rows["Block plan"].startswith("1 block of up to 8.4 MB")
+    from azmodels_magic.clients.blob import default_block_size, default_workers
+    from azmodels_magic.sizes import human_size
+
+    block = human_size(default_block_size(default_workers()))
+    assert rows["Block plan"] == f"1 block of up to {block}, {default_workers()} in parallel"
     assert "parameters (F16)" in rows["Weights"]
     assert "Nothing was changed" in str(plan) and "Nothing was changed" in plan._repr_html_()
     assert registry(app) == before
