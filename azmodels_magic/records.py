@@ -7,6 +7,7 @@ sees raw JSON. No record holds a secret: blob URIs are stored without their quer
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -151,9 +152,11 @@ class BaseModel:
     def status(self) -> str:
         return self.lifecycle_status
 
-    @property
+    @cached_property
     def capability_names(self) -> list[str]:
-        return sorted(k for k, v in self.capabilities.items() if str(v).lower() == "true")
+        # "true" is how ARM spells it; the slower case-folding is only for odd spellings.
+        caps = self.capabilities
+        return sorted(k for k, v in caps.items() if v == "true" or str(v).lower() == "true")
 
     def sku(self, name: str) -> SkuOption | None:
         return next((s for s in self.skus if s.name.lower() == name.lower()), None)

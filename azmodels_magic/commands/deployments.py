@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..cache import bulk_objects
 from . import Outcome
 
 if TYPE_CHECKING:
@@ -57,8 +58,10 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
 def deployments_list(app: AzModels, args: argparse.Namespace) -> Outcome:
     from ..presentation.tables import deployments_frame
 
-    found = app.deployments.list(model=args.model, type=args.type, status=args.status)
-    return Outcome(value=deployments_frame(found.deployments), message=found.summary())
+    with bulk_objects():
+        found = app.deployments.list(model=args.model, type=args.type, status=args.status)
+        frame = deployments_frame(found.deployments)
+    return Outcome(value=frame, message=found.summary())
 
 
 def deployments_show(app: AzModels, args: argparse.Namespace) -> Outcome:

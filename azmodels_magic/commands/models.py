@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..cache import bulk_objects
 from . import Outcome
 
 if TYPE_CHECKING:
@@ -15,8 +16,10 @@ if TYPE_CHECKING:
 def list_models(app: AzModels, args: argparse.Namespace) -> Outcome:
     from ..presentation.tables import models_frame
 
-    found = app.models.list(type=args.type, query=args.query)
-    return Outcome(value=models_frame(found.models, args.type), message=found.summary())
+    with bulk_objects():
+        found = app.models.list(type=args.type, query=args.query)
+        frame = models_frame(found.models, args.type)
+    return Outcome(value=frame, message=found.summary())
 
 
 def show_model(app: AzModels, args: argparse.Namespace) -> Outcome:

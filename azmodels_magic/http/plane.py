@@ -206,22 +206,37 @@ class Plane:
     def iter_pages(
         self, path: str, *, params: Mapping[str, Any] | None = None, context: str = ""
     ) -> Iterator[list[dict[str, Any]]]:
-        """Each page's `value` list, following `nextLink` until the service stops giving one."""
-        url: str | None = path
-        query: Mapping[str, Any] | None = params
+        """Each page's `value` list, following `nextLink` until the service stops giving one.
+
+        The next page is fetched in the background while the caller works on this one, so
+        turning JSON into records overlaps the network and the service's own time.
+        """
+
+        def fetch(url: str, query: Mapping[str, Any] | None) -> dict[str, Any]:
+            return self.request("GET", url, params=query, context=context).json()
+
         seen: set[str] = set()
-        while url:
-            body = self.request("GET", url, params=query, context=context).json()
-            yield list(body.get("value") or [])
-            next_link = body.get("nextLink") or body.get("@odata.nextLink")
-            if next_link and next_link in seen:  # a service bug must not loop us forever
-                break
-            if next_link:
-                seen.add(next_link)
-                url = urljoin(self.url(path), next_link)
-            else:
-                url = None
-            query = None  # nextLink carries its own query
+        pool = None
+        try:
+            body = fetch(path, params)
+            while True:
+                next_link = body.get("nextLink") or body.get("@odata.nextLink")
+                pending = None
+                if next_link and next_link not in seen:  # a looping nextLink is a service bug
+                    seen.add(next_link)
+                    if pool is None:
+                        from concurrent.futures import ThreadPoolExecutor
+
+                        pool = ThreadPoolExecutor(1, thread_name_prefix="azmodels-page")
+                    # nextLink carries its own query
+                    pending = pool.submit(fetch, urljoin(self.url(path), next_link), None)
+                yield list(body.get("value") or [])
+                if pending is None:
+                    return
+                body = pending.result()
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
 
     def iter_items(self, path: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         for page in self.iter_pages(path, **kwargs):
