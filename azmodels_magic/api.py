@@ -198,11 +198,12 @@ class AzModels(AzModelsConfig):
         self.use_sandbox(info)
         return info
 
-    def use_sandbox(self, info: SandboxInfo) -> None:
-        """Point every setting at a running sandbox and use its token."""
+    def use_sandbox(self, info: SandboxInfo, *, credential: TokenCredential | None = None) -> None:
+        """Point every setting at a running sandbox; use its token unless given a credential
+        (e.g. one carrying its read-only token)."""
         self._sandbox_info = info
         self.set_connection(
-            credential=StaticTokenCredential(info.token),
+            credential=credential or StaticTokenCredential(info.token),
             project_endpoint=info.project_endpoint,
             subscription_id=info.subscription_id,
             resource_group=info.resource_group,

@@ -54,16 +54,7 @@ class Unavailable:
 def connect(sandbox, credential) -> AzModels:
     info = sandbox._sandbox_info
     app = AzModels(progress=False, retry_backoff=0.05, poll_interval=0.1)
-    app.set_connection(
-        credential=credential,
-        project_endpoint=info.project_endpoint,
-        subscription_id=info.subscription_id,
-        resource_group=info.resource_group,
-        account=info.account,
-        project=info.project,
-        location=info.location,
-        arm_endpoint=info.arm_endpoint,
-    )
+    app.use_sandbox(info, credential=credential)
     return app
 
 

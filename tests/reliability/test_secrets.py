@@ -271,14 +271,5 @@ def start_reader(info):
     from azmodels_magic.auth import StaticTokenCredential
 
     reader = AzModels(progress=False, retry_backoff=0.05)
-    reader.set_connection(
-        credential=StaticTokenCredential(info.reader_token),
-        project_endpoint=info.project_endpoint,
-        subscription_id=info.subscription_id,
-        resource_group=info.resource_group,
-        account=info.account,
-        project=info.project,
-        location=info.location,
-        arm_endpoint=info.arm_endpoint,
-    )
+    reader.use_sandbox(info, credential=StaticTokenCredential(info.reader_token))
     return reader

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import requests
+from services_support import register_directly
 
 from azmodels_magic.errors import (
     ConflictError,
@@ -111,43 +112,6 @@ def one_line(error: BaseException) -> str:
     return text
 
 
-def register_raw_custom(app, tmp_path, name: str) -> None:
-    """Register a custom model with plain Foundry calls (as another tool would) and wait for it."""
-    from azure.storage.blob import ContainerClient
-
-    info = app._sandbox_info
-    headers = {"Authorization": f"Bearer {info.token}"}
-    params = {"api-version": "2025-11-15-preview"}
-    base = f"{info.project_endpoint}/models/{name}/versions/1"
-    slot = requests.post(
-        f"{base}/startPendingUpload",
-        params=params,
-        headers=headers,
-        json={"pendingUploadType": "TemporaryBlobReference"},
-        timeout=30,
-    )
-    assert slot.status_code == 200, slot.text
-    ref = slot.json()["blobReferenceForConsumption"]
-    weights = write_safetensors(tmp_path / f"{name}.safetensors", {"w": ("F16", (4, 4))}, seed=3)
-    container = ContainerClient.from_container_url(ref["credential"]["sasUri"])
-    container.upload_blob("model.safetensors", weights.read_bytes(), overwrite=True)
-    created = requests.post(
-        f"{base}/createAsync",
-        params=params,
-        headers=headers,
-        json={"blobUri": ref["blobUri"], "weightType": "FullWeight"},
-        timeout=30,
-    )
-    assert created.status_code == 202, created.text
-
-    def ready() -> bool:
-        body = requests.get(base, params=params, headers=headers, timeout=30).json()
-        return body.get("provisioningState") == "Succeeded"
-
-    wait_until(ready)
-    app.models.invalidate()
-
-
 # -- fixtures ------------------------------------------------------------------------------------
 
 
@@ -233,7 +197,9 @@ def test_custom_deploy_auto_detected_sends_the_project_as_source(app, custom, cu
 
 
 def test_type_picks_the_kind_when_a_name_is_in_both(app, tmp_path):
-    register_raw_custom(app, tmp_path, BOTH)
+    weights = write_safetensors(tmp_path / f"{BOTH}.safetensors", {"w": ("F16", (4, 4))})
+    register_directly(app, BOTH, "1", {"model.safetensors": weights.read_bytes()})
+    app.models.invalidate()
     before = fingerprint(app)
     with pytest.raises(UsageError) as refused:
         app.execute(f"deploy --name {BOTH} --deployment-name phi-either")
