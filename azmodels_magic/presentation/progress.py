@@ -76,11 +76,11 @@ class StatusProgress:
             self.states.append(state)
         if not self.enabled:
             return
+        text = f"{self.description}: {state}"
         if self._bar is None:
-            self._bar = _tqdm(
-                total=None, desc=self.description, bar_format="{desc}: {postfix} [{elapsed}]"
-            )
-        self._bar.set_postfix_str(state, refresh=True)
+            self._bar = _tqdm(total=None, desc=text, bar_format="{desc} [{elapsed}]")
+        else:
+            self._bar.set_description_str(text, refresh=True)
 
     def close(self) -> None:
         if self._bar is not None:
