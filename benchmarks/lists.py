@@ -195,12 +195,12 @@ def main(argv: list[str] | None = None) -> int:
                 row.cause = (
                     f"on top of the same HTTP and JSON work, the command turns {len(catalog)} "
                     f"items into typed records ({fmt_ms(parse)}) and a DataFrame "
-                    f"({fmt_ms(frame)}), and the cyclic GC passes these ~20,000 new objects "
-                    "trigger add about 60 ms (measured apart with gc disabled); with the sandbox "
-                    "server on the same 2 cores this CPU work cannot hide behind the network "
-                    "wait, and load from other work widens the ratio (per-round 1.1 to 3.9). "
-                    "The plane's fetch alone is as fast as the bare loop. Fetching the next page "
-                    "while parsing the current one (http/plane.py) is the remaining lever."
+                    f"({fmt_ms(frame)}). The next page is already fetched while the current one "
+                    "is parsed and the cyclic GC is held off during the build, but on 2 cores "
+                    "shared with the sandbox server (and other load) that CPU work still cannot "
+                    "hide behind the network wait; the plane's fetch alone is as fast as the "
+                    "bare loop. What is left is the cost of typed records and a DataFrame, "
+                    "which the command exists to give."
                 )
     w = median(warm)
     report.add(
