@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["AzModels", "__version__", "load_ipython_extension"]
+__all__ = ["AzModels", "__version__", "get_app", "load_ipython_extension"]
 
 if TYPE_CHECKING:
     from .api import AzModels
@@ -36,6 +36,17 @@ def unload_ipython_extension(ipython: Any) -> None:
         if type(configurable).__name__ == "AzModels":
             configurable.close()
             ipython.configurables.remove(configurable)
+
+
+def get_app() -> AzModels:
+    """The AzModels behind `%azmodels` in this IPython session (same settings and connection)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    for configurable in getattr(shell, "configurables", []):
+        if type(configurable).__name__ == "AzModels":
+            return configurable
+    raise RuntimeError("%azmodels is not loaded here: run `%load_ext azmodels_magic` first.")
 
 
 def __getattr__(name: str) -> Any:

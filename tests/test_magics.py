@@ -87,3 +87,11 @@ def test_connect_shows_and_sets_the_connection(shell, capsys):
     result = shell.run_cell("%azmodels connect --project-endpoint http://evil.example/api/x")
     assert result.error_in_exec is not None
     assert app.project_endpoint.startswith("https://contoso")  # unchanged by the bad input
+
+
+def test_get_app_is_the_object_behind_the_magic(shell):
+    from azmodels_magic import get_app
+
+    app = get_app()
+    assert app in shell.configurables
+    assert type(app).__name__ == "AzModels"

@@ -58,6 +58,11 @@ class ArmClient:
             self._location = str(self.get_account().get("location") or "")
         return self._location
 
+    def list_keys(self) -> list[str]:
+        """The account's API keys (secrets: never print or log them)."""
+        body = self.plane.request("POST", f"{self.account_id}/listKeys", context="Keys").json()
+        return [body[k] for k in ("key1", "key2") if body.get(k)]
+
     def endpoint(self) -> str:
         props = self.get_account().get("properties") or {}
         return str(props.get("endpoint") or "")

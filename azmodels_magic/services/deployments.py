@@ -280,6 +280,16 @@ class DeploymentService:
             return f" Did you mean {', '.join(close)}?"
         return " `%azmodels deployments list` shows them."
 
+    def api_key(self) -> str:
+        """The account key that deployments' endpoints accept in the `api-key` header.
+
+        A secret, for code only: put it where the snippets read it,
+        `os.environ["AZURE_AI_API_KEY"] = az.deployments.api_key()`, never into output."""
+        keys = self.arm.list_keys()
+        if not keys:
+            raise NotFoundError(f"Account {self.arm.account} has no API key (keys are disabled).")
+        return keys[0]
+
     def endpoint(self, name: str, arm=None) -> str:
         arm = arm or self.arm
         base = self.cache.get(f"account-endpoint:{arm.account}", arm.endpoint).rstrip("/")

@@ -721,3 +721,16 @@ def test_list_shows_a_deletion_under_way_and_counts_after_it(fleet):
     assert outcome.message == "3 deployments found (1 base, 2 custom)"
     assert _names(outcome) == ["f-custom-a", "f-custom-b", "f-gpt"]
     assert set(raw_deployments(fleet)) == {"f-custom-a", "f-custom-b", "f-gpt"}
+
+
+def test_api_key_opens_the_endpoint_and_stays_out_of_reprs(app, base_chat):
+    key = app.deployments.api_key()
+    url = app.deployments.show(base_chat).endpoint
+    answer = requests.post(
+        url, headers={"api-key": key}, json={"messages": [{"role": "user", "content": "hi"}]}
+    )
+    assert answer.status_code == 200
+    assert answer.json()["choices"][0]["message"]["content"] == "hi"
+    for text in (repr(app), repr(app.deployments), repr(app.connection.arm), str(app.run(
+        f"deployments show --name {base_chat}"))):  # fmt: skip
+        assert key not in text
