@@ -95,3 +95,26 @@ def test_get_app_is_the_object_behind_the_magic(shell):
     app = get_app()
     assert app in shell.configurables
     assert type(app).__name__ == "AzModels"
+
+
+def test_cell_runs_each_line_expands_vars_skips_comments_and_stops_at_first_error(shell, capsys):
+    app = next(c for c in shell.configurables if type(c).__name__ == "AzModels")
+    saved = app.subscription_id, app.resource_group
+    shell.user_ns["rg_name"] = "rg-from-a-variable"
+    try:
+        result = shell.run_cell(
+            "%%azmodels\n"
+            "# set up the connection\n"
+            "connect --subscription sub-one --resource-group {rg_name}\n"
+            "\n"
+            "nonsense --flag\n"
+            "connect --subscription never-reached\n"
+        )
+        assert result.error_in_exec is not None
+        assert app.subscription_id == "sub-one"  # the line after the error did not run
+        assert app.resource_group == "rg-from-a-variable"
+        out = capsys.readouterr()
+        assert "unknown command 'nonsense'" in out.out + out.err
+        assert "never-reached" not in out.out
+    finally:
+        app.subscription_id, app.resource_group = saved
