@@ -79,10 +79,6 @@ class HelpRequested(AzModelsError):
         return self.message  # many lines, on purpose
 
 
-class NotBuiltError(UsageError):
-    """A command of the grammar whose implementation has not landed yet."""
-
-
 class ValidationError(AzModelsError):
     """Input the service (or our checks before calling it) refuses: names, versions, SKUs..."""
 
