@@ -322,6 +322,14 @@ class DeployForm(_Form):
         _hint(self.capacity_range, f"{option.name}: {rng.describe()}", _NOTE)
         self.validate()
 
+    def after_submit(self) -> None:
+        problem = self.validate()
+        deployed = self.last_outcome is not None and getattr(self.last_outcome, "value", None)
+        if deployed and problem and "already exists" in problem:
+            # Just deployed under this name: say so calmly (the button stays off until it changes).
+            _hint(self.hint, f"Deployed '{self.name.value.strip()}'. Choose a new name to deploy "
+                  "again.", _OK)  # fmt: skip
+
     # -- checks ---------------------------------------------------------------------------------
 
     def validate(self) -> str | None:

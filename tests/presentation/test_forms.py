@@ -102,6 +102,7 @@ def test_clicking_deploy_creates_the_deployment(app, unique):
     assert form.last_outcome.value.deployment.name == name
     # the name is taken now: the form says so before anyone clicks twice
     assert "already exists" in form.problem and form.button.disabled
+    assert f"Deployed &#x27;{name}&#x27;" in form.hint.value
     assert form.button.description == "Deploy"
 
 
