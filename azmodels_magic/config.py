@@ -10,6 +10,7 @@ Precedence, highest first:
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from urllib.parse import urlsplit
@@ -23,12 +24,18 @@ METRICS_API_VERSION = "2024-02-01"
 PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
 _PROJECT_PATH = re.compile(r"^/api/projects/(?P<project>[^/]+)/?$")
 _FOUNDRY_HOST = re.compile(r"^(?P<account>[^.]+)\.services\.ai\.azure\.com$")
-_LOOPBACK = ("127.", "localhost", "::1", "[::1]")
 
 
 def is_loopback(host: str | None) -> bool:
     """Loopback hosts may use plain http (the sandbox); every other host must use https."""
-    return bool(host) and (host.startswith(_LOOPBACK) or host == "localhost")
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class EnvUnicode(Unicode):

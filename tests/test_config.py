@@ -6,7 +6,7 @@ import pytest
 from traitlets.config import Config
 
 from azmodels_magic.api import AzModels
-from azmodels_magic.config import validate_project_endpoint
+from azmodels_magic.config import is_loopback, validate_project_endpoint
 from azmodels_magic.errors import ValidationError
 
 
@@ -76,3 +76,16 @@ def test_missing_settings_name_what_to_set(monkeypatch):
     assert "Not connected" in text
     assert "--subscription" in text
     assert "AZURE_SUBSCRIPTION_ID" in text
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.5.6.7", "::1", "[::1]", "localhost"])
+def test_loopback_hosts_are_loopback(host):
+    assert is_loopback(host)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["localhost.evil.com", "127.attacker.net", "::1.evil", "10.0.0.1", "example.com", "", None],
+)
+def test_hosts_that_only_start_like_loopback_are_not(host):
+    assert not is_loopback(host)
