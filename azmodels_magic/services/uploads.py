@@ -301,7 +301,6 @@ class UploadService:
     ) -> UploadReport:
         from .. import grammar
         from ..journal import UploadJournal
-        from ..presentation.progress import ByteProgress
 
         if weight_type not in grammar.WEIGHT_TYPES:  # checked before any network call
             raise ValidationError(
@@ -332,12 +331,54 @@ class UploadService:
                 sha256={},
             )
         foundry = self.connection.foundry
-        old_weights = None
+        replaced = old_weights = None
         if plan.replaces:
             # The service gives no upload slot while the version exists, so the registration
-            # goes first; its weights stay until the new ones are registered (never lost).
+            # goes first; its weights stay until the new ones are registered, and if anything
+            # fails before that, the old registration is put back (nothing lost).
+            replaced = foundry.get_version(name, version)
             old_weights = foundry.read_credential(name, version)
             self.models.delete_version(name, version, keep_weights=True)
+        try:
+            slot, result, digests, model = self._send_and_register(
+                plan, key, journal, description=description, tags=tags or {},
+                base_model=base_model, weight_type=weight_type, progress=progress,
+                on_status=on_status,
+            )  # fmt: skip
+        except BaseException as exc:
+            if replaced is not None:
+                self._restore(replaced, exc)
+            raise
+        self.models.invalidate()
+        if old_weights is not None and old_weights.blob_uri != slot.blob_uri:
+            self._remove_old_weights(old_weights.sas_url)
+        return UploadReport(
+            model=model,
+            plan=plan,
+            bytes_sent=result.bytes_sent,
+            bytes_skipped=result.bytes_skipped,
+            seconds=result.seconds,
+            sha256=digests,
+        )
+
+    def _send_and_register(
+        self,
+        plan: UploadPlan,
+        key: str,
+        journal: UploadJournal | None,
+        *,
+        description: str,
+        tags: dict[str, str],
+        base_model: str | None,
+        weight_type: str,
+        progress: bool,
+        on_status: Callable[[str], None] | None,
+    ):
+        from ..journal import UploadJournal
+        from ..presentation.progress import ByteProgress
+
+        name, version = plan.name, plan.version
+        foundry = self.connection.foundry
         if journal is not None and (
             journal.status == "registered" or not journal.matches(plan.info.files)
         ):
@@ -373,21 +414,37 @@ class UploadService:
         digests = {f.relative: f.sha256 for f in result.files}
         self._write_manifest(slot.sas_url, plan, digests)
         model = self._register(
-            plan, slot.blob_uri, digests, description=description, tags=tags or {},
+            plan, slot.blob_uri, digests, description=description, tags=tags,
             base_model=base_model, weight_type=weight_type, on_status=on_status,
         )  # fmt: skip
         journal.set_status("registered")
+        return slot, result, digests, model
+
+    def _restore(self, old: CustomModel, failure: BaseException) -> None:
+        """Register the replaced version again, on its own weights, after a failed overwrite."""
+        body: dict[str, Any] = {
+            "blobUri": old.blob_uri,
+            "weightType": old.weight_type or "FullWeight",
+            "description": old.description,
+            "tags": dict(old.tags),
+        }
+        if old.base_model:
+            body["derivedModelInformation"] = {"baseModel": old.base_model}
+        foundry = self.connection.foundry
+        try:
+            foundry.wait(
+                foundry.create_async(old.name, old.version, body),
+                context=f"Restore '{old.name}' version {old.version}",
+            )
+            note = f"The previous version {old.version} was put back as it was."
+        except AzModelsError as exc:
+            note = (
+                f"The previous version could not be put back ({exc.message}); its weights "
+                f"remain at {old.blob_uri}."
+            )
         self.models.invalidate()
-        if old_weights is not None and old_weights.blob_uri != slot.blob_uri:
-            self._remove_old_weights(old_weights.sas_url)
-        return UploadReport(
-            model=model,
-            plan=plan,
-            bytes_sent=result.bytes_sent,
-            bytes_skipped=result.bytes_skipped,
-            seconds=result.seconds,
-            sha256=digests,
-        )
+        if isinstance(failure, AzModelsError):
+            failure.hint = f"{failure.hint} {note}" if failure.hint else note
 
     @staticmethod
     def _remove_old_weights(sas_url: str) -> None:

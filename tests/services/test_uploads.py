@@ -461,3 +461,32 @@ def test_deleting_a_model_forgets_its_upload(app, weights):
     assert journal_of(app, "gone-soon", "1") is None
     listed = app.execute("uploads list").value
     assert "gone-soon/1" not in set(listed["path"])
+
+
+def test_a_failed_overwrite_puts_the_old_version_back(tmp_path):
+    """Credentials that expire mid-way (a sandbox restarted with SAS lifetimes of 0) make the
+    overwrite fail after the old registration was dropped: it must come back as it was."""
+    from azmodels_support import start_app
+
+    from azmodels_magic.errors import AzModelsError
+
+    data = tmp_path / "sandbox"
+    first = start_app(data_dir=str(data))
+    port = int(first._sandbox_info.arm_endpoint.rsplit(":", 1)[1])
+    try:
+        source = write_safetensors(tmp_path / "v1.safetensors", {"w": ("F16", (8, 8))}, seed=1)
+        before = first.execute(f"upload --source {source} --name keep-me").value.model
+    finally:
+        first.close()
+    second = start_app(data_dir=str(data), port=port, extra_args=["--sas-minutes", "0"])
+    try:
+        newer = write_safetensors(tmp_path / "v2.safetensors", {"w": ("F16", (9, 9))}, seed=2)
+        with pytest.raises(AzModelsError) as caught:
+            second.execute(f"upload --source {newer} --name keep-me --overwrite")
+        assert "put back as it was" in str(caught.value)
+        after = second.connection.foundry.get_version("keep-me", "1")
+        assert after.ready
+        assert after.blob_uri == before.blob_uri
+        assert after.tags == before.tags
+    finally:
+        second.close()
