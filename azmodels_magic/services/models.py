@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..cache import TtlCache
-from ..errors import NotFoundError, UsageError, ValidationError
+from ..errors import AzModelsError, NotFoundError, UsageError, ValidationError
 from ..records import BASE, CUSTOM, BaseModel, CustomModel, Deployment, Displayable
 
 if TYPE_CHECKING:
@@ -186,7 +186,7 @@ class ModelService:
             versions = [m.version for m in self.custom_versions(model.name)]
         else:
             versions = [m.version for m in self.base_versions(model.name)]
-        deployments = [d for d in self.deployments(refresh=True) if _uses(d, model)]
+        deployments = self._deployments_of(model) or []
         flag = f" --type {model.type}" if type else ""
         return ModelDetails(
             model=model,
@@ -243,9 +243,24 @@ class ModelService:
             from ..clients.storage import delete_blobs
 
             removed = delete_blobs(access.sas_url)
-        still = [d.name for d in self.deployments(refresh=True) if _uses(d, model)]
+        # Only wording from here: the deletion is done and must not be reported as failed.
+        using = self._deployments_of(model, same_version=True)
+        still = None if using is None else [d.name for d in using]
         return DeleteReport(model=model, blobs_removed=removed, kept_weights=keep_weights,
                             deployments=still)  # fmt: skip
+
+    def _deployments_of(self, model: AnyModel, *, same_version: bool = False):
+        """Deployments using `model` (of its version, if asked), or None when ARM can't tell
+        (not configured, no role): a custom model is still worth showing or deleting."""
+        try:
+            deployments = self.deployments(refresh=True)
+        except AzModelsError:
+            return None
+        return [
+            d
+            for d in deployments
+            if _uses(d, model) and (not same_version or d.model_version == model.version)
+        ]
 
     def _forget_upload(self, model: CustomModel) -> None:
         """This machine's journal of the deleted version would otherwise offer to resume it."""
@@ -300,7 +315,7 @@ class DeleteReport:
     model: CustomModel
     blobs_removed: int
     kept_weights: bool
-    deployments: list[str]
+    deployments: list[str] | None  # None: they could not be listed
 
     def summary(self) -> str:
         m = self.model
@@ -311,7 +326,9 @@ class DeleteReport:
             else f"removed its weights ({count} blob{'s' if count != 1 else ''})"
         )
         text = f"Deleted custom model '{m.name}' version {m.version} and {weights}."
-        if self.deployments:
+        if self.deployments is None:
+            text += " Deployments are untouched (they could not be listed to check)."
+        elif self.deployments:
             text += (
                 f" Deployments are untouched: {', '.join(self.deployments)} still use it "
                 f"(`%azmodels deployments list --model {m.name}`)."

@@ -422,3 +422,25 @@ def test_conflicting_upload_refused_for_the_both_name(app, models):
     with pytest.raises(ConflictError, match="base models cannot be uploaded over"):
         app.execute(f"upload --source {models['weights']} --name gpt-4o --version 8")
     assert registry(app) == before
+
+
+def test_a_foundry_only_connection_can_show_and_delete_custom_models(app, tmp_path):
+    """Without ARM settings (or rights), deployments can't be listed: show and delete of a
+    custom model still work, and say so instead of failing after the deletion."""
+    from azmodels_magic import AzModels
+    from azmodels_magic.auth import StaticTokenCredential
+    from azmodels_magic.testing import write_safetensors
+
+    source = write_safetensors(tmp_path / "solo.safetensors", {"w": ("F16", (4, 4))}, seed=9)
+    app.execute(f"upload --source {source} --name foundry-only")
+    info = app._sandbox_info
+    solo = AzModels(progress=False)
+    solo.set_connection(
+        credential=StaticTokenCredential(info.token), project_endpoint=info.project_endpoint
+    )
+    shown = solo.execute("show foundry-only --type custom").value
+    assert shown.model.name == "foundry-only" and shown.deployments == []
+    message = solo.execute("delete --name foundry-only --force").message
+    assert "could not be listed" in message
+    app.models.invalidate()
+    assert [m.name for m in app.models.custom_versions("foundry-only")] == []
