@@ -60,7 +60,8 @@ class ArmClient:
 
     def list_keys(self) -> list[str]:
         """The account's API keys (secrets: never print or log them)."""
-        body = self.plane.request("POST", f"{self.account_id}/listKeys", context="Keys").json()
+        response = self.plane.request("POST", f"{self.account_id}/listKeys", context="Keys")
+        body = self.plane.json(response, "Keys")
         return [body[k] for k in ("key1", "key2") if body.get(k)]
 
     def endpoint(self) -> str:

@@ -73,13 +73,14 @@ class FoundryClient:
         body: dict[str, Any] = {"pendingUploadType": "TemporaryBlobReference"}
         if pending_upload_id:
             body["pendingUploadId"] = pending_upload_id
+        context = f"Upload slot for '{name}' version {version}"
         response = self.plane.request(
             "POST",
             self._version_path(name, version) + "/startPendingUpload",
             json=body,
-            context=f"Upload slot for '{name}' version {version}",
+            context=context,
         )
-        return BlobReference.from_rest(response.json())
+        return BlobReference.from_rest(self.plane.json(response, context))
 
     def create_async(self, name: str, version: str, body: dict[str, Any]) -> requests.Response:
         return self.plane.request(
@@ -102,14 +103,15 @@ class FoundryClient:
             body["description"] = description
         if tags:
             body["tags"] = tags
+        context = f"Update '{name}' version {version}"
         response = self.plane.request(
             "PATCH",
             self._version_path(name, version),
             json=body,
             headers={"Content-Type": "application/merge-patch+json"},
-            context=f"Update '{name}' version {version}",
+            context=context,
         )
-        return CustomModel.from_rest(response.json())
+        return CustomModel.from_rest(self.plane.json(response, context))
 
     def delete_version(self, name: str, version: str) -> bool:
         """True when a registration was removed, False when there was none."""
@@ -119,10 +121,11 @@ class FoundryClient:
         return response.status_code != 204
 
     def read_credential(self, name: str, version: str) -> BlobReference:
+        context = f"Storage access for '{name}' version {version}"
         response = self.plane.request(
             "POST",
             self._version_path(name, version) + "/credentials",
             json={},
-            context=f"Storage access for '{name}' version {version}",
+            context=context,
         )
-        return BlobReference.from_rest(response.json())
+        return BlobReference.from_rest(self.plane.json(response, context))

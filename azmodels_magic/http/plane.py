@@ -33,6 +33,13 @@ log = get_logger(__name__)
 USER_AGENT = "azmodels-magic/0.1"
 _TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
 StatusCallback = Callable[[str], None]
+# Failures on the way (no answer, or an answer cut off or garbled in transit): safe to retry.
+_TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 
 
 def ensure_secure(url: str) -> None:
@@ -158,7 +165,7 @@ class Plane:
                     headers=send_headers,
                     timeout=self.timeout,
                 )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except _TRANSIENT as exc:
                 if attempt >= self.max_retries:
                     raise ServiceError(
                         f"{context or self.name}: could not reach {urlsplit(url).netloc} after "
@@ -170,6 +177,11 @@ class Plane:
                 self._retry_sleep(delay)
                 attempt += 1
                 continue
+            except requests.RequestException as exc:  # TooManyRedirects, InvalidURL, ...
+                raise ServiceError(
+                    f"{context or self.name}: the request to {urlsplit(url).netloc} failed "
+                    f"({type(exc).__name__}). Check the endpoint, then run the command again."
+                ) from None
             log.debug(
                 "%s %s -> %s in %.0f ms (request id %s)",
                 method,
@@ -200,8 +212,25 @@ class Plane:
         self.retries_done += 1
         self._sleep(delay)
 
+    def json(self, response: requests.Response, context: str = "") -> dict[str, Any]:
+        """The JSON object of a successful response; anything else is one ServiceError line."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ServiceError(
+                f"{context or self.name}: the service answered with something that is not JSON "
+                f"(HTTP {response.status_code}, "
+                f"{response.headers.get('Content-Type') or 'no content type'}). "
+                "Check the endpoint, then run the command again.",
+                status=response.status_code,
+                request_id=response.headers.get("x-ms-request-id"),
+            )
+        return body
+
     def get_json(self, path: str, **kwargs: Any) -> Any:
-        return self.request("GET", path, **kwargs).json()
+        return self.json(self.request("GET", path, **kwargs), kwargs.get("context", ""))
 
     def iter_pages(
         self, path: str, *, params: Mapping[str, Any] | None = None, context: str = ""
@@ -213,7 +242,7 @@ class Plane:
         """
 
         def fetch(url: str, query: Mapping[str, Any] | None) -> dict[str, Any]:
-            return self.request("GET", url, params=query, context=context).json()
+            return self.json(self.request("GET", url, params=query, context=context), context)
 
         seen: set[str] = set()
         pool = None
@@ -261,10 +290,7 @@ class Plane:
         )
         location = response.headers.get("Location")
         if not monitor and not location:
-            try:
-                return response.json() if response.content else {}
-            except ValueError:
-                return {}
+            return self.json(response, context) if response.content else {}
         deadline = time.monotonic() + (self.operation_timeout if timeout is None else timeout)
         last = response
         while True:
@@ -278,9 +304,7 @@ class Plane:
                 )
             self._sleep(wait)
             last = self.request("GET", monitor or location, context=context)
-            body = last.json() if last.content else {}
-            if not isinstance(body, dict):
-                body = {}
+            body = self.json(last, context) if last.content else {}
             # A Location monitor answers 202 while running and 200/204 when done.
             implied = "InProgress" if (not monitor and last.status_code == 202) else "Succeeded"
             status = str(body.get("status") or (implied if not monitor else "InProgress"))
