@@ -80,7 +80,9 @@ class TokenProvider:
             if cached and cached.expires_on - _REFRESH_MARGIN > time.time():
                 return cached.token
             try:
-                got = self.credential.get_token(scope)
+                # DefaultAzureCredential signs in to its home tenant unless asked for another.
+                extra = {"tenant_id": self._tenant_id} if self._tenant_id else {}
+                got = self.credential.get_token(scope, **extra)
             except AzModelsError:
                 raise
             except Exception as exc:  # azure-identity raises many kinds; all mean "not signed in"
