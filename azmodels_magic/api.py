@@ -46,6 +46,7 @@ _CONNECTION_TRAITS = (
     "http_timeout",
     "operation_timeout",
     "poll_interval",
+    "metrics_api_version",
     "custom_sku",
     "region_accounts",
 )
@@ -67,7 +68,9 @@ class AzModels(AzModelsConfig):
     """Manage Azure AI Foundry models: the base catalog, custom uploads and deployments."""
 
     def __init__(self, *, credential: TokenCredential | None = None, **kwargs: Any) -> None:
+        self._applying = True  # traits set while constructing need no reaction
         super().__init__(**kwargs)
+        self._applying = False
         self._credential = credential
         self._tokens = TokenProvider(credential, tenant_id=self.tenant_id)
         self._connection: Connection | None = None
@@ -117,7 +120,27 @@ class AzModels(AzModelsConfig):
 
     @observe(*_CONNECTION_TRAITS)
     def _settings_changed(self, change: dict[str, Any]) -> None:
+        if getattr(self, "_applying", True):  # set_connection (or __init__) handles the rest
+            return
+        name = change["name"]
+        if name in _SANDBOX_TRAITS and self._sandbox_info is not None:
+            self._leave_sandbox(keep={name})  # e.g. `%config AzModels.project_endpoint = ...`
+        elif name == "tenant_id":
+            self._tokens = TokenProvider(self._credential, tenant_id=change["new"])
         self._reset()
+
+    def _leave_sandbox(self, *, keep: set[str]) -> None:
+        """The sandbox's token and names mean nothing elsewhere: back to the defaults."""
+        self._sandbox_info = None
+        self._credential = None
+        self._applying = True
+        try:
+            for name in _SANDBOX_TRAITS:
+                if name not in keep:
+                    setattr(self, name, self.trait_defaults(name))
+        finally:
+            self._applying = False
+        self._tokens = TokenProvider(None, tenant_id=self.tenant_id)
 
     @observe("debug")
     def _debug_changed(self, change: dict[str, Any]) -> None:
@@ -146,19 +169,18 @@ class AzModels(AzModelsConfig):
             from .config import validate_project_endpoint
 
             settings["project_endpoint"] = validate_project_endpoint(settings["project_endpoint"])
+        self._applying = True
+        try:
+            for name, value in settings.items():
+                setattr(self, name, value)
+        finally:
+            self._applying = False
         if credential is None and self._sandbox_info is not None:
-            # Leaving the sandbox: its token and its names mean nothing elsewhere.
-            self._sandbox_info = None
-            self._credential = None
-            self._tokens = TokenProvider(None, tenant_id=settings.get("tenant_id", self.tenant_id))
-            for name in _SANDBOX_TRAITS:
-                if name not in settings:
-                    setattr(self, name, self.trait_defaults(name))
-        elif credential is not None:
-            self._credential = credential
-            self._tokens = TokenProvider(credential, tenant_id=self.tenant_id)
-        for name, value in settings.items():
-            setattr(self, name, value)
+            self._leave_sandbox(keep=set(settings))
+        else:
+            if credential is not None:
+                self._credential = credential
+            self._tokens = TokenProvider(self._credential, tenant_id=self.tenant_id)
         self._reset()
 
     @property

@@ -1,0 +1,66 @@
+"""The facade's connection state: leaving the sandbox, tenants, settings that rebuild clients."""
+
+from __future__ import annotations
+
+from azmodels_magic.api import AzModels
+from azmodels_magic.sandbox.launcher import SandboxInfo
+
+INFO = SandboxInfo(
+    arm_endpoint="http://127.0.0.1:9",
+    project_endpoint="http://127.0.0.1:9/api/projects/sandbox-project",
+    subscription_id="00000000-0000-0000-0000-000000000000",
+    resource_group="rg-azmodels-sandbox",
+    account="azmodels-sandbox",
+    project="sandbox-project",
+    location="eastus",
+    token="SANDBOX-TOKEN-VALUE",
+    reader_token="READER-TOKEN-VALUE",
+    blob_endpoint="http://127.0.0.1:10/devstoreaccount1",
+    data_dir="/nonexistent",
+    pid=1,
+)
+
+
+def _token_of(app: AzModels) -> str | None:
+    credential = app._tokens._credential
+    return credential.get_token("x").token if credential is not None else None
+
+
+def test_config_to_a_real_endpoint_leaves_the_sandbox_whole():
+    app = AzModels()
+    app.use_sandbox(INFO)
+    assert _token_of(app) == "SANDBOX-TOKEN-VALUE"
+    # what `%config AzModels.project_endpoint = ...` does
+    app.project_endpoint = "https://contoso.services.ai.azure.com/api/projects/real"
+    assert app._sandbox_info is None
+    assert _token_of(app) is None  # back to DefaultAzureCredential, made on first use
+    assert app.project_parts() == ("contoso", "real")
+    assert app.arm_endpoint == "https://management.azure.com"
+    assert app.subscription_id == "" and app.resource_group == ""
+    assert app.connection_summary()["credential"] == "default"
+
+
+def test_connect_elsewhere_keeps_what_it_was_given_and_drops_the_rest():
+    app = AzModels()
+    app.use_sandbox(INFO)
+    app.set_connection(subscription_id="sub-real", resource_group="rg-real")
+    assert (app.subscription_id, app.resource_group) == ("sub-real", "rg-real")
+    assert app.account == "" and app.project_endpoint == ""
+    assert _token_of(app) is None
+
+
+def test_a_new_tenant_reaches_the_token_provider():
+    app = AzModels()
+    app.tenant_id = "tenant-b"
+    assert app._tokens._tenant_id == "tenant-b"
+    app.set_connection(tenant_id="tenant-c")
+    assert app._tokens._tenant_id == "tenant-c"
+
+
+def test_changing_a_setting_rebuilds_the_clients():
+    app = AzModels(subscription_id="s", resource_group="rg", account="a", location="eastus")
+    first = app.connection.arm
+    app.metrics_api_version = "2023-10-01"
+    second = app.connection.arm
+    assert second is not first
+    assert second.metrics_api_version == "2023-10-01"
