@@ -20,15 +20,18 @@ class TtlCache:
         self._clock = clock
         self._values: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
+        self._generation = 0  # bumped by invalidate(): loads begun before it are not stored
 
     def get(self, key: str, load: Callable[[], T], *, refresh: bool = False) -> T:
         with self._lock:
             hit = self._values.get(key)
             if hit and not refresh and self._clock() - hit[0] < self.seconds:
                 return hit[1]
+            generation = self._generation
         value = load()
         with self._lock:
-            self._values[key] = (self._clock(), value)
+            if self._generation == generation:
+                self._values[key] = (self._clock(), value)
         return value
 
     def peek(self, key: str) -> Any | None:
@@ -38,6 +41,7 @@ class TtlCache:
 
     def invalidate(self, *keys: str) -> None:
         with self._lock:
+            self._generation += 1
             for key in keys or list(self._values):
                 self._values.pop(key, None)
 
