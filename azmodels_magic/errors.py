@@ -148,3 +148,13 @@ def error_for_status(status: int, code: str | None) -> type[AzModelsError]:
     if status == 429 or status >= 500:
         return ServiceError
     return AzModelsError
+
+
+def internal_error_text(exc: BaseException) -> str:
+    """One redacted line for an exception that is not ours: a bug, said plainly."""
+    return one_line(
+        redact(
+            f"{type(exc).__name__}: {exc}. This is a bug in azmodels; "
+            "`%config AzModels.debug = True` shows the traceback for a report."
+        )
+    )

@@ -11,7 +11,7 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from .errors import AzModelsError, HelpRequested
+from .errors import AzModelsError, HelpRequested, internal_error_text
 
 _RED, _RESET = "\x1b[0;31m", "\x1b[0m"
 
@@ -67,11 +67,7 @@ class AzModelsMagics(Magics):
         except Exception as exc:
             if self.app.debug:
                 raise
-            raise DisplayedError(
-                "InternalError",
-                f"{type(exc).__name__}: {exc}. This is a bug in azmodels; "
-                "`%config AzModels.debug = True` shows the traceback for a report.",
-            ) from None
+            raise DisplayedError("InternalError", internal_error_text(exc)) from None
 
     def _run(self, line: str) -> Any:
         if not line.strip():

@@ -24,7 +24,12 @@ def _container(sas_url: str):
     # urllib3 logs request lines, SAS query included, at DEBUG: redact them at the source (as
     # BlobTransfer does; a `delete` in a new kernel reaches storage without a transfer first).
     get_logger("urllib3.connectionpool")
-    client = ContainerClient.from_container_url(sas_url, logging_enable=False)
+    try:
+        client = ContainerClient.from_container_url(sas_url, logging_enable=False)
+    except ValueError:  # its message quotes the URL, SAS included: say it without
+        raise UploadError(
+            f"The service gave an unusable storage address ({redact(sas_url)})."
+        ) from None
     try:
         yield client
     except AzureError as exc:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AzModelsError
+from ..errors import AzModelsError, internal_error_text
 
 if TYPE_CHECKING:
     from ..commands import Outcome
@@ -21,10 +21,7 @@ class ErrorLine:
         self.message = str(exc)
         if not isinstance(exc, AzModelsError):
             self.kind = "InternalError"
-            self.message = (
-                f"{type(exc).__name__}: {exc}. This is a bug in azmodels; "
-                "`%config AzModels.debug = True` shows the traceback for a report."
-            )
+            self.message = internal_error_text(exc)
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"

@@ -1,0 +1,26 @@
+"""Errors: one redacted line, whatever the exception carried."""
+
+from __future__ import annotations
+
+SAS = "https://acct.blob.core.windows.net/c/model.bin?sv=2024-05-04&sr=c&sp=racwl&sig=AbCdEf0123456789%2B%3D"
+
+
+def test_unexpected_errors_are_one_redacted_line():
+    from azmodels_magic.errors import internal_error_text
+
+    text = internal_error_text(ValueError(f"bad {SAS}\nsecond line"))
+    assert "sig=" not in text and "\n" not in text
+    assert text.startswith("ValueError: bad https://acct.blob.core.windows.net/c/model.bin?")
+    assert "This is a bug in azmodels" in text
+
+
+def test_a_malformed_storage_address_never_echoes_its_sas():
+    from azmodels_magic.clients.storage import list_blobs
+    from azmodels_magic.errors import UploadError
+
+    try:
+        list_blobs("not-a-url?sv=1&sig=SECRETSIGNATUREVALUE")
+    except UploadError as exc:
+        assert "SECRETSIGNATUREVALUE" not in str(exc)
+    else:
+        raise AssertionError("a malformed address must be refused")
