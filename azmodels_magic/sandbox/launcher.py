@@ -7,6 +7,7 @@ started it (PR_SET_PDEATHSIG on Linux), so start it from a long-lived thread suc
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import queue
@@ -148,8 +149,6 @@ class SandboxProcess:
 
     def start(self, timeout: float = 60) -> SandboxInfo:
         """Start the child and wait for its JSON line."""
-        from ..errors import AzModelsError
-
         with self._lock:
             if self.running and self.info is not None:
                 return self.info
@@ -181,27 +180,56 @@ class SandboxProcess:
                 lines.put("")  # end of output
 
             threading.Thread(target=read_stdout, name="sandbox-stdout", daemon=True).start()
-            deadline = time.monotonic() + timeout
-            while True:
-                remaining = deadline - time.monotonic()
+            try:
+                self.info = self._wait_for_info(process, lines, log_path, timeout)
+                if self.detach:
+                    remember(self.info)
+                return self.info
+            except BaseException:
+                # Interrupted (Ctrl-C), unreadable or no JSON line: leave no orphan child behind.
+                self._terminate(process)
+                self._process = None
+                atexit.unregister(self.stop)
+                if self._own_dir and self.data_dir is not None:
+                    shutil.rmtree(self.data_dir, ignore_errors=True)
+                    self.data_dir = None
+                    self._own_dir = False
+                raise
+
+    def _wait_for_info(
+        self,
+        process: subprocess.Popen[str],
+        lines: queue.Queue[str],
+        log_path: Path,
+        timeout: float,
+    ) -> SandboxInfo:
+        from ..errors import AzModelsError
+
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                line = lines.get(timeout=max(0.05, min(remaining, 0.5)))
+            except queue.Empty:
+                line = None
+            if line and line.strip().startswith("{"):
                 try:
-                    line = lines.get(timeout=max(0.05, min(remaining, 0.5)))
-                except queue.Empty:
-                    line = None
-                if line and line.strip().startswith("{"):
-                    self.info = SandboxInfo.from_json(line)
-                    if self.detach:
-                        remember(self.info)
-                    return self.info
-                if line == "" or remaining <= 0 or (process.poll() is not None and lines.empty()):
-                    break
-            self._terminate(process)
-            self._process = None
-            reason = "exited" if process.returncode not in (None, -9, -15) else "did not start"
-            raise AzModelsError(
-                f"The sandbox {reason} (within {timeout:.0f}s): {self._log_tail(log_path)}",
-                code="SandboxStartFailed",
-            )
+                    return SandboxInfo.from_json(line)
+                except (ValueError, TypeError) as exc:
+                    self._terminate(process)
+                    raise AzModelsError(
+                        f"The sandbox printed an unreadable line ({exc}): "
+                        f"{self._log_tail(log_path)}",
+                        code="SandboxStartFailed",
+                    ) from None
+            if line == "" or remaining <= 0 or (process.poll() is not None and lines.empty()):
+                break
+        self._terminate(process)
+        reason = "exited" if process.returncode not in (None, -9, -15) else "did not start"
+        raise AzModelsError(
+            f"The sandbox {reason} (within {timeout:.0f}s): {self._log_tail(log_path)}",
+            code="SandboxStartFailed",
+        )
 
     @staticmethod
     def _log_tail(path: Path, lines: int = 8) -> str:
@@ -279,19 +307,24 @@ def remembered() -> dict[str, Any] | None:
 
 
 def stop_remembered(timeout: float = 15) -> bool:
-    """Stop the detached sandbox (SIGTERM, then SIGKILL); False when none was running."""
+    """Stop the detached sandbox (SIGTERM, then SIGKILL); False when none of ours was running."""
     state = remembered()
     _state_path().unlink(missing_ok=True)
     if state is None:
         return False
     pid = int(state["pid"])
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
+    # After a reboot or crash the pid may belong to an unrelated process: signal it only when
+    # the sandbox at the remembered address says it is that pid.
+    try:
+        if discover(str(state["arm_endpoint"])).pid != pid:
+            return False
+    except Exception:
+        return False
+    with contextlib.suppress(ProcessLookupError):  # it may exit on its own meanwhile
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             os.kill(pid, 0)
-        except OSError:
-            return True
-        time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
     return True
