@@ -11,14 +11,18 @@ import re
 
 REDACTED = "<redacted>"
 
+# `sig=` as itself or percent-encoded (`sig%3D`, in a SAS URL nested in another URL's query);
+# `\b` does not fire between `%26`/`%3F` and `sig`, hence the look-behinds.
+_SIG = r"(?:\b|(?<=%26)|(?<=%3F))sig(?:=|%3D)"
 # A URL query that carries a SAS signature: drop the whole query, its other fields (se, sp, sv,
 # skoid...) say too much about the credential to be worth keeping.
-_SAS_QUERY = re.compile(r"\?(?=[^\s\"'<>]*\bsig=)[^\s\"'<>#]*", re.IGNORECASE)
-_LOOSE_SIG = re.compile(r"\b(sig=)[^&\s\"'<>]+", re.IGNORECASE)
+_SAS_QUERY = re.compile(rf"(\?|%3F)(?=[^\s\"'<>]*?{_SIG})[^\s\"'<>#]*", re.IGNORECASE)
+_LOOSE_SIG = re.compile(rf"({_SIG})(?:(?!%26)[^&\s\"'<>])+", re.IGNORECASE)
 _BEARER = re.compile(r"\b(Bearer\s+)[A-Za-z0-9\-._~+/=]+", re.IGNORECASE)
+# `name=value`, `name: value`, and quoted as in JSON or a Python dict: `'api-key': 'value'`.
 _KEYS = re.compile(
-    r"((?:AccountKey|SharedAccessSignature|api-key|access_token|\"key[12]\")\s*[=:]\s*\"?)"
-    r"[^;\s\"',}]+",
+    r"(\b(?:AccountKey|SharedAccessSignature|api[-_]?key|access_token|key[12])[\"']?"
+    r"\s*[=:]\s*[\"']?)[^;\s\"',}]+",
     re.IGNORECASE,
 )
 
@@ -28,7 +32,7 @@ def redact(text: object) -> str:
     value = str(text)
     if not value:
         return value
-    value = _SAS_QUERY.sub("?" + REDACTED, value)
+    value = _SAS_QUERY.sub(r"\1" + REDACTED, value)
     value = _LOOSE_SIG.sub(r"\1" + REDACTED, value)
     value = _BEARER.sub(r"\1" + REDACTED, value)
     return _KEYS.sub(r"\1" + REDACTED, value)

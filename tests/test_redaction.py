@@ -56,3 +56,36 @@ def test_logger_records_are_redacted(caplog):
     assert "sig=" not in text
     assert "abc.def.ghi" not in text
     assert "<redacted>" in text
+
+
+def test_quoted_keys_are_redacted():
+    assert redact("{'api-key': 'abc123'}") == "{'api-key': '<redacted>'}"
+    assert redact('{"access_token": "eyJ0eXAi.x.y"}') == '{"access_token": "<redacted>"}'
+    assert redact("headers={'api_key': 'abc123'}") == "headers={'api_key': '<redacted>'}"
+
+
+def test_unquoted_account_keys_are_redacted():
+    assert redact("key1=SECRET") == "key1=<redacted>"
+    assert redact("key2: SECRET, key1: OTHER") == "key2: <redacted>, key1: <redacted>"
+
+
+def test_percent_encoded_sas_is_redacted():
+    url = "https://x.example/login?next=https%3A%2F%2Fa.blob%2Fc%3Fsv%3D1%26sig%3DSECRET%2B%3D"
+    text = redact(f"open {url} now")
+    assert "SECRET" not in text
+    assert "sv%3D1" not in text
+    assert text == "open https://x.example/login?<redacted> now"  # the outer query goes whole
+    nested = redact("blob=https%3A%2F%2Fa.blob%2Fc%3Fsv%3D1%26sig%3DSECRET")
+    assert nested == "blob=https%3A%2F%2Fa.blob%2Fc%3F<redacted>"
+    assert "SECRET" not in redact("sv%3D1%26sig%3DSECRET%26se%3D2")
+    assert redact("sv%3D1%26sig%3DSECRET%26se%3D2") == "sv%3D1%26sig%3D<redacted>%26se%3D2"
+
+
+def test_ordinary_words_are_untouched():
+    for text in (
+        "Deployment 'chat' not found (request id 1234)",
+        "signal=3",
+        "design%3Dx, monkey1=3, keys: 2, the key is 'k', turkey2: roast",
+        "https://example.com/a?sv=1&sp=r",
+    ):
+        assert redact(text) == text
