@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+from collections.abc import Callable
 from functools import lru_cache
 
-from .errors import HelpRequested, UsageError
+from .errors import HelpRequested, UsageError, ValidationError
 from .records import META_PREFIX
 
 MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,29}$")
@@ -121,6 +122,23 @@ def non_negative_int(value: str) -> int:
     if number < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {number}")
     return number
+
+
+def problem(checker: Callable[[str], object], value: str) -> str | None:
+    """A value check's complaint as one sentence, or None when the value is fine (for forms)."""
+    try:
+        checker(value)
+    except argparse.ArgumentTypeError as exc:
+        text = str(exc)
+        return text[:1].upper() + text[1:] + "."
+    return None
+
+
+def check(checker: Callable[[str], object], value: str) -> None:
+    """A value check for the Python API and the services: its complaint is a ValidationError."""
+    complaint = problem(checker, value)
+    if complaint:
+        raise ValidationError(complaint)
 
 
 # -- the parser ---------------------------------------------------------------------------------

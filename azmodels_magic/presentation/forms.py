@@ -13,7 +13,6 @@ card and one-line errors, shown in the form's output area.
 
 from __future__ import annotations
 
-import argparse
 import html
 import shlex
 from collections.abc import Callable
@@ -48,21 +47,11 @@ def model_label(model: AnyModel) -> str:
     return f"{model.name} {model.version} ({kind})".replace("  ", " ")
 
 
-def check_value(checker: Callable[[str], Any], value: str) -> str | None:
-    """The grammar's complaint about `value` (one sentence), or None when it is fine."""
-    try:
-        checker(value)
-    except argparse.ArgumentTypeError as exc:
-        text = str(exc)
-        return text[:1].upper() + text[1:] + "."
-    return None
-
-
 def parse_tags(text: str) -> list[str]:
     """'k=v, k2=v2' -> ['k=v', 'k2=v2'], each checked by the grammar (ValidationError if bad)."""
     tags = [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
     for tag in tags:
-        problem = check_value(grammar.tag, tag)
+        problem = grammar.problem(grammar.tag, tag)
         if problem:
             raise ValidationError(problem)
     return tags
@@ -350,7 +339,7 @@ class DeployForm(_Form):
         name = self.name.value.strip()
         if not name:
             return "Enter a name for the deployment."
-        problem = check_value(grammar.deployment_name, name)
+        problem = grammar.problem(grammar.deployment_name, name)
         if problem:
             return problem
         existing = self.existing_deployment(name)
@@ -508,7 +497,7 @@ class UploadForm(_Form):
             (grammar.model_name, name),
             (grammar.version, self.version.value.strip() or "1"),
         ):
-            problem = check_value(checker, value)
+            problem = grammar.problem(checker, value)
             if problem:
                 return problem
         try:

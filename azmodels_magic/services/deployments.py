@@ -402,9 +402,8 @@ class DeploymentService:
         on_status: Callable[[str], None] | None = None,
     ) -> DeploymentDetails:
         from .. import grammar
-        from .uploads import check
 
-        check(grammar.deployment_name, deployment_name)
+        grammar.check(grammar.deployment_name, deployment_name)
         target = self.models.find(model, type=type, version=version)
         if isinstance(target, CustomModel) and not target.ready:
             raise ValidationError(

@@ -282,12 +282,11 @@ class ModelService:
         remove_tags: list[str] | None = None,
     ) -> CustomModel:
         from .. import grammar
-        from .uploads import check
 
         for key, value in (set_tags or {}).items():
-            check(grammar.tag, f"{key}={value}")
+            grammar.check(grammar.tag, f"{key}={value}")
         for key in remove_tags or []:
-            check(grammar.tag_key, key)
+            grammar.check(grammar.tag_key, key)
         if description is None and not set_tags and not remove_tags:
             raise UsageError("Nothing to update: give --description, --set-tag or --remove-tag.")
         model = self.resolve_custom(name, version)

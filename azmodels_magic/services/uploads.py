@@ -37,16 +37,6 @@ _DETAIL_TAGS = ("architecture", "architectures", "parameter_count", "quantizatio
                 "tensor_count", "model_type", "context_length", "opset")  # fmt: skip
 
 
-def check(checker: Callable[[str], Any], value: str) -> Any:
-    """Run a grammar value check from the Python API: its message becomes a ValidationError."""
-    import argparse
-
-    try:
-        return checker(value)
-    except argparse.ArgumentTypeError as exc:
-        raise ValidationError(str(exc)[:1].upper() + str(exc)[1:] + ".") from None
-
-
 @dataclass
 class UploadPlan(Displayable):
     """What an upload will do: shown by --dry-run, and followed by the real run."""
@@ -236,10 +226,10 @@ class UploadService:
         from ..journal import UploadJournal
 
         version = str(version)  # the Python API may be given version=2
-        check(grammar.model_name, name)
-        check(grammar.version, version)
+        grammar.check(grammar.model_name, name)
+        grammar.check(grammar.version, version)
         for key, value in (tags or {}).items():
-            check(grammar.tag, f"{key}={value}")
+            grammar.check(grammar.tag, f"{key}={value}")
         info = inspect_source(source, declared_format=format)  # local: no network yet
         if any(m.name.lower() == name.lower() for m in self.models.catalog()):
             raise ConflictError(
