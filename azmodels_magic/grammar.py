@@ -212,7 +212,10 @@ def build_parser(prog: str = "azmodels") -> _Parser:
     p = _sub(commands, "upload", "upload weights (file or folder) and register a custom model")
     p.add_argument("--source", required=True, metavar="PATH", help="weights file or model folder")
     p.add_argument("--name", required=True, type=model_name, help="custom model name")
-    p.add_argument("--format", choices=FORMATS, help="expected format (checked against the bytes)")
+    p.add_argument(
+        "--format", dest="weights_format", choices=FORMATS,
+        help="expected weights format (checked against the bytes)",
+    )  # fmt: skip
     p.add_argument("--description", default="", help="free text")
     p.add_argument("--tags", nargs="+", type=tag, default=[], metavar="K=V", help="tags")
     p.add_argument("--version", type=version, default="1", help="version (default 1)")

@@ -273,8 +273,8 @@ class UploadJournal:
         """Record a committed blob and its SHA-256; written throttled like staged blocks.
 
         Writing at every commit made a folder of many small files quadratic (each write holds
-        the whole journal). A commit lost to a crash costs nothing: a re-run finds the blob on
-        the service, checks its size and SHA-256 metadata, and does not send it again."""
+        the whole journal). A commit lost to a crash costs little: the re-run re-stages the
+        blocks it had not journaled (a small file: the file), never a wrong byte."""
         with self._lock:
             entry = self._files[relative]
             entry.committed = True

@@ -52,20 +52,6 @@ def write_manifest(sas_url: str, manifest: dict[str, Any]) -> None:
         container.upload_blob(MANIFEST, data, overwrite=True)
 
 
-def read_manifest(sas_url: str) -> dict[str, Any] | None:
-    from azure.core.exceptions import ResourceNotFoundError
-
-    with _container(sas_url) as container:
-        try:
-            data = container.download_blob(MANIFEST).readall()
-        except ResourceNotFoundError:
-            return None
-    try:
-        return json.loads(data)
-    except ValueError:
-        return None
-
-
 def list_blobs(sas_url: str) -> list[tuple[str, int]]:
     """(name, size) of every committed blob in the container."""
     with _container(sas_url) as container:
@@ -103,8 +89,3 @@ def _try_delete(container, name: str) -> None:
     except HttpResponseError as exc:
         if getattr(exc, "status_code", None) != 403:
             raise
-
-
-def read_blob(sas_url: str, name: str) -> bytes:
-    with _container(sas_url) as container:
-        return container.download_blob(name).readall()

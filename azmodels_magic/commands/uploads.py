@@ -16,7 +16,7 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
     tags = dict(args.tags)
     if args.dry_run:
         plan = app.uploads.plan(
-            source=args.source, name=args.name, version=args.version, format=args.format,
+            source=args.source, name=args.name, version=args.version, format=args.weights_format,
             overwrite=args.overwrite, tags=tags, base_model=args.base_model,
         )  # fmt: skip
         return Outcome(value=plan, message="Dry run: nothing was uploaded or registered.")
@@ -24,7 +24,7 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
         source=args.source,
         name=args.name,
         version=args.version,
-        format=args.format,
+        format=args.weights_format,
         description=args.description,
         tags=tags,
         overwrite=args.overwrite,

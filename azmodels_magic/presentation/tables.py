@@ -160,11 +160,7 @@ def frame_text(frame: pd.DataFrame, *, max_width: int = 48) -> str:
     shown = frame.copy()
     for column in shown.columns:
         if shown[column].dtype == object:
-            shown[column] = shown[column].map(
-                lambda v: (
-                    v if not isinstance(v, str) or len(v) <= max_width else v[: max_width - 1] + "…"
-                )
-            )
+            shown[column] = shown[column].map(lambda v: _cut(v, max_width))
     return shown.to_string(index=False, na_rep="")
 
 

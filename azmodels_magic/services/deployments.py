@@ -152,7 +152,6 @@ class DeploymentDetails(Displayable):
         return self.deployment.status
 
     def snippets(self) -> dict[str, str]:
-        d = self.deployment
         python = (
             "import os, requests\n"
             f'url = "{self.endpoint}"\n'
@@ -165,7 +164,6 @@ class DeploymentDetails(Displayable):
             "-H 'Content-Type: application/json' "
             '-d \'{"messages": [{"role": "user", "content": "Hello!"}]}\''
         )
-        del d
         return {"python": python, "curl": curl}
 
     def commands(self) -> dict[str, str]:

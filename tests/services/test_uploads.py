@@ -187,6 +187,8 @@ def test_gguf_metadata_is_read_and_recorded(app, tmp_path):
 def test_dry_run_shows_the_plan_and_changes_nothing(app, tmp_path, weights):
     from azmodels_magic.journal import uploads_dir
 
+    if registered(app, "single-file", "1") is None:  # when run alone
+        app.execute(f"upload --source {weights} --name single-file")
     before = registry(app)
     journals = sorted(uploads_dir().glob("*.json")) if uploads_dir().is_dir() else []
     outcome = app.execute(
