@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from ..http.plane import Plane, StatusCallback
+from ..http.plane import Plane, StatusCallback, segment
 from ..records import BaseModel, Deployment
 
 PROVIDER = "Microsoft.CognitiveServices"
@@ -39,12 +39,13 @@ class ArmClient:
     @property
     def account_id(self) -> str:
         return (
-            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
-            f"/providers/{PROVIDER}/accounts/{self.account}"
+            f"/subscriptions/{segment(self.subscription_id)}"
+            f"/resourceGroups/{segment(self.resource_group)}"
+            f"/providers/{PROVIDER}/accounts/{segment(self.account)}"
         )
 
     def project_id(self, project: str) -> str:
-        return f"{self.account_id}/projects/{project}"
+        return f"{self.account_id}/projects/{segment(project)}"
 
     # -- account --------------------------------------------------------------------------------
 
@@ -72,8 +73,8 @@ class ArmClient:
 
     def iter_catalog(self) -> Iterator[BaseModel]:
         path = (
-            f"/subscriptions/{self.subscription_id}/providers/{PROVIDER}"
-            f"/locations/{self.location}/models"
+            f"/subscriptions/{segment(self.subscription_id)}/providers/{PROVIDER}"
+            f"/locations/{segment(self.location)}/models"
         )
         for item in self.plane.iter_items(path, context="Model catalog"):
             yield BaseModel.from_rest(item)
@@ -81,7 +82,7 @@ class ArmClient:
     # -- deployments ----------------------------------------------------------------------------
 
     def _deployment_path(self, name: str = "") -> str:
-        return f"{self.account_id}/deployments" + (f"/{name}" if name else "")
+        return f"{self.account_id}/deployments" + (f"/{segment(name)}" if name else "")
 
     def iter_deployments(self) -> Iterator[Deployment]:
         for item in self.plane.iter_items(self._deployment_path(), context="Deployments"):

@@ -9,7 +9,7 @@ from typing import Any
 import requests
 
 from ..errors import ServiceError
-from ..http.plane import Plane, StatusCallback
+from ..http.plane import Plane, StatusCallback, segment
 from ..records import CustomModel
 from ..redaction import strip_query
 
@@ -51,14 +51,16 @@ class FoundryClient:
 
     @staticmethod
     def _version_path(name: str, version: str) -> str:
-        return f"/models/{name}/versions/{version}"
+        return f"/models/{segment(name)}/versions/{segment(version)}"
 
     def iter_models(self) -> Iterator[CustomModel]:
         for item in self.plane.iter_items("/models", context="Custom models"):
             yield CustomModel.from_rest(item)
 
     def iter_versions(self, name: str) -> Iterator[CustomModel]:
-        for item in self.plane.iter_items(f"/models/{name}/versions", context=f"Model '{name}'"):
+        for item in self.plane.iter_items(
+            f"/models/{segment(name)}/versions", context=f"Model '{name}'"
+        ):
             yield CustomModel.from_rest(item)
 
     def get_version(self, name: str, version: str) -> CustomModel:

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
@@ -51,6 +51,13 @@ def ensure_secure(url: str) -> None:
         f"Refusing {parts.scheme or 'schemeless'} URL {strip_query(url)!r}: use https "
         "(plain http is allowed only to loopback, for the sandbox)."
     )
+
+
+def segment(value: str) -> str:
+    """`value` as one URL path segment: `chat#old` stays one name, `a/b` cannot add a level."""
+    if value in (".", ".."):  # would climb a level (DELETE .../deployments/.. = the account)
+        raise ValidationError(f"{value!r} is not a valid name.")
+    return quote(value, safe="")
 
 
 def error_from_response(response: requests.Response, context: str = "") -> AzModelsError:
