@@ -31,6 +31,7 @@ from ..records import (
     Displayable,
     SkuOption,
 )
+from ..wording import did_you_mean, plural
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,10 +56,6 @@ def _region_key(region: str) -> str:
     return region.replace(" ", "").lower()
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 @dataclass
 class DeploymentList:
     deployments: list[Deployment]
@@ -66,7 +63,7 @@ class DeploymentList:
     def summary(self) -> str:
         base = sum(1 for d in self.deployments if d.type == BASE)
         custom = len(self.deployments) - base
-        found = f"{_plural(len(self.deployments), 'deployment')} found"
+        found = f"{plural(len(self.deployments), 'deployment')} found"
         return f"{found} ({base} base, {custom} custom)"
 
     def __len__(self) -> int:
@@ -270,13 +267,8 @@ class DeploymentService:
             ) from None
 
     def _suggest(self, name: str) -> str:
-        import difflib
-
         names = [d.name for d in self.all()]
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-        if close:
-            return f" Did you mean {', '.join(close)}?"
-        return " `%azmodels deployments list` shows them."
+        return did_you_mean(name, names, "`%azmodels deployments list` shows them.")
 
     def api_key(self) -> str:
         """The account key that deployments' endpoints accept in the `api-key` header.

@@ -9,15 +9,12 @@ from typing import TYPE_CHECKING, Any
 from ..cache import TtlCache
 from ..errors import AzModelsError, NotFoundError, UsageError, ValidationError
 from ..records import BASE, CUSTOM, BaseModel, CustomModel, Deployment, Displayable
+from ..wording import did_you_mean, plural
 
 if TYPE_CHECKING:
     from ..connection import Connection
 
 AnyModel = BaseModel | CustomModel
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 @dataclass
@@ -36,7 +33,7 @@ class ModelList:
         return sum(1 for m in self.models if m.type == CUSTOM)
 
     def summary(self) -> str:
-        found = f"{_plural(len(self.models), 'model')} found"
+        found = f"{plural(len(self.models), 'model')} found"
         if self.type == "all":
             return f"{found} ({self.base_count} base, {self.custom_count} custom)"
         return f"{found} ({self.type})"
@@ -175,7 +172,7 @@ class ModelService:
         )
         names = [m.name for m in self.catalog()] if type != CUSTOM else []
         names += self._custom_names() if type != BASE else []
-        hint = _suggest(name, names)
+        hint = _suggest_name(name, names)
         raise NotFoundError(f"No model named '{name}' {where}.{hint}", code="ModelNotFound")
 
     def show(
@@ -214,7 +211,7 @@ class ModelService:
                     "be deleted or changed."
                 )
             raise NotFoundError(
-                f"No custom model named '{name}'.{_suggest(name, self._custom_names())}",
+                f"No custom model named '{name}'.{_suggest_name(name, self._custom_names())}",
                 code="ModelNotFound",
             )
         if version is None and len(versions) > 1:
@@ -370,11 +367,8 @@ def _weights_meta(model: AnyModel) -> dict[str, Any]:
     return {k[len(META_PREFIX) :]: v for k, v in model.tags.items() if k.startswith(META_PREFIX)}
 
 
-def _suggest(name: str, names: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, sorted(set(names)), n=3, cutoff=0.6)
-    return f" Did you mean {', '.join(close)}?" if close else " Run `%azmodels list` to see them."
+def _suggest_name(name: str, names: list[str]) -> str:
+    return did_you_mean(name, names, "Run `%azmodels list` to see them.")
 
 
 def _suggest_deployment(model_name: str) -> str:
