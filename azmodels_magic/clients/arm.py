@@ -139,7 +139,7 @@ class ArmClient:
                 "timespan": timespan,
                 "interval": interval,
                 "aggregation": "Total,Average",
-                "$filter": f"ModelDeploymentName eq '{deployment}'",
+                "$filter": "ModelDeploymentName eq '{}'".format(deployment.replace("'", "''")),
             },
             context=f"Metrics of '{deployment}'",
         )
