@@ -208,6 +208,14 @@ class DeployForm(_Form):
             self.choices.setdefault(model_key(target), target)
             self.model.options = self._options("")
             self.model.value = model_key(target)
+        else:  # start on a version the catalog recommends (or one of your own models)
+            preferred = next(
+                (k for _label, k in self.model.options
+                 if getattr(self.choices.get(k), "is_default_version", True)),
+                None,
+            )  # fmt: skip
+            if preferred is not None:
+                self.model.value = preferred
         self._model_changed()
 
         _classes("azmodels-deploy", search=self.search, model=self.model, name=self.name,

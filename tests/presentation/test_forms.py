@@ -251,3 +251,10 @@ def test_suggested_names_follow_the_grammar(stem, name):
 
 def test_tags_text_splits_on_commas():
     assert parse_tags(" a=1, b=two words ,\nc=") == ["a=1", "b=two words", "c="]
+
+
+def test_deploy_form_starts_on_a_recommended_version(app):
+    form = DeployForm(app)
+    chosen = form.selected
+    assert chosen is not None
+    assert getattr(chosen, "is_default_version", True)
