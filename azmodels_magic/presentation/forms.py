@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 AnyModel = BaseModel | CustomModel
 
 _OK, _BAD, _NOTE = "#107c10", "#a4262c", "#605e5c"
-_LABEL_WIDTH = "110px"
+_LABEL_WIDTH = "140px"  # fits "Deployment name" and "Description"
 
 
 def model_key(model: AnyModel) -> str:
