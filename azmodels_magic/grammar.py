@@ -32,31 +32,31 @@ _PATH_HELP = "name/version, e.g. my-model/1"  # dest upload_path: args.path is t
 # -- value checks (argparse `type=` callables: their message becomes the usage error) -----------
 
 
-def model_name(value: str) -> str:
-    if not MODEL_NAME.match(value):
-        raise argparse.ArgumentTypeError(
-            f"'{value}' is not a valid model name: use 2-30 characters, start with a letter, "
-            "then letters, digits or '-'"
-        )
-    return value
+def _matching(pattern: re.Pattern[str], what: str, rule: str) -> Callable[[str], str]:
+    """A check that `value` matches `pattern`; its complaint names the value and the rule."""
+
+    def check_value(value: str) -> str:
+        if not pattern.match(value):
+            raise argparse.ArgumentTypeError(f"'{value}' is not a valid {what}: {rule}")
+        return value
+
+    check_value.__name__ = what.replace(" ", "_")
+    return check_value
 
 
-def version(value: str) -> str:
-    if not VERSION.match(value):
-        raise argparse.ArgumentTypeError(
-            f"'{value}' is not a valid version: use 1-30 letters, digits, '.', '-' or '_', "
-            "starting with a letter or digit (e.g. 1 or 2024-11-20)"
-        )
-    return value
-
-
-def deployment_name(value: str) -> str:
-    if not DEPLOYMENT_NAME.match(value):
-        raise argparse.ArgumentTypeError(
-            f"'{value}' is not a valid deployment name: use 2-64 letters, digits, '.', '-' or "
-            "'_', starting with a letter or digit"
-        )
-    return value
+model_name = _matching(
+    MODEL_NAME, "model name",
+    "use 2-30 characters, start with a letter, then letters, digits or '-'",
+)  # fmt: skip
+version = _matching(
+    VERSION, "version",
+    "use 1-30 letters, digits, '.', '-' or '_', starting with a letter or digit "
+    "(e.g. 1 or 2024-11-20)",
+)  # fmt: skip
+deployment_name = _matching(
+    DEPLOYMENT_NAME, "deployment name",
+    "use 2-64 letters, digits, '.', '-' or '_', starting with a letter or digit",
+)  # fmt: skip
 
 
 def capacity(value: str) -> int:
