@@ -2,12 +2,12 @@
 # Set up, then run the quickstart notebook against the local sandbox (no Azure account needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh notebook
 out="${AZMODELS_OUTPUT_DIR:-artifacts}"
-python3 -m jupyter nbconvert --to notebook --execute notebooks/quickstart.ipynb \
+.venv/bin/python -m jupyter nbconvert --to notebook --execute notebooks/quickstart.ipynb \
   --output-dir "$out" --ExecutePreprocessor.timeout=600
 # What the notebook printed, so the terminal shows the run too.
-python3 - "$out/quickstart.ipynb" <<'PY'
+.venv/bin/python - "$out/quickstart.ipynb" <<'PY'
 import sys
 
 import nbformat

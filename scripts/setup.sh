@@ -1,16 +1,61 @@
 #!/usr/bin/env bash
-# Install everything azmodels needs on a fresh machine: the package with its test extras, and
-# Azurite (the Azure Storage emulator the sandbox runs) from npm. Safe to run again.
+# Set up azmodels inside this folder only: a virtual environment in .venv (Python 3.11+) with the
+# package and the extras asked for, and Azurite (the Azure Storage emulator the sandbox runs) in
+# node_modules from package.json. Nothing is installed outside the project; safe to run again
+# (nothing is reinstalled when pyproject.toml and the extras are unchanged).
+#
+#   bash scripts/setup.sh [EXTRAS]    EXTRAS: notebook (the quickstart's needs) or test (default)
+#
+# AZMODELS_PYTHON=/path/to/python picks the interpreter; AZMODELS_BROWSER_TEST=1 also installs
+# Debian's Chromium for tests/test_browser.py (needs root and apt-get; CI sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1  # the browser test drives Debian's Chromium, never a download
-python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+extras="${1:-test}"
+
+python_ok() { "$1" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; }
+if [ ! -x .venv/bin/python ] || ! python_ok .venv/bin/python; then
+  py=""
+  for candidate in "${AZMODELS_PYTHON:-}" python3.13 python3.12 python3.11 python3 python; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 && python_ok "$(command -v "$candidate")"; then
+      py="$(command -v "$candidate")"
+      break
+    fi
+  done
+  if [ -z "$py" ]; then
+    echo "setup: azmodels needs Python 3.11 or newer with venv; none was found on PATH." >&2
+    echo "setup: install one (e.g. apt-get install python3.11-venv) or set AZMODELS_PYTHON=/path/to/python" >&2
+    exit 1
+  fi
+  rm -rf .venv
+  "$py" -m venv .venv
+fi
+
+# Reinstall only when what decides the install changed.
+stamp=".venv/.azmodels-$extras"
+want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1) $extras"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing azmodels[$extras] into .venv"
+  export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1  # the browser test drives Debian's Chromium, never a download
+  PIP_REQUIRE_VIRTUALENV=1 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+    -e ".[$extras]"
+  echo "$want" >"$stamp"
+fi
+
 if [ ! -x node_modules/.bin/azurite-blob ]; then
+  command -v npm >/dev/null 2>&1 || {
+    echo "setup: npm (Node.js 20+) is needed for Azurite, the storage emulator: install Node.js" >&2
+    exit 1
+  }
   npm ci --no-audit --no-fund --loglevel=error
 fi
-# Debian's Chromium for tests/test_browser.py (as root; elsewhere that test says it is skipped).
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  command -v chromium >/dev/null 2>&1 || (apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ||
-    echo "setup: could not install chromium; the browser test will be skipped" >&2
+
+# Debian's Chromium, only when the browser test is asked for.
+if [ "${AZMODELS_BROWSER_TEST:-}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ||
+      echo "setup: could not install chromium; the browser test will be skipped" >&2
+  else
+    echo "setup: AZMODELS_BROWSER_TEST=1 needs Chromium (as root: apt-get install chromium)" >&2
+  fi
 fi

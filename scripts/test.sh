@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Set up, lint, and run the whole test suite against the sandbox (real HTTP, real Azurite).
+# Set up (.venv with the test extras, Azurite), lint, and run the whole test suite against the
+# sandbox (real HTTP, real Azurite). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-python3 -m ruff check .
-python3 -m ruff format --check .
-python3 -m pytest "$@"
+bash scripts/setup.sh test
+.venv/bin/python -m ruff check .
+.venv/bin/python -m ruff format --check .
+.venv/bin/python -m pytest "$@"
