@@ -14,13 +14,10 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SKIP_DIRS = {".git", "node_modules", "artifacts", "__pycache__", ".pytest_cache", ".ruff_cache"}
+from checkout_support import clean_env, copy_checkout, run
 
 pytestmark = [
     pytest.mark.binder,
@@ -32,44 +29,8 @@ pytestmark = [
 ]
 
 
-def _checkout_files() -> list[str]:
-    """The files a clone would have (tracked, plus new files not ignored)."""
-    try:
-        out = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=ROOT,
-            capture_output=True,
-            check=True,
-        ).stdout
-        return [f for f in out.decode().split("\0") if f and (ROOT / f).is_file()]
-    except (OSError, subprocess.CalledProcessError):
-        return [
-            str(p.relative_to(ROOT))
-            for p in ROOT.rglob("*")
-            if p.is_file() and not SKIP_DIRS & set(p.relative_to(ROOT).parts)
-        ]
-
-
-def _run(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float) -> str:
-    started = time.monotonic()
-    result = subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    took = time.monotonic() - started
-    print(f"$ {' '.join(args)}  ({took:.0f} s, exit {result.returncode})")
-    assert result.returncode == 0, (
-        f"{' '.join(args)} failed ({result.returncode}):\n"
-        f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    )
-    return result.stdout
-
-
 def test_binder_install_runs_the_quickstart(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    for name in _checkout_files():
-        target = repo / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, target)
+    repo = copy_checkout(tmp_path / "repo")
     assert (repo / "binder" / "requirements.txt").is_file()
     assert not (repo / "node_modules").exists()
 
@@ -80,12 +41,7 @@ def test_binder_install_runs_the_quickstart(tmp_path: Path) -> None:
 
     # The environment of an activated venv, with the Jupyter and IPython dirs of this test only
     # (a kernelspec in ~/.local/share/jupyter must not send the kernel to another Python).
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PYTHON", "JUPYTER", "AZMODELS_", "VIRTUAL_ENV"))
-    }
-    env.update(
+    env = clean_env(
         PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         VIRTUAL_ENV=str(venv),
         JUPYTER_DATA_DIR=str(tmp_path / "jupyter-data"),
@@ -97,13 +53,13 @@ def test_binder_install_runs_the_quickstart(tmp_path: Path) -> None:
 
     # repo2docker's steps: requirements.txt, then postBuild from the repository root.
     pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
-    _run([*pip, "-r", "binder/requirements.txt"], cwd=repo, env=env, timeout=900)
-    _run(["bash", "binder/postBuild"], cwd=repo, env=env, timeout=600)
+    run([*pip, "-r", "binder/requirements.txt"], cwd=repo, env=env, timeout=900)
+    run(["bash", "binder/postBuild"], cwd=repo, env=env, timeout=600)
 
     assert shutil.which("node", path=env["PATH"]) == str(bin_dir / "node")
     assert (repo / "node_modules" / ".bin" / "azurite-blob").exists()
     kernelspecs = [python, "-m", "jupyter", "kernelspec", "list", "--json"]
-    specs = json.loads(_run(kernelspecs, cwd=repo, env=env, timeout=120))["kernelspecs"]
+    specs = json.loads(run(kernelspecs, cwd=repo, env=env, timeout=120).stdout)["kernelspecs"]
     assert Path(specs["python3"]["resource_dir"]).is_relative_to(venv), specs["python3"]
 
     # The quickstart as mybinder would run it, plus one cell that says where it ran.
@@ -122,7 +78,7 @@ def test_binder_install_runs_the_quickstart(tmp_path: Path) -> None:
     nbformat.write(book, source)
     nbconvert = [python, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute"]
     options = ["--ExecutePreprocessor.timeout=600", "--output", "executed.ipynb"]
-    _run([*nbconvert, *options, source.name], cwd=source.parent, env=env, timeout=900)
+    run([*nbconvert, *options, source.name], cwd=source.parent, env=env, timeout=900)
     executed = nbformat.read(source.parent / "executed.ipynb", as_version=4)
     text = "\n".join(
         out.get("text", "")
