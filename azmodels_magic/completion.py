@@ -13,6 +13,7 @@ str_key='%azmodels')`; nothing heavy is imported until the first completion.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import threading
 import time
@@ -309,14 +310,27 @@ def _value_of(words: list[str], flag: str) -> str | None:
 
 
 def _paths(prefix: str) -> list[str]:
-    """Files and folders, as IPython completes them (folders end with '/')."""
-    try:
-        from IPython import get_ipython
+    """Files and folders starting with `prefix` (folders end with '/'), as a shell completes them.
 
-        shell = get_ipython()
-        return list(shell.Completer.file_matches(prefix)) if shell is not None else []
-    except Exception:
+    Listed here rather than through IPython's file matcher, whose API changed between releases.
+    """
+    folder, _, start = prefix.rpartition("/")
+    base = os.path.expanduser(folder + "/" if folder or prefix.startswith("/") else ".")
+    try:
+        entries = sorted(os.scandir(base), key=lambda e: e.name)
+    except OSError:
         return []
+    head = prefix[: len(prefix) - len(start)]
+    found = []
+    for entry in entries:
+        if not entry.name.startswith(start) or (entry.name.startswith(".") and not start):
+            continue
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        found.append(head + entry.name + ("/" if is_dir else ""))
+    return found
 
 
 def _starting(candidates: Iterable[str], prefix: str) -> list[str]:
