@@ -74,6 +74,8 @@ def find_azcopy() -> tuple[Path | None, str]:
     candidates = [Path(given)] if given else [NPM_BINARY]
     if not given and shutil.which("azcopy"):
         candidates.append(Path(shutil.which("azcopy")))
+    if given and not Path(given).is_file():
+        return None, f"AZCOPY_EXE={given} is not a file: {HOW_TO_GET}"
     for exe in candidates:
         if not exe.is_file():
             continue
@@ -338,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     if exe is None:
         report.add("AzCopy", "skipped: not available", detail=version)
         report.notes.append(f"Skipped: {version}.")
+        report.versions = {"AzCopy": "not installed"}
         print(f"azcopy benchmark skipped: {version}", flush=True)
         return finish(report, args, started)
     shown = exe.relative_to(REPO) if exe.is_relative_to(REPO) else exe
