@@ -126,8 +126,10 @@ class AzCopy:
         try:
             result = run_measured(command, env=env, cwd=scratch.parent)
             if result.returncode != 0:
-                tail = result.stdout.strip().splitlines()[-5:]
-                raise RuntimeError(f"azcopy failed ({result.returncode}): {' / '.join(tail)}")
+                from azmodels_magic.redaction import redact  # its output may quote the SAS
+
+                tail = redact(" / ".join(result.stdout.strip().splitlines()[-5:]))
+                raise RuntimeError(f"azcopy failed ({result.returncode}): {tail}")
             stored = self.stored(container)
             if stored != (shape.files, shape.total):
                 raise RuntimeError(
