@@ -56,6 +56,7 @@ class Report:
     seconds: float = 0.0
     quick: bool = False
     load: str = ""
+    versions: dict[str, str] = field(default_factory=dict)  # of tools measured against
 
     def add(self, *args: Any, **kwargs: Any) -> Row:
         row = Row(*args, **kwargs)
@@ -224,3 +225,116 @@ def vm_hwm(pid: int) -> int:
         return 0
     match = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
     return int(match.group(1)) * 1024 if match else 0
+
+
+# ----------------------------------------------------------------------------- request log
+
+
+@dataclass(frozen=True)
+class Logged:
+    """One request as the sandbox logged it."""
+
+    method: str
+    path: str
+    status: int
+    ms: float
+    ended: float  # epoch seconds the line was written (just after the response went out)
+
+    @property
+    def began(self) -> float:
+        return self.ended - self.ms / 1000
+
+
+class RequestLog:
+    """The sandbox's own log of the requests it answered: one INFO line each (method, path, status,
+    latency) in sandbox.log of its data dir. Counting there, not in the client, counts what really
+    reached the service, retries included."""
+
+    LINE = re.compile(
+        r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) INFO azmodels_magic\.sandbox\.server: "
+        r"(GET|PUT|POST|PATCH|DELETE|HEAD) (\S+) (\d{3}) ([\d.]+)ms$"
+    )
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def mark(self, settle: float = 0.3) -> int:
+        """The log's end, once it has stopped growing (a line is written after its response is
+        sent, so the last request of a window can still be on its way to the file)."""
+        size = -1
+        while True:
+            now = self.path.stat().st_size
+            if now == size:
+                return now
+            size = now
+            time.sleep(settle)
+
+    def since(self, mark: int) -> list[Logged]:
+        """The requests logged after `mark` (waits for the log to settle first)."""
+        end = self.mark()
+        with open(self.path, "rb") as handle:
+            handle.seek(mark)
+            text = handle.read(end - mark).decode(errors="replace")
+        found = []
+        for line in text.splitlines():
+            match = self.LINE.search(line)
+            if match:
+                stamp, millis, method, path, status, ms = match.groups()
+                # logging's asctime is local time
+                ended = time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S")) + int(millis) / 1000
+                found.append(Logged(method, path, int(status), float(ms), ended))
+        return found
+
+
+# ----------------------------------------------------------------------------- child processes
+
+
+@dataclass
+class Measured:
+    """A child process run to its end: wall time, CPU time from wait4's rusage, its output."""
+
+    wall: float
+    user: float
+    sys: float
+    returncode: int
+    stdout: str
+    stderr: str
+    started_at: float  # epoch seconds just before the fork
+
+    @property
+    def cpu(self) -> float:
+        return self.user + self.sys
+
+
+def run_measured(command: list[str], **popen: Any) -> Measured:
+    """Run `command` to its end. The wall time runs from just before the fork to the reaped exit;
+    the CPU time is the child's own user + sys from os.wait4 (its children's too, once reaped)."""
+    import threading
+
+    started_at = time.time()
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
+    )
+    out: list[str] = []
+    err: list[str] = []
+    readers = [
+        threading.Thread(target=lambda: out.append(child.stdout.read()), daemon=True),
+        threading.Thread(target=lambda: err.append(child.stderr.read()), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    for reader in readers:
+        reader.join()
+    return Measured(
+        wall,
+        usage.ru_utime,
+        usage.ru_stime,
+        child.returncode,
+        "".join(out),
+        "".join(err),
+        started_at,
+    )

@@ -2,10 +2,11 @@
 
     python benchmarks/run_all.py            # the full run (about 10-15 minutes on 2 cores)
     python benchmarks/run_all.py --quick    # smoke sizes; writes BENCHMARKS.quick.md instead
-    python benchmarks/run_all.py --only upload lists
+    python benchmarks/run_all.py --only azcopy deploy
 
-Each script also runs alone (`python benchmarks/upload.py`, `start.py`, `lists.py`, each with
---quick). This file only sequences them and renders their JSON results.
+Each script also runs alone (`python benchmarks/upload.py`, `azcopy.py`, `start.py`, `lists.py`,
+`accounts.py`, `deploy.py`, each with --quick). This file only sequences them and renders their
+JSON results.
 """
 
 from __future__ import annotations
@@ -22,11 +23,21 @@ from pathlib import Path
 from _common import REPO, Report, load_text, machine
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = {"upload": "upload.py", "start": "start.py", "lists": "lists.py"}
+SCRIPTS = {
+    "upload": "upload.py",
+    "azcopy": "azcopy.py",
+    "start": "start.py",
+    "lists": "lists.py",
+    "accounts": "accounts.py",
+    "deploy": "deploy.py",
+}
 TITLES = {
     "upload": "Upload (benchmarks/upload.py)",
+    "azcopy": "Upload vs AzCopy (benchmarks/azcopy.py)",
     "start": "Start (benchmarks/start.py)",
     "lists": "Lists at scale (benchmarks/lists.py)",
+    "accounts": "Lists across accounts (benchmarks/accounts.py)",
+    "deploy": "Deploy round trips (benchmarks/deploy.py)",
 }
 
 HOW_TO_RUN = """\
@@ -35,13 +46,19 @@ HOW_TO_RUN = """\
 ```
 pip install -e '.[bench]'            # jupysql and bigquery-magics, for start.py's comparison
 npm install                          # Azurite, as for the tests
-python benchmarks/run_all.py         # everything, rewrites this file (about 10-15 minutes)
+apt-get install -y libsecret-1-0     # AzCopy, for azcopy.py only (never a package dependency)
+npm install --no-save --prefix benchmarks/.azcopy @azure-tools/azcopy-linux
+python benchmarks/run_all.py         # everything, rewrites this file
 python benchmarks/upload.py          # or one benchmark alone; each takes --quick (smoke sizes)
+python benchmarks/azcopy.py          # (or set AZCOPY_EXE to an azcopy binary)
 python benchmarks/start.py
 python benchmarks/lists.py
+python benchmarks/accounts.py
+python benchmarks/deploy.py
 ```
 
-The benchmarks are not part of the test run. Each starts its own sandbox (with its own Azurite)
+Without AzCopy, azcopy.py reports that it skipped and how to get it. The benchmarks are not
+part of the test run. Each starts its own sandbox (with its own Azurite)
 and stops it; nothing is left running."""
 
 METHOD = """\
@@ -59,8 +76,17 @@ METHOD = """\
   transfer's (bytes sent / transfer time), its memory the kernel's peak RSS of the child
   (wait4 rusage). The ceiling and the defaults run in the benchmark process.
 - Start: fresh interpreters; only the `%load_ext` call is timed, IPython's start-up apart.
+- Upload vs AzCopy: per shape and round, `azmodels upload` (the same child as above) and
+  `azcopy copy SOURCE SLOT --from-to LocalBlob` into an upload slot from startPendingUpload, the
+  order alternating each round, sources in the page cache. Both are timed from fork to exit, and
+  their CPU time is the child's own user + sys (wait4 rusage). Our phases come from the sandbox's
+  request log (its first request, createAsync, the last poll).
 - Lists: a sandbox with a 5,000-model catalog and 1,000 deployments, pages of 100; the bare
-  loop is a requests.Session following nextLink and decoding JSON, nothing more."""
+  loop is a requests.Session following nextLink and decoding JSON, nothing more. Across
+  accounts: the same loop over every account of the subscription, one after another and in
+  parallel (a thread and a session per account).
+- Deploy: requests counted where they arrive, in the sandbox's request log, per deploy of a
+  cached catalog model (the first deploy of a session apart)."""
 
 
 def run(name: str, quick: bool, extra: list[str]) -> Report:
@@ -96,7 +122,7 @@ def render(reports: dict[str, Report], facts: dict[str, str], started: dt.dateti
         + f" on {started:%Y-%m-%d %H:%M} UTC, in {total / 60:.1f} minutes. "
         f"{passed} of {len(rows)} targets met.",
         "",
-        "| machine | |",
+        "| machine and versions | |",
         "|---|---|",
         *(f"| {k} | {v} |" for k, v in facts.items()),
         "",
@@ -136,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     facts = machine()
     facts["load average at start"] = load_text()
     reports = {name: run(name, args.quick, []) for name in args.only or list(SCRIPTS)}
+    for report in reports.values():
+        facts.update(report.versions)  # e.g. AzCopy's
     output = (
         Path(args.output)
         if args.output

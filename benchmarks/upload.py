@@ -41,12 +41,12 @@ RSS_TARGET = 200 * 1000 * 1000  # 200 MB
 # ----------------------------------------------------------------------------- test data
 
 
-def write_safetensors(path: Path, size: int, *, sparse: bool = False) -> Path:
+def write_safetensors(path: Path, size: int, *, sparse: bool = False, tensor: str = "w") -> Path:
     """A valid safetensors file of exactly `size` bytes: one U8 tensor, random bytes (a 16 MiB
     random pattern repeated) or, with `sparse`, a hole of zeros that costs no disk."""
     count = size - 8
     while True:
-        meta = {"w": {"dtype": "U8", "shape": [count], "data_offsets": [0, count]}}
+        meta = {tensor: {"dtype": "U8", "shape": [count], "data_offsets": [0, count]}}
         header = json.dumps(meta, separators=(",", ":")).encode()
         header += b" " * (-len(header) % 8)
         if 8 + len(header) + count == size:
