@@ -296,7 +296,13 @@ def build_parser(prog: str = "azmodels") -> _Parser:
     group = _sub(commands, "sandbox", "run the local sandbox (Azure stand-in) and connect to it")
     sub = group.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     p = _sub(sub, "start", "start a sandbox in the background and connect to it")
-    p.add_argument("--data-dir", metavar="DIR", help="keep state here (default: a temp dir)")
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="keep state here (default: the terminal's one per-user folder, reused by the next "
+        "start; a notebook's sandbox is throwaway)",
+    )
+    p.add_argument("--reset", action="store_true", help="start with empty state")
     p.add_argument("--fault-rate", type=fraction, default=0.0, metavar="F")
     p.add_argument("--seed", type=non_negative_int, metavar="N")
     p.add_argument("--provision-seconds", type=float, default=3.0, metavar="S")

@@ -15,7 +15,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from ..redaction import RedactingFilter, get_logger
+from .log import RedactingFilter, get_logger
+from .protocol import HOST, SandboxInfo
 
 log = get_logger("azmodels_magic.sandbox")
 
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="start the sandbox and serve until SIGTERM/SIGINT")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default=HOST)
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--data-dir", help="state folder (default: a fresh temporary folder)")
     serve.add_argument("--fault-rate", type=float, default=0.0, help="share of requests failed")
@@ -127,21 +128,21 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     thread = threading.Thread(target=server.serve_forever, name="sandbox-http", daemon=True)
     thread.start()
-    info = {
-        "arm_endpoint": sandbox.base_url,
-        "project_endpoint": sandbox.project_endpoint,
-        "subscription_id": SUBSCRIPTION,
-        "resource_group": RESOURCE_GROUP,
-        "account": ACCOUNT,
-        "project": PROJECT,
-        "location": settings.location,
-        "token": sandbox.token,
-        "reader_token": sandbox.reader_token,
-        "blob_endpoint": azurite.blob_endpoint,
-        "data_dir": str(data_dir),
-        "pid": os.getpid(),
-    }
-    sandbox.info = info  # for `connect --sandbox URL` (launcher.discover)
+    info = SandboxInfo(
+        arm_endpoint=sandbox.base_url,
+        project_endpoint=sandbox.project_endpoint,
+        subscription_id=SUBSCRIPTION,
+        resource_group=RESOURCE_GROUP,
+        account=ACCOUNT,
+        project=PROJECT,
+        location=settings.location,
+        token=sandbox.token,
+        reader_token=sandbox.reader_token,
+        blob_endpoint=azurite.blob_endpoint,
+        data_dir=str(data_dir),
+        pid=os.getpid(),
+    ).to_dict()
+    sandbox.info = info  # served at protocol.INFO_PATH, for a launcher's discover()
     sys.stdout.write(json.dumps(info) + "\n")
     sys.stdout.flush()
     # Importing azure.storage.blob takes most of a second: do it now, not in the first upload.
