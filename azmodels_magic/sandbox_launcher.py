@@ -32,7 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AzModelsError
-from .sandbox.protocol import INFO_PATH, LOG_NAME, SERVE_COMMAND, SandboxInfo
+from .sandbox.protocol import (
+    INFO_PATH,
+    LOG_NAME,
+    PAGE_SIZE,
+    PROVISION_SECONDS,
+    SERVE_COMMAND,
+    SandboxInfo,
+)
 
 __all__ = [
     "INFO_PATH",
@@ -117,9 +124,9 @@ class SandboxProcess:
         port: int = 0,
         fault_rate: float = 0.0,
         seed: int | None = None,
-        provision_seconds: float = 3.0,
+        provision_seconds: float = PROVISION_SECONDS,
         catalog_size: int = 0,
-        page_size: int = 100,
+        page_size: int = PAGE_SIZE,
         extra_args: Sequence[str] = (),
         detach: bool = False,
         reset: bool = False,

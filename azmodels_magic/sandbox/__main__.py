@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from .log import RedactingFilter, get_logger
-from .protocol import HOST, SandboxInfo
+from .protocol import HOST, LOCATION, PAGE_SIZE, PROVISION_SECONDS, SandboxInfo
 
 log = get_logger("azmodels_magic.sandbox")
 
@@ -45,15 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--fault-rate", type=float, default=0.0, help="share of requests failed")
     serve.add_argument("--seed", type=int, default=None, help="seed of the fault generator")
     serve.add_argument("--fault-retry-after-ms", type=int, default=1000)
-    serve.add_argument("--provision-seconds", type=float, default=3.0)
+    serve.add_argument("--provision-seconds", type=float, default=PROVISION_SECONDS)
     serve.add_argument("--catalog-size", type=int, default=0, help="synthetic models to add")
     serve.add_argument("--catalog-file", help=argparse.SUPPRESS)
-    serve.add_argument("--page-size", type=int, default=100)
+    serve.add_argument("--page-size", type=int, default=PAGE_SIZE)
     serve.add_argument(
         "--quota", type=_quota, nargs="+", action="extend", default=[], metavar="SKU=N"
     )
     serve.add_argument("--sas-minutes", type=float, default=60.0)
-    serve.add_argument("--location", default="eastus")
+    serve.add_argument("--location", default=LOCATION)
     serve.add_argument("--log-level", default="INFO")
     return parser
 

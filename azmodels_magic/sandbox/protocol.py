@@ -15,6 +15,10 @@ SERVE_COMMAND = ("-m", "azmodels_magic.sandbox", "serve")  # after the Python in
 LOG_NAME = "sandbox.log"  # in the data folder: the server's stderr
 INFO_PATH = "/.sandbox/info"  # GET: the ready line again (loopback only, no faults)
 HOST = "127.0.0.1"
+# Defaults of `serve`, which a launcher passes on unless told otherwise.
+PROVISION_SECONDS = 3.0  # how long a deployment stays Creating
+PAGE_SIZE = 100  # items per page of a list
+LOCATION = "eastus"
 
 
 @dataclass(frozen=True)
