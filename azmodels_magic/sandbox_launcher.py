@@ -182,11 +182,20 @@ class SandboxProcess:
             if self.data_dir is None:
                 self.data_dir = Path(tempfile.mkdtemp(prefix="azmodels-sandbox-"))
                 self._own_dir = True
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            if self.reset and not self._own_dir:
-                reset_state(self.data_dir)
             log_path = self.data_dir / LOG_NAME
-            with open(log_path, "a") as log_file:
+            try:
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                if self.reset and not self._own_dir:
+                    reset_state(self.data_dir)
+                log_file = open(log_path, "a")  # noqa: SIM115 - closed right after the spawn
+            except OSError as exc:
+                raise AzModelsError(
+                    f"Cannot keep the sandbox's state in {self.data_dir}: "
+                    f"{(exc.strerror or str(exc)).lower()}. Give a writable folder with --data-dir "
+                    f"(or set {DATA_DIR_ENV}).",
+                    code="SandboxStartFailed",
+                ) from None
+            with log_file:
                 process = subprocess.Popen(
                     self.command(),
                     stdin=subprocess.DEVNULL,

@@ -103,3 +103,19 @@ def test_notebook_sandbox_says_it_is_throwaway_and_is(shell, tmp_path: Path) -> 
     finally:
         app.stop_sandbox()
     assert not folder.exists()
+
+
+def test_an_unusable_data_folder_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder should go")
+    env = dict(os.environ)
+    env.pop("AZMODELS_SANDBOX", None)
+    env.update(AZMODELS_DATA_DIR=str(blocker), AZMODELS_CACHE_DIR=str(tmp_path / "cache"))
+    done = _cli("sandbox", "start", env=env)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"error: Cannot keep the sandbox's state in {blocker}/sandbox: ")
+    assert "AZMODELS_DATA_DIR" in lines[0]
+    assert blocker.read_text().startswith("a file")
