@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from .errors import HelpRequested, UsageError, ValidationError
 from .records import META_PREFIX
+from .sandbox import protocol as sandbox_protocol
 
 MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,29}$")
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$")
@@ -296,12 +297,22 @@ def build_parser(prog: str = "azmodels") -> _Parser:
     group = _sub(commands, "sandbox", "run the local sandbox (Azure stand-in) and connect to it")
     sub = group.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     p = _sub(sub, "start", "start a sandbox in the background and connect to it")
-    p.add_argument("--data-dir", metavar="DIR", help="keep state here (default: a temp dir)")
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="keep state here (default: the terminal's one per-user folder, reused by the next "
+        "start; a notebook's sandbox is throwaway)",
+    )
+    p.add_argument("--reset", action="store_true", help="start with empty state")
     p.add_argument("--fault-rate", type=fraction, default=0.0, metavar="F")
     p.add_argument("--seed", type=non_negative_int, metavar="N")
-    p.add_argument("--provision-seconds", type=float, default=3.0, metavar="S")
+    p.add_argument(
+        "--provision-seconds", type=float, default=sandbox_protocol.PROVISION_SECONDS, metavar="S"
+    )
     p.add_argument("--catalog-size", type=non_negative_int, default=0, metavar="N")
-    p.add_argument("--page-size", type=non_negative_int, default=100, metavar="N")
+    p.add_argument(
+        "--page-size", type=non_negative_int, default=sandbox_protocol.PAGE_SIZE, metavar="N"
+    )
     _sub(sub, "stop", "stop the sandbox this session started")
     _sub(sub, "status", "the sandbox this session is connected to")
 

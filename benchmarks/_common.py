@@ -179,7 +179,7 @@ def machine() -> dict[str, str]:
 @contextlib.contextmanager
 def sandbox(**options: Any) -> Iterator[Any]:
     """A sandbox child process (with its Azurite) in a temporary data dir, stopped after."""
-    from azmodels_magic.sandbox.launcher import SandboxProcess
+    from azmodels_magic.sandbox_launcher import SandboxProcess
 
     data = tempfile.mkdtemp(prefix="azmodels-bench-")
     process = SandboxProcess(data_dir=data, **options)

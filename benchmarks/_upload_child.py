@@ -31,7 +31,7 @@ def vm_hwm() -> int:
 def main(argv: list[str]) -> int:
     started = time.monotonic()
     from azmodels_magic import AzModels
-    from azmodels_magic.sandbox.launcher import SandboxInfo
+    from azmodels_magic.sandbox_launcher import SandboxInfo
 
     app = AzModels(progress=False)
     app.use_sandbox(SandboxInfo.from_json(os.environ["AZMODELS_BENCH_SANDBOX"]))

@@ -314,8 +314,8 @@ def make_folder(root: Path, files: int, size: int) -> Path:
 def journal_cost(folder: Path, work: Path, samples: int = 50) -> float:
     """Seconds one `mark_committed` takes in a journal of this folder's files (measured apart,
     in a scratch cache dir): each committed small file rewrites and fsyncs the whole journal."""
-    from azmodels_magic.formats import collect_files
     from azmodels_magic.journal import UploadJournal
+    from azmodels_magic.weights import collect_files
 
     files = collect_files(folder)
     previous = os.environ.get("AZMODELS_CACHE_DIR")

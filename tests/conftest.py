@@ -10,8 +10,9 @@ from azmodels_support import start_app
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_user_state(tmp_path_factory):
-    """Journals go to a temp cache, and nothing waits for a person to type."""
+    """Journals and the terminal sandbox's state go to temp folders; nothing waits for a person."""
     os.environ["AZMODELS_CACHE_DIR"] = str(tmp_path_factory.mktemp("azmodels-cache"))
+    os.environ["AZMODELS_DATA_DIR"] = str(tmp_path_factory.mktemp("azmodels-data"))
     os.environ["AZMODELS_INTERACTIVE"] = "0"
     for name in ("AZURE_PROJECT_ENDPOINT", "AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP_NAME",
                  "AZURE_ACCOUNT_NAME", "AZURE_PROJECT_NAME", "AZURE_LOCATION"):  # fmt: skip

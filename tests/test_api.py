@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from azmodels_magic.api import AzModels
-from azmodels_magic.sandbox.launcher import SandboxInfo
+from azmodels_magic.sandbox_launcher import SandboxInfo
 
 INFO = SandboxInfo(
     arm_endpoint="http://127.0.0.1:9",

@@ -1,4 +1,4 @@
-"""Small blob operations around a model's container: the manifest, listing, deleting.
+"""Small blob operations around a model's container: the manifest, deleting.
 
 The bulk transfer is `clients.blob.BlobTransfer`; these are the few calls around it. Every
 function takes a container SAS URL and never lets it reach a message (errors are redacted).
@@ -50,12 +50,6 @@ def write_manifest(sas_url: str, manifest: dict[str, Any]) -> None:
     data = json.dumps(manifest, indent=1, sort_keys=True).encode()
     with _container(sas_url) as container:
         container.upload_blob(MANIFEST, data, overwrite=True)
-
-
-def list_blobs(sas_url: str) -> list[tuple[str, int]]:
-    """(name, size) of every committed blob in the container."""
-    with _container(sas_url) as container:
-        return [(b.name, int(b.size or 0)) for b in container.list_blobs()]
 
 
 def delete_blobs(sas_url: str) -> int:

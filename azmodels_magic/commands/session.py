@@ -55,11 +55,16 @@ def sandbox_start(app: AzModels, args: argparse.Namespace) -> Outcome:
         provision_seconds=args.provision_seconds,
         catalog_size=args.catalog_size,
         page_size=args.page_size or 100,
+        reset=args.reset or None,
     )
+    if app.detach_sandbox or args.data_dir:
+        kept = f"its state is kept in {info.data_dir} (`sandbox start --reset` starts clean)"
+    else:
+        kept = "it is throwaway: its state is deleted when it stops (--data-dir DIR keeps it)"
     return Outcome(
         message=(
             f"Sandbox running at {info.arm_endpoint} (project {info.project}, {info.location}); "
-            "this session is connected to it."
+            f"this session is connected to it; {kept}."
         ),
         data={"arm_endpoint": info.arm_endpoint, "project_endpoint": info.project_endpoint},
     )

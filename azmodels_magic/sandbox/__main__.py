@@ -15,7 +15,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from ..redaction import RedactingFilter, get_logger
+from .log import RedactingFilter, get_logger
+from .protocol import HOST, LOCATION, PAGE_SIZE, PROVISION_SECONDS, SandboxInfo
 
 log = get_logger("azmodels_magic.sandbox")
 
@@ -38,21 +39,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="start the sandbox and serve until SIGTERM/SIGINT")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default=HOST)
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--data-dir", help="state folder (default: a fresh temporary folder)")
     serve.add_argument("--fault-rate", type=float, default=0.0, help="share of requests failed")
     serve.add_argument("--seed", type=int, default=None, help="seed of the fault generator")
     serve.add_argument("--fault-retry-after-ms", type=int, default=1000)
-    serve.add_argument("--provision-seconds", type=float, default=3.0)
+    serve.add_argument("--provision-seconds", type=float, default=PROVISION_SECONDS)
     serve.add_argument("--catalog-size", type=int, default=0, help="synthetic models to add")
     serve.add_argument("--catalog-file", help=argparse.SUPPRESS)
-    serve.add_argument("--page-size", type=int, default=100)
+    serve.add_argument("--page-size", type=int, default=PAGE_SIZE)
     serve.add_argument(
         "--quota", type=_quota, nargs="+", action="extend", default=[], metavar="SKU=N"
     )
     serve.add_argument("--sas-minutes", type=float, default=60.0)
-    serve.add_argument("--location", default="eastus")
+    serve.add_argument("--location", default=LOCATION)
     serve.add_argument("--log-level", default="INFO")
     return parser
 
@@ -127,21 +128,21 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     thread = threading.Thread(target=server.serve_forever, name="sandbox-http", daemon=True)
     thread.start()
-    info = {
-        "arm_endpoint": sandbox.base_url,
-        "project_endpoint": sandbox.project_endpoint,
-        "subscription_id": SUBSCRIPTION,
-        "resource_group": RESOURCE_GROUP,
-        "account": ACCOUNT,
-        "project": PROJECT,
-        "location": settings.location,
-        "token": sandbox.token,
-        "reader_token": sandbox.reader_token,
-        "blob_endpoint": azurite.blob_endpoint,
-        "data_dir": str(data_dir),
-        "pid": os.getpid(),
-    }
-    sandbox.info = info  # for `connect --sandbox URL` (launcher.discover)
+    info = SandboxInfo(
+        arm_endpoint=sandbox.base_url,
+        project_endpoint=sandbox.project_endpoint,
+        subscription_id=SUBSCRIPTION,
+        resource_group=RESOURCE_GROUP,
+        account=ACCOUNT,
+        project=PROJECT,
+        location=settings.location,
+        token=sandbox.token,
+        reader_token=sandbox.reader_token,
+        blob_endpoint=azurite.blob_endpoint,
+        data_dir=str(data_dir),
+        pid=os.getpid(),
+    ).to_dict()
+    sandbox.info = info  # served at protocol.INFO_PATH, for a launcher's discover()
     sys.stdout.write(json.dumps(info) + "\n")
     sys.stdout.flush()
     # Importing azure.storage.blob takes most of a second: do it now, not in the first upload.

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..redaction import get_logger
+from .log import get_logger
 
 log = get_logger(__name__)
 

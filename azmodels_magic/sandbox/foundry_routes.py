@@ -1,14 +1,14 @@
 """Foundry project routes: custom models, their upload slots (real SAS on Azurite), registration
 as a long-running operation, updates, deletion and read credentials.
 
-A registration is refused while the weights are incomplete: no committed blob, a staged but
-uncommitted block, or a file of the azmodels manifest missing or of another size.
+A registration is refused while the weights are incomplete: no committed blob, or a staged but
+uncommitted block. What the files should be is the client's business (real Azure reads no
+manifest of ours), so the sandbox checks only what the storage itself says.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -38,7 +38,6 @@ VERSION = PROJ + r"/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)"
 MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,29}$")
 MODEL_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 WEIGHT_TYPES = ("FullWeight", "LoRA", "DraftModel")
-MANIFEST = "azmodels-manifest.json"
 ACTION = "Microsoft.CognitiveServices/accounts/AIServices/models"
 
 
@@ -302,25 +301,6 @@ def check_weights(app: Sandbox, container: str, prefix: str) -> None:
         _, uncommitted = client.get_blob_client(name).get_block_list("uncommitted")
         if uncommitted:
             raise _incomplete(f"The blob '{name}' has {len(uncommitted)} uncommitted block(s).")
-    folder = prefix.rstrip("/") + "/" if prefix else ""
-    manifest_name = folder + MANIFEST
-    if manifest_name not in committed:
-        return
-    try:
-        manifest = json.loads(client.download_blob(manifest_name).readall())
-        files = manifest["files"]
-        expected = [(str(f["path"]).lstrip("/"), f.get("size")) for f in files]
-    except (ValueError, KeyError, TypeError):
-        raise _incomplete(f"The manifest '{manifest_name}' is not readable.") from None
-    for path, size in expected:
-        actual = committed.get(folder + path)
-        if actual is None:
-            raise _incomplete(f"The file '{path}' listed in {MANIFEST} was not uploaded.")
-        if size is not None and actual != size:
-            raise _incomplete(
-                f"The file '{path}' has {actual} bytes but {MANIFEST} says {size}: its upload is "
-                "incomplete."
-            )
 
 
 def check_base_model(app: Sandbox, base: Any) -> str | None:

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from ..redaction import get_logger
 from .catalog import Catalog
 from .faults import FaultInjector
-from .launcher import INFO_PATH
+from .log import get_logger
+from .protocol import INFO_PATH
 from .store import Store
 
 log = get_logger("azmodels_magic.sandbox.server")

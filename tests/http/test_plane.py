@@ -39,7 +39,7 @@ def _plane(info, *, token=None, sleeps=None, **kwargs) -> Plane:
 @pytest.fixture(scope="module")
 def flaky():
     """A sandbox answering 40% of requests with 429/500/503 (429s ask for 300 ms)."""
-    from azmodels_magic.sandbox.launcher import SandboxProcess
+    from azmodels_magic.sandbox_launcher import SandboxProcess
 
     process = SandboxProcess(
         fault_rate=0.4, seed=7, page_size=4, extra_args=["--fault-retry-after-ms", "300"]

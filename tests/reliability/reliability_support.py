@@ -14,7 +14,7 @@ from typing import Any
 import requests
 from azmodels_support import start_app  # noqa: F401 - re-exported for the batteries
 
-from azmodels_magic.sandbox.launcher import SandboxInfo
+from azmodels_magic.sandbox_launcher import SandboxInfo
 from azmodels_magic.testing import write_safetensors
 
 ARM_VERSION = "2025-06-01"

@@ -18,7 +18,7 @@ from reliability_support import BLOCK, Raw, file_sha256, make_weights, start_app
 
 from azmodels_magic.errors import AzModelsError, ServiceError
 from azmodels_magic.journal import UploadJournal
-from azmodels_magic.sandbox.launcher import SandboxProcess
+from azmodels_magic.sandbox_launcher import SandboxProcess
 from azmodels_magic.services.uploads import UploadService, upload_key
 
 CHILD = Path(__file__).with_name("crash_child.py")

@@ -168,10 +168,10 @@ def test_no_secret_anywhere(
         weights = make_weights(tmp_path)
         raw = Raw(info)
         # storage calls before any upload in this process (what `delete` does in a new kernel)
-        from azmodels_magic.clients.storage import list_blobs
+        from azmodels_magic.clients.storage import delete_blobs
 
         probe = raw.upload_sas("canary-probe", "1")
-        assert list_blobs(probe) == []
+        assert delete_blobs(probe) == 0
         lines = [
             "%azmodels sandbox status",
             "%azmodels connect",
@@ -204,7 +204,7 @@ def test_no_secret_anywhere(
         # a storage failure with a real signature in the request: its text must not carry it
         wrong = ours[2].replace("/upload-", "/missing-", 1)
         with pytest.raises(AzModelsError) as storage_error:
-            list_blobs(wrong)
+            delete_blobs(wrong)
         texts += [str(storage_error.value), repr(storage_error.value)]
         from azmodels_magic.clients.blob import BlobTransfer
         from azmodels_magic.records import WeightFile

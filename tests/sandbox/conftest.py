@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from sandbox_support import QUOTA_LIMIT, QUOTA_SKU, Api, start_sandbox
 
-from azmodels_magic.sandbox.launcher import SandboxProcess
+from azmodels_magic.sandbox_launcher import SandboxProcess
 
 
 @pytest.fixture(scope="session")

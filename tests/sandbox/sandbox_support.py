@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from azmodels_magic.sandbox.launcher import SandboxInfo, SandboxProcess
+from azmodels_magic.sandbox_launcher import SandboxInfo, SandboxProcess
 
 ARM_VERSION = "2025-06-01"
 FOUNDRY_VERSION = "2025-11-15-preview"

@@ -143,18 +143,10 @@ def test_upload_incomplete_is_refused(api: Api, unique) -> None:
     assert "uncommitted" in partial.json()["error"]["message"]
 
     container.get_blob_client("big.bin").commit_block_list([block])
+    # The client's private manifest means nothing to the service (real Azure reads none): one
+    # that names a missing file does not stop a registration of complete, committed blobs.
     manifest = {"files": [{"path": "big.bin", "size": 100}, {"path": "tok.json", "size": 3}]}
     container.upload_blob("azmodels-manifest.json", json.dumps(manifest).encode())
-    missing = _register(api, name, "1", ref["blobUri"])
-    assert missing.json()["error"]["code"] == "UploadIncomplete"
-    assert "tok.json" in missing.json()["error"]["message"]
-
-    container.upload_blob("tok.json", b"ab")
-    wrong_size = _register(api, name, "1", ref["blobUri"])
-    assert "tok.json" in wrong_size.json()["error"]["message"]
-    assert "2 bytes" in wrong_size.json()["error"]["message"]
-
-    container.upload_blob("tok.json", b"abc", overwrite=True)
     ok = _register(api, name, "1", ref["blobUri"])
     assert ok.status_code == 202, ok.text
     assert api.call("GET", _base(api, name, "1")).status_code == 200

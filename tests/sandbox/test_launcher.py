@@ -15,7 +15,7 @@ import pytest
 from sandbox_support import PAGE_SIZE, PROVISION_SECONDS
 
 from azmodels_magic.errors import AzModelsError
-from azmodels_magic.sandbox.launcher import (
+from azmodels_magic.sandbox_launcher import (
     SandboxInfo,
     SandboxProcess,
     remember,

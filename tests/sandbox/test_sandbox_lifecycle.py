@@ -12,7 +12,7 @@ import pytest
 from sandbox_support import Api, start_sandbox
 
 from azmodels_magic.errors import AzModelsError
-from azmodels_magic.sandbox.launcher import SandboxInfo, SandboxProcess
+from azmodels_magic.sandbox_launcher import SandboxInfo, SandboxProcess
 
 GPT4O = {"format": "OpenAI", "name": "gpt-4o"}
 
@@ -86,7 +86,7 @@ def test_from_json_round_trip_and_missing_fields(sandbox) -> None:
 
 def test_launcher_import_is_cheap() -> None:
     code = (
-        "import sys, azmodels_magic.sandbox.launcher; "
+        "import sys, azmodels_magic.sandbox_launcher; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('azure', 'requests')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -146,7 +146,7 @@ def test_restart_keeps_state_sigterm_is_clean_and_kill_9_leaves_no_azurite(tmp_p
 def test_sandbox_dies_with_its_parent(tmp_path: Path) -> None:
     code = (
         "import sys, time\n"
-        "from azmodels_magic.sandbox.launcher import SandboxProcess\n"
+        "from azmodels_magic.sandbox_launcher import SandboxProcess\n"
         f"p = SandboxProcess(data_dir={str(tmp_path)!r}, provision_seconds=0)\n"
         "print(p.start().pid, flush=True)\n"
         "time.sleep(60)\n"

@@ -210,7 +210,7 @@ def journal_fraction(path: Path) -> float:
 _UPLOADER = """
 import json, os, sys
 from azmodels_magic import AzModels
-from azmodels_magic.sandbox.launcher import SandboxInfo
+from azmodels_magic.sandbox_launcher import SandboxInfo
 az = AzModels(progress=False, poll_interval=0.1)
 az.use_sandbox(SandboxInfo.from_json(os.environ["AZMODELS_TEST_SANDBOX"]))
 az.uploads.block_size = int(sys.argv[1])

@@ -388,7 +388,7 @@ def test_cli_bad_input_is_one_line_and_exit_status_2(tmp_path):
 
 
 def _has_discover() -> bool:
-    from azmodels_magic.sandbox import launcher
+    from azmodels_magic import sandbox_launcher as launcher
 
     return hasattr(launcher, "discover")
 

@@ -1,4 +1,4 @@
-"""Format detection and header inspection (azmodels_magic.formats) on files written by hand."""
+"""Format detection and header inspection (azmodels_magic.weights) on files written by hand."""
 
 from __future__ import annotations
 
@@ -16,24 +16,24 @@ import numpy as np
 import pytest
 
 from azmodels_magic.errors import ValidationError
-from azmodels_magic.formats import (
-    SUPPORTED_FORMATS,
-    WeightsInfo,
-    collect_files,
-    detect_format,
-    human_size,
-    inspect_source,
-)
-from azmodels_magic.testing import (
+from azmodels_magic.sample_weights import (
     DEFAULT_GGUF_TENSORS,
     llama_tensors,
     make_model_folder,
     write_gguf,
     write_safetensors,
 )
+from azmodels_magic.sizes import human_size
+from azmodels_magic.weights import (
+    SUPPORTED_FORMATS,
+    WeightsInfo,
+    collect_files,
+    detect_format,
+    inspect_source,
+)
 
 # ------------------------------------------------------------------------------------------
-# Hand-made files (independent of azmodels_magic.testing, so a shared bug can't hide)
+# Hand-made files (independent of azmodels_magic.sample_weights, so a shared bug can't hide)
 
 
 def safetensors_by_hand(path: Path, arrays: dict[str, np.ndarray], metadata=None) -> Path:
@@ -691,7 +691,7 @@ def test_unreadable_file(tmp_path: Path):
 
 def test_permission_denied_even_as_root(tmp_path: Path, monkeypatch):
     # Root reads mode-000 files, so make open() refuse the way it would for a normal user.
-    import azmodels_magic.formats as formats
+    import builtins
 
     folder = make_model_folder(tmp_path / "m", shards=1)
     denied = folder / "tokenizer.json"
@@ -699,9 +699,10 @@ def test_permission_denied_even_as_root(tmp_path: Path, monkeypatch):
     def refusing_open(file, *args, **kwargs):
         if Path(file) == denied:
             raise PermissionError(13, "Permission denied", str(file))
-        return open(file, *args, **kwargs)
+        return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(formats, "open", refusing_open, raising=False)
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", refusing_open)
     text = error_of(inspect_source, folder)
     assert text.startswith("Cannot read tokenizer.json: permission denied. Make it readable")
 

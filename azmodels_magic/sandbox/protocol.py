@@ -1,0 +1,52 @@
+"""The sandbox's contract with its launcher, besides Azure's REST surface: how to start it, the
+JSON line it prints when ready (also served at INFO_PATH), and where it logs.
+
+Both wings import this module; it imports only the standard library, so the sandbox could ship
+as its own distribution with it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+SERVE_COMMAND = ("-m", "azmodels_magic.sandbox", "serve")  # after the Python interpreter
+LOG_NAME = "sandbox.log"  # in the data folder: the server's stderr
+INFO_PATH = "/.sandbox/info"  # GET: the ready line again (loopback only, no faults)
+HOST = "127.0.0.1"
+# Defaults of `serve`, which a launcher passes on unless told otherwise.
+PROVISION_SECONDS = 3.0  # how long a deployment stays Creating
+PAGE_SIZE = 100  # items per page of a list
+LOCATION = "eastus"
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    """Where a running sandbox listens: the JSON line it prints. The repr hides the tokens."""
+
+    arm_endpoint: str
+    project_endpoint: str
+    subscription_id: str
+    resource_group: str
+    account: str
+    project: str
+    location: str
+    token: str = field(repr=False)
+    reader_token: str = field(repr=False)
+    blob_endpoint: str
+    data_dir: str
+    pid: int
+
+    @classmethod
+    def from_json(cls, line: str) -> SandboxInfo:
+        data: dict[str, Any] = json.loads(line)
+        names = [f.name for f in fields(cls)]
+        missing = [n for n in names if n not in data]
+        if missing:
+            raise ValueError(f"the sandbox line lacks {', '.join(missing)}")
+        return cls(**{n: data[n] for n in names})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ready line's fields (tokens included: it goes only to the launcher's pipe)."""
+        return asdict(self)
