@@ -160,10 +160,10 @@ class AzModelsCompleter:
         """For `deploy --deployment-name`: a free name made from the model's name."""
         if not model:
             return []
-        from .services.models import _suggest_deployment
+        from .services.models import suggest_deployment_name
 
         taken = {name.lower() for name in self.deployment_names()}
-        stem = _suggest_deployment(model)
+        stem = suggest_deployment_name(model)
         for n in range(1, 100):
             candidate = stem if n == 1 else f"{stem}-{n}"
             if candidate.lower() not in taken:

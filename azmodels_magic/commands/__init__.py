@@ -59,6 +59,7 @@ HANDLERS: dict[str, str] = {
     "deployments list": "deployments:deployments_list",
     "deployments show": "deployments:deployments_show",
     "deployments scale": "deployments:deployments_scale",
+    "deployments key": "deployments:deployments_key",
     "deployments delete": "deployments:deployments_delete",
     "connect": "session:connect",
     "sandbox start": "session:sandbox_start",

@@ -32,7 +32,9 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
         weight_type=args.weight_type,
         progress=app.progress and not args.no_progress,
     )
-    return Outcome(value=report, message=report.summary(), show_value=False)
+    from ..presentation.outcomes import upload_done
+
+    return Outcome(value=report, message=upload_done(report), show_value=False)
 
 
 def delete(app: AzModels, args: argparse.Namespace) -> Outcome:

@@ -176,6 +176,8 @@ def model_card(details: ModelDetails) -> Card:
 
 
 def deployment_card(details: DeploymentDetails) -> Card:
+    from ..services.deployments import KEY_ENV
+
     d = details.deployment
     card = Card(title=f"{d.name} (deployment)", badge=d.status)
     card.section(
@@ -194,7 +196,7 @@ def deployment_card(details: DeploymentDetails) -> Card:
         "Endpoint",
         [
             ("URL", details.endpoint),
-            ("Auth", "api-key header (the account key) or a Microsoft Entra token"),
+            ("Auth", "api-key header (the account key) or a Microsoft Entra token (keyless)"),
         ],
     )
     m = details.metrics
@@ -211,7 +213,15 @@ def deployment_card(details: DeploymentDetails) -> Card:
         )
     card.section("Notes", [("Note", note) for note in details.notes])
     snippets = details.snippets()
-    card.section("Try it", [("Python", snippets["python"]), ("curl", snippets["curl"])])
+    card.section(
+        "Try it",
+        [
+            ("Key", f"%azmodels deployments key --name {d.name}  "
+                    f"# puts the key into ${KEY_ENV}, never shown"),
+            ("Python", snippets["python"]),
+            ("curl", snippets["curl"]),
+        ],
+    )  # fmt: skip
     commands = details.commands()
     card.commands = [("Scale", commands["scale"]), ("Delete", commands["delete"])]
     return card

@@ -217,7 +217,7 @@ def test_clicking_upload_registers_the_model(app, weights, unique, monkeypatch):
     assert model.user_tags == {"team": "nlp", "stage": "dev"}
     assert model.format == "safetensors" and model.size == 216
     text = output_text(form.output)
-    assert f"registered {name} version 3" in text
+    assert f"Model registered: {name} version 3" in text
     assert "100%" in text  # the progress bar, inside the form's output
     # Once more: the version exists now, and the service says so in one line.
     form.button.click()

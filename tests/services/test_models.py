@@ -413,7 +413,7 @@ def test_cli_attached_to_the_sandbox(app, models, tmp_path):
     done = _cli("upload", "--source", str(source), "--name", "from-cli", "--no-progress",
                 sandbox=arm)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "registered from-cli version 1." in done.stdout
+    assert "✓ Model registered: from-cli version 1\n" in done.stdout
     assert registered(app, "from-cli", "1")["tags"]["azmodels.format"] == "safetensors"
 
 
