@@ -177,6 +177,9 @@ def _output_options(parser: argparse.ArgumentParser, *, formats: bool = True) ->
         parser.add_argument(
             "--format", choices=("table", "json"), default="table", help="table (default) or json"
         )
+        parser.add_argument(
+            "--wide", action="store_true", help="every column and whole cells (no fitting or cuts)"
+        )
     parser.add_argument(
         "-o", "--out", dest="out", metavar="VAR", type=var_name,
         help="store the result in VAR (in the notebook's namespace) without displaying it",

@@ -79,4 +79,8 @@ def execute(app: AzModels, args: argparse.Namespace) -> Outcome:
     outcome = handler_for(args.path)(app, args)
     outcome.out = getattr(args, "out", None)
     outcome.format = getattr(args, "format", None) or "table"
+    if getattr(args, "wide", False) and isinstance(getattr(outcome.value, "attrs", None), dict):
+        from ..presentation.tables import WIDE
+
+        outcome.value.attrs[WIDE] = True  # the table shows every column and whole cells
     return outcome

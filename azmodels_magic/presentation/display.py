@@ -12,6 +12,8 @@ import html
 from typing import Any
 
 from .cards import status_colour
+from .tables import WIDE, cell_text
+from .text import cut
 
 FRAME_KIND = "azmodels"  # the attrs key tables.py sets
 STATUS_COLUMNS = ("status", "state")  # models/deployments, then uploads
@@ -59,15 +61,16 @@ def frame_html(frame: Any) -> str | None:
 
     if not pd.get_option("display.notebook_repr_html"):
         return None
-    width = pd.get_option("display.max_colwidth")
+    # Long text is cut (the stored frame keeps it whole; `show` shows it), unless --wide.
+    width = None if frame.attrs.get(WIDE) else pd.get_option("display.max_colwidth")
     shown = frame.copy()
     for name in shown.columns:
         series = shown[name]
         if name == column:
             shown[name] = series.astype(object).map(status_badge)
+        elif isinstance(series.dtype, pd.DatetimeTZDtype):
+            shown[name] = series.map(_moment)
         elif series.dtype == object or isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
-            if isinstance(series.dtype, pd.DatetimeTZDtype):
-                continue
             shown[name] = series.astype(object).map(lambda v: _escaped(v, width))
     max_rows = pd.get_option("display.max_rows")
     if max_rows and len(shown) > max_rows:  # pandas shows min_rows when it must cut
@@ -107,14 +110,16 @@ def _is_na(value: Any) -> bool:
 
 
 def _escaped(value: Any, width: int | None = None) -> str:
-    if value is None:
-        return "None"
-    if _is_na(value):
-        return "&lt;NA&gt;"
-    text = str(value)
+    """A cell as text: lists joined, nothing for a missing value, control sequences removed."""
+    text = cell_text(value)
     if width and len(text) > width:  # as pandas cuts long cells
-        text = text[: max(width - 3, 0)] + "..."
+        text = cut(text, width)
     return html.escape(text)
+
+
+def _moment(value: Any) -> str:
+    text = cell_text(value)
+    return f"{text} UTC" if text else ""
 
 
 def _html_formatter(frame: Any) -> str | None:
