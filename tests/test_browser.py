@@ -280,7 +280,7 @@ def test_quickstart_and_deploy_form_in_chromium(lab: Lab) -> None:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = None
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1500})
+            page = browser.new_page(viewport={"width": 1400, "height": 2400})
             page.set_default_timeout(120_000)
             page.goto(f"{lab.base}/lab/tree/quickstart.ipynb?token={lab.token}")
             page.wait_for_function(

@@ -64,7 +64,10 @@ def update(app: AzModels, args: argparse.Namespace) -> Outcome:
         set_tags=dict(args.set_tag),
         remove_tags=list(args.remove_tag),
     )
-    tags = ", ".join(f"{k}={v}" for k, v in model.user_tags.items()) or "none"
+    from ..presentation.text import clean
+
+    # Tags come back from the service: shown without control sequences.
+    tags = clean(", ".join(f"{k}={v}" for k, v in model.user_tags.items()), lines=False) or "none"
     return Outcome(
         value=model,
         message=f"Updated '{model.name}' version {model.version}: tags {tags}.",

@@ -18,6 +18,12 @@ from .text import cut
 FRAME_KIND = "azmodels"  # the attrs key tables.py sets
 STATUS_COLUMNS = ("status", "state")  # models/deployments, then uploads
 _INSTALLED = "_azmodels_html_formatter"
+NOTEBOOK_CELL = 32  # characters of text a notebook table shows per cell
+# One line per row (a notebook would wrap dates and badges), text to the left as people read it.
+TABLE_STYLE = (
+    "<style>table.azmodels td, table.azmodels th "
+    "{white-space: nowrap; text-align: left !important;}</style>"
+)
 # DataFrame.__module__: "pandas" from pandas 3 on, "pandas.core.frame" before.
 DATAFRAME_MODULES = ("pandas", "pandas.core.frame")
 
@@ -61,15 +67,22 @@ def frame_html(frame: Any) -> str | None:
 
     if not pd.get_option("display.notebook_repr_html"):
         return None
-    # Long text is cut (the stored frame keeps it whole; `show` shows it), unless --wide.
-    width = None if frame.attrs.get(WIDE) else pd.get_option("display.max_colwidth")
+    # Long text is cut (the stored frame keeps it whole; `show` shows it), unless --wide, so a
+    # table reads on one screen: to NOTEBOOK_CELL characters, or less if pandas is set so.
+    width = None
+    if not frame.attrs.get(WIDE):
+        width = min(pd.get_option("display.max_colwidth") or NOTEBOOK_CELL, NOTEBOOK_CELL)
     shown = frame.copy()
     for name in shown.columns:
         series = shown[name]
         if name == column:
             shown[name] = series.astype(object).map(status_badge)
         elif isinstance(series.dtype, pd.DatetimeTZDtype):
-            shown[name] = series.map(_moment)
+            dates = series.dropna()
+            if len(dates) and (dates == dates.dt.normalize()).all():  # dates (e.g. retirements)
+                shown[name] = series.map(lambda v: "" if pd.isna(v) else v.strftime("%Y-%m-%d"))
+            else:
+                shown[name] = series.map(_moment)
         elif series.dtype == object or isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
             shown[name] = series.astype(object).map(lambda v: _escaped(v, width))
     max_rows = pd.get_option("display.max_rows")
@@ -78,7 +91,7 @@ def frame_html(frame: Any) -> str | None:
     kind = html.escape(str(frame.attrs.get(FRAME_KIND)), quote=True)
     # Cells are cut to max_colwidth above, before escaping: pandas must not cut the markup.
     with pd.option_context("display.max_colwidth", None):
-        return shown.to_html(
+        return TABLE_STYLE + shown.to_html(
             escape=False,
             notebook=True,
             max_rows=max_rows,

@@ -104,3 +104,9 @@ def test_one_long_value_is_cut_in_tables_and_whole_in_show(world):
     assert any("long long" in line and line.endswith("…") for line in lines), out
     shown = _cli(world, "show", "long-one")
     assert LONG.strip() in " ".join(shown.split())
+
+
+def test_messages_that_repeat_service_text_are_clean(world):
+    outcome = world.execute(["update", "--name", "hostile", "--version", "1", "--set-tag", "x=y"])
+    assert "team=fine" in outcome.message and "x=y" in outcome.message
+    assert _controls(outcome.message) == [], _controls(outcome.message)
