@@ -86,8 +86,7 @@ def _frame(rows: list[dict[str, Any]], columns: list[str], kind: str) -> pd.Data
     # Column-wise: pandas builds a frame from a dict of lists several times faster than from a
     # list of row dicts (it infers each column once instead of transposing records). Text from
     # the service is cleaned of control sequences here, so no front end ever shows them.
-    missing = None
-    data = {column: [clean_value(row.get(column, missing)) for row in rows] for column in columns}
+    data = {column: _cleaned([row.get(column) for row in rows]) for column in columns}
     frame = pd.DataFrame(data, columns=columns)
     for column in INTEGER_COLUMNS:
         if column in frame:
@@ -99,6 +98,16 @@ def _frame(rows: list[dict[str, Any]], columns: list[str], kind: str) -> pd.Data
             frame[column] = moments.astype("datetime64[ns, UTC]")
     frame.attrs[FRAME_KIND] = kind
     return frame
+
+
+def _cleaned(values: list[Any]) -> list[Any]:
+    """A column without control sequences; a column of plain text is checked at C speed."""
+    try:
+        if all(map(str.isprintable, values)):
+            return values
+    except TypeError:  # not all text: cell by cell
+        pass
+    return [clean_value(v) for v in values]
 
 
 # The last models frame per column set, with the records it was made from. Records are frozen
