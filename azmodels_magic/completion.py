@@ -27,7 +27,7 @@ MODEL_VALUES = {("show", "name"), ("show", "name_flag"), ("deploy", "name"),
 CUSTOM_VALUES = {("delete", "name"), ("update", "name")}
 BASE_VALUES = {("upload", "base_model")}
 DEPLOYMENT_VALUES = {("deployments show", "name"), ("deployments delete", "name"),
-                     ("deployments scale", "name")}  # fmt: skip
+                     ("deployments scale", "name"), ("deployments key", "name")}  # fmt: skip
 UPLOAD_PATH_VALUES = {("uploads show", "upload_path"), ("uploads delete", "upload_path"),
                       ("uploads show", "path"), ("uploads delete", "path")}  # fmt: skip
 

@@ -83,6 +83,7 @@ def test_model_names_after_name(complete, names):
 def test_deployment_names(complete, names):
     assert complete("%azmodels deployments scale --name ") == [names.deployment]
     assert complete("%azmodels deployments delete --name chat") == [names.deployment]
+    assert complete("%azmodels deployments key --name ") == [names.deployment]
     assert complete("%azmodels deployments show --name zzz") == []
 
 
