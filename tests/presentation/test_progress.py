@@ -132,7 +132,11 @@ def test_byte_progress_clock_is_the_summarys(capsys):
     assert bar.rate == pytest.approx(200 / bar.seconds)
 
 
-def test_cli_upload_next_steps_are_cli_commands(unique, weights, capsys):
+def test_next_steps_align_and_the_cli_shows_them_as_cli_commands(app, unique, weights):
+    import os
+    import subprocess
+    import sys
+
     from azmodels_magic.presentation.outcomes import next_steps
 
     assert next_steps([]) == []
@@ -141,4 +145,16 @@ def test_cli_upload_next_steps_are_cli_commands(unique, weights, capsys):
         "  a:         x",
         "  long one:  y",
     ]
+    name = unique("cli-done")
+    env = {**os.environ, "AZMODELS_SANDBOX": app._sandbox_info.arm_endpoint}
+    done = subprocess.run(
+        [sys.executable, "-m", "azmodels_magic.cli", "upload", "--source", str(weights),
+         "--name", name, "--no-progress"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1] == f"✓ Model registered: {name} version 1"
+    assert re.match(rf"  Deploy it: +azmodels deploy --name {name} ", lines[3]), lines
+    assert "%azmodels" not in done.stdout and done.stderr == ""
     assert STAGES > 2
