@@ -28,7 +28,7 @@ MODEL_VALUES = {("show", "name"), ("show", "name_flag"), ("deploy", "name"),
 CUSTOM_VALUES = {("delete", "name"), ("update", "name")}
 BASE_VALUES = {("upload", "base_model")}
 DEPLOYMENT_VALUES = {("deployments show", "name"), ("deployments delete", "name"),
-                     ("deployments scale", "name")}  # fmt: skip
+                     ("deployments scale", "name"), ("deployments key", "name")}  # fmt: skip
 UPLOAD_PATH_VALUES = {("uploads show", "upload_path"), ("uploads delete", "upload_path"),
                       ("uploads show", "path"), ("uploads delete", "path")}  # fmt: skip
 
@@ -161,10 +161,10 @@ class AzModelsCompleter:
         """For `deploy --deployment-name`: a free name made from the model's name."""
         if not model:
             return []
-        from .services.models import _suggest_deployment
+        from .services.models import suggest_deployment_name
 
         taken = {name.lower() for name in self.deployment_names()}
-        stem = _suggest_deployment(model)
+        stem = suggest_deployment_name(model)
         for n in range(1, 100):
             candidate = stem if n == 1 else f"{stem}-{n}"
             if candidate.lower() not in taken:

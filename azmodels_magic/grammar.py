@@ -178,6 +178,9 @@ def _output_options(parser: argparse.ArgumentParser, *, formats: bool = True) ->
         parser.add_argument(
             "--format", choices=("table", "json"), default="table", help="table (default) or json"
         )
+        parser.add_argument(
+            "--wide", action="store_true", help="every column and whole cells (no fitting or cuts)"
+        )
     parser.add_argument(
         "-o", "--out", dest="out", metavar="VAR", type=var_name,
         help="store the result in VAR (in the notebook's namespace) without displaying it",
@@ -250,6 +253,7 @@ def build_parser(prog: str = "azmodels") -> _Parser:
     p.add_argument("--region", metavar="R", help="region of the account to deploy in")
     p.add_argument("--version", type=version, help="model version (default: the default one)")
     p.add_argument("--no-wait", action="store_true", help="return at once (status Creating)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _output_options(p, formats=False)
 
     group = _sub(commands, "deployments", "list, show, scale and delete deployments")
@@ -263,13 +267,22 @@ def build_parser(prog: str = "azmodels") -> _Parser:
     p.add_argument("--name", required=True, metavar="NAME")
     p.add_argument("--metrics", action="store_true", help="return the hourly metrics DataFrame")
     _output_options(p)
+    p = _sub(
+        sub, "key", "put the account's API key into $AZURE_AI_API_KEY (for the Try it snippets)",
+        "Put the account's API key into the environment variable AZURE_AI_API_KEY of this Python "
+        "process (the notebook's kernel), where the deployment card's Try it snippets read it. "
+        "The key itself is never shown.",
+    )  # fmt: skip
+    p.add_argument("--name", required=True, metavar="NAME", help="the deployment to call")
     p = _sub(sub, "delete", "delete a deployment (the model stays)")
     p.add_argument("--name", required=True, metavar="NAME")
     p.add_argument("--force", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p = _sub(sub, "scale", "change a deployment's capacity")
     p.add_argument("--name", required=True, metavar="NAME")
     p.add_argument("--capacity", required=True, type=capacity, metavar="N")
     p.add_argument("--no-wait", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _output_options(p, formats=False)
 
     group = _sub(commands, "uploads", "uploads known to this machine (resumable ones too)")

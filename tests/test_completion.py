@@ -49,7 +49,7 @@ def test_commands(complete):
 
 
 def test_actions_of_a_group(complete):
-    assert complete("%azmodels deployments ") == ["list", "show", "delete", "scale"]
+    assert complete("%azmodels deployments ") == ["list", "show", "key", "delete", "scale"]
     assert complete("%azmodels deployments sc") == ["scale"]
     assert complete("%azmodels uploads l") == ["list"]
 
@@ -83,6 +83,7 @@ def test_model_names_after_name(complete, names):
 def test_deployment_names(complete, names):
     assert complete("%azmodels deployments scale --name ") == [names.deployment]
     assert complete("%azmodels deployments delete --name chat") == [names.deployment]
+    assert complete("%azmodels deployments key --name ") == [names.deployment]
     assert complete("%azmodels deployments show --name zzz") == []
 
 

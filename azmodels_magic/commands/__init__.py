@@ -59,6 +59,7 @@ HANDLERS: dict[str, str] = {
     "deployments list": "deployments:deployments_list",
     "deployments show": "deployments:deployments_show",
     "deployments scale": "deployments:deployments_scale",
+    "deployments key": "deployments:deployments_key",
     "deployments delete": "deployments:deployments_delete",
     "connect": "session:connect",
     "sandbox start": "session:sandbox_start",
@@ -78,4 +79,8 @@ def execute(app: AzModels, args: argparse.Namespace) -> Outcome:
     outcome = handler_for(args.path)(app, args)
     outcome.out = getattr(args, "out", None)
     outcome.format = getattr(args, "format", None) or "table"
+    if getattr(args, "wide", False) and isinstance(getattr(outcome.value, "attrs", None), dict):
+        from ..presentation.tables import WIDE
+
+        outcome.value.attrs[WIDE] = True  # the table shows every column and whole cells
     return outcome

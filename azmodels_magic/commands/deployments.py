@@ -13,10 +13,13 @@ if TYPE_CHECKING:
     from ..api import AzModels
 
 
-def _status_bar(app: AzModels, what: str):
+def _status_bar(app: AzModels, args: argparse.Namespace, what: str):
+    """A bar that follows the operation; none with --no-progress or when not waiting for it."""
     from ..presentation.progress import StatusProgress
 
-    return StatusProgress(what, enabled=app.progress)
+    waits = not getattr(args, "no_wait", False)
+    shown = app.progress and waits and not getattr(args, "no_progress", False)
+    return StatusProgress(what, enabled=shown)
 
 
 def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
@@ -33,7 +36,7 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
             f"deploy needs {' and '.join(missing)}: e.g. `%azmodels deploy --name gpt-4o "
             "--deployment-name chat`."
         )
-    with _status_bar(app, f"Deploying {args.deployment_name}") as bar:
+    with _status_bar(app, args, f"Deploying {args.deployment_name}") as bar:
         details = app.deployments.deploy(
             model=args.name,
             deployment_name=args.deployment_name,
@@ -87,7 +90,7 @@ def deployments_scale(app: AzModels, args: argparse.Namespace) -> Outcome:
             f"Scaling '{current.name}' ({current.sku}): capacity {current.capacity} -> "
             f"{args.capacity}"
         )
-    with _status_bar(app, f"Scaling {args.name}") as bar:
+    with _status_bar(app, args, f"Scaling {args.name}") as bar:
         report = app.deployments.scale(
             args.name, capacity=args.capacity, wait=not args.no_wait, on_status=bar
         )
@@ -100,7 +103,7 @@ def deployments_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
     deployment = app.deployments.get(args.name)
 
     def run() -> Outcome:
-        with _status_bar(app, f"Deleting {deployment.name}") as bar:
+        with _status_bar(app, args, f"Deleting {deployment.name}") as bar:
             return Outcome(message=app.deployments.delete(deployment.name, on_status=bar))
 
     return confirm(
@@ -108,4 +111,32 @@ def deployments_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
         what=f"deployment '{deployment.name}' ({deployment.model_name})",
         action=run,
         force=args.force,
+    )
+
+
+def deployments_key(app: AzModels, args: argparse.Namespace) -> Outcome:
+    """The account key into this process's $AZURE_AI_API_KEY, where the Try it snippets read it.
+
+    Never shown: a terminal cannot receive an environment variable from a child process, so the
+    CLI refuses rather than print the secret."""
+    import os
+
+    from ..errors import UsageError
+    from ..services.deployments import KEY_ENV
+
+    if app.detach_sandbox:  # the CLI: a process that ends with this command
+        raise UsageError(
+            f"`deployments key` sets ${KEY_ENV} inside a Python process, and this one ends now: "
+            f"run it in a notebook (`%azmodels deployments key --name {args.name}`), or in "
+            "Python: "
+            f'os.environ["{KEY_ENV}"] = az.deployments.api_key().'
+        )
+    deployment = app.deployments.get(args.name)  # a typo is an error, not a silent key
+    os.environ[KEY_ENV] = app.deployments.api_key()
+    return Outcome(
+        message=(
+            f"${KEY_ENV} now holds the API key of account {app.deployments.arm.account} (this "
+            f"kernel only; not shown). The Try it snippets of '{deployment.name}' read it: "
+            f"`%azmodels deployments show --name {deployment.name}`."
+        )
     )

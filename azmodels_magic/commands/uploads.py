@@ -32,7 +32,9 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
         weight_type=args.weight_type,
         progress=app.progress and not args.no_progress,
     )
-    return Outcome(value=report, message=report.summary(), show_value=False)
+    from ..presentation.outcomes import upload_done
+
+    return Outcome(value=report, message=upload_done(report), show_value=False)
 
 
 def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
@@ -62,7 +64,10 @@ def update(app: AzModels, args: argparse.Namespace) -> Outcome:
         set_tags=dict(args.set_tag),
         remove_tags=list(args.remove_tag),
     )
-    tags = ", ".join(f"{k}={v}" for k, v in model.user_tags.items()) or "none"
+    from ..presentation.text import clean
+
+    # Tags come back from the service: shown without control sequences.
+    tags = clean(", ".join(f"{k}={v}" for k, v in model.user_tags.items()), lines=False) or "none"
     return Outcome(
         value=model,
         message=f"Updated '{model.name}' version {model.version}: tags {tags}.",

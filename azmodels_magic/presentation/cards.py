@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..records import BaseModel, CustomModel
 from ..sizes import human_size
+from ..wording import moment
+from .text import clean
 
 if TYPE_CHECKING:
     from ..services.deployments import DeploymentDetails
@@ -51,6 +53,9 @@ class Card:
         if kept:
             self.sections.append((heading, kept))
 
+    def __post_init__(self) -> None:
+        self.title, self.badge = clean(self.title, lines=False), clean(self.badge, lines=False)
+
     def text(self) -> str:
         lines = [f"{self.title}" + (f"  [{self.badge}]" if self.badge else "")]
         lines.append("=" * len(lines[0]))
@@ -59,7 +64,7 @@ class Card:
             lines.append(f"\n{heading}")
             for label, value in rows:
                 text = _plain(value).replace("\n", "\n" + " " * (width + 4))
-                lines.append(f"  {label.ljust(width)}  {text}")
+                lines.append(f"  {clean(label, lines=False).ljust(width)}  {text}")
         if self.commands:
             lines.append("\nNext")
             for label, command in self.commands:
@@ -87,7 +92,7 @@ class Card:
             for label, value in rows:
                 parts.append(
                     f'<tr><td style="padding:1px 12px 1px 0;color:#605e5c;text-align:left;'
-                    f'vertical-align:top">{e(label)}</td>'
+                    f'vertical-align:top">{e(clean(label, lines=False))}</td>'
                     f'<td style="padding:1px 0;text-align:left">{_cell(value)}</td></tr>'
                 )
             parts.append("</table>")
@@ -109,13 +114,37 @@ def _cell(value: Any) -> str:
 
 
 def _plain(value: Any) -> str:
+    """A value as card text, without control sequences (text from the service or weights)."""
     if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+        text = ", ".join(f"{k}={v}" for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        text = ", ".join(str(v) for v in value)
+    elif isinstance(value, bool):
+        text = "yes" if value else "no"
+    else:
+        text = str(value)
+    return clean(text)
+
+
+def _tokens(value: Any) -> str:
+    """'128000' -> '128,000 tokens'; '' when the catalog does not say."""
+    text = str(value or "").strip()
+    return f"{int(text):,} tokens" if text.isdigit() else ""
+
+
+def _capability(name: str) -> str:
+    """'chatCompletion' -> 'Chat completion', 'jsonObjectResponse' -> 'JSON object response'."""
+    words, word = [], ""
+    for ch in name:
+        if ch.isupper() and word and not word[-1].isupper():
+            words.append(word)
+            word = ch
+        else:
+            word += ch
+    words.append(word)
+    known = {"json": "JSON", "v2": "V2", "api": "API"}
+    spelled = [known.get(w.lower(), w.lower()) for w in words if w]
+    return (spelled[0][:1].upper() + spelled[0][1:] + " " + " ".join(spelled[1:])).strip()
 
 
 def model_card(details: ModelDetails) -> Card:
@@ -131,11 +160,13 @@ def model_card(details: ModelDetails) -> Card:
                 ("Versions", details.versions),
                 ("Lifecycle", model.lifecycle_status),
                 ("Description", model.description),
-                ("Capabilities", model.capability_names),
-                ("Retires", model.inference_deprecation),
-                ("Fine-tuning retires", model.finetune_deprecation),
+                ("Context window", _tokens(model.capabilities.get("maxContextToken"))),
+                ("Max output", _tokens(model.capabilities.get("maxOutputToken"))),
+                ("Retires", moment(model.inference_deprecation)),
+                ("Fine-tuning retires", moment(model.finetune_deprecation)),
             ],
         )
+        card.section("Capabilities", [(_capability(name), "✓") for name in model.capability_names])
         card.section(
             "SKUs (capacity range)",
             [(sku.name, sku.capacity.describe() + f", default {sku.capacity.default}")
@@ -155,7 +186,7 @@ def model_card(details: ModelDetails) -> Card:
                 ("Weight type", model.weight_type),
                 ("Base model", model.base_model),
                 ("Storage", model.blob_uri),
-                ("Uploaded", model.created_at),
+                ("Uploaded", moment(model.created_at)),
                 ("Tags", model.user_tags),
             ],
         )
@@ -176,6 +207,8 @@ def model_card(details: ModelDetails) -> Card:
 
 
 def deployment_card(details: DeploymentDetails) -> Card:
+    from ..services.deployments import KEY_ENV
+
     d = details.deployment
     card = Card(title=f"{d.name} (deployment)", badge=d.status)
     card.section(
@@ -185,7 +218,8 @@ def deployment_card(details: DeploymentDetails) -> Card:
             ("Type", d.type),
             ("Format", d.model_format),
             ("Status", f"{d.status} ({d.provisioning_state})"),
-            ("Created", d.created_at),
+            ("Created", moment(d.created_at)),
+            ("Changed", moment(d.modified_at) if d.modified_at != d.created_at else ""),
         ],
     )
     card.section("Configuration", [("SKU", d.sku), ("Capacity", d.capacity),
@@ -194,7 +228,7 @@ def deployment_card(details: DeploymentDetails) -> Card:
         "Endpoint",
         [
             ("URL", details.endpoint),
-            ("Auth", "api-key header (the account key) or a Microsoft Entra token"),
+            ("Auth", "api-key header (the account key) or a Microsoft Entra token (keyless)"),
         ],
     )
     m = details.metrics
@@ -211,7 +245,15 @@ def deployment_card(details: DeploymentDetails) -> Card:
         )
     card.section("Notes", [("Note", note) for note in details.notes])
     snippets = details.snippets()
-    card.section("Try it", [("Python", snippets["python"]), ("curl", snippets["curl"])])
+    card.section(
+        "Try it",
+        [
+            ("Key", f"%azmodels deployments key --name {d.name}  "
+                    f"# puts the key into ${KEY_ENV}, never shown"),
+            ("Python", snippets["python"]),
+            ("curl", snippets["curl"]),
+        ],
+    )  # fmt: skip
     commands = details.commands()
     card.commands = [("Scale", commands["scale"]), ("Delete", commands["delete"])]
     return card

@@ -54,6 +54,7 @@ class Dashboard:
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
         self.summary = w.HTML()
         self.selected = w.Dropdown(description="Selected", layout=w.Layout(width="460px"))
+        self.pick_hint = w.HTML()
         self.show_button = w.Button(description="Show", icon="info-circle")
         self.deploy_button = w.Button(description="Deploy", icon="rocket", button_style="primary")
         self.scale_capacity = w.BoundedIntText(
@@ -65,8 +66,8 @@ class Dashboard:
         self.output = w.Output()
 
         _classes("azmodels-dashboard", tabs=self.tabs, refresh=self.refresh_button,
-                 selected=self.selected, show=self.show_button, deploy=self.deploy_button,
-                 capacity=self.scale_capacity, scale=self.scale_button,
+                 selected=self.selected, pick=self.pick_hint, show=self.show_button,
+                 deploy=self.deploy_button, capacity=self.scale_capacity, scale=self.scale_button,
                  delete=self.delete_button, output=self.output)  # fmt: skip
         self.load()
         self._titles()
@@ -82,6 +83,7 @@ class Dashboard:
         actions = w.HBox(
             [
                 self.selected,
+                self.pick_hint,
                 self.show_button,
                 self.deploy_button,
                 self.scale_capacity,
@@ -122,7 +124,7 @@ class Dashboard:
             if frame is None or frame.empty:
                 self.tables[kind].value = f"<i>No {kind} yet.</i>"
             else:
-                self.tables[kind].value = frame_html(frame) or ""
+                self.tables[kind].value = table_html(frame)
         self._titles()
         if hasattr(self, "widget"):
             self._tab_changed()
@@ -178,6 +180,8 @@ class Dashboard:
         values = [v for _label, v in options]
         if current in values:
             self.selected.value = current
+        else:  # nothing picked yet: the actions wait for a row (a dropdown picks the first)
+            self.selected.index = None
         self.deploy_button.layout.display = None if kind == MODELS else "none"
         self.scale_capacity.layout.display = None if kind == DEPLOYMENTS else "none"
         self.scale_button.layout.display = None if kind == DEPLOYMENTS else "none"
@@ -206,6 +210,9 @@ class Dashboard:
     def _selection_changed(self) -> None:
         row = self.row()
         none = row is None
+        self.pick_hint.value = (
+            '<span style="color:#605e5c">pick a row to act on it</span>' if none else ""
+        )
         self.show_button.disabled = none
         self.deploy_button.disabled = none
         self.scale_button.disabled = none
@@ -321,6 +328,16 @@ class Dashboard:
             return outcome
 
         return run
+
+
+# The classes JupyterLab (and the classic notebook) give an output's HTML: inside a widget the
+# tables get them too, so they look exactly like `%azmodels list`'s.
+OUTPUT_CLASSES = "jp-RenderedHTMLCommon rendered_html azmodels-table"
+
+
+def table_html(frame: pd.DataFrame) -> str:
+    """A frame as `list` shows it in a notebook, styled the same inside the dashboard."""
+    return f'<div class="{OUTPUT_CLASSES}">{frame_html(frame) or ""}</div>'
 
 
 def _model_value(row: dict[str, Any]) -> str:

@@ -12,10 +12,18 @@ import html
 from typing import Any
 
 from .cards import status_colour
+from .tables import WIDE, cell_text
+from .text import cut
 
 FRAME_KIND = "azmodels"  # the attrs key tables.py sets
 STATUS_COLUMNS = ("status", "state")  # models/deployments, then uploads
 _INSTALLED = "_azmodels_html_formatter"
+NOTEBOOK_CELL = 32  # characters of text a notebook table shows per cell
+# One line per row (a notebook would wrap dates and badges), text to the left as people read it.
+TABLE_STYLE = (
+    "<style>table.azmodels td, table.azmodels th "
+    "{white-space: nowrap; text-align: left !important;}</style>"
+)
 # DataFrame.__module__: "pandas" from pandas 3 on, "pandas.core.frame" before.
 DATAFRAME_MODULES = ("pandas", "pandas.core.frame")
 
@@ -59,15 +67,23 @@ def frame_html(frame: Any) -> str | None:
 
     if not pd.get_option("display.notebook_repr_html"):
         return None
-    width = pd.get_option("display.max_colwidth")
+    # Long text is cut (the stored frame keeps it whole; `show` shows it), unless --wide, so a
+    # table reads on one screen: to NOTEBOOK_CELL characters, or less if pandas is set so.
+    width = None
+    if not frame.attrs.get(WIDE):
+        width = min(pd.get_option("display.max_colwidth") or NOTEBOOK_CELL, NOTEBOOK_CELL)
     shown = frame.copy()
     for name in shown.columns:
         series = shown[name]
         if name == column:
             shown[name] = series.astype(object).map(status_badge)
+        elif isinstance(series.dtype, pd.DatetimeTZDtype):
+            dates = series.dropna()
+            if len(dates) and (dates == dates.dt.normalize()).all():  # dates (e.g. retirements)
+                shown[name] = series.map(lambda v: "" if pd.isna(v) else v.strftime("%Y-%m-%d"))
+            else:
+                shown[name] = series.map(_moment)
         elif series.dtype == object or isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
-            if isinstance(series.dtype, pd.DatetimeTZDtype):
-                continue
             shown[name] = series.astype(object).map(lambda v: _escaped(v, width))
     max_rows = pd.get_option("display.max_rows")
     if max_rows and len(shown) > max_rows:  # pandas shows min_rows when it must cut
@@ -75,7 +91,7 @@ def frame_html(frame: Any) -> str | None:
     kind = html.escape(str(frame.attrs.get(FRAME_KIND)), quote=True)
     # Cells are cut to max_colwidth above, before escaping: pandas must not cut the markup.
     with pd.option_context("display.max_colwidth", None):
-        return shown.to_html(
+        return TABLE_STYLE + shown.to_html(
             escape=False,
             notebook=True,
             max_rows=max_rows,
@@ -107,14 +123,16 @@ def _is_na(value: Any) -> bool:
 
 
 def _escaped(value: Any, width: int | None = None) -> str:
-    if value is None:
-        return "None"
-    if _is_na(value):
-        return "&lt;NA&gt;"
-    text = str(value)
+    """A cell as text: lists joined, nothing for a missing value, control sequences removed."""
+    text = cell_text(value)
     if width and len(text) > width:  # as pandas cuts long cells
-        text = text[: max(width - 3, 0)] + "..."
+        text = cut(text, width)
     return html.escape(text)
+
+
+def _moment(value: Any) -> str:
+    text = cell_text(value)
+    return f"{text} UTC" if text else ""
 
 
 def _html_formatter(frame: Any) -> str | None:

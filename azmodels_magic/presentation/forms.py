@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .. import grammar
 from ..errors import ValidationError
 from ..records import BASE, CUSTOM, BaseModel, CustomModel, SkuOption
+from .text import clean
 from .widgets import ErrorLine, capture, clear, show_outcome
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ AnyModel = BaseModel | CustomModel
 
 _OK, _BAD, _NOTE = "#107c10", "#a4262c", "#605e5c"
 _LABEL_WIDTH = "140px"  # fits "Deployment name" and "Description"
+_NAME_PLACEHOLDER = "e.g. my-llama"
 
 
 def model_key(model: AnyModel) -> str:
@@ -416,9 +418,11 @@ class UploadForm(_Form):
         )  # fmt: skip
         self.details = w.HTML()
         self.name = w.Text(
-            description="Model name", placeholder="e.g. my-llama", style=style, layout=wide
+            description="Model name", placeholder=_NAME_PLACEHOLDER, style=style, layout=wide
         )
-        self.version = w.Text(description="Version", value="1", style=style, layout=wide)
+        # What the form fills in itself (the version, a name from the weights' file name) is a
+        # placeholder: it reads as filled, counts as the value, and typing replaces it.
+        self.version = w.Text(description="Version", placeholder="1", style=style, layout=wide)
         self.description = w.Text(
             description="Description", placeholder="optional", style=style, layout=wide
         )
@@ -461,6 +465,7 @@ class UploadForm(_Form):
 
         source = self.path.value.strip()
         self.info, self.inspect_problem = None, None
+        self._suggested, self.name.placeholder = "", _NAME_PLACEHOLDER
         if not source:
             self.details.value = ""
             self.validate()
@@ -474,36 +479,57 @@ class UploadForm(_Form):
                 self.inspect_problem = f"Cannot read {source}: {exc.strerror or exc}."
             _hint(self.details, self.inspect_problem, _BAD)
         else:
-            _hint(self.details, "Detected: " + self.info.summary(), _OK)
-            suggested = suggest_model_name(self.info.source.stem)
-            if suggested and self.name.value.strip() in ("", self._suggested):
-                self._suggested = suggested  # follows the path until the user types a name
-                self.name.value = suggested
+            _hint(self.details, "Detected: " + clean(self.info.summary(), lines=False), _OK)
+            # The name follows the path (as a placeholder) until the user types one.
+            self._suggested = suggest_model_name(self.info.source.stem)
+            self.name.placeholder = self._suggested or _NAME_PLACEHOLDER
         self.validate()
         return self.info
+
+    @property
+    def model_name(self) -> str:
+        """The name typed, else the one the form suggested from the weights' file name."""
+        return self.name.value.strip() or self._suggested
+
+    @property
+    def model_version(self) -> str:
+        return self.version.value.strip() or self.version.placeholder
 
     def validate(self) -> str | None:
         problem = self._problem()
         self.problem = problem
         self.button.disabled = problem is not None
         if problem:
-            empty = not self.path.value.strip() or not self.name.value.strip()
+            empty = not self.path.value.strip() or not self.model_name
             _hint(self.hint, problem, _BAD if self.inspect_problem or not empty else _NOTE)
         else:
-            _hint(self.hint, "Ready to upload.", _OK)
+            filled = [what for what, field in (("name", self.name), ("version", self.version))
+                      if not field.value.strip()]  # fmt: skip
+            note = (f" (the {' and '.join(filled)} the form filled in: type to change)"
+                    if filled else "")  # fmt: skip
+            _hint(self.hint, f"Ready to upload as {self.model_name} version "
+                  f"{self.model_version}{note}.", _OK)  # fmt: skip
         return problem
+
+    def after_submit(self) -> None:
+        self.validate()
+        done = self.last_outcome is not None and getattr(self.last_outcome, "value", None)
+        if done:  # say so, as the deploy form does (the output above has the details)
+            model = self.last_outcome.value.model
+            _hint(self.hint, f"Uploaded and registered {model.name} version {model.version}. "
+                  "Change the name or version to upload again.", _OK)  # fmt: skip
 
     def _problem(self) -> str | None:
         if not self.path.value.strip():
             return "Enter the path of a weights file or model folder."
         if self.inspect_problem:
             return self.inspect_problem
-        name = self.name.value.strip()
+        name = self.model_name
         if not name:
             return "Enter a name for the model."
         for checker, value in (
             (grammar.model_name, name),
-            (grammar.version, self.version.value.strip() or "1"),
+            (grammar.version, self.model_version),
         ):
             problem = grammar.problem(checker, value)
             if problem:
@@ -518,8 +544,8 @@ class UploadForm(_Form):
         argv = [
             "upload",
             f"--source={self.path.value.strip()}",
-            f"--name={self.name.value.strip()}",
-            f"--version={self.version.value.strip() or '1'}",
+            f"--name={self.model_name}",
+            f"--version={self.model_version}",
         ]
         description = self.description.value.strip()
         if description:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..records import BaseModel, CustomModel, Deployment
 from ..sizes import human_size
+from .text import clean, clean_value, cut
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,8 +56,8 @@ def _row(model: BaseModel | CustomModel) -> dict[str, Any]:
             "publisher": model.publisher,
             "description": model.description,
             "default_version": model.is_default_version,
-            "skus": ", ".join(s.name for s in model.skus),
-            "capabilities": ", ".join(model.capability_names),
+            "skus": [s.name for s in model.skus],
+            "capabilities": list(model.capability_names),
             "inference_deprecation": model.inference_deprecation,
         }
     return {
@@ -75,25 +76,38 @@ def _row(model: BaseModel | CustomModel) -> dict[str, Any]:
     }
 
 
+INTEGER_COLUMNS = ("size_bytes", "capacity")
+DATETIME_COLUMNS = ("created", "inference_deprecation", "last_activity")
+
+
 def _frame(rows: list[dict[str, Any]], columns: list[str], kind: str) -> pd.DataFrame:
     import pandas as pd
 
     # Column-wise: pandas builds a frame from a dict of lists several times faster than from a
-    # list of row dicts (it infers each column once instead of transposing records).
-    if rows:
-        missing = float("nan")  # what from_records puts where a row lacks a key
-        data = {column: [row.get(column, missing) for row in rows] for column in columns}
-        frame = pd.DataFrame(data, columns=columns)
-    else:
-        frame = pd.DataFrame.from_records(rows, columns=columns)  # object columns, as before
-    for column in ("size_bytes", "capacity"):
+    # list of row dicts (it infers each column once instead of transposing records). Text from
+    # the service is cleaned of control sequences here, so no front end ever shows them.
+    data = {column: _cleaned([row.get(column) for row in rows]) for column in columns}
+    frame = pd.DataFrame(data, columns=columns)
+    for column in INTEGER_COLUMNS:
         if column in frame:
             frame[column] = frame[column].astype("Int64")
-    for column in ("created",):
+    for column in DATETIME_COLUMNS:
         if column in frame:
-            frame[column] = pd.to_datetime(frame[column], utc=True, errors="coerce")
+            moments = pd.to_datetime(frame[column].replace("", None), utc=True, errors="coerce",
+                                     format="ISO8601")  # fmt: skip
+            frame[column] = moments.astype("datetime64[ns, UTC]")
     frame.attrs[FRAME_KIND] = kind
     return frame
+
+
+def _cleaned(values: list[Any]) -> list[Any]:
+    """A column without control sequences; a column of plain text is checked at C speed."""
+    try:
+        if all(map(str.isprintable, values)):
+            return values
+    except TypeError:  # not all text: cell by cell
+        pass
+    return [clean_value(v) for v in values]
 
 
 # The last models frame per column set, with the records it was made from. Records are frozen
@@ -111,7 +125,14 @@ def models_frame(models: Iterable[BaseModel | CustomModel], type: str = "all") -
     if hit is not None and len(hit[0]) == len(records) and all(map(operator.is_, hit[0], records)):
         return hit[1].copy()
     columns = {"base": BASE_COLUMNS, "custom": CUSTOM_COLUMNS}.get(type, MODEL_COLUMNS)
-    frame = _frame([_row(m) for m in records], columns, "models")
+    rows = [_row(m) for m in records]
+    if columns is MODEL_COLUMNS:
+        # A catalog model's format is its publisher's name (OpenAI, Meta...): said once, under
+        # publisher; format is the weights' format of custom models.
+        for row in rows:
+            if row["type"] == "base" and row["format"] == row["publisher"]:
+                row["format"] = ""
+    frame = _frame(rows, columns, "models")
     _LAST_MODELS_FRAME[type] = (records, frame)
     return frame.copy()
 
@@ -153,18 +174,112 @@ def uploads_frame(statuses: Iterable[Any]) -> pd.DataFrame:
     return _frame(rows, UPLOAD_COLUMNS, "uploads")
 
 
-def frame_text(frame: pd.DataFrame, *, max_width: int = 48) -> str:
-    """A DataFrame as a plain text table for terminals (long cells cut with an ellipsis)."""
+WIDE = "azmodels_wide"  # frame.attrs key: show every column and whole cells (--wide)
+_GAP = 2  # spaces between columns
+_MIN_COLUMN = 12  # a column is cut down to no fewer characters before columns are left out
+_MIN_FIRST = 30  # ... the first (the names) to no fewer than this
+
+
+def _fit(widths: list[int], limit: int, whole: list[bool]) -> list[int] | None:
+    """Narrow the widest text columns until the row fits in `limit`; None when it cannot.
+    Columns marked `whole` (numbers, times) are never cut."""
+    floors = [w if whole[i] else min(w, _MIN_FIRST if i == 0 else _MIN_COLUMN)
+              for i, w in enumerate(widths)]  # fmt: skip
+    excess = sum(widths) + _GAP * (len(widths) - 1) - limit
+    while excess > 0:
+        candidates = [i for i, w in enumerate(widths) if w > floors[i]]
+        if not candidates:
+            return None
+        widest = max(candidates, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    return widths
+
+
+def terminal_width() -> int:
+    """The terminal's width (COLUMNS when set, as pandas reads it), 120 when there is none."""
+    import shutil
+
+    return shutil.get_terminal_size(fallback=(120, 24)).columns
+
+
+def frame_text(
+    frame: pd.DataFrame, *, width: int | None = None, wide: bool | None = None,
+    max_cell: int = 48,
+) -> str:  # fmt: skip
+    """A DataFrame as a plain text table for terminals, one line per row.
+
+    It fits `width` (the terminal's): long cells are cut with …, then the widest columns are
+    narrowed, and if even that is not enough the last columns are left out (named below the
+    table). `wide` (or --wide) shows every column and whole cells instead."""
+    import pandas as pd
+
     if frame.empty:
         return "(none)"
-    shown = frame.copy()
-    for column in shown.columns:
-        if shown[column].dtype == object:
-            shown[column] = shown[column].map(lambda v: _cut(v, max_width))
-    return shown.to_string(index=False, na_rep="")
+    wide = bool(frame.attrs.get(WIDE) if wide is None else wide)
+    if not isinstance(frame.index, pd.RangeIndex):
+        frame = frame.reset_index()  # e.g. the metrics' time index: a column like the others
+    headers = [clean(str(c), lines=False) for c in frame.columns]
+    columns = [[cell_text(v) for v in frame[c]] for c in frame.columns]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+               for c in frame.columns]  # fmt: skip
+    whole = [n or isinstance(frame[c].dtype, pd.DatetimeTZDtype) or pd.api.types.is_bool_dtype(
+             frame[c]) for n, c in zip(numeric, frame.columns, strict=True)]  # fmt: skip
+    natural = [max(len(h), *(len(v) for v in col)) for h, col in zip(headers, columns, strict=True)]
+    widths = list(natural)
+    dropped: list[str] = []
+    limit = width or terminal_width()
+    while not wide:
+        widths = _fit([min(n, max_cell) for n in natural], limit, whole)
+        if widths is not None or len(natural) == 1:
+            widths = widths or [limit]
+            break
+        # Even narrowed, the row is wider than the terminal: leave out a column with nothing
+        # in it, else the last one.
+        empty = [i for i, col in enumerate(columns) if i and not any(col)]
+        gone = empty[-1] if empty else len(columns) - 1
+        dropped.insert(0, headers.pop(gone))
+        for values in (columns, numeric, natural, whole):
+            values.pop(gone)
+    lines = []
+    for row in range(-1, len(frame)):
+        cells = []
+        for i, w in enumerate(widths):
+            text = cut(headers[i] if row < 0 else columns[i][row], w)
+            cells.append(text.rjust(w) if numeric[i] else text.ljust(w))
+        lines.append((" " * _GAP).join(cells).rstrip())
+    if dropped:
+        note = f"({len(dropped)} more: {', '.join(dropped)}; --wide or --format json shows all)"
+        if len(note) > limit:
+            note = f"({len(dropped)} more columns: --wide or --format json shows all)"
+        lines.append(cut(note, limit))
+    return "\n".join(lines)
 
 
-def _cut(value: Any, width: int) -> Any:
-    if isinstance(value, str) and len(value) > width:
-        return value[: width - 1] + "…"
-    return value
+def cell_text(value: Any) -> str:
+    """One cell as a person reads it: lists joined, moments to the minute in UTC, nothing for
+    a missing value, text on one line without control sequences."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return clean(value, lines=False)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(cell_text(v) for v in value)
+    if isinstance(value, bool):
+        return str(value)
+    if hasattr(value, "strftime"):
+        import pandas as pd
+
+        if pd.isna(value):
+            return ""
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.6g}"
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return clean(str(value), lines=False)

@@ -193,7 +193,7 @@ class ModelService:
             commands={
                 "deploy": (
                     f"%azmodels deploy --name {model.name}{flag} --version {model.version} "
-                    f"--deployment-name {_suggest_deployment(model.name)}"
+                    f"--deployment-name {suggest_deployment_name(model.name)}"
                 ),
                 "deployments": f"%azmodels deployments list --model {model.name}",
             },
@@ -371,6 +371,6 @@ def _suggest_name(name: str, names: list[str]) -> str:
     return did_you_mean(name, names, "Run `%azmodels list` to see them.")
 
 
-def _suggest_deployment(model_name: str) -> str:
+def suggest_deployment_name(model_name: str) -> str:
     cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in model_name.lower())
     return cleaned[:60].strip("-._") or "my-deployment"

@@ -31,6 +31,26 @@ def test_three_tabs_with_the_tables_and_counts(app, chat, custom_model):
     assert "models found" in board.summary.value
 
 
+def test_actions_wait_for_a_row_and_tables_look_like_list(app, chat, shell):
+    from azmodels_magic.presentation.display import frame_html
+
+    board = Dashboard(app)
+    for kind in ("models", "deployments"):
+        board.select_tab(kind)
+        assert board.selected.value is None and board.row() is None
+        buttons = (board.show_button, board.deploy_button, board.scale_button,
+                   board.delete_button)  # fmt: skip
+        assert all(b.disabled for b in buttons), kind
+        assert "pick a row" in board.pick_hint.value
+    board.select("dash-chat")
+    assert not board.show_button.disabled and not board.scale_button.disabled
+    assert board.pick_hint.value == ""
+    # The same HTML as `%azmodels list` in a notebook, in the classes a notebook output has.
+    listed = frame_html(app.execute(["deployments", "list"]).value)
+    table = board.tables["deployments"].value
+    assert "jp-RenderedHTMLCommon" in table and listed in table
+
+
 def test_actions_follow_the_tab(app, chat):
     board = Dashboard(app)
     assert board.kind == "models"

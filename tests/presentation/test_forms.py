@@ -171,8 +171,18 @@ def test_the_path_shows_format_size_and_details(app, weights, tmp_path):
     assert "does not exist" in form.problem
     form.path.value = str(weights)
     assert "safetensors, 1 file, 216 B, 40 parameters (F16, F32)" in form.details.value
-    assert form.name.value == "tiny-model"  # suggested from the file name
+    # Suggested from the file name: shown as a filled-in placeholder that typing replaces.
+    assert form.name.value == "" and form.name.placeholder == "tiny-model"
+    assert form.model_name == "tiny-model" and form.model_version == "1"
     assert form.problem is None and not form.button.disabled
+    assert "the name and version the form filled in: type to change" in form.hint.value
+    assert "--name=tiny-model" in form.argv() and "--version=1" in form.argv()
+    form.name.value = "typed-name"
+    assert form.model_name == "typed-name" and "--name=typed-name" in form.argv()
+    assert "the version the form filled in" in form.hint.value
+    form.name.value = ""
+    form.path.value = ""
+    assert form.name.placeholder == "e.g. my-llama" and form.model_name == ""
 
 
 def test_a_model_folder_shows_its_architecture(app, tmp_path):
@@ -182,7 +192,7 @@ def test_a_model_folder_shows_its_architecture(app, tmp_path):
     form = UploadForm(app)
     form.path.value = str(folder)
     assert "architecture LlamaForCausalLM" in form.details.value
-    assert form.name.value == "tiny-llama"
+    assert form.model_name == "tiny-llama" == form.name.placeholder
 
 
 def test_bad_name_version_or_tags_hold_the_button(app, weights):
@@ -217,8 +227,9 @@ def test_clicking_upload_registers_the_model(app, weights, unique, monkeypatch):
     assert model.user_tags == {"team": "nlp", "stage": "dev"}
     assert model.format == "safetensors" and model.size == 216
     text = output_text(form.output)
-    assert f"registered {name} version 3" in text
+    assert f"Model registered: {name} version 3" in text
     assert "100%" in text  # the progress bar, inside the form's output
+    assert f"Uploaded and registered {name} version 3." in form.hint.value  # as deploy says
     # Once more: the version exists now, and the service says so in one line.
     form.button.click()
     assert "already exists" in output_text(form.output).strip().splitlines()[-1]

@@ -123,7 +123,7 @@ def test_kill_then_rerun_through_the_cli(app, tmp_path) -> None:
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "registered crash-cli version 1" in done.stdout
+    assert "Model registered: crash-cli version 1" in done.stdout
     check_registered_once(app, raw, name, source)
 
 

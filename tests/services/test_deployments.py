@@ -122,7 +122,7 @@ def custom(app, tmp_path_factory) -> str:
         folder / "tiny.safetensors", {"w": ("F16", (8, 8)), "b": ("F32", (8,))}
     )
     outcome = app.execute(f"upload --source {path} --name {CUSTOM}")
-    assert f"registered {CUSTOM} version 1" in outcome.message
+    assert f"Model registered: {CUSTOM} version 1" in outcome.message
     return CUSTOM
 
 

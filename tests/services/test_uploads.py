@@ -90,8 +90,10 @@ def test_single_file_is_stored_byte_exact_and_registered(app, weights: Path):
     report = outcome.value
     size = weights.stat().st_size
     assert re.fullmatch(
-        r"Uploaded 1 file \(\d+\.\d KB\) in \d+\.\d s at .+/s; registered single-file version 1\.",
+        r"✓ Upload complete: 1 file \(\d+\.\d KB\) in \d+\.\d s at .+/s\n"
+        r"✓ Model registered: single-file version 1\nNext steps\n.*",
         outcome.message,
+        re.DOTALL,
     ), outcome.message
     assert (report.bytes_sent, report.bytes_skipped) == (size, 0)
     assert report.sha256 == {"tiny.safetensors": sha256_file(weights)}
@@ -443,7 +445,7 @@ def test_upload_through_the_magic(shell, app, weights, capsys):
     )
     assert result.error_in_exec is None and result.result is None
     out = capsys.readouterr().out
-    assert "registered magic-upload version 1." in out
+    assert "✓ Model registered: magic-upload version 1\n" in out
     assert registry(app) == sorted([*before, ("magic-upload", "1")])
     check_stored(app, "magic-upload", "1", weights)
 

@@ -1,0 +1,55 @@
+"""Cards say times in the reader's terms and show what the catalog knows about a model."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from presentation_support import *  # noqa: F403 (the shared fixtures)
+
+from azmodels_magic.wording import moment, since
+
+MOMENT = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC, (just now|\d+ \w+ ago)"
+
+
+def test_moments_read_like_people_say_them():
+    now = datetime(2026, 11, 27, 23, 57, 10, tzinfo=UTC)
+    assert moment("2026-11-27T23:52:01.123456Z", now) == "2026-11-27 23:52 UTC, 5 minutes ago"
+    assert moment("2026-11-27T22:57:10+00:00", now) == "2026-11-27 22:57 UTC, 1 hour ago"
+    assert moment("2027-06-30T00:00:00Z", now) == "2027-06-30, in 7 months"
+    assert moment("2026-11-27T23:57:00Z", now).endswith("just now")
+    assert moment("", now) == "" and moment("not a time", now) == "not a time"
+    assert since(-3 * 86400) == "in 3 days" and since(400 * 86400) == "13 months ago"
+
+
+def test_catalog_card_has_context_window_output_tokens_and_a_capabilities_section(app):
+    card = app.show("gpt-4o").card()
+    sections = dict(card.sections)
+    general = dict(sections["General"])
+    assert general["Context window"] == "128,000 tokens"
+    assert general["Max output"] == "16,384 tokens"
+    assert "Capabilities" not in general
+    capabilities = dict(sections["Capabilities"])
+    assert {"Chat completion", "Tool calling", "JSON object response"} <= set(capabilities)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d, (in )?\d+ \w+( ago)?", general["Retires"])
+    text = card.text()
+    assert "\nCapabilities\n  " in text and "maxContextToken" not in text
+
+
+def test_catalog_card_leaves_out_what_the_catalog_does_not_say(app):
+    without = next(
+        m for m in app.models.list(type="base").models
+        if "maxOutputToken" not in m.capabilities
+    )  # fmt: skip
+    general = dict(dict(app.show(without.name, version=without.version).card().sections)["General"])
+    assert "Max output" not in general
+
+
+def test_deployment_and_custom_cards_say_when(app, custom_model, unique):
+    name = unique("when")
+    app.deployments.deploy(model="gpt-4o-mini", deployment_name=name)
+    general = dict(dict(app.deployments.show(name).card().sections)["General"])
+    assert re.fullmatch(MOMENT, general["Created"]), general["Created"]
+    custom = dict(dict(app.show(custom_model.name).card().sections)["General"])
+    assert re.fullmatch(MOMENT, custom["Uploaded"]), custom["Uploaded"]
+    assert not re.search(r"\dT\d", custom["Uploaded"])  # not ISO: the reader's terms

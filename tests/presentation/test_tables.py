@@ -1,0 +1,127 @@
+"""DataFrames are typed, the notebook shows them trimmed, and terminal tables fit the terminal."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from presentation_support import *  # noqa: F403 (the shared fixtures)
+
+from azmodels_magic.presentation.display import frame_html
+from azmodels_magic.presentation.tables import (
+    WIDE,
+    deployments_frame,
+    frame_text,
+    models_frame,
+    uploads_frame,
+)
+
+UTC_NS = "datetime64[ns, UTC]"
+
+
+def test_frames_are_typed(app, custom_model, unique):
+    base = app.list_models(type="base")
+    assert str(base["inference_deprecation"].dtype) == UTC_NS
+    assert all(isinstance(v, list) for v in base["skus"]) and "GlobalStandard" in base["skus"][0]
+    assert all(isinstance(v, list) for v in base["capabilities"])
+    assert base["default_version"].dtype == bool
+
+    custom = app.list_models(type="custom")
+    assert str(custom["created"].dtype) == UTC_NS and custom["created"].notna().all()
+    assert str(custom["size_bytes"].dtype) == "Int64"
+
+    name = unique("typed")
+    app.deployments.deploy(model="gpt-4o-mini", deployment_name=name, capacity=3)
+    deployments = app.list_deployments()
+    assert str(deployments["capacity"].dtype) == "Int64" and 3 in set(deployments["capacity"])
+    assert str(deployments["created"].dtype) == UTC_NS and deployments["created"].notna().all()
+
+    uploads = uploads_frame(app.uploads.status())
+    assert str(uploads["last_activity"].dtype) == UTC_NS
+
+
+def test_plain_list_says_publisher_once_and_leaves_base_sizes_empty(shell, app, custom_model):
+    frame = app.list_models()
+    base = frame[frame["type"] == "base"]
+    assert (base["format"] == "").all() and (base["publisher"] == "OpenAI").any()
+    assert (base["size"] == "").all() and base["size_bytes"].isna().all()
+    custom = frame[frame["type"] == "custom"]
+    assert (custom["format"] == "safetensors").all()
+    html = frame_html(frame)
+    assert "&lt;NA&gt;" not in html and "<NA>" not in html and ">nan<" not in html
+    text = frame_text(frame, width=200)
+    assert "<NA>" not in text and " nan " not in text
+
+
+def test_notebook_trims_long_text_but_the_frame_keeps_it(shell, app):
+    frame = app.list_models(type="base")
+    longest = max(frame["description"], key=len)
+    assert len(longest) > 60
+    html = frame_html(frame)
+    assert longest not in html and longest[:31] + "…" in html
+    assert "GlobalStandard, Standard" in html  # lists read as lists, not "['GlobalStandard', ..."
+    assert "['" not in html
+    assert frame["description"].str.len().max() == len(longest)  # stored whole
+    frame.attrs[WIDE] = True
+    assert longest in frame_html(frame)
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 100, 120, 200])
+def test_terminal_tables_fit_the_terminal(app, custom_model, width):
+    for frame in (app.list_models(), app.list_models(type="base"), app.list_models(type="custom"),
+                  uploads_frame(app.uploads.status())):  # fmt: skip
+        text = frame_text(frame, width=width)
+        lines = text.splitlines()
+        assert len(lines) >= len(frame) + 1
+        too_long = [line for line in lines if len(line) > width]
+        assert not too_long, (width, too_long[:3])
+        if len(lines) > len(frame) + 1 and width >= 60:
+            assert "--wide or --format json shows all" in lines[-1]
+
+
+def test_one_very_long_value_is_cut_without_padding_every_row(app):
+    rows = list(app.models.list(type="base").models)[:5]
+    import dataclasses
+
+    rows[2] = dataclasses.replace(rows[2], description="word " * 2000)
+    frame = models_frame(rows, "base")
+    lines = frame_text(frame, width=150).splitlines()
+    assert max(map(len, lines)) <= 150
+    assert len(lines) == 6  # one line per row: nothing wraps
+    short = [line for i, line in enumerate(lines[1:]) if i != 2]
+    assert all(not line.endswith(" ") for line in short)
+    assert "…" in lines[3]
+    wide = frame_text(frame, wide=True)
+    assert ("word " * 2000).strip() in wide
+
+
+def test_deployments_frame_without_rows_keeps_its_columns():
+    frame = deployments_frame([])
+    assert list(frame.columns)[:2] == ["deployment", "model"] and frame.empty
+    assert frame_text(frame) == "(none)"
+
+
+def test_cli_tables_fit_columns_and_wide_and_json_show_everything(app, custom_model):
+    endpoint = app._sandbox_info.arm_endpoint
+    env_base = {"AZMODELS_SANDBOX": endpoint, "COLUMNS": "80", "PATH": "/usr/bin:/bin"}
+    import os
+
+    env = {**os.environ, **env_base}
+
+    def cli(*argv: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "azmodels_magic.cli", *argv], env=env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    fitted = cli("list", "--type", "base")
+    assert max(map(len, fitted.splitlines())) <= 80
+    assert "--wide or --format json shows all" in fitted
+    wide = cli("list", "--type", "base", "--wide")
+    assert "inference_deprecation" in wide and max(map(len, wide.splitlines())) > 80
+    data = json.loads(cli("list", "--type", "base", "--format", "json"))
+    assert isinstance(data[0]["skus"], list) and data[0]["description"]
+    assert set(pd.DataFrame(data).columns) >= {"skus", "capabilities", "inference_deprecation"}
