@@ -33,7 +33,8 @@ ACCOUNT = "azmodels-sandbox"
 PROJECT = "sandbox-project"
 USER = "sandbox-user@azmodels.local"
 
-ARM_API_VERSIONS = ("2025-06-01", "2024-10-01")
+# Ours, then what azure-mgmt-cognitiveservices sends by default.
+ARM_API_VERSIONS = ("2025-06-01", "2024-10-01", "2025-09-01")
 FOUNDRY_API_VERSIONS = ("2025-11-15-preview", "v1")
 METRICS_API_VERSIONS = ("2024-02-01", "2023-10-01", "2021-05-01", "2018-01-01", *ARM_API_VERSIONS)
 WRITE_METHODS = frozenset({"PUT", "PATCH", "POST", "DELETE"})
@@ -175,6 +176,8 @@ class Settings:
     location: str = "eastus"
     catalog_file: str | None = None
     default_quota: int = 1000
+    regions: tuple[str, ...] = ()  # empty: the default regions (see regions.py)
+    accounts: tuple[str, ...] = ()  # extra accounts, `[RESOURCE_GROUP/]NAME=REGION`
 
 
 class Sandbox:
