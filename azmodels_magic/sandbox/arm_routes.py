@@ -813,7 +813,8 @@ def operation_status(app: Sandbox, req: Request) -> Response:
         body["endTime"] = iso(ended)
     if row["error"]:
         body["error"] = loads(row["error"])
-    return json_response(200, body)
+    # While it runs, say when to ask again (the SDKs' pollers otherwise wait 30 s).
+    return json_response(200, body, poll_hint(app) if status == "InProgress" else None)
 
 
 def operation_result(app: Sandbox, req: Request) -> Response:
