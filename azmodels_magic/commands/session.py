@@ -33,6 +33,10 @@ def connect(app: AzModels, args: argparse.Namespace) -> Outcome:
     if args.sandbox:
         info = app.attach_sandbox(args.sandbox)
         return Outcome(value=None, message=f"Connected to the sandbox at {info.arm_endpoint}.")
+    if set(settings) == {"account"}:
+        from .quota import switch_account
+
+        return switch_account(app, settings["account"])
     if settings:
         app.set_connection(**settings)
         message = "Connection updated: " + ", ".join(sorted(settings))

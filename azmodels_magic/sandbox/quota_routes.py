@@ -42,6 +42,7 @@ def register(router: Router) -> None:
     add("GET", ACCT + r"/models", account_models, "arm", f"{ACTION}/models/read")
     add("GET", ACCT + r"/skus", account_skus, "arm", f"{ACTION}/skus/read")
     add("GET", ACCT + r"/projects", list_projects, "arm", f"{ACTION}/projects/read")
+    add("GET", SUB + CS, provider, "resources", "Microsoft.Resources/subscriptions/read")
 
 
 # -- usages --------------------------------------------------------------------------------------
@@ -200,3 +201,32 @@ def list_projects(app: Sandbox, req: Request) -> Response:
     spec = check_account(req, app)
     items = [project_body(app)] if spec.has_project else []
     return json_response(200, {"value": items})
+
+
+def display_name(region: str) -> str:
+    """'eastus2' as ARM's provider listing writes it: 'East US 2'."""
+    words = {"us": "US", "uk": "UK", "uae": "UAE"}
+    out = region
+    for known in ("north", "south", "east", "west", "central", "sweden", "us", "uk"):
+        out = out.replace(known, f" {known} ")
+    parts = [words.get(w, w.capitalize()) for w in out.split()]
+    return " ".join(parts)
+
+
+def provider(app: Sandbox, req: Request) -> Response:
+    """The provider's registration (Microsoft.Resources): the regions where accounts can be."""
+    check_subscription(req)
+    locations = [display_name(r) for r in subscription(app).regions]
+    return json_response(
+        200,
+        {
+            "id": f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.CognitiveServices",
+            "namespace": "Microsoft.CognitiveServices",
+            "registrationState": "Registered",
+            "resourceTypes": [
+                {"resourceType": "accounts", "locations": locations},
+                {"resourceType": "locations/usages", "locations": locations},
+                {"resourceType": "locations/models", "locations": locations},
+            ],
+        },
+    )

@@ -36,6 +36,8 @@ USER = "sandbox-user@azmodels.local"
 # Ours, then what azure-mgmt-cognitiveservices sends by default.
 ARM_API_VERSIONS = ("2025-06-01", "2024-10-01", "2025-09-01")
 FOUNDRY_API_VERSIONS = ("2025-11-15-preview", "v1")
+# Microsoft.Resources (the provider's registration: where accounts can be made).
+RESOURCES_API_VERSIONS = ("2022-09-01", "2021-04-01")
 METRICS_API_VERSIONS = ("2024-02-01", "2023-10-01", "2021-05-01", "2018-01-01", *ARM_API_VERSIONS)
 WRITE_METHODS = frozenset({"PUT", "PATCH", "POST", "DELETE"})
 
@@ -379,6 +381,7 @@ class Sandbox:
             "arm": ARM_API_VERSIONS,
             "metrics": METRICS_API_VERSIONS,
             "foundry": FOUNDRY_API_VERSIONS,
+            "resources": RESOURCES_API_VERSIONS,
         }[plane]
         version = req.query.get("api-version")
         if version is None:
