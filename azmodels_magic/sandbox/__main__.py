@@ -73,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         action="extend",
         default=[],
-        metavar="[RG/]NAME=REGION",
-        help="more AI Services accounts besides the default one (e.g. team-b=swedencentral)",
+        metavar="[RG/]NAME=REGION[:denied]",
+        help="more AI Services accounts besides the default one (e.g. team-b=swedencentral); "
+        "':denied': listed, but its deployments can't be read",
     )
     serve.add_argument("--sas-minutes", type=float, default=60.0)
     serve.add_argument("--location", default="eastus")

@@ -332,8 +332,20 @@ def new_operation(app: Sandbox, kind: str, target: str, start: float, end: float
 # -- deployment routes ---------------------------------------------------------------------------
 
 
+def check_readable(spec: AccountSpec) -> None:
+    if spec.denied:
+        raise ApiError(
+            403,
+            "AuthorizationFailed",
+            "The client does not have authorization to perform action "
+            f"'{ACTION}/deployments/read' over scope '.../accounts/{spec.name}' or the scope is "
+            "invalid.",
+        )
+
+
 def list_deployments(app: Sandbox, req: Request) -> Response:
     spec = check_account(req, app)
+    check_readable(spec)
     offset = app.skip_token(req)
     t = now()
     size = app.settings.page_size

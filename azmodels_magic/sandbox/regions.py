@@ -40,18 +40,31 @@ class AccountSpec:
     location: str
     kind: str = "AIServices"
     has_project: bool = False
+    denied: bool = False  # the caller may list it but not read its deployments (RBAC)
 
 
 def parse_account(text: str, default_group: str) -> AccountSpec:
-    """`[RESOURCE_GROUP/]NAME=REGION` (the --accounts syntax)."""
-    left, sep, region = text.partition("=")
+    """`[RESOURCE_GROUP/]NAME=REGION[:denied]` (the --accounts syntax)."""
+    left, sep, right = text.partition("=")
     group, _, name = left.rpartition("/")
+    region, _, flag = right.partition(":")
     region = region_key(region)
-    if not sep or not ACCOUNT_NAME.match(name) or not REGION_NAME.match(region):
+    if (
+        not sep
+        or not ACCOUNT_NAME.match(name)
+        or not REGION_NAME.match(region)
+        or flag not in ("", "denied")
+    ):
         raise ValueError(
-            f"expected [RESOURCE_GROUP/]NAME=REGION (e.g. team-b=swedencentral), got '{text}'"
+            "expected [RESOURCE_GROUP/]NAME=REGION[:denied] (e.g. team-b=swedencentral), "
+            f"got '{text}'"
         )
-    return AccountSpec(name=name, resource_group=(group or default_group).lower(), location=region)
+    return AccountSpec(
+        name=name,
+        resource_group=(group or default_group).lower(),
+        location=region,
+        denied=flag == "denied",
+    )
 
 
 def parse_regions(values: list[str], location: str) -> tuple[str, ...]:
