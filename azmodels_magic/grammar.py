@@ -328,6 +328,18 @@ def build_parser(prog: str = "azmodels") -> _Parser:
     p.add_argument("--provision-seconds", type=float, default=3.0, metavar="S")
     p.add_argument("--catalog-size", type=non_negative_int, default=0, metavar="N")
     p.add_argument("--page-size", type=non_negative_int, default=100, metavar="N")
+    p.add_argument(
+        "--regions", nargs="+", action="extend", default=[], metavar="R",
+        help="the subscription's regions (default: eastus eastus2 swedencentral westus3)",
+    )  # fmt: skip
+    p.add_argument(
+        "--accounts", nargs="+", action="extend", default=[], metavar="NAME=REGION",
+        help="more accounts besides the default one, e.g. team-b=swedencentral",
+    )  # fmt: skip
+    p.add_argument(
+        "--quota", nargs="+", action="extend", default=[], metavar="[REGION:]USAGE|SKU=N",
+        help="quota limits, e.g. eastus:OpenAI.GlobalStandard.gpt-4o=50 (default 1000 each)",
+    )  # fmt: skip
     _sub(sub, "stop", "stop the sandbox this session started")
     _sub(sub, "status", "the sandbox this session is connected to")
 

@@ -59,6 +59,7 @@ def sandbox_start(app: AzModels, args: argparse.Namespace) -> Outcome:
         provision_seconds=args.provision_seconds,
         catalog_size=args.catalog_size,
         page_size=args.page_size or 100,
+        **_world_options(args),
     )
     return Outcome(
         message=(
@@ -67,6 +68,16 @@ def sandbox_start(app: AzModels, args: argparse.Namespace) -> Outcome:
         ),
         data={"arm_endpoint": info.arm_endpoint, "project_endpoint": info.project_endpoint},
     )
+
+
+def _world_options(args: argparse.Namespace) -> dict[str, list[str]]:
+    """--regions/--accounts/--quota, passed through to the sandbox process as they are."""
+    extra: list[str] = []
+    for flag in ("regions", "accounts", "quota"):
+        values = getattr(args, flag, None) or []
+        if values:
+            extra += [f"--{flag}", *values]
+    return {"extra_args": extra} if extra else {}
 
 
 def sandbox_stop(app: AzModels, args: argparse.Namespace) -> Outcome:

@@ -165,8 +165,12 @@ def quota_chart_svg(frame: pd.DataFrame) -> str | None:
     figure.tight_layout()
     import io
 
+    from matplotlib import rc_context
+
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg")
+    # No date and fixed element ids: the same quota draws the same SVG (notebook diffs, nbval).
+    with rc_context({"svg.hashsalt": "azmodels", "svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.find("<svg") :]
 

@@ -265,3 +265,28 @@ def test_quota_chart_beside_the_table_and_table_alone_without_matplotlib(world, 
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     alone = _html_formatter(frame)
     assert "<svg" not in alone and "OpenAI.GlobalStandard.gpt-4o" in alone
+
+
+def test_chart_is_the_same_for_the_same_quota(world):
+    from azmodels_magic.presentation.quota_views import quota_chart_svg
+
+    frame = world.execute("quota --model gpt-4o").value
+    assert quota_chart_svg(frame) == quota_chart_svg(frame.copy())
+
+
+def test_sandbox_start_takes_regions_accounts_and_quota():
+    from azmodels_magic import AzModels
+
+    app = AzModels(progress=False, poll_interval=0.1)
+    try:
+        app.execute(
+            "sandbox start --provision-seconds 0.2 --regions eastus westus3 "
+            "--accounts team-w=westus3 --quota GlobalStandard=5"
+        )
+        accounts = app.execute("accounts list").value
+        assert list(accounts["account"]) == ["azmodels-sandbox", "team-w"]
+        quota = app.execute("quota --all-regions --model gpt-4.1").value
+        assert set(quota["region"]) <= {"eastus", "westus3"}
+        assert set(quota[quota["sku"] == "GlobalStandard"]["limit"]) == {5}
+    finally:
+        app.close()
