@@ -22,11 +22,17 @@ from pathlib import Path
 from _common import REPO, Report, load_text, machine
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = {"upload": "upload.py", "start": "start.py", "lists": "lists.py"}
+SCRIPTS = {
+    "upload": "upload.py",
+    "start": "start.py",
+    "lists": "lists.py",
+    "accounts": "accounts.py",
+}
 TITLES = {
     "upload": "Upload (benchmarks/upload.py)",
     "start": "Start (benchmarks/start.py)",
     "lists": "Lists at scale (benchmarks/lists.py)",
+    "accounts": "Every account (benchmarks/accounts.py)",
 }
 
 HOW_TO_RUN = """\
@@ -39,6 +45,7 @@ python benchmarks/run_all.py         # everything, rewrites this file (about 10-
 python benchmarks/upload.py          # or one benchmark alone; each takes --quick (smoke sizes)
 python benchmarks/start.py
 python benchmarks/lists.py
+python benchmarks/accounts.py
 ```
 
 The benchmarks are not part of the test run. Each starts its own sandbox (with its own Azurite)
@@ -60,7 +67,10 @@ METHOD = """\
   (wait4 rusage). The ceiling and the defaults run in the benchmark process.
 - Start: fresh interpreters; only the `%load_ext` call is timed, IPython's start-up apart.
 - Lists: a sandbox with a 5,000-model catalog and 1,000 deployments, pages of 100; the bare
-  loop is a requests.Session following nextLink and decoding JSON, nothing more."""
+  loop is a requests.Session following nextLink and decoding JSON, nothing more.
+- Every account: a sandbox with 10 accounts x 100 deployments; the bare loops list the accounts,
+  then each account's deployments, one after another or 8 at a time (the bound QuotaService
+  uses)."""
 
 
 def run(name: str, quick: bool, extra: list[str]) -> Report:

@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
         "':denied': listed, but its deployments can't be read",
     )
     serve.add_argument("--sas-minutes", type=float, default=60.0)
+    serve.add_argument(
+        "--latency-ms", type=float, default=0.0, help="time added to each request (a WAN's)"
+    )
     serve.add_argument("--location", default="eastus")
     serve.add_argument("--log-level", default="INFO")
     return parser
@@ -149,6 +152,7 @@ def serve(args: argparse.Namespace) -> int:
             catalog_file=args.catalog_file,
             regions=regions,
             accounts=tuple(args.accounts),
+            latency_ms=max(0.0, args.latency_ms),
         )
         sandbox = Sandbox(settings, store, azurite.port)
         server = make_server(sandbox)

@@ -180,6 +180,7 @@ class Settings:
     default_quota: int = 1000
     regions: tuple[str, ...] = ()  # empty: the default regions (see regions.py)
     accounts: tuple[str, ...] = ()  # extra accounts, `[RESOURCE_GROUP/]NAME=REGION`
+    latency_ms: float = 0.0  # added to every Azure request, as a real service's time would be
 
 
 class Sandbox:
@@ -299,6 +300,8 @@ class Sandbox:
             if self.info is not None and loopback:
                 return json_response(200, self.info)
             return json_response(404, error_body("NotFound", "No sandbox information here."))
+        if self.settings.latency_ms > 0:
+            time.sleep(self.settings.latency_ms / 1000)
         fault = self.faults.draw()
         if fault is not None:
             if req.path.lower().startswith("/openai/deployments/"):
