@@ -154,20 +154,25 @@ def main(argv: list[str] | None = None) -> int:
         detail=f"AzModels.execute(...) to a DataFrame; per round {listed(times['ours'])}",
     )
     speedup = median(ratios("seq", "ours"))
-    target = min(CONCURRENCY, accounts)
+    # The concurrency factor, as far as it can apply: the sequential loop makes 1 + N requests
+    # one after another; the parallel one the accounts list, then ceil(N / 8) waves.
+    waves = -(-accounts // CONCURRENCY)
+    ideal = (1 + accounts) / (1 + waves)
     row = report.add(
         "sequential / ours (speed-up)",
         f"{speedup:.2f} x",
-        f">= {target} x",
-        speedup >= target,
-        detail="median of per-round ratios " + ", ".join(f"{x:.2f}" for x in ratios("seq", "ours")),
+        f">= {ideal:.2f} x",
+        speedup >= ideal,
+        detail=f"the concurrency factor for {accounts} accounts read {CONCURRENCY} at a time "
+        f"after the accounts list: {1 + accounts} requests in turn vs {1 + waves} rounds; median "
+        "of per-round ratios " + ", ".join(f"{x:.2f}" for x in ratios("seq", "ours")),
     )
     if not row.passed:
         ceiling = median(ratios("seq", "par"))
         row.cause = (
-            f"the parallel bare loop itself is only {ceiling:.2f} x faster than the sequential "
-            "one: every account is served by one sandbox process on 2 shared cores, so the "
-            f"requests cannot run {target} at a time; ours is bounded by the same server"
+            f"the parallel bare loop itself reaches {ceiling:.2f} x: besides the 50 ms each "
+            "request waits, every page is built by one sandbox process on 2 shared cores, and "
+            "that work does not overlap; ours stays within the parallel bare loop's time"
         )
     r = median(ratios("ours", "par"))
     report.add(
