@@ -115,7 +115,7 @@ def serve(args: argparse.Namespace) -> int:
         accounts = [parse_account(text, RESOURCE_GROUP) for text in args.accounts]
     except ValueError as exc:
         raise SystemExit(f"sandbox: {exc}") from None
-    problem = check_setup(regions, accounts)
+    problem = check_setup(regions, accounts, dict(args.quota))
     if problem:
         raise SystemExit(f"sandbox: {problem}")
     if args.page_size < 1:

@@ -189,8 +189,17 @@ def subscription(app: Sandbox) -> Subscription:
     return found
 
 
-def check_setup(regions: tuple[str, ...], accounts: list[AccountSpec]) -> str | None:
-    """What is wrong with --regions/--accounts, or None."""
+def check_setup(
+    regions: tuple[str, ...], accounts: list[AccountSpec], quota: dict[str, int] | None = None
+) -> str | None:
+    """What is wrong with --regions/--accounts/--quota, or None."""
+    for key in quota or {}:
+        region, sep, _ = key.partition(":")
+        if sep and region_key(region) not in regions:
+            return (
+                f"--quota {key}=...: {region} is not one of the regions ({', '.join(regions)}); "
+                "add it to --regions"
+            )
     names = set()
     for account in accounts:
         if account.location not in regions:

@@ -17,8 +17,9 @@ def world() -> Iterator[Api]:
     process = start_sandbox(
         extra_args=[
             "--regions", "eastus,eastus2", "swedencentral",
-            "--accounts", "team-b=swedencentral", "rg-other/team-c=eastus",
+            "--accounts", "team-b=swedencentral", "rg-other/team-c=eastus", "team-e=eastus2",
             "--quota", f"eastus:{USAGE}=50", "swedencentral:GlobalStandard=30",
+            "eastus2:OpenAI.Standard.gpt-4o-mini=100",
         ]
     )  # fmt: skip
     assert process.info is not None
@@ -127,6 +128,7 @@ def test_accounts_list_get_models_skus_projects(world: Api) -> None:
         ("azmodels-sandbox", "eastus"),
         ("team-b", "swedencentral"),
         ("team-c", "eastus"),
+        ("team-e", "eastus2"),
     ]
     for a in items:
         assert a["type"] == "Microsoft.CognitiveServices/accounts" and a["kind"] == "AIServices"
@@ -168,6 +170,7 @@ def test_bad_setup_is_one_line(tmp_path) -> None:
     for args, expected in (
         (["--accounts", "team-x=mars"], "mars is not one of the regions"),
         (["--accounts", "bad name=eastus"], "expected [RESOURCE_GROUP/]NAME=REGION"),
+        (["--quota", "mars:GlobalStandard=5"], "mars is not one of the regions"),
     ):
         process = SandboxProcess(data_dir=tmp_path, extra_args=args)
         with pytest.raises(Exception) as failed:
@@ -199,3 +202,29 @@ def test_a_data_folder_from_before_accounts_keeps_its_deployments(tmp_path) -> N
     rows = store.query("SELECT account, name, capacity, target_usage FROM deployments")
     assert [tuple(r) for r in rows] == [("azmodels-sandbox", "chat", 5, None)]
     store.close()
+
+
+def test_racing_deploys_never_exceed_the_quota(world: Api, unique) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    region, usage = "eastus2", "OpenAI.Standard.gpt-4o-mini"
+    mini = {"format": "OpenAI", "name": "gpt-4o-mini", "version": "2024-07-18"}
+    team = account_url(world, "team-e")
+    assert world.call("GET", team).status_code == 200
+    limit = int(usages(world, region)[usage]["limit"])
+    names = [unique("race") for _ in range(12)]
+    units = limit // 5
+
+    def put(name: str) -> int:
+        body = {"sku": {"name": "Standard", "capacity": units}, "properties": {"model": mini}}
+        response = world.call("PUT", f"{team}/deployments/{name}", json=body)
+        assert response.status_code == 201 or "InsufficientQuota" in response.text, response.text
+        return response.status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(put, names))
+    assert sorted(statuses) == [201] * 5 + [400] * 7
+    assert usages(world, region)[usage]["currentValue"] == 5 * units
+    for name, status in zip(names, statuses, strict=True):
+        if status == 201:
+            world.call("DELETE", f"{team}/deployments/{name}")
