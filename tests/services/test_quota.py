@@ -290,3 +290,25 @@ def test_sandbox_start_takes_regions_accounts_and_quota():
         assert set(quota[quota["sku"] == "GlobalStandard"]["limit"]) == {5}
     finally:
         app.close()
+
+
+def test_deploy_region_uses_your_account_found_there(world):
+    outcome = world.execute(
+        "deploy --name gpt-4.1-mini --deployment-name q-found --region westus3 --no-wait"
+    )
+    assert outcome.value.region == "westus3"
+    path = deployment_path(world, "q-found", "team-c", "ops")  # another resource group too
+    assert rest(world, "GET", path).json()["properties"]["model"]["name"] == "gpt-4.1-mini"
+    assert rest(world, "GET", deployment_path(world, "q-found")).status_code == 404
+    rest(world, "DELETE", path)
+
+
+def test_tab_completes_accounts_regions_and_models(world):
+    from azmodels_magic.completion import AzModelsCompleter
+
+    completer = AzModelsCompleter(world, budget=10)
+    assert "team-b" in completer.complete("%azmodels connect --account te")
+    assert completer.complete("%azmodels quota --region sw") == ["swedencentral"]
+    assert "westus3" in completer.complete("%azmodels deploy --name gpt-4o --region w")
+    assert "gpt-4o" in completer.complete("%azmodels regions --name gpt-4")
+    assert "GlobalStandard" in completer.complete("%azmodels regions --name gpt-4o --sku Glo")
