@@ -386,10 +386,14 @@ def usage_name_of(model: Any, sku: str) -> str:
 
 
 def _one_line(error: BaseException | None) -> str:
+    """A short note for a table cell: the service's message and code (no hint)."""
     if error is None:
         return ""
     if isinstance(error, AzModelsError):
-        return str(error)
+        from ..errors import one_line
+
+        code = f" [{error.code}]" if error.code and error.code not in error.message else ""
+        return one_line(error.message + code)
     from ..redaction import redact
 
     return redact(f"{type(error).__name__}: {error}")
