@@ -55,6 +55,10 @@ def regions(app: AzModels, args: argparse.Namespace) -> Outcome:
             f"; best with your account: {best.region} ({best.account}, {best.sku}, "
             f"{best.deployable} available)."
         )
+    elif not options:
+        message = f"{model.name} {model.version}: no region reports capacity for it" + (
+            f" with SKU {args.sku}." if args.sku else "."
+        )
     else:
         message += "." if places else "; lower --capacity, or ask for more quota."
     return Outcome(value=regions_frame(options), message=message)
