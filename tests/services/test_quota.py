@@ -175,6 +175,9 @@ def test_regions_sorted_by_what_fits_with_your_accounts_marked(world):
     assert "westus3" not in rows and "eastus2" not in rows  # gpt-4o is not offered there
     assert list(frame["fits"]) == sorted(frame["fits"], reverse=True)
     assert "swedencentral" in outcome.message
+    too_much = world.execute("regions --name gpt-4o --sku GlobalStandard --capacity 30000")
+    assert not too_much.value["fits"].any()
+    assert "deployable in 0 regions; lower --capacity" in too_much.message
     with pytest.raises(ValidationError, match="SKU 'Nope' is not offered"):
         world.execute("regions --name gpt-4o --sku Nope")
     with pytest.raises(NotFoundError):
