@@ -228,3 +228,16 @@ def test_racing_deploys_never_exceed_the_quota(world: Api, unique) -> None:
     for name, status in zip(names, statuses, strict=True):
         if status == 201:
             world.call("DELETE", f"{team}/deployments/{name}")
+
+
+def test_latency_option_delays_every_request() -> None:
+    import time
+
+    process = start_sandbox(extra_args=["--latency-ms", "300"])
+    try:
+        api = Api(process.info)
+        started = time.perf_counter()
+        assert api.call("GET", f"{api.sub}/{CS}/accounts").status_code == 200
+        assert time.perf_counter() - started >= 0.3
+    finally:
+        process.stop()
