@@ -40,10 +40,14 @@ class TtlCache:
         return hit[1] if hit else None
 
     def invalidate(self, *keys: str) -> None:
+        """Drop `keys` (all when none) and what derives from them: keys under `key/`, e.g.
+        "deployments/quota/eastus" goes with "deployments" (quota moves with deployments)."""
         with self._lock:
             self._generation += 1
             for key in keys or list(self._values):
                 self._values.pop(key, None)
+                for derived in [k for k in self._values if k.startswith(key + "/")]:
+                    del self._values[derived]
 
 
 @contextmanager

@@ -26,7 +26,9 @@ PREFIXES = ("%azmodels", "%%azmodels", "azmodels")
 MODEL_VALUES = {("show", "name"), ("show", "name_flag"), ("deploy", "name"),
                 ("deployments list", "model")}  # fmt: skip
 CUSTOM_VALUES = {("delete", "name"), ("update", "name")}
-BASE_VALUES = {("upload", "base_model")}
+BASE_VALUES = {("upload", "base_model"), ("regions", "name"), ("quota", "model")}
+ACCOUNT_VALUES = {("connect", "account")}
+REGION_VALUES = {("quota", "regions"), ("deploy", "region")}
 DEPLOYMENT_VALUES = {("deployments show", "name"), ("deployments delete", "name"),
                      ("deployments scale", "name"), ("deployments key", "name")}  # fmt: skip
 UPLOAD_PATH_VALUES = {("uploads show", "upload_path"), ("uploads delete", "upload_path"),
@@ -115,6 +117,8 @@ class AzModelsCompleter:
         if positional is not None:
             return _starting(self.values(command, positional, words), current)
         if action is not None and _is_nargs_plus(action):
+            if (command, action.dest) in REGION_VALUES:  # quota --region R ...
+                return _starting(self.values(command, action, words), current)
             return []  # free text (tags), the user is typing values
         return _starting(_flags(parser, rest), current)
 
@@ -135,14 +139,20 @@ class AzModelsCompleter:
             return self.deployment_names()
         if key in UPLOAD_PATH_VALUES:
             return self.upload_paths()
+        if key in ACCOUNT_VALUES:
+            return sorted((a.name for a in self._cached("accounts")), key=str.lower)
+        if key in REGION_VALUES:
+            return self._cached("regions")
         model = _value_of(words, "--name")
         if model is None and command == "show" and len(words) > 2 and words[2][:1] != "-":
             model = words[2]  # show NAME
         if command == "deploy" and action.dest == "deployment_name":
             return self.free_deployment_names(model)
-        if action.dest == "version" and model and command in ("show", "deploy", "delete", "update"):
+        if action.dest == "version" and model and command in (
+            "show", "deploy", "delete", "update", "regions",
+        ):  # fmt: skip
             return self.versions(model)
-        if command == "deploy" and action.dest == "sku" and model:
+        if command in ("deploy", "regions") and action.dest == "sku" and model:
             return self.skus(model)
         return []
 
@@ -203,6 +213,8 @@ class AzModelsCompleter:
             "catalog": lambda: app.models.catalog(),
             "custom": lambda: app.models.custom_models(),
             "deployments": lambda: app.deployments.all(),
+            "accounts": lambda: _quota(app).accounts(),
+            "regions": lambda: _quota(app).all_regions(),
         }[key]
 
     def _cached(self, key: str) -> list[Any]:
@@ -239,6 +251,12 @@ class AzModelsCompleter:
 
 
 # -- grammar helpers ------------------------------------------------------------------------------
+
+
+def _quota(app: Any) -> Any:
+    from .services.deploy_check import quota_service
+
+    return quota_service(app.deployments)
 
 
 def _split(text: str) -> tuple[list[str], str]:

@@ -263,6 +263,10 @@ def build_parser(prog: str = "azmodels") -> _Parser:
     p.add_argument("--type", choices=(*TYPES, "all"), default="all")
     p.add_argument("--status", choices=STATUSES)
     _output_options(p)
+    p.add_argument(
+        "--all-accounts", action="store_true",
+        help="deployments of every account in the subscription (account and region columns)",
+    )  # fmt: skip
     p = _sub(sub, "show", "details, endpoint and last-24h metrics of a deployment")
     p.add_argument("--name", required=True, metavar="NAME")
     p.add_argument("--metrics", action="store_true", help="return the hourly metrics DataFrame")
@@ -284,6 +288,28 @@ def build_parser(prog: str = "azmodels") -> _Parser:
     p.add_argument("--no-wait", action="store_true")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _output_options(p, formats=False)
+
+    p = _sub(commands, "quota", "quota per region: used, limit and what is left per usage name")
+    p.add_argument(
+        "--region", dest="regions", nargs="+", action="extend", metavar="R",
+        help="regions to show (default: the connected account's)",
+    )  # fmt: skip
+    p.add_argument("--all-regions", action="store_true", help="every region of the subscription")
+    p.add_argument("--model", metavar="M", help="only usages of this model")
+    p.add_argument("--sku", metavar="S", help="only usages of this SKU, e.g. GlobalStandard")
+    _output_options(p)
+
+    p = _sub(commands, "regions", "where a base model can be deployed: capacity and your quota")
+    p.add_argument("--name", required=True, metavar="MODEL", help="base model name")
+    p.add_argument("--version", type=version, help="model version (default: the default one)")
+    p.add_argument("--sku", metavar="S", help="only this SKU")
+    p.add_argument("--capacity", type=capacity, metavar="N", help="the capacity you need")
+    _output_options(p)
+
+    group = _sub(commands, "accounts", "the AI Services / OpenAI accounts of the subscription")
+    sub = group.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    p = _sub(sub, "list", "accounts with their region, projects and deployments")
+    _output_options(p)
 
     group = _sub(commands, "uploads", "uploads known to this machine (resumable ones too)")
     sub = group.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
@@ -326,6 +352,18 @@ def build_parser(prog: str = "azmodels") -> _Parser:
     p.add_argument(
         "--page-size", type=non_negative_int, default=sandbox_protocol.PAGE_SIZE, metavar="N"
     )
+    p.add_argument(
+        "--regions", nargs="+", action="extend", default=[], metavar="R",
+        help="the subscription's regions (default: eastus eastus2 swedencentral westus3)",
+    )  # fmt: skip
+    p.add_argument(
+        "--accounts", nargs="+", action="extend", default=[], metavar="NAME=REGION",
+        help="more accounts besides the default one, e.g. team-b=swedencentral",
+    )  # fmt: skip
+    p.add_argument(
+        "--quota", nargs="+", action="extend", default=[], metavar="[REGION:]USAGE|SKU=N",
+        help="quota limits, e.g. eastus:OpenAI.GlobalStandard.gpt-4o=50 (default 1000 each)",
+    )  # fmt: skip
     _sub(sub, "stop", "stop the sandbox this session started")
     _sub(sub, "status", "the sandbox this session is connected to")
 
@@ -360,7 +398,7 @@ def parse(argv: list[str] | str, *, prog: str = "azmodels") -> argparse.Namespac
         for word in args.topic:
             target = _subparser(target, word)
         raise HelpRequested(target.format_help().rstrip())
-    if args.command in ("deployments", "uploads", "sandbox") and not args.action:
+    if args.command in ("deployments", "uploads", "sandbox", "accounts") and not args.action:
         _subparser(parser, args.command).print_help()
     if args.command == "show":
         given = [v for v in (args.name, args.name_flag) if v]

@@ -310,3 +310,105 @@ class Deployment:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _number(value: Any) -> int:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return 0
+
+
+@dataclass(frozen=True)
+class QuotaUsage:
+    """One quota of the subscription in a region (ARM `Usage`): a usage name such as
+    `OpenAI.GlobalStandard.gpt-4o` (format.SKU.model), how much of it is used and its limit."""
+
+    region: str
+    usage_name: str
+    used: int
+    limit: int
+    unit: str = "Count"
+
+    @classmethod
+    def from_rest(cls, region: str, body: dict[str, Any]) -> QuotaUsage:
+        name = body.get("name") or {}
+        return cls(
+            region=region,
+            usage_name=str(name.get("value") if isinstance(name, dict) else name or ""),
+            used=_number(body.get("currentValue")),
+            limit=_number(body.get("limit")),
+            unit=str(body.get("unit") or "Count"),
+        )
+
+    @property
+    def parts(self) -> tuple[str, str, str]:
+        """(format, SKU, model) read from the usage name; model is '' for shared usages."""
+        pieces = self.usage_name.split(".", 2)
+        pieces += [""] * (3 - len(pieces))
+        return pieces[0], pieces[1], pieces[2]
+
+    @property
+    def sku(self) -> str:
+        return self.parts[1]
+
+    @property
+    def model(self) -> str:
+        return self.parts[2]
+
+    @property
+    def available(self) -> int:
+        return max(0, self.limit - self.used)
+
+
+@dataclass(frozen=True)
+class ModelCapacity:
+    """How much of a model's SKU a region can take now (ARM `modelCapacities`)."""
+
+    region: str
+    model_format: str
+    model_name: str
+    model_version: str
+    sku: str
+    available_capacity: int
+
+    @classmethod
+    def from_rest(cls, body: dict[str, Any]) -> ModelCapacity:
+        props = body.get("properties") or {}
+        model = props.get("model") or {}
+        return cls(
+            region=str(body.get("location") or "").replace(" ", "").lower(),
+            model_format=str(model.get("format") or ""),
+            model_name=str(model.get("name") or ""),
+            model_version=str(model.get("version") or ""),
+            sku=str(props.get("skuName") or body.get("name") or ""),
+            available_capacity=_number(props.get("availableCapacity")),
+        )
+
+
+@dataclass(frozen=True)
+class Account:
+    """An AI Services / OpenAI account of the subscription (ARM `Account`)."""
+
+    name: str
+    resource_group: str
+    region: str
+    kind: str
+    endpoint: str = ""
+    provisioning_state: str = ""
+
+    @classmethod
+    def from_rest(cls, body: dict[str, Any]) -> Account:
+        rid = str(body.get("id") or "")
+        parts = rid.split("/")
+        lowered = [p.lower() for p in parts]
+        group = parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered else ""
+        props = body.get("properties") or {}
+        return cls(
+            name=str(body.get("name") or ""),
+            resource_group=group,
+            region=str(body.get("location") or "").replace(" ", "").lower(),
+            kind=str(body.get("kind") or ""),
+            endpoint=str(props.get("endpoint") or ""),
+            provisioning_state=str(props.get("provisioningState") or ""),
+        )

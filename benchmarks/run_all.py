@@ -36,7 +36,7 @@ TITLES = {
     "azcopy": "Upload vs AzCopy (benchmarks/azcopy.py)",
     "start": "Start (benchmarks/start.py)",
     "lists": "Lists at scale (benchmarks/lists.py)",
-    "accounts": "Lists across accounts (benchmarks/accounts.py)",
+    "accounts": "Every account (benchmarks/accounts.py)",
     "deploy": "Deploy round trips (benchmarks/deploy.py)",
 }
 
@@ -82,9 +82,10 @@ METHOD = """\
   their CPU time is the child's own user + sys (wait4 rusage). Our phases come from the sandbox's
   request log (its first request, createAsync, the last poll).
 - Lists: a sandbox with a 5,000-model catalog and 1,000 deployments, pages of 100; the bare
-  loop is a requests.Session following nextLink and decoding JSON, nothing more. Across
-  accounts: the same loop over every account of the subscription, one after another and in
-  parallel (a thread and a session per account).
+  loop is a requests.Session following nextLink and decoding JSON, nothing more.
+- Every account: a sandbox with 10 accounts x 100 deployments; the bare loops list the accounts,
+  then each account's deployments, one after another or 8 at a time (the bound QuotaService
+  uses).
 - Deploy: requests counted where they arrive, in the sandbox's request log, per deploy of a
   cached catalog model (the first deploy of a session apart)."""
 

@@ -1,4 +1,5 @@
-"""ArmClient: the base-model catalog, deployments, the account and its metrics, over ARM."""
+"""ArmClient: the base-model catalog, deployments, the account and its metrics, quota, regional
+capacity and the subscription's accounts, over ARM."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import requests
 
 from ..http.plane import Plane, StatusCallback, segment
-from ..records import BaseModel, Deployment
+from ..records import Account, BaseModel, Deployment, ModelCapacity, QuotaUsage
 
 PROVIDER = "Microsoft.CognitiveServices"
 
@@ -47,6 +48,22 @@ class ArmClient:
     def project_id(self, project: str) -> str:
         return f"{self.account_id}/projects/{segment(project)}"
 
+    @property
+    def provider_path(self) -> str:
+        """The subscription's Microsoft.CognitiveServices provider."""
+        return f"/subscriptions/{segment(self.subscription_id)}/providers/{PROVIDER}"
+
+    def for_account(self, account: str, *, resource_group: str, location: str = "") -> ArmClient:
+        """A client for another account of the subscription, on the same connection."""
+        return ArmClient(
+            self.plane,
+            subscription_id=self.subscription_id,
+            resource_group=resource_group,
+            account=account,
+            location=location,
+            metrics_api_version=self.metrics_api_version,
+        )
+
     # -- account --------------------------------------------------------------------------------
 
     def get_account(self) -> dict[str, Any]:
@@ -78,6 +95,46 @@ class ArmClient:
         )
         for item in self.plane.iter_items(path, context="Model catalog"):
             yield BaseModel.from_rest(item)
+
+    # -- quota, capacity, accounts ----------------------------------------------------------------
+
+    def iter_usages(self, location: str) -> Iterator[QuotaUsage]:
+        """The subscription's quota in a region (every usage name, used and limit)."""
+        path = f"{self.provider_path}/locations/{segment(location)}/usages"
+        for item in self.plane.iter_items(path, context=f"Quota in {location}"):
+            yield QuotaUsage.from_rest(location, item)
+
+    def model_capacities(
+        self, model_format: str, model_name: str, model_version: str, *, location: str = ""
+    ) -> list[ModelCapacity]:
+        """Capacity a model's SKUs can take now, per region (one region when `location`).
+        ARM requires all three model parameters, as azure-mgmt-cognitiveservices sends them."""
+        path = self.provider_path
+        if location:
+            path += f"/locations/{segment(location)}"
+        params = {
+            "modelFormat": model_format,
+            "modelName": model_name,
+            "modelVersion": model_version,
+        }
+        items = self.plane.iter_items(
+            f"{path}/modelCapacities", params=params, context=f"Capacity of {model_name}"
+        )
+        return [ModelCapacity.from_rest(item) for item in items]
+
+    def iter_accounts(self, resource_group: str | None = None) -> Iterator[Account]:
+        """The subscription's accounts (of one resource group when given)."""
+        path = f"/subscriptions/{segment(self.subscription_id)}"
+        if resource_group:
+            path += f"/resourceGroups/{segment(resource_group)}"
+        for item in self.plane.iter_items(f"{path}/providers/{PROVIDER}/accounts",
+                                          context="Accounts"):  # fmt: skip
+            yield Account.from_rest(item)
+
+    def project_names(self) -> list[str]:
+        """The Foundry projects of this account."""
+        items = self.plane.iter_items(f"{self.account_id}/projects", context="Projects")
+        return [str(p.get("name") or "").rsplit("/", 1)[-1] for p in items]
 
     # -- deployments ----------------------------------------------------------------------------
 

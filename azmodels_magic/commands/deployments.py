@@ -61,6 +61,11 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
 def deployments_list(app: AzModels, args: argparse.Namespace) -> Outcome:
     from ..presentation.tables import deployments_frame
 
+    if getattr(args, "all_accounts", False):
+        from .quota import deployments_all_accounts
+
+        return deployments_all_accounts(app, args)
+
     with bulk_objects():
         found = app.deployments.list(model=args.model, type=args.type, status=args.status)
         frame = deployments_frame(found.deployments)

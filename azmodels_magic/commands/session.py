@@ -33,6 +33,10 @@ def connect(app: AzModels, args: argparse.Namespace) -> Outcome:
     if args.sandbox:
         info = app.attach_sandbox(args.sandbox)
         return Outcome(value=None, message=f"Connected to the sandbox at {info.arm_endpoint}.")
+    if set(settings) == {"account"}:
+        from .quota import switch_account
+
+        return switch_account(app, settings["account"])
     if settings:
         app.set_connection(**settings)
         message = "Connection updated: " + ", ".join(sorted(settings))
@@ -56,6 +60,7 @@ def sandbox_start(app: AzModels, args: argparse.Namespace) -> Outcome:
         catalog_size=args.catalog_size,
         page_size=args.page_size or 100,
         reset=args.reset or None,
+        **_world_options(args),
     )
     if app.detach_sandbox or args.data_dir:
         kept = f"its state is kept in {info.data_dir} (`sandbox start --reset` starts clean)"
@@ -68,6 +73,16 @@ def sandbox_start(app: AzModels, args: argparse.Namespace) -> Outcome:
         ),
         data={"arm_endpoint": info.arm_endpoint, "project_endpoint": info.project_endpoint},
     )
+
+
+def _world_options(args: argparse.Namespace) -> dict[str, list[str]]:
+    """--regions/--accounts/--quota, passed through to the sandbox process as they are."""
+    extra: list[str] = []
+    for flag in ("regions", "accounts", "quota"):
+        values = getattr(args, flag, None) or []
+        if values:
+            extra += [f"--{flag}", *values]
+    return {"extra_args": extra} if extra else {}
 
 
 def sandbox_stop(app: AzModels, args: argparse.Namespace) -> Outcome:

@@ -136,7 +136,12 @@ def _moment(value: Any) -> str:
 
 
 def _html_formatter(frame: Any) -> str | None:
-    return frame_html(frame)
+    table = frame_html(frame)
+    if table is not None and is_ours(frame) and frame.attrs.get(FRAME_KIND) == "quota":
+        from .quota_views import with_chart  # a bar chart of used vs limit beside the table
+
+        return with_chart(frame, table)
+    return table
 
 
 def install(shell: Any) -> bool:

@@ -28,7 +28,10 @@ def _quota(text: str) -> tuple[str, int]:
     except ValueError:
         limit = -1
     if not sep or not sku or limit < 0:
-        raise argparse.ArgumentTypeError(f"expected SKU=N (e.g. GlobalStandard=50), got '{text}'")
+        raise argparse.ArgumentTypeError(
+            "expected [REGION:]USAGE=N or [REGION:]SKU=N (e.g. GlobalStandard=50 or "
+            f"eastus:OpenAI.GlobalStandard.gpt-4o=20), got '{text}'"
+        )
     return sku, limit
 
 
@@ -50,9 +53,35 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--catalog-file", help=argparse.SUPPRESS)
     serve.add_argument("--page-size", type=int, default=PAGE_SIZE)
     serve.add_argument(
-        "--quota", type=_quota, nargs="+", action="extend", default=[], metavar="SKU=N"
+        "--quota",
+        type=_quota,
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="[REGION:]USAGE|SKU=N",
+        help="quota limits: one usage name, or a pool shared by a SKU's usages (default 1000)",
+    )
+    serve.add_argument(
+        "--regions",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="REGION",
+        help="the subscription's regions (default: eastus eastus2 swedencentral westus3)",
+    )
+    serve.add_argument(
+        "--accounts",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="[RG/]NAME=REGION[:denied]",
+        help="more AI Services accounts besides the default one (e.g. team-b=swedencentral); "
+        "':denied': listed, but its deployments can't be read",
     )
     serve.add_argument("--sas-minutes", type=float, default=60.0)
+    serve.add_argument(
+        "--latency-ms", type=float, default=0.0, help="time added to each request (a WAN's)"
+    )
     serve.add_argument("--location", default=LOCATION)
     serve.add_argument("--log-level", default="INFO")
     return parser
@@ -70,6 +99,7 @@ def _configure_logging(level: str) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     from .azurite import Azurite, AzuriteError
+    from .regions import DEFAULT_REGIONS, check_setup, parse_account, parse_regions
     from .server import (
         ACCOUNT,
         PROJECT,
@@ -81,6 +111,14 @@ def serve(args: argparse.Namespace) -> int:
     )
     from .store import Store
 
+    try:
+        regions = parse_regions(args.regions or list(DEFAULT_REGIONS), args.location)
+        accounts = [parse_account(text, RESOURCE_GROUP) for text in args.accounts]
+    except ValueError as exc:
+        raise SystemExit(f"sandbox: {exc}") from None
+    problem = check_setup(regions, accounts, dict(args.quota))
+    if problem:
+        raise SystemExit(f"sandbox: {problem}")
     if args.page_size < 1:
         raise SystemExit("--page-size must be at least 1")
     if not 0.0 <= args.fault_rate <= 1.0:
@@ -88,7 +126,7 @@ def serve(args: argparse.Namespace) -> int:
     own_dir = args.data_dir is None
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="azmodels-sandbox-")).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(data_dir / "sandbox.sqlite3")
+    store = Store(data_dir / "sandbox.sqlite3", default_account=ACCOUNT)
     previous = int(store.meta("azurite_port") or 0)
     try:
         azurite = Azurite.start(data_dir / "azurite", port=previous)
@@ -113,6 +151,9 @@ def serve(args: argparse.Namespace) -> int:
             sas_minutes=args.sas_minutes,
             location=args.location,
             catalog_file=args.catalog_file,
+            regions=regions,
+            accounts=tuple(args.accounts),
+            latency_ms=max(0.0, args.latency_ms),
         )
         sandbox = Sandbox(settings, store, azurite.port)
         server = make_server(sandbox)
@@ -136,6 +177,8 @@ def serve(args: argparse.Namespace) -> int:
         account=ACCOUNT,
         project=PROJECT,
         location=settings.location,
+        regions=list(regions),
+        accounts=[ACCOUNT, *(parse_account(a, RESOURCE_GROUP).name for a in args.accounts)],
         token=sandbox.token,
         reader_token=sandbox.reader_token,
         blob_endpoint=azurite.blob_endpoint,

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from .catalog import CUSTOM_CAPABILITIES, CUSTOM_SKUS
+from .regions import AccountSpec, region_key, sku_usage, subscription
 from .server import (
     ACCOUNT,
     PROJECT,
@@ -57,6 +58,9 @@ def register(router: Router) -> None:
     add("PATCH", one, patch_deployment, "arm", f"{ACTION}/deployments/write")
     add("DELETE", one, delete_deployment, "arm", f"{ACTION}/deployments/delete")
     add("GET", one + r"/skus", deployment_skus, "arm", f"{ACTION}/deployments/skus/read")
+    from . import quota_routes
+
+    quota_routes.register(router)
 
 
 # -- scope checks ---------------------------------------------------------------------------------
@@ -68,85 +72,121 @@ def check_subscription(req: Request) -> None:
         raise ApiError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
 
 
-def check_account(req: Request) -> None:
+def account_id(spec: AccountSpec) -> str:
+    return (
+        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{spec.resource_group}"
+        f"/providers/Microsoft.CognitiveServices/accounts/{spec.name}"
+    )
+
+
+def check_account(req: Request, app: Sandbox | None = None) -> AccountSpec:
+    """The account the path names (404 when the subscription has none of that name)."""
     check_subscription(req)
     rg, account = req.params["rg"], req.params["account"]
-    if rg.lower() != RESOURCE_GROUP:
+    spec = subscription(app).account(account) if app is not None else None
+    if spec is None and account.lower() == ACCOUNT:
+        spec = AccountSpec(ACCOUNT, RESOURCE_GROUP, "", has_project=True)
+    groups = {RESOURCE_GROUP}
+    if app is not None:
+        groups |= {a.resource_group for a in subscription(app).accounts.values()}
+    if rg.lower() not in groups:
         raise ApiError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
-    if account.lower() != ACCOUNT:
+    if spec is None or spec.resource_group != rg.lower():
         raise ApiError(
             404,
             "ResourceNotFound",
             f"The Resource 'Microsoft.CognitiveServices/accounts/{account}' under resource group "
             f"'{rg}' was not found.",
         )
+    return spec
 
 
 # -- catalog, account, project -------------------------------------------------------------------
 
 
-def list_catalog(app: Sandbox, req: Request) -> Response:
+def check_location(app: Sandbox, req: Request) -> str:
+    """The region the path names, if the subscription has it."""
     check_subscription(req)
+    region = region_key(req.params["location"])
+    sub = subscription(app)
+    if sub.catalog(region) is None:
+        raise ApiError(
+            400,
+            "LocationNotAvailableForResourceType",
+            f"The provided location '{req.params['location']}' is not available for resource "
+            "type 'Microsoft.CognitiveServices/accounts'. List of available regions for the "
+            f"resource type is '{','.join(sub.regions)}'.",
+        )
+    return region
+
+
+def list_catalog(app: Sandbox, req: Request) -> Response:
+    catalog = subscription(app).catalog(check_location(app, req)) or app.catalog
     offset = app.skip_token(req)
     size = app.settings.page_size
-    chunk = app.catalog.serialised[offset : offset + size]
+    chunk = catalog.serialised[offset : offset + size]
     text = '{"value":[' + ",".join(chunk) + "]"
-    if offset + len(chunk) < len(app.catalog):
+    if offset + len(chunk) < len(catalog):
         text += ',"nextLink":' + dumps(app.next_link(req, offset + len(chunk)))
     return raw_json_response(200, text + "}")
 
 
 def get_account(app: Sandbox, req: Request) -> Response:
-    check_account(req)
-    return json_response(
-        200,
-        {
-            "id": app.account_id,
-            "name": ACCOUNT,
-            "type": "Microsoft.CognitiveServices/accounts",
-            "location": app.settings.location,
-            "kind": "AIServices",
-            "sku": {"name": "S0"},
-            "properties": {
-                "endpoint": f"{app.base_url}/",
-                "endpoints": {
-                    "AI Foundry API": f"{app.base_url}/",
-                    "OpenAI Language Model Instance API": f"{app.base_url}/",
-                },
-                "provisioningState": "Succeeded",
-                "allowProjectManagement": True,
+    return json_response(200, account_body(app, check_account(req, app)))
+
+
+def account_body(app: Sandbox, spec: AccountSpec) -> dict[str, Any]:
+    return {
+        "id": account_id(spec),
+        "name": spec.name,
+        "type": "Microsoft.CognitiveServices/accounts",
+        "location": spec.location,
+        "kind": spec.kind,
+        "sku": {"name": "S0"},
+        "tags": {},
+        "properties": {
+            "endpoint": f"{app.base_url}/",
+            "endpoints": {
+                "AI Foundry API": f"{app.base_url}/",
+                "OpenAI Language Model Instance API": f"{app.base_url}/",
             },
+            "provisioningState": "Succeeded",
+            "customSubDomainName": spec.name,
+            "allowProjectManagement": True,
         },
-    )
+    }
 
 
 def list_keys(app: Sandbox, req: Request) -> Response:
-    check_account(req)
+    check_account(req, app)
     return json_response(200, {"key1": app.keys[0], "key2": app.keys[1]})
 
 
 def get_project(app: Sandbox, req: Request) -> Response:
-    check_account(req)
-    if req.params["project"].lower() != PROJECT:
+    spec = check_account(req, app)
+    if not spec.has_project or req.params["project"].lower() != PROJECT:
         raise ApiError(
             404,
             "ResourceNotFound",
-            f"The Resource 'Microsoft.CognitiveServices/accounts/{ACCOUNT}/projects/"
+            f"The Resource 'Microsoft.CognitiveServices/accounts/{spec.name}/projects/"
             f"{req.params['project']}' was not found.",
         )
-    return json_response(
-        200,
-        {
-            "id": app.project_arm_id,
-            "name": f"{ACCOUNT}/{PROJECT}",
-            "type": "Microsoft.CognitiveServices/accounts/projects",
-            "location": app.settings.location,
-            "properties": {
-                "provisioningState": "Succeeded",
-                "endpoints": {"AI Foundry API": app.project_endpoint},
-            },
+    return json_response(200, project_body(app))
+
+
+def project_body(app: Sandbox) -> dict[str, Any]:
+    return {
+        "id": app.project_arm_id,
+        "name": f"{ACCOUNT}/{PROJECT}",
+        "type": "Microsoft.CognitiveServices/accounts/projects",
+        "location": app.settings.location,
+        "properties": {
+            "provisioningState": "Succeeded",
+            "displayName": PROJECT,
+            "isDefault": True,
+            "endpoints": {"AI Foundry API": app.project_endpoint},
         },
-    )
+    }
 
 
 # -- deployment state ------------------------------------------------------------------------------
@@ -187,7 +227,7 @@ def settle(app: Sandbox, t: float) -> None:
             continue
         conn.execute(
             "UPDATE deployments SET sku_name=?, capacity=?, model=?, custom=?, capabilities=?, "
-            "rate_limits=?, skus=?, pending=NULL, pending_until=NULL WHERE name=?",
+            "rate_limits=?, skus=?, pending=NULL, pending_until=NULL WHERE account=? AND name=?",
             (
                 d["sku_name"],
                 d["capacity"],
@@ -196,6 +236,7 @@ def settle(app: Sandbox, t: float) -> None:
                 d["capabilities"],
                 d["rate_limits"],
                 d["skus"],
+                d["account"],
                 d["name"],
             ),
         )
@@ -221,7 +262,7 @@ def deployment_body(app: Sandbox, d: dict[str, Any]) -> dict[str, Any]:
     if d["state"] in ("Succeeded", "Updating"):
         props["deploymentState"] = "Running"
     return {
-        "id": f"{app.account_id}/deployments/{d['name']}",
+        "id": f"{_account_path(app, d['account'])}/deployments/{d['name']}",
         "name": d["name"],
         "type": DEPLOYMENT_TYPE,
         "sku": {"name": d["sku_name"], "capacity": capacity},
@@ -238,15 +279,22 @@ def deployment_body(app: Sandbox, d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def get_row(app: Sandbox, name: str) -> Any:
-    return app.store.one("SELECT * FROM deployments WHERE name = ?", (name,))
+def _account_path(app: Sandbox, account: str) -> str:
+    spec = subscription(app).account(account)
+    return account_id(spec) if spec else app.account_id
 
 
-def not_found(name: str) -> ApiError:
+def get_row(app: Sandbox, name: str, account: str = ACCOUNT) -> Any:
+    return app.store.one(
+        "SELECT * FROM deployments WHERE account = ? AND name = ?", (account, name)
+    )
+
+
+def not_found(name: str, account: str = ACCOUNT) -> ApiError:
     return ApiError(
         404,
         "DeploymentNotFound",
-        f"The deployment '{name}' was not found in account '{ACCOUNT}'.",
+        f"The deployment '{name}' was not found in account '{account}'.",
     )
 
 
@@ -257,10 +305,12 @@ def poll_hint(app: Sandbox) -> dict[str, str]:
     return {"Retry-After": "1", "retry-after-ms": str(ms)}
 
 
-def operation_headers(app: Sandbox, req: Request, op_id: str, location: bool) -> dict[str, str]:
+def operation_headers(
+    app: Sandbox, req: Request, op_id: str, location: bool, region: str = ""
+) -> dict[str, str]:
     version = {"api-version": req.query.get("api-version")}
     loc = f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.CognitiveServices/locations/"
-    loc += app.settings.location
+    loc += region or app.settings.location
     headers = {
         "Azure-AsyncOperation": app.url(f"{loc}/operationStatuses/{op_id}", **version),
         **poll_hint(app),
@@ -282,36 +332,51 @@ def new_operation(app: Sandbox, kind: str, target: str, start: float, end: float
 # -- deployment routes ---------------------------------------------------------------------------
 
 
+def check_readable(spec: AccountSpec) -> None:
+    if spec.denied:
+        raise ApiError(
+            403,
+            "AuthorizationFailed",
+            "The client does not have authorization to perform action "
+            f"'{ACTION}/deployments/read' over scope '.../accounts/{spec.name}' or the scope is "
+            "invalid.",
+        )
+
+
 def list_deployments(app: Sandbox, req: Request) -> Response:
-    check_account(req)
+    spec = check_account(req, app)
+    check_readable(spec)
     offset = app.skip_token(req)
     t = now()
     size = app.settings.page_size
     with app.store.transaction():
         settle(app, t)
-        total = app.store.one("SELECT COUNT(*) AS n FROM deployments")["n"]
+        total = app.store.one(
+            "SELECT COUNT(*) AS n FROM deployments WHERE account = ?", (spec.name,)
+        )["n"]
         rows = app.store.query(
-            "SELECT * FROM deployments ORDER BY name LIMIT ? OFFSET ?", (size, offset)
+            "SELECT * FROM deployments WHERE account = ? ORDER BY name LIMIT ? OFFSET ?",
+            (spec.name, size, offset),
         )
     items = [deployment_body(app, d) for d in (view(r, t) for r in rows) if d is not None]
     return json_response(200, app.page(req, items, total, offset))
 
 
 def get_deployment(app: Sandbox, req: Request) -> Response:
-    check_account(req)
+    spec = check_account(req, app)
     name = req.params["name"]
-    d = view(get_row(app, name), now())
+    d = view(get_row(app, name, spec.name), now())
     if d is None:
-        raise not_found(name)
+        raise not_found(name, spec.name)
     return json_response(200, deployment_body(app, d))
 
 
 def deployment_skus(app: Sandbox, req: Request) -> Response:
-    check_account(req)
+    spec = check_account(req, app)
     name = req.params["name"]
-    d = view(get_row(app, name), now())
+    d = view(get_row(app, name, spec.name), now())
     if d is None:
-        raise not_found(name)
+        raise not_found(name, spec.name)
     value = [
         {"resourceType": DEPLOYMENT_TYPE, "sku": {"name": sku["name"]}, "capacity": sku["capacity"]}
         for sku in loads(d["skus"], [])
@@ -363,7 +428,7 @@ def check_capacity(sku: dict[str, Any], capacity: Any, max_capacity: Any) -> int
     return capacity
 
 
-def resolve_model(app: Sandbox, model: dict[str, Any]) -> dict[str, Any]:
+def resolve_model(app: Sandbox, model: dict[str, Any], region: str = "") -> dict[str, Any]:
     """Check a deployment's properties.model; returns what the deployment row keeps of it."""
     fmt, name, version = model.get("format"), model.get("name"), model.get("version")
     for key, value in (("format", fmt), ("name", name)):
@@ -403,19 +468,22 @@ def resolve_model(app: Sandbox, model: dict[str, Any]) -> dict[str, Any]:
         resolved = {"format": fmt, "name": name, "version": row["version"], "source": source}
         return {
             "model": resolved,
+            "entry": {"format": "AIServices", "name": "CustomModel"},
             "custom": 1,
             "skus": CUSTOM_SKUS,
             "capabilities": CUSTOM_CAPABILITIES,
             "max_capacity": None,
             "label": f"'{name}' version '{row['version']}'",
         }
-    entry = app.catalog.find(fmt, name, version)
+    region = region or app.settings.location
+    catalog = subscription(app).catalog(region) or app.catalog
+    entry = catalog.find(fmt, name, version)
     if entry is None:
         label = f"{fmt} '{name}'" + (f" version '{version}'" if version else "")
         raise ApiError(
             400,
             "DeploymentModelNotSupported",
-            f"The model {label} is not supported in location '{app.settings.location}': it is not "
+            f"The model {label} is not supported in location '{region}': it is not "
             "in the model catalog.",
         )
     m = entry["model"]
@@ -424,6 +492,7 @@ def resolve_model(app: Sandbox, model: dict[str, Any]) -> dict[str, Any]:
         resolved["publisher"] = m["publisher"]
     return {
         "model": resolved,
+        "entry": m,
         "custom": 0,
         "skus": m.get("skus") or [],
         "capabilities": m.get("capabilities") or {},
@@ -432,20 +501,40 @@ def resolve_model(app: Sandbox, model: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def check_quota(app: Sandbox, sku_name: str, capacity: int, exclude: str | None) -> None:
-    used = app.store.one(
-        "SELECT COALESCE(SUM(target_capacity), 0) AS n FROM deployments "
-        "WHERE target_sku = ? COLLATE NOCASE AND delete_at IS NULL AND name != ?",
-        (sku_name, exclude or ""),
-    )["n"]
-    limit = app.quota_limit(sku_name)
+def used_capacity(app: Sandbox, region: str, pool: str, exclude: tuple[str, str] | None) -> int:
+    """Capacity held in a quota pool of a region by deployments not being deleted."""
+    sub = subscription(app)
+    used = 0
+    rows = app.store.query(
+        "SELECT account, name, target_sku, target_usage, target_capacity FROM deployments "
+        "WHERE delete_at IS NULL"
+    )
+    for row in rows:
+        spec = sub.account(row["account"])
+        if spec is None or spec.location != region_key(region):
+            continue
+        if exclude and (row["account"].lower(), row["name"].lower()) == exclude:
+            continue
+        usage = row["target_usage"] or row["target_sku"]
+        if sub.pool(region, usage, row["target_sku"])[0] == pool:
+            used += row["target_capacity"]
+    return used
+
+
+def check_quota(
+    app: Sandbox, spec: AccountSpec, usage: str, sku_name: str, capacity: int, exclude: str | None
+) -> None:
+    region = spec.location or app.settings.location
+    pool, limit = subscription(app).pool(region, usage, sku_name)
+    skip = (spec.name.lower(), exclude.lower()) if exclude else None
+    used = used_capacity(app, region, pool, skip)
     if used + capacity > limit:
         raise ApiError(
             400,
             "InsufficientQuota",
-            f"This operation require {capacity} new capacity in quota for SKU '{sku_name}', "
-            f"which is bigger than the current available capacity {max(0, limit - used)}: "
-            f"{used} of {limit} units are used, {capacity} requested.",
+            f"This operation require {capacity} new capacity in quota {usage} (SKU '{sku_name}') "
+            f"in {region}, which is bigger than the current available capacity "
+            f"{max(0, limit - used)}: {used} of {limit} units are used, {capacity} requested.",
         )
 
 
@@ -455,7 +544,8 @@ def _target(d: dict[str, Any]) -> tuple[str, int, str]:
 
 
 def put_deployment(app: Sandbox, req: Request) -> Response:
-    check_account(req)
+    spec = check_account(req, app)
+    region = spec.location or app.settings.location
     name = req.params["name"]
     if not DEPLOYMENT_NAME.match(name):
         raise ApiError(
@@ -485,15 +575,16 @@ def put_deployment(app: Sandbox, req: Request) -> Response:
     s = app.settings.provision_seconds
     with app.store.transaction():
         settle(app, t)
-        existing = view(get_row(app, name), t)
+        existing = view(get_row(app, name, spec.name), t)
         if existing is not None and existing["state"] == "Deleting":
             raise ApiError(
                 409, "RequestConflict", f"The deployment '{name}' is being deleted; retry later."
             )
-        resolved = resolve_model(app, props["model"])
+        resolved = resolve_model(app, props["model"], region)
         chosen = choose_sku(resolved["skus"], sku["name"], resolved["label"])
         capacity = check_capacity(chosen, sku.get("capacity"), resolved["max_capacity"])
         sku_name = chosen["name"]
+        usage = sku_usage(resolved["entry"], chosen)
         model_json = dumps(resolved["model"])
         if upgrade is None:
             upgrade = "NoAutoUpgrade" if resolved["custom"] else "OnceNewDefaultVersionAvailable"
@@ -504,6 +595,7 @@ def put_deployment(app: Sandbox, req: Request) -> Response:
             "custom": resolved["custom"],
             "capabilities": dumps(resolved["capabilities"]),
             "rate_limits": dumps(chosen.get("rateLimits") or []),
+            "usage": usage,
             "skus": dumps(
                 [
                     {"name": k["name"], "capacity": _sku_capacity(k, resolved["max_capacity"])}
@@ -512,19 +604,23 @@ def put_deployment(app: Sandbox, req: Request) -> Response:
             ),
         }
         if existing is None:
-            check_quota(app, sku_name, capacity, None)
-            app.store.execute("DELETE FROM deployments WHERE name = ?", (name,))
-            ready = t + s
-            op_id = new_operation(app, "deployment-create", name, t, ready)
+            check_quota(app, spec, usage, sku_name, capacity, None)
             app.store.execute(
-                "INSERT INTO deployments (name, sku_name, capacity, model, custom, capabilities, "
-                "rate_limits, skus, version_upgrade_option, rai_policy_name, tags, created_at, "
-                "created_by, modified_at, accepted_until, ready_at, target_sku, target_capacity, "
-                "create_op, last_op) VALUES (:name, :sku_name, :capacity, :model, :custom, "
-                ":capabilities, :rate_limits, :skus, :upgrade, :rai, :tags, :t, :user, :t, "
-                ":accepted, :ready, :sku_name, :capacity, :op, :op)",
+                "DELETE FROM deployments WHERE account = ? AND name = ?", (spec.name, name)
+            )
+            ready = t + s
+            op_id = new_operation(app, "deployment-create", f"{spec.name}/{name}", t, ready)
+            app.store.execute(
+                "INSERT INTO deployments (account, name, sku_name, capacity, model, custom, "
+                "capabilities, rate_limits, skus, version_upgrade_option, rai_policy_name, tags, "
+                "created_at, created_by, modified_at, accepted_until, ready_at, target_sku, "
+                "target_capacity, create_op, last_op, target_usage) VALUES (:account, :name, "
+                ":sku_name, :capacity, :model, :custom, :capabilities, :rate_limits, :skus, "
+                ":upgrade, :rai, :tags, :t, :user, :t, "
+                ":accepted, :ready, :sku_name, :capacity, :op, :op, :usage)",
                 {
                     **columns,
+                    "account": spec.name,
                     "name": name,
                     "upgrade": upgrade,
                     "rai": rai,
@@ -536,9 +632,9 @@ def put_deployment(app: Sandbox, req: Request) -> Response:
                     "op": op_id,
                 },
             )
-            d = view(get_row(app, name), t)
+            d = view(get_row(app, name, spec.name), t)
             return json_response(
-                201, deployment_body(app, d), operation_headers(app, req, op_id, False)
+                201, deployment_body(app, d), operation_headers(app, req, op_id, False, region)
             )
         same = _target(existing) == (sku_name, capacity, model_json)
         if existing["state"] != "Succeeded" and not same:
@@ -550,33 +646,46 @@ def put_deployment(app: Sandbox, req: Request) -> Response:
             )
         app.store.execute(
             "UPDATE deployments SET tags=?, version_upgrade_option=?, rai_policy_name=?, "
-            "modified_at=? WHERE name=?",
-            (dumps(tags), upgrade, rai, t, existing["name"]),
+            "modified_at=? WHERE account=? AND name=?",
+            (dumps(tags), upgrade, rai, t, spec.name, existing["name"]),
         )
         headers: dict[str, str] = {}
         if existing["state"] != "Succeeded":  # an idempotent retry of the running operation
-            headers = operation_headers(app, req, existing["last_op"], False)
+            headers = operation_headers(app, req, existing["last_op"], False, region)
         elif not same:
-            check_quota(app, sku_name, capacity, existing["name"])
-            op_id = _start_update(app, existing["name"], columns, t)
-            headers = operation_headers(app, req, op_id, False)
-        d = view(get_row(app, name), t)
+            check_quota(app, spec, usage, sku_name, capacity, existing["name"])
+            op_id = _start_update(app, spec.name, existing["name"], columns, t)
+            headers = operation_headers(app, req, op_id, False, region)
+        d = view(get_row(app, name, spec.name), t)
         return json_response(200, deployment_body(app, d), headers)
 
 
-def _start_update(app: Sandbox, name: str, columns: dict[str, Any], t: float) -> str:
+def _start_update(app: Sandbox, account: str, name: str, columns: dict[str, Any], t: float) -> str:
     until = t + app.settings.provision_seconds / 2
-    op_id = new_operation(app, "deployment-update", name, t, until)
+    op_id = new_operation(app, "deployment-update", f"{account}/{name}", t, until)
+    columns = dict(columns)
+    usage = columns.pop("usage")
     app.store.execute(
         "UPDATE deployments SET pending=?, pending_until=?, target_sku=?, target_capacity=?, "
-        "modified_at=?, last_op=? WHERE name=?",
-        (dumps(columns), until, columns["sku_name"], columns["capacity"], t, op_id, name),
+        "target_usage=?, modified_at=?, last_op=? WHERE account=? AND name=?",
+        (
+            dumps(columns),
+            until,
+            columns["sku_name"],
+            columns["capacity"],
+            usage,
+            t,
+            op_id,
+            account,
+            name,
+        ),
     )
     return op_id
 
 
 def patch_deployment(app: Sandbox, req: Request) -> Response:
-    check_account(req)
+    spec = check_account(req, app)
+    region = spec.location or app.settings.location
     name = req.params["name"]
     body = req.json_object()
     sku, tags = body.get("sku"), body.get("tags")
@@ -591,9 +700,9 @@ def patch_deployment(app: Sandbox, req: Request) -> Response:
     t = now()
     with app.store.transaction():
         settle(app, t)
-        d = view(get_row(app, name), t)
+        d = view(get_row(app, name, spec.name), t)
         if d is None:
-            raise not_found(name)
+            raise not_found(name, spec.name)
         if d["state"] != "Succeeded":
             raise ApiError(
                 409,
@@ -603,10 +712,11 @@ def patch_deployment(app: Sandbox, req: Request) -> Response:
             )
         if tags is not None:
             app.store.execute(
-                "UPDATE deployments SET tags=?, modified_at=? WHERE name=?", (dumps(tags), t, name)
+                "UPDATE deployments SET tags=?, modified_at=? WHERE account=? AND name=?",
+                (dumps(tags), t, spec.name, name),
             )
         if sku is None:
-            return json_response(200, deployment_body(app, view(get_row(app, name), t)))
+            return json_response(200, deployment_body(app, view(get_row(app, name, spec.name), t)))
         skus = loads(d["skus"], [])
         sku_name = sku.get("name") or d["sku_name"]
         if not isinstance(sku_name, str):
@@ -614,7 +724,18 @@ def patch_deployment(app: Sandbox, req: Request) -> Response:
         model = loads(d["model"])
         chosen = choose_sku(skus, sku_name, f"'{model.get('name')}'")
         capacity = check_capacity(chosen, sku["capacity"], None)
-        check_quota(app, chosen["name"], capacity, d["name"])
+        if chosen["name"] != d["sku_name"] and not d["custom"]:
+            catalog = subscription(app).catalog(region) or app.catalog
+            entry = catalog.find(model["format"], model["name"], model.get("version"))
+        elif d["custom"]:
+            entry = {"model": {"format": "AIServices", "name": "CustomModel"}}
+        else:
+            entry = None
+        if chosen["name"] == d["sku_name"] and d["target_usage"]:
+            usage = d["target_usage"]
+        else:
+            usage = sku_usage((entry or {"model": model})["model"], chosen)
+        check_quota(app, spec, usage, chosen["name"], capacity, d["name"])
         columns = {
             "sku_name": chosen["name"],
             "capacity": capacity,
@@ -623,28 +744,29 @@ def patch_deployment(app: Sandbox, req: Request) -> Response:
             "capabilities": d["capabilities"],
             "rate_limits": d["rate_limits"],
             "skus": d["skus"],
+            "usage": usage,
         }
         if chosen["name"] != d["sku_name"] and not d["custom"]:
-            entry = app.catalog.find(model["format"], model["name"], model.get("version"))
             for k in (entry or {}).get("model", {}).get("skus", []):
                 if k.get("name") == chosen["name"]:
                     columns["rate_limits"] = dumps(k.get("rateLimits") or [])
-        op_id = _start_update(app, d["name"], columns, t)
-        body_out = deployment_body(app, view(get_row(app, name), t))
-    return json_response(202, body_out, operation_headers(app, req, op_id, True))
+        op_id = _start_update(app, spec.name, d["name"], columns, t)
+        body_out = deployment_body(app, view(get_row(app, name, spec.name), t))
+    return json_response(202, body_out, operation_headers(app, req, op_id, True, region))
 
 
 def delete_deployment(app: Sandbox, req: Request) -> Response:
-    check_account(req)
+    spec = check_account(req, app)
+    region = spec.location or app.settings.location
     name = req.params["name"]
     t = now()
     with app.store.transaction():
         settle(app, t)
-        d = view(get_row(app, name), t)
+        d = view(get_row(app, name, spec.name), t)
         if d is None:
             return empty_response(204)
         if d["state"] == "Deleting":
-            return empty_response(202, operation_headers(app, req, d["last_op"], True))
+            return empty_response(202, operation_headers(app, req, d["last_op"], True, region))
         # A delete cancels a create or update still in flight.
         app.store.execute(
             "UPDATE operations SET final_status='Canceled', ends_at=?, error=? "
@@ -658,13 +780,13 @@ def delete_deployment(app: Sandbox, req: Request) -> Response:
             ),
         )
         gone = t + app.settings.provision_seconds / 2
-        op_id = new_operation(app, "deployment-delete", d["name"], t, gone)
+        op_id = new_operation(app, "deployment-delete", f"{spec.name}/{d['name']}", t, gone)
         app.store.execute(
             "UPDATE deployments SET delete_at=?, gone_at=?, last_op=?, pending=NULL, "
-            "pending_until=NULL WHERE name=?",
-            (t, gone, op_id, d["name"]),
+            "pending_until=NULL WHERE account=? AND name=?",
+            (t, gone, op_id, spec.name, d["name"]),
         )
-    return empty_response(202, operation_headers(app, req, op_id, True))
+    return empty_response(202, operation_headers(app, req, op_id, True, region))
 
 
 # -- operations ----------------------------------------------------------------------------------
@@ -703,7 +825,8 @@ def operation_status(app: Sandbox, req: Request) -> Response:
         body["endTime"] = iso(ended)
     if row["error"]:
         body["error"] = loads(row["error"])
-    return json_response(200, body)
+    # While it runs, say when to ask again (the SDKs' pollers otherwise wait 30 s).
+    return json_response(200, body, poll_hint(app) if status == "InProgress" else None)
 
 
 def operation_result(app: Sandbox, req: Request) -> Response:
@@ -717,7 +840,8 @@ def operation_result(app: Sandbox, req: Request) -> Response:
         raise ApiError(409, error["code"], error["message"])
     if row["kind"] == "deployment-delete":
         return empty_response(204)
-    d = view(get_row(app, row["target"]), t)
+    account, _, name = row["target"].rpartition("/")
+    d = view(get_row(app, name, account or ACCOUNT), t)
     if d is None:
         return empty_response(204)
     return json_response(200, deployment_body(app, d))

@@ -477,16 +477,22 @@ def credentials(app: Sandbox, req: Request) -> Response:
     if row is None:
         raise version_not_found(name, version)
     sas = sas_for(app, row["container"], read=True, list=True, delete=True)
+    blob_uri = app.container_url(row["container"], row["prefix"])
+    sas_uri = f"{app.container_url(row['container'])}?{sas}"
+    account = storage_account_arm_id()
     return json_response(
         200,
         {
             "blobReferenceForConsumption": {
-                "blobUri": app.container_url(row["container"], row["prefix"]),
-                "storageAccountArmId": storage_account_arm_id(),
-                "credential": {
-                    "credentialType": "SAS",
-                    "sasUri": f"{app.container_url(row['container'])}?{sas}",
-                },
-            }
+                "blobUri": blob_uri,
+                "storageAccountArmId": account,
+                "credential": {"credentialType": "SAS", "sasUri": sas_uri},
+            },
+            # The shape azure-ai-projects' DatasetCredential requires.
+            "blobReference": {
+                "blobUri": blob_uri,
+                "storageAccountArmId": account,
+                "credential": {"type": "SAS", "sasUri": sas_uri},
+            },
         },
     )

@@ -32,6 +32,8 @@ class SandboxInfo:
     account: str
     project: str
     location: str
+    regions: list[str]
+    accounts: list[str]
     token: str = field(repr=False)
     reader_token: str = field(repr=False)
     blob_endpoint: str

@@ -33,8 +33,11 @@ ACCOUNT = "azmodels-sandbox"
 PROJECT = "sandbox-project"
 USER = "sandbox-user@azmodels.local"
 
-ARM_API_VERSIONS = ("2025-06-01", "2024-10-01")
+# Ours, then what azure-mgmt-cognitiveservices sends by default.
+ARM_API_VERSIONS = ("2025-06-01", "2024-10-01", "2025-09-01")
 FOUNDRY_API_VERSIONS = ("2025-11-15-preview", "v1")
+# Microsoft.Resources (the provider's registration: where accounts can be made).
+RESOURCES_API_VERSIONS = ("2022-09-01", "2021-04-01")
 METRICS_API_VERSIONS = ("2024-02-01", "2023-10-01", "2021-05-01", "2018-01-01", *ARM_API_VERSIONS)
 WRITE_METHODS = frozenset({"PUT", "PATCH", "POST", "DELETE"})
 
@@ -175,6 +178,9 @@ class Settings:
     location: str = "eastus"
     catalog_file: str | None = None
     default_quota: int = 1000
+    regions: tuple[str, ...] = ()  # empty: the default regions (see regions.py)
+    accounts: tuple[str, ...] = ()  # extra accounts, `[RESOURCE_GROUP/]NAME=REGION`
+    latency_ms: float = 0.0  # added to every Azure request, as a real service's time would be
 
 
 class Sandbox:
@@ -294,6 +300,8 @@ class Sandbox:
             if self.info is not None and loopback:
                 return json_response(200, self.info)
             return json_response(404, error_body("NotFound", "No sandbox information here."))
+        if self.settings.latency_ms > 0:
+            time.sleep(self.settings.latency_ms / 1000)
         fault = self.faults.draw()
         if fault is not None:
             if req.path.lower().startswith("/openai/deployments/"):
@@ -376,6 +384,7 @@ class Sandbox:
             "arm": ARM_API_VERSIONS,
             "metrics": METRICS_API_VERSIONS,
             "foundry": FOUNDRY_API_VERSIONS,
+            "resources": RESOURCES_API_VERSIONS,
         }[plane]
         version = req.query.get("api-version")
         if version is None:

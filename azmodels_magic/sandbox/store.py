@@ -1,5 +1,5 @@
-"""The sandbox's state in SQLite: secrets, deployments, models, pending uploads, operations and the
-inference request log.
+"""The sandbox's state in SQLite: secrets, deployments (per account), models, pending uploads,
+operations and the inference request log.
 
 Times are stored as epoch seconds and states are derived from them when read, so a long-running
 operation keeps progressing across a restart. One connection behind a lock: the server's threads
@@ -21,7 +21,8 @@ from typing import Any
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deployments (
-    name TEXT PRIMARY KEY COLLATE NOCASE,
+    account TEXT NOT NULL COLLATE NOCASE,
+    name TEXT NOT NULL COLLATE NOCASE,
     sku_name TEXT NOT NULL,
     capacity INTEGER NOT NULL,
     model TEXT NOT NULL,
@@ -44,7 +45,9 @@ CREATE TABLE IF NOT EXISTS deployments (
     delete_at REAL,
     gone_at REAL,
     create_op TEXT,
-    last_op TEXT
+    last_op TEXT,
+    target_usage TEXT,
+    PRIMARY KEY (account, name)
 );
 CREATE TABLE IF NOT EXISTS models (
     name TEXT NOT NULL,
@@ -94,7 +97,7 @@ CREATE INDEX IF NOT EXISTS requests_by_time ON requests (deployment, at);
 class Store:
     """Thread-safe access to the sandbox database."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, default_account: str = ""):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
@@ -103,7 +106,22 @@ class Store:
         with self.lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._migrate(default_account)
             self._conn.executescript(SCHEMA)
+
+    def _migrate(self, default_account: str) -> None:
+        """Data folders from before accounts existed: their deployments join the default one."""
+        columns = [r[1] for r in self._conn.execute("PRAGMA table_info(deployments)")]
+        if not columns or "account" in columns:
+            return
+        self._conn.execute("ALTER TABLE deployments RENAME TO deployments_old")
+        self._conn.executescript(SCHEMA)
+        kept = ", ".join(columns)
+        self._conn.execute(
+            f"INSERT INTO deployments (account, {kept}) SELECT ?, {kept} FROM deployments_old",
+            (default_account,),
+        )
+        self._conn.execute("DROP TABLE deployments_old")
 
     def close(self) -> None:
         with self.lock:

@@ -392,6 +392,7 @@ class DeploymentService:
         on_status: Callable[[str], None] | None = None,
     ) -> DeploymentDetails:
         from .. import grammar
+        from . import deploy_check
 
         grammar.check(grammar.deployment_name, deployment_name)
         target = self.models.find(model, type=type, version=version)
@@ -401,7 +402,7 @@ class DeploymentService:
                 "not registered yet: deploy it once its registration has succeeded."
             )
         chosen, units = self.check_sku(target, sku, capacity)
-        arm = self._check_region(region)
+        arm = deploy_check.check_before_deploy(self, target, chosen, units, region, deployment_name)
         try:
             existing = arm.get_deployment(deployment_name)
         except NotFoundError:

@@ -1,0 +1,123 @@
+"""Handlers of quota, regions, accounts list, `connect --account` and
+`deployments list --all-accounts`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import AzModelsError, NotFoundError, UsageError
+from ..wording import plural
+from . import Outcome
+
+if TYPE_CHECKING:
+    import argparse
+
+    from ..api import AzModels
+    from ..services.quota import QuotaService
+
+
+def quota_service(app: AzModels) -> QuotaService:
+    from ..services.deploy_check import quota_service as shared
+
+    return shared(app.deployments)
+
+
+def quota(app: AzModels, args: argparse.Namespace) -> Outcome:
+    from ..presentation.quota_views import quota_frame
+
+    if args.regions and args.all_regions:
+        raise UsageError("quota takes --region or --all-regions, not both.")
+    report = quota_service(app).quota(
+        regions=args.regions, all_regions=args.all_regions, model=args.model, sku=args.sku
+    )
+    message = report.summary()
+    for warning in report.warnings:
+        message += f"\nWarning: {warning}"
+    return Outcome(value=quota_frame(report.usages), message=message)
+
+
+def regions(app: AzModels, args: argparse.Namespace) -> Outcome:
+    from ..presentation.quota_views import regions_frame
+
+    model, options = quota_service(app).regions(
+        args.name, version=args.version, sku=args.sku, capacity=args.capacity
+    )
+    fitting = [o for o in options if o.fits]
+    need = f" with capacity {args.capacity}" if args.capacity else ""
+    places = sorted({o.region for o in fitting})
+    message = (
+        f"{model.name} {model.version}{need}: deployable in {plural(len(places), 'region')}"
+        + (f" ({', '.join(places)})" if places else "")
+    )
+    best = next((o for o in fitting if o.account), None)
+    if best is not None:
+        message += (
+            f"; best with your account: {best.region} ({best.account}, {best.sku}, "
+            f"{best.deployable} available)."
+        )
+    elif not options:
+        message = f"{model.name} {model.version}: no region reports capacity for it" + (
+            f" with SKU {args.sku}." if args.sku else "."
+        )
+    else:
+        message += "." if places else "; lower --capacity, or ask for more quota."
+    return Outcome(value=regions_frame(options), message=message)
+
+
+def accounts_list(app: AzModels, args: argparse.Namespace) -> Outcome:
+    from ..presentation.quota_views import accounts_frame
+
+    summaries = quota_service(app).account_summaries()
+    current = app.connection.arm.account.lower()
+    mark = next((s.account.name for s in summaries if s.account.name.lower() == current), "")
+    message = f"{plural(len(summaries), 'account')} in the subscription"
+    message += f" (connected: {mark})." if mark else "."
+    unread = [s for s in summaries if s.note]
+    if unread:
+        message += f" {plural(len(unread), 'account')} could not be read (see note)."
+    return Outcome(value=accounts_frame(summaries), message=message)
+
+
+def deployments_all_accounts(app: AzModels, args: argparse.Namespace) -> Outcome:
+    from ..cache import bulk_objects
+    from ..presentation.quota_views import all_deployments_frame
+
+    with bulk_objects():
+        result = quota_service(app).all_deployments()
+        frame = all_deployments_frame(result)
+    for name, column in (("model", "model"), ("type", "type"), ("status", "status")):
+        wanted = getattr(args, name, None)
+        if wanted and wanted != "all":
+            keep = frame[column].str.lower() == str(wanted).lower()
+            frame = frame[keep | (frame["note"].fillna("") != "")].reset_index(drop=True)
+    message = result.summary()
+    for entry in result.warnings:
+        message += f"\nWarning: {entry.account.name}: {entry.warning}"
+    return Outcome(value=frame, message=message)
+
+
+def switch_account(app: AzModels, name: str) -> Outcome:
+    """`connect --account NAME`: that account, with its resource group and region."""
+    from .session import _lines
+
+    try:
+        account = quota_service(app).account_named(name)
+    except NotFoundError:
+        raise
+    except AzModelsError:  # accounts cannot be listed here: the name alone, as before
+        app.set_connection(account=name)
+        rows = app.connection_summary()
+        return Outcome(message="Connection updated: account\n" + _lines(rows), data=rows)
+    # Same subscription, same sign-in: the credential stays (the sandbox's too).
+    app.set_connection(
+        credential=app._credential,
+        account=account.name,
+        resource_group=account.resource_group,
+        location=account.region,
+    )
+    rows = app.connection_summary()
+    message = (
+        f"Connected to account {account.name} ({account.region}, resource group "
+        f"{account.resource_group})."
+    )
+    return Outcome(message=message + "\n" + _lines(rows), data=rows)

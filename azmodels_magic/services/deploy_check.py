@@ -1,0 +1,203 @@
+"""Know before you deploy: the checks `deploy` runs before it sends anything.
+
+`check_before_deploy` picks the account for `--region` (the connected one, `region_accounts`,
+or one discovered in the subscription), then checks that the model, version and SKU are offered
+in that region, that the region has the capacity, and that the quota left for the SKU's usage
+name covers the capacity. A refusal is one line with the shortfall and up to three regions
+where the same deployment fits, each with its command; nothing is sent. The service's own
+InsufficientQuota (another deploy got there first) is reported the same way.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..clients.arm import ArmClient
+from ..errors import AzModelsError, QuotaExceededError, ValidationError
+from ..records import BaseModel, SkuOption
+from .quota import QuotaService, RegionOption, region_key, usage_name_of
+
+if TYPE_CHECKING:
+    from .deployments import DeploymentService
+
+MAX_SUGGESTIONS = 3
+
+
+def quota_service(deployments: DeploymentService) -> QuotaService:
+    """A QuotaService sharing the deployment service's connection and cache."""
+    return QuotaService(
+        deployments.connection,
+        deployments.models,
+        cache=deployments.cache,
+        region_accounts=deployments.region_accounts,
+    )
+
+
+def check_before_deploy(
+    deployments: DeploymentService,
+    target: Any,
+    sku: SkuOption,
+    units: int,
+    region: str | None,
+    deployment_name: str,
+) -> ArmClient:
+    """The client of the account to deploy in, once everything that can be checked is; raises
+    a one-line error (with where it fits instead) and sends nothing otherwise."""
+    quota = quota_service(deployments)
+    arm = account_for_region(deployments, quota, region)
+    if not isinstance(target, BaseModel):
+        return arm  # custom models: the project's own SKUs, checked by check_sku
+    plan = _Plan(quota, target, sku, units, deployment_name)
+    region_now = actual_region(quota, arm)
+    plan.check(region_now)
+    return _GuardedArm(arm, plan, region_now)
+
+
+def actual_region(quota: QuotaService, arm: ArmClient) -> str:
+    """Where the account really is (quota is spent there), as ARM lists it; else as configured."""
+    try:
+        for account in quota.accounts():
+            if account.name.lower() == arm.account.lower() and account.region:
+                return account.region
+    except AzModelsError:
+        pass
+    return region_key(arm.location)
+
+
+def account_for_region(
+    deployments: DeploymentService, quota: QuotaService, region: str | None
+) -> ArmClient:
+    if not region:
+        return deployments.arm
+    try:
+        return deployments._check_region(region)
+    except ValidationError:
+        pass  # not configured: look for an account of yours there
+    wanted = region_key(region)
+    try:
+        accounts = [a for a in quota.accounts() if a.region == wanted]
+    except AzModelsError:
+        accounts = []
+    if accounts:
+        return quota.client_for(sorted(accounts, key=lambda a: a.name.lower())[0])
+    arm = deployments.arm
+    raise ValidationError(
+        f"--region {region}: you have no account in {wanted} (the connected account "
+        f"'{arm.account}' is in {arm.location}). Create one, e.g. `az cognitiveservices account "
+        f"create --name <name> --resource-group {arm.resource_group} --location {wanted} "
+        "--kind AIServices --sku S0`, or map an existing one with `%config "
+        f"AzModels.region_accounts = {{'{wanted}': '<account>'}}`; `%azmodels accounts list` "
+        "shows yours.",
+        code="NoAccountInRegion",
+    )
+
+
+class _Plan:
+    """One deployment's model, SKU and capacity, and how to say where else it fits."""
+
+    def __init__(
+        self, quota: QuotaService, model: BaseModel, sku: SkuOption, units: int, name: str
+    ) -> None:
+        self.quota = quota
+        self.model = model
+        self.sku = sku
+        self.units = units
+        self.name = name
+        self.usage_name = usage_name_of(model, sku.name)
+
+    @property
+    def label(self) -> str:
+        return f"{self.model.name} {self.model.version} {self.sku.name} x {self.units}"
+
+    def command(self, region: str) -> str:
+        return (
+            f"%azmodels deploy --name {self.model.name} --version {self.model.version} "
+            f"--deployment-name {self.name} --sku {self.sku.name} --capacity {self.units} "
+            f"--region {region}"
+        )
+
+    def elsewhere(self, here: str) -> str:
+        """' It fits in R1 (`cmd`), ...' or what to do when it fits nowhere else."""
+        try:
+            options = self.quota.region_options(self.model, sku=self.sku.name, capacity=self.units)
+        except AzModelsError:
+            return " Lower --capacity, or ask for more quota."
+        fitting: list[RegionOption] = [o for o in options if o.fits and o.region != here]
+        if not fitting:
+            return " No other region has room for it: lower --capacity, or ask for more quota."
+        parts = []
+        for option in fitting[:MAX_SUGGESTIONS]:
+            note = "" if option.account else ", after creating an account there"
+            parts.append(
+                f"{option.region} ({option.deployable} available{note}: "
+                f"`{self.command(option.region)}`)"
+            )
+        return " It fits in " + "; ".join(parts) + "."
+
+    def check(self, region: str) -> None:
+        try:
+            caps = self.quota.capacities(self.model.format, self.model.name, self.model.version)
+        except AzModelsError:
+            caps = None  # the capacity API is unavailable: quota is still checked below
+        if caps:
+            here = [
+                c for c in caps if c.region == region and c.sku.lower() == self.sku.name.lower()
+            ]
+            if not here:
+                raise ValidationError(
+                    f"{self.model.name} {self.model.version} with SKU {self.sku.name} is not "
+                    f"offered in {region}.{self.elsewhere(region)}",
+                    code="ModelNotOfferedInRegion",
+                )
+        try:
+            usage = self.quota.usage(region, self.usage_name)
+        except AzModelsError:
+            usage = None  # quota unreadable (e.g. no permission): the service will decide
+        if usage is not None and self.units > usage.available:
+            raise QuotaExceededError(
+                f"{self.label} needs {self.units}, {usage.available} left of {usage.limit} in "
+                f"{region} ({usage.usage_name}: {usage.used} of {usage.limit} used); nothing "
+                f"was sent.{self.elsewhere(region)}",
+                code="InsufficientQuota",
+            )
+        if caps:
+            room = max(c.available_capacity for c in here)
+            if self.units > room:
+                raise QuotaExceededError(
+                    f"{self.label} needs {self.units}, {region} has capacity for {room} now; "
+                    f"nothing was sent.{self.elsewhere(region)}",
+                    code="InsufficientCapacity",
+                )
+
+    def refused(self, error: QuotaExceededError, region: str) -> QuotaExceededError:
+        """The service's own refusal, with where the deployment fits instead."""
+        self.quota.cache.invalidate("deployments")  # what we knew of the quota was stale
+        return QuotaExceededError(
+            f"{error.message} ({self.label} in {region}).{self.elsewhere(region)}",
+            code=error.code or "InsufficientQuota",
+            status=error.status,
+            request_id=error.request_id,
+        )
+
+
+class _GuardedArm(ArmClient):
+    """The account's client, whose PUT of this deployment reports a quota refusal with the
+    regions where it fits."""
+
+    def __init__(self, arm: ArmClient, plan: _Plan, region: str) -> None:
+        super().__init__(
+            arm.plane,
+            subscription_id=arm.subscription_id,
+            resource_group=arm.resource_group,
+            account=arm.account,
+            location=arm.location,
+            metrics_api_version=arm.metrics_api_version,
+        )
+        self._plan = plan
+        self._region = region
+
+    def put_deployment(self, name: str, **kwargs: Any):
+        try:
+            return super().put_deployment(name, **kwargs)
+        except QuotaExceededError as exc:
+            raise self._plan.refused(exc, self._region) from None

@@ -1,0 +1,399 @@
+"""QuotaService: quota per region, where a model fits, the subscription's accounts, and every
+account's deployments at once.
+
+Quota and capacity are cached briefly under keys derived from "deployments" (TtlCache drops
+"deployments/..." with "deployments"), so a deploy, scale or delete invalidates them too.
+Returns records; presentation makes the tables.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..errors import AzModelsError, NotFoundError, ValidationError
+from ..records import BASE, Account, BaseModel, Deployment, ModelCapacity, QuotaUsage
+from ..wording import plural
+
+if TYPE_CHECKING:
+    from ..cache import TtlCache
+    from ..connection import Connection
+    from .models import ModelService
+
+T = TypeVar("T")
+R = TypeVar("R")
+RESOURCES_API_VERSION = "2022-09-01"  # Microsoft.Resources: the provider's regions
+DEFAULT_CONCURRENCY = 8
+
+
+def region_key(region: str) -> str:
+    """'West US 2', 'westus2' and 'WestUS2' are one region."""
+    return region.replace(" ", "").lower()
+
+
+@dataclass(frozen=True)
+class RegionOption:
+    """Where a model's SKU can be deployed: capacity there, your quota there, your account."""
+
+    region: str
+    sku: str
+    model_version: str
+    available_capacity: int
+    usage_name: str
+    quota_used: int | None
+    quota_limit: int | None
+    account: str  # your account in that region, or ""
+    wanted: int | None = None  # the --capacity asked about
+
+    @property
+    def quota_available(self) -> int | None:
+        if self.quota_limit is None or self.quota_used is None:
+            return None
+        return max(0, self.quota_limit - self.quota_used)
+
+    @property
+    def deployable(self) -> int:
+        """The most that can be deployed there now: capacity and quota both allow it."""
+        left = self.quota_available
+        return self.available_capacity if left is None else min(self.available_capacity, left)
+
+    @property
+    def fits(self) -> bool:
+        return self.deployable >= (self.wanted or 1)
+
+
+@dataclass
+class QuotaReport:
+    usages: list[QuotaUsage]
+    regions: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        full = sum(1 for u in self.usages if u.limit and u.used >= u.limit)
+        where = (
+            ", ".join(self.regions)
+            if len(self.regions) <= 4
+            else plural(len(self.regions), "region")
+        )
+        text = f"{plural(len(self.usages), 'quota')} in {where}"
+        return text + (f"; {full} exhausted" if full else "") + "."
+
+
+@dataclass
+class AccountSummary:
+    account: Account
+    projects: int | None
+    deployments: int | None
+    note: str = ""
+
+
+@dataclass
+class AccountDeployments:
+    """One account's deployments, or why they could not be read (a warning, not a failure)."""
+
+    account: Account
+    deployments: list[Deployment]
+    warning: str = ""
+
+
+@dataclass
+class AllDeployments:
+    accounts: list[AccountDeployments]
+    seconds: float = 0.0
+
+    @property
+    def warnings(self) -> list[AccountDeployments]:
+        return [a for a in self.accounts if a.warning]
+
+    def summary(self) -> str:
+        total = sum(len(a.deployments) for a in self.accounts)
+        text = f"{plural(total, 'deployment')} in {plural(len(self.accounts), 'account')}"
+        if self.warnings:
+            text += f"; {plural(len(self.warnings), 'account')} could not be read"
+        return text + "."
+
+
+def in_parallel(
+    items: Iterable[T],
+    work: Callable[[T], R],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout: float | None = None,
+) -> list[tuple[T, R | None, BaseException | None]]:
+    """(item, result, error) for each item, in order, at most `concurrency` at a time. An item
+    still running after `timeout` seconds gets a TimeoutError and is not waited for."""
+    items = list(items)
+    if not items:
+        return []
+    pool = ThreadPoolExecutor(max(1, min(concurrency, len(items))), thread_name_prefix="azmodels")
+    try:
+        futures = [pool.submit(work, item) for item in items]
+        wait(futures, timeout=timeout)
+        out: list[tuple[T, R | None, BaseException | None]] = []
+        for item, future in zip(items, futures, strict=True):
+            if not future.done():
+                future.cancel()
+                out.append((item, None, TimeoutError(f"no answer within {timeout:g} s")))
+            elif future.exception() is not None:
+                out.append((item, None, future.exception()))
+            else:
+                out.append((item, future.result(), None))
+        return out
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+class QuotaService:
+    """Quota, capacity and accounts of the connected subscription."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        models: ModelService,
+        *,
+        cache: TtlCache,
+        region_accounts: dict[str, str] | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        account_timeout: float = 60.0,
+    ) -> None:
+        self.connection = connection
+        self.models = models
+        self.cache = cache
+        self.region_accounts = {region_key(r): a for r, a in (region_accounts or {}).items()}
+        self.concurrency = concurrency
+        self.account_timeout = account_timeout
+
+    @property
+    def arm(self):
+        return self.connection.arm
+
+    # -- regions and quota ------------------------------------------------------------------------
+
+    def all_regions(self) -> list[str]:
+        """Regions where the subscription can have accounts (the provider's registration)."""
+
+        def load() -> list[str]:
+            body = self.arm.plane.get_json(
+                self.arm.provider_path,
+                params={"api-version": RESOURCES_API_VERSION},
+                context="Regions",
+            )
+            for kind in body.get("resourceTypes") or []:
+                if str(kind.get("resourceType", "")).lower() == "accounts":
+                    return sorted({region_key(r) for r in kind.get("locations") or []})
+            return []
+
+        return self.cache.get("regions", load)
+
+    def usages(self, region: str, *, refresh: bool = False) -> list[QuotaUsage]:
+        region = region_key(region)
+        return self.cache.get(
+            f"deployments/quota/{region}",
+            lambda: list(self.arm.iter_usages(region)),
+            refresh=refresh,
+        )
+
+    def usage(self, region: str, usage_name: str) -> QuotaUsage | None:
+        wanted = usage_name.lower()
+        return next((u for u in self.usages(region) if u.usage_name.lower() == wanted), None)
+
+    def quota(
+        self,
+        *,
+        regions: list[str] | None = None,
+        all_regions: bool = False,
+        model: str | None = None,
+        sku: str | None = None,
+    ) -> QuotaReport:
+        """Quota rows of the regions asked (default: the connected account's region)."""
+        if all_regions:
+            chosen = self.all_regions()
+        else:
+            chosen = list(dict.fromkeys(region_key(r) for r in regions or [] if r.strip()))
+            chosen = chosen or [region_key(self.arm.location)]
+        rows: list[QuotaUsage] = []
+        warnings: list[str] = []
+        for region, found, error in in_parallel(chosen, self.usages, concurrency=self.concurrency):
+            if error is not None:
+                if not isinstance(error, AzModelsError) or len(chosen) == 1:
+                    raise error
+                warnings.append(f"{region}: {error}")
+                continue
+            rows.extend(
+                u
+                for u in found or []
+                if (not model or u.model.lower() == model.lower())
+                and (not sku or u.sku.lower() == sku.lower())
+            )
+        return QuotaReport(rows, chosen, warnings)
+
+    # -- where a model fits -----------------------------------------------------------------------
+
+    def capacities(self, model_format: str, name: str, version: str) -> list[ModelCapacity]:
+        return self.cache.get(
+            f"deployments/capacity/{model_format}/{name}/{version}".lower(),
+            lambda: self.arm.model_capacities(model_format, name, version),
+        )
+
+    def base_model(self, name: str, version: str | None = None) -> BaseModel:
+        found = self.models.find(name, type=BASE, version=version)
+        assert isinstance(found, BaseModel)
+        return found
+
+    def region_options(
+        self,
+        model: BaseModel,
+        *,
+        sku: str | None = None,
+        capacity: int | None = None,
+    ) -> list[RegionOption]:
+        """Every region and SKU where `model` can be deployed, best first: what fits, then the
+        most deployable, your own accounts' regions before others."""
+        caps = [
+            c
+            for c in self.capacities(model.format, model.name, model.version)
+            if not sku or c.sku.lower() == sku.lower()
+        ]
+        mine = self.own_regions()
+        usages = {
+            region: dict(found or [])
+            for region, found, _ in in_parallel(
+                sorted({c.region for c in caps}),
+                lambda r: [(u.usage_name.lower(), u) for u in self.usages(r)],
+                concurrency=self.concurrency,
+            )
+        }
+        options = []
+        for c in caps:
+            usage_name = usage_name_of(model, c.sku)
+            quota = usages.get(c.region, {}).get(usage_name.lower())
+            options.append(
+                RegionOption(
+                    region=c.region,
+                    sku=c.sku,
+                    model_version=c.model_version,
+                    available_capacity=c.available_capacity,
+                    usage_name=usage_name,
+                    quota_used=quota.used if quota else None,
+                    quota_limit=quota.limit if quota else None,
+                    account=mine.get(c.region, ""),
+                    wanted=capacity,
+                )
+            )
+        options.sort(key=lambda o: (not o.fits, not o.account, -o.deployable, o.region, o.sku))
+        return options
+
+    def regions(
+        self,
+        name: str,
+        *,
+        version: str | None = None,
+        sku: str | None = None,
+        capacity: int | None = None,
+    ) -> tuple[BaseModel, list[RegionOption]]:
+        model = self.base_model(name, version)
+        if sku and model.sku(sku) is None:
+            offered = ", ".join(s.name for s in model.skus)
+            raise ValidationError(
+                f"SKU '{sku}' is not offered for '{model.name}' {model.version}: choose one of "
+                f"{offered}."
+            )
+        return model, self.region_options(model, sku=sku, capacity=capacity)
+
+    # -- accounts ---------------------------------------------------------------------------------
+
+    def accounts(self, *, refresh: bool = False) -> list[Account]:
+        return self.cache.get("accounts", lambda: list(self.arm.iter_accounts()), refresh=refresh)
+
+    def own_regions(self) -> dict[str, str]:
+        """region -> your account there: `region_accounts` first, then discovered ones (the
+        connected account wins in its own region)."""
+        found: dict[str, str] = {}
+        try:
+            for account in self.accounts():
+                found.setdefault(account.region, account.name)
+        except AzModelsError:
+            pass  # listing accounts may be forbidden: the configured ones still count
+        found.update(self.region_accounts)
+        found[region_key(self.arm.location)] = self.arm.account
+        return found
+
+    def account_named(self, name: str) -> Account:
+        accounts = self.accounts(refresh=True)
+        match = next((a for a in accounts if a.name.lower() == name.lower()), None)
+        if match is None:
+            from ..wording import did_you_mean
+
+            hint = did_you_mean(
+                name, [a.name for a in accounts], "`%azmodels accounts list` shows them."
+            )
+            raise NotFoundError(
+                f"No account named '{name}' in subscription {self.arm.subscription_id}.{hint}",
+                code="AccountNotFound",
+            )
+        return match
+
+    def client_for(self, account: Account):
+        return self.arm.for_account(
+            account.name, resource_group=account.resource_group, location=account.region
+        )
+
+    def account_summaries(self) -> list[AccountSummary]:
+        accounts = self.accounts(refresh=True)
+
+        def count(account: Account) -> tuple[int, int]:
+            arm = self.client_for(account)
+            return len(arm.project_names()), sum(1 for _ in arm.iter_deployments())
+
+        out = []
+        for account, counts, error in in_parallel(
+            accounts, count, concurrency=self.concurrency, timeout=self.account_timeout
+        ):
+            if error is None and counts is not None:
+                out.append(AccountSummary(account, counts[0], counts[1]))
+            else:
+                out.append(AccountSummary(account, None, None, note=_one_line(error)))
+        return out
+
+    def all_deployments(self) -> AllDeployments:
+        """Deployments of every account, read in parallel; an account that fails or is slow
+        becomes a warning."""
+        started = time.perf_counter()
+        accounts = self.accounts(refresh=True)
+        results = in_parallel(
+            accounts,
+            lambda a: list(self.client_for(a).iter_deployments()),
+            concurrency=self.concurrency,
+            timeout=self.account_timeout,
+        )
+        out = [
+            AccountDeployments(account, found or [], _one_line(error) if error else "")
+            for account, found, error in results
+        ]
+        return AllDeployments(out, seconds=time.perf_counter() - started)
+
+
+def usage_name_of(model: Any, sku: str) -> str:
+    """The usage a deployment of `model` with `sku` consumes (the catalog says; else the
+    format.SKU.model convention)."""
+    option = model.sku(sku) if hasattr(model, "sku") else None
+    if option is not None and option.usage_name:
+        return option.usage_name
+    return f"{model.format}.{sku}.{model.name}"
+
+
+def _one_line(error: BaseException | None) -> str:
+    """A short note for a table cell: the service's message and code (no hint)."""
+    if error is None:
+        return ""
+    if isinstance(error, AzModelsError):
+        from ..errors import one_line
+
+        code = f" [{error.code}]" if error.code and error.code not in error.message else ""
+        return one_line(error.message + code)
+    from ..redaction import redact
+
+    return redact(f"{type(error).__name__}: {error}")

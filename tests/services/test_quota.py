@@ -1,0 +1,317 @@
+"""quota, regions, accounts and the deploy pre-check, over real HTTP against a multi-region
+sandbox with several accounts."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from azmodels_support import start_app
+
+from azmodels_magic.errors import (
+    NotFoundError,
+    QuotaExceededError,
+    UsageError,
+    ValidationError,
+)
+
+USAGE = "OpenAI.GlobalStandard.gpt-4o"
+LIMIT = 50
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    data = tmp_path_factory.mktemp("quota-sandbox")
+    app = start_app(
+        sandbox={
+            "data_dir": str(data),
+            "extra_args": [
+                "--accounts", "team-b=swedencentral", "ops/team-c=westus3",
+                "locked=eastus2:denied",
+                "--quota", f"eastus:{USAGE}={LIMIT}",
+            ],
+        },
+    )  # fmt: skip
+    app.cache_seconds = 600  # what the tests see fresh was invalidated, not expired
+    app.sandbox_log = Path(data) / "sandbox.log"
+    yield app
+    app.close()
+
+
+def rest(app, method: str, path: str, **kwargs) -> requests.Response:
+    info = app._sandbox_info
+    return requests.request(
+        method,
+        info.arm_endpoint + path,
+        params={"api-version": "2025-06-01"},
+        headers={"Authorization": f"Bearer {info.token}"},
+        timeout=30,
+        **kwargs,
+    )
+
+
+def deployment_path(app, name: str, account: str | None = None, group: str | None = None) -> str:
+    info = app._sandbox_info
+    return (
+        f"/subscriptions/{info.subscription_id}/resourceGroups/{group or info.resource_group}"
+        f"/providers/Microsoft.CognitiveServices/accounts/{account or info.account}"
+        f"/deployments/{name}"
+    )
+
+
+def used(app, region: str = "eastus", usage: str = USAGE) -> int:
+    frame = app.execute(f"quota --region {region}").value
+    row = frame[frame["usage_name"] == usage]
+    return int(row["used"].iloc[0])
+
+
+def puts_of(app, name: str) -> list[str]:
+    lines = app.sandbox_log.read_text().splitlines()
+    return [line for line in lines if re.search(rf"PUT \S+/deployments/{re.escape(name)} ", line)]
+
+
+def test_quota_rows_columns_and_types(world):
+    outcome = world.execute("quota --model gpt-4o")
+    frame = outcome.value
+    assert list(frame.columns) == [
+        "region", "usage_name", "model", "sku", "used", "limit", "available", "unit",
+    ]  # fmt: skip
+    assert set(frame["region"]) == {"eastus"} and set(frame["model"]) == {"gpt-4o"}
+    for column in ("used", "limit", "available"):
+        assert str(frame[column].dtype) == "Int64"
+    row = frame[frame["usage_name"] == USAGE].iloc[0]
+    assert (row["sku"], row["limit"], row["unit"]) == ("GlobalStandard", LIMIT, "Count")
+    assert row["available"] == row["limit"] - row["used"]
+    assert outcome.message.endswith("in eastus.")
+    several = world.execute("quota --region eastus swedencentral --sku GlobalStandard").value
+    assert set(several["region"]) == {"eastus", "swedencentral"}
+    assert set(several["sku"]) == {"GlobalStandard"}
+    everywhere = world.execute("quota --all-regions --model gpt-4o-mini").value
+    assert set(everywhere["region"]) >= {"eastus", "eastus2", "swedencentral"}
+
+
+def test_quota_bad_input_is_one_line(world):
+    with pytest.raises(UsageError, match="--region or --all-regions, not both"):
+        world.execute("quota --region eastus --all-regions")
+    with pytest.raises(ValidationError) as refused:
+        world.execute("quota --region mars")
+    text = str(refused.value)
+    assert "mars" in text and "eastus" in text and "\n" not in text
+
+
+def test_quota_moves_with_deploy_scale_and_delete_at_once(world):
+    before = used(world)  # now cached for 600 s: only invalidation can refresh it
+    world.execute(
+        "deploy --name gpt-4o --deployment-name q-moves --sku GlobalStandard --capacity 5"
+    )
+    assert used(world) == before + 5
+    world.execute("deployments scale --name q-moves --capacity 7")
+    assert used(world) == before + 7
+    world.execute("deployments delete --name q-moves --force")
+    assert used(world) == before
+
+
+def test_deploy_over_quota_sends_nothing_and_the_suggestion_works(world):
+    world.execute("deploy --name gpt-4o --deployment-name q-big --sku GlobalStandard --capacity 40")
+    try:
+        left = LIMIT - used(world)
+        with pytest.raises(QuotaExceededError) as refused:
+            world.execute(
+                "deploy --name gpt-4o --deployment-name q-more --sku GlobalStandard --capacity 20"
+            )
+        text = str(refused.value)
+        assert refused.value.code == "InsufficientQuota" and "\n" not in text
+        assert f"needs 20, {left} left of {LIMIT} in eastus" in text
+        assert puts_of(world, "q-more") == []  # the sandbox's own log: no PUT was sent
+        commands = re.findall(r"`%azmodels (deploy [^`]+)`", text)
+        assert 1 <= len(commands) <= 3
+        assert "--region swedencentral" in commands[0]  # your account's region comes first
+        done = world.execute(commands[0])
+        assert done.value.region == "swedencentral" and done.value.status == "Running"
+        path = deployment_path(world, "q-more", "team-b")
+        assert rest(world, "GET", path).json()["sku"] == {"name": "GlobalStandard", "capacity": 20}
+        rest(world, "DELETE", path)
+    finally:
+        world.execute("deployments delete --name q-big --force")
+
+
+def test_the_services_own_refusal_is_reported_the_same_way(world):
+    used(world)  # the pre-check will read these (soon stale) figures
+    world.execute("regions --name gpt-4o")
+    # Another client takes the quota between our check and our PUT.
+    body = {
+        "sku": {"name": "GlobalStandard", "capacity": LIMIT},
+        "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-11-20"}},
+    }
+    other = deployment_path(world, "q-other")
+    assert rest(world, "PUT", other, json=body).status_code == 201
+    try:
+        with pytest.raises(QuotaExceededError) as refused:
+            world.execute(
+                "deploy --name gpt-4o --deployment-name q-race --sku GlobalStandard --capacity 5"
+            )
+        text = str(refused.value)
+        assert "InsufficientQuota" in text and "It fits in swedencentral" in text
+        assert len(puts_of(world, "q-race")) == 1  # sent once, refused by the service
+        assert rest(world, "GET", deployment_path(world, "q-race")).status_code == 404
+    finally:
+        rest(world, "DELETE", other)
+
+
+def test_regions_sorted_by_what_fits_with_your_accounts_marked(world):
+    outcome = world.execute("regions --name gpt-4o --sku GlobalStandard --capacity 100")
+    frame = outcome.value
+    assert list(frame.columns) == [
+        "region", "sku", "model_version", "available_capacity", "quota_used", "quota_limit",
+        "quota_available", "deployable", "fits", "account",
+    ]  # fmt: skip
+    assert str(frame["fits"].dtype) == "boolean"
+    rows = {r.region: r for r in frame.itertuples()}
+    assert not rows["eastus"].fits and rows["eastus"].quota_limit == LIMIT  # quota too small
+    assert rows["swedencentral"].fits and rows["swedencentral"].account == "team-b"
+    assert "westus3" not in rows and "eastus2" not in rows  # gpt-4o is not offered there
+    assert list(frame["fits"]) == sorted(frame["fits"], reverse=True)
+    assert "swedencentral" in outcome.message
+    too_much = world.execute("regions --name gpt-4o --sku GlobalStandard --capacity 30000")
+    assert not too_much.value["fits"].any()
+    assert "deployable in 0 regions; lower --capacity" in too_much.message
+    with pytest.raises(ValidationError, match="SKU 'Nope' is not offered"):
+        world.execute("regions --name gpt-4o --sku Nope")
+    with pytest.raises(NotFoundError):
+        world.execute("regions --name no-such-model")
+
+
+def test_deploy_region_without_account_or_model_sends_nothing(world):
+    with pytest.raises(ValidationError) as refused:
+        world.execute("deploy --name gpt-4o-mini --deployment-name q-nowhere --region westeurope")
+    assert refused.value.code == "NoAccountInRegion"
+    assert "az cognitiveservices account create" in str(refused.value)
+    with pytest.raises(ValidationError) as missing:
+        world.execute("deploy --name gpt-4o --deployment-name q-west --region westus3")
+    assert "not offered in westus3" in str(missing.value)
+    assert puts_of(world, "q-nowhere") == [] and puts_of(world, "q-west") == []
+
+
+def test_accounts_list_and_connect_switch(world):
+    outcome = world.execute("accounts list")
+    frame = outcome.value
+    assert list(frame.columns) == [
+        "account", "resource_group", "region", "kind", "projects", "deployments", "note",
+    ]  # fmt: skip
+    rows = {r.account: r for r in frame.itertuples()}
+    assert rows["team-c"].resource_group == "ops" and rows["team-c"].region == "westus3"
+    assert rows["azmodels-sandbox"].projects == 1 and rows["team-b"].projects == 0
+    assert "AuthorizationFailed" in rows["locked"].note  # unreadable: a note, not a failure
+    assert "(connected: azmodels-sandbox)" in outcome.message
+    with pytest.raises(NotFoundError, match=r"Did you mean .*team-b"):
+        world.execute("connect --account team-d")
+    try:
+        switched = world.execute("connect --account team-c")
+        assert "westus3" in switched.message and "ops" in switched.message
+        world.execute("deploy --name gpt-4.1-mini --deployment-name q-there --no-wait")
+        listed = world.execute("deployments list").value
+        assert list(listed["deployment"]) == ["q-there"]
+        assert rest(world, "GET", deployment_path(world, "q-there", "team-c", "ops")).ok
+    finally:
+        world.execute("connect --account azmodels-sandbox")
+    assert world.connection.arm.location == "eastus"
+
+
+def test_all_accounts_in_one_frame_with_a_warning_row(world):
+    world.execute("deploy --name gpt-4o-mini --deployment-name q-all --no-wait")
+    try:
+        outcome = world.execute("deployments list --all-accounts")
+        frame = outcome.value
+        assert list(frame.columns[:2]) == ["account", "region"] and frame.columns[-1] == "note"
+        mine = frame[frame["deployment"] == "q-all"].iloc[0]
+        assert (mine["account"], mine["region"]) == ("azmodels-sandbox", "eastus")
+        warning = frame[frame["account"] == "locked"].iloc[0]
+        assert warning["status"] == "Warning" and "AuthorizationFailed" in warning["note"]
+        assert "1 account could not be read" in outcome.message
+        filtered = world.execute("deployments list --all-accounts --model gpt-4o-mini").value
+        assert set(filtered["model"].dropna()) == {"gpt-4o-mini"}
+    finally:
+        world.execute("deployments delete --name q-all --force")
+
+
+def test_parallel_reads_are_bounded_and_a_slow_one_times_out():
+    from azmodels_magic.services.quota import in_parallel
+
+    running, peak = [0], [0]
+
+    def work(seconds: float) -> float:
+        running[0] += 1
+        peak[0] = max(peak[0], running[0])
+        time.sleep(seconds)
+        running[0] -= 1
+        return seconds
+
+    started = time.monotonic()
+    results = in_parallel([0.2] * 6 + [5.0], work, concurrency=3, timeout=1.5)
+    assert time.monotonic() - started < 3
+    assert peak[0] <= 3
+    assert [r for _, r, e in results[:6]] == [0.2] * 6
+    assert isinstance(results[6][2], TimeoutError)
+
+
+def test_quota_chart_beside_the_table_and_table_alone_without_matplotlib(world, monkeypatch):
+    import sys
+
+    from azmodels_magic.presentation.display import _html_formatter
+
+    frame = world.execute("quota --model gpt-4o").value
+    shown = _html_formatter(frame)
+    assert "<svg" in shown and "OpenAI.GlobalStandard.gpt-4o" in shown
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    alone = _html_formatter(frame)
+    assert "<svg" not in alone and "OpenAI.GlobalStandard.gpt-4o" in alone
+
+
+def test_chart_is_the_same_for_the_same_quota(world):
+    from azmodels_magic.presentation.quota_views import quota_chart_svg
+
+    frame = world.execute("quota --model gpt-4o").value
+    assert quota_chart_svg(frame) == quota_chart_svg(frame.copy())
+
+
+def test_sandbox_start_takes_regions_accounts_and_quota():
+    from azmodels_magic import AzModels
+
+    app = AzModels(progress=False, poll_interval=0.1)
+    try:
+        app.execute(
+            "sandbox start --provision-seconds 0.2 --regions eastus westus3 "
+            "--accounts team-w=westus3 --quota GlobalStandard=5"
+        )
+        accounts = app.execute("accounts list").value
+        assert list(accounts["account"]) == ["azmodels-sandbox", "team-w"]
+        quota = app.execute("quota --all-regions --model gpt-4.1").value
+        assert set(quota["region"]) <= {"eastus", "westus3"}
+        assert set(quota[quota["sku"] == "GlobalStandard"]["limit"]) == {5}
+    finally:
+        app.close()
+
+
+def test_deploy_region_uses_your_account_found_there(world):
+    outcome = world.execute(
+        "deploy --name gpt-4.1-mini --deployment-name q-found --region westus3 --no-wait"
+    )
+    assert outcome.value.region == "westus3"
+    path = deployment_path(world, "q-found", "team-c", "ops")  # another resource group too
+    assert rest(world, "GET", path).json()["properties"]["model"]["name"] == "gpt-4.1-mini"
+    assert rest(world, "GET", deployment_path(world, "q-found")).status_code == 404
+    rest(world, "DELETE", path)
+
+
+def test_tab_completes_accounts_regions_and_models(world):
+    from azmodels_magic.completion import AzModelsCompleter
+
+    completer = AzModelsCompleter(world, budget=10)
+    assert "team-b" in completer.complete("%azmodels connect --account te")
+    assert completer.complete("%azmodels quota --region sw") == ["swedencentral"]
+    assert "westus3" in completer.complete("%azmodels deploy --name gpt-4o --region w")
+    assert "gpt-4o" in completer.complete("%azmodels regions --name gpt-4")
+    assert "GlobalStandard" in completer.complete("%azmodels regions --name gpt-4o --sku Glo")
