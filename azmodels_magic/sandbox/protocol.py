@@ -8,7 +8,7 @@ as its own distribution with it.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 SERVE_COMMAND = ("-m", "azmodels_magic.sandbox", "serve")  # after the Python interpreter
@@ -32,22 +32,23 @@ class SandboxInfo:
     account: str
     project: str
     location: str
-    regions: list[str]
-    accounts: list[str]
     token: str = field(repr=False)
     reader_token: str = field(repr=False)
     blob_endpoint: str
     data_dir: str
     pid: int
+    regions: list[str] = field(default_factory=list)
+    accounts: list[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, line: str) -> SandboxInfo:
         data: dict[str, Any] = json.loads(line)
         names = [f.name for f in fields(cls)]
-        missing = [n for n in names if n not in data]
+        required = [f.name for f in fields(cls) if f.default_factory is MISSING]
+        missing = [n for n in required if n not in data]
         if missing:
             raise ValueError(f"the sandbox line lacks {', '.join(missing)}")
-        return cls(**{n: data[n] for n in names})
+        return cls(**{n: data[n] for n in names if n in data})
 
     def to_dict(self) -> dict[str, Any]:
         """The ready line's fields (tokens included: it goes only to the launcher's pipe)."""
