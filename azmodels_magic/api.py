@@ -169,6 +169,12 @@ class AzModels(AzModelsConfig):
             from .config import validate_project_endpoint
 
             settings["project_endpoint"] = validate_project_endpoint(settings["project_endpoint"])
+        for name in ("project_endpoint", "arm_endpoint"):
+            if settings.get(name):
+                from .http.origin import ensure_secure
+
+                # Refused here, before any setting changes, rather than at the first command.
+                ensure_secure(settings[name], what=name.replace("_", " "))
         self._applying = True
         try:
             for name, value in settings.items():
@@ -237,8 +243,11 @@ class AzModels(AzModelsConfig):
 
     def attach_sandbox(self, url: str) -> SandboxInfo:
         """Connect to a sandbox already running at `url` (its ARM endpoint)."""
+        from .http.origin import ensure_secure
         from .sandbox.launcher import discover
 
+        # Decided as the HTTP library connects, before even the unauthenticated info request.
+        ensure_secure(url if "://" in url else f"http://{url}", what="sandbox address")
         info = discover(url)
         self.use_sandbox(info)
         return info

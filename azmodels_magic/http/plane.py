@@ -15,7 +15,6 @@ from urllib.parse import quote, urljoin, urlsplit
 import requests
 
 from ..auth import TokenProvider
-from ..config import is_loopback
 from ..errors import (
     AuthenticationError,
     AzModelsError,
@@ -27,6 +26,9 @@ from ..errors import (
 )
 from ..redaction import get_logger, strip_query
 from .backoff import MAX_SERVER_DELAY, RETRY_STATUSES, Backoff, server_delay
+from .origin import ensure_same_origin, ensure_secure
+
+__all__ = ["Plane", "ensure_secure", "error_from_response", "segment"]
 
 log = get_logger(__name__)
 
@@ -40,17 +42,6 @@ _TRANSIENT = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
-
-
-def ensure_secure(url: str) -> None:
-    """Refuse plain http except to loopback: tokens must never cross a network in clear."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname)):
-        return
-    raise ValidationError(
-        f"Refusing {parts.scheme or 'schemeless'} URL {strip_query(url)!r}: use https "
-        "(plain http is allowed only to loopback, for the sandbox)."
-    )
 
 
 def segment(value: str) -> str:
@@ -108,7 +99,8 @@ class Plane:
         extra_headers: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        ensure_secure(base_url)
+        # The token goes to this origin only: links the service hands back must lead here too.
+        self.origin = ensure_secure(base_url, what=f"{name} endpoint")
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.scope = scope
@@ -123,6 +115,10 @@ class Plane:
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers.update(extra_headers or {})
+        if self.origin.scheme == "http":
+            # Plain http goes to loopback only: never through a proxy from the environment,
+            # which would see the token in clear.
+            self.session.trust_env = False
         self.retries_done = 0  # observable in tests and benchmarks
 
     def __repr__(self) -> str:
@@ -132,6 +128,13 @@ class Plane:
         if path.startswith(("http://", "https://")):
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
+
+    def check_link(self, url: str, what: str) -> None:
+        """Refuse a URL outside this plane's origin: the token must not follow it."""
+        # The authority ends at the first '/' for every parser: a URL under the checked base
+        # goes to the same origin.
+        if not url.startswith(self.base_url + "/"):
+            ensure_same_origin(url, self.origin, what=what)
 
     def request(
         self,
@@ -143,13 +146,15 @@ class Plane:
         headers: Mapping[str, str] | None = None,
         context: str = "",
         ok: Callable[[requests.Response], bool] | None = None,
+        link: str = "URL",
     ) -> requests.Response:
         """Send one request, retrying what is safe to retry; raise a typed error on failure.
 
-        `ok` decides which responses are returned rather than raised (default: 2xx).
+        `ok` decides which responses are returned rather than raised (default: 2xx). `link`
+        names where an absolute URL came from (nextLink, Location...) for a refusal.
         """
         url = self.url(path)
-        ensure_secure(url)
+        self.check_link(url, link)
         query = dict(params or {})
         if "api-version=" not in url and "api-version" not in query:
             query["api-version"] = self.api_version
@@ -248,8 +253,9 @@ class Plane:
         turning JSON into records overlaps the network and the service's own time.
         """
 
-        def fetch(url: str, query: Mapping[str, Any] | None) -> dict[str, Any]:
-            return self.json(self.request("GET", url, params=query, context=context), context)
+        def fetch(url: str, query: Mapping[str, Any] | None, link: str = "URL") -> dict[str, Any]:
+            response = self.request("GET", url, params=query, context=context, link=link)
+            return self.json(response, context)
 
         seen: set[str] = set()
         pool = None
@@ -265,7 +271,10 @@ class Plane:
 
                         pool = ThreadPoolExecutor(1, thread_name_prefix="azmodels-page")
                     # nextLink carries its own query
-                    pending = pool.submit(fetch, urljoin(self.url(path), next_link), None)
+                    next_url = urljoin(self.url(path), next_link)
+                    # Checked here, not in the worker: a refusal must not wait for a page.
+                    self.check_link(next_url, "nextLink")
+                    pending = pool.submit(fetch, next_url, None, "nextLink")
                 yield list(body.get("value") or [])
                 if pending is None:
                     return
@@ -310,7 +319,12 @@ class Plane:
                     "still finish on the service: check again later."
                 )
             self._sleep(wait)
-            last = self.request("GET", monitor or location, context=context)
+            last = self.request(
+                "GET",
+                urljoin(response.url or self.base_url + "/", monitor or location),
+                context=context,
+                link="Azure-AsyncOperation" if monitor else "Location",
+            )
             body = self.json(last, context) if last.content else {}
             # A Location monitor answers 202 while running and 200/204 when done.
             implied = "InProgress" if (not monitor and last.status_code == 202) else "Succeeded"
