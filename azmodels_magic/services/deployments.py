@@ -3,11 +3,17 @@
 Everything that can be checked before a call is checked before it (model, SKU, capacity range,
 region, name clash), so a refused command sends nothing. A deployment whose creation fails is
 removed again, so no command that reported failure leaves one behind.
+
+Once the service has accepted a change, the command does not report failure: when its outcome
+cannot be followed (polls fail, the wait times out) it says the change was accepted and its state
+is unknown, and running the same command again picks it up (adopts a deployment with the same
+spec, waits for a scale or delete in flight) instead of refusing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -139,6 +145,8 @@ class DeploymentDetails(Displayable):
     endpoint: str
     metrics: DeploymentMetrics | None = None
     notes: list[str] = field(default_factory=list)
+    # Why the outcome of an accepted deploy could not be followed ("" when it was).
+    state_unknown: str = ""
 
     @property
     def name(self) -> str:
@@ -180,6 +188,8 @@ class DeploymentDetails(Displayable):
             snippets=self.snippets(),
             commands=self.commands(),
         )
+        if self.state_unknown:
+            data["state_unknown"] = self.state_unknown
         if self.metrics is not None:
             data["metrics_24h"] = {
                 "requests": self.metrics.requests,
@@ -199,15 +209,27 @@ class DeploymentDetails(Displayable):
         return deployment_card(self)
 
 
+def accepted_text(verb: str, name: str, reason: str) -> str:
+    """What a command says when the service accepted its change but the outcome is unknown."""
+    return (
+        f"The service accepted the {verb} of '{name}', but its state is unknown ({reason}). "
+        f"Check with `deployments show --name {name}`; running the same command again picks "
+        "it up."
+    )
+
+
 @dataclass
 class ScaleReport:
     deployment: Deployment
     previous: int
     target: int
     waited: bool
+    state_unknown: str = ""  # why an accepted scale could not be followed ("" when it was)
 
     def summary(self) -> str:
         d = self.deployment
+        if self.state_unknown:
+            return accepted_text("scale", d.name, self.state_unknown)
         if self.previous == self.target:
             return f"Deployment '{d.name}' already has capacity {self.target}: nothing to do."
         state = "" if self.waited else " (still updating: check with `deployments show`)"
@@ -402,29 +424,32 @@ class DeploymentService:
             )
         chosen, units = self.check_sku(target, sku, capacity)
         arm = self._check_region(region)
-        try:
-            existing = arm.get_deployment(deployment_name)
-        except NotFoundError:
-            existing = None
-        if existing is not None:
-            raise ConflictError(
-                f"Deployment '{deployment_name}' already exists ({existing.model_name} "
-                f"{existing.model_version}, {existing.status}): choose another "
-                "--deployment-name, or change it with `deployments scale`.",
-                code="DeploymentExists",
-            )
         body: dict[str, Any] = {"format": target.format, "name": target.name}
         if target.version:
             body["version"] = target.version
         if isinstance(target, CustomModel):
             body["format"] = CUSTOM_FORMAT
             body["source"] = self.connection.project_id
+        try:
+            existing = arm.get_deployment(deployment_name)
+        except NotFoundError:
+            existing = None
+        if existing is not None and not _adoptable(existing, body, chosen.name, units):
+            raise ConflictError(
+                f"Deployment '{deployment_name}' already exists ({existing.model_name} "
+                f"{existing.model_version}, {existing.sku} x {existing.capacity}, "
+                f"{existing.status}): choose another --deployment-name, or change it with "
+                "`deployments scale`.",
+                code="DeploymentExists",
+            )
+        if existing is not None and existing.provisioning_state.lower() == "succeeded":
+            # The same deploy ran before (perhaps reported as accepted, state unknown): done.
+            return self._details_after(arm, existing, "")
+        # New, or the same spec still on its way: PUT is idempotent, the service answers with
+        # the operation in flight.
         response = arm.put_deployment(deployment_name, sku=chosen.name, capacity=units, model=body)
         self.cache.invalidate("deployments")
-        if wait:
-            self._wait(arm, response, deployment_name, "Deploy", on_status, cleanup=True)
-        deployment = arm.get_deployment(deployment_name)
-        return self.details(deployment, arm=arm)
+        return self._follow_deploy(arm, response, deployment_name, wait, on_status)
 
     def _wait(
         self,
@@ -445,6 +470,8 @@ class DeploymentService:
                 on_status(arm.get_deployment(name).provisioning_state or op_status)
             except NotFoundError:
                 on_status("Deleted")
+            except AzModelsError:  # a status line is not worth failing the wait for
+                on_status(op_status)
 
         try:
             arm.wait(response, context=f"{verb} '{name}'", on_status=report)
@@ -505,16 +532,21 @@ class DeploymentService:
         wait: bool = True,
         on_status: Callable[[str], None] | None = None,
     ) -> ScaleReport:
-        deployment = self.get(name)
+        deployment = self.settled(name)
         self.check_capacity(deployment, capacity)
         if capacity == deployment.capacity:
             return ScaleReport(deployment, deployment.capacity, capacity, waited=True)
         response = self.arm.patch_deployment(name, sku=deployment.sku, capacity=capacity)
         self.cache.invalidate("deployments")
-        if wait:
-            self._wait(self.arm, response, name, "Scale", on_status)
-        return ScaleReport(self.arm.get_deployment(name) if wait else deployment,
-                           deployment.capacity, capacity, waited=wait)  # fmt: skip
+        unknown = self._follow(self.arm, response, name, "Scale", on_status) if wait else ""
+        after = deployment
+        if wait and not unknown:
+            try:
+                after = self.arm.get_deployment(name)
+            except AzModelsError as exc:
+                unknown = _reason(exc)
+        return ScaleReport(after, deployment.capacity, capacity, waited=wait and not unknown,
+                           state_unknown=unknown)  # fmt: skip
 
     def delete(
         self, name: str, *, wait: bool = True, on_status: Callable[[str], None] | None = None
@@ -523,11 +555,94 @@ class DeploymentService:
         response = self.arm.delete_deployment(name)
         self.cache.invalidate("deployments")
         if wait and response.status_code != 204:
-            self._wait(self.arm, response, name, "Delete", on_status)
+            unknown = self._follow(self.arm, response, name, "Delete", on_status)
+            if unknown:
+                return accepted_text("delete", name, unknown)
         return (
             f"Deleted deployment '{name}'. The model {deployment.model_name} "
             f"{deployment.model_version} is not deleted."
         )
+
+    # -- accepted, state unknown ----------------------------------------------------------------
+
+    def _follow(self, arm, response, name: str, verb: str, on_status, *, cleanup=False) -> str:
+        """Wait for an accepted operation; "" when it succeeded, else why its state is unknown.
+
+        The service said Failed/Canceled: that is a real failure and is raised. Anything else
+        going wrong while following (polls failing, the wait timing out) leaves the change
+        accepted and its outcome unknown, which is not a failure of the command."""
+        try:
+            self._wait(arm, response, name, verb, on_status, cleanup=cleanup)
+        except OperationFailedError:
+            raise
+        except AzModelsError as exc:
+            return _reason(exc)
+        return ""
+
+    def _follow_deploy(self, arm, response, name: str, wait: bool, on_status) -> DeploymentDetails:
+        unknown = ""
+        if wait:
+            unknown = self._follow(arm, response, name, "Deploy", on_status, cleanup=True)
+        accepted = _accepted_deployment(response)
+        try:
+            deployment = arm.get_deployment(name)
+        except AzModelsError as exc:
+            if accepted is None:
+                accepted = Deployment.from_rest({"name": name, "properties": {}})
+            deployment, unknown = accepted, unknown or _reason(exc)
+        return self._details_after(arm, deployment, unknown)
+
+    def _details_after(self, arm, deployment: Deployment, unknown: str) -> DeploymentDetails:
+        """Details of a deployment the service has accepted: nothing here may fail the command."""
+        try:
+            endpoint = self.endpoint(deployment.name, arm)
+            notes: list[str] = []
+        except AzModelsError as exc:
+            endpoint, notes = "", [f"Endpoint unavailable: {exc}"]
+        details = DeploymentDetails(
+            deployment=deployment, region=arm.location, endpoint=endpoint, notes=notes
+        )
+        details.state_unknown = unknown
+        return details
+
+    def settled(self, name: str) -> Deployment:
+        """The deployment once an update in flight has finished (a re-run of a scale whose
+        outcome was unknown waits for it rather than refusing), bounded by the plane's
+        operation timeout; a deployment in any other state is returned as it is."""
+        deployment = self.get(name)
+        plane = self.arm.plane
+        deadline = time.monotonic() + plane.operation_timeout
+        while deployment.provisioning_state.lower() == "updating" and time.monotonic() < deadline:
+            time.sleep(plane.poll_interval)
+            deployment = self.get(name)
+        return deployment
+
+
+def _reason(exc: AzModelsError) -> str:
+    return str(exc).rstrip(".")
+
+
+def _accepted_deployment(response) -> Deployment | None:
+    """The deployment as the service's answer to the PUT described it, if it did."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return Deployment.from_rest(body) if isinstance(body, dict) and body.get("name") else None
+
+
+def _adoptable(existing: Deployment, model: dict[str, Any], sku: str, capacity: int) -> bool:
+    """True when an existing deployment is what this deploy would create (same model, version,
+    source, SKU and capacity) and is not failing or going away: deploying again adopts it."""
+    return (
+        existing.model_name.lower() == str(model.get("name", "")).lower()
+        and existing.model_version == str(model.get("version") or existing.model_version)
+        and existing.model_source.lower() == str(model.get("source") or "").lower()
+        and existing.sku.lower() == sku.lower()
+        and existing.capacity == capacity
+        and existing.status in ("Running", "Creating")
+        and existing.provisioning_state.lower() != "updating"
+    )
 
 
 def _parse_metrics(name: str, body: dict[str, Any]) -> DeploymentMetrics:
