@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from .auth import FOUNDRY_SCOPE, TokenProvider, arm_scope
 from .config import AzModelsConfig, validate_project_endpoint
-from .errors import UsageError
+from .errors import NotConnectedError
 
 if TYPE_CHECKING:
     from .clients.arm import ArmClient
@@ -38,7 +38,7 @@ class Connection:
             return
         flags = " ".join(f"{_HOW[m][0]} ..." for m in missing)
         envs = ", ".join(_HOW[m][1] for m in missing)
-        raise UsageError(
+        raise NotConnectedError(
             f"Not connected: {', '.join(m.replace('_', ' ') for m in missing)} not set. Run "
             f"`%azmodels connect {flags}` (or set {envs}), or try the local sandbox with "
             "`%azmodels sandbox start`."

@@ -72,6 +72,11 @@ class UsageError(AzModelsError):
     """The command line was wrong: unknown command or flag, a missing or malformed value."""
 
 
+class NotConnectedError(AzModelsError):
+    """A setting the command needs (subscription, project endpoint...) is not set: an error
+    of the session, not of the command line (the CLI exits 1, not 2)."""
+
+
 class HelpRequested(AzModelsError):
     """`--help` or `help` was asked for; the message is the help text."""
 
@@ -150,11 +155,10 @@ def error_for_status(status: int, code: str | None) -> type[AzModelsError]:
     return AzModelsError
 
 
-def internal_error_text(exc: BaseException) -> str:
+NOTEBOOK_DEBUG_HINT = "`%config AzModels.debug = True` shows the traceback for a report."
+CLI_DEBUG_HINT = "rerun with AZMODELS_DEBUG=1 to see the traceback for a report."
+
+
+def internal_error_text(exc: BaseException, debug_hint: str = NOTEBOOK_DEBUG_HINT) -> str:
     """One redacted line for an exception that is not ours: a bug, said plainly."""
-    return one_line(
-        redact(
-            f"{type(exc).__name__}: {exc}. This is a bug in azmodels; "
-            "`%config AzModels.debug = True` shows the traceback for a report."
-        )
-    )
+    return one_line(redact(f"{type(exc).__name__}: {exc}. This is a bug in azmodels; {debug_hint}"))
