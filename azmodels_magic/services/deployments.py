@@ -268,6 +268,11 @@ class DeploymentService:
     def list(
         self, *, model: str | None = None, type: str = "all", status: str | None = None
     ) -> DeploymentList:
+        from .. import grammar
+
+        grammar.check_choice(type, (*grammar.TYPES, "all"), "type")
+        if status is not None and not isinstance(status, str):
+            raise ValidationError(f"status must be one of {', '.join(sorted(_STATUS_FILTERS))}.")
         if status and status.lower() not in _STATUS_FILTERS:
             raise ValidationError(f"--status must be one of {', '.join(sorted(_STATUS_FILTERS))}.")
         found = [
@@ -416,6 +421,7 @@ class DeploymentService:
         from .. import grammar
 
         grammar.check(grammar.deployment_name, deployment_name)
+        _check_deploy_values(type=type, sku=sku, capacity=capacity, region=region)
         target = self.models.find(model, type=type, version=version)
         if isinstance(target, CustomModel) and not target.ready:
             raise ValidationError(
@@ -532,6 +538,9 @@ class DeploymentService:
         wait: bool = True,
         on_status: Callable[[str], None] | None = None,
     ) -> ScaleReport:
+        from .. import grammar
+
+        grammar.check_capacity(capacity)
         deployment = self.settled(name)
         self.check_capacity(deployment, capacity)
         if capacity == deployment.capacity:
@@ -616,6 +625,18 @@ class DeploymentService:
             time.sleep(plane.poll_interval)
             deployment = self.get(name)
         return deployment
+
+
+def _check_deploy_values(*, type, sku, capacity, region) -> None:
+    """What the grammar checks for `deploy`, for values given through the Python API."""
+    from .. import grammar
+
+    grammar.check_choice(type, (None, *grammar.TYPES), "type")
+    if capacity is not None:
+        grammar.check_capacity(capacity)
+    for what, value in (("sku", sku), ("region", region)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ValidationError(f"The {what} must be text, got {value!r}.")
 
 
 def _reason(exc: AzModelsError) -> str:
