@@ -78,6 +78,7 @@ class AzModels(AzModelsConfig):
         self._cache = TtlCache(self.cache_seconds)
         self._sandbox_process: SandboxProcess | None = None
         self._sandbox_info: SandboxInfo | None = None
+        self._sandbox_token = False  # the sandbox's own token in use (not a caller's credential)
         # The terminal front end sets this: its sandbox must outlive the `azmodels` process.
         self.detach_sandbox = False
 
@@ -194,7 +195,9 @@ class AzModels(AzModelsConfig):
         if self._connection is None:
             from .connection import Connection
 
-            self._connection = Connection(self, self._tokens)
+            self._connection = Connection(
+                self, self._tokens, sandbox=self._sandbox_info is not None and self._sandbox_token
+            )
         return self._connection
 
     def connection_summary(self) -> dict[str, str]:
@@ -230,6 +233,7 @@ class AzModels(AzModelsConfig):
         """Point every setting at a running sandbox; use its token unless given a credential
         (e.g. one carrying its read-only token)."""
         self._sandbox_info = info
+        self._sandbox_token = credential is None
         self.set_connection(
             credential=credential or StaticTokenCredential(info.token),
             project_endpoint=info.project_endpoint,

@@ -25,9 +25,12 @@ _HOW = {
 class Connection:
     """Everything that talks to Azure for one set of settings. Rebuilt when settings change."""
 
-    def __init__(self, config: AzModelsConfig, tokens: TokenProvider) -> None:
+    def __init__(
+        self, config: AzModelsConfig, tokens: TokenProvider, *, sandbox: bool = False
+    ) -> None:
         self.config = config
         self.tokens = tokens
+        self.sandbox = sandbox  # connected to the local sandbox: its own sign-in advice
 
     def __repr__(self) -> str:
         return f"Connection({self.config.project_endpoint or 'no project'})"
@@ -45,6 +48,7 @@ class Connection:
         )
 
     def _plane(self, name: str, base_url: str, scope: str, api_version: str, **kw) -> Plane:
+        from .errors import SANDBOX_SIGN_IN_HINT
         from .http.backoff import Backoff
         from .http.plane import Plane
 
@@ -60,6 +64,7 @@ class Connection:
             timeout=c.http_timeout,
             poll_interval=c.poll_interval,
             operation_timeout=c.operation_timeout,
+            auth_hint=SANDBOX_SIGN_IN_HINT if self.sandbox else None,
             **kw,
         )
 

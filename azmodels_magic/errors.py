@@ -25,6 +25,11 @@ SIGN_IN_HINT = (
     "Sign in with `az login` or `azd auth login`, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
     "AZURE_CLIENT_SECRET (or use the sandbox: `%azmodels sandbox start`)."
 )
+SANDBOX_SIGN_IN_HINT = (
+    "The sandbox did not accept its token: it was probably restarted (each start has a new "
+    "token). Reconnect with `%azmodels connect --sandbox URL` (its ARM endpoint, shown by "
+    "`%azmodels sandbox status`), or start a new one with `%azmodels sandbox start`."
+)
 ROLE_HINT = (
     "Ask an owner of the project for the 'Azure AI User' role on the Foundry project (or "
     "'Cognitive Services Contributor' on the account for deployments)."

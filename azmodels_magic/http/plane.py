@@ -98,6 +98,7 @@ class Plane:
         operation_timeout: float = 1800.0,
         extra_headers: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        auth_hint: str | None = None,
     ) -> None:
         # The token goes to this origin only: links the service hands back must lead here too.
         self.origin = ensure_secure(base_url, what=f"{name} endpoint")
@@ -120,6 +121,7 @@ class Plane:
             # which would see the token in clear.
             self.session.trust_env = False
         self.retries_done = 0  # observable in tests and benchmarks
+        self.auth_hint = auth_hint  # what to do about a 401 here (the sandbox's differs)
 
     def __repr__(self) -> str:
         return f"Plane({self.name}, {self.base_url})"
@@ -216,8 +218,8 @@ class Plane:
                 attempt += 1
                 continue
             error = error_from_response(response, context)
-            if isinstance(error, AuthenticationError) and not error.hint:
-                error.hint = AuthenticationError.default_hint
+            if isinstance(error, AuthenticationError):
+                error.hint = self.auth_hint or error.hint or AuthenticationError.default_hint
             raise error
 
     def _retry_sleep(self, delay: float) -> None:

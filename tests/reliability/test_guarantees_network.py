@@ -320,3 +320,123 @@ def test_attaching_to_a_hostile_sandbox_address_opens_no_socket(url, connects):
         az.execute(["connect", "--sandbox", url])
     assert connects == []
     az.close()
+
+
+# -- item 8: the sandbox serves this machine only (DNS rebinding, cross-origin pages) ------------
+
+
+@pytest.fixture(scope="module")
+def sandbox_app():
+    from azmodels_support import start_app
+
+    app = start_app()
+    yield app
+    app.close()
+
+
+def _raw(info, method: str, path: str, headers: dict[str, str]):
+    """One request with exactly these headers (http.client: no Host of its own choosing)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(info.arm_endpoint)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read().decode()
+    finally:
+        conn.close()
+
+
+ARM_PATH = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-azmodels-sandbox/"
+    "providers/Microsoft.CognitiveServices/accounts/azmodels-sandbox/deployments"
+    "?api-version=2025-06-01"
+)
+FOREIGN_HOSTS = [
+    "evil.example",
+    "evil.example:{port}",
+    "127.0.0.1.evil.example:{port}",
+    "localhost.evil.example",
+    "10.0.0.1:{port}",
+    "[::ffff:10.0.0.1]:{port}",
+    "",  # no Host at all
+]
+
+
+@pytest.mark.parametrize("host", FOREIGN_HOSTS)
+@pytest.mark.parametrize("path", ["/.sandbox/info", "ARM"])
+def test_the_sandbox_refuses_a_foreign_host_header(sandbox_app, host, path):
+    info = sandbox_app._sandbox_info
+    port = info.arm_endpoint.rsplit(":", 1)[1]
+    headers = {"Authorization": f"Bearer {info.token}"}
+    if host:
+        headers["Host"] = host.format(port=port)
+    status, _, body = _raw(info, "GET", ARM_PATH if path == "ARM" else path, headers)
+    assert status == 403, body
+    assert info.token not in body and "ForeignRequest" in body
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "127.0.0.1"])
+def test_the_sandbox_serves_loopback_host_headers(sandbox_app, host):
+    info = sandbox_app._sandbox_info
+    port = info.arm_endpoint.rsplit(":", 1)[1]
+    headers = {"Host": host.format(port=port), "Authorization": f"Bearer {info.token}"}
+    assert _raw(info, "GET", ARM_PATH, headers)[0] == 200
+    assert _raw(info, "GET", "/.sandbox/info", headers)[0] == 200
+
+
+@pytest.mark.parametrize(
+    "origin", ["https://evil.example", "http://127.0.0.1.evil.example", "null"]
+)
+def test_a_cross_origin_page_gets_nothing(sandbox_app, origin):
+    info = sandbox_app._sandbox_info
+    host = info.arm_endpoint.split("://", 1)[1]
+    preflight = {
+        "Host": host,
+        "Origin": origin,
+        "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
+    for method, path in (("OPTIONS", ARM_PATH), ("OPTIONS", "/.sandbox/info"),
+                         ("GET", "/.sandbox/info"), ("GET", ARM_PATH)):  # fmt: skip
+        headers = (
+            dict(preflight, Authorization=f"Bearer {info.token}") if method == "GET" else preflight
+        )
+        status, response_headers, body = _raw(info, method, path, headers)
+        assert not 200 <= status < 300, (method, path, status)
+        assert not [h for h in response_headers if h.lower().startswith("access-control-")]
+        assert info.token not in body
+
+
+def test_a_loopback_page_origin_is_served(sandbox_app):
+    """A notebook's own page (http://localhost:8888) is this machine: served."""
+    info = sandbox_app._sandbox_info
+    host = info.arm_endpoint.split("://", 1)[1]
+    headers = {"Host": host, "Origin": "http://localhost:8888"}
+    status, response_headers, _ = _raw(info, "GET", "/.sandbox/info", headers)
+    assert status == 200
+    assert not [h for h in response_headers if h.lower().startswith("access-control-")]
+
+
+# -- item 15: a 401 from the sandbox says what to do about the sandbox ------------------------
+
+
+def test_a_stale_sandbox_token_gets_sandbox_advice(sandbox_app):
+    import dataclasses
+
+    stale = dataclasses.replace(sandbox_app._sandbox_info, token="token-of-a-previous-start")
+    az = AzModels(progress=False, max_retries=0)
+    az.use_sandbox(stale)  # e.g. remembered from before the sandbox was restarted
+    with pytest.raises(AzModelsError) as refused:
+        az.execute("deployments list")
+    text = str(refused.value)
+    assert type(refused.value).__name__ == "AuthenticationError"
+    assert "sandbox" in text and "connect --sandbox" in text and "sandbox start" in text
+    assert "az login" not in text and "AZURE_CLIENT_SECRET" not in text
+    assert "\n" not in text and "token-of-a-previous-start" not in text
+    az.close()
