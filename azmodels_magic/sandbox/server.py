@@ -413,8 +413,9 @@ def foreign_request(headers: Any) -> str | None:
     """Why a request must not be served, or None. A web page can reach a loopback server: by
     DNS rebinding (its own name, resolved to 127.0.0.1: the Host header says that name) or by
     sending a request across origins (the Origin header says the page's origin)."""
-    host = headers.get("Host")
-    if not host or not _loopback_host(host):
+    hosts = headers.get_all("Host") or []
+    host = hosts[0] if len(hosts) == 1 else ", ".join(hosts)
+    if len(hosts) != 1 or not _loopback_host(host):
         return f"Host '{host or ''}' is not a loopback address"
     origin = headers.get("Origin")
     if origin is not None:

@@ -271,6 +271,8 @@ class DeploymentService:
         from .. import grammar
 
         grammar.check_choice(type, (*grammar.TYPES, "all"), "type")
+        if model is not None and not isinstance(model, str):
+            raise ValidationError(f"The model is a name (text), got {model!r}.")
         if status is not None and not isinstance(status, str):
             raise ValidationError(f"status must be one of {', '.join(sorted(_STATUS_FILTERS))}.")
         if status and status.lower() not in _STATUS_FILTERS:
@@ -448,11 +450,9 @@ class DeploymentService:
                 "`deployments scale`.",
                 code="DeploymentExists",
             )
-        if existing is not None and existing.provisioning_state.lower() == "succeeded":
-            # The same deploy ran before (perhaps reported as accepted, state unknown): done.
-            return self._details_after(arm, existing, "")
-        # New, or the same spec still on its way: PUT is idempotent, the service answers with
-        # the operation in flight.
+        if existing is not None:
+            # The same deploy ran before (perhaps reported as accepted, state unknown): adopt it.
+            return self._adopt(arm, existing, wait, on_status)
         response = arm.put_deployment(deployment_name, sku=chosen.name, capacity=units, model=body)
         self.cache.invalidate("deployments")
         return self._follow_deploy(arm, response, deployment_name, wait, on_status)
@@ -601,6 +601,39 @@ class DeploymentService:
             deployment, unknown = accepted, unknown or _reason(exc)
         return self._details_after(arm, deployment, unknown)
 
+    def _adopt(self, arm, existing: Deployment, wait: bool, on_status) -> DeploymentDetails:
+        """An existing deployment with this deploy's spec: followed to its end by reading it
+        (no operation to poll: the one that created it belonged to an earlier run)."""
+        name, deployment, unknown = existing.name, existing, ""
+        plane = arm.plane
+        deadline = time.monotonic() + plane.operation_timeout
+        while wait and deployment.status == "Creating":
+            if time.monotonic() > deadline:
+                unknown = (
+                    f"still {deployment.provisioning_state} after {plane.operation_timeout:.0f}s"
+                )
+                break
+            time.sleep(plane.poll_interval)
+            try:
+                deployment = arm.get_deployment(name)
+            except NotFoundError:
+                raise OperationFailedError(
+                    f"Deploy '{name}' ended: the deployment was deleted while it was being created."
+                ) from None
+            except AzModelsError as exc:
+                unknown = _reason(exc)
+                break
+            if on_status is not None:
+                on_status(deployment.provisioning_state)
+        if deployment.status == "Failed":
+            self._remove_failed(arm, name)  # as a deploy that saw its creation fail does
+            self.cache.invalidate("deployments")
+            raise OperationFailedError(
+                f"Deploy '{name}' ended {deployment.provisioning_state}: the deployment was "
+                "removed; run the command again to retry."
+            )
+        return self._details_after(arm, deployment, unknown)
+
     def _details_after(self, arm, deployment: Deployment, unknown: str) -> DeploymentDetails:
         """Details of a deployment the service has accepted: nothing here may fail the command."""
         try:
@@ -654,14 +687,15 @@ def _accepted_deployment(response) -> Deployment | None:
 
 def _adoptable(existing: Deployment, model: dict[str, Any], sku: str, capacity: int) -> bool:
     """True when an existing deployment is what this deploy would create (same model, version,
-    source, SKU and capacity) and is not failing or going away: deploying again adopts it."""
+    source, SKU and capacity) and is not going away: deploying again adopts it (a failed one is
+    removed and reported, as the deploy that created it would have)."""
     return (
         existing.model_name.lower() == str(model.get("name", "")).lower()
         and existing.model_version == str(model.get("version") or existing.model_version)
         and existing.model_source.lower() == str(model.get("source") or "").lower()
         and existing.sku.lower() == sku.lower()
         and existing.capacity == capacity
-        and existing.status in ("Running", "Creating")
+        and existing.status in ("Running", "Creating", "Failed")
         and existing.provisioning_state.lower() != "updating"
     )
 

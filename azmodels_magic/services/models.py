@@ -125,6 +125,8 @@ class ModelService:
         from .. import grammar
 
         grammar.check_choice(type, (*grammar.TYPES, "all"), "type")
+        if query is not None and not isinstance(query, str):
+            raise ValidationError(f"The query is a text pattern, got {query!r}.")
         models: list[AnyModel] = []
         # Without a query every record is kept: no per-record call (5,000 catalog models).
         if type in ("all", CUSTOM):

@@ -186,3 +186,30 @@ def test_delete_accepted_is_not_a_failure(faulty):
                 rerun_until_settled(az, line)
         assert settled(raw, name) is None
     assert unknown, "the faults never left a delete's outcome unknown"
+
+
+def test_the_same_deploy_while_it_is_still_creating_waits_for_it(tmp_path):
+    """The re-run comes while the first creation is still in flight: it is adopted and followed
+    to the end (no second PUT needed), and a different spec is still refused."""
+    from reliability_support import start_app
+
+    az = start_app(provision_seconds=2.0)
+    raw = Raw(az._sandbox_info)
+    try:
+        create = {
+            "sku": {"name": "GlobalStandard", "capacity": 2},
+            "properties": {"model": {"format": "OpenAI", "name": MODEL}},
+        }
+        started = raw.call("PUT", f"{raw.account}/deployments/early", json=create)
+        assert started.status_code == 201
+        with pytest.raises(ConflictError, match="already exists"):
+            az.execute(f"deploy --name {MODEL} --deployment-name early --capacity 3")
+        states: list[str] = []
+        details = az.deployments.deploy(
+            model=MODEL, deployment_name="early", capacity=2, on_status=states.append
+        )
+        assert details.status == "Running" and not details.state_unknown
+        assert states and states[-1] == "Succeeded"  # it did wait: the state moved
+        assert [d["name"] for d in raw.deployments()] == ["early"]
+    finally:
+        az.close()

@@ -144,6 +144,8 @@ BAD_API_CALLS = {
         model="gpt-4o", deployment_name="d1", version=3
     ),
     "list type evil": lambda az, w: az.list_models(type="evil"),
+    "list query a number": lambda az, w: az.list_models(query=5),
+    "list deployments model a number": lambda az, w: az.list_deployments(model=5),
     "list deployments type evil": lambda az, w: az.list_deployments(type="evil"),
     "show type evil": lambda az, w: az.show("gpt-4o", type="evil"),
     "deployment name a number": lambda az, w: az.deployments.deploy(

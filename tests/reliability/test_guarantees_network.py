@@ -381,6 +381,24 @@ def test_the_sandbox_refuses_a_foreign_host_header(sandbox_app, host, path):
     assert info.token not in body and "ForeignRequest" in body
 
 
+def test_two_host_headers_are_refused(sandbox_app):
+    import http.client
+    from urllib.parse import urlsplit
+
+    info = sandbox_app._sandbox_info
+    where = urlsplit(info.arm_endpoint)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    try:
+        conn.putrequest("GET", "/.sandbox/info", skip_host=True)
+        conn.putheader("Host", where.netloc)
+        conn.putheader("Host", "evil.example")
+        conn.endheaders()
+        response = conn.getresponse()
+        assert response.status == 403 and info.token not in response.read().decode()
+    finally:
+        conn.close()
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "127.0.0.1"])
 def test_the_sandbox_serves_loopback_host_headers(sandbox_app, host):
     info = sandbox_app._sandbox_info
