@@ -211,10 +211,12 @@ class DeploymentDetails(Displayable):
 
 def accepted_text(verb: str, name: str, reason: str) -> str:
     """What a command says when the service accepted its change but the outcome is unknown."""
+    check = f"`deployments show --name {name}`"
+    if verb == "delete":
+        check += " (once it is not found, it is deleted)"
     return (
         f"The service accepted the {verb} of '{name}', but its state is unknown ({reason}). "
-        f"Check with `deployments show --name {name}`; running the same command again picks "
-        "it up."
+        f"Check with {check}; running the same command again picks it up."
     )
 
 
