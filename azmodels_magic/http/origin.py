@@ -22,7 +22,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Whitespace, control characters, backslashes and anything not ASCII: each is read differently
 # by some parser (urlsplit drops tabs, urllib3 turns `\` into a path, IDNA maps `。` to `.`).
 _AMBIGUOUS_CHARS = re.compile(r"[\x00-\x20\x7f\\]|[^\x00-\x7f]")
-_LOOPBACK_HELP = "plain http is allowed only to a loopback address (127.0.0.1, [::1], localhost)"
+_USE_HTTPS = (
+    "use https: plain http is allowed only to a loopback address (127.0.0.1, [::1], localhost)"
+)
 
 
 @dataclass(frozen=True)
@@ -39,16 +41,40 @@ class Origin:
 
 
 def _shown(url: str) -> str:
-    """The URL for a message: no query (may hold a SAS), no user info (may hold a password)."""
+    """The URL for a message: no query (may hold a SAS), no password, unprintable characters
+    escaped (`\\t`, `\\u3002`) so the trick is visible."""
     text = url.split("?", 1)[0].split("#", 1)[0]
     scheme, sep, rest = text.partition("://")
-    if sep and "@" in rest.split("/", 1)[0]:
-        rest = "***@" + rest.split("@", 1)[1]
-    return (scheme + sep + rest)[:200].encode("unicode_escape").decode("ascii")
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        userinfo, _, host = authority.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        authority = f"{user}{colon}{'***' if colon else ''}@{host}"
+    shown = f"{scheme}{sep}{authority}{slash}{path}"[:200]
+    return "".join(c if " " <= c <= "~" else _escaped(c) for c in shown)
+
+
+def _escaped(char: str) -> str:
+    return char.encode("unicode_escape").decode("ascii")
 
 
 def _refuse(url: str, why: str, what: str) -> ValidationError:
-    return ValidationError(f"Refusing {what} {_shown(url)!r}: {why}.")
+    return ValidationError(f"Refusing {what} '{_shown(url)}': {why}.")
+
+
+def _odd_character(url: str) -> str | None:
+    """What, in `url`, parsers read differently, said plainly."""
+    found = _AMBIGUOUS_CHARS.search(url)
+    if found is None:
+        return None
+    char = found.group()
+    if char == "\\":
+        return "a backslash"
+    if char == " ":
+        return "a space"
+    if ord(char) < 0x80:
+        return f"a control character ({_escaped(char)})"
+    return f"the non-ASCII character {_escaped(char)} (host names go in their punycode form)"
 
 
 def _is_loopback_address(host: str) -> bool:
@@ -75,11 +101,9 @@ def origin_of(url: str, *, what: str = "URL") -> Origin:
 
     if not isinstance(url, str) or not url:
         raise ValidationError(f"Refusing {what}: it is empty or not text.")
-    if _AMBIGUOUS_CHARS.search(url):
-        raise _refuse(
-            url, "it contains a space, a control character, a backslash or a non-ASCII "
-            "character (write host names in their ASCII/punycode form)", what,
-        )  # fmt: skip
+    odd = _odd_character(url)
+    if odd:
+        raise _refuse(url, f"it contains {odd}: URL parsers read that differently", what)
     try:
         split = urlsplit(url)
         split_port = split.port
@@ -88,7 +112,7 @@ def origin_of(url: str, *, what: str = "URL") -> Origin:
         raise _refuse(url, "it is not a well-formed URL", what) from None
     scheme = (split.scheme or "").lower()
     if scheme not in _DEFAULT_PORTS or (ours.scheme or "").lower() != scheme:
-        raise _refuse(url, f"use https ({_LOOPBACK_HELP})", what)
+        raise _refuse(url, _USE_HTTPS, what)
     if "@" in split.netloc or ours.auth is not None:
         raise _refuse(url, "it carries a user name or password (user@host); remove them", what)
     if "#" in url:
@@ -105,7 +129,7 @@ def origin_of(url: str, *, what: str = "URL") -> Origin:
     port = split_port if split_port is not None else _DEFAULT_PORTS[scheme]
     origin = Origin(scheme, host, port)
     if scheme == "http" and not _plain_http_allowed(host, port):
-        raise _refuse(url, f"use https ({_LOOPBACK_HELP})", what)
+        raise _refuse(url, _USE_HTTPS, what)
     return origin
 
 

@@ -147,7 +147,7 @@ def test_scale_accepted_is_not_a_failure_and_the_same_scale_converges(faulty):
     name = "scale-me"
     create_raw(raw, name, 1)
     unknown = 0
-    for target in range(2, 14):
+    for target in range(2, 18):
         before = settled(raw, name)["sku"]["capacity"]
         line = f"deployments scale --name {name} --capacity {target}"
         try:
@@ -168,7 +168,7 @@ def test_scale_accepted_is_not_a_failure_and_the_same_scale_converges(faulty):
 def test_delete_accepted_is_not_a_failure(faulty):
     az, raw = faulty
     unknown = 0
-    for i in range(12):
+    for i in range(16):
         name = f"del-{i}"
         create_raw(raw, name, 1)
         line = f"deployments delete --name {name} --force"
