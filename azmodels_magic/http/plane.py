@@ -26,7 +26,7 @@ from ..errors import (
 )
 from ..redaction import get_logger, strip_query
 from .backoff import MAX_SERVER_DELAY, RETRY_STATUSES, Backoff, server_delay
-from .origin import ensure_same_origin, ensure_secure
+from .origin import Origin, ensure_same_origin, ensure_secure
 
 __all__ = ["Plane", "ensure_secure", "error_from_response", "segment"]
 
@@ -80,6 +80,21 @@ def error_from_response(response: requests.Response, context: str = "") -> AzMod
     )
 
 
+class _OriginBoundSession(requests.Session):
+    """A session that follows a redirect only within its origin: the token must not follow a
+    Location elsewhere (requests would drop it for another host, but not for every trick)."""
+
+    def __init__(self, origin: Origin) -> None:
+        super().__init__()
+        self.origin = origin
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        target = super().get_redirect_target(resp)
+        if target:
+            ensure_same_origin(urljoin(resp.url, target), self.origin, what="redirect")
+        return target
+
+
 class Plane:
     """HTTP access to one Azure plane. `base_url` is the ARM endpoint or the project endpoint."""
 
@@ -113,7 +128,7 @@ class Plane:
         self.operation_timeout = operation_timeout
         self._tokens = tokens
         self._sleep = sleep
-        self.session = requests.Session()
+        self.session = _OriginBoundSession(self.origin)
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers.update(extra_headers or {})
         if self.origin.scheme == "http":

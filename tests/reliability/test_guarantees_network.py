@@ -212,6 +212,12 @@ def hostile_plane(recorder) -> Iterator[dict]:
         def _answer(self) -> None:
             state["hits"].append(self.path)
             link = state["link"]
+            if self.path.startswith("/redirect"):
+                self.send_response(307)
+                self.send_header("Location", link)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if self.command == "GET":
                 body = json.dumps({"value": [{"name": "page-1"}], "nextLink": link}).encode()
                 self.send_response(200)
@@ -297,6 +303,19 @@ def test_an_operation_monitor_on_another_origin_never_gets_the_token(
         with pytest.raises(ServiceError) as refused:
             plane.wait(accepted, context="Deploy 'x'")
         assert "Refusing" in str(refused.value) and TOKEN not in str(refused.value)
+        plane.close()
+    assert state["other_hits"] == []
+    assert _non_loopback(connects) == []
+
+
+def test_a_redirect_to_another_origin_is_not_followed(hostile_plane, connects):
+    state = hostile_plane
+    for link in _foreign_links(state):
+        state["link"] = link
+        plane = _plane(state["base"])
+        with pytest.raises(ServiceError, match="Refusing redirect") as refused:
+            plane.request("GET", "/redirect/x")
+        assert TOKEN not in str(refused.value)
         plane.close()
     assert state["other_hits"] == []
     assert _non_loopback(connects) == []
