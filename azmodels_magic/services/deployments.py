@@ -37,6 +37,7 @@ from ..records import (
     Displayable,
     SkuOption,
 )
+from ..redaction import get_logger, redact
 from ..wording import did_you_mean, plural
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 
     from ..connection import Connection
     from .models import ModelService
+
+log = get_logger(__name__)
 
 # What a custom (uploaded) model can be deployed with; the service enforces the same ranges.
 CUSTOM_SKUS = (
@@ -588,6 +591,9 @@ class DeploymentService:
             raise
         except AzModelsError as exc:
             return _reason(exc)
+        except Exception as exc:  # even a bug here must not make an accepted change a failure
+            log.debug("following %s of %s failed", verb, name, exc_info=True)
+            return redact(f"following it failed with {type(exc).__name__}: {exc}")
         return ""
 
     def _follow_deploy(self, arm, response, name: str, wait: bool, on_status) -> DeploymentDetails:

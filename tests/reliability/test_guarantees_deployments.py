@@ -188,28 +188,51 @@ def test_delete_accepted_is_not_a_failure(faulty):
     assert unknown, "the faults never left a delete's outcome unknown"
 
 
-def test_the_same_deploy_while_it_is_still_creating_waits_for_it(tmp_path):
-    """The re-run comes while the first creation is still in flight: it is adopted and followed
-    to the end (no second PUT needed), and a different spec is still refused."""
+@pytest.fixture(scope="module")
+def calm() -> Iterator[tuple[AzModels, Raw]]:
+    """A sandbox without faults, slow to provision (2 s): room to act mid-creation."""
     from reliability_support import start_app
 
     az = start_app(provision_seconds=2.0)
-    raw = Raw(az._sandbox_info)
     try:
-        create = {
-            "sku": {"name": "GlobalStandard", "capacity": 2},
-            "properties": {"model": {"format": "OpenAI", "name": MODEL}},
-        }
-        started = raw.call("PUT", f"{raw.account}/deployments/early", json=create)
-        assert started.status_code == 201
-        with pytest.raises(ConflictError, match="already exists"):
-            az.execute(f"deploy --name {MODEL} --deployment-name early --capacity 3")
-        states: list[str] = []
-        details = az.deployments.deploy(
-            model=MODEL, deployment_name="early", capacity=2, on_status=states.append
-        )
-        assert details.status == "Running" and not details.state_unknown
-        assert states and states[-1] == "Succeeded"  # it did wait: the state moved
-        assert [d["name"] for d in raw.deployments()] == ["early"]
+        yield az, Raw(az._sandbox_info)
     finally:
         az.close()
+
+
+def test_the_same_deploy_while_it_is_still_creating_waits_for_it(calm):
+    """The re-run comes while the first creation is still in flight: it is adopted and followed
+    to the end (no second PUT needed), and a different spec is still refused."""
+    az, raw = calm
+    create = {
+        "sku": {"name": "GlobalStandard", "capacity": 2},
+        "properties": {"model": {"format": "OpenAI", "name": MODEL}},
+    }
+    started = raw.call("PUT", f"{raw.account}/deployments/early", json=create)
+    assert started.status_code == 201
+    with pytest.raises(ConflictError, match="already exists"):
+        az.execute(f"deploy --name {MODEL} --deployment-name early --capacity 3")
+    states: list[str] = []
+    details = az.deployments.deploy(
+        model=MODEL, deployment_name="early", capacity=2, on_status=states.append
+    )
+    assert details.status == "Running" and not details.state_unknown
+    assert states and states[-1] == "Succeeded"  # it did wait: the state moved
+    assert [d["name"] for d in raw.deployments()] == ["early"]
+
+
+def test_a_bug_while_following_an_accepted_deploy_is_not_a_failure(calm):
+    """Anything that breaks after the service accepted (here the caller's status callback) leaves
+    the deploy accepted with its state unknown, not an internal error."""
+    az, raw = calm
+
+    def broken_status(state: str) -> None:
+        raise RuntimeError("the progress display broke")
+
+    details = az.deployments.deploy(
+        model=MODEL, deployment_name="followed", capacity=1, on_status=broken_status
+    )
+    assert "RuntimeError" in details.state_unknown
+    assert settled(raw, "followed") is not None  # it was created
+    again = az.execute(f"deploy --name {MODEL} --deployment-name followed --capacity 1")
+    assert again.value.status == "Running" and not again.value.state_unknown
