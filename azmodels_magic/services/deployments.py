@@ -633,8 +633,8 @@ class DeploymentService:
                 break
             if on_status is not None:
                 on_status(deployment.provisioning_state)
-        if deployment.status == "Failed":
-            self._remove_failed(arm, name)  # as a deploy that saw its creation fail does
+        if deployment.status == "Failed":  # the creation this run waited for failed
+            self._remove_failed(arm, name)  # as a deploy that saw its own creation fail does
             self.cache.invalidate("deployments")
             raise OperationFailedError(
                 f"Deploy '{name}' ended {deployment.provisioning_state}: the deployment was "
@@ -649,11 +649,13 @@ class DeploymentService:
             notes: list[str] = []
         except AzModelsError as exc:
             endpoint, notes = "", [f"Endpoint unavailable: {exc}"]
-        details = DeploymentDetails(
-            deployment=deployment, region=arm.location, endpoint=endpoint, notes=notes
+        return DeploymentDetails(
+            deployment=deployment,
+            region=arm.location,
+            endpoint=endpoint,
+            notes=notes,
+            state_unknown=unknown,
         )
-        details.state_unknown = unknown
-        return details
 
     def settled(self, name: str) -> Deployment:
         """The deployment once an update in flight has finished (a re-run of a scale whose
@@ -695,15 +697,15 @@ def _accepted_deployment(response) -> Deployment | None:
 
 def _adoptable(existing: Deployment, model: dict[str, Any], sku: str, capacity: int) -> bool:
     """True when an existing deployment is what this deploy would create (same model, version,
-    source, SKU and capacity) and is not going away: deploying again adopts it (a failed one is
-    removed and reported, as the deploy that created it would have)."""
+    source, SKU and capacity), running or still being created: deploying again adopts it. A
+    failed, stopped or changing one is left alone (refused as before)."""
     return (
         existing.model_name.lower() == str(model.get("name", "")).lower()
         and existing.model_version == str(model.get("version") or existing.model_version)
         and existing.model_source.lower() == str(model.get("source") or "").lower()
         and existing.sku.lower() == sku.lower()
         and existing.capacity == capacity
-        and existing.status in ("Running", "Creating", "Failed")
+        and existing.status in ("Running", "Creating")
         and existing.provisioning_state.lower() != "updating"
     )
 
