@@ -28,8 +28,6 @@ from ..redaction import get_logger, strip_query
 from .backoff import MAX_SERVER_DELAY, RETRY_STATUSES, Backoff, server_delay
 from .origin import Origin, ensure_same_origin, ensure_secure
 
-__all__ = ["Plane", "ensure_secure", "error_from_response", "segment"]
-
 log = get_logger(__name__)
 
 USER_AGENT = "azmodels-magic/0.1"
@@ -318,9 +316,11 @@ class Plane:
         Retry-After; raises OperationFailedError on Failed/Canceled and OperationTimeoutError
         when `timeout` passes (the operation may still finish on the service).
         """
-        monitor = response.headers.get("Azure-AsyncOperation") or response.headers.get(
-            "Operation-Location"
+        monitor_header = next(
+            (h for h in ("Azure-AsyncOperation", "Operation-Location") if response.headers.get(h)),
+            None,
         )
+        monitor = response.headers.get(monitor_header) if monitor_header else None
         location = response.headers.get("Location")
         if not monitor and not location:
             return self.json(response, context) if response.content else {}
@@ -340,7 +340,7 @@ class Plane:
                 "GET",
                 urljoin(response.url or self.base_url + "/", monitor or location),
                 context=context,
-                link="Azure-AsyncOperation" if monitor else "Location",
+                link=monitor_header or "Location",
             )
             body = self.json(last, context) if last.content else {}
             # A Location monitor answers 202 while running and 200/204 when done.
