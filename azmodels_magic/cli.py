@@ -56,7 +56,7 @@ def _sandbox_to_attach(app, argv: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; never a traceback unless AZMODELS_DEBUG=1 (or AzModels.debug) is on.
+    """Run one command; never a traceback unless AZMODELS_DEBUG=1.
 
     Exit status: 0 done, 1 error, 2 usage error, 130 interrupted."""
     debug = os.environ.get("AZMODELS_DEBUG") == "1"
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         _silence_stdout()
         return 0
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        _say("interrupted")
         return 130
     except AzModelsError as exc:
         if debug:
