@@ -156,3 +156,22 @@ def test_a_bug_is_one_line_with_how_to_see_more(tmp_path):
 def test_debug_on_shows_the_traceback(tmp_path):
     done = run("list", code=BUG, AZMODELS_CACHE_DIR=str(tmp_path), AZMODELS_DEBUG="1")
     assert done.returncode != 0 and "Traceback" in done.stderr and "a bug" in done.stderr
+
+
+@pytest.mark.parametrize("argv", [["list"], ["list", "--format", "json"], ["deployments", "list"]])
+def test_output_into_a_closed_pipe_is_quiet(sandbox_app, argv, tmp_path):
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        env = _env(
+            AZMODELS_CACHE_DIR=str(tmp_path),
+            AZMODELS_SANDBOX=sandbox_app._sandbox_info.arm_endpoint,
+        )
+        done = subprocess.run(
+            [*CLI, *argv], stdout=write_end, stderr=subprocess.PIPE, text=True, env=env,
+            timeout=120,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
