@@ -78,6 +78,7 @@ class AzModels(AzModelsConfig):
         self._cache = TtlCache(self.cache_seconds)
         self._sandbox_process: SandboxProcess | None = None
         self._sandbox_info: SandboxInfo | None = None
+        self._sandbox_token = False  # the sandbox's own token in use (not a caller's credential)
         # The terminal front end sets this: its sandbox must outlive the `azmodels` process.
         self.detach_sandbox = False
 
@@ -169,6 +170,12 @@ class AzModels(AzModelsConfig):
             from .config import validate_project_endpoint
 
             settings["project_endpoint"] = validate_project_endpoint(settings["project_endpoint"])
+        for name in ("project_endpoint", "arm_endpoint"):
+            if settings.get(name):
+                from .http.origin import ensure_secure
+
+                # Refused here, before any setting changes, rather than at the first command.
+                ensure_secure(settings[name], what=name.replace("_", " "))
         self._applying = True
         try:
             for name, value in settings.items():
@@ -188,7 +195,9 @@ class AzModels(AzModelsConfig):
         if self._connection is None:
             from .connection import Connection
 
-            self._connection = Connection(self, self._tokens)
+            self._connection = Connection(
+                self, self._tokens, sandbox=self._sandbox_info is not None and self._sandbox_token
+            )
         return self._connection
 
     def connection_summary(self) -> dict[str, str]:
@@ -224,6 +233,7 @@ class AzModels(AzModelsConfig):
         """Point every setting at a running sandbox; use its token unless given a credential
         (e.g. one carrying its read-only token)."""
         self._sandbox_info = info
+        self._sandbox_token = credential is None
         self.set_connection(
             credential=credential or StaticTokenCredential(info.token),
             project_endpoint=info.project_endpoint,
@@ -237,8 +247,11 @@ class AzModels(AzModelsConfig):
 
     def attach_sandbox(self, url: str) -> SandboxInfo:
         """Connect to a sandbox already running at `url` (its ARM endpoint)."""
+        from .http.origin import ensure_secure
         from .sandbox.launcher import discover
 
+        # Decided as the HTTP library connects, before even the unauthenticated info request.
+        ensure_secure(url if "://" in url else f"http://{url}", what="sandbox address")
         info = discover(url)
         self.use_sandbox(info)
         return info

@@ -1,7 +1,8 @@
 """The terminal front end: `azmodels <command> ...`, the same grammar as `%azmodels`.
 
 Tables print as text, `--format json` prints JSON alone on stdout (messages go to stderr), and
-errors print one line to stderr with exit status 1 (2 for usage errors).
+errors print one line to stderr with exit status 1 (2 for usage errors) — never a traceback,
+unless AZMODELS_DEBUG=1.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ import os
 import sys
 from typing import Any
 
-from .errors import AzModelsError, HelpRequested, UsageError
+from .errors import (
+    CLI_DEBUG_HINT,
+    AzModelsError,
+    HelpRequested,
+    UsageError,
+    internal_error_text,
+)
 
 SANDBOX_ENV = "AZMODELS_SANDBOX"  # an ARM endpoint of a running sandbox to attach to
 
@@ -49,42 +56,82 @@ def _sandbox_to_attach(app, argv: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run one command; never a traceback unless AZMODELS_DEBUG=1.
+
+    Exit status: 0 done, 1 error, 2 usage error, 130 interrupted."""
+    debug = os.environ.get("AZMODELS_DEBUG") == "1"
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:  # `azmodels ... | head`: the reader left, which is fine
+        _silence_stdout()
+        return 0
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+    except AzModelsError as exc:
+        if debug:
+            raise
+        _error(_terminal(str(exc)))
+        return 2 if isinstance(exc, UsageError) else 1
+    except Exception as exc:  # a bug: one line, and how to see more
+        if debug:
+            raise
+        _error(internal_error_text(exc, CLI_DEBUG_HINT))
+        return 1
+
+
+def _run(argv: list[str]) -> int:
     from .api import AzModels
 
     app = AzModels()
     app.detach_sandbox = True  # `azmodels sandbox start` must outlive this process
-    debug = app.debug or os.environ.get("AZMODELS_DEBUG") == "1"
     try:
         sandbox = _sandbox_to_attach(app, argv)
         if sandbox:
             app.attach_sandbox(sandbox)
         outcome = app.execute(argv, prog="azmodels")
     except HelpRequested as help_text:
-        print(help_text.message)
+        _out(help_text.message)
         return 0
-    except AzModelsError as exc:
-        if debug:
-            raise
-        print(f"error: {_terminal(str(exc))}", file=sys.stderr)
-        return 2 if isinstance(exc, UsageError) else 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    try:
-        if outcome.format == "json":
-            if outcome.message:
-                print(_terminal(outcome.message), file=sys.stderr)
-            print(json.dumps(outcome.json_data(), indent=2, default=str))
-            return 0
+    if outcome.format == "json":
         if outcome.message:
-            print(_terminal(outcome.message))
-        text = _render(outcome.value) if outcome.show_value else ""
-        if text:
-            print(_terminal(text))
-    except BrokenPipeError:  # `azmodels list | head`: the reader left, which is fine
-        sys.stderr.close()
+            _say(_terminal(outcome.message))
+        _out(json.dumps(outcome.json_data(), indent=2, default=str))
+        return 0
+    if outcome.message:
+        _out(_terminal(outcome.message))
+    text = _render(outcome.value) if outcome.show_value else ""
+    if text:
+        _out(_terminal(text))
     return 0
+
+
+def _out(text: str) -> None:
+    print(text)
+    sys.stdout.flush()  # a closed pipe shows here, inside main, not at interpreter exit
+
+
+def _error(text: str) -> None:
+    _say(f"error: {text}")
+
+
+def _say(text: str) -> None:
+    """A line on stderr (messages beside JSON, errors)."""
+    try:
+        print(text, file=sys.stderr)
+        sys.stderr.flush()
+    except (ValueError, OSError):
+        pass  # nowhere left to say it
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the flush at exit says nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

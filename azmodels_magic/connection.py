@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from .auth import FOUNDRY_SCOPE, TokenProvider, arm_scope
 from .config import AzModelsConfig, validate_project_endpoint
-from .errors import UsageError
+from .errors import NotConnectedError
 
 if TYPE_CHECKING:
     from .clients.arm import ArmClient
@@ -25,9 +25,12 @@ _HOW = {
 class Connection:
     """Everything that talks to Azure for one set of settings. Rebuilt when settings change."""
 
-    def __init__(self, config: AzModelsConfig, tokens: TokenProvider) -> None:
+    def __init__(
+        self, config: AzModelsConfig, tokens: TokenProvider, *, sandbox: bool = False
+    ) -> None:
         self.config = config
         self.tokens = tokens
+        self.sandbox = sandbox  # connected to the local sandbox: its own sign-in advice
 
     def __repr__(self) -> str:
         return f"Connection({self.config.project_endpoint or 'no project'})"
@@ -38,13 +41,14 @@ class Connection:
             return
         flags = " ".join(f"{_HOW[m][0]} ..." for m in missing)
         envs = ", ".join(_HOW[m][1] for m in missing)
-        raise UsageError(
+        raise NotConnectedError(
             f"Not connected: {', '.join(m.replace('_', ' ') for m in missing)} not set. Run "
             f"`%azmodels connect {flags}` (or set {envs}), or try the local sandbox with "
             "`%azmodels sandbox start`."
         )
 
     def _plane(self, name: str, base_url: str, scope: str, api_version: str, **kw) -> Plane:
+        from .errors import SANDBOX_SIGN_IN_HINT
         from .http.backoff import Backoff
         from .http.plane import Plane
 
@@ -60,6 +64,7 @@ class Connection:
             timeout=c.http_timeout,
             poll_interval=c.poll_interval,
             operation_timeout=c.operation_timeout,
+            auth_hint=SANDBOX_SIGN_IN_HINT if self.sandbox else None,
             **kw,
         )
 

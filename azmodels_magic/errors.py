@@ -25,6 +25,11 @@ SIGN_IN_HINT = (
     "Sign in with `az login` or `azd auth login`, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
     "AZURE_CLIENT_SECRET (or use the sandbox: `%azmodels sandbox start`)."
 )
+SANDBOX_SIGN_IN_HINT = (
+    "The sandbox did not accept its token: it was probably restarted (each start has a new "
+    "token). Reconnect with `%azmodels connect --sandbox URL` (its ARM endpoint, shown by "
+    "`%azmodels sandbox status`), or start a new one with `%azmodels sandbox start`."
+)
 ROLE_HINT = (
     "Ask an owner of the project for the 'Azure AI User' role on the Foundry project (or "
     "'Cognitive Services Contributor' on the account for deployments)."
@@ -70,6 +75,11 @@ class AzModelsError(Exception):
 
 class UsageError(AzModelsError):
     """The command line was wrong: unknown command or flag, a missing or malformed value."""
+
+
+class NotConnectedError(AzModelsError):
+    """A setting the command needs (subscription, project endpoint...) is not set: an error
+    of the session, not of the command line (the CLI exits 1, not 2)."""
 
 
 class HelpRequested(AzModelsError):
@@ -150,11 +160,10 @@ def error_for_status(status: int, code: str | None) -> type[AzModelsError]:
     return AzModelsError
 
 
-def internal_error_text(exc: BaseException) -> str:
+NOTEBOOK_DEBUG_HINT = "`%config AzModels.debug = True` shows the traceback for a report."
+CLI_DEBUG_HINT = "rerun with AZMODELS_DEBUG=1 to see the traceback for a report."
+
+
+def internal_error_text(exc: BaseException, debug_hint: str = NOTEBOOK_DEBUG_HINT) -> str:
     """One redacted line for an exception that is not ours: a bug, said plainly."""
-    return one_line(
-        redact(
-            f"{type(exc).__name__}: {exc}. This is a bug in azmodels; "
-            "`%config AzModels.debug = True` shows the traceback for a report."
-        )
-    )
+    return one_line(redact(f"{type(exc).__name__}: {exc}. This is a bug in azmodels; {debug_hint}"))

@@ -137,9 +137,72 @@ def problem(checker: Callable[[str], object], value: str) -> str | None:
 
 def check(checker: Callable[[str], object], value: str) -> None:
     """A value check for the Python API and the services: its complaint is a ValidationError."""
+    if not isinstance(value, str):  # the command line only ever gives text; the API may not
+        what = checker.__name__.replace("_", " ")
+        raise ValidationError(f"The {what} must be text, got {type(value).__name__} {value!r}.")
     complaint = problem(checker, value)
     if complaint:
         raise ValidationError(complaint)
+
+
+# -- the same rules for values given as Python objects (the API, forms, services) -------------
+
+
+def check_tags(tags: object, *, what: str = "tags") -> dict[str, str]:
+    """Tags as the Python API may give them: a dict of text keys and text values, each under the
+    rules `--tags k=v` follows (a key cannot hold '=', a value is text, not a number)."""
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict):
+        raise ValidationError(
+            f"{what} must be a dict of text keys and values, e.g. {{'team': 'nlp'}}."
+        )
+    for key, value in tags.items():
+        if not isinstance(key, str):
+            raise ValidationError(f"Tag key {key!r} must be text, not {type(key).__name__}.")
+        check(tag_key, key)  # '=' and anything else a key cannot hold
+        if not isinstance(value, str):
+            raise ValidationError(
+                f"Tag '{key}' has a {type(value).__name__} value ({value!r}): tag values are "
+                f"text, e.g. {{'{key}': '{value}'}}."
+            )
+        check(lambda text, key=key: _tag_value(key, text), value)
+    return dict(tags)
+
+
+def check_tag_keys(keys: object) -> list[str]:
+    if keys is None:
+        return []
+    if isinstance(keys, str) or not isinstance(keys, list | tuple | set):
+        raise ValidationError("Tag keys to remove must be a list of text, e.g. ['team'].")
+    for key in keys:
+        if not isinstance(key, str):
+            raise ValidationError(f"Tag key {key!r} must be text, not {type(key).__name__}.")
+        check(tag_key, key)
+    return list(keys)
+
+
+def check_capacity(value: object) -> int:
+    """A capacity as the Python API may give it: a whole number (not text, not a bool), in the
+    range `--capacity` accepts."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(
+            f"Capacity must be a whole number, got {type(value).__name__} {value!r}"
+            + (
+                f": use capacity={value.strip()}."
+                if isinstance(value, str) and value.strip().isdigit()
+                else "."
+            )
+        )
+    check(capacity, str(value))
+    return value
+
+
+def check_choice(value: object, choices: tuple[str | None, ...], what: str) -> None:
+    """One of `choices` (as `--type`, `--status`, `--weight-type` accept), or a ValidationError."""
+    if value not in choices:
+        named = ", ".join(str(c) for c in choices if c is not None)
+        raise ValidationError(f"{what} {value!r} is not one of {named}.")
 
 
 # -- the parser ---------------------------------------------------------------------------------

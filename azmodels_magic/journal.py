@@ -58,6 +58,26 @@ def journal_path(key: str) -> Path:
     return uploads_dir() / f"{hashlib.sha256(key.encode('utf-8')).hexdigest()}.json"
 
 
+def check_uploads_dir() -> Path:
+    """The journal folder, created if needed and proven writable, before any upload slot is
+    asked for: an upload whose progress cannot be journaled would be lost to a resume."""
+    from .errors import AzModelsError
+
+    folder = uploads_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise AzModelsError(
+            f"The azmodels cache folder {folder} cannot be used ({exc.strerror or exc}): set "
+            "AZMODELS_CACHE_DIR to a writable folder, then run the command again.",
+            code="CacheDirUnusable",
+        ) from None
+    return folder
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 

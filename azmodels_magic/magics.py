@@ -2,18 +2,54 @@
 
 Errors show as one red line; `%config AzModels.debug = True` shows the full traceback instead.
 A result stored with `-o VAR` (or assigned, `df = %azmodels list`) is not displayed.
+
+`{var}` and `$var` are expanded after the line is split into words, so each value stays inside
+the one argument it was written in: `--name {x}` with x = "victim --force" is the name
+"victim --force", never an extra flag.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
 from .errors import AzModelsError, HelpRequested, internal_error_text
 
 _RED, _RESET = "\x1b[0;31m", "\x1b[0m"
+# `{expr}` is hidden from the shell-like split as one opaque mark (private-use characters), so
+# quotes inside an expression (`{d['k']}`) are not taken for the command's own quoting.
+_PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+
+
+def _hide_expressions(line: str) -> tuple[str, list[str]]:
+    """`line` with each `{expr}` (balanced braces; `{{` is a literal brace) replaced by a mark,
+    and the expressions in order."""
+    out: list[str] = []
+    expressions: list[str] = []
+    i = 0
+    while i < len(line):
+        if line.startswith("{{", i):
+            out.append("{{")
+            i += 2
+            continue
+        if line[i] == "{":
+            depth, j = 0, i
+            while j < len(line):
+                depth += {"{": 1, "}": -1}.get(line[j], 0)
+                if depth == 0:
+                    break
+                j += 1
+            if depth == 0:
+                out.append(f"\ue000{len(expressions)}\ue001")
+                expressions.append(line[i : j + 1])
+                i = j + 1
+                continue
+        out.append(line[i])
+        i += 1
+    return "".join(out), expressions
 
 
 class DisplayedError(Exception):
@@ -36,6 +72,7 @@ class AzModelsMagics(Magics):
         self.app = AzModels(parent=shell)
         shell.configurables.append(self.app)
 
+    @no_var_expand  # IPython would expand into the raw line: a value could add flags
     @line_cell_magic
     def azmodels(self, line: str = "", cell: str | None = None) -> Any:
         """Manage Azure AI Foundry models. `%azmodels help` lists the commands."""
@@ -45,16 +82,30 @@ class AzModelsMagics(Magics):
             text = raw.strip()
             if not text or text.startswith("#"):
                 continue
-            value = self._guarded(self.shell.var_expand(text, depth=1) if "{" in text else text)
+            value = self._guarded(text)
             if value is not None:
                 from IPython.display import display
 
                 display(value)
         return None
 
+    def _words(self, line: str) -> list[str]:
+        """The command's words, each `{var}`/`$var` expanded inside its own word."""
+        from . import grammar
+
+        if "{" not in line and "$" not in line:
+            return grammar.split(line)
+        hidden, expressions = _hide_expressions(line)
+        words = [
+            _PLACEHOLDER.sub(lambda m: expressions[int(m[1])], w) for w in grammar.split(hidden)
+        ]
+        # depth 4: the code that called run_line_magic/run_cell_magic (the user's frame), where
+        # IPython's own expansion looks names up too
+        return [self.shell.var_expand(word, depth=4) for word in words]
+
     def _guarded(self, line: str) -> Any:
         try:
-            return self._run(line)
+            return self._run(self._words(line))
         except HelpRequested as help_text:
             print(help_text.message)
             return None
@@ -69,8 +120,8 @@ class AzModelsMagics(Magics):
                 raise
             raise DisplayedError("InternalError", internal_error_text(exc)) from None
 
-    def _run(self, line: str) -> Any:
-        if not line.strip():
+    def _run(self, words: list[str]) -> Any:
+        if not words:
             if self.app.interactive_forms():  # a notebook: the dashboard
                 from .presentation.dashboard import dashboard
 
@@ -78,12 +129,12 @@ class AzModelsMagics(Magics):
             from . import grammar
 
             raise HelpRequested(grammar.build_parser("%azmodels").format_help().rstrip())
-        if line.split() == ["upload"] and self.app.interactive_forms():
+        if words == ["upload"] and self.app.interactive_forms():
             # `upload` needs --source and --name; with neither, a notebook shows the form.
             from .presentation.forms import upload_form
 
             return upload_form(self.app)
-        outcome = self.app.execute(line, prog="%azmodels")
+        outcome = self.app.execute(words, prog="%azmodels")
         if outcome.message:
             print(outcome.message, file=sys.stdout)
         value = outcome.value

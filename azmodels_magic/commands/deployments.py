@@ -49,6 +49,11 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
             on_status=bar,
         )
     d = details.deployment
+    if details.state_unknown:  # accepted: not a failure, but say what is not known
+        from ..services.deployments import accepted_text
+
+        text = accepted_text("deploy", d.name, details.state_unknown)
+        return Outcome(value=details, message=text)
     message = (
         f"Deployment '{d.name}' of {d.type} model {d.model_name} {d.model_version}: {d.status} "
         f"({d.sku} x {d.capacity})."
@@ -88,7 +93,7 @@ def deployments_show(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 
 def deployments_scale(app: AzModels, args: argparse.Namespace) -> Outcome:
-    current = app.deployments.get(args.name)
+    current = app.deployments.settled(args.name)  # a scale in flight is waited for
     app.deployments.check_capacity(current, args.capacity)  # refusals stay one line
     if current.capacity != args.capacity:
         print(

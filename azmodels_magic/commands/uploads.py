@@ -20,6 +20,9 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
             overwrite=args.overwrite, tags=tags, base_model=args.base_model,
         )  # fmt: skip
         return Outcome(value=plan, message="Dry run: nothing was uploaded or registered.")
+    from ..journal import check_uploads_dir
+
+    check_uploads_dir()  # before the service is asked for an upload slot
     report = app.uploads.upload(
         source=args.source,
         name=args.name,

@@ -15,7 +15,6 @@ from urllib.parse import quote, urljoin, urlsplit
 import requests
 
 from ..auth import TokenProvider
-from ..config import is_loopback
 from ..errors import (
     AuthenticationError,
     AzModelsError,
@@ -27,6 +26,7 @@ from ..errors import (
 )
 from ..redaction import get_logger, strip_query
 from .backoff import MAX_SERVER_DELAY, RETRY_STATUSES, Backoff, server_delay
+from .origin import Origin, ensure_same_origin, ensure_secure
 
 log = get_logger(__name__)
 
@@ -40,17 +40,6 @@ _TRANSIENT = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
-
-
-def ensure_secure(url: str) -> None:
-    """Refuse plain http except to loopback: tokens must never cross a network in clear."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname)):
-        return
-    raise ValidationError(
-        f"Refusing {parts.scheme or 'schemeless'} URL {strip_query(url)!r}: use https "
-        "(plain http is allowed only to loopback, for the sandbox)."
-    )
 
 
 def segment(value: str) -> str:
@@ -89,6 +78,21 @@ def error_from_response(response: requests.Response, context: str = "") -> AzMod
     )
 
 
+class _OriginBoundSession(requests.Session):
+    """A session that follows a redirect only within its origin: the token must not follow a
+    Location elsewhere (requests would drop it for another host, but not for every trick)."""
+
+    def __init__(self, origin: Origin) -> None:
+        super().__init__()
+        self.origin = origin
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        target = super().get_redirect_target(resp)
+        if target:
+            ensure_same_origin(urljoin(resp.url, target), self.origin, what="redirect")
+        return target
+
+
 class Plane:
     """HTTP access to one Azure plane. `base_url` is the ARM endpoint or the project endpoint."""
 
@@ -107,8 +111,10 @@ class Plane:
         operation_timeout: float = 1800.0,
         extra_headers: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        auth_hint: str | None = None,
     ) -> None:
-        ensure_secure(base_url)
+        # The token goes to this origin only: links the service hands back must lead here too.
+        self.origin = ensure_secure(base_url, what=f"{name} endpoint")
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.scope = scope
@@ -120,10 +126,15 @@ class Plane:
         self.operation_timeout = operation_timeout
         self._tokens = tokens
         self._sleep = sleep
-        self.session = requests.Session()
+        self.session = _OriginBoundSession(self.origin)
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers.update(extra_headers or {})
+        if self.origin.scheme == "http":
+            # Plain http goes to loopback only: never through a proxy from the environment,
+            # which would see the token in clear.
+            self.session.trust_env = False
         self.retries_done = 0  # observable in tests and benchmarks
+        self.auth_hint = auth_hint  # what to do about a 401 here (the sandbox's differs)
 
     def __repr__(self) -> str:
         return f"Plane({self.name}, {self.base_url})"
@@ -132,6 +143,13 @@ class Plane:
         if path.startswith(("http://", "https://")):
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
+
+    def check_link(self, url: str, what: str) -> None:
+        """Refuse a URL outside this plane's origin: the token must not follow it."""
+        # The authority ends at the first '/' for every parser: a URL under the checked base
+        # goes to the same origin.
+        if not url.startswith(self.base_url + "/"):
+            ensure_same_origin(url, self.origin, what=what)
 
     def request(
         self,
@@ -143,13 +161,15 @@ class Plane:
         headers: Mapping[str, str] | None = None,
         context: str = "",
         ok: Callable[[requests.Response], bool] | None = None,
+        link: str = "URL",
     ) -> requests.Response:
         """Send one request, retrying what is safe to retry; raise a typed error on failure.
 
-        `ok` decides which responses are returned rather than raised (default: 2xx).
+        `ok` decides which responses are returned rather than raised (default: 2xx). `link`
+        names where an absolute URL came from (nextLink, Location...) for a refusal.
         """
         url = self.url(path)
-        ensure_secure(url)
+        self.check_link(url, link)
         query = dict(params or {})
         if "api-version=" not in url and "api-version" not in query:
             query["api-version"] = self.api_version
@@ -211,8 +231,8 @@ class Plane:
                 attempt += 1
                 continue
             error = error_from_response(response, context)
-            if isinstance(error, AuthenticationError) and not error.hint:
-                error.hint = AuthenticationError.default_hint
+            if isinstance(error, AuthenticationError):
+                error.hint = self.auth_hint or error.hint or AuthenticationError.default_hint
             raise error
 
     def _retry_sleep(self, delay: float) -> None:
@@ -248,8 +268,9 @@ class Plane:
         turning JSON into records overlaps the network and the service's own time.
         """
 
-        def fetch(url: str, query: Mapping[str, Any] | None) -> dict[str, Any]:
-            return self.json(self.request("GET", url, params=query, context=context), context)
+        def fetch(url: str, query: Mapping[str, Any] | None, link: str = "URL") -> dict[str, Any]:
+            response = self.request("GET", url, params=query, context=context, link=link)
+            return self.json(response, context)
 
         seen: set[str] = set()
         pool = None
@@ -265,7 +286,10 @@ class Plane:
 
                         pool = ThreadPoolExecutor(1, thread_name_prefix="azmodels-page")
                     # nextLink carries its own query
-                    pending = pool.submit(fetch, urljoin(self.url(path), next_link), None)
+                    next_url = urljoin(self.url(path), next_link)
+                    # Checked here, not in the worker: a refusal must not wait for a page.
+                    self.check_link(next_url, "nextLink")
+                    pending = pool.submit(fetch, next_url, None, "nextLink")
                 yield list(body.get("value") or [])
                 if pending is None:
                     return
@@ -292,9 +316,11 @@ class Plane:
         Retry-After; raises OperationFailedError on Failed/Canceled and OperationTimeoutError
         when `timeout` passes (the operation may still finish on the service).
         """
-        monitor = response.headers.get("Azure-AsyncOperation") or response.headers.get(
-            "Operation-Location"
+        monitor_header = next(
+            (h for h in ("Azure-AsyncOperation", "Operation-Location") if response.headers.get(h)),
+            None,
         )
+        monitor = response.headers.get(monitor_header) if monitor_header else None
         location = response.headers.get("Location")
         if not monitor and not location:
             return self.json(response, context) if response.content else {}
@@ -310,7 +336,12 @@ class Plane:
                     "still finish on the service: check again later."
                 )
             self._sleep(wait)
-            last = self.request("GET", monitor or location, context=context)
+            last = self.request(
+                "GET",
+                urljoin(response.url or self.base_url + "/", monitor or location),
+                context=context,
+                link=monitor_header or "Location",
+            )
             body = self.json(last, context) if last.content else {}
             # A Location monitor answers 202 while running and 200/204 when done.
             implied = "InProgress" if (not monitor and last.status_code == 202) else "Succeeded"

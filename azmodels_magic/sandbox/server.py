@@ -6,6 +6,7 @@ The routes themselves live in arm_routes.py, foundry_routes.py and inference.py.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import threading
@@ -402,6 +403,37 @@ class Sandbox:
             )
 
 
+def _loopback_host(host: str) -> bool:
+    """`localhost`, a 127.x.y.z address or ::1, as written in a Host or Origin (port allowed)."""
+    host = host.strip().lower()
+    if host.startswith("["):  # [::1]:port
+        host = host[1 : host.find("]")] if "]" in host else ""
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    if host in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def foreign_request(headers: Any) -> str | None:
+    """Why a request must not be served, or None. A web page can reach a loopback server: by
+    DNS rebinding (its own name, resolved to 127.0.0.1: the Host header says that name) or by
+    sending a request across origins (the Origin header says the page's origin)."""
+    hosts = headers.get_all("Host") or []
+    host = hosts[0] if len(hosts) == 1 else ", ".join(hosts)
+    if len(hosts) != 1 or not _loopback_host(host):
+        return f"Host '{host or ''}' is not a loopback address"
+    origin = headers.get("Origin")
+    if origin is not None:
+        scheme, _, rest = origin.partition("://")
+        if scheme not in ("http", "https") or not _loopback_host(rest.split("/", 1)[0]):
+            return f"Origin '{origin}' is not a loopback origin"
+    return None
+
+
 class _HTTPHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body go out in two writes: with Nagle on, the body waits for the client's
@@ -422,7 +454,19 @@ class _HTTPHandler(BaseHTTPRequestHandler):
             split = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
             req = Request(self.command, split.path, query, self.headers, body, received=started)
-            response = self.sandbox.handle(req)
+            refused = foreign_request(self.headers)
+            if refused:  # before any route, the info page and fault injection alike
+                response = json_response(
+                    403,
+                    error_body(
+                        "ForeignRequest",
+                        f"The sandbox serves only this machine: {refused}. Use "
+                        "http://127.0.0.1:PORT (or localhost).",
+                    ),
+                    {"x-ms-error-code": "ForeignRequest"},
+                )
+            else:
+                response = self.sandbox.handle(req)
         except Exception:  # the sandbox must answer like a service, not drop the connection
             log.exception("unhandled error on %s %s", self.command, urlsplit(self.path).path)
             response = json_response(
@@ -448,7 +492,9 @@ class _HTTPHandler(BaseHTTPRequestHandler):
             (time.perf_counter() - started) * 1000,
         )
 
-    do_GET = do_PUT = do_PATCH = do_POST = do_DELETE = _dispatch
+    # OPTIONS (a browser's CORS preflight) goes through the same checks and routes: no route
+    # answers it, and no response ever carries Access-Control-Allow-* headers.
+    do_GET = do_PUT = do_PATCH = do_POST = do_DELETE = do_OPTIONS = _dispatch
 
     def log_message(self, format: str, *args: Any) -> None:
         # The stdlib logs full request lines (queries included); our own line is enough.

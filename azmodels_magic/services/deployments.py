@@ -3,11 +3,17 @@
 Everything that can be checked before a call is checked before it (model, SKU, capacity range,
 region, name clash), so a refused command sends nothing. A deployment whose creation fails is
 removed again, so no command that reported failure leaves one behind.
+
+Once the service has accepted a change, the command does not report failure: when its outcome
+cannot be followed (polls fail, the wait times out) it says the change was accepted and its state
+is unknown, and running the same command again picks it up (adopts a deployment with the same
+spec, waits for a scale or delete in flight) instead of refusing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +37,7 @@ from ..records import (
     Displayable,
     SkuOption,
 )
+from ..redaction import get_logger, redact
 from ..wording import did_you_mean, plural
 
 if TYPE_CHECKING:
@@ -38,6 +45,8 @@ if TYPE_CHECKING:
 
     from ..connection import Connection
     from .models import ModelService
+
+log = get_logger(__name__)
 
 # What a custom (uploaded) model can be deployed with; the service enforces the same ranges.
 CUSTOM_SKUS = (
@@ -139,6 +148,8 @@ class DeploymentDetails(Displayable):
     endpoint: str
     metrics: DeploymentMetrics | None = None
     notes: list[str] = field(default_factory=list)
+    # Why the outcome of an accepted deploy could not be followed ("" when it was).
+    state_unknown: str = ""
 
     @property
     def name(self) -> str:
@@ -180,6 +191,8 @@ class DeploymentDetails(Displayable):
             snippets=self.snippets(),
             commands=self.commands(),
         )
+        if self.state_unknown:
+            data["state_unknown"] = self.state_unknown
         if self.metrics is not None:
             data["metrics_24h"] = {
                 "requests": self.metrics.requests,
@@ -199,15 +212,29 @@ class DeploymentDetails(Displayable):
         return deployment_card(self)
 
 
+def accepted_text(verb: str, name: str, reason: str) -> str:
+    """What a command says when the service accepted its change but the outcome is unknown."""
+    check = f"`deployments show --name {name}`"
+    if verb == "delete":
+        check += " (once it is not found, it is deleted)"
+    return (
+        f"The service accepted the {verb} of '{name}', but its state is unknown ({reason}). "
+        f"Check with {check}; running the same command again picks it up."
+    )
+
+
 @dataclass
 class ScaleReport:
     deployment: Deployment
     previous: int
     target: int
     waited: bool
+    state_unknown: str = ""  # why an accepted scale could not be followed ("" when it was)
 
     def summary(self) -> str:
         d = self.deployment
+        if self.state_unknown:
+            return accepted_text("scale", d.name, self.state_unknown)
         if self.previous == self.target:
             return f"Deployment '{d.name}' already has capacity {self.target}: nothing to do."
         state = "" if self.waited else " (still updating: check with `deployments show`)"
@@ -246,6 +273,13 @@ class DeploymentService:
     def list(
         self, *, model: str | None = None, type: str = "all", status: str | None = None
     ) -> DeploymentList:
+        from .. import grammar
+
+        grammar.check_choice(type, (*grammar.TYPES, "all"), "type")
+        if model is not None and not isinstance(model, str):
+            raise ValidationError(f"The model is a name (text), got {model!r}.")
+        if status is not None and not isinstance(status, str):
+            raise ValidationError(f"status must be one of {', '.join(sorted(_STATUS_FILTERS))}.")
         if status and status.lower() not in _STATUS_FILTERS:
             raise ValidationError(f"--status must be one of {', '.join(sorted(_STATUS_FILTERS))}.")
         found = [
@@ -395,6 +429,7 @@ class DeploymentService:
         from . import deploy_check
 
         grammar.check(grammar.deployment_name, deployment_name)
+        _check_deploy_values(type=type, sku=sku, capacity=capacity, region=region)
         target = self.models.find(model, type=type, version=version)
         if isinstance(target, CustomModel) and not target.ready:
             raise ValidationError(
@@ -402,30 +437,34 @@ class DeploymentService:
                 "not registered yet: deploy it once its registration has succeeded."
             )
         chosen, units = self.check_sku(target, sku, capacity)
-        arm = deploy_check.check_before_deploy(self, target, chosen, units, region, deployment_name)
-        try:
-            existing = arm.get_deployment(deployment_name)
-        except NotFoundError:
-            existing = None
-        if existing is not None:
-            raise ConflictError(
-                f"Deployment '{deployment_name}' already exists ({existing.model_name} "
-                f"{existing.model_version}, {existing.status}): choose another "
-                "--deployment-name, or change it with `deployments scale`.",
-                code="DeploymentExists",
-            )
+        # The account to look in first: re-running the same deploy adopts what it made (which
+        # already holds its quota), so the quota pre-check comes only before a new PUT.
+        arm = deploy_check.account_for_region(self, deploy_check.quota_service(self), region)
         body: dict[str, Any] = {"format": target.format, "name": target.name}
         if target.version:
             body["version"] = target.version
         if isinstance(target, CustomModel):
             body["format"] = CUSTOM_FORMAT
             body["source"] = self.connection.project_id
+        try:
+            existing = arm.get_deployment(deployment_name)
+        except NotFoundError:
+            existing = None
+        if existing is not None and not _adoptable(existing, body, chosen.name, units):
+            raise ConflictError(
+                f"Deployment '{deployment_name}' already exists ({existing.model_name} "
+                f"{existing.model_version}, {existing.sku} x {existing.capacity}, "
+                f"{existing.status}): choose another --deployment-name, or change it with "
+                "`deployments scale`.",
+                code="DeploymentExists",
+            )
+        if existing is not None:
+            # The same deploy ran before (perhaps reported as accepted, state unknown): adopt it.
+            return self._adopt(arm, existing, wait, on_status)
+        arm = deploy_check.check_before_deploy(self, target, chosen, units, region, deployment_name)
         response = arm.put_deployment(deployment_name, sku=chosen.name, capacity=units, model=body)
         self.cache.invalidate("deployments")
-        if wait:
-            self._wait(arm, response, deployment_name, "Deploy", on_status, cleanup=True)
-        deployment = arm.get_deployment(deployment_name)
-        return self.details(deployment, arm=arm)
+        return self._follow_deploy(arm, response, deployment_name, wait, on_status)
 
     def _wait(
         self,
@@ -446,6 +485,8 @@ class DeploymentService:
                 on_status(arm.get_deployment(name).provisioning_state or op_status)
             except NotFoundError:
                 on_status("Deleted")
+            except AzModelsError:  # a status line is not worth failing the wait for
+                on_status(op_status)
 
         try:
             arm.wait(response, context=f"{verb} '{name}'", on_status=report)
@@ -506,16 +547,24 @@ class DeploymentService:
         wait: bool = True,
         on_status: Callable[[str], None] | None = None,
     ) -> ScaleReport:
-        deployment = self.get(name)
+        from .. import grammar
+
+        grammar.check_capacity(capacity)
+        deployment = self.settled(name)
         self.check_capacity(deployment, capacity)
         if capacity == deployment.capacity:
             return ScaleReport(deployment, deployment.capacity, capacity, waited=True)
         response = self.arm.patch_deployment(name, sku=deployment.sku, capacity=capacity)
         self.cache.invalidate("deployments")
-        if wait:
-            self._wait(self.arm, response, name, "Scale", on_status)
-        return ScaleReport(self.arm.get_deployment(name) if wait else deployment,
-                           deployment.capacity, capacity, waited=wait)  # fmt: skip
+        unknown = self._follow(self.arm, response, name, "Scale", on_status) if wait else ""
+        after = deployment
+        if wait and not unknown:
+            try:
+                after = self.arm.get_deployment(name)
+            except AzModelsError as exc:
+                unknown = _reason(exc)
+        return ScaleReport(after, deployment.capacity, capacity, waited=wait and not unknown,
+                           state_unknown=unknown)  # fmt: skip
 
     def delete(
         self, name: str, *, wait: bool = True, on_status: Callable[[str], None] | None = None
@@ -524,11 +573,145 @@ class DeploymentService:
         response = self.arm.delete_deployment(name)
         self.cache.invalidate("deployments")
         if wait and response.status_code != 204:
-            self._wait(self.arm, response, name, "Delete", on_status)
+            unknown = self._follow(self.arm, response, name, "Delete", on_status)
+            if unknown:
+                return accepted_text("delete", name, unknown)
         return (
             f"Deleted deployment '{name}'. The model {deployment.model_name} "
             f"{deployment.model_version} is not deleted."
         )
+
+    # -- accepted, state unknown ----------------------------------------------------------------
+
+    def _follow(self, arm, response, name: str, verb: str, on_status, *, cleanup=False) -> str:
+        """Wait for an accepted operation; "" when it succeeded, else why its state is unknown.
+
+        The service said Failed/Canceled: that is a real failure and is raised. Anything else
+        going wrong while following (polls failing, the wait timing out) leaves the change
+        accepted and its outcome unknown, which is not a failure of the command."""
+        try:
+            self._wait(arm, response, name, verb, on_status, cleanup=cleanup)
+        except OperationFailedError:
+            raise
+        except AzModelsError as exc:
+            return _reason(exc)
+        except Exception as exc:  # even a bug here must not make an accepted change a failure
+            log.debug("following %s of %s failed", verb, name, exc_info=True)
+            return redact(f"following it failed with {type(exc).__name__}: {exc}")
+        return ""
+
+    def _follow_deploy(self, arm, response, name: str, wait: bool, on_status) -> DeploymentDetails:
+        unknown = ""
+        if wait:
+            unknown = self._follow(arm, response, name, "Deploy", on_status, cleanup=True)
+        accepted = _accepted_deployment(response)
+        try:
+            deployment = arm.get_deployment(name)
+        except AzModelsError as exc:
+            if accepted is None:
+                accepted = Deployment.from_rest({"name": name, "properties": {}})
+            deployment, unknown = accepted, unknown or _reason(exc)
+        return self._details_after(arm, deployment, unknown)
+
+    def _adopt(self, arm, existing: Deployment, wait: bool, on_status) -> DeploymentDetails:
+        """An existing deployment with this deploy's spec: followed to its end by reading it
+        (no operation to poll: the one that created it belonged to an earlier run)."""
+        name, deployment, unknown = existing.name, existing, ""
+        plane = arm.plane
+        deadline = time.monotonic() + plane.operation_timeout
+        while wait and deployment.status == "Creating":
+            if time.monotonic() > deadline:
+                unknown = (
+                    f"still {deployment.provisioning_state} after {plane.operation_timeout:.0f}s"
+                )
+                break
+            time.sleep(plane.poll_interval)
+            try:
+                deployment = arm.get_deployment(name)
+            except NotFoundError:
+                raise OperationFailedError(
+                    f"Deploy '{name}' ended: the deployment was deleted while it was being created."
+                ) from None
+            except AzModelsError as exc:
+                unknown = _reason(exc)
+                break
+            if on_status is not None:
+                on_status(deployment.provisioning_state)
+        if deployment.status == "Failed":  # the creation this run waited for failed
+            self._remove_failed(arm, name)  # as a deploy that saw its own creation fail does
+            self.cache.invalidate("deployments")
+            raise OperationFailedError(
+                f"Deploy '{name}' ended {deployment.provisioning_state}: the deployment was "
+                "removed; run the command again to retry."
+            )
+        return self._details_after(arm, deployment, unknown)
+
+    def _details_after(self, arm, deployment: Deployment, unknown: str) -> DeploymentDetails:
+        """Details of a deployment the service has accepted: nothing here may fail the command."""
+        try:
+            endpoint = self.endpoint(deployment.name, arm)
+            notes: list[str] = []
+        except AzModelsError as exc:
+            endpoint, notes = "", [f"Endpoint unavailable: {exc}"]
+        return DeploymentDetails(
+            deployment=deployment,
+            region=arm.location,
+            endpoint=endpoint,
+            notes=notes,
+            state_unknown=unknown,
+        )
+
+    def settled(self, name: str) -> Deployment:
+        """The deployment once an update in flight has finished (a re-run of a scale whose
+        outcome was unknown waits for it rather than refusing), bounded by the plane's
+        operation timeout; a deployment in any other state is returned as it is."""
+        deployment = self.get(name)
+        plane = self.arm.plane
+        deadline = time.monotonic() + plane.operation_timeout
+        while deployment.provisioning_state.lower() == "updating" and time.monotonic() < deadline:
+            time.sleep(plane.poll_interval)
+            deployment = self.get(name)
+        return deployment
+
+
+def _check_deploy_values(*, type, sku, capacity, region) -> None:
+    """What the grammar checks for `deploy`, for values given through the Python API."""
+    from .. import grammar
+
+    grammar.check_choice(type, (None, *grammar.TYPES), "type")
+    if capacity is not None:
+        grammar.check_capacity(capacity)
+    for what, value in (("sku", sku), ("region", region)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ValidationError(f"The {what} must be text, got {value!r}.")
+
+
+def _reason(exc: AzModelsError) -> str:
+    return str(exc).rstrip(".")
+
+
+def _accepted_deployment(response) -> Deployment | None:
+    """The deployment as the service's answer to the PUT described it, if it did."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return Deployment.from_rest(body) if isinstance(body, dict) and body.get("name") else None
+
+
+def _adoptable(existing: Deployment, model: dict[str, Any], sku: str, capacity: int) -> bool:
+    """True when an existing deployment is what this deploy would create (same model, version,
+    source, SKU and capacity), running or still being created: deploying again adopts it. A
+    failed, stopped or changing one is left alone (refused as before)."""
+    return (
+        existing.model_name.lower() == str(model.get("name", "")).lower()
+        and existing.model_version == str(model.get("version") or existing.model_version)
+        and existing.model_source.lower() == str(model.get("source") or "").lower()
+        and existing.sku.lower() == sku.lower()
+        and existing.capacity == capacity
+        and existing.status in ("Running", "Creating")
+        and existing.provisioning_state.lower() != "updating"
+    )
 
 
 def _parse_metrics(name: str, body: dict[str, Any]) -> DeploymentMetrics:

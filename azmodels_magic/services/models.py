@@ -122,6 +122,11 @@ class ModelService:
     # -- list -----------------------------------------------------------------------------------
 
     def list(self, *, type: str = "all", query: str | None = None) -> ModelList:
+        from .. import grammar
+
+        grammar.check_choice(type, (*grammar.TYPES, "all"), "type")
+        if query is not None and not isinstance(query, str):
+            raise ValidationError(f"The query is a text pattern, got {query!r}.")
         models: list[AnyModel] = []
         # Without a query every record is kept: no per-record call (5,000 catalog models).
         if type in ("all", CUSTOM):
@@ -155,6 +160,13 @@ class ModelService:
 
     def find(self, name: str, *, type: str | None = None, version: str | None = None) -> AnyModel:
         """The model a command means: custom first, then base; `type` picks when both exist."""
+        from .. import grammar
+
+        if not isinstance(name, str) or not name:
+            raise ValidationError(f"A model name is text, got {name!r}.")
+        grammar.check_choice(type, (None, *grammar.TYPES), "type")
+        if version is not None:
+            grammar.check(grammar.version, version)
         custom = self.custom_versions(name) if type in (None, CUSTOM) else []
         base = self.base_versions(name) if type in (None, BASE) else []
         if custom and base and type is None:
@@ -280,10 +292,10 @@ class ModelService:
     ) -> CustomModel:
         from .. import grammar
 
-        for key, value in (set_tags or {}).items():
-            grammar.check(grammar.tag, f"{key}={value}")
-        for key in remove_tags or []:
-            grammar.check(grammar.tag_key, key)
+        grammar.check_tags(set_tags)
+        grammar.check_tag_keys(remove_tags)
+        if description is not None and not isinstance(description, str):
+            raise ValidationError("The description must be text.")
         if description is None and not set_tags and not remove_tags:
             raise UsageError("Nothing to update: give --description, --set-tag or --remove-tag.")
         model = self.resolve_custom(name, version)

@@ -229,8 +229,7 @@ class UploadService:
         version = str(version)  # the Python API may be given version=2
         grammar.check(grammar.model_name, name)
         grammar.check(grammar.version, version)
-        for key, value in (tags or {}).items():
-            grammar.check(grammar.tag, f"{key}={value}")
+        grammar.check_tags(tags)
         info = inspect_source(source, declared_format=format)  # local: no network yet
         if any(m.name.lower() == name.lower() for m in self.models.catalog()):
             raise ConflictError(
