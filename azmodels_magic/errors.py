@@ -7,9 +7,11 @@ redacted when the error is made, so a secret can't leak through `str()`, `repr()
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from .redaction import redact
+from .steps import NextStep, Syntax, fill, plain
 
 # Line breaks and other control characters (a value typed with a newline, a service message
 # spread over lines) would break the one-line promise: they are shown escaped instead.
@@ -50,7 +52,11 @@ class AzModelsError(Exception):
         request_id: str | None = None,
         hint: str | None = None,
         details: list[dict[str, Any]] | None = None,
+        steps: Sequence[NextStep] = (),
     ) -> None:
+        # `message` and `hint` may name commands as {0}, {1}...: the steps, which each front end
+        # writes in its own syntax (`text(syntax)`); `str()` uses the terminal's.
+        self.steps = tuple(steps)
         self.message = redact(message)
         self.code = code
         self.status = status
@@ -60,6 +66,10 @@ class AzModelsError(Exception):
         super().__init__(self.message)
 
     def __str__(self) -> str:
+        return self.text()
+
+    def text(self, syntax: Syntax = plain) -> str:
+        """The one line, with the commands it names written in `syntax`."""
         text = self.message
         if self.code and self.code not in text:
             text = f"{text} [{self.code}]"
@@ -67,7 +77,7 @@ class AzModelsError(Exception):
             text = f"{text} (request id {self.request_id})"
         if self.hint and self.hint not in text:
             text = f"{text} {self.hint}"
-        return one_line(text)
+        return one_line(fill(text, self.steps, syntax))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
