@@ -12,6 +12,23 @@ if TYPE_CHECKING:
     from ..api import AzModels
 
 
+def finish_interrupted(app: AzModels) -> None:
+    """Finish (or roll back) an `upload --overwrite` that a killed process left between
+    deleting the old registration and registering the new one. Costs one directory listing
+    when there is none; never fails the command it runs before (the next one tries again)."""
+    from ..errors import AzModelsError
+    from ..journal import ReplaceIntent
+    from ..redaction import get_logger
+
+    if not ReplaceIntent.list_all():
+        return
+    try:
+        for note in app.uploads.recover():
+            get_logger(__name__).warning("%s", note)
+    except (AzModelsError, OSError) as exc:
+        get_logger(__name__).warning("An interrupted replacement is still pending: %s", exc)
+
+
 def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
     tags = dict(args.tags)
     if args.dry_run:

@@ -4,6 +4,17 @@ The order is what keeps the promises: inspect locally (format from the bytes) ->
 is free -> get an upload slot -> transfer every byte (journaled) -> write the manifest with each
 file's SHA-256 -> register -> wait. Registration happens only after every byte is committed, so
 a registry entry never points at partial weights, and a failure keeps the journal for a re-run.
+
+Replacing a version (--overwrite) keeps a registered version at every instant, even through a
+kill -9. The service gives no upload slot for an existing version, so the new weights go to a
+slot asked for under a staging version, while the old registration stays. Only once every new
+byte is committed and the manifest written does the swap happen: a ReplaceIntent (journal.py)
+is written first, then the old registration is deleted and the new one registered. A process
+that dies inside that short window leaves the note, and the next command, any command, finishes
+the swap or puts the old registration back (`recover`).
+
+One process at a time per upload (UploadLock): a second upload of the same name and version on
+this machine is refused before it asks for a slot, so it leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -172,7 +183,28 @@ class UploadStatus(Displayable):
 
 
 def upload_key(project_endpoint: str, name: str, version: str) -> str:
-    return f"{project_endpoint}|{name}|{version}"
+    """The journal key of an upload (port-free: see journal.upload_key)."""
+    from ..journal import upload_key as key
+
+    return key(project_endpoint, name, version)
+
+
+def staging_version(version: str) -> str:
+    """The version an upload slot is asked for when `version` exists and is being replaced."""
+    return "azmodels-next-" + hashlib.sha256(version.encode()).hexdigest()[:12]
+
+
+def registration_body(model: CustomModel) -> dict[str, Any]:
+    """The createAsync body that registers `model` again as it is (weights, type, text, tags)."""
+    body: dict[str, Any] = {
+        "blobUri": model.blob_uri,
+        "weightType": model.weight_type or "FullWeight",
+        "description": model.description,
+        "tags": dict(model.tags),
+    }
+    if model.base_model:
+        body["derivedModelInformation"] = {"baseModel": model.base_model}
+    return body
 
 
 def tree_digest(digests: dict[str, str]) -> str:
@@ -290,7 +322,7 @@ class UploadService:
         on_status: Callable[[str], None] | None = None,
     ) -> UploadReport:
         from .. import grammar
-        from ..journal import UploadJournal
+        from ..journal import UploadLock
 
         if weight_type not in grammar.WEIGHT_TYPES:  # checked before any network call
             raise ValidationError(
@@ -299,6 +331,51 @@ class UploadService:
             )
         version = str(version)
         key = self._key(name, version)
+        self.recover()  # a replacement a killed process left half done comes first
+        lock = UploadLock(key, "replace" if overwrite else "upload")
+        if not lock.acquire():
+            raise self.busy_error(name, version)
+        with lock:
+            return self._upload_locked(
+                key, source=source, name=name, version=version, format=format,
+                description=description, tags=tags or {}, overwrite=overwrite,
+                base_model=base_model, weight_type=weight_type, progress=progress,
+                on_status=on_status,
+            )  # fmt: skip
+
+    def busy_error(self, name: str, version: str) -> ConflictError:
+        """The refusal when another process holds the upload of name/version on this machine."""
+        from ..journal import UploadLock
+
+        holder = UploadLock.holder(self._key(name, version))
+        who = f" (process {holder.pid}, since {holder.since})" if holder and holder.pid else ""
+        if holder is not None and holder.action == "replace":
+            what = f"'{name}' version {version} is being replaced by another upload{who}"
+        else:
+            what = f"An upload of '{name}' version {version} is in progress{who}"
+        return ConflictError(
+            f"{what} on this machine: wait for it to finish, then try again.",
+            code="UploadInProgress",
+        )
+
+    def _upload_locked(
+        self,
+        key: str,
+        *,
+        source: str,
+        name: str,
+        version: str,
+        format: str | None,
+        description: str,
+        tags: dict[str, str],
+        overwrite: bool,
+        base_model: str | None,
+        weight_type: str,
+        progress: bool,
+        on_status: Callable[[str], None] | None,
+    ) -> UploadReport:
+        from ..journal import UploadJournal
+
         journal = UploadJournal.load(key)
         finished = self._finished_earlier(journal, name, version)
         plan = self.plan(
@@ -320,28 +397,30 @@ class UploadService:
                 seconds=0.0,
                 sha256={},
             )
-        foundry = self.connection.foundry
-        replaced = old_weights = None
-        if plan.replaces:
-            # The service gives no upload slot while the version exists, so the registration
-            # goes first; its weights stay until the new ones are registered, and if anything
-            # fails before that, the old registration is put back (nothing lost).
-            replaced = foundry.get_version(name, version)
-            old_weights = foundry.read_credential(name, version)
-            self.models.delete_version(name, version, keep_weights=True)
         try:
-            slot, result, digests, model = self._send_and_register(
-                plan, key, journal, description=description, tags=tags or {},
-                base_model=base_model, weight_type=weight_type, progress=progress,
-                on_status=on_status,
-            )  # fmt: skip
-        except BaseException as exc:
-            if replaced is not None:
-                self._restore(replaced, exc)
+            slot, result, digests, journal = self._send(plan, key, journal, progress=progress)
+        except AzModelsError as exc:
+            if plan.replaces:  # nothing was swapped yet: say so
+                note = f"The registered version {version} is unchanged."
+                exc.hint = f"{exc.hint} {note}" if exc.hint else note
             raise
+        body = self._register_body(
+            plan, slot.blob_uri, digests, description=description, tags=tags,
+            base_model=base_model, weight_type=weight_type,
+        )  # fmt: skip
+        if plan.replaces:
+            model = self._swap(plan, key, body, on_status)
+        else:
+            try:
+                model = self._register(plan, body, on_status)
+            except ConflictError as exc:
+                if exc.code != "RegisteredByAnother":
+                    raise
+                # Lost a race with an upload elsewhere: leave nothing of this one behind.
+                exc.hint = self._discard(slot.sas_url, journal)
+                raise
+        journal.set_status("registered")
         self.models.invalidate()
-        if old_weights is not None and old_weights.blob_uri != slot.blob_uri:
-            self._remove_old_weights(old_weights.sas_url)
         return UploadReport(
             model=model,
             plan=plan,
@@ -351,31 +430,35 @@ class UploadService:
             sha256=digests,
         )
 
-    def _send_and_register(
+    def _send(
         self,
         plan: UploadPlan,
         key: str,
         journal: UploadJournal | None,
         *,
-        description: str,
-        tags: dict[str, str],
-        base_model: str | None,
-        weight_type: str,
         progress: bool,
-        on_status: Callable[[str], None] | None,
     ):
+        """Every byte into an upload slot, and the manifest: (slot, result, digests, journal)."""
         from ..journal import UploadJournal
         from ..presentation.progress import ByteProgress
 
         name, version = plan.name, plan.version
         foundry = self.connection.foundry
-        if journal is not None and (
-            journal.status == "registered" or not journal.matches(plan.info.files)
-        ):
+        usable = (
+            journal is not None
+            and journal.status != "registered"
+            and journal.matches(plan.info.files)
+            # the model's own version has no slot while it exists
+            and not (plan.replaces and journal.slot_version == version)
+        )
+        if journal is not None and not usable:
             journal.delete()  # stale, or for other bytes: never mix
             journal = None
+        slot_version = journal.slot_version if journal else version
+        if journal is None and plan.replaces:
+            slot_version = staging_version(version)  # the old version stays registered
         slot = foundry.start_pending_upload(
-            name, version, pending_upload_id=journal.pending_upload_id if journal else None
+            name, slot_version, pending_upload_id=journal.pending_upload_id if journal else None
         )
         if journal is not None and journal.container_url != slot.blob_uri:
             journal.delete()  # the service gave a new place: the old blocks are not there
@@ -390,6 +473,7 @@ class UploadService:
                 container_url=slot.blob_uri,
                 block_size=plan.block_size,
                 files=plan.info.files,
+                slot_version=slot_version,
             )
         transfer = self._transfer()
         with ByteProgress(f"{name} {version}", enabled=progress) as bar:
@@ -403,38 +487,133 @@ class UploadService:
             )
         digests = {f.relative: f.sha256 for f in result.files}
         self._write_manifest(slot.sas_url, plan, digests)
-        model = self._register(
-            plan, slot.blob_uri, digests, description=description, tags=tags,
-            base_model=base_model, weight_type=weight_type, on_status=on_status,
-        )  # fmt: skip
-        journal.set_status("registered")
-        return slot, result, digests, model
+        return slot, result, digests, journal
 
-    def _restore(self, old: CustomModel, failure: BaseException) -> None:
-        """Register the replaced version again, on its own weights, after a failed overwrite."""
-        body: dict[str, Any] = {
-            "blobUri": old.blob_uri,
-            "weightType": old.weight_type or "FullWeight",
-            "description": old.description,
-            "tags": dict(old.tags),
-        }
-        if old.base_model:
-            body["derivedModelInformation"] = {"baseModel": old.base_model}
+    def _swap(
+        self,
+        plan: UploadPlan,
+        key: str,
+        body: dict[str, Any],
+        on_status: Callable[[str], None] | None,
+    ) -> CustomModel:
+        """Replace the registered version by the new weights (already stored and verified)."""
+        from ..journal import ReplaceIntent
+
+        name, version = plan.name, plan.version
         foundry = self.connection.foundry
+        old = self._existing(name, version)
+        if old is None:  # deleted while the weights went up: nothing left to replace
+            return self._register(plan, body, on_status)
+        # Storage access to the old weights can only be had while they are registered.
+        old_weights = foundry.read_credential(name, version)
+        intent = ReplaceIntent.create(
+            key, name=name, version=version, old=registration_body(old), new=body
+        )
+        foundry.delete_version(name, version)
+        self.models.invalidate()
         try:
-            foundry.wait(
-                foundry.create_async(old.name, old.version, body),
-                context=f"Restore '{old.name}' version {old.version}",
-            )
-            note = f"The previous version {old.version} was put back as it was."
+            model = self._register(plan, body, on_status)
+        except BaseException as exc:
+            if self._restore(old, exc):
+                intent.delete()
+            raise
+        intent.delete()
+        if old.blob_uri.rstrip("/") != body["blobUri"].rstrip("/"):
+            self._remove_old_weights(old_weights.sas_url)
+        return model
+
+    def _discard(self, sas_url: str, journal: UploadJournal) -> str:
+        """Remove what this upload staged and its journal; the sentence that says so."""
+        from ..clients.storage import delete_blobs
+
+        try:
+            delete_blobs(sas_url)
         except AzModelsError as exc:
+            return (
+                f"The weights this run staged could not be removed ({exc.message}): "
+                "`%azmodels uploads delete` removes them."
+            )
+        journal.delete()
+        return "The weights this run staged were removed."
+
+    # -- replacements interrupted by a crash ----------------------------------------------------
+
+    def recover(self) -> list[str]:
+        """Finish, or roll back, replacements a killed process left between deleting the old
+        registration and registering the new one (see ReplaceIntent). One sentence per
+        replacement dealt with. Replacements whose upload still runs are left alone."""
+        from ..journal import ReplaceIntent, UploadLock, project_identity
+
+        intents = ReplaceIntent.list_all()
+        if not intents:
+            return []
+        prefix = project_identity(self.connection.config.project_endpoint) + "|"
+        done: list[str] = []
+        for intent in intents:
+            if not intent.key.startswith(prefix):
+                continue
+            lock = UploadLock(intent.key, "recover")
+            if not lock.acquire():
+                continue  # its upload is still running: it finishes the swap itself
+            with lock:
+                done.append(self._recover_one(intent))
+        return done
+
+    def _recover_one(self, intent) -> str:
+        name, version = intent.name, intent.version
+        current = self._existing(name, version)
+        what = f"'{name}' version {version}"
+        if current is not None:
+            intent.delete()  # the swap never started, or it finished
+            return f"The replacement of {what} had completed."
+        context = f"Finish replacing {what}"
+        try:
+            self._register_and_wait(name, version, intent.new, context)
+            note = f"Finished replacing {what} (interrupted): the new weights are registered."
+        except ConflictError:
+            note = f"{what} was registered again elsewhere."
+        except AzModelsError as exc:
+            if exc.status is not None and exc.status < 500 and exc.status != 429:
+                # The new weights are refused: put the replaced registration back.
+                self._register_and_wait(name, version, intent.old, f"Restore {what}")
+                note = f"Restored {what}: its interrupted replacement could not be finished."
+            else:
+                raise
+        intent.delete()
+        self.models.invalidate()
+        return note
+
+    def _register_and_wait(
+        self, name: str, version: str, body: dict[str, Any], context: str
+    ) -> CustomModel:
+        foundry = self.connection.foundry
+        foundry.wait(foundry.create_async(name, version, body), context=context)
+        return self._until_ready(foundry.get_version(name, version))
+
+    def _restore(self, old: CustomModel, failure: BaseException) -> bool:
+        """Register the replaced version again, on its own weights, after a failed swap; True
+        when the version is registered afterwards (put back, or the new one went through)."""
+        foundry = self.connection.foundry
+        settled = True
+        try:
+            if self._existing(old.name, old.version) is not None:
+                note = "The new version's registration was accepted and continues on the service."
+            else:
+                foundry.wait(
+                    foundry.create_async(old.name, old.version, registration_body(old)),
+                    context=f"Restore '{old.name}' version {old.version}",
+                )
+                note = f"The previous version {old.version} was put back as it was."
+        except AzModelsError as exc:
+            settled = False  # the ReplaceIntent stays: the next command tries again
             note = (
-                f"The previous version could not be put back ({exc.message}); its weights "
-                f"remain at {old.blob_uri}."
+                f"The previous version could not be put back yet ({exc.message}); the next "
+                "command tries again."
             )
         self.models.invalidate()
         if isinstance(failure, AzModelsError):
             failure.hint = f"{failure.hint} {note}" if failure.hint else note
+        return settled
 
     @staticmethod
     def _remove_old_weights(sas_url: str) -> None:
@@ -505,7 +684,7 @@ class UploadService:
             },
         )
 
-    def _register(
+    def _register_body(
         self,
         plan: UploadPlan,
         blob_uri: str,
@@ -515,9 +694,7 @@ class UploadService:
         tags: dict[str, str],
         base_model: str | None,
         weight_type: str,
-        on_status: Callable[[str], None] | None,
-    ) -> CustomModel:
-        foundry = self.connection.foundry
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "blobUri": blob_uri,
             "weightType": weight_type,
@@ -526,6 +703,13 @@ class UploadService:
         }
         if base_model:
             body["derivedModelInformation"] = {"baseModel": base_model}
+        return body
+
+    def _register(
+        self, plan: UploadPlan, body: dict[str, Any], on_status: Callable[[str], None] | None
+    ) -> CustomModel:
+        foundry = self.connection.foundry
+        blob_uri = body["blobUri"]
         context = f"Register '{plan.name}' version {plan.version}"
         try:
             response = foundry.create_async(plan.name, plan.version, body)
@@ -534,7 +718,11 @@ class UploadService:
             # A retried or re-run registration: fine if it is ours (same weights), else a clash.
             model = foundry.get_version(plan.name, plan.version)
             if model.blob_uri.rstrip("/") != blob_uri.rstrip("/"):
-                raise
+                raise ConflictError(
+                    f"'{plan.name}' version {plan.version} was registered by another upload "
+                    "while this one ran.",
+                    code="RegisteredByAnother",
+                ) from None
             return self._until_ready(model, on_status)
         except AzModelsError as exc:
             exc.hint = (
@@ -564,10 +752,10 @@ class UploadService:
     # -- uploads known to this machine ----------------------------------------------------------
 
     def journals(self, prefix: str | None = None) -> list[UploadJournal]:
-        from ..journal import UploadJournal
+        from ..journal import UploadJournal, project_identity
 
-        endpoint = self.connection.config.project_endpoint
-        found = [j for j in UploadJournal.list_all() if j.key.startswith(endpoint + "|")]
+        project = project_identity(self.connection.config.project_endpoint) + "|"
+        found = [j for j in UploadJournal.list_all() if j.key.startswith(project)]
         if prefix:
             found = [j for j in found if j.name.lower().startswith(prefix.lower())]
         return found

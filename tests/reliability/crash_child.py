@@ -1,6 +1,6 @@
 """The uploading process test_crashes.py kills with SIGKILL.
 
-    python crash_child.py ARM_URL SOURCE NAME VERSION POINT
+    python crash_child.py ARM_URL SOURCE NAME VERSION POINT [EXTRA UPLOAD ARGS...]
 
 Attaches to the sandbox at ARM_URL and runs `upload` (small blocks, so there are many). At POINT
 it prints "PAUSED <point>" and sleeps until killed; the parent waits for that line, so each kill
@@ -9,6 +9,8 @@ lands exactly where it is meant to, with no hook in the package itself:
 - blocks:     after the third block is staged (journaled), the rest still to send
 - committed:  every block committed, the manifest not written yet
 - register:   weights and manifest stored, registration not asked for
+- swap:       (an --overwrite) the new weights stored, the old registration deleted, the new
+              one not asked for yet
 - polling:    registration accepted (createAsync answered 202), its operation still polled
 - none:       no pause: run to the end
 """
@@ -34,8 +36,8 @@ def install(point: str) -> None:
         original = UploadJournal.mark_staged
         count = [0]
 
-        def mark_staged(self, relative, block_id):
-            original(self, relative, block_id)
+        def mark_staged(self, relative, block_id, *args):
+            original(self, relative, block_id, *args)
             count[0] += 1
             if count[0] == 3:
                 self.flush()  # what the throttled writer would have written by now
@@ -46,6 +48,8 @@ def install(point: str) -> None:
         UploadService._write_manifest = lambda self, *a, **k: pause(point)
     elif point == "register":
         UploadService._register = lambda self, *a, **k: pause(point)
+    elif point == "swap":
+        FoundryClient.create_async = lambda self, *a, **k: pause(point)
     elif point == "polling":
         FoundryClient.wait = lambda self, *a, **k: pause(point)
     elif point != "none":
@@ -54,6 +58,7 @@ def install(point: str) -> None:
 
 def main() -> int:
     url, source, name, version, point = sys.argv[1:6]
+    extra = sys.argv[6:]
     install(point)
     from azmodels_magic import AzModels
     from azmodels_magic.services.uploads import UploadService
@@ -64,8 +69,9 @@ def main() -> int:
         app.connection, app.models, block_size=256 * 1024, workers=2
     )
     outcome = app.execute(
-        ["upload", "--source", source, "--name", name, "--version", version, "--no-progress"]
-    )
+        ["upload", "--source", source, "--name", name, "--version", version, "--no-progress",
+         *extra]
+    )  # fmt: skip
     print(outcome.message, flush=True)
     return 0
 

@@ -1,0 +1,119 @@
+"""The upload path's guarantees under attack (issue 9): kill -9 in the middle of an --overwrite,
+sources changed in place between an interrupted run and its resume, concurrent uploads, a
+sandbox restarted on another port, hostile source folders.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from reliability_support import BLOCK, Raw, file_sha256, make_weights, sha256, start_app
+
+from azmodels_magic.journal import ReplaceIntent, UploadJournal
+from azmodels_magic.services.uploads import UploadService, upload_key
+
+CHILD = Path(__file__).with_name("crash_child.py")
+
+
+@pytest.fixture(scope="module")
+def app():
+    az = start_app()
+    yield az
+    az.close()
+
+
+def small_blocks(app) -> None:
+    app._services["uploads"] = UploadService(
+        app.connection, app.models, block_size=BLOCK, workers=2
+    )
+
+
+def start_child(app, source: Path, name: str, point: str, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), app._sandbox_info.arm_endpoint, str(source), name, "1",
+         point, *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def wait_paused(child: subprocess.Popen, point: str, timeout: float = 60) -> None:
+    found: list[str] = []
+    reader = threading.Thread(target=lambda: found.append(child.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    line = found[0] if found else ""
+    why = child.stderr.read() if child.poll() is not None else ""
+    assert line.strip() == f"PAUSED {point}", f"the child never reached {point}: {why}"
+
+
+def kill(child: subprocess.Popen) -> None:
+    try:
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGKILL)
+        child.wait(15)
+    finally:
+        child.stdout.close()
+        child.stderr.close()
+
+
+def kill_at(app, source: Path, name: str, point: str, *extra: str) -> None:
+    child = start_child(app, source, name, point, *extra)
+    try:
+        wait_paused(child, point)
+    finally:
+        kill(child)
+
+
+def registered(raw: Raw, name: str) -> list[dict]:
+    return [m for m in raw.registry() if m["name"] == name]
+
+
+def check_stored(app, raw: Raw, name: str, source: Path) -> None:
+    """Exactly one registration, on the bytes of `source`, whose SHA-256 tag describes them."""
+    versions = registered(raw, name)
+    assert [(m["version"], m["state"]) for m in versions] == [("1", "Succeeded")]
+    stored = raw.download(name, "1")
+    assert sha256(stored[source.name]) == file_sha256(source)
+    assert versions[0]["tags"]["azmodels.sha256"] == file_sha256(source)
+
+
+# -- 1. --overwrite killed with kill -9: a registered version at every instant -------------------
+
+
+@pytest.mark.parametrize("point", ["blocks", "committed", "swap", "polling"])
+def test_overwrite_killed_keeps_a_registered_version(app, tmp_path, point) -> None:
+    raw = Raw(app._sandbox_info)
+    name = f"ow-{point}"
+    old = make_weights(tmp_path / "old", seed=1)
+    new = make_weights(tmp_path / "new", seed=2)
+    small_blocks(app)
+    app.uploads.upload(source=str(old), name=name, progress=False)
+
+    kill_at(app, new, name, point, "--overwrite")
+
+    if point != "swap":
+        # Seen from outside, before any command of ours ran: the name was never left empty.
+        assert [m["version"] for m in registered(raw, name)] == ["1"], (
+            f"killed at {point}, the name was left with no registered version"
+        )
+    # The next command, any command, finds a registered version.
+    outcome = app.execute(["show", name])
+    assert outcome.value is not None
+    assert [m["version"] for m in registered(raw, name)] == ["1"]
+    assert ReplaceIntent.list_all() == [] or point in ("blocks", "committed"), (
+        "the interrupted swap was not settled by the next command"
+    )
+
+    # and a re-run converges: the new bytes, registered once, their SHA-256 recorded
+    small_blocks(app)
+    app.uploads.upload(source=str(new), name=name, overwrite=True, progress=False)
+    check_stored(app, raw, name, new)
+    journal = UploadJournal.load(upload_key(app.project_endpoint, name, "1"))
+    assert journal is not None and journal.status == "registered"
+    assert ReplaceIntent.list_all() == []
