@@ -297,7 +297,7 @@ class BlobTransfer:
         return UploadResult(
             files=digests,
             bytes_sent=sent,
-            bytes_skipped=skipped,
+            bytes_skipped=sum(p.skipped_bytes for p in plans),  # less any block sent again
             seconds=time.monotonic() - started,
             peak_blocks_in_flight=self.peak_blocks_in_flight,
         )

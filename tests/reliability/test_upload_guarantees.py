@@ -117,3 +117,57 @@ def test_overwrite_killed_keeps_a_registered_version(app, tmp_path, point) -> No
     journal = UploadJournal.load(upload_key(app.project_endpoint, name, "1"))
     assert journal is not None and journal.status == "registered"
     assert ReplaceIntent.list_all() == []
+
+
+# -- 2. a resume verifies the blocks an earlier run staged ---------------------------------------
+
+
+def change_in_place(path: Path, offset: int, data: bytes) -> None:
+    """Overwrite bytes keeping size and mtime (cp -p, rsync -t, a restore from backup)."""
+    before = path.stat()
+    with open(path, "r+b") as handle:
+        handle.seek(offset)
+        handle.write(data)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+def test_resume_restages_a_block_changed_in_place(app, tmp_path) -> None:
+    raw = Raw(app._sandbox_info)
+    name = "changed-in-place"
+    source = make_weights(tmp_path, seed=21)
+    kill_at(app, source, name, "blocks")  # three blocks staged and journaled
+    journal = UploadJournal.load(upload_key(app.project_endpoint, name, "1"))
+    staged = journal.file(source.name).block_ids
+    assert staged, "the killed run staged nothing"
+    first = int(staged[0].rsplit("-", 1)[1])
+    change_in_place(source, first * BLOCK + 1000, os.urandom(64))
+
+    small_blocks(app)
+    report = app.uploads.upload(source=str(source), name=name, progress=False)
+    assert report.bytes_sent >= BLOCK, "the changed block was not sent again"
+    # The recorded SHA-256 describes the stored bytes, which are the source's bytes now.
+    check_stored(app, raw, name, source)
+    assert report.sha256[source.name] == file_sha256(source)
+
+
+def test_resume_of_a_journal_without_block_digests_sends_the_blocks_again(app, tmp_path) -> None:
+    """A journal written before block digests existed cannot vouch for its blocks."""
+    import json
+
+    raw = Raw(app._sandbox_info)
+    name = "old-journal"
+    source = make_weights(tmp_path, seed=22)
+    kill_at(app, source, name, "blocks")
+    path = UploadJournal.load(upload_key(app.project_endpoint, name, "1")).path
+    data = json.loads(path.read_text())
+    for entry in data["files"]:
+        entry.pop("block_digests", None)
+    path.write_text(json.dumps(data))
+    change_in_place(source, 1000, b"\x00" * 16)
+
+    small_blocks(app)
+    report = app.uploads.upload(source=str(source), name=name, progress=False)
+    assert report.bytes_skipped == 0
+    check_stored(app, raw, name, source)
