@@ -75,6 +75,12 @@ def project_identity(endpoint: str) -> str:
     return f"{host}{parts.path.rstrip('/')}"
 
 
+def same_location(url: str, other: str) -> bool:
+    """Two URLs of one project or container, whatever their incidental details (a storage
+    emulator restarted on another port still holds the same containers)."""
+    return project_identity(strip_query(url)) == project_identity(strip_query(other))
+
+
 def upload_key(project_endpoint: str, name: str, version: str) -> str:
     """The journal key of one upload: the project's identity, the model name and version."""
     return f"{project_identity(project_endpoint)}|{name}|{version}"

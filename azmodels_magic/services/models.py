@@ -261,12 +261,12 @@ class ModelService:
 
     def _forget_upload(self, model: CustomModel) -> None:
         """This machine's journal of the deleted version would otherwise offer to resume it."""
-        from ..journal import UploadJournal
+        from ..journal import UploadJournal, same_location
         from .uploads import upload_key
 
         key = upload_key(self.connection.config.project_endpoint, model.name, model.version)
         journal = UploadJournal.load(key)
-        if journal is not None and journal.container_url.rstrip("/") == model.blob_uri.rstrip("/"):
+        if journal is not None and same_location(journal.container_url, model.blob_uri):
             journal.delete()
 
     def update(

@@ -34,6 +34,7 @@ from ..errors import (
     UsageError,
     ValidationError,
 )
+from ..journal import same_location
 from ..records import META_PREFIX, CustomModel, Displayable
 from ..sizes import human_rate, human_size
 
@@ -460,9 +461,11 @@ class UploadService:
         slot = foundry.start_pending_upload(
             name, slot_version, pending_upload_id=journal.pending_upload_id if journal else None
         )
-        if journal is not None and journal.container_url != slot.blob_uri:
+        if journal is not None and not same_location(journal.container_url, slot.blob_uri):
             journal.delete()  # the service gave a new place: the old blocks are not there
             journal = None
+        if journal is not None:
+            journal.container_url = slot.blob_uri  # its address today (a port may have moved)
         if journal is None:
             journal = UploadJournal.create(
                 key,
@@ -518,7 +521,7 @@ class UploadService:
                 intent.delete()
             raise
         intent.delete()
-        if old.blob_uri.rstrip("/") != body["blobUri"].rstrip("/"):
+        if not same_location(old.blob_uri, body["blobUri"]):
             self._remove_old_weights(old_weights.sas_url)
         return model
 
@@ -632,7 +635,7 @@ class UploadService:
         if journal is None or journal.status != "uploaded":
             return None
         existing = self._existing(name, version)
-        if existing is None or existing.blob_uri.rstrip("/") != journal.container_url.rstrip("/"):
+        if existing is None or not same_location(existing.blob_uri, journal.container_url):
             return None
         return existing
 
@@ -717,7 +720,7 @@ class UploadService:
         except ConflictError:
             # A retried or re-run registration: fine if it is ours (same weights), else a clash.
             model = foundry.get_version(plan.name, plan.version)
-            if model.blob_uri.rstrip("/") != blob_uri.rstrip("/"):
+            if not same_location(model.blob_uri, blob_uri):
                 raise ConflictError(
                     f"'{plan.name}' version {plan.version} was registered by another upload "
                     "while this one ran.",
@@ -781,7 +784,7 @@ class UploadService:
     def _status(self, journal: UploadJournal) -> UploadStatus:
         registered = journal.status == "registered"
         existing = self._existing(journal.name, journal.version)
-        if existing is None or existing.blob_uri.rstrip("/") != journal.container_url.rstrip("/"):
+        if existing is None or not same_location(existing.blob_uri, journal.container_url):
             registered = False
         elif not registered:
             registered = True  # registered by a run that died before noting it

@@ -171,3 +171,59 @@ def test_resume_of_a_journal_without_block_digests_sends_the_blocks_again(app, t
     report = app.uploads.upload(source=str(source), name=name, progress=False)
     assert report.bytes_skipped == 0
     check_stored(app, raw, name, source)
+
+
+# -- 5. a sandbox restarted on another port keeps its resumable uploads -------------------------
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0])
+
+
+def test_restart_on_another_port_keeps_resumable_uploads(tmp_path) -> None:
+    data = tmp_path / "state"
+    source = make_weights(tmp_path, seed=31)
+    name = "moved-port"
+    first = start_app(data_dir=str(data))
+    try:
+        kill_at(first, source, name, "blocks")
+        old_port = _port(first._sandbox_info.arm_endpoint)
+    finally:
+        first.close()
+    second = start_app(data_dir=str(data))
+    try:
+        assert _port(second._sandbox_info.arm_endpoint) != old_port
+        listed = second.execute(["uploads", "list"]).value
+        assert list(listed["name"]) == [name], "the interrupted upload is orphaned"
+        small_blocks(second)
+        report = second.uploads.upload(source=str(source), name=name, progress=False)
+        assert 0 < report.bytes_skipped < source.stat().st_size, "it started over"
+        check_stored(second, Raw(second._sandbox_info), name, source)
+    finally:
+        second.close()
+
+
+def test_a_journal_under_an_old_full_endpoint_key_is_still_found(app, tmp_path) -> None:
+    """Journals written before the key left the port out are moved to their new name."""
+    import hashlib
+    import json
+
+    from azmodels_magic import journal as journal_module
+
+    name = "legacy-key"
+    source = make_weights(tmp_path, seed=32)
+    kill_at(app, source, name, "blocks")
+    journal = UploadJournal.load(upload_key(app.project_endpoint, name, "1"))
+    data = json.loads(journal.path.read_text())
+    data["key"] = f"{app.project_endpoint}|{name}|1"  # the old form: the endpoint, port included
+    legacy = journal.path.with_name(hashlib.sha256(data["key"].encode()).hexdigest() + ".json")
+    legacy.write_text(json.dumps(data))
+    journal.path.unlink()
+    journal_module._migrated.clear()  # as in a new process
+
+    found = UploadJournal.load(upload_key(app.project_endpoint, name, "1"))
+    assert found is not None and found.name == name
+    assert not legacy.exists()
+    small_blocks(app)
+    report = app.uploads.upload(source=str(source), name=name, progress=False)
+    assert report.bytes_skipped > 0
