@@ -48,14 +48,24 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
         base_model=args.base_model,
         weight_type=args.weight_type,
         progress=app.progress and not args.no_progress,
+        force=args.force,
     )
     return Outcome(value=report, message=report.summary(), show_value=False)
 
 
 def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
+    from ..errors import ConflictError
     from ..presentation.confirm import confirm
 
     model = app.models.resolve_custom(args.name, args.version)
+    using = app.models._deployments_of(model, same_version=True) or []
+    if using and not args.force:
+        deployed = ", ".join(d.name for d in using)
+        raise ConflictError(
+            f"'{model.name}' version {model.version} is used by deployment {deployed}: delete "
+            "the deployment first, or pass --force to delete the model anyway.",
+            code="ModelInUse",
+        )
 
     def run() -> Outcome:
         report = app.models.delete_version(

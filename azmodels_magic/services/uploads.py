@@ -61,6 +61,7 @@ class UploadPlan(Displayable):
     workers: int
     resume_bytes: int = 0  # already staged by an interrupted run of the same upload
     replaces: bool = False  # --overwrite of an existing version
+    in_use: list[str] = field(default_factory=list)  # deployments serving the replaced version
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -87,6 +88,8 @@ class UploadPlan(Displayable):
             rows.append(("Resume", f"{human_size(self.resume_bytes)} already uploaded"))
         if self.replaces:
             rows.append(("Replaces", f"the existing version {self.version}"))
+        if self.in_use:
+            rows.append(("Deployed as", ", ".join(self.in_use) + " (replacing needs --force)"))
         rows.extend(("Note", note) for note in self.notes)
         rows.extend(("  " + f.relative, human_size(f.size)) for f in info.files[:20])
         if len(info.files) > 20:
@@ -188,6 +191,22 @@ def upload_key(project_endpoint: str, name: str, version: str) -> str:
     from ..journal import upload_key as key
 
     return key(project_endpoint, name, version)
+
+
+def busy_error(key: str, name: str, version: str) -> ConflictError:
+    """The refusal when another process holds the upload of name/version on this machine."""
+    from ..journal import UploadLock
+
+    holder = UploadLock.holder(key)
+    who = f" (process {holder.pid}, since {holder.since})" if holder and holder.pid else ""
+    if holder is not None and holder.action == "replace":
+        what = f"'{name}' version {version} is being replaced by another upload{who}"
+    else:
+        what = f"An upload of '{name}' version {version} is in progress{who}"
+    return ConflictError(
+        f"{what} on this machine: wait for it to finish, then try again.",
+        code="UploadInProgress",
+    )
 
 
 def staging_version(version: str) -> str:
@@ -293,6 +312,9 @@ class UploadService:
             workers=transfer.max_workers,
             replaces=existing is not None,
         )
+        if existing is not None:
+            using = self.models._deployments_of(existing, same_version=True) or []
+            plan.in_use = [d.name for d in using]
         if resumable:
             plan.resume_bytes = journal.bytes_staged
         elif journal is not None:
@@ -321,6 +343,7 @@ class UploadService:
         weight_type: str = "FullWeight",
         progress: bool = True,
         on_status: Callable[[str], None] | None = None,
+        force: bool = False,
     ) -> UploadReport:
         from .. import grammar
         from ..journal import UploadLock
@@ -341,23 +364,12 @@ class UploadService:
                 key, source=source, name=name, version=version, format=format,
                 description=description, tags=tags or {}, overwrite=overwrite,
                 base_model=base_model, weight_type=weight_type, progress=progress,
-                on_status=on_status,
+                on_status=on_status, force=force,
             )  # fmt: skip
 
     def busy_error(self, name: str, version: str) -> ConflictError:
         """The refusal when another process holds the upload of name/version on this machine."""
-        from ..journal import UploadLock
-
-        holder = UploadLock.holder(self._key(name, version))
-        who = f" (process {holder.pid}, since {holder.since})" if holder and holder.pid else ""
-        if holder is not None and holder.action == "replace":
-            what = f"'{name}' version {version} is being replaced by another upload{who}"
-        else:
-            what = f"An upload of '{name}' version {version} is in progress{who}"
-        return ConflictError(
-            f"{what} on this machine: wait for it to finish, then try again.",
-            code="UploadInProgress",
-        )
+        return busy_error(self._key(name, version), name, version)
 
     def _upload_locked(
         self,
@@ -374,6 +386,7 @@ class UploadService:
         weight_type: str,
         progress: bool,
         on_status: Callable[[str], None] | None,
+        force: bool,
     ) -> UploadReport:
         from ..journal import UploadJournal
 
@@ -384,6 +397,13 @@ class UploadService:
             overwrite=overwrite or finished is not None, tags=tags,
             base_model=base_model if finished is None else None,
         )  # fmt: skip
+        if plan.in_use and not force and finished is None:
+            deployed = ", ".join(plan.in_use)
+            raise ConflictError(
+                f"'{name}' version {version} is used by deployment {deployed}: replacing it "
+                "changes the weights it serves. Pass --force to replace it anyway.",
+                code="ModelInUse",
+            )
         if finished is not None:
             # The last run committed every byte and registered, then died before noting it
             # (perhaps while the registration was still running: see it to its end).
@@ -808,8 +828,18 @@ class UploadService:
         return self._status(self.find_journal(path))
 
     def forget(self, path: str) -> str:
-        """Remove an upload's journal and, unless a model uses them, its staged blobs."""
+        """Remove an upload's journal and, unless a model uses them, its staged blobs. Refused
+        while the upload runs (in another process): its lock says so."""
+        from ..journal import UploadLock
+
         journal = self.find_journal(path)
+        lock = UploadLock(journal.key, "forget")
+        if not lock.acquire():
+            raise busy_error(journal.key, journal.name, journal.version)
+        with lock:
+            return self._forget(journal)
+
+    def _forget(self, journal: UploadJournal) -> str:
         state = self._status(journal)
         if state.registered:
             journal.delete()
@@ -822,7 +852,7 @@ class UploadService:
             from ..clients.storage import delete_blobs
 
             slot = self.connection.foundry.start_pending_upload(
-                journal.name, journal.version, pending_upload_id=journal.pending_upload_id
+                journal.name, journal.slot_version, pending_upload_id=journal.pending_upload_id
             )
             removed = delete_blobs(slot.sas_url)
             removed_text = f" and removed {removed} staged blob{'s' if removed != 1 else ''}"

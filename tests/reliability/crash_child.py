@@ -12,6 +12,7 @@ lands exactly where it is meant to, with no hook in the package itself:
 - swap:       (an --overwrite) the new weights stored, the old registration deleted, the new
               one not asked for yet
 - polling:    registration accepted (createAsync answered 202), its operation still polled
+- gate-register: weights and manifest stored; waits for a line on stdin, then registers
 - none:       no pause: run to the end
 """
 
@@ -25,6 +26,11 @@ def pause(point: str) -> None:
     print(f"PAUSED {point}", flush=True)
     while True:
         time.sleep(60)
+
+
+def gate(point: str) -> None:
+    print(f"PAUSED {point}", flush=True)
+    sys.stdin.readline()
 
 
 def install(point: str) -> None:
@@ -48,6 +54,14 @@ def install(point: str) -> None:
         UploadService._write_manifest = lambda self, *a, **k: pause(point)
     elif point == "register":
         UploadService._register = lambda self, *a, **k: pause(point)
+    elif point == "gate-register":
+        register = UploadService._register
+
+        def gated(self, *args, **kwargs):
+            gate(point)
+            return register(self, *args, **kwargs)
+
+        UploadService._register = gated
     elif point == "swap":
         FoundryClient.create_async = lambda self, *a, **k: pause(point)
     elif point == "polling":
