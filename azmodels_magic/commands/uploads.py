@@ -35,6 +35,7 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
         plan = app.uploads.plan(
             source=args.source, name=args.name, version=args.version, format=args.weights_format,
             overwrite=args.overwrite, tags=tags, base_model=args.base_model,
+            follow_symlinks=args.follow_symlinks,
         )  # fmt: skip
         return Outcome(value=plan, message="Dry run: nothing was uploaded or registered.")
     report = app.uploads.upload(
@@ -49,6 +50,7 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
         weight_type=args.weight_type,
         progress=app.progress and not args.no_progress,
         force=args.force,
+        follow_symlinks=args.follow_symlinks,
     )
     return Outcome(value=report, message=report.summary(), show_value=False)
 

@@ -1,8 +1,9 @@
 """Foundry project routes: custom models, their upload slots (real SAS on Azurite), registration
 as a long-running operation, updates, deletion and read credentials.
 
-A registration is refused while the weights are incomplete: no committed blob, a staged but
-uncommitted block, or a file of the azmodels manifest missing or of another size.
+A registration is refused while the weights are incomplete: no committed blob, a blob with only
+staged blocks, a file of the azmodels manifest missing or of another size, or (without a
+manifest) a committed blob with blocks still staged.
 """
 
 from __future__ import annotations
@@ -298,13 +299,15 @@ def check_weights(app: Sandbox, container: str, prefix: str) -> None:
         )
     if not committed:
         raise _incomplete(f"The upload container '{container}' holds no committed blob.")
-    for name in committed:
-        _, uncommitted = client.get_blob_client(name).get_block_list("uncommitted")
-        if uncommitted:
-            raise _incomplete(f"The blob '{name}' has {len(uncommitted)} uncommitted block(s).")
     folder = prefix.rstrip("/") + "/" if prefix else ""
     manifest_name = folder + MANIFEST
     if manifest_name not in committed:
+        # No manifest to say what complete means: no blob may have blocks still pending (one
+        # request per blob, so only here: with a manifest, its sizes are the check).
+        for name in committed:
+            _, uncommitted = client.get_blob_client(name).get_block_list("uncommitted")
+            if uncommitted:
+                raise _incomplete(f"The blob '{name}' has {len(uncommitted)} uncommitted block(s).")
         return
     try:
         manifest = json.loads(client.download_blob(manifest_name).readall())

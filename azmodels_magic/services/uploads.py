@@ -62,6 +62,7 @@ class UploadPlan(Displayable):
     resume_bytes: int = 0  # already staged by an interrupted run of the same upload
     replaces: bool = False  # --overwrite of an existing version
     in_use: list[str] = field(default_factory=list)  # deployments serving the replaced version
+    links: dict[str, str] = field(default_factory=dict)  # symbolic links: relative -> target
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -91,10 +92,19 @@ class UploadPlan(Displayable):
         if self.in_use:
             rows.append(("Deployed as", ", ".join(self.in_use) + " (replacing needs --force)"))
         rows.extend(("Note", note) for note in self.notes)
-        rows.extend(("  " + f.relative, human_size(f.size)) for f in info.files[:20])
+        if self.links:
+            rows.append(("Links", f"{len(self.links)} symbolic link(s), uploaded as their targets"))
+        rows.extend(
+            ("  " + f.relative, human_size(f.size) + self._link_text(f.relative))
+            for f in info.files[:20]
+        )
         if len(info.files) > 20:
             rows.append(("  ...", f"{len(info.files) - 20} more files"))
         return rows
+
+    def _link_text(self, relative: str) -> str:
+        target = self.links.get(relative)
+        return f" -> {target}" if target else ""
 
     def card(self):
         from ..presentation.cards import Card
@@ -271,18 +281,21 @@ class UploadService:
         overwrite: bool = False,
         tags: dict[str, str] | None = None,
         base_model: str | None = None,
+        follow_symlinks: bool = False,
     ) -> UploadPlan:
         """Check everything that can be checked and say what an upload would do."""
         from .. import grammar
         from ..formats import inspect_source
         from ..journal import UploadJournal
+        from .upload_sources import check_source
 
         version = str(version)  # the Python API may be given version=2
         grammar.check(grammar.model_name, name)
         grammar.check(grammar.version, version)
         for key, value in (tags or {}).items():
             grammar.check(grammar.tag, f"{key}={value}")
-        info = inspect_source(source, declared_format=format)  # local: no network yet
+        links = check_source(source, follow_symlinks=follow_symlinks)  # local: no network yet
+        info = inspect_source(source, declared_format=format)
         if any(m.name.lower() == name.lower() for m in self.models.catalog()):
             raise ConflictError(
                 f"'{name}' is the name of a base model in the catalog: base models cannot be "
@@ -311,6 +324,7 @@ class UploadService:
             block_size=journal.block_size if resumable else transfer.block_size,
             workers=transfer.max_workers,
             replaces=existing is not None,
+            links=links,
         )
         if existing is not None:
             using = self.models._deployments_of(existing, same_version=True) or []
@@ -344,6 +358,7 @@ class UploadService:
         progress: bool = True,
         on_status: Callable[[str], None] | None = None,
         force: bool = False,
+        follow_symlinks: bool = False,
     ) -> UploadReport:
         from .. import grammar
         from ..journal import UploadLock
@@ -364,7 +379,7 @@ class UploadService:
                 key, source=source, name=name, version=version, format=format,
                 description=description, tags=tags or {}, overwrite=overwrite,
                 base_model=base_model, weight_type=weight_type, progress=progress,
-                on_status=on_status, force=force,
+                on_status=on_status, force=force, follow_symlinks=follow_symlinks,
             )  # fmt: skip
 
     def busy_error(self, name: str, version: str) -> ConflictError:
@@ -387,6 +402,7 @@ class UploadService:
         progress: bool,
         on_status: Callable[[str], None] | None,
         force: bool,
+        follow_symlinks: bool,
     ) -> UploadReport:
         from ..journal import UploadJournal
 
@@ -396,6 +412,7 @@ class UploadService:
             source=source, name=name, version=version, format=format,
             overwrite=overwrite or finished is not None, tags=tags,
             base_model=base_model if finished is None else None,
+            follow_symlinks=follow_symlinks,
         )  # fmt: skip
         if plan.in_use and not force and finished is None:
             deployed = ", ".join(plan.in_use)

@@ -368,3 +368,112 @@ def test_overwriting_or_deleting_a_deployed_version_needs_force(app, tmp_path) -
     check_stored(app, raw, name, new)
     app.execute(["delete", "--name", name, "--force"])
     assert registered(raw, name) == []
+
+
+# -- 10. hostile source folders, and folders of thousands of files -------------------------------
+
+
+@pytest.fixture
+def offline():
+    """An AzModels whose endpoints answer nothing: any network call would fail, so a refusal
+    that comes back as ValidationError was decided before the network."""
+    from azmodels_magic import AzModels
+    from azmodels_magic.auth import StaticTokenCredential
+
+    az = AzModels(
+        credential=StaticTokenCredential("t"),
+        project_endpoint="http://127.0.0.1:9/api/projects/p",
+        arm_endpoint="http://127.0.0.1:9",
+        subscription_id="s", resource_group="r", account="a", project="p",
+        max_retries=0, progress=False,
+    )  # fmt: skip
+    yield az
+    az.close()
+
+
+def model_folder(tmp_path: Path, seed: int) -> Path:
+    folder = tmp_path / "model"
+    folder.mkdir(parents=True)
+    make_weights(folder, seed=seed)
+    return folder
+
+
+def test_a_link_leading_outside_the_folder_needs_follow_symlinks(app, offline, tmp_path) -> None:
+    from azmodels_magic.errors import ValidationError
+
+    folder = model_folder(tmp_path, 51)
+    secret = tmp_path / "elsewhere" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("not part of the model\n")
+    (folder / "notes.txt").symlink_to(secret)
+    (folder / "config.json").write_text("{}")
+    (folder / "same.json").symlink_to(folder / "config.json")  # inside: fine
+
+    for az in (offline, app):
+        with pytest.raises(ValidationError, match="--follow-symlinks") as caught:
+            az.execute(["upload", "--source", str(folder), "--name", "linked-out"])
+        assert "notes.txt" in str(caught.value) and str(secret) in str(caught.value)
+    assert registered(Raw(app._sandbox_info), "linked-out") == []
+
+    plan = app.execute(["upload", "--source", str(folder), "--name", "linked-out",
+                        "--follow-symlinks", "--dry-run"]).value  # fmt: skip
+    shown = dict(plan.rows())
+    assert str(secret) in shown["  notes.txt"]
+    assert str(folder / "config.json") in shown["  same.json"]
+    small_blocks(app)
+    app.uploads.upload(source=str(folder), name="linked-out", follow_symlinks=True, progress=False)
+    stored = Raw(app._sandbox_info).download("linked-out", "1")
+    assert stored["notes.txt"] == secret.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("raw_name", "shown"),
+    [(b"evil\x1b[2Jname.txt", "evil\\x1b[2Jname.txt"), (b"caf\xe9.txt", "caf\\xe9.txt"),
+     (b"two\nlines.txt", "two\\x0alines.txt")],
+)  # fmt: skip
+def test_hostile_file_names_are_refused_before_the_network(
+    offline, tmp_path, raw_name: bytes, shown: str
+) -> None:
+    from azmodels_magic.errors import ValidationError
+
+    folder = model_folder(tmp_path, 52)
+    with open(os.path.join(os.fsencode(folder), raw_name), "wb") as handle:
+        handle.write(b"x")
+    for line in (["--dry-run"], []):
+        with pytest.raises(ValidationError) as caught:
+            offline.execute(["upload", "--source", str(folder), "--name", "hostile", *line])
+        text = str(caught.value)
+        assert shown in text, text
+        assert "\x1b" not in text and "\n" not in text
+        text.encode("utf-8")  # printable anywhere: no lone surrogate
+
+
+def test_a_folder_of_thousands_of_files_registers_in_seconds(app, tmp_path) -> None:
+    import time
+
+    folder = model_folder(tmp_path, 53)
+    pieces = folder / "pieces"
+    pieces.mkdir()
+    for i in range(2000):
+        (pieces / f"piece-{i:05d}.txt").write_text(f"piece {i}\n")
+    foundry = app.connection.foundry
+    timed: list[float] = []
+    create_async = foundry.create_async
+
+    def timed_create(*args, **kwargs):
+        started = time.monotonic()
+        try:
+            return create_async(*args, **kwargs)
+        finally:
+            timed.append(time.monotonic() - started)
+
+    foundry.create_async = timed_create
+    try:
+        started = time.monotonic()
+        report = app.uploads.upload(source=str(folder), name="many-files", progress=False)
+        took = time.monotonic() - started
+    finally:
+        del foundry.create_async
+    assert len(report.plan.info.files) == 2001 and report.model.ready
+    assert timed and timed[0] < 3, f"the registration request alone took {timed[0]:.1f} s"
+    assert took < 25, f"2001 files took {took:.1f} s"
