@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .clients.blob import block_size_for
+from .errors import ValidationError
 from .records import WeightFile
 from .redaction import strip_query
 
@@ -502,7 +503,18 @@ class UploadLock:
         self._fd: int | None = None
 
     def acquire(self) -> bool:
-        """Take the lock without waiting; False when another process (or thread) holds it."""
+        """Take the lock without waiting; False when another process (or thread) holds it.
+        A cache folder that cannot be written is a ValidationError naming it."""
+        try:
+            return self._acquire()
+        except OSError as exc:
+            raise ValidationError(
+                f"The azmodels cache folder {self.path.parent} cannot be used "
+                f"({exc.strerror or exc}): make it writable, or set AZMODELS_CACHE_DIR to a "
+                "folder that is."
+            ) from None
+
+    def _acquire(self) -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             import fcntl
@@ -566,7 +578,11 @@ class UploadLock:
         if not probe.path.exists():
             return None
         holder = _read_holder(probe.path)
-        if probe.acquire():
+        try:
+            free = probe._acquire()
+        except OSError:
+            return None  # cannot tell: an unusable cache folder holds no upload either
+        if free:
             probe.release()
             return None
         return holder or LockHolder(pid=0, action="upload", since="")

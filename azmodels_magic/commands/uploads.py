@@ -20,12 +20,12 @@ def finish_interrupted(app: AzModels) -> None:
     from ..journal import ReplaceIntent
     from ..redaction import get_logger
 
-    if not ReplaceIntent.list_all():
-        return
     try:
+        if not ReplaceIntent.list_all():
+            return
         for note in app.uploads.recover():
             get_logger(__name__).warning("%s", note)
-    except (AzModelsError, OSError) as exc:
+    except (AzModelsError, OSError) as exc:  # not connected, cache unreadable: the next one
         get_logger(__name__).warning("An interrupted replacement is still pending: %s", exc)
 
 

@@ -581,8 +581,10 @@ class UploadService:
     def recover(self) -> list[str]:
         """Finish, or roll back, replacements a killed process left between deleting the old
         registration and registering the new one (see ReplaceIntent). One sentence per
-        replacement dealt with. Replacements whose upload still runs are left alone."""
+        replacement dealt with. Replacements whose upload still runs are left alone, and one
+        that cannot be settled now (the service unreachable) waits for the next command."""
         from ..journal import ReplaceIntent, UploadLock, project_identity
+        from ..redaction import get_logger
 
         intents = ReplaceIntent.list_all()
         if not intents:
@@ -596,7 +598,13 @@ class UploadService:
             if not lock.acquire():
                 continue  # its upload is still running: it finishes the swap itself
             with lock:
-                done.append(self._recover_one(intent))
+                try:
+                    done.append(self._recover_one(intent))
+                except AzModelsError as exc:
+                    get_logger(__name__).warning(
+                        "The interrupted replacement of '%s' version %s is still pending: %s",
+                        intent.name, intent.version, exc,
+                    )  # fmt: skip
         return done
 
     def _recover_one(self, intent) -> str:

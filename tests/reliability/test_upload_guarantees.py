@@ -476,4 +476,4 @@ def test_a_folder_of_thousands_of_files_registers_in_seconds(app, tmp_path) -> N
         del foundry.create_async
     assert len(report.plan.info.files) == 2001 and report.model.ready
     assert timed and timed[0] < 3, f"the registration request alone took {timed[0]:.1f} s"
-    assert took < 25, f"2001 files took {took:.1f} s"
+    assert took < 30, f"2001 files took {took:.1f} s"
