@@ -150,6 +150,7 @@ class UploadStatus(Displayable):
     registered: bool
     updated: str
     storage: str  # the container URL, without a credential
+    replaces: bool = False  # an --overwrite of a registered version
 
     @property
     def path(self) -> str:
@@ -163,9 +164,10 @@ class UploadStatus(Displayable):
     def hint(self) -> str:
         if self.registered:
             return ""
+        overwrite = " --overwrite" if self.replaces else ""
         return (
             f"%azmodels upload --source {self.source} --name {self.name} --version "
-            f"{self.version}  # resumes and registers"
+            f"{self.version}{overwrite}  # resumes and registers"
         )
 
     def rows(self) -> list[tuple[str, Any]]:
@@ -844,6 +846,7 @@ class UploadService:
             registered=registered,
             updated=journal.updated,
             storage=journal.container_url,
+            replaces=journal.slot_version != journal.version,
         )
 
     def status(self, *, prefix: str | None = None) -> list[UploadStatus]:

@@ -477,3 +477,50 @@ def test_a_folder_of_thousands_of_files_registers_in_seconds(app, tmp_path) -> N
     assert len(report.plan.info.files) == 2001 and report.model.ready
     assert timed and timed[0] < 3, f"the registration request alone took {timed[0]:.1f} s"
     assert took < 30, f"2001 files took {took:.1f} s"
+
+
+def test_an_interrupted_swap_whose_new_weights_are_gone_restores_the_old_version(
+    app, tmp_path
+) -> None:
+    """kill -9 between deleting the old registration and registering the new one, then the new
+    weights disappear: the next command puts the old registration back, as it was."""
+    from azure.storage.blob import BlobServiceClient
+
+    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
+
+    raw = Raw(app._sandbox_info)
+    name = "ow-rollback"
+    old = make_weights(tmp_path / "old", seed=61)
+    small_blocks(app)
+    app.uploads.upload(source=str(old), name=name, description="the first", progress=False)
+    kill_at(app, make_weights(tmp_path / "new", seed=62), name, "swap", "--overwrite")
+    assert registered(raw, name) == []  # the window the intent covers
+
+    [intent] = [i for i in ReplaceIntent.list_all() if i.name == name]
+    container = intent.new["blobUri"].rstrip("/").rsplit("/", 1)[1]
+    conn = (
+        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+        f"BlobEndpoint={raw.info.blob_endpoint};"
+    )
+    with BlobServiceClient.from_connection_string(conn) as service:
+        service.delete_container(container)
+
+    outcome = app.execute(["show", name])
+    assert outcome.value is not None
+    check_stored(app, raw, name, old)
+    assert registered(raw, name)[0]["description"] == "the first"
+    assert [i for i in ReplaceIntent.list_all() if i.name == name] == []
+
+
+def test_an_interrupted_overwrite_is_listed_with_how_to_finish_it(app, tmp_path) -> None:
+    name = "ow-listed"
+    small_blocks(app)
+    app.uploads.upload(source=str(make_weights(tmp_path / "a", seed=63)), name=name, progress=False)
+    new = make_weights(tmp_path / "b", seed=64)
+    kill_at(app, new, name, "blocks", "--overwrite")
+    [status] = [s for s in app.uploads.status() if s.name == name]
+    assert not status.registered and "--overwrite" in status.hint
+    # and `uploads delete` removes what it staged, the registered version untouched
+    message = app.execute(["uploads", "delete", "--path", f"{name}/1"]).message
+    assert "removed" in message
+    assert [m["version"] for m in registered(Raw(app._sandbox_info), name)] == ["1"]
