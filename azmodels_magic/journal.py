@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
 import json
 import os
 import tempfile
@@ -60,7 +61,13 @@ def uploads_dir() -> Path:
     return cache_dir() / "uploads"
 
 
-_LOOPBACK_HOSTS = ("localhost", "::1", "[::1]")
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def project_identity(endpoint: str) -> str:
@@ -71,7 +78,7 @@ def project_identity(endpoint: str) -> str:
         return endpoint  # already an identity
     parts = urlsplit(endpoint.strip())
     host = (parts.hostname or "").lower()
-    if host in _LOOPBACK_HOSTS or host.startswith("127."):
+    if _is_loopback(host):
         host = "loopback"
     return f"{host}{parts.path.rstrip('/')}"
 

@@ -524,3 +524,25 @@ def test_an_interrupted_overwrite_is_listed_with_how_to_finish_it(app, tmp_path)
     message = app.execute(["uploads", "delete", "--path", f"{name}/1"]).message
     assert "removed" in message
     assert [m["version"] for m in registered(Raw(app._sandbox_info), name)] == ["1"]
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ("http://127.0.0.1:5001/api/projects/p", "http://127.0.0.1:6002/api/projects/p", True),
+        ("http://127.0.0.1:5001/api/projects/p", "http://localhost:5001/api/projects/p/", True),
+        ("http://[::1]:5001/api/projects/p", "http://127.0.0.2:1/api/projects/p", True),
+        ("https://A.services.ai.azure.com/api/projects/p",
+         "https://a.services.ai.azure.com:443/api/projects/p", True),
+        ("https://a.services.ai.azure.com/api/projects/p",
+         "https://user@a.services.ai.azure.com/api/projects/p?x=1", True),
+        ("https://a.services.ai.azure.com/api/projects/p",
+         "https://b.services.ai.azure.com/api/projects/p", False),
+        ("https://a.services.ai.azure.com/api/projects/p",
+         "https://a.services.ai.azure.com/api/projects/q", False),
+        ("http://127.evil.example/api/projects/p", "http://127.0.0.1/api/projects/p", False),
+    ],
+)  # fmt: skip
+def test_the_journal_key_ignores_incidental_endpoint_details(one, other, same) -> None:
+    assert (upload_key(one, "m", "1") == upload_key(other, "m", "1")) is same
+    assert (upload_key(one, "m", "1") == upload_key(one, "m", "2")) is False
