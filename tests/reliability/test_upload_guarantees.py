@@ -546,3 +546,21 @@ def test_an_interrupted_overwrite_is_listed_with_how_to_finish_it(app, tmp_path)
 def test_the_journal_key_ignores_incidental_endpoint_details(one, other, same) -> None:
     assert (upload_key(one, "m", "1") == upload_key(other, "m", "1")) is same
     assert (upload_key(one, "m", "1") == upload_key(one, "m", "2")) is False
+
+
+def test_an_interrupted_swap_is_finished_by_any_command_of_a_new_process(app, tmp_path) -> None:
+    """The terminal front end, in a new process, running a command unrelated to uploads."""
+    raw = Raw(app._sandbox_info)
+    name = "ow-any-command"
+    small_blocks(app)
+    app.uploads.upload(source=str(make_weights(tmp_path / "a", seed=65)), name=name, progress=False)
+    new = make_weights(tmp_path / "b", seed=66)
+    kill_at(app, new, name, "swap", "--overwrite")
+    assert registered(raw, name) == []
+    env = {**os.environ, "AZMODELS_SANDBOX": app._sandbox_info.arm_endpoint}
+    done = subprocess.run(
+        [sys.executable, "-m", "azmodels_magic.cli", "deployments", "list"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    check_stored(app, raw, name, new)
