@@ -189,6 +189,8 @@ class AzModels(AzModelsConfig):
             from .connection import Connection
 
             self._connection = Connection(self, self._tokens)
+            if self._sandbox_info is not None:
+                self._connection.sandbox_dir = self._sandbox_info.data_dir
         return self._connection
 
     def connection_summary(self) -> dict[str, str]:

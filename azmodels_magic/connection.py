@@ -28,6 +28,9 @@ class Connection:
     def __init__(self, config: AzModelsConfig, tokens: TokenProvider) -> None:
         self.config = config
         self.tokens = tokens
+        # A sandbox's data folder: what names its project (its endpoint's port changes with
+        # every start). None for Azure.
+        self.sandbox_dir: str | None = None
 
     def __repr__(self) -> str:
         return f"Connection({self.config.project_endpoint or 'no project'})"

@@ -89,9 +89,16 @@ def same_location(url: str, other: str) -> bool:
     return project_identity(strip_query(url)) == project_identity(strip_query(other))
 
 
-def upload_key(project_endpoint: str, name: str, version: str) -> str:
-    """The journal key of one upload: the project's identity, the model name and version."""
-    return f"{project_identity(project_endpoint)}|{name}|{version}"
+def upload_key(
+    project_endpoint: str, name: str, version: str, *, sandbox_dir: str | None = None
+) -> str:
+    """The journal key of one upload: the project's identity, the model name and version. A
+    sandbox's project is named by its data folder as well: two sandboxes running side by side
+    on loopback are two projects, one restarted on another port is the same one."""
+    project = project_identity(project_endpoint)
+    if sandbox_dir:
+        project = f"{project}@{os.path.abspath(sandbox_dir)}"
+    return f"{project}|{name}|{version}"
 
 
 def normalize_key(key: str) -> str:

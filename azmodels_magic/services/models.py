@@ -263,18 +263,18 @@ class ModelService:
     def _refuse_if_uploading(self, model: CustomModel) -> None:
         """Another process on this machine is uploading (replacing) this version: not now."""
         from ..journal import UploadLock
-        from .uploads import busy_error, upload_key
+        from .uploads import busy_error, key_for
 
-        key = upload_key(self.connection.config.project_endpoint, model.name, model.version)
+        key = key_for(self.connection, model.name, model.version)
         if UploadLock.holder(key) is not None:
             raise busy_error(key, model.name, model.version)
 
     def _forget_upload(self, model: CustomModel) -> None:
         """This machine's journal of the deleted version would otherwise offer to resume it."""
         from ..journal import UploadJournal, same_location
-        from .uploads import upload_key
+        from .uploads import key_for
 
-        key = upload_key(self.connection.config.project_endpoint, model.name, model.version)
+        key = key_for(self.connection, model.name, model.version)
         journal = UploadJournal.load(key)
         if journal is not None and same_location(journal.container_url, model.blob_uri):
             journal.delete()

@@ -198,11 +198,24 @@ class UploadStatus(Displayable):
         return card
 
 
-def upload_key(project_endpoint: str, name: str, version: str) -> str:
+def upload_key(
+    project_endpoint: str, name: str, version: str, *, sandbox_dir: str | None = None
+) -> str:
     """The journal key of an upload (port-free: see journal.upload_key)."""
     from ..journal import upload_key as key
 
-    return key(project_endpoint, name, version)
+    return key(project_endpoint, name, version, sandbox_dir=sandbox_dir)
+
+
+def key_for(connection: Connection, name: str, version: str) -> str:
+    """The journal key of name/version in the project `connection` reaches."""
+    sandbox_dir = getattr(connection, "sandbox_dir", None)
+    return upload_key(connection.config.project_endpoint, name, version, sandbox_dir=sandbox_dir)
+
+
+def _project_prefix(connection: Connection) -> str:
+    """What every journal key of the project `connection` reaches starts with."""
+    return key_for(connection, "", "")[:-1]  # "<project>|"
 
 
 def busy_error(key: str, name: str, version: str) -> ConflictError:
@@ -268,8 +281,9 @@ class UploadService:
 
         return BlobTransfer(block_size=self.block_size, max_workers=self.workers)
 
-    def _key(self, name: str, version: str) -> str:
-        return upload_key(self.connection.config.project_endpoint, name, version)
+    def key(self, name: str, version: str) -> str:
+        """The journal key of name/version in this project."""
+        return key_for(self.connection, name, version)
 
     # -- plan -----------------------------------------------------------------------------------
 
@@ -314,7 +328,7 @@ class UploadService:
         if base_model:
             self._check_base_model(base_model)
         transfer = self._transfer()
-        journal = UploadJournal.load(self._key(name, version))
+        journal = UploadJournal.load(self.key(name, version))
         if journal is not None and journal.status == "registered":
             journal = None  # a finished upload: a new one starts afresh
         resumable = journal is not None and journal.matches(info.files)
@@ -371,7 +385,7 @@ class UploadService:
                 f"{', '.join(grammar.WEIGHT_TYPES)}."
             )
         version = str(version)
-        key = self._key(name, version)
+        key = self.key(name, version)
         self.recover()  # a replacement a killed process left half done comes first
         lock = UploadLock(key, "replace" if overwrite else "upload")
         if not lock.acquire():
@@ -386,7 +400,7 @@ class UploadService:
 
     def busy_error(self, name: str, version: str) -> ConflictError:
         """The refusal when another process holds the upload of name/version on this machine."""
-        return busy_error(self._key(name, version), name, version)
+        return busy_error(self.key(name, version), name, version)
 
     def _upload_locked(
         self,
@@ -585,13 +599,13 @@ class UploadService:
         registration and registering the new one (see ReplaceIntent). One sentence per
         replacement dealt with. Replacements whose upload still runs are left alone, and one
         that cannot be settled now (the service unreachable) waits for the next command."""
-        from ..journal import ReplaceIntent, UploadLock, project_identity
+        from ..journal import ReplaceIntent, UploadLock
         from ..redaction import get_logger
 
         intents = ReplaceIntent.list_all()
         if not intents:
             return []
-        prefix = project_identity(self.connection.config.project_endpoint) + "|"
+        prefix = _project_prefix(self.connection)
         done: list[str] = []
         for intent in intents:
             if not intent.key.startswith(prefix):
@@ -802,9 +816,9 @@ class UploadService:
     # -- uploads known to this machine ----------------------------------------------------------
 
     def journals(self, prefix: str | None = None) -> list[UploadJournal]:
-        from ..journal import UploadJournal, project_identity
+        from ..journal import UploadJournal
 
-        project = project_identity(self.connection.config.project_endpoint) + "|"
+        project = _project_prefix(self.connection)
         found = [j for j in UploadJournal.list_all() if j.key.startswith(project)]
         if prefix:
             found = [j for j in found if j.name.lower().startswith(prefix.lower())]

@@ -117,7 +117,7 @@ def test_overwrite_killed_keeps_a_registered_version(app, tmp_path, point) -> No
     small_blocks(app)
     app.uploads.upload(source=str(new), name=name, overwrite=True, progress=False)
     check_stored(app, raw, name, new)
-    journal = UploadJournal.load(upload_key(app.project_endpoint, name, "1"))
+    journal = UploadJournal.load(app.uploads.key(name, "1"))
     assert journal is not None and journal.status == "registered"
     assert ReplaceIntent.list_all() == []
 
@@ -141,7 +141,7 @@ def test_resume_restages_a_block_changed_in_place(app, tmp_path) -> None:
     name = "changed-in-place"
     source = make_weights(tmp_path, seed=21)
     kill_at(app, source, name, "blocks")  # three blocks staged and journaled
-    journal = UploadJournal.load(upload_key(app.project_endpoint, name, "1"))
+    journal = UploadJournal.load(app.uploads.key(name, "1"))
     staged = journal.file(source.name).block_ids
     assert staged, "the killed run staged nothing"
     first = int(staged[0].rsplit("-", 1)[1])
@@ -163,7 +163,7 @@ def test_resume_of_a_journal_without_block_digests_sends_the_blocks_again(app, t
     name = "old-journal"
     source = make_weights(tmp_path, seed=22)
     kill_at(app, source, name, "blocks")
-    path = UploadJournal.load(upload_key(app.project_endpoint, name, "1")).path
+    path = UploadJournal.load(app.uploads.key(name, "1")).path
     data = json.loads(path.read_text())
     for entry in data["files"]:
         entry.pop("block_digests", None)
@@ -206,30 +206,57 @@ def test_restart_on_another_port_keeps_resumable_uploads(tmp_path) -> None:
         second.close()
 
 
-def test_a_journal_under_an_old_full_endpoint_key_is_still_found(app, tmp_path) -> None:
+def test_a_journal_under_an_old_full_endpoint_key_is_still_found(tmp_path, monkeypatch) -> None:
     """Journals written before the key left the port out are moved to their new name."""
     import hashlib
     import json
 
     from azmodels_magic import journal as journal_module
+    from azmodels_magic.records import WeightFile
 
-    name = "legacy-key"
+    monkeypatch.setenv("AZMODELS_CACHE_DIR", str(tmp_path / "cache"))
     source = make_weights(tmp_path, seed=32)
-    kill_at(app, source, name, "blocks")
-    journal = UploadJournal.load(upload_key(app.project_endpoint, name, "1"))
+    st = source.stat()
+    files = [WeightFile(source, source.name, size=st.st_size, mtime_ns=st.st_mtime_ns)]
+    endpoint = "https://acct.services.ai.azure.com:443/api/projects/p"
+    journal = UploadJournal.create(
+        upload_key(endpoint, "m", "1"), name="m", version="1", source=str(source),
+        pending_upload_id="pu", container_url="https://st.blob.core.windows.net/c",
+        block_size=BLOCK, files=files,
+    )  # fmt: skip
+    journal.mark_staged(source.name, "00000-00000000", "d" * 32)
+    journal.flush()
     data = json.loads(journal.path.read_text())
-    data["key"] = f"{app.project_endpoint}|{name}|1"  # the old form: the endpoint, port included
+    data["key"] = f"{endpoint}|m|1"  # the old form: the endpoint as given, port included
     legacy = journal.path.with_name(hashlib.sha256(data["key"].encode()).hexdigest() + ".json")
     legacy.write_text(json.dumps(data))
     journal.path.unlink()
     journal_module._migrated.clear()  # as in a new process
 
-    found = UploadJournal.load(upload_key(app.project_endpoint, name, "1"))
-    assert found is not None and found.name == name
+    found = UploadJournal.load(upload_key(endpoint.replace(":443", ""), "m", "1"))
+    assert found is not None and found.file(source.name).block_ids == ["00000-00000000"]
     assert not legacy.exists()
-    small_blocks(app)
-    report = app.uploads.upload(source=str(source), name=name, progress=False)
-    assert report.bytes_skipped > 0
+
+
+def test_two_sandboxes_side_by_side_keep_their_uploads_apart(app, tmp_path) -> None:
+    """Both on loopback, same project name, same model name: two projects all the same."""
+    other = start_app()
+    try:
+        source = make_weights(tmp_path, seed=33)
+        assert app.uploads.key("side", "1") != other.uploads.key("side", "1")
+        child = start_child(app, source, "side", "blocks")
+        try:
+            wait_paused(child, "blocks")  # holds its upload's lock, journal half written
+            small_blocks(other)
+            report = other.uploads.upload(source=str(source), name="side", progress=False)
+            assert report.bytes_skipped == 0 and report.model.ready
+        finally:
+            kill(child)
+        assert [s.name for s in other.uploads.status() if s.name == "side"] == ["side"]
+        [mine] = [s for s in app.uploads.status() if s.name == "side"]
+        assert not mine.registered and mine.bytes_done > 0
+    finally:
+        other.close()
 
 
 # -- 4. concurrency ------------------------------------------------------------------------------
@@ -259,7 +286,7 @@ def test_a_second_upload_of_the_same_version_is_refused_before_asking_for_a_slot
     # the lock died with its process: the stale upload can be removed now
     outcome = app.execute(["uploads", "delete", "--path", f"{name}/1"])
     assert "Forgot upload" in outcome.message
-    assert UploadJournal.load(upload_key(app.project_endpoint, name, "1")) is None
+    assert UploadJournal.load(app.uploads.key(name, "1")) is None
 
 
 def stored_bytes(raw: Raw) -> dict[str, int]:
