@@ -129,10 +129,13 @@ class UploadReport:
         rate = human_rate(self.bytes_sent / self.seconds) if self.seconds > 0 else "-"
         resumed = f", {human_size(self.bytes_skipped)} resumed" if self.bytes_skipped else ""
         files = len(self.plan.info.files)
+        serving = ""
+        if self.plan.in_use:
+            serving = f" Deployment {', '.join(self.plan.in_use)} now serves the new weights."
         return (
             f"Uploaded {files} file{'s' if files != 1 else ''} "
             f"({human_size(self.plan.info.total_size)}{resumed}) in {self.seconds:.1f} s at "
-            f"{rate}; registered {self.model.name} version {self.model.version}."
+            f"{rate}; registered {self.model.name} version {self.model.version}.{serving}"
         )
 
 
@@ -629,7 +632,9 @@ class UploadService:
         what = f"'{name}' version {version}"
         if current is not None:
             intent.delete()  # the swap never started, or it finished
-            return f"The replacement of {what} had completed."
+            if same_location(current.blob_uri, intent.new["blobUri"]):
+                return f"The replacement of {what} had completed."
+            return f"The replacement of {what} never started: the version is unchanged."
         context = f"Finish replacing {what}"
         try:
             self._register_and_wait(name, version, intent.new, context)

@@ -390,8 +390,9 @@ def test_overwriting_or_deleting_a_deployed_version_needs_force(app, tmp_path) -
     assert [m["version"] for m in registered(raw, name)] == ["1"]
 
     small_blocks(app)
-    app.execute(["upload", "--source", str(new), "--name", name, "--overwrite", "--force",
-                 "--no-progress"])  # fmt: skip
+    done = app.execute(["upload", "--source", str(new), "--name", name, "--overwrite", "--force",
+                        "--no-progress"])  # fmt: skip
+    assert "serves-it now serves the new weights" in done.message
     check_stored(app, raw, name, new)
     app.execute(["delete", "--name", name, "--force"])
     assert registered(raw, name) == []
