@@ -642,7 +642,8 @@ class UploadService:
         except ConflictError:
             note = f"{what} was registered again elsewhere."
         except AzModelsError as exc:
-            if exc.status is not None and exc.status < 500 and exc.status != 429:
+            refused = exc.status is not None and exc.status < 500 and exc.status != 429
+            if refused or isinstance(exc, OperationFailedError):
                 # The new weights are refused: put the replaced registration back.
                 self._register_and_wait(name, version, intent.old, f"Restore {what}")
                 note = f"Restored {what}: its interrupted replacement could not be finished."
