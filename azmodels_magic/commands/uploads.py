@@ -60,6 +60,7 @@ def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
     from ..presentation.confirm import confirm
 
     model = app.models.resolve_custom(args.name, args.version)
+    app.models._refuse_if_uploading(model)  # before asking for a confirmation
     using = app.models._deployments_of(model, same_version=True) or []
     if using and not args.force:
         deployed = ", ".join(d.name for d in using)
