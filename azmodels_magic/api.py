@@ -198,6 +198,8 @@ class AzModels(AzModelsConfig):
             self._connection = Connection(
                 self, self._tokens, sandbox=self._sandbox_info is not None and self._sandbox_token
             )
+            if self._sandbox_info is not None:
+                self._connection.sandbox_dir = self._sandbox_info.data_dir
         return self._connection
 
     def connection_summary(self) -> dict[str, str]:

@@ -31,6 +31,9 @@ class Connection:
         self.config = config
         self.tokens = tokens
         self.sandbox = sandbox  # connected to the local sandbox: its own sign-in advice
+        # A sandbox's data folder: what names its project (its endpoint's port changes with
+        # every start). None for Azure.
+        self.sandbox_dir: str | None = None
 
     def __repr__(self) -> str:
         return f"Connection({self.config.project_endpoint or 'no project'})"

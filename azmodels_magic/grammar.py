@@ -291,6 +291,11 @@ def build_parser(prog: str = "azmodels") -> _Parser:
     p.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
     p.add_argument("--base-model", metavar="M", help="the base model these weights derive from")
     p.add_argument("--weight-type", choices=WEIGHT_TYPES, default="FullWeight")
+    p.add_argument("--force", action="store_true", help="replace a version a deployment uses")
+    p.add_argument(
+        "--follow-symlinks", action="store_true",
+        help="upload what links leading outside the folder point at",
+    )  # fmt: skip
     _output_options(p, formats=False)
 
     p = _sub(commands, "delete", "delete a custom model version (and its weights)")

@@ -1,13 +1,17 @@
 """The resume journal of `%azmodels upload`: what was staged where, so a re-run resumes.
 
-One JSON file per upload key (the service's "<project endpoint>|<name>|<version>"), named by the
-key's SHA-256, under `<cache dir>/uploads/`. The cache dir is $AZMODELS_CACHE_DIR, else
-$XDG_CACHE_HOME/azmodels, else ~/.cache/azmodels.
+One JSON file per upload key ("<project identity>|<name>|<version>", see `upload_key`), named by
+the key's SHA-256, under `<cache dir>/uploads/`. The project identity leaves out what is incidental
+to an endpoint (scheme, port, user info, case of the host; any loopback address is one), so a
+sandbox restarted on another port still finds its resumable uploads; journals written under the
+older full-endpoint keys are moved to their new names on first use. The cache dir is
+$AZMODELS_CACHE_DIR, else $XDG_CACHE_HOME/azmodels, else ~/.cache/azmodels.
 
 The journal is a hint, never the truth: the transfer re-checks every journaled block against the
-service before skipping it. So losing the last few entries (a kill -9 between two throttled
-writes) only costs re-sending those blocks. Writes are atomic (temp file + os.replace), so a
-reader never sees half a file.
+service before skipping it, and re-reads it against the digest recorded when it was staged (a
+source changed in place, same size and mtime, must not leave old bytes under a new SHA-256).
+So losing the last few entries (a kill -9 between two throttled writes) only costs re-sending
+those blocks. Writes are atomic (temp file + os.replace), so a reader never sees half a file.
 
 No secret is ever written: the container URL is stored without its query (the SAS), and every
 write checks for a signature before it reaches the disk.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
 import json
 import os
 import tempfile
@@ -27,13 +32,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .clients.blob import block_size_for
+from .errors import ValidationError
 from .records import WeightFile
 from .redaction import strip_query
 
 STATUSES = ("uploading", "uploaded", "registered", "failed")
-_FORMAT = 1
+_FORMAT = 2  # 2: block digests, port-free keys
 # Staged-block writes are throttled: at most one per interval, or one per this many blocks.
 SAVE_INTERVAL = 0.5
 SAVE_EVERY_BLOCKS = 64
@@ -54,8 +61,89 @@ def uploads_dir() -> Path:
     return cache_dir() / "uploads"
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def project_identity(endpoint: str) -> str:
+    """What names a project in an endpoint URL: host (lowercase) and path. The scheme, port,
+    user info, query and a trailing slash are incidental; every loopback address is 'loopback'
+    (a sandbox restarted on another port or address is the same project)."""
+    if "://" not in endpoint:
+        return endpoint  # already an identity
+    parts = urlsplit(endpoint.strip())
+    host = (parts.hostname or "").lower()
+    if _is_loopback(host):
+        host = "loopback"
+    return f"{host}{parts.path.rstrip('/')}"
+
+
+def same_location(url: str, other: str) -> bool:
+    """Two URLs of one project or container, whatever their incidental details (a storage
+    emulator restarted on another port still holds the same containers)."""
+    return project_identity(strip_query(url)) == project_identity(strip_query(other))
+
+
+def upload_key(
+    project_endpoint: str, name: str, version: str, *, sandbox_dir: str | None = None
+) -> str:
+    """The journal key of one upload: the project's identity, the model name and version. A
+    sandbox's project is named by its data folder as well: two sandboxes running side by side
+    on loopback are two projects, one restarted on another port is the same one."""
+    project = project_identity(project_endpoint)
+    if sandbox_dir:
+        project = f"{project}@{os.path.abspath(sandbox_dir)}"
+    return f"{project}|{name}|{version}"
+
+
+def normalize_key(key: str) -> str:
+    """A key of any journal format in today's form (older ones held the full endpoint)."""
+    parts = key.rsplit("|", 2)
+    if len(parts) != 3:
+        return key
+    return upload_key(*parts)
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(normalize_key(key).encode("utf-8")).hexdigest()
+
+
 def journal_path(key: str) -> Path:
-    return uploads_dir() / f"{hashlib.sha256(key.encode('utf-8')).hexdigest()}.json"
+    return uploads_dir() / f"{_key_hash(key)}.json"
+
+
+_migrated: set[Path] = set()
+
+
+def _migrate_legacy(folder: Path) -> None:
+    """Move journals written under full-endpoint keys to their port-free names (once per
+    folder and process; a journal already at the new name wins)."""
+    if folder in _migrated or not folder.is_dir():
+        return
+    _migrated.add(folder)
+    for path in folder.glob("*.json"):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            key = data["key"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if not isinstance(key, str):
+            continue
+        target = folder / f"{_key_hash(key)}.json"
+        if target == path:
+            continue
+        with contextlib.suppress(OSError):
+            if target.exists():
+                continue
+            data["key"] = normalize_key(key)
+            text = json.dumps(data, indent=1)
+            _atomic_write(target, text)
+            path.unlink()
 
 
 def check_uploads_dir() -> Path:
@@ -93,6 +181,9 @@ class JournalFile:
     block_ids: list[str] = field(default_factory=list)  # staged so far (SDK-level ids)
     committed: bool = False
     sha256: str | None = None
+    # block id -> block_digest of the bytes staged under it (absent in older journals: such a
+    # block cannot be verified, so it is sent again)
+    block_digests: dict[str, str] = field(default_factory=dict)
 
     @property
     def bytes_staged(self) -> int:
@@ -120,12 +211,16 @@ class UploadJournal:
         created: str | None = None,
         updated: str | None = None,
         path: Path | None = None,
+        slot_version: str | None = None,
     ) -> None:
-        self.key = key
+        self.key = normalize_key(key)
         self.name = name
         self.version = version
         self.source = source
         self.pending_upload_id = pending_upload_id
+        # The version the upload slot was asked for: the model's own, or a staging one when an
+        # existing version is replaced (the service gives no slot for an existing version).
+        self.slot_version = slot_version or version
         self.container_url = strip_query(container_url)
         self.block_size = block_size
         self.status = status
@@ -133,7 +228,9 @@ class UploadJournal:
         self.updated = updated or self.created
         self.path = path or journal_path(key)
         self._files = files
-        self._staged = {rel: set(f.block_ids) for rel, f in files.items()}
+        self._staged: dict[str, dict[str, str | None]] = {
+            rel: {bid: f.block_digests.get(bid) for bid in f.block_ids} for rel, f in files.items()
+        }
         self._lock = threading.RLock()
         self._dirty = False
         self._unsaved_blocks = 0
@@ -154,6 +251,7 @@ class UploadJournal:
         container_url: str,
         block_size: int,
         files: Sequence[WeightFile],
+        slot_version: str | None = None,
     ) -> UploadJournal:
         """A new journal for `files`, written at once (replacing any previous one for `key`)."""
         entries = {
@@ -176,6 +274,7 @@ class UploadJournal:
             container_url=container_url,
             block_size=block_size,
             files=entries,
+            slot_version=slot_version,
         )
         journal.save()
         return journal
@@ -183,8 +282,9 @@ class UploadJournal:
     @classmethod
     def load(cls, key: str) -> UploadJournal | None:
         """The journal of `key`, or None when there is none (or it is unreadable)."""
+        _migrate_legacy(uploads_dir())
         journal = cls._read(journal_path(key))
-        return journal if journal is not None and journal.key == key else None
+        return journal if journal is not None and journal.key == normalize_key(key) else None
 
     @classmethod
     def list_all(cls) -> list[UploadJournal]:
@@ -192,6 +292,7 @@ class UploadJournal:
         folder = uploads_dir()
         if not folder.is_dir():
             return []
+        _migrate_legacy(folder)
         found = [j for p in sorted(folder.glob("*.json")) if (j := cls._read(p)) is not None]
         return sorted(found, key=lambda j: j.updated, reverse=True)
 
@@ -208,6 +309,7 @@ class UploadJournal:
                     block_ids=list(f.get("block_ids", [])),
                     committed=bool(f.get("committed", False)),
                     sha256=f.get("sha256"),
+                    block_digests=dict(f.get("block_digests") or {}),
                 )
                 for f in data["files"]
             }
@@ -224,6 +326,7 @@ class UploadJournal:
                 created=data.get("created"),
                 updated=data.get("updated"),
                 path=path,
+                slot_version=data.get("slot_version"),
             )
         except (OSError, ValueError, KeyError, TypeError):
             # A journal we cannot read is one we cannot trust: the upload starts over.
@@ -243,14 +346,16 @@ class UploadJournal:
         """A snapshot of one file's entry."""
         with self._lock:
             entry = self._files[relative]
+            staged = self._staged[relative]
             return JournalFile(
                 relative=entry.relative,
                 size=entry.size,
                 mtime_ns=entry.mtime_ns,
                 block_size=entry.block_size,
-                block_ids=sorted(self._staged[relative]),
+                block_ids=sorted(staged),
                 committed=entry.committed,
                 sha256=entry.sha256,
+                block_digests={b: d for b, d in staged.items() if d},
             )
 
     @property
@@ -276,11 +381,13 @@ class UploadJournal:
 
     # ---------------------------------------------------------------- updates
 
-    def mark_staged(self, relative: str, block_id: str) -> None:
-        """Record a staged block; written to disk throttled (see SAVE_INTERVAL)."""
+    def mark_staged(self, relative: str, block_id: str, digest: str | None = None) -> None:
+        """Record a staged block and the block_digest of its bytes; written to disk throttled
+        (see SAVE_INTERVAL)."""
         with self._lock:
-            if block_id not in self._staged[relative]:
-                self._staged[relative].add(block_id)
+            staged = self._staged[relative]
+            if block_id not in staged or staged[block_id] != digest:
+                staged[block_id] = digest
                 self._dirty = True
                 self._unsaved_blocks += 1
             if self._dirty and (
@@ -312,7 +419,8 @@ class UploadJournal:
             entry = self._files[relative]
             entry.committed = False
             entry.sha256 = None
-            self._staged[relative] = set(keep) & self._staged[relative]
+            keep = set(keep)
+            self._staged[relative] = {b: d for b, d in self._staged[relative].items() if b in keep}
             self._dirty = True
 
     def set_status(self, status: str) -> None:
@@ -343,6 +451,7 @@ class UploadJournal:
                 "version": self.version,
                 "source": self.source,
                 "pending_upload_id": self.pending_upload_id,
+                "slot_version": self.slot_version,
                 "container_url": strip_query(self.container_url),
                 "block_size": self.block_size,
                 "status": self.status,
@@ -355,6 +464,7 @@ class UploadJournal:
                         "mtime_ns": f.mtime_ns,
                         "block_size": f.block_size,
                         "block_ids": sorted(self._staged[r]),
+                        "block_digests": {b: d for b, d in self._staged[r].items() if d},
                         "committed": f.committed,
                         "sha256": f.sha256,
                     }
@@ -370,18 +480,7 @@ class UploadJournal:
             text = json.dumps(self.to_dict(), indent=1)
             if "sig=" in text.lower():  # belt and braces: a SAS must never reach the disk
                 raise ValueError("refusing to write a journal that contains a SAS signature")
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(prefix=".journal-", suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(text)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            _atomic_write(self.path, text)
             self._dirty = False
             self._unsaved_blocks = 0
             self._last_save = time.monotonic()
@@ -394,3 +493,211 @@ class UploadJournal:
             f"UploadJournal(name={self.name!r}, version={self.version!r}, status={self.status!r}, "
             f"files={len(self._files)}, container_url={strip_query(self.container_url)!r})"
         )
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically (temp file in the same folder, fsync, os.replace)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".journal-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+# ---------------------------------------------------------------- locks and replacement intents
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds an upload's lock: shown in refusals ("in progress in process 1234")."""
+
+    pid: int
+    action: str  # "upload", "replace" (an upload --overwrite) or "recover"
+    since: str
+
+
+class UploadLock:
+    """One process at a time per upload key on this machine.
+
+    fcntl.flock on `<hash>.lock`: the kernel drops the lock when its process dies, so a kill -9
+    never leaves a stale lock behind. Where flock is missing, a pid file whose process is gone
+    is taken over. The file's text names the holder (pid, action, since).
+    """
+
+    def __init__(self, key: str, action: str) -> None:
+        self.path = uploads_dir() / f"{_key_hash(key)}.lock"
+        self.action = action
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting; False when another process (or thread) holds it.
+        A cache folder that cannot be written is a ValidationError naming it."""
+        try:
+            return self._acquire()
+        except OSError as exc:
+            raise ValidationError(
+                f"The azmodels cache folder {self.path.parent} cannot be used "
+                f"({exc.strerror or exc}): make it writable, or set AZMODELS_CACHE_DIR to a "
+                "folder that is."
+            ) from None
+
+    def _acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            import fcntl
+        except ImportError:  # no flock: an exclusive pid file
+            return self._acquire_pid_file()
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        os.ftruncate(fd, 0)
+        os.write(fd, self._text().encode())
+        return True
+
+    def _text(self) -> str:
+        return json.dumps({"pid": os.getpid(), "action": self.action, "since": _now()})
+
+    def _acquire_pid_file(self) -> bool:
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                holder = _read_holder(self.path)
+                if holder is not None and _alive(holder.pid):
+                    return False
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.unlink()  # its process is gone: a stale lock
+                continue
+            os.write(fd, self._text().encode())
+            self._fd = fd
+            return True
+        return False
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            import fcntl
+        except ImportError:
+            os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+            return
+        os.ftruncate(fd, 0)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    def __enter__(self) -> UploadLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    @classmethod
+    def holder(cls, key: str) -> LockHolder | None:
+        """Who holds the lock of `key` now; None when nobody does (or the holder died)."""
+        probe = cls(key, "probe")
+        if not probe.path.exists():
+            return None
+        holder = _read_holder(probe.path)
+        try:
+            free = probe._acquire()
+        except OSError:
+            return None  # cannot tell: an unusable cache folder holds no upload either
+        if free:
+            probe.release()
+            return None
+        return holder or LockHolder(pid=0, action="upload", since="")
+
+
+def _read_holder(path: Path) -> LockHolder | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8") or "{}")
+        return LockHolder(int(data["pid"]), str(data["action"]), str(data.get("since", "")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class ReplaceIntent:
+    """The durable note of an `upload --overwrite` swapping registrations.
+
+    The service refuses to register a version that exists, so a replacement must delete the old
+    registration and then register the new one. This note is written (fsync'd) before the
+    delete and removed once the new version is registered: if the process dies in between, the
+    next command finds it and finishes the swap, or puts the old registration back. It holds
+    both registration bodies (container URLs without any credential).
+    """
+
+    SUFFIX = ".replace"
+
+    def __init__(self, key: str, data: dict[str, Any], path: Path | None = None) -> None:
+        self.key = normalize_key(key)
+        self.data = data
+        self.path = path or uploads_dir() / f"{_key_hash(key)}{self.SUFFIX}"
+
+    @property
+    def name(self) -> str:
+        return self.data["name"]
+
+    @property
+    def version(self) -> str:
+        return self.data["version"]
+
+    @property
+    def old(self) -> dict[str, Any]:
+        return self.data["old"]
+
+    @property
+    def new(self) -> dict[str, Any]:
+        return self.data["new"]
+
+    @classmethod
+    def create(
+        cls, key: str, *, name: str, version: str, old: dict[str, Any], new: dict[str, Any]
+    ) -> ReplaceIntent:
+        intent = cls(key, {"name": name, "version": version, "old": old, "new": new})
+        text = json.dumps({"key": intent.key, "created": _now(), **intent.data}, indent=1)
+        if "sig=" in text.lower():
+            raise ValueError("refusing to write a note that contains a SAS signature")
+        _atomic_write(intent.path, text)
+        return intent
+
+    @classmethod
+    def list_all(cls) -> list[ReplaceIntent]:
+        folder = uploads_dir()
+        if not folder.is_dir():
+            return []
+        found = []
+        for path in sorted(folder.glob(f"*{cls.SUFFIX}")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                found.append(cls(data.pop("key"), data, path))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return found
+
+    def delete(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()

@@ -66,7 +66,8 @@ def test_cache_dir_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 def test_create_load_round_trip(cache: Path, tmp_path: Path) -> None:
     journal = make(tmp_path)
     key = "https://p|m|1"
-    assert journal.path == cache / "uploads" / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+    named = "p|m|1"  # the project's identity: the scheme is incidental
+    assert journal.path == cache / "uploads" / f"{hashlib.sha256(named.encode()).hexdigest()}.json"
     assert journal_path(key) == journal.path
     loaded = UploadJournal.load(key)
     assert loaded is not None

@@ -7,10 +7,10 @@ Design, and why:
   `stage_block` them in parallel; the last one to finish commits the block list in order. The
   digest costs no second read, and the disk sees one sequential stream (the fastest pattern for
   both spinning disks and network file systems).
-- Bounded memory. A semaphore with workers + 2 permits gates every block the reader loads, and
-  a worker gives its permit back once the block is sent: at most (workers + 2) x block size is
-  ever held (workers sending, two read ahead so no worker waits for the disk), whatever the
-  file size. `peak_blocks_in_flight` proves it in the tests.
+- Bounded memory. A budget of (workers + 2) x block size bytes gates every block the reader
+  loads, and a worker gives its share back once the block is sent: at most that much is ever
+  held (workers sending, two read ahead so no worker waits for the disk), whatever the file
+  size. `peak_blocks_in_flight` proves it in the tests.
 - Block size 16 MiB with up to 4 workers, 8 MiB with more (`default_block_size`). Azure storage
   serves blocks above 4 MiB on its high-throughput path, per-request overhead (headers, auth, a
   round trip) is amortised over the block, and a failed block is cheap to retry; measured on
@@ -21,13 +21,18 @@ Design, and why:
   each worker costs a connection and a block of memory: eight 8 MiB PUTs in flight fill a
   multi-Gbit link; more mostly adds memory and server-side throttling. The HTTP connection pool
   is sized to the workers so no request waits for a socket.
-- Small files (up to one block) go up as a single Put Blob, still hashed in the reading pass, and
-  through the same workers, so a folder of many small files uploads in parallel too.
+- Small files (up to one block) go up as a single Put Blob, still hashed in the reading pass.
+  Their cost is the round trip, not the bytes: with many of them, up to 4 x the workers (at most
+  32) send at once, and since the budget counts bytes, hundreds of small files fit where one
+  block would. A folder of thousands of small files takes seconds, not minutes.
 - Resume. With a journal (azmodels_magic.journal), each staged block is recorded; a re-run asks
   the service which blocks it really holds (`get_block_list("all")`) and skips only blocks both
   journaled and present with the right size. Skipped blocks are still read to feed SHA-256:
-  reading is cheap, sending is not, and the digest is always of the whole file. Committed files
-  are checked by blob size (and the sha256 metadata we set at commit) and not re-read.
+  reading is cheap, sending is not, and the digest is always of the whole file. Each one is
+  also compared with the digest the journal recorded when it was staged, and sent again when
+  it differs (a source changed in place with the same size and mtime: the SHA-256 must describe
+  the stored bytes). Committed files are checked by blob size (and the sha256 metadata we set at
+  commit) and not re-read: their recorded SHA-256 is of the bytes that were stored.
 - Secrets. The SAS URL lives only in local variables of `upload`; it never becomes an attribute,
   a repr, a log line (azure-core's header logging goes to a disabled logger, urllib3's request
   lines are redacted) or journal text. Failures surface as one redacted `UploadError` line.
@@ -59,7 +64,7 @@ MIB = 1024 * 1024
 DEFAULT_BLOCK_SIZE = 8 * MIB
 MAX_BLOCK_SIZE = 4000 * MIB  # the service's limit per staged block
 MAX_BLOCKS = 50_000  # the service's limit of committed blocks per blob
-_HASH_CHUNK = 1 * MIB  # reading size for blocks that are only hashed (already on the service)
+SMALL_FILES_MANY = 16  # from this many single-put files on, more go up at once
 
 # azure-core's HttpLoggingPolicy logs every request's headers at INFO when its logger is enabled;
 # sending it to a logger that is disabled keeps the noise (and any header) out of user logs.
@@ -92,6 +97,12 @@ def block_size_for(size: int, base: int = DEFAULT_BLOCK_SIZE) -> int:
             )
         block = min(block * 2, MAX_BLOCK_SIZE)
     return block
+
+
+def block_digest(data: bytes | memoryview) -> str:
+    """The digest the journal records per staged block (BLAKE2b-128: several times faster than
+    SHA-256, and as good at noticing changed bytes)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def block_id(file_index: int, block_index: int) -> str:
@@ -136,6 +147,7 @@ class _Plan:
     block_size: int
     ids: list[str]  # every block id in order; empty for a single put
     skip: set[int] = field(default_factory=set)  # block indexes already on the service
+    expected: dict[int, str] = field(default_factory=dict)  # their journaled block digests
     done_sha256: str | None = None  # set when the blob is already committed and verified
     sha256: str | None = None
     pending: int = 1  # outstanding blocks + 1 held by the reader until it has read the file
@@ -162,32 +174,45 @@ class _Plan:
 
 
 class _Gate:
-    """Room for blocks in memory: `limit` permits, one per block read and not yet sent."""
+    """Room in memory: a budget of `limit` blocks of `block_size` bytes. Each block or small
+    file read holds its length until it is sent, so many small files fit where one block would
+    (a folder of thousands of small files goes up with many requests in flight) while the
+    memory bound stays that of `limit` blocks."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, block_size: int) -> None:
         self.abort = threading.Event()
-        self.peak = 0
-        self._permits = threading.Semaphore(limit)
-        self._lock = threading.Lock()
+        self.block_size = block_size
+        self._budget = limit * block_size
+        self._cond = threading.Condition()
         self._held = 0
+        self._peak = 0
 
-    def acquire(self) -> bool:
-        """Wait for room for one more block; False once the transfer is aborted."""
-        while not self._permits.acquire(timeout=0.2):
+    @property
+    def peak(self) -> int:
+        """The most memory held at once, in blocks (rounded up)."""
+        return -(-self._peak // self.block_size)
+
+    def cost(self, length: int) -> int:
+        return min(max(1, length), self._budget)
+
+    def acquire(self, length: int) -> bool:
+        """Wait for room for `length` more bytes; False once the transfer is aborted."""
+        need = self.cost(length)
+        with self._cond:
+            while self._held + need > self._budget:
+                if self.abort.is_set():
+                    return False
+                self._cond.wait(0.2)
             if self.abort.is_set():
                 return False
-        if self.abort.is_set():
-            self._permits.release()
-            return False
-        with self._lock:
-            self._held += 1
-            self.peak = max(self.peak, self._held)
+            self._held += need
+            self._peak = max(self._peak, self._held)
         return True
 
-    def release(self) -> None:
-        with self._lock:
-            self._held -= 1
-        self._permits.release()
+    def release(self, length: int) -> None:
+        with self._cond:
+            self._held -= self.cost(length)
+            self._cond.notify_all()
 
 
 class BlobTransfer:
@@ -288,10 +313,17 @@ class BlobTransfer:
         return UploadResult(
             files=digests,
             bytes_sent=sent,
-            bytes_skipped=skipped,
+            bytes_skipped=sum(p.skipped_bytes for p in plans),  # less any block sent again
             seconds=time.monotonic() - started,
             peak_blocks_in_flight=self.peak_blocks_in_flight,
         )
+
+    def threads_for(self, small_files: int) -> int:
+        """Upload threads: the workers, or up to 4 x as many (at most 32) for many small
+        files, each a round trip of its own."""
+        if small_files < SMALL_FILES_MANY:
+            return self.max_workers
+        return min(4 * self.max_workers, 32)
 
     # ---------------------------------------------------------------- planning
 
@@ -337,11 +369,15 @@ class BlobTransfer:
             # commit and its journal write leaves the blocks committed, and they can be reused).
             present = {b.id: b.size for b in committed}
             present.update({b.id: b.size for b in uncommitted})
+            digests = entry.block_digests
             plan.skip = {
                 i
                 for i, bid in enumerate(plan.ids)
-                if bid in staged and present.get(bid) == plan.block_length(i)
+                if bid in staged
+                and present.get(bid) == plan.block_length(i)
+                and bid in digests  # a block of unknown content cannot be verified: resend
             }
+            plan.expected = {i: digests[plan.ids[i]] for i in plan.skip}
             journal.reset_file(plan.file.relative, keep={plan.ids[i] for i in plan.skip})
 
         todo = [p for p in plans if (e := journal.file(p.file.relative)).committed or e.block_ids]
@@ -385,8 +421,12 @@ class BlobTransfer:
     ) -> int:
         """Read every file once, stage its blocks through the workers, commit. Returns bytes
         sent."""
-        gate = _Gate(self.max_workers + 2)
+        gate = _Gate(self.max_workers + 2, max(p.block_size for p in plans))
         abort = gate.abort
+        # Small files are bound by round trips, not bandwidth: more of them in flight (the
+        # gate still bounds the memory).
+        small = sum(1 for p in plans if p.single_put and p.done_sha256 is None)
+        threads_wanted = self.threads_for(small)
         work: queue.Queue[tuple[_Plan, int, bytes] | None] = queue.Queue(self.max_workers + 2)
         errors: list[_FileFailure] = []
         progress_lock = threading.Lock()
@@ -417,7 +457,7 @@ class BlobTransfer:
             else:
                 blob.stage_block(plan.ids[index], data, length=len(data))
                 if journal is not None:
-                    journal.mark_staged(plan.file.relative, plan.ids[index])
+                    journal.mark_staged(plan.file.relative, plan.ids[index], block_digest(data))
             with progress_lock:
                 sent[0] += len(data)
                 if on_progress:
@@ -429,6 +469,7 @@ class BlobTransfer:
                 if item is None:
                     return
                 plan, index, data = item
+                held = len(data)
                 try:
                     if not abort.is_set():
                         store(plan, index, data)
@@ -440,11 +481,11 @@ class BlobTransfer:
                     abort.set()
                 finally:
                     item = data = None  # type: ignore[assignment]
-                    gate.release()
+                    gate.release(held)
 
         threads = [
             threading.Thread(target=worker, name=f"azmodels-upload-{i}", daemon=True)
-            for i in range(self.max_workers)
+            for i in range(threads_wanted)
         ]
         for thread in threads:
             thread.start()
@@ -487,7 +528,7 @@ class BlobTransfer:
             if hasattr(os, "posix_fadvise"):
                 os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             if plan.single_put:
-                if not gate.acquire():
+                if not gate.acquire(file.size):
                     return
                 data = handle.read(file.size)
                 self._check_length(file, data, file.size)
@@ -497,24 +538,21 @@ class BlobTransfer:
                     plan.pending += 1
                 work.put((plan, 0, data))
                 return
-            scratch = memoryview(bytearray(min(_HASH_CHUNK, plan.block_size)))
             for index in range(len(plan.ids)):
                 length = plan.block_length(index)
-                if index in plan.skip:
-                    # Already on the service: read only to hash, through a small scratch buffer.
-                    left = length
-                    while left:
-                        got = handle.readinto(scratch[: min(left, len(scratch))])
-                        if not got:
-                            self._check_length(file, b"", length)
-                        digest.update(scratch[:got])
-                        left -= got
-                    continue
-                if not gate.acquire():
+                if not gate.acquire(length):
                     return
                 data = handle.read(length)
                 self._check_length(file, data, length)
                 digest.update(data)
+                if index in plan.skip:
+                    if block_digest(data) == plan.expected.get(index):
+                        del data  # already on the service, the same bytes: not sent again
+                        gate.release(length)
+                        continue
+                    # Changed in place since it was staged (same size and mtime): send it again,
+                    # so the stored bytes are the ones hashed.
+                    plan.skip.discard(index)
                 with plan.lock:
                     plan.pending += 1
                 work.put((plan, index, data))
@@ -542,7 +580,7 @@ class BlobTransfer:
         # Retries belong to azure-storage-blob's policy, not to urllib3 underneath it.
         adapter = requests.adapters.HTTPAdapter(
             pool_connections=4,
-            pool_maxsize=self.max_workers + 4,
+            pool_maxsize=self.threads_for(SMALL_FILES_MANY) + 4,
             max_retries=Retry(total=False, redirect=False, raise_on_status=False),
         )
         session.mount("https://", adapter)

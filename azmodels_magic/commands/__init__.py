@@ -79,6 +79,10 @@ def handler_for(path: str) -> Callable[[AzModels, argparse.Namespace], Outcome]:
 
 
 def execute(app: AzModels, args: argparse.Namespace) -> Outcome:
+    if args.command not in ("connect", "sandbox"):
+        from .uploads import finish_interrupted
+
+        finish_interrupted(app)  # a replacement a killed process left half done: any command
     outcome = handler_for(args.path)(app, args)
     outcome.out = getattr(args, "out", None)
     outcome.format = getattr(args, "format", None) or "table"

@@ -12,12 +12,30 @@ if TYPE_CHECKING:
     from ..api import AzModels
 
 
+def finish_interrupted(app: AzModels) -> None:
+    """Finish (or roll back) an `upload --overwrite` that a killed process left between
+    deleting the old registration and registering the new one. Costs one directory listing
+    when there is none; never fails the command it runs before (the next one tries again)."""
+    from ..errors import AzModelsError
+    from ..journal import ReplaceIntent
+    from ..redaction import get_logger
+
+    try:
+        if not ReplaceIntent.list_all():
+            return
+        for note in app.uploads.recover():
+            get_logger(__name__).warning("%s", note)
+    except (AzModelsError, OSError) as exc:  # not connected, cache unreadable: the next one
+        get_logger(__name__).warning("An interrupted replacement is still pending: %s", exc)
+
+
 def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
     tags = dict(args.tags)
     if args.dry_run:
         plan = app.uploads.plan(
             source=args.source, name=args.name, version=args.version, format=args.weights_format,
             overwrite=args.overwrite, tags=tags, base_model=args.base_model,
+            follow_symlinks=args.follow_symlinks,
         )  # fmt: skip
         return Outcome(value=plan, message="Dry run: nothing was uploaded or registered.")
     from ..journal import check_uploads_dir
@@ -34,6 +52,8 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
         base_model=args.base_model,
         weight_type=args.weight_type,
         progress=app.progress and not args.no_progress,
+        force=args.force,
+        follow_symlinks=args.follow_symlinks,
     )
     from ..presentation.outcomes import upload_done
 
@@ -41,9 +61,19 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 
 def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
+    from ..errors import ConflictError
     from ..presentation.confirm import confirm
 
     model = app.models.resolve_custom(args.name, args.version)
+    app.models._refuse_if_uploading(model)  # before asking for a confirmation
+    using = app.models._deployments_of(model, same_version=True) or []
+    if using and not args.force:
+        deployed = ", ".join(d.name for d in using)
+        raise ConflictError(
+            f"'{model.name}' version {model.version} is used by deployment {deployed}: delete "
+            "the deployment first, or pass --force to delete the model anyway.",
+            code="ModelInUse",
+        )
 
     def run() -> Outcome:
         report = app.models.delete_version(

@@ -241,6 +241,7 @@ class ModelService:
     ) -> DeleteReport:
         """Remove a registration and, unless `keep_weights`, the blobs it points at."""
         model = self.resolve_custom(name, version)
+        self._refuse_if_uploading(model)
         foundry = self.connection.foundry
         # Ask for storage access first: once the registration is gone it can't be had.
         access = None if keep_weights else foundry.read_credential(model.name, model.version)
@@ -271,14 +272,23 @@ class ModelService:
             if _uses(d, model) and (not same_version or d.model_version == model.version)
         ]
 
+    def _refuse_if_uploading(self, model: CustomModel) -> None:
+        """Another process on this machine is uploading (replacing) this version: not now."""
+        from ..journal import UploadLock
+        from .uploads import busy_error, key_for
+
+        key = key_for(self.connection, model.name, model.version)
+        if UploadLock.holder(key) is not None:
+            raise busy_error(key, model.name, model.version)
+
     def _forget_upload(self, model: CustomModel) -> None:
         """This machine's journal of the deleted version would otherwise offer to resume it."""
-        from ..journal import UploadJournal
-        from .uploads import upload_key
+        from ..journal import UploadJournal, same_location
+        from .uploads import key_for
 
-        key = upload_key(self.connection.config.project_endpoint, model.name, model.version)
+        key = key_for(self.connection, model.name, model.version)
         journal = UploadJournal.load(key)
-        if journal is not None and journal.container_url.rstrip("/") == model.blob_uri.rstrip("/"):
+        if journal is not None and same_location(journal.container_url, model.blob_uri):
             journal.delete()
 
     def update(

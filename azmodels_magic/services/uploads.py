@@ -4,6 +4,17 @@ The order is what keeps the promises: inspect locally (format from the bytes) ->
 is free -> get an upload slot -> transfer every byte (journaled) -> write the manifest with each
 file's SHA-256 -> register -> wait. Registration happens only after every byte is committed, so
 a registry entry never points at partial weights, and a failure keeps the journal for a re-run.
+
+Replacing a version (--overwrite) keeps a registered version at every instant, even through a
+kill -9. The service gives no upload slot for an existing version, so the new weights go to a
+slot asked for under a staging version, while the old registration stays. Only once every new
+byte is committed and the manifest written does the swap happen: a ReplaceIntent (journal.py)
+is written first, then the old registration is deleted and the new one registered. A process
+that dies inside that short window leaves the note, and the next command, any command, finishes
+the swap or puts the old registration back (`recover`).
+
+One process at a time per upload (UploadLock): a second upload of the same name and version on
+this machine is refused before it asks for a slot, so it leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ from ..errors import (
     UsageError,
     ValidationError,
 )
+from ..journal import same_location
 from ..records import META_PREFIX, CustomModel, Displayable
 from ..sizes import human_rate, human_size
 
@@ -50,6 +62,8 @@ class UploadPlan(Displayable):
     workers: int
     resume_bytes: int = 0  # already staged by an interrupted run of the same upload
     replaces: bool = False  # --overwrite of an existing version
+    in_use: list[str] = field(default_factory=list)  # deployments serving the replaced version
+    links: dict[str, str] = field(default_factory=dict)  # symbolic links: relative -> target
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -76,11 +90,22 @@ class UploadPlan(Displayable):
             rows.append(("Resume", f"{human_size(self.resume_bytes)} already uploaded"))
         if self.replaces:
             rows.append(("Replaces", f"the existing version {self.version}"))
+        if self.in_use:
+            rows.append(("Deployed as", ", ".join(self.in_use) + " (replacing needs --force)"))
         rows.extend(("Note", note) for note in self.notes)
-        rows.extend(("  " + f.relative, human_size(f.size)) for f in info.files[:20])
+        if self.links:
+            rows.append(("Links", f"{len(self.links)} symbolic link(s), uploaded as their targets"))
+        rows.extend(
+            ("  " + f.relative, human_size(f.size) + self._link_text(f.relative))
+            for f in info.files[:20]
+        )
         if len(info.files) > 20:
             rows.append(("  ...", f"{len(info.files) - 20} more files"))
         return rows
+
+    def _link_text(self, relative: str) -> str:
+        target = self.links.get(relative)
+        return f" -> {target}" if target else ""
 
     def card(self):
         from ..presentation.cards import Card
@@ -105,10 +130,13 @@ class UploadReport:
         rate = human_rate(self.bytes_sent / self.seconds) if self.seconds > 0 else "-"
         resumed = f", {human_size(self.bytes_skipped)} resumed" if self.bytes_skipped else ""
         files = len(self.plan.info.files)
+        serving = ""
+        if self.plan.in_use:
+            serving = f" Deployment {', '.join(self.plan.in_use)} now serves the new weights."
         return (
             f"Uploaded {files} file{'s' if files != 1 else ''} "
             f"({human_size(self.plan.info.total_size)}{resumed}) in {self.seconds:.1f} s at "
-            f"{rate}; registered {self.model.name} version {self.model.version}."
+            f"{rate}; registered {self.model.name} version {self.model.version}.{serving}"
         )
 
 
@@ -126,6 +154,7 @@ class UploadStatus(Displayable):
     registered: bool
     updated: str
     storage: str  # the container URL, without a credential
+    replaces: bool = False  # an --overwrite of a registered version
 
     @property
     def path(self) -> str:
@@ -139,9 +168,10 @@ class UploadStatus(Displayable):
     def hint(self) -> str:
         if self.registered:
             return ""
+        overwrite = " --overwrite" if self.replaces else ""
         return (
             f"%azmodels upload --source {self.source} --name {self.name} --version "
-            f"{self.version}  # resumes and registers"
+            f"{self.version}{overwrite}  # resumes and registers"
         )
 
     def rows(self) -> list[tuple[str, Any]]:
@@ -172,8 +202,58 @@ class UploadStatus(Displayable):
         return card
 
 
-def upload_key(project_endpoint: str, name: str, version: str) -> str:
-    return f"{project_endpoint}|{name}|{version}"
+def upload_key(
+    project_endpoint: str, name: str, version: str, *, sandbox_dir: str | None = None
+) -> str:
+    """The journal key of an upload (port-free: see journal.upload_key)."""
+    from ..journal import upload_key as key
+
+    return key(project_endpoint, name, version, sandbox_dir=sandbox_dir)
+
+
+def key_for(connection: Connection, name: str, version: str) -> str:
+    """The journal key of name/version in the project `connection` reaches."""
+    sandbox_dir = getattr(connection, "sandbox_dir", None)
+    return upload_key(connection.config.project_endpoint, name, version, sandbox_dir=sandbox_dir)
+
+
+def _project_prefix(connection: Connection) -> str:
+    """What every journal key of the project `connection` reaches starts with."""
+    return key_for(connection, "", "")[:-1]  # "<project>|"
+
+
+def busy_error(key: str, name: str, version: str) -> ConflictError:
+    """The refusal when another process holds the upload of name/version on this machine."""
+    from ..journal import UploadLock
+
+    holder = UploadLock.holder(key)
+    who = f" (process {holder.pid}, since {holder.since})" if holder and holder.pid else ""
+    if holder is not None and holder.action == "replace":
+        what = f"'{name}' version {version} is being replaced by another upload{who}"
+    else:
+        what = f"An upload of '{name}' version {version} is in progress{who}"
+    return ConflictError(
+        f"{what} on this machine: wait for it to finish, then try again.",
+        code="UploadInProgress",
+    )
+
+
+def staging_version(version: str) -> str:
+    """The version an upload slot is asked for when `version` exists and is being replaced."""
+    return "azmodels-next-" + hashlib.sha256(version.encode()).hexdigest()[:12]
+
+
+def registration_body(model: CustomModel) -> dict[str, Any]:
+    """The createAsync body that registers `model` again as it is (weights, type, text, tags)."""
+    body: dict[str, Any] = {
+        "blobUri": model.blob_uri,
+        "weightType": model.weight_type or "FullWeight",
+        "description": model.description,
+        "tags": dict(model.tags),
+    }
+    if model.base_model:
+        body["derivedModelInformation"] = {"baseModel": model.base_model}
+    return body
 
 
 def tree_digest(digests: dict[str, str]) -> str:
@@ -205,8 +285,9 @@ class UploadService:
 
         return BlobTransfer(block_size=self.block_size, max_workers=self.workers)
 
-    def _key(self, name: str, version: str) -> str:
-        return upload_key(self.connection.config.project_endpoint, name, version)
+    def key(self, name: str, version: str) -> str:
+        """The journal key of name/version in this project."""
+        return key_for(self.connection, name, version)
 
     # -- plan -----------------------------------------------------------------------------------
 
@@ -220,17 +301,20 @@ class UploadService:
         overwrite: bool = False,
         tags: dict[str, str] | None = None,
         base_model: str | None = None,
+        follow_symlinks: bool = False,
     ) -> UploadPlan:
         """Check everything that can be checked and say what an upload would do."""
         from .. import grammar
         from ..formats import inspect_source
         from ..journal import UploadJournal
+        from .upload_sources import check_source
 
         version = str(version)  # the Python API may be given version=2
         grammar.check(grammar.model_name, name)
         grammar.check(grammar.version, version)
         grammar.check_tags(tags)
-        info = inspect_source(source, declared_format=format)  # local: no network yet
+        links = check_source(source, follow_symlinks=follow_symlinks)  # local: no network yet
+        info = inspect_source(source, declared_format=format)
         if any(m.name.lower() == name.lower() for m in self.models.catalog()):
             raise ConflictError(
                 f"'{name}' is the name of a base model in the catalog: base models cannot be "
@@ -247,7 +331,7 @@ class UploadService:
         if base_model:
             self._check_base_model(base_model)
         transfer = self._transfer()
-        journal = UploadJournal.load(self._key(name, version))
+        journal = UploadJournal.load(self.key(name, version))
         if journal is not None and journal.status == "registered":
             journal = None  # a finished upload: a new one starts afresh
         resumable = journal is not None and journal.matches(info.files)
@@ -259,7 +343,11 @@ class UploadService:
             block_size=journal.block_size if resumable else transfer.block_size,
             workers=transfer.max_workers,
             replaces=existing is not None,
+            links=links,
         )
+        if existing is not None:
+            using = self.models._deployments_of(existing, same_version=True) or []
+            plan.in_use = [d.name for d in using]
         if resumable:
             plan.resume_bytes = journal.bytes_staged
         elif journal is not None:
@@ -288,9 +376,11 @@ class UploadService:
         weight_type: str = "FullWeight",
         progress: bool = True,
         on_status: Callable[[str], None] | None = None,
+        force: bool = False,
+        follow_symlinks: bool = False,
     ) -> UploadReport:
         from .. import grammar
-        from ..journal import UploadJournal
+        from ..journal import UploadLock
 
         if weight_type not in grammar.WEIGHT_TYPES:  # checked before any network call
             raise ValidationError(
@@ -298,14 +388,58 @@ class UploadService:
                 f"{', '.join(grammar.WEIGHT_TYPES)}."
             )
         version = str(version)
-        key = self._key(name, version)
+        key = self.key(name, version)
+        self.recover()  # a replacement a killed process left half done comes first
+        lock = UploadLock(key, "replace" if overwrite else "upload")
+        if not lock.acquire():
+            raise self.busy_error(name, version)
+        with lock:
+            return self._upload_locked(
+                key, source=source, name=name, version=version, format=format,
+                description=description, tags=tags or {}, overwrite=overwrite,
+                base_model=base_model, weight_type=weight_type, progress=progress,
+                on_status=on_status, force=force, follow_symlinks=follow_symlinks,
+            )  # fmt: skip
+
+    def busy_error(self, name: str, version: str) -> ConflictError:
+        """The refusal when another process holds the upload of name/version on this machine."""
+        return busy_error(self.key(name, version), name, version)
+
+    def _upload_locked(
+        self,
+        key: str,
+        *,
+        source: str,
+        name: str,
+        version: str,
+        format: str | None,
+        description: str,
+        tags: dict[str, str],
+        overwrite: bool,
+        base_model: str | None,
+        weight_type: str,
+        progress: bool,
+        on_status: Callable[[str], None] | None,
+        force: bool,
+        follow_symlinks: bool,
+    ) -> UploadReport:
+        from ..journal import UploadJournal
+
         journal = UploadJournal.load(key)
         finished = self._finished_earlier(journal, name, version)
         plan = self.plan(
             source=source, name=name, version=version, format=format,
             overwrite=overwrite or finished is not None, tags=tags,
             base_model=base_model if finished is None else None,
+            follow_symlinks=follow_symlinks,
         )  # fmt: skip
+        if plan.in_use and not force and finished is None:
+            deployed = ", ".join(plan.in_use)
+            raise ConflictError(
+                f"'{name}' version {version} is used by deployment {deployed}: replacing it "
+                "changes the weights it serves. Pass --force to replace it anyway.",
+                code="ModelInUse",
+            )
         if finished is not None:
             # The last run committed every byte and registered, then died before noting it
             # (perhaps while the registration was still running: see it to its end).
@@ -320,28 +454,30 @@ class UploadService:
                 seconds=0.0,
                 sha256={},
             )
-        foundry = self.connection.foundry
-        replaced = old_weights = None
-        if plan.replaces:
-            # The service gives no upload slot while the version exists, so the registration
-            # goes first; its weights stay until the new ones are registered, and if anything
-            # fails before that, the old registration is put back (nothing lost).
-            replaced = foundry.get_version(name, version)
-            old_weights = foundry.read_credential(name, version)
-            self.models.delete_version(name, version, keep_weights=True)
         try:
-            slot, result, digests, model = self._send_and_register(
-                plan, key, journal, description=description, tags=tags or {},
-                base_model=base_model, weight_type=weight_type, progress=progress,
-                on_status=on_status,
-            )  # fmt: skip
-        except BaseException as exc:
-            if replaced is not None:
-                self._restore(replaced, exc)
+            slot, result, digests, journal = self._send(plan, key, journal, progress=progress)
+        except AzModelsError as exc:
+            if plan.replaces:  # nothing was swapped yet: say so
+                note = f"The registered version {version} is unchanged."
+                exc.hint = f"{exc.hint} {note}" if exc.hint else note
             raise
+        body = self._register_body(
+            plan, slot.blob_uri, digests, description=description, tags=tags,
+            base_model=base_model, weight_type=weight_type,
+        )  # fmt: skip
+        if plan.replaces:
+            model = self._swap(plan, key, body, on_status)
+        else:
+            try:
+                model = self._register(plan, body, on_status)
+            except ConflictError as exc:
+                if exc.code != "RegisteredByAnother":
+                    raise
+                # Lost a race with an upload elsewhere: leave nothing of this one behind.
+                exc.hint = self._discard(slot.sas_url, journal)
+                raise
+        journal.set_status("registered")
         self.models.invalidate()
-        if old_weights is not None and old_weights.blob_uri != slot.blob_uri:
-            self._remove_old_weights(old_weights.sas_url)
         return UploadReport(
             model=model,
             plan=plan,
@@ -351,35 +487,41 @@ class UploadService:
             sha256=digests,
         )
 
-    def _send_and_register(
+    def _send(
         self,
         plan: UploadPlan,
         key: str,
         journal: UploadJournal | None,
         *,
-        description: str,
-        tags: dict[str, str],
-        base_model: str | None,
-        weight_type: str,
         progress: bool,
-        on_status: Callable[[str], None] | None,
     ):
+        """Every byte into an upload slot, and the manifest: (slot, result, digests, journal)."""
         from ..journal import UploadJournal
         from ..presentation.progress import ByteProgress
 
         name, version = plan.name, plan.version
         foundry = self.connection.foundry
-        if journal is not None and (
-            journal.status == "registered" or not journal.matches(plan.info.files)
-        ):
+        usable = (
+            journal is not None
+            and journal.status != "registered"
+            and journal.matches(plan.info.files)
+            # the model's own version has no slot while it exists
+            and not (plan.replaces and journal.slot_version == version)
+        )
+        if journal is not None and not usable:
             journal.delete()  # stale, or for other bytes: never mix
             journal = None
+        slot_version = journal.slot_version if journal else version
+        if journal is None and plan.replaces:
+            slot_version = staging_version(version)  # the old version stays registered
         slot = foundry.start_pending_upload(
-            name, version, pending_upload_id=journal.pending_upload_id if journal else None
+            name, slot_version, pending_upload_id=journal.pending_upload_id if journal else None
         )
-        if journal is not None and journal.container_url != slot.blob_uri:
+        if journal is not None and not same_location(journal.container_url, slot.blob_uri):
             journal.delete()  # the service gave a new place: the old blocks are not there
             journal = None
+        if journal is not None:
+            journal.container_url = slot.blob_uri  # its address today (a port may have moved)
         if journal is None:
             journal = UploadJournal.create(
                 key,
@@ -390,6 +532,7 @@ class UploadService:
                 container_url=slot.blob_uri,
                 block_size=plan.block_size,
                 files=plan.info.files,
+                slot_version=slot_version,
             )
         transfer = self._transfer()
         with ByteProgress(f"{name} {version}", enabled=progress) as bar:
@@ -405,38 +548,144 @@ class UploadService:
         result = dataclasses.replace(result, seconds=bar.seconds)
         digests = {f.relative: f.sha256 for f in result.files}
         self._write_manifest(slot.sas_url, plan, digests)
-        model = self._register(
-            plan, slot.blob_uri, digests, description=description, tags=tags,
-            base_model=base_model, weight_type=weight_type, on_status=on_status,
-        )  # fmt: skip
-        journal.set_status("registered")
-        return slot, result, digests, model
+        return slot, result, digests, journal
 
-    def _restore(self, old: CustomModel, failure: BaseException) -> None:
-        """Register the replaced version again, on its own weights, after a failed overwrite."""
-        body: dict[str, Any] = {
-            "blobUri": old.blob_uri,
-            "weightType": old.weight_type or "FullWeight",
-            "description": old.description,
-            "tags": dict(old.tags),
-        }
-        if old.base_model:
-            body["derivedModelInformation"] = {"baseModel": old.base_model}
+    def _swap(
+        self,
+        plan: UploadPlan,
+        key: str,
+        body: dict[str, Any],
+        on_status: Callable[[str], None] | None,
+    ) -> CustomModel:
+        """Replace the registered version by the new weights (already stored and verified)."""
+        from ..journal import ReplaceIntent
+
+        name, version = plan.name, plan.version
         foundry = self.connection.foundry
+        old = self._existing(name, version)
+        if old is None:  # deleted while the weights went up: nothing left to replace
+            return self._register(plan, body, on_status)
+        # Storage access to the old weights can only be had while they are registered.
+        old_weights = foundry.read_credential(name, version)
+        intent = ReplaceIntent.create(
+            key, name=name, version=version, old=registration_body(old), new=body
+        )
+        foundry.delete_version(name, version)
+        self.models.invalidate()
         try:
-            foundry.wait(
-                foundry.create_async(old.name, old.version, body),
-                context=f"Restore '{old.name}' version {old.version}",
-            )
-            note = f"The previous version {old.version} was put back as it was."
+            model = self._register(plan, body, on_status)
+        except BaseException as exc:
+            if self._restore(old, exc):
+                intent.delete()
+            raise
+        intent.delete()
+        if not same_location(old.blob_uri, body["blobUri"]):
+            self._remove_old_weights(old_weights.sas_url)
+        return model
+
+    def _discard(self, sas_url: str, journal: UploadJournal) -> str:
+        """Remove what this upload staged and its journal; the sentence that says so."""
+        from ..clients.storage import delete_blobs
+
+        try:
+            delete_blobs(sas_url)
         except AzModelsError as exc:
+            return (
+                f"The weights this run staged could not be removed ({exc.message}): "
+                "`%azmodels uploads delete` removes them."
+            )
+        journal.delete()
+        return "The weights this run staged were removed."
+
+    # -- replacements interrupted by a crash ----------------------------------------------------
+
+    def recover(self) -> list[str]:
+        """Finish, or roll back, replacements a killed process left between deleting the old
+        registration and registering the new one (see ReplaceIntent). One sentence per
+        replacement dealt with. Replacements whose upload still runs are left alone, and one
+        that cannot be settled now (the service unreachable) waits for the next command."""
+        from ..journal import ReplaceIntent, UploadLock
+        from ..redaction import get_logger
+
+        intents = ReplaceIntent.list_all()
+        if not intents:
+            return []
+        prefix = _project_prefix(self.connection)
+        done: list[str] = []
+        for intent in intents:
+            if not intent.key.startswith(prefix):
+                continue
+            lock = UploadLock(intent.key, "recover")
+            if not lock.acquire():
+                continue  # its upload is still running: it finishes the swap itself
+            with lock:
+                try:
+                    done.append(self._recover_one(intent))
+                except AzModelsError as exc:
+                    get_logger(__name__).warning(
+                        "The interrupted replacement of '%s' version %s is still pending: %s",
+                        intent.name, intent.version, exc,
+                    )  # fmt: skip
+        return done
+
+    def _recover_one(self, intent) -> str:
+        name, version = intent.name, intent.version
+        current = self._existing(name, version)
+        what = f"'{name}' version {version}"
+        if current is not None:
+            intent.delete()  # the swap never started, or it finished
+            if same_location(current.blob_uri, intent.new["blobUri"]):
+                return f"The replacement of {what} had completed."
+            return f"The replacement of {what} never started: the version is unchanged."
+        context = f"Finish replacing {what}"
+        try:
+            self._register_and_wait(name, version, intent.new, context)
+            note = f"Finished replacing {what} (interrupted): the new weights are registered."
+        except ConflictError:
+            note = f"{what} was registered again elsewhere."
+        except AzModelsError as exc:
+            refused = exc.status is not None and exc.status < 500 and exc.status != 429
+            if refused or isinstance(exc, OperationFailedError):
+                # The new weights are refused: put the replaced registration back.
+                self._register_and_wait(name, version, intent.old, f"Restore {what}")
+                note = f"Restored {what}: its interrupted replacement could not be finished."
+            else:
+                raise
+        intent.delete()
+        self.models.invalidate()
+        return note
+
+    def _register_and_wait(
+        self, name: str, version: str, body: dict[str, Any], context: str
+    ) -> CustomModel:
+        foundry = self.connection.foundry
+        foundry.wait(foundry.create_async(name, version, body), context=context)
+        return self._until_ready(foundry.get_version(name, version))
+
+    def _restore(self, old: CustomModel, failure: BaseException) -> bool:
+        """Register the replaced version again, on its own weights, after a failed swap; True
+        when the version is registered afterwards (put back, or the new one went through)."""
+        foundry = self.connection.foundry
+        settled = True
+        try:
+            if self._existing(old.name, old.version) is not None:
+                note = "The new version's registration was accepted and continues on the service."
+            else:
+                foundry.wait(
+                    foundry.create_async(old.name, old.version, registration_body(old)),
+                    context=f"Restore '{old.name}' version {old.version}",
+                )
+                note = f"The previous version {old.version} was put back as it was."
+        except AzModelsError as exc:
+            settled = False  # the ReplaceIntent stays: the next command tries again
             note = (
-                f"The previous version could not be put back ({exc.message}); its weights "
-                f"remain at {old.blob_uri}."
+                f"The previous version could not be put back yet ({exc.message}); the next "
+                "command tries again."
             )
         self.models.invalidate()
         if isinstance(failure, AzModelsError):
             failure.hint = f"{failure.hint} {note}" if failure.hint else note
+        return settled
 
     @staticmethod
     def _remove_old_weights(sas_url: str) -> None:
@@ -455,7 +704,7 @@ class UploadService:
         if journal is None or journal.status != "uploaded":
             return None
         existing = self._existing(name, version)
-        if existing is None or existing.blob_uri.rstrip("/") != journal.container_url.rstrip("/"):
+        if existing is None or not same_location(existing.blob_uri, journal.container_url):
             return None
         return existing
 
@@ -507,7 +756,7 @@ class UploadService:
             },
         )
 
-    def _register(
+    def _register_body(
         self,
         plan: UploadPlan,
         blob_uri: str,
@@ -517,9 +766,7 @@ class UploadService:
         tags: dict[str, str],
         base_model: str | None,
         weight_type: str,
-        on_status: Callable[[str], None] | None,
-    ) -> CustomModel:
-        foundry = self.connection.foundry
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "blobUri": blob_uri,
             "weightType": weight_type,
@@ -528,6 +775,13 @@ class UploadService:
         }
         if base_model:
             body["derivedModelInformation"] = {"baseModel": base_model}
+        return body
+
+    def _register(
+        self, plan: UploadPlan, body: dict[str, Any], on_status: Callable[[str], None] | None
+    ) -> CustomModel:
+        foundry = self.connection.foundry
+        blob_uri = body["blobUri"]
         context = f"Register '{plan.name}' version {plan.version}"
         try:
             response = foundry.create_async(plan.name, plan.version, body)
@@ -535,8 +789,12 @@ class UploadService:
         except ConflictError:
             # A retried or re-run registration: fine if it is ours (same weights), else a clash.
             model = foundry.get_version(plan.name, plan.version)
-            if model.blob_uri.rstrip("/") != blob_uri.rstrip("/"):
-                raise
+            if not same_location(model.blob_uri, blob_uri):
+                raise ConflictError(
+                    f"'{plan.name}' version {plan.version} was registered by another upload "
+                    "while this one ran.",
+                    code="RegisteredByAnother",
+                ) from None
             return self._until_ready(model, on_status)
         except AzModelsError as exc:
             exc.hint = (
@@ -568,8 +826,8 @@ class UploadService:
     def journals(self, prefix: str | None = None) -> list[UploadJournal]:
         from ..journal import UploadJournal
 
-        endpoint = self.connection.config.project_endpoint
-        found = [j for j in UploadJournal.list_all() if j.key.startswith(endpoint + "|")]
+        project = _project_prefix(self.connection)
+        found = [j for j in UploadJournal.list_all() if j.key.startswith(project)]
         if prefix:
             found = [j for j in found if j.name.lower().startswith(prefix.lower())]
         return found
@@ -595,7 +853,7 @@ class UploadService:
     def _status(self, journal: UploadJournal) -> UploadStatus:
         registered = journal.status == "registered"
         existing = self._existing(journal.name, journal.version)
-        if existing is None or existing.blob_uri.rstrip("/") != journal.container_url.rstrip("/"):
+        if existing is None or not same_location(existing.blob_uri, journal.container_url):
             registered = False
         elif not registered:
             registered = True  # registered by a run that died before noting it
@@ -610,6 +868,7 @@ class UploadService:
             registered=registered,
             updated=journal.updated,
             storage=journal.container_url,
+            replaces=journal.slot_version != journal.version,
         )
 
     def status(self, *, prefix: str | None = None) -> list[UploadStatus]:
@@ -619,8 +878,18 @@ class UploadService:
         return self._status(self.find_journal(path))
 
     def forget(self, path: str) -> str:
-        """Remove an upload's journal and, unless a model uses them, its staged blobs."""
+        """Remove an upload's journal and, unless a model uses them, its staged blobs. Refused
+        while the upload runs (in another process): its lock says so."""
+        from ..journal import UploadLock
+
         journal = self.find_journal(path)
+        lock = UploadLock(journal.key, "forget")
+        if not lock.acquire():
+            raise busy_error(journal.key, journal.name, journal.version)
+        with lock:
+            return self._forget(journal)
+
+    def _forget(self, journal: UploadJournal) -> str:
         state = self._status(journal)
         if state.registered:
             journal.delete()
@@ -633,7 +902,7 @@ class UploadService:
             from ..clients.storage import delete_blobs
 
             slot = self.connection.foundry.start_pending_upload(
-                journal.name, journal.version, pending_upload_id=journal.pending_upload_id
+                journal.name, journal.slot_version, pending_upload_id=journal.pending_upload_id
             )
             removed = delete_blobs(slot.sas_url)
             removed_text = f" and removed {removed} staged blob{'s' if removed != 1 else ''}"

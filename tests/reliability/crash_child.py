@@ -1,6 +1,6 @@
 """The uploading process test_crashes.py kills with SIGKILL.
 
-    python crash_child.py ARM_URL SOURCE NAME VERSION POINT
+    python crash_child.py ARM_URL SOURCE NAME VERSION POINT [EXTRA UPLOAD ARGS...]
 
 Attaches to the sandbox at ARM_URL and runs `upload` (small blocks, so there are many). At POINT
 it prints "PAUSED <point>" and sleeps until killed; the parent waits for that line, so each kill
@@ -9,7 +9,10 @@ lands exactly where it is meant to, with no hook in the package itself:
 - blocks:     after the third block is staged (journaled), the rest still to send
 - committed:  every block committed, the manifest not written yet
 - register:   weights and manifest stored, registration not asked for
+- swap:       (an --overwrite) the new weights stored, the old registration deleted, the new
+              one not asked for yet
 - polling:    registration accepted (createAsync answered 202), its operation still polled
+- gate-register: weights and manifest stored; waits for a line on stdin, then registers
 - none:       no pause: run to the end
 """
 
@@ -25,6 +28,11 @@ def pause(point: str) -> None:
         time.sleep(60)
 
 
+def gate(point: str) -> None:
+    print(f"PAUSED {point}", flush=True)
+    sys.stdin.readline()
+
+
 def install(point: str) -> None:
     from azmodels_magic.clients.foundry import FoundryClient
     from azmodels_magic.journal import UploadJournal
@@ -34,8 +42,8 @@ def install(point: str) -> None:
         original = UploadJournal.mark_staged
         count = [0]
 
-        def mark_staged(self, relative, block_id):
-            original(self, relative, block_id)
+        def mark_staged(self, relative, block_id, *args):
+            original(self, relative, block_id, *args)
             count[0] += 1
             if count[0] == 3:
                 self.flush()  # what the throttled writer would have written by now
@@ -46,6 +54,16 @@ def install(point: str) -> None:
         UploadService._write_manifest = lambda self, *a, **k: pause(point)
     elif point == "register":
         UploadService._register = lambda self, *a, **k: pause(point)
+    elif point == "gate-register":
+        register = UploadService._register
+
+        def gated(self, *args, **kwargs):
+            gate(point)
+            return register(self, *args, **kwargs)
+
+        UploadService._register = gated
+    elif point == "swap":
+        FoundryClient.create_async = lambda self, *a, **k: pause(point)
     elif point == "polling":
         FoundryClient.wait = lambda self, *a, **k: pause(point)
     elif point != "none":
@@ -54,6 +72,7 @@ def install(point: str) -> None:
 
 def main() -> int:
     url, source, name, version, point = sys.argv[1:6]
+    extra = sys.argv[6:]
     install(point)
     from azmodels_magic import AzModels
     from azmodels_magic.services.uploads import UploadService
@@ -64,8 +83,9 @@ def main() -> int:
         app.connection, app.models, block_size=256 * 1024, workers=2
     )
     outcome = app.execute(
-        ["upload", "--source", source, "--name", name, "--version", version, "--no-progress"]
-    )
+        ["upload", "--source", source, "--name", name, "--version", version, "--no-progress",
+         *extra]
+    )  # fmt: skip
     print(outcome.message, flush=True)
     return 0
 

@@ -19,7 +19,7 @@ from reliability_support import BLOCK, Raw, file_sha256, make_weights, start_app
 from azmodels_magic.errors import AzModelsError
 from azmodels_magic.journal import UploadJournal
 from azmodels_magic.sandbox_launcher import SandboxProcess
-from azmodels_magic.services.uploads import UploadService, upload_key
+from azmodels_magic.services.uploads import UploadService
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
@@ -73,7 +73,7 @@ def check_registered_once(app, raw: Raw, name: str, source: Path) -> None:
 
     assert sha256(stored[source.name]) == file_sha256(source)
     assert versions[0]["tags"]["azmodels.sha256"] == file_sha256(source)
-    journal = UploadJournal.load(upload_key(app.project_endpoint, name, "1"))
+    journal = UploadJournal.load(app.uploads.key(name, "1"))
     assert journal is not None and journal.status == "registered"
 
 
@@ -89,7 +89,7 @@ def test_kill_during_upload_then_rerun(app, tmp_path, point) -> None:
 
     run_child(app, source, name, point)
 
-    journal = UploadJournal.load(upload_key(app.project_endpoint, name, "1"))
+    journal = UploadJournal.load(app.uploads.key(name, "1"))
     assert journal is not None, "the killed run left no journal to resume from"
     registered = [m for m in raw.registry() if m["name"] == name]
     # a model is never registered over incomplete weights

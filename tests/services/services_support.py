@@ -188,9 +188,8 @@ def register_directly(app, name: str, version: str, files: dict[str, bytes]) -> 
 
 def journal_of(app, name: str, version: str):
     from azmodels_magic.journal import UploadJournal
-    from azmodels_magic.services.uploads import upload_key
 
-    return UploadJournal.load(upload_key(app.project_endpoint, name, version))
+    return UploadJournal.load(app.uploads.key(name, version))
 
 
 def journal_fraction(path: Path) -> float:
@@ -226,9 +225,8 @@ def upload_and_kill(
     """Run `upload ...` in a child Python attached to the same sandbox, and kill -9 it once its
     journal records at least `at` of the bytes. Returns the share journaled at the kill."""
     from azmodels_magic.journal import journal_path
-    from azmodels_magic.services.uploads import upload_key
 
-    path = journal_path(upload_key(app.project_endpoint, name, version))
+    path = journal_path(app.uploads.key(name, version))
     env = dict(os.environ, AZMODELS_TEST_SANDBOX=json.dumps(asdict(app._sandbox_info)))
     child = subprocess.Popen(
         [sys.executable, "-c", _UPLOADER, str(block_size), str(workers), *argv],

@@ -469,7 +469,8 @@ def test_deleting_a_model_forgets_its_upload(app, weights):
 
 def test_a_failed_overwrite_puts_the_old_version_back(tmp_path):
     """Credentials that expire mid-way (a sandbox restarted with SAS lifetimes of 0) make the
-    overwrite fail after the old registration was dropped: it must come back as it was."""
+    overwrite fail: the old registration stays as it was (it is only swapped once the new
+    weights are stored)."""
     from azmodels_support import start_app
 
     from azmodels_magic.errors import AzModelsError
@@ -487,7 +488,7 @@ def test_a_failed_overwrite_puts_the_old_version_back(tmp_path):
         newer = write_safetensors(tmp_path / "v2.safetensors", {"w": ("F16", (9, 9))}, seed=2)
         with pytest.raises(AzModelsError) as caught:
             second.execute(f"upload --source {newer} --name keep-me --overwrite")
-        assert "put back as it was" in str(caught.value)
+        assert "version 1 is unchanged" in str(caught.value)
         after = second.connection.foundry.get_version("keep-me", "1")
         assert after.ready
         assert after.blob_uri == before.blob_uri

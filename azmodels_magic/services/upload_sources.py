@@ -1,0 +1,76 @@
+"""What an upload's source folder may hold: checked before anything else happens.
+
+- A symbolic link whose target lies outside the source folder would upload a file from
+  elsewhere (a stray `ln -s ~/.ssh/id_rsa`, or a folder laid out by someone else): refused
+  unless the user says --follow-symlinks. A Hugging Face cache snapshot is such a folder (its
+  files link to ../../blobs). Links inside the folder are fine. Either way the plan shows
+  every link's target.
+- A file name becomes a blob name and is printed in plans, tables and errors: control
+  characters (which can rewrite a terminal) and bytes that are not UTF-8 are refused, and the
+  refusal shows the name escaped.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import ValidationError
+
+
+def escaped(name: str) -> str:
+    """`name` printable on one line: control characters as \\xNN, bytes that are not UTF-8 (the
+    surrogates os.fsdecode makes of them) as \\xNN too."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return "".join(
+        ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+        for ch in text
+    )
+
+
+def _bad_name(name: str) -> str | None:
+    """Why `name` cannot be a blob name, or None."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8"
+    if any(not ch.isprintable() and ch != " " for ch in name):
+        return "has a control character in it"
+    return None
+
+
+def check_source(source: str | os.PathLike[str], *, follow_symlinks: bool) -> dict[str, str]:
+    """Refuse hostile names and (unless `follow_symlinks`) links leading out of the folder;
+    the links found: relative path -> the file they lead to."""
+    from ..formats import collect_files
+
+    root = Path(os.path.abspath(os.path.expanduser(os.fspath(source))))
+    files = collect_files(root)  # local only: no network call before this passes
+    for file in files:
+        why = _bad_name(file.relative)
+        if why:
+            raise ValidationError(
+                f"The file name '{escaped(file.relative)}' {why}: rename it (or move it out of "
+                "the folder), then upload again."
+            )
+    if not root.is_dir():
+        return {}  # a single file: the user named it, link or not
+    inside = os.path.realpath(root)
+    links: dict[str, str] = {}
+    outside: list[str] = []
+    for file in files:
+        if not os.path.islink(file.path):
+            continue
+        target = os.path.realpath(file.path)
+        links[file.relative] = target
+        if os.path.commonpath([inside, target]) != inside:
+            outside.append(file.relative)
+    if outside and not follow_symlinks:
+        first = outside[0]
+        more = f" (and {len(outside) - 1} more)" if len(outside) > 1 else ""
+        raise ValidationError(
+            f"{escaped(first)}{more} is a symbolic link to {escaped(links[first])}, outside "
+            f"{escaped(str(root))}: pass --follow-symlinks to upload what the links point at "
+            "(a Hugging Face cache snapshot is laid out so), or copy the files into the folder."
+        )
+    return links
