@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from .commands import Outcome
     from .connection import Connection
-    from .sandbox.launcher import SandboxInfo, SandboxProcess
+    from .sandbox_launcher import SandboxInfo, SandboxProcess
     from .services.deployments import DeploymentService
     from .services.models import ModelDetails, ModelService
     from .services.uploads import UploadService
@@ -220,7 +220,7 @@ class AzModels(AzModelsConfig):
 
     def start_sandbox(self, **options: Any) -> SandboxInfo:
         """Start a sandbox in the background and connect this object to it."""
-        from .sandbox.launcher import SandboxProcess
+        from .sandbox_launcher import SandboxProcess
 
         self.stop_sandbox()
         options = {k: v for k, v in options.items() if v is not None}
@@ -250,7 +250,7 @@ class AzModels(AzModelsConfig):
     def attach_sandbox(self, url: str) -> SandboxInfo:
         """Connect to a sandbox already running at `url` (its ARM endpoint)."""
         from .http.origin import ensure_secure
-        from .sandbox.launcher import discover
+        from .sandbox_launcher import discover
 
         # Decided as the HTTP library connects, before even the unauthenticated info request.
         ensure_secure(url if "://" in url else f"http://{url}", what="sandbox address")
@@ -263,7 +263,7 @@ class AzModels(AzModelsConfig):
         if process is None:
             if not self.detach_sandbox:
                 return False
-            from .sandbox.launcher import stop_remembered
+            from .sandbox_launcher import stop_remembered
 
             if not stop_remembered():
                 return False

@@ -49,7 +49,7 @@ def _sandbox_to_attach(app, argv: list[str]) -> str | None:
         return explicit
     if app.project_endpoint or app.subscription_id:
         return None
-    from .sandbox.launcher import remembered
+    from .sandbox_launcher import remembered
 
     state = remembered()
     return state["arm_endpoint"] if state else None

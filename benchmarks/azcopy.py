@@ -313,7 +313,7 @@ def size_label(size: int) -> str:
 
 def inspection_seconds(shape: Shape) -> float:
     """What `inspect_source` takes on this shape in this process (warm, best of 3)."""
-    from azmodels_magic.formats import inspect_source
+    from azmodels_magic.weights import inspect_source
 
     best = float("inf")
     for _ in range(3):

@@ -317,7 +317,7 @@ def test_quickstart_and_deploy_form_in_chromium(lab: Lab) -> None:
 
             _run_code(
                 page,
-                "from azmodels_magic.testing import write_safetensors\n"
+                "from azmodels_magic.sample_weights import write_safetensors\n"
                 "weights = write_safetensors('tiny_browser.safetensors', "
                 "{'w': ('F16', (256, 256)), 'b': ('F32', (256,))})\n"
                 "%azmodels upload --source {weights} --name tiny-browser",

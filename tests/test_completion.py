@@ -15,7 +15,7 @@ from azmodels_magic.completion import AzModelsCompleter, register, unregister
 @pytest.fixture(scope="module")
 def names(app, tmp_path_factory):
     """A custom model and a deployment in the module's sandbox."""
-    from azmodels_magic.testing import write_safetensors
+    from azmodels_magic.sample_weights import write_safetensors
 
     weights = write_safetensors(
         tmp_path_factory.mktemp("w") / "w.safetensors", {"w": ("F16", (4, 4))}

@@ -27,7 +27,7 @@ from .widgets import ErrorLine, capture, clear, show_outcome
 if TYPE_CHECKING:
     from ..api import AzModels
     from ..commands import Outcome
-    from ..formats import WeightsInfo
+    from ..weights import WeightsInfo
 
 AnyModel = BaseModel | CustomModel
 

@@ -42,7 +42,7 @@ from ..sizes import human_rate, human_size
 if TYPE_CHECKING:
     from ..clients.blob import UploadResult
     from ..connection import Connection
-    from ..formats import WeightsInfo
+    from ..weights import WeightsInfo
     from ..journal import UploadJournal
     from .models import ModelService
 
@@ -305,7 +305,7 @@ class UploadService:
     ) -> UploadPlan:
         """Check everything that can be checked and say what an upload would do."""
         from .. import grammar
-        from ..formats import inspect_source
+        from ..weights import inspect_source
         from ..journal import UploadJournal
         from .upload_sources import check_source
 

@@ -24,7 +24,7 @@ def unique():
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
     """A tiny safetensors file (216 bytes, 40 parameters)."""
-    from azmodels_magic.testing import write_safetensors
+    from azmodels_magic.sample_weights import write_safetensors
 
     path = tmp_path_factory.mktemp("weights") / "tiny_model.safetensors"
     return write_safetensors(path, {"w": ("F16", (4, 8)), "b": ("F32", (8,))})

@@ -186,7 +186,7 @@ def test_the_path_shows_format_size_and_details(app, weights, tmp_path):
 
 
 def test_a_model_folder_shows_its_architecture(app, tmp_path):
-    from azmodels_magic.testing import make_model_folder
+    from azmodels_magic.sample_weights import make_model_folder
 
     folder = make_model_folder(tmp_path / "tiny-llama", shards=2)
     form = UploadForm(app)

@@ -15,7 +15,7 @@ import requests
 from azmodels_support import start_app  # noqa: F401 - re-exported for the batteries
 
 from azmodels_magic.sandbox_launcher import SandboxInfo
-from azmodels_magic.testing import write_safetensors
+from azmodels_magic.sample_weights import write_safetensors
 
 ARM_VERSION = "2025-06-01"
 FOUNDRY_VERSION = "2025-11-15-preview"

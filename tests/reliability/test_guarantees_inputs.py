@@ -101,7 +101,7 @@ def offline(monkeypatch, tmp_path):
         subscription_id="s", resource_group="rg", account="a",
     )  # fmt: skip
     weights = tmp_path / "w.safetensors"
-    from azmodels_magic.testing import write_safetensors
+    from azmodels_magic.sample_weights import write_safetensors
 
     write_safetensors(weights, {"w": ("F16", (2, 2))})
     yield az, seen, str(weights)

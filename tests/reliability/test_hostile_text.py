@@ -18,7 +18,7 @@ from reliability_support import start_app
 
 from azmodels_magic.presentation.display import frame_html
 from azmodels_magic.presentation.tables import frame_text
-from azmodels_magic.testing import write_gguf, write_safetensors
+from azmodels_magic.sample_weights import write_gguf, write_safetensors
 
 # Clear the screen, retitle the window, a hyperlink, an 8-bit CSI, a bidi override that
 # reverses what follows, a carriage return that overwrites the line, a bell, a NUL.

@@ -165,7 +165,7 @@ def test_api_versions_of_the_sdks_are_accepted_and_others_listed(world: Api) -> 
 
 
 def test_bad_setup_is_one_line(tmp_path) -> None:
-    from azmodels_magic.sandbox.launcher import SandboxProcess
+    from azmodels_magic.sandbox_launcher import SandboxProcess
 
     for args, expected in (
         (["--accounts", "team-x=mars"], "mars is not one of the regions"),

@@ -17,10 +17,9 @@ import importlib.abc, runpy, sys
 
 class Wall(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.startswith("azmodels_magic.") and not name.startswith("azmodels_magic.sandbox"):
+        wing = name == "azmodels_magic.sandbox" or name.startswith("azmodels_magic.sandbox.")
+        if name.startswith("azmodels_magic.") and not wing:
             raise ImportError(f"the sandbox imported client module {name}")
-        if name == "azmodels_magic.sandbox.launcher":  # the client's re-export shim
-            raise ImportError(f"the sandbox imported {name}")
         return None
 
 sys.meta_path.insert(0, Wall())

@@ -27,7 +27,7 @@ from azmodels_magic.errors import (
     UsageError,
     ValidationError,
 )
-from azmodels_magic.testing import write_safetensors
+from azmodels_magic.sample_weights import write_safetensors
 
 CUSTOM = "tiny-chat"  # uploaded once per module with the upload command
 BOTH = "Phi-4"  # a catalog model that also gets registered as a custom model (raw Foundry calls)

@@ -18,7 +18,7 @@ import pytest
 from azmodels_magic import AzModels
 from azmodels_magic.errors import NotFoundError, OperationFailedError, QuotaExceededError
 from azmodels_magic.sandbox_launcher import SandboxProcess
-from azmodels_magic.testing import write_safetensors
+from azmodels_magic.sample_weights import write_safetensors
 
 PROVISION_SECONDS = 0.3
 

@@ -28,7 +28,7 @@ from azmodels_magic.errors import (
     ValidationError,
 )
 from azmodels_magic.sandbox.catalog import load_packaged
-from azmodels_magic.testing import make_model_folder, write_gguf, write_safetensors
+from azmodels_magic.sample_weights import make_model_folder, write_gguf, write_safetensors
 
 ALL_COLUMNS = ["name", "type", "format", "version", "size", "size_bytes", "status", "publisher",
                "description"]  # fmt: skip
@@ -429,7 +429,7 @@ def test_a_foundry_only_connection_can_show_and_delete_custom_models(app, tmp_pa
     custom model still work, and say so instead of failing after the deletion."""
     from azmodels_magic import AzModels
     from azmodels_magic.auth import StaticTokenCredential
-    from azmodels_magic.testing import write_safetensors
+    from azmodels_magic.sample_weights import write_safetensors
 
     source = write_safetensors(tmp_path / "solo.safetensors", {"w": ("F16", (4, 4))}, seed=9)
     app.execute(f"upload --source {source} --name foundry-only")

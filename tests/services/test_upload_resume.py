@@ -16,7 +16,7 @@ from services_support import (
     versions_of,
 )
 
-from azmodels_magic.testing import write_safetensors
+from azmodels_magic.sample_weights import write_safetensors
 
 KIB, MIB = 1024, 1024 * 1024
 

@@ -29,7 +29,12 @@ from azmodels_magic.errors import (
     UsageError,
     ValidationError,
 )
-from azmodels_magic.testing import llama_tensors, make_model_folder, write_gguf, write_safetensors
+from azmodels_magic.sample_weights import (
+    llama_tensors,
+    make_model_folder,
+    write_gguf,
+    write_safetensors,
+)
 
 KIB = 1024
 
