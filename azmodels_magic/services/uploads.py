@@ -42,8 +42,8 @@ from ..sizes import human_rate, human_size
 if TYPE_CHECKING:
     from ..clients.blob import UploadResult
     from ..connection import Connection
-    from ..weights import WeightsInfo
     from ..journal import UploadJournal
+    from ..weights import WeightsInfo
     from .models import ModelService
 
 _DETAIL_TAGS = ("architecture", "architectures", "parameter_count", "quantization", "dtypes",
@@ -305,8 +305,8 @@ class UploadService:
     ) -> UploadPlan:
         """Check everything that can be checked and say what an upload would do."""
         from .. import grammar
-        from ..weights import inspect_source
         from ..journal import UploadJournal
+        from ..weights import inspect_source
         from .upload_sources import check_source
 
         version = str(version)  # the Python API may be given version=2

@@ -14,8 +14,8 @@ from typing import Any
 import requests
 from azmodels_support import start_app  # noqa: F401 - re-exported for the batteries
 
-from azmodels_magic.sandbox_launcher import SandboxInfo
 from azmodels_magic.sample_weights import write_safetensors
+from azmodels_magic.sandbox_launcher import SandboxInfo
 
 ARM_VERSION = "2025-06-01"
 FOUNDRY_VERSION = "2025-11-15-preview"

@@ -17,8 +17,8 @@ import pytest
 
 from azmodels_magic import AzModels
 from azmodels_magic.errors import NotFoundError, OperationFailedError, QuotaExceededError
-from azmodels_magic.sandbox_launcher import SandboxProcess
 from azmodels_magic.sample_weights import write_safetensors
+from azmodels_magic.sandbox_launcher import SandboxProcess
 
 PROVISION_SECONDS = 0.3
 

@@ -27,8 +27,8 @@ from azmodels_magic.errors import (
     UsageError,
     ValidationError,
 )
-from azmodels_magic.sandbox.catalog import load_packaged
 from azmodels_magic.sample_weights import make_model_folder, write_gguf, write_safetensors
+from azmodels_magic.sandbox.catalog import load_packaged
 
 ALL_COLUMNS = ["name", "type", "format", "version", "size", "size_bytes", "status", "publisher",
                "description"]  # fmt: skip
