@@ -10,199 +10,39 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
-from collections.abc import Callable
 from functools import lru_cache
 
-from .errors import HelpRequested, UsageError, ValidationError
-from .records import META_PREFIX
+from .errors import HelpRequested, UsageError
+from .rules import (  # noqa: F401 - the grammar's checks are the rules
+    DEPLOYMENT_NAME,
+    FORMATS,
+    MAX_CAPACITY,
+    MODEL_NAME,
+    STATUSES,
+    TAG_KEY,
+    TYPES,
+    VAR_NAME,
+    VERSION,
+    WEIGHT_TYPES,
+    capacity,
+    check,
+    check_capacity,
+    check_choice,
+    check_tag_keys,
+    check_tags,
+    deployment_name,
+    fraction,
+    model_name,
+    non_negative_int,
+    problem,
+    tag,
+    tag_key,
+    var_name,
+    version,
+)
 from .sandbox import protocol as sandbox_protocol
 
-MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,29}$")
-VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$")
-DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
-TAG_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
-VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-FORMATS = ("safetensors", "gguf", "onnx", "pytorch")
-WEIGHT_TYPES = ("FullWeight", "LoRA", "DraftModel")
-TYPES = ("base", "custom")
-STATUSES = ("running", "stopped", "failed", "creating")
-MAX_CAPACITY = 1_000_000
 _PATH_HELP = "name/version, e.g. my-model/1"  # dest upload_path: args.path is the command
-
-
-# -- value checks (argparse `type=` callables: their message becomes the usage error) -----------
-
-
-def _matching(pattern: re.Pattern[str], what: str, rule: str) -> Callable[[str], str]:
-    """A check that `value` matches `pattern`; its complaint names the value and the rule."""
-
-    def check_value(value: str) -> str:
-        if not pattern.match(value):
-            raise argparse.ArgumentTypeError(f"'{value}' is not a valid {what}: {rule}")
-        return value
-
-    check_value.__name__ = what.replace(" ", "_")
-    return check_value
-
-
-model_name = _matching(
-    MODEL_NAME, "model name",
-    "use 2-30 characters, start with a letter, then letters, digits or '-'",
-)  # fmt: skip
-version = _matching(
-    VERSION, "version",
-    "use 1-30 letters, digits, '.', '-' or '_', starting with a letter or digit "
-    "(e.g. 1 or 2024-11-20)",
-)  # fmt: skip
-deployment_name = _matching(
-    DEPLOYMENT_NAME, "deployment name",
-    "use 2-64 letters, digits, '.', '-' or '_', starting with a letter or digit",
-)  # fmt: skip
-
-
-def capacity(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"capacity must be a whole number, got '{value}'"
-        ) from None
-    if number < 1 or number > MAX_CAPACITY:
-        raise argparse.ArgumentTypeError(
-            f"capacity must be between 1 and {MAX_CAPACITY:,}, got {number}"
-        )
-    return number
-
-
-def tag(value: str) -> tuple[str, str]:
-    key, sep, text = value.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"tag '{value}' must look like key=value")
-    return tag_key(key), _tag_value(key, text)
-
-
-def tag_key(key: str) -> str:
-    if not TAG_KEY.match(key):
-        raise argparse.ArgumentTypeError(
-            f"tag key '{key}' is invalid: 1-128 letters, digits, '_', '.' or '-'"
-        )
-    if key.lower().startswith(META_PREFIX):
-        raise argparse.ArgumentTypeError(
-            f"tag key '{key}' is reserved: keys starting with '{META_PREFIX}' are azmodels' own"
-        )
-    return key
-
-
-def _tag_value(key: str, text: str) -> str:
-    if len(text) > 256:
-        raise argparse.ArgumentTypeError(f"tag '{key}' is longer than 256 characters")
-    return text
-
-
-def var_name(value: str) -> str:
-    if not VAR_NAME.match(value):
-        raise argparse.ArgumentTypeError(f"'{value}' is not a Python variable name")
-    return value
-
-
-def fraction(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got '{value}'") from None
-    if not 0 <= number <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {number}")
-    return number
-
-
-def non_negative_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{value}'") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {number}")
-    return number
-
-
-def problem(checker: Callable[[str], object], value: str) -> str | None:
-    """A value check's complaint as one sentence, or None when the value is fine (for forms)."""
-    try:
-        checker(value)
-    except argparse.ArgumentTypeError as exc:
-        text = str(exc)
-        return text[:1].upper() + text[1:] + "."
-    return None
-
-
-def check(checker: Callable[[str], object], value: str) -> None:
-    """A value check for the Python API and the services: its complaint is a ValidationError."""
-    if not isinstance(value, str):  # the command line only ever gives text; the API may not
-        what = checker.__name__.replace("_", " ")
-        raise ValidationError(f"The {what} must be text, got {type(value).__name__} {value!r}.")
-    complaint = problem(checker, value)
-    if complaint:
-        raise ValidationError(complaint)
-
-
-# -- the same rules for values given as Python objects (the API, forms, services) -------------
-
-
-def check_tags(tags: object, *, what: str = "tags") -> dict[str, str]:
-    """Tags as the Python API may give them: a dict of text keys and text values, each under the
-    rules `--tags k=v` follows (a key cannot hold '=', a value is text, not a number)."""
-    if tags is None:
-        return {}
-    if not isinstance(tags, dict):
-        raise ValidationError(
-            f"{what} must be a dict of text keys and values, e.g. {{'team': 'nlp'}}."
-        )
-    for key, value in tags.items():
-        if not isinstance(key, str):
-            raise ValidationError(f"Tag key {key!r} must be text, not {type(key).__name__}.")
-        check(tag_key, key)  # '=' and anything else a key cannot hold
-        if not isinstance(value, str):
-            raise ValidationError(
-                f"Tag '{key}' has a {type(value).__name__} value ({value!r}): tag values are "
-                f"text, e.g. {{'{key}': '{value}'}}."
-            )
-        check(lambda text, key=key: _tag_value(key, text), value)
-    return dict(tags)
-
-
-def check_tag_keys(keys: object) -> list[str]:
-    if keys is None:
-        return []
-    if isinstance(keys, str) or not isinstance(keys, list | tuple | set):
-        raise ValidationError("Tag keys to remove must be a list of text, e.g. ['team'].")
-    for key in keys:
-        if not isinstance(key, str):
-            raise ValidationError(f"Tag key {key!r} must be text, not {type(key).__name__}.")
-        check(tag_key, key)
-    return list(keys)
-
-
-def check_capacity(value: object) -> int:
-    """A capacity as the Python API may give it: a whole number (not text, not a bool), in the
-    range `--capacity` accepts."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(
-            f"Capacity must be a whole number, got {type(value).__name__} {value!r}"
-            + (
-                f": use capacity={value.strip()}."
-                if isinstance(value, str) and value.strip().isdigit()
-                else "."
-            )
-        )
-    check(capacity, str(value))
-    return value
-
-
-def check_choice(value: object, choices: tuple[str | None, ...], what: str) -> None:
-    """One of `choices` (as `--type`, `--status`, `--weight-type` accept), or a ValidationError."""
-    if value not in choices:
-        named = ", ".join(str(c) for c in choices if c is not None)
-        raise ValidationError(f"{what} {value!r} is not one of {named}.")
 
 
 # -- the parser ---------------------------------------------------------------------------------

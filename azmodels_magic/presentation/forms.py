@@ -18,7 +18,7 @@ import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .. import grammar
+from .. import rules
 from ..errors import ValidationError
 from ..records import BASE, CUSTOM, BaseModel, CustomModel, SkuOption
 from .text import clean
@@ -53,7 +53,7 @@ def parse_tags(text: str) -> list[str]:
     """'k=v, k2=v2' -> ['k=v', 'k2=v2'], each checked by the grammar (ValidationError if bad)."""
     tags = [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
     for tag in tags:
-        problem = grammar.problem(grammar.tag, tag)
+        problem = rules.problem(rules.tag, tag)
         if problem:
             raise ValidationError(problem)
     return tags
@@ -349,7 +349,7 @@ class DeployForm(_Form):
         name = self.name.value.strip()
         if not name:
             return "Enter a name for the deployment."
-        problem = grammar.problem(grammar.deployment_name, name)
+        problem = rules.problem(rules.deployment_name, name)
         if problem:
             return problem
         existing = self.existing_deployment(name)
@@ -528,10 +528,10 @@ class UploadForm(_Form):
         if not name:
             return "Enter a name for the model."
         for checker, value in (
-            (grammar.model_name, name),
-            (grammar.version, self.model_version),
+            (rules.model_name, name),
+            (rules.version, self.model_version),
         ):
-            problem = grammar.problem(checker, value)
+            problem = rules.problem(checker, value)
             if problem:
                 return problem
         try:
@@ -567,7 +567,7 @@ def suggest_model_name(stem: str) -> str:
     while cleaned and not cleaned[0].isalpha():
         cleaned = cleaned[1:].lstrip("-")
     cleaned = cleaned[:30].rstrip("-")
-    return cleaned if grammar.MODEL_NAME.match(cleaned) else ""
+    return cleaned if rules.MODEL_NAME.match(cleaned) else ""
 
 
 def deploy_form(

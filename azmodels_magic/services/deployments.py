@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .. import rules
 from ..cache import TtlCache
 from ..errors import (
     AzModelsError,
@@ -273,9 +274,7 @@ class DeploymentService:
     def list(
         self, *, model: str | None = None, type: str = "all", status: str | None = None
     ) -> DeploymentList:
-        from .. import grammar
-
-        grammar.check_choice(type, (*grammar.TYPES, "all"), "type")
+        rules.check_choice(type, (*rules.TYPES, "all"), "type")
         if model is not None and not isinstance(model, str):
             raise ValidationError(f"The model is a name (text), got {model!r}.")
         if status is not None and not isinstance(status, str):
@@ -425,10 +424,9 @@ class DeploymentService:
         wait: bool = True,
         on_status: Callable[[str], None] | None = None,
     ) -> DeploymentDetails:
-        from .. import grammar
         from . import deploy_check
 
-        grammar.check(grammar.deployment_name, deployment_name)
+        rules.check(rules.deployment_name, deployment_name)
         _check_deploy_values(type=type, sku=sku, capacity=capacity, region=region)
         target = self.models.find(model, type=type, version=version)
         if isinstance(target, CustomModel) and not target.ready:
@@ -547,9 +545,7 @@ class DeploymentService:
         wait: bool = True,
         on_status: Callable[[str], None] | None = None,
     ) -> ScaleReport:
-        from .. import grammar
-
-        grammar.check_capacity(capacity)
+        rules.check_capacity(capacity)
         deployment = self.settled(name)
         self.check_capacity(deployment, capacity)
         if capacity == deployment.capacity:
@@ -676,11 +672,9 @@ class DeploymentService:
 
 def _check_deploy_values(*, type, sku, capacity, region) -> None:
     """What the grammar checks for `deploy`, for values given through the Python API."""
-    from .. import grammar
-
-    grammar.check_choice(type, (None, *grammar.TYPES), "type")
+    rules.check_choice(type, (None, *rules.TYPES), "type")
     if capacity is not None:
-        grammar.check_capacity(capacity)
+        rules.check_capacity(capacity)
     for what, value in (("sku", sku), ("region", region)):
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise ValidationError(f"The {what} must be text, got {value!r}.")

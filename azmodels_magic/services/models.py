@@ -6,6 +6,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .. import rules
 from ..cache import TtlCache
 from ..errors import AzModelsError, NotFoundError, UsageError, ValidationError
 from ..records import BASE, CUSTOM, BaseModel, CustomModel, Deployment, Displayable
@@ -122,9 +123,7 @@ class ModelService:
     # -- list -----------------------------------------------------------------------------------
 
     def list(self, *, type: str = "all", query: str | None = None) -> ModelList:
-        from .. import grammar
-
-        grammar.check_choice(type, (*grammar.TYPES, "all"), "type")
+        rules.check_choice(type, (*rules.TYPES, "all"), "type")
         if query is not None and not isinstance(query, str):
             raise ValidationError(f"The query is a text pattern, got {query!r}.")
         models: list[AnyModel] = []
@@ -160,13 +159,11 @@ class ModelService:
 
     def find(self, name: str, *, type: str | None = None, version: str | None = None) -> AnyModel:
         """The model a command means: custom first, then base; `type` picks when both exist."""
-        from .. import grammar
-
         if not isinstance(name, str) or not name:
             raise ValidationError(f"A model name is text, got {name!r}.")
-        grammar.check_choice(type, (None, *grammar.TYPES), "type")
+        rules.check_choice(type, (None, *rules.TYPES), "type")
         if version is not None:
-            grammar.check(grammar.version, version)
+            rules.check(rules.version, version)
         custom = self.custom_versions(name) if type in (None, CUSTOM) else []
         base = self.base_versions(name) if type in (None, BASE) else []
         if custom and base and type is None:
@@ -300,10 +297,8 @@ class ModelService:
         set_tags: dict[str, str] | None = None,
         remove_tags: list[str] | None = None,
     ) -> CustomModel:
-        from .. import grammar
-
-        grammar.check_tags(set_tags)
-        grammar.check_tag_keys(remove_tags)
+        rules.check_tags(set_tags)
+        rules.check_tag_keys(remove_tags)
         if description is not None and not isinstance(description, str):
             raise ValidationError("The description must be text.")
         if description is None and not set_tags and not remove_tags:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .. import rules
 from ..errors import (
     AzModelsError,
     ConflictError,
@@ -304,15 +305,14 @@ class UploadService:
         follow_symlinks: bool = False,
     ) -> UploadPlan:
         """Check everything that can be checked and say what an upload would do."""
-        from .. import grammar
         from ..journal import UploadJournal
         from ..weights import inspect_source
         from .upload_sources import check_source
 
         version = str(version)  # the Python API may be given version=2
-        grammar.check(grammar.model_name, name)
-        grammar.check(grammar.version, version)
-        grammar.check_tags(tags)
+        rules.check(rules.model_name, name)
+        rules.check(rules.version, version)
+        rules.check_tags(tags)
         links = check_source(source, follow_symlinks=follow_symlinks)  # local: no network yet
         info = inspect_source(source, declared_format=format)
         if any(m.name.lower() == name.lower() for m in self.models.catalog()):
@@ -379,13 +379,11 @@ class UploadService:
         force: bool = False,
         follow_symlinks: bool = False,
     ) -> UploadReport:
-        from .. import grammar
         from ..journal import UploadLock
 
-        if weight_type not in grammar.WEIGHT_TYPES:  # checked before any network call
+        if weight_type not in rules.WEIGHT_TYPES:  # checked before any network call
             raise ValidationError(
-                f"'{weight_type}' is not a weight type: use one of "
-                f"{', '.join(grammar.WEIGHT_TYPES)}."
+                f"'{weight_type}' is not a weight type: use one of {', '.join(rules.WEIGHT_TYPES)}."
             )
         version = str(version)
         key = self.key(name, version)

@@ -21,7 +21,7 @@ from reliability_support import Raw
 
 from azmodels_magic import AzModels
 from azmodels_magic.errors import AzModelsError, ConflictError, NotFoundError
-from azmodels_magic.sandbox.launcher import SandboxProcess
+from azmodels_magic.sandbox_launcher import SandboxProcess
 
 PROVISION = 0.3
 MODEL = "gpt-4o-mini"
