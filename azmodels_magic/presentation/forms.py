@@ -460,8 +460,8 @@ class UploadForm(_Form):
 
     def inspect(self) -> WeightsInfo | None:
         """Read the weights' headers: format, size and architecture, or why they can't be used."""
-        from .. import formats
         from ..errors import AzModelsError
+        from ..weights import inspect_source
 
         source = self.path.value.strip()
         self.info, self.inspect_problem = None, None
@@ -471,7 +471,7 @@ class UploadForm(_Form):
             self.validate()
             return None
         try:
-            self.info = formats.inspect_source(source)
+            self.info = inspect_source(source)
         except (AzModelsError, OSError) as exc:
             if isinstance(exc, AzModelsError):
                 self.inspect_problem = str(exc)

@@ -43,6 +43,11 @@ def upload_done(report: UploadReport) -> str:
     lines = [
         f"{DONE} Upload complete: {transfer}",
         f"{DONE} Model registered: {name}",
+        *(
+            [f"{DONE} Deployment {', '.join(report.plan.in_use)} now serves the new weights"]
+            if report.plan.in_use
+            else []
+        ),
         *next_steps(
             [
                 ("Deploy it", f"%azmodels deploy --name {model.name}{version} "

@@ -476,35 +476,29 @@ def test_hostile_file_names_are_refused_before_the_network(
         text.encode("utf-8")  # printable anywhere: no lone surrogate
 
 
-def test_a_folder_of_thousands_of_files_registers_in_seconds(app, tmp_path) -> None:
-    import time
-
+def test_a_folder_of_thousands_of_files_registers_in_one_request(app, tmp_path) -> None:
+    """2,000 small files are one registration, whatever their number (how long it takes is
+    measured in benchmarks/azcopy.py, on a quiet machine, not here)."""
     folder = model_folder(tmp_path, 53)
     pieces = folder / "pieces"
     pieces.mkdir()
     for i in range(2000):
         (pieces / f"piece-{i:05d}.txt").write_text(f"piece {i}\n")
     foundry = app.connection.foundry
-    timed: list[float] = []
+    calls: list[str] = []
     create_async = foundry.create_async
 
-    def timed_create(*args, **kwargs):
-        started = time.monotonic()
-        try:
-            return create_async(*args, **kwargs)
-        finally:
-            timed.append(time.monotonic() - started)
+    def counted(*args, **kwargs):
+        calls.append("createAsync")
+        return create_async(*args, **kwargs)
 
-    foundry.create_async = timed_create
+    foundry.create_async = counted
     try:
-        started = time.monotonic()
         report = app.uploads.upload(source=str(folder), name="many-files", progress=False)
-        took = time.monotonic() - started
     finally:
         del foundry.create_async
     assert len(report.plan.info.files) == 2001 and report.model.ready
-    assert timed and timed[0] < 3, f"the registration request alone took {timed[0]:.1f} s"
-    assert took < 30, f"2001 files took {took:.1f} s"
+    assert calls == ["createAsync"]
 
 
 def test_an_interrupted_swap_whose_new_weights_are_gone_restores_the_old_version(
