@@ -73,6 +73,14 @@ _SANDBOX_TRAITS = (
 )
 
 
+def _alias(piece: str, name: str) -> property:
+    """`name` of one of the facade's pieces, read and set through the facade."""
+    return property(
+        lambda self: getattr(getattr(self, piece), name),
+        lambda self, value: setattr(getattr(self, piece), name, value),
+    )
+
+
 class AzModels(AzModelsConfig):
     """Manage Azure AI Foundry models: the base catalog, custom uploads and deployments."""
 
@@ -80,8 +88,8 @@ class AzModels(AzModelsConfig):
         self._applying = True  # traits set while constructing need no reaction
         super().__init__(**kwargs)
         self._applying = False
-        self._parts = Composition(self, credential)  # built from the settings just applied
-        self._sandbox = SandboxManager()
+        self._composition = Composition(self, credential)  # built from the settings just applied
+        self._sandbox_manager = SandboxManager()
 
     def __repr__(self) -> str:
         where = self.project_endpoint or self.account or "not connected"
@@ -125,15 +133,15 @@ class AzModels(AzModelsConfig):
         if self._applying:  # set_connection (or __init__) handles the rest
             return
         name = change["name"]
-        if name in _SANDBOX_TRAITS and self._parts.sandbox is not None:
+        if name in _SANDBOX_TRAITS and self._composition.sandbox is not None:
             self._leave_sandbox(keep={name})  # e.g. `%config AzModels.project_endpoint = ...`
         elif name == "tenant_id":
-            self._parts.use_credential(self._parts.credential)
+            self._composition.use_credential(self._composition.credential)
         self._reset()
 
     def _leave_sandbox(self, *, keep: set[str]) -> None:
         """The sandbox's token and names mean nothing elsewhere: back to the defaults."""
-        self._parts.sandbox = None
+        self._composition.sandbox = None
         self._applying = True
         try:
             for name in _SANDBOX_TRAITS:
@@ -141,7 +149,7 @@ class AzModels(AzModelsConfig):
                     setattr(self, name, self.trait_defaults(name))
         finally:
             self._applying = False
-        self._parts.use_credential(None)
+        self._composition.use_credential(None)
 
     @observe("debug")
     def _debug_changed(self, change: dict[str, Any]) -> None:
@@ -149,12 +157,12 @@ class AzModels(AzModelsConfig):
 
     @observe("cache_seconds")
     def _cache_changed(self, change: dict[str, Any]) -> None:
-        parts = getattr(self, "_parts", None)
+        parts = getattr(self, "_composition", None)
         if parts is not None:  # while constructing, the composition reads the value itself
             parts.cache.seconds = change["new"]
 
     def _reset(self) -> None:
-        self._parts.reset()
+        self._composition.reset()
 
     def set_connection(self, *, credential: TokenCredential | None = None, **settings: Any) -> None:
         """Change connection settings for this session (what `%azmodels connect` does)."""
@@ -173,17 +181,17 @@ class AzModels(AzModelsConfig):
                 setattr(self, name, value)
         finally:
             self._applying = False
-        if credential is None and self._parts.sandbox is not None:
+        if credential is None and self._composition.sandbox is not None:
             self._leave_sandbox(keep=set(settings))
         else:
-            self._parts.use_credential(
-                credential if credential is not None else self._parts.credential
+            self._composition.use_credential(
+                credential if credential is not None else self._composition.credential
             )
         self._reset()
 
     def connection_summary(self) -> dict[str, str]:
         account, project = self.project_parts()
-        credential = self._parts.credential
+        credential = self._composition.credential
         return {
             "project endpoint": self.project_endpoint,
             "subscription": self.subscription_id,
@@ -193,7 +201,7 @@ class AzModels(AzModelsConfig):
             "location": self.location,
             "ARM endpoint": self.arm_endpoint,
             "credential": "sandbox token"
-            if self._parts.sandbox
+            if self._composition.sandbox
             else type(credential).__name__
             if credential
             else "default",
@@ -203,48 +211,48 @@ class AzModels(AzModelsConfig):
 
     @property
     def connection(self) -> Connection:
-        return self._parts.connection
+        return self._composition.connection
 
     @property
     def models(self) -> ModelService:
-        return self._parts.models
+        return self._composition.models
 
     @property
     def uploads(self) -> UploadService:
-        return self._parts.uploads
+        return self._composition.uploads
 
     @property
     def deployments(self) -> DeploymentService:
-        return self._parts.deployments
+        return self._composition.deployments
 
     # -- sandbox --------------------------------------------------------------------------------
 
     @property
     def sandbox_info(self) -> SandboxInfo | None:
         """The sandbox the settings point at (None: Azure, or not connected)."""
-        return self._parts.sandbox
+        return self._composition.sandbox
 
     @property
     def detach_sandbox(self) -> bool:
         """Set by the terminal front end: its sandbox must outlive the `azmodels` process."""
-        return self._sandbox.detach
+        return self._sandbox_manager.detach
 
     @detach_sandbox.setter
     def detach_sandbox(self, value: bool) -> None:
-        self._sandbox.detach = value
+        self._sandbox_manager.detach = value
 
     def start_sandbox(self, **options: Any) -> SandboxInfo:
         """Start a sandbox in the background and connect this object to it."""
         self.stop_sandbox()
-        info = self._sandbox.start(**options)
+        info = self._sandbox_manager.start(**options)
         self.use_sandbox(info)
         return info
 
     def use_sandbox(self, info: SandboxInfo, *, credential: TokenCredential | None = None) -> None:
         """Point every setting at a running sandbox; use its token unless given a credential
         (e.g. one carrying its read-only token)."""
-        self._parts.sandbox = info
-        self._parts.sandbox_token = credential is None
+        self._composition.sandbox = info
+        self._composition.sandbox_token = credential is None
         self.set_connection(
             credential=credential or StaticTokenCredential(info.token),
             project_endpoint=info.project_endpoint,
@@ -258,20 +266,20 @@ class AzModels(AzModelsConfig):
 
     def attach_sandbox(self, url: str) -> SandboxInfo:
         """Connect to a sandbox already running at `url` (its ARM endpoint)."""
-        info = self._sandbox.attach(url)
+        info = self._sandbox_manager.attach(url)
         self.use_sandbox(info)
         return info
 
     def stop_sandbox(self) -> bool:
-        if not self._sandbox.stop():
+        if not self._sandbox_manager.stop():
             return False
-        self._parts.sandbox = None
+        self._composition.sandbox = None
         self._reset()
         return True
 
     def sandbox_status(self) -> dict[str, str]:
-        info = self._parts.sandbox
-        return {} if info is None else self._sandbox.status(info)
+        info = self._composition.sandbox
+        return {} if info is None else self._sandbox_manager.status(info)
 
     # -- what the front ends show ---------------------------------------------------------------
 
@@ -314,25 +322,11 @@ class AzModels(AzModelsConfig):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- the pieces' state under the names tests and older callers reach for -------------------
+    # -- the pieces' state under the names callers used before the split ----------------------
+    # (commands/quota.py reads _credential; the tests read and restore the rest)
 
-    _sandbox_info = property(
-        lambda self: self._parts.sandbox, lambda self, v: setattr(self._parts, "sandbox", v)
-    )
-    _sandbox_token = property(
-        lambda self: self._parts.sandbox_token,
-        lambda self, v: setattr(self._parts, "sandbox_token", v),
-    )
-    _credential = property(
-        lambda self: self._parts.credential, lambda self, v: setattr(self._parts, "credential", v)
-    )
-    _tokens = property(
-        lambda self: self._parts.tokens, lambda self, v: setattr(self._parts, "tokens", v)
-    )
-    _services = property(
-        lambda self: self._parts.services, lambda self, v: setattr(self._parts, "services", v)
-    )
-    _cache = property(lambda self: self._parts.cache)
-    _sandbox_process = property(
-        lambda self: self._sandbox.process, lambda self, v: setattr(self._sandbox, "process", v)
-    )
+    _sandbox_info = _alias("_composition", "sandbox")
+    _credential = _alias("_composition", "credential")
+    _tokens = _alias("_composition", "tokens")
+    _services = _alias("_composition", "services")
+    _sandbox_process = _alias("_sandbox_manager", "process")

@@ -69,11 +69,11 @@ def test_changing_a_setting_rebuilds_the_clients():
 def test_settings_given_to_the_constructor_take_effect():
     app = AzModels(cache_seconds=7.5, debug=False, max_retries=2)
     assert app.cache_seconds == 7.5
-    assert app._cache.seconds == 7.5  # the lists the services share keep them that long
+    assert app._composition.cache.seconds == 7.5  # the lists the services share keep them that long
     app.cache_seconds = 0
-    assert app._cache.seconds == 0
+    assert app._composition.cache.seconds == 0
     again = AzModels.connect(cache_seconds=3, subscription_id="s")
-    assert again._cache.seconds == 3 and again.subscription_id == "s"
+    assert again._composition.cache.seconds == 3 and again.subscription_id == "s"
 
 
 def test_the_sandbox_settings_come_and_go_with_it():
