@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from traitlets.config import Config
+
 from azmodels_magic.api import AzModels
 from azmodels_magic.sandbox_launcher import SandboxInfo
 
@@ -74,6 +76,9 @@ def test_settings_given_to_the_constructor_take_effect():
     assert app._composition.cache.seconds == 0
     again = AzModels.connect(cache_seconds=3, subscription_id="s")
     assert again._composition.cache.seconds == 3 and again.subscription_id == "s"
+    # what `%config AzModels.cache_seconds = 4` before `%load_ext` amounts to
+    configured = AzModels(config=Config({"AzModels": {"cache_seconds": 4, "max_retries": 1}}))
+    assert configured._composition.cache.seconds == 4 and configured.max_retries == 1
 
 
 def test_the_sandbox_settings_come_and_go_with_it():
