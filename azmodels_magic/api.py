@@ -5,26 +5,35 @@ az = AzModels.connect(project_endpoint=..., subscription_id=..., resource_group=
 az.list_models(type="base")                   # a DataFrame
 az.models.show("gpt-4o")                      # a record that renders as a card
 az.run("deployments list --status running")   # any command of the grammar
+
+The facade is thin: its traits are the settings (`config.AzModelsConfig`); what they connect to
+is built by `composition.Composition`; the sandbox process is `sandbox_manager.SandboxManager`'s;
+`execute` runs a command of the grammar through `commands`.
 """
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from traitlets import observe
 
-from .auth import StaticTokenCredential, TokenCredential, TokenProvider
-from .cache import TtlCache
-from .config import AzModelsConfig
+from . import grammar
+from .auth import StaticTokenCredential, TokenCredential
+from .commands import Outcome, execute
+from .composition import Composition
+from .config import AzModelsConfig, validate_project_endpoint
+from .connection import Connection
 from .errors import UsageError
+from .http.origin import ensure_secure
+from .presentation.confirm import interaction_mode
+from .presentation.tables import deployments_frame, models_frame
+from .redaction import log_to_stderr
+from .sandbox_manager import SandboxManager
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .commands import Outcome
-    from .connection import Connection
-    from .sandbox_launcher import SandboxInfo, SandboxProcess
+    from .sandbox_launcher import SandboxInfo
     from .services.deployments import DeploymentService
     from .services.models import ModelDetails, ModelService
     from .services.uploads import UploadService
@@ -64,6 +73,14 @@ _SANDBOX_TRAITS = (
 )
 
 
+def _alias(piece: str, name: str) -> property:
+    """`name` of one of the facade's pieces, read and set through the facade."""
+    return property(
+        lambda self: getattr(getattr(self, piece), name),
+        lambda self, value: setattr(getattr(self, piece), name, value),
+    )
+
+
 class AzModels(AzModelsConfig):
     """Manage Azure AI Foundry models: the base catalog, custom uploads and deployments."""
 
@@ -71,16 +88,8 @@ class AzModels(AzModelsConfig):
         self._applying = True  # traits set while constructing need no reaction
         super().__init__(**kwargs)
         self._applying = False
-        self._credential = credential
-        self._tokens = TokenProvider(credential, tenant_id=self.tenant_id)
-        self._connection: Connection | None = None
-        self._services: dict[str, Any] = {}
-        self._cache = TtlCache(self.cache_seconds)
-        self._sandbox_process: SandboxProcess | None = None
-        self._sandbox_info: SandboxInfo | None = None
-        self._sandbox_token = False  # the sandbox's own token in use (not a caller's credential)
-        # The terminal front end sets this: its sandbox must outlive the `azmodels` process.
-        self.detach_sandbox = False
+        self._composition = Composition(self, credential)  # built from the settings just applied
+        self._sandbox_manager = SandboxManager()
 
     def __repr__(self) -> str:
         where = self.project_endpoint or self.account or "not connected"
@@ -117,23 +126,22 @@ class AzModels(AzModelsConfig):
         )
         return app
 
-    # -- connection -----------------------------------------------------------------------------
+    # -- settings -------------------------------------------------------------------------------
 
     @observe(*_CONNECTION_TRAITS)
     def _settings_changed(self, change: dict[str, Any]) -> None:
-        if getattr(self, "_applying", True):  # set_connection (or __init__) handles the rest
+        if self._applying:  # set_connection (or __init__) handles the rest
             return
         name = change["name"]
-        if name in _SANDBOX_TRAITS and self._sandbox_info is not None:
+        if name in _SANDBOX_TRAITS and self._composition.sandbox is not None:
             self._leave_sandbox(keep={name})  # e.g. `%config AzModels.project_endpoint = ...`
         elif name == "tenant_id":
-            self._tokens = TokenProvider(self._credential, tenant_id=change["new"])
+            self._composition.use_credential(self._composition.credential)
         self._reset()
 
     def _leave_sandbox(self, *, keep: set[str]) -> None:
         """The sandbox's token and names mean nothing elsewhere: back to the defaults."""
-        self._sandbox_info = None
-        self._credential = None
+        self._composition.sandbox = None
         self._applying = True
         try:
             for name in _SANDBOX_TRAITS:
@@ -141,25 +149,20 @@ class AzModels(AzModelsConfig):
                     setattr(self, name, self.trait_defaults(name))
         finally:
             self._applying = False
-        self._tokens = TokenProvider(None, tenant_id=self.tenant_id)
+        self._composition.use_credential(None)
 
     @observe("debug")
     def _debug_changed(self, change: dict[str, Any]) -> None:
-        from .redaction import log_to_stderr
-
         log_to_stderr(bool(change["new"]))
 
     @observe("cache_seconds")
     def _cache_changed(self, change: dict[str, Any]) -> None:
-        self._cache.seconds = change["new"]
+        parts = getattr(self, "_composition", None)
+        if parts is not None:  # while constructing, the composition reads the value itself
+            parts.cache.seconds = change["new"]
 
     def _reset(self) -> None:
-        if getattr(self, "_connection", None) is not None:
-            self._connection.close()
-        self._connection = None
-        self._services = {}
-        if hasattr(self, "_cache"):
-            self._cache.invalidate()
+        self._composition.reset()
 
     def set_connection(self, *, credential: TokenCredential | None = None, **settings: Any) -> None:
         """Change connection settings for this session (what `%azmodels connect` does)."""
@@ -167,13 +170,9 @@ class AzModels(AzModelsConfig):
         if unknown:
             raise UsageError(f"Unknown setting(s): {', '.join(unknown)}.")
         if "project_endpoint" in settings:
-            from .config import validate_project_endpoint
-
             settings["project_endpoint"] = validate_project_endpoint(settings["project_endpoint"])
         for name in ("project_endpoint", "arm_endpoint"):
             if settings.get(name):
-                from .http.origin import ensure_secure
-
                 # Refused here, before any setting changes, rather than at the first command.
                 ensure_secure(settings[name], what=name.replace("_", " "))
         self._applying = True
@@ -182,29 +181,17 @@ class AzModels(AzModelsConfig):
                 setattr(self, name, value)
         finally:
             self._applying = False
-        if credential is None and self._sandbox_info is not None:
+        if credential is None and self._composition.sandbox is not None:
             self._leave_sandbox(keep=set(settings))
         else:
-            if credential is not None:
-                self._credential = credential
-            self._tokens = TokenProvider(self._credential, tenant_id=self.tenant_id)
-        self._reset()
-
-    @property
-    def connection(self) -> Connection:
-        if self._connection is None:
-            from .connection import Connection
-
-            self._connection = Connection(
-                self, self._tokens, sandbox=self._sandbox_info is not None and self._sandbox_token
+            self._composition.use_credential(
+                credential if credential is not None else self._composition.credential
             )
-            if self._sandbox_info is not None:
-                self._connection.sandbox_dir = self._sandbox_info.data_dir
-        return self._connection
+        self._reset()
 
     def connection_summary(self) -> dict[str, str]:
         account, project = self.project_parts()
-        credential = type(self._tokens._credential).__name__ if self._credential else "default"
+        credential = self._composition.credential
         return {
             "project endpoint": self.project_endpoint,
             "subscription": self.subscription_id,
@@ -213,29 +200,59 @@ class AzModels(AzModelsConfig):
             "project": project,
             "location": self.location,
             "ARM endpoint": self.arm_endpoint,
-            "credential": "sandbox token" if self._sandbox_info else credential,
+            "credential": "sandbox token"
+            if self._composition.sandbox
+            else type(credential).__name__
+            if credential
+            else "default",
         }
+
+    # -- what the settings connect to (built on first use, dropped when a setting changes) -----
+
+    @property
+    def connection(self) -> Connection:
+        return self._composition.connection
+
+    @property
+    def models(self) -> ModelService:
+        return self._composition.models
+
+    @property
+    def uploads(self) -> UploadService:
+        return self._composition.uploads
+
+    @property
+    def deployments(self) -> DeploymentService:
+        return self._composition.deployments
 
     # -- sandbox --------------------------------------------------------------------------------
 
+    @property
+    def sandbox_info(self) -> SandboxInfo | None:
+        """The sandbox the settings point at (None: Azure, or not connected)."""
+        return self._composition.sandbox
+
+    @property
+    def detach_sandbox(self) -> bool:
+        """Set by the terminal front end: its sandbox must outlive the `azmodels` process."""
+        return self._sandbox_manager.detach
+
+    @detach_sandbox.setter
+    def detach_sandbox(self, value: bool) -> None:
+        self._sandbox_manager.detach = value
+
     def start_sandbox(self, **options: Any) -> SandboxInfo:
         """Start a sandbox in the background and connect this object to it."""
-        from .sandbox_launcher import SandboxProcess
-
         self.stop_sandbox()
-        options = {k: v for k, v in options.items() if v is not None}
-        process = SandboxProcess(detach=self.detach_sandbox, **options)
-        info = process.start()
-        if not self.detach_sandbox:
-            self._sandbox_process = process
+        info = self._sandbox_manager.start(**options)
         self.use_sandbox(info)
         return info
 
     def use_sandbox(self, info: SandboxInfo, *, credential: TokenCredential | None = None) -> None:
         """Point every setting at a running sandbox; use its token unless given a credential
         (e.g. one carrying its read-only token)."""
-        self._sandbox_info = info
-        self._sandbox_token = credential is None
+        self._composition.sandbox = info
+        self._composition.sandbox_token = credential is None
         self.set_connection(
             credential=credential or StaticTokenCredential(info.token),
             project_endpoint=info.project_endpoint,
@@ -249,105 +266,34 @@ class AzModels(AzModelsConfig):
 
     def attach_sandbox(self, url: str) -> SandboxInfo:
         """Connect to a sandbox already running at `url` (its ARM endpoint)."""
-        from .http.origin import ensure_secure
-        from .sandbox_launcher import discover
-
-        # Decided as the HTTP library connects, before even the unauthenticated info request.
-        ensure_secure(url if "://" in url else f"http://{url}", what="sandbox address")
-        info = discover(url)
+        info = self._sandbox_manager.attach(url)
         self.use_sandbox(info)
         return info
 
     def stop_sandbox(self) -> bool:
-        process, self._sandbox_process = self._sandbox_process, None
-        if process is None:
-            if not self.detach_sandbox:
-                return False
-            from .sandbox_launcher import stop_remembered
-
-            if not stop_remembered():
-                return False
-        else:
-            process.stop()
-        self._sandbox_info = None
+        if not self._sandbox_manager.stop():
+            return False
+        self._composition.sandbox = None
         self._reset()
         return True
 
     def sandbox_status(self) -> dict[str, str]:
-        info = self._sandbox_info
-        if info is None:
-            return {}
-        if self._sandbox_process is not None:
-            running = self._sandbox_process.running
-        else:
-            try:
-                os.kill(info.pid, 0)
-                running = True
-            except OSError:
-                running = False
-        return {
-            "ARM endpoint": info.arm_endpoint,
-            "project endpoint": info.project_endpoint,
-            "blob endpoint": info.blob_endpoint,
-            "data dir": info.data_dir,
-            "pid": str(info.pid),
-            "started here": "yes" if self._sandbox_process else "no (attached)",
-            "running": "yes" if running else "no",
-        }
+        info = self._composition.sandbox
+        return {} if info is None else self._sandbox_manager.status(info)
 
-    # -- services -------------------------------------------------------------------------------
-
-    def _service(self, name: str, factory) -> Any:
-        if name not in self._services:
-            self._services[name] = factory()
-        return self._services[name]
-
-    @property
-    def models(self) -> ModelService:
-        from .services.models import ModelService
-
-        return self._service("models", lambda: ModelService(self.connection, cache=self._cache))
-
-    @property
-    def uploads(self) -> UploadService:
-        from .services.uploads import UploadService
-
-        return self._service("uploads", lambda: UploadService(self.connection, self.models))
-
-    @property
-    def deployments(self) -> DeploymentService:
-        from .services.deployments import DeploymentService
-
-        return self._service(
-            "deployments",
-            lambda: DeploymentService(
-                self.connection,
-                self.models,
-                cache=self._cache,
-                custom_sku=self.custom_sku,
-                region_accounts=dict(self.region_accounts),
-            ),
-        )
+    # -- what the front ends show ---------------------------------------------------------------
 
     def interactive_forms(self) -> bool:
         """True where a form can be shown and used (a Jupyter kernel)."""
-        from .presentation.confirm import interaction_mode
-
         return interaction_mode() == "notebook"
-
-    # -- conveniences ---------------------------------------------------------------------------
 
     def list_deployments(
         self, *, model: str | None = None, type: str = "all", status: str | None = None
     ) -> pd.DataFrame:
-        from .presentation.tables import deployments_frame
-
         found = self.deployments.list(model=model, type=type, status=status)
         return deployments_frame(found.deployments)
 
     def list_models(self, *, type: str = "all", query: str | None = None) -> pd.DataFrame:
-        from .presentation.tables import models_frame
-
         return models_frame(self.models.list(type=type, query=query).models, type)
 
     def show(
@@ -355,11 +301,10 @@ class AzModels(AzModelsConfig):
     ) -> ModelDetails:
         return self.models.show(name, type=type, version=version)
 
+    # -- the executor ---------------------------------------------------------------------------
+
     def execute(self, line: str | list[str], *, prog: str = "azmodels") -> Outcome:
         """Parse and run one command; the Outcome has value, message and JSON data."""
-        from . import grammar
-        from .commands import execute
-
         return execute(self, grammar.parse(line, prog=prog))
 
     def run(self, line: str | list[str]) -> Any:
@@ -376,3 +321,12 @@ class AzModels(AzModelsConfig):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- the pieces' state under the names callers used before the split ----------------------
+    # (commands/quota.py reads _credential; the tests read and restore the rest)
+
+    _sandbox_info = _alias("_composition", "sandbox")
+    _credential = _alias("_composition", "credential")
+    _tokens = _alias("_composition", "tokens")
+    _services = _alias("_composition", "services")
+    _sandbox_process = _alias("_sandbox_manager", "process")

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import grammar
+
 PREFIXES = ("%azmodels", "%%azmodels", "azmodels")
 # (command path, option dest) -> what its values are
 MODEL_VALUES = {("show", "name"), ("show", "name_flag"), ("deploy", "name"),
@@ -81,8 +83,6 @@ class AzModelsCompleter:
         words, current = _split(text)
         if not words or words[0] not in PREFIXES:
             return []
-        from . import grammar
-
         parser: argparse.ArgumentParser = grammar.build_parser()
         path: list[str] = []
         rest = words[1:]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from traitlets.config import Config
+
 from azmodels_magic.api import AzModels
 from azmodels_magic.sandbox_launcher import SandboxInfo
 
@@ -64,3 +66,29 @@ def test_changing_a_setting_rebuilds_the_clients():
     second = app.connection.arm
     assert second is not first
     assert second.metrics_api_version == "2023-10-01"
+
+
+def test_settings_given_to_the_constructor_take_effect():
+    app = AzModels(cache_seconds=7.5, debug=False, max_retries=2)
+    assert app.cache_seconds == 7.5
+    assert app._composition.cache.seconds == 7.5  # the lists the services share keep them that long
+    app.cache_seconds = 0
+    assert app._composition.cache.seconds == 0
+    again = AzModels.connect(cache_seconds=3, subscription_id="s")
+    assert again._composition.cache.seconds == 3 and again.subscription_id == "s"
+    # what `%config AzModels.cache_seconds = 4` before `%load_ext` amounts to
+    configured = AzModels(config=Config({"AzModels": {"cache_seconds": 4, "max_retries": 1}}))
+    assert configured._composition.cache.seconds == 4 and configured.max_retries == 1
+
+
+def test_the_sandbox_settings_come_and_go_with_it():
+    app = AzModels()
+    assert app.sandbox_info is None and app.sandbox_status() == {}
+    app.use_sandbox(INFO)
+    assert app.sandbox_info is INFO
+    assert app.connection.sandbox_dir == "/nonexistent"
+    assert app.connection_summary()["credential"] == "sandbox token"
+    assert app.sandbox_status()["started here"] == "no (attached)"
+    assert app.stop_sandbox() is False  # attached, not started here: not ours to stop
+    app.set_connection(project_endpoint="https://contoso.services.ai.azure.com/api/projects/p")
+    assert app.sandbox_info is None and app.connection.sandbox_dir is None

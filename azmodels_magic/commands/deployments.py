@@ -121,6 +121,7 @@ def deployments_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
         what=f"deployment '{deployment.name}' ({deployment.model_name})",
         action=run,
         force=args.force,
+        pending=lambda widget, message: Outcome(value=widget, message=message),
     )
 
 

@@ -86,6 +86,7 @@ def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
         what=f"custom model '{model.name}' version {model.version}",
         action=run,
         force=args.force,
+        pending=lambda widget, message: Outcome(value=widget, message=message),
     )
 
 

@@ -2,6 +2,7 @@
 
 In a terminal: input(). In a notebook: a small widget (type the name, click the red button).
 Where neither is possible (a script, CI, a pipe) it refuses and says to pass --force.
+The caller (a command) says what its result looks like while the widget waits (`pending`).
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any, TypeVar
 
 from ..errors import CancelledError, UsageError
+from .widgets import ConfirmBox
 
-if TYPE_CHECKING:
-    from ..commands import Outcome
+T = TypeVar("T")
 
 INTERACTIVE_ENV = "AZMODELS_INTERACTIVE"  # "0" forces non-interactive, "terminal" forces input()
 
@@ -46,11 +47,16 @@ def _ipython():
 
 
 def confirm(
-    *, expected: str, what: str, action: Callable[[], Outcome], force: bool, verb: str = "delete"
-) -> Outcome:
-    """Run `action` once the user typed `expected`; in a notebook, hand back the widget."""
-    from ..commands import Outcome
-
+    *,
+    expected: str,
+    what: str,
+    action: Callable[[], T],
+    force: bool,
+    pending: Callable[[Any, str], T],
+    verb: str = "delete",
+) -> T:
+    """Run `action` once the user typed `expected`. In a notebook, return `pending(widget,
+    message)`: the widget runs `action` when the user confirms."""
     if force:
         return action()
     mode = interaction_mode()
@@ -60,10 +66,8 @@ def confirm(
             raise CancelledError(f"Nothing was {verb}d: the name typed did not match.")
         return action()
     if mode == "notebook":
-        from .widgets import ConfirmBox
-
         box = ConfirmBox(expected=expected, what=what, verb=verb, action=action)
-        return Outcome(value=box.widget, message=f"Confirm below to {verb} {what}.")
+        return pending(box.widget, f"Confirm below to {verb} {what}.")
     raise UsageError(
         f"Refusing to {verb} {what} without confirmation in a non-interactive run: "
         "pass --force to confirm."

@@ -2,8 +2,9 @@
 
 Three tabs hold the DataFrames of `list`, `deployments list` and `uploads list` (status in
 colour). Below them: pick a row, then Show, Deploy (the deploy form, preselected), Scale or
-Delete (type the name to confirm). Every action runs a command through `app.execute`, and its
-result or one-line error shows in the dashboard's output area; the tables refresh afterwards.
+Delete (type the name to confirm). Every action runs a command through `actions.execute` (the
+front end's: see `actions.py`), and its result or one-line error shows in the dashboard's output
+area; the tables refresh afterwards.
 """
 
 from __future__ import annotations
@@ -12,15 +13,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..records import CUSTOM
+from .actions import Actions, Result
 from .display import frame_html
 from .forms import DeployForm, _classes, command_line
 from .widgets import ConfirmBox, ErrorLine, capture, clear, show_outcome
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from ..api import AzModels
-    from ..commands import Outcome
 
 MODELS, DEPLOYMENTS, UPLOADS = "models", "deployments", "uploads"
 KINDS = (MODELS, DEPLOYMENTS, UPLOADS)
@@ -35,7 +34,7 @@ LIST_COMMANDS = {
 class Dashboard:
     """Tabs of DataFrames, a Refresh button, and actions on the selected row."""
 
-    def __init__(self, app: AzModels) -> None:
+    def __init__(self, app: Actions) -> None:
         import ipywidgets as w
 
         self.app = app
@@ -43,7 +42,7 @@ class Dashboard:
         self.messages: dict[str, str] = {}
         self.last_form: DeployForm | None = None
         self.confirm: ConfirmBox | None = None
-        self.last_outcome: Outcome | None = None
+        self.last_outcome: Result | None = None
 
         self.tables = {kind: w.HTML() for kind in KINDS}
         boxes = [
@@ -226,8 +225,8 @@ class Dashboard:
 
     # -- actions --------------------------------------------------------------------------------
 
-    def _run(self, argv: list[str], *, reload: bool = False) -> Outcome | None:
-        def run() -> Outcome:
+    def _run(self, argv: list[str], *, reload: bool = False) -> Result | None:
+        def run() -> Result:
             print(command_line(argv))
             outcome = self.app.execute(argv, prog="%azmodels")
             if reload:
@@ -245,7 +244,7 @@ class Dashboard:
             print(f"Select a row of the {TITLES[self.kind]} tab first.")
         return True
 
-    def show(self) -> Outcome | None:
+    def show(self) -> Result | None:
         """Show: the card of the selected model, deployment or upload."""
         if self._nothing_selected():
             return None
@@ -280,7 +279,7 @@ class Dashboard:
             show(form.widget)
         return form
 
-    def scale(self) -> Outcome | None:
+    def scale(self) -> Result | None:
         """Scale: the selected deployment to the capacity typed next to the button."""
         if self.kind != DEPLOYMENTS or self._nothing_selected():
             return None
@@ -319,8 +318,8 @@ class Dashboard:
             show(box.widget)
         return box
 
-    def _action(self, argv: list[str]) -> Callable[[], Outcome]:
-        def run() -> Outcome:
+    def _action(self, argv: list[str]) -> Callable[[], Result]:
+        def run() -> Result:
             print(command_line(argv))
             outcome = self.app.execute(argv, prog="%azmodels")
             self.last_outcome = outcome
@@ -344,6 +343,6 @@ def _model_value(row: dict[str, Any]) -> str:
     return f"{row['type']}:{row['name']}:{row['version']}"
 
 
-def dashboard(app: AzModels):
+def dashboard(app: Actions):
     """The dashboard's widget (its Dashboard is `widget.dashboard`)."""
     return Dashboard(app).widget

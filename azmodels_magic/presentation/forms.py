@@ -1,11 +1,12 @@
 """The deploy and upload forms (`%azmodels deploy` / `%azmodels upload` with no flags).
 
-A form only gathers values and checks them as they are typed, with the grammar's own rules and
-the services' own ranges. Its button builds the command line and runs it through
-`app.execute`, so a click does exactly what the command does: the same checks, progress, result
-card and one-line errors, shown in the form's output area.
+A form only gathers values and checks them as they are typed, with the rules the grammar uses
+(`rules`) and the services' own ranges. Its button builds the command line and runs it through
+`actions.execute` (the front end's: see `actions.py`), so a click does exactly what the command
+does: the same checks, progress, result card and one-line errors, shown in the form's output
+area.
 
-    form = DeployForm(app)          # form.widget is what a notebook shows
+    form = DeployForm(app)          # any `Actions`, e.g. an AzModels; form.widget is shown
     form.model.value = form.key_for("gpt-4o")
     form.name.value = "chat"
     form.button.click()             # deploys, the card shows in form.output
@@ -16,18 +17,16 @@ from __future__ import annotations
 import html
 import shlex
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import rules
-from ..errors import ValidationError
+from ..errors import AzModelsError, ValidationError
 from ..records import BASE, CUSTOM, BaseModel, CustomModel, SkuOption
+from ..services.models import matches
+from ..weights import WeightsInfo, inspect_source
+from .actions import Actions, Result
 from .text import clean
 from .widgets import ErrorLine, capture, clear, show_outcome
-
-if TYPE_CHECKING:
-    from ..api import AzModels
-    from ..commands import Outcome
-    from ..weights import WeightsInfo
 
 AnyModel = BaseModel | CustomModel
 
@@ -96,7 +95,7 @@ class _Form:
 
     verb = "Run"
     busy = "Running…"
-    app: AzModels
+    app: Actions
 
     def _build_button(self, icon: str):
         import ipywidgets as w
@@ -106,9 +105,9 @@ class _Form:
         self.hint = w.HTML()
         self.output = w.Output()
         self.problem: str | None = None
-        self.last_outcome: Outcome | None = None
+        self.last_outcome: Result | None = None
         # Called with the outcome after a successful run (the dashboard refreshes its tables).
-        self.on_done: Callable[[Outcome], Any] | None = None
+        self.on_done: Callable[[Result], Any] | None = None
 
     def argv(self) -> list[str]:  # pragma: no cover - each form has its own
         raise NotImplementedError
@@ -116,7 +115,7 @@ class _Form:
     def validate(self) -> str | None:  # pragma: no cover
         raise NotImplementedError
 
-    def submit(self) -> Outcome | None:
+    def submit(self) -> Result | None:
         """What a click does: run the command the fields describe, show its result below."""
         problem = self.validate()
         if problem:
@@ -129,7 +128,7 @@ class _Form:
         self.button.description = self.busy
         try:
 
-            def run() -> Outcome:
+            def run() -> Result:
                 print(command_line(argv))
                 return self.app.execute(argv, prog="%azmodels")
 
@@ -162,7 +161,7 @@ class DeployForm(_Form):
 
     def __init__(
         self,
-        app: AzModels,
+        app: Actions,
         *,
         model: str | None = None,
         type: str | None = None,
@@ -243,8 +242,6 @@ class DeployForm(_Form):
     # -- the model picker -----------------------------------------------------------------------
 
     def _options(self, pattern: str) -> list[tuple[str, str]]:
-        from ..services.models import matches
-
         found = [
             (model_label(m), key)
             for key, m in self.choices.items()
@@ -368,8 +365,6 @@ class DeployForm(_Form):
 
     def existing_deployment(self, name: str):
         """The deployment already called `name` (the service's short-lived list), or None."""
-        from ..errors import AzModelsError
-
         wanted = name.lower()
         try:
             deployments = self.app.deployments.all()
@@ -404,7 +399,7 @@ class UploadForm(_Form):
     verb = "Upload"
     busy = "Uploading…"
 
-    def __init__(self, app: AzModels) -> None:
+    def __init__(self, app: Actions) -> None:
         import ipywidgets as w
 
         self.app = app
@@ -460,9 +455,6 @@ class UploadForm(_Form):
 
     def inspect(self) -> WeightsInfo | None:
         """Read the weights' headers: format, size and architecture, or why they can't be used."""
-        from ..errors import AzModelsError
-        from ..weights import inspect_source
-
         source = self.path.value.strip()
         self.info, self.inspect_problem = None, None
         self._suggested, self.name.placeholder = "", _NAME_PLACEHOLDER
@@ -571,13 +563,13 @@ def suggest_model_name(stem: str) -> str:
 
 
 def deploy_form(
-    app: AzModels, *, model: str | None = None, type: str | None = None,
+    app: Actions, *, model: str | None = None, type: str | None = None,
     version: str | None = None,
 ):  # fmt: skip
     """The deploy form's widget (its DeployForm is `widget.form`)."""
     return DeployForm(app, model=model, type=type, version=version).widget
 
 
-def upload_form(app: AzModels):
+def upload_form(app: Actions):
     """The upload form's widget (its UploadForm is `widget.form`)."""
     return UploadForm(app).widget

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import AzModelsError, internal_error_text
-
-if TYPE_CHECKING:
-    from ..commands import Outcome
 
 
 class ErrorLine:
@@ -152,9 +149,7 @@ def _escape(value: object) -> str:
 class ConfirmBox:
     """Type the name, click the button: the action runs and its result shows below."""
 
-    def __init__(
-        self, *, expected: str, what: str, verb: str, action: Callable[[], Outcome]
-    ) -> None:
+    def __init__(self, *, expected: str, what: str, verb: str, action: Callable[[], Any]) -> None:
         import ipywidgets as w
 
         self.expected = expected

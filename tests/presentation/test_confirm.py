@@ -1,0 +1,41 @@
+"""`delete` without --force in a notebook: the command hands back a confirmation widget; only
+typing the exact name and clicking deletes."""
+
+from __future__ import annotations
+
+from presentation_support import *  # noqa: F403 (the shared fixtures)
+
+from azmodels_magic.errors import NotFoundError
+from azmodels_magic.presentation import confirm as confirm_module
+from azmodels_magic.presentation.widgets import output_text
+
+
+def test_delete_in_a_notebook_waits_for_the_typed_name(app, weights, unique, monkeypatch):
+    name = unique("confirm-me")
+    app.uploads.upload(source=str(weights), name=name, version="1", progress=False)
+    monkeypatch.setattr(confirm_module, "interaction_mode", lambda: "notebook")
+
+    outcome = app.execute(["delete", f"--name={name}", "--version=1"])
+    assert outcome.message == f"Confirm below to delete custom model '{name}' version 1."
+    box = outcome.value.children[1].children  # the name field and the button
+    text, button = box
+    assert app.models.find(name, type="custom", version="1").version == "1"  # nothing yet
+
+    text.value = name[:-1]  # not the name: the button stays off, a click does nothing
+    assert button.disabled
+    button.click()
+    assert app.models.find(name, type="custom", version="1").version == "1"
+
+    text.value = name
+    assert not button.disabled
+    button.click()
+    assert button.disabled and text.disabled  # once only
+    app.models.custom_models(refresh=True)
+    try:
+        app.models.find(name, type="custom", version="1")
+    except NotFoundError:
+        pass
+    else:
+        raise AssertionError("the confirmed delete did not delete the model")
+    shown = output_text(outcome.value.children[2])
+    assert shown.startswith(f"Deleted custom model '{name}' version 1")
