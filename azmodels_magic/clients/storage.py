@@ -62,7 +62,9 @@ def open_container(sas_url: str, **options: Any) -> Any:
         ) from None
 
 
-def storage_error(error: BaseException, what: str = "the operation", where: str = "") -> UploadError:
+def storage_error(
+    error: BaseException, what: str = "the operation", where: str = ""
+) -> UploadError:
     """One redacted line for a failure of storage or the network while doing `what` (+ `where`,
     e.g. " of model.bin"); the caller raises it `from None` (a chained exception's text could
     carry the SAS)."""

@@ -259,9 +259,10 @@ def test_bounded_memory_blocks_read_but_not_stored(
                 peak[0] = max(peak[0], read[0] - stored[0])
             return data
 
-    monkeypatch.setattr(
-        blob_module, "open", lambda path, mode="r": CountingFile(open(path, mode)), raising=False
-    )
+    def counting_open(path, mode="r"):
+        return CountingFile(open(path, mode))  # CountingFile closes it
+
+    monkeypatch.setattr(blob_module, "open", counting_open, raising=False)
 
     def slow(delta: int) -> None:  # slow workers: the reader runs ahead as far as it may
         with lock:

@@ -5,13 +5,11 @@ commands after a registration that failed."""
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from pathlib import Path
 
 import pytest
 from services_support import (
-    MANIFEST,
     container_name,
     dev_blobs,
     journal_of,
@@ -21,6 +19,7 @@ from services_support import (
     sha256_file,
     source_digests,
     stored_files,
+    stored_metadata,
 )
 
 from azmodels_magic.errors import (
@@ -45,18 +44,17 @@ def one_line(exc: BaseException) -> str:
     return text
 
 
-def check_stored(app, name: str, version: str, source: Path) -> dict:
-    """Every source file is stored byte for byte; the manifest and the azmodels.sha256 tag agree.
-    Returns the manifest."""
+def check_stored(app, name: str, version: str, source: Path) -> dict[str, dict[str, str]]:
+    """Storage holds exactly the source's files, byte for byte, each with its SHA-256 and size
+    as metadata; the azmodels.sha256 tag agrees. Returns the blobs' metadata."""
     expected = source_digests(source)
     stored = stored_files(app, name, version)
-    manifest = json.loads(stored.pop(MANIFEST))
-    assert {k: sha256_bytes(v) for k, v in stored.items()} == expected
-    assert {f["path"]: f["sha256"] for f in manifest["files"]} == expected
-    assert {f["path"]: f["size"] for f in manifest["files"]} == {
+    assert {k: sha256_bytes(v) for k, v in stored.items()} == expected  # nothing of ours
+    metadata = stored_metadata(app, name, version)
+    assert {k: m["sha256"] for k, m in metadata.items()} == expected
+    assert {k: int(m["size"]) for k, m in metadata.items()} == {
         k: len(v) for k, v in stored.items()
     }
-    assert (manifest["name"], manifest["version"]) == (name, version)
     tags = registered(app, name, version)["tags"]
     if len(expected) == 1:
         tree = next(iter(expected.values()))
@@ -66,7 +64,7 @@ def check_stored(app, name: str, version: str, source: Path) -> dict:
     assert tags["azmodels.sha256"] == tree
     assert tags["azmodels.files"] == str(len(expected))
     assert tags["azmodels.size"] == str(sum(len(v) for v in stored.values()))
-    return manifest
+    return metadata
 
 
 @pytest.fixture
@@ -112,8 +110,7 @@ def test_single_file_is_stored_byte_exact_and_registered(app, weights: Path):
     assert body["tags"]["azmodels.parameter_count"] == str(
         2 * 128 * 32 + 2 * (4 * 32 * 32 + 32) + 32
     )
-    manifest = check_stored(app, "single-file", "1", weights)
-    assert manifest["format"] == "safetensors"
+    check_stored(app, "single-file", "1", weights)
     assert journal_of(app, "single-file", "1").status == "registered"
 
 
@@ -423,10 +420,10 @@ def test_uploads_delete_frees_the_staged_blobs(app, tmp_path):
     source = write_safetensors(tmp_path / "w.safetensors", {"w": ("F16", (32, 32))}, seed=5)
     _fail_registration(app, source, "forget-blobs")
     container = container_name(journal_of(app, "forget-blobs", "1").container_url)
-    assert set(dev_blobs(app, container)) == {"w.safetensors", MANIFEST}
+    assert set(dev_blobs(app, container)) == {"w.safetensors"}
     outcome = app.execute("uploads delete --path forget-blobs/1")
-    assert dev_blobs(app, container, uncommitted=True) == {"w.safetensors": 0, MANIFEST: 0}
-    assert outcome.message == "Forgot upload forget-blobs/1 and removed 2 staged blobs."
+    assert dev_blobs(app, container, uncommitted=True) == {"w.safetensors": 0}
+    assert outcome.message == "Forgot upload forget-blobs/1 and removed 1 staged blob."
 
 
 def test_uploads_delete_of_a_registered_upload_keeps_the_weights(app, weights):
@@ -434,7 +431,7 @@ def test_uploads_delete_of_a_registered_upload_keeps_the_weights(app, weights):
     outcome = app.execute("uploads delete --path keep-after-forget")
     assert outcome.message.startswith("Forgot upload keep-after-forget/1; its weights belong")
     assert journal_of(app, "keep-after-forget", "1") is None
-    assert set(dev_blobs(app, container_name(model.blob_uri))) == {"tiny.safetensors", MANIFEST}
+    assert set(dev_blobs(app, container_name(model.blob_uri))) == {"tiny.safetensors"}
     assert registered(app, "keep-after-forget", "1") is not None
 
 
