@@ -5,6 +5,7 @@ commands after a registration that failed."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from services_support import (
     container_name,
     dev_blobs,
     journal_of,
+    register_directly,
     registered,
     registry,
     sha256_bytes,
@@ -497,3 +499,53 @@ def test_a_failed_overwrite_puts_the_old_version_back(tmp_path):
         assert after.tags == before.tags
     finally:
         second.close()
+
+
+# -- what is recorded next to the weights: nothing; each blob's metadata says what it holds ------
+
+
+def test_show_lists_each_files_sha256_from_blob_metadata(app, tmp_path):
+    folder = make_model_folder(tmp_path / "digests", hidden_size=16)
+    app.execute(f"upload --source {folder} --name show-digests --no-progress")
+    check_stored(app, "show-digests", "1", folder)  # exactly the user's files
+    details = app.execute("show show-digests").value
+    expected = source_digests(folder)
+    assert {f.path: f.sha256 for f in details.files} == expected
+    assert {f.path: f.size for f in details.files} == {
+        str(p.relative_to(folder)): p.stat().st_size for p in folder.rglob("*") if p.is_file()
+    }
+    text = details.card().text()
+    assert f"Files ({len(expected)})" in text
+    assert all(sha in text for sha in expected.values())
+    assert details.to_dict()["files"] == [
+        {"path": f.path, "size": f.size, "sha256": f.sha256} for f in details.files
+    ]
+
+
+def test_an_old_registration_with_a_manifest_still_shows_its_digests(app):
+    weights, extra = b"\x01" * 300, b"{}"
+    manifest = {
+        "name": "old-manifest",
+        "version": "1",
+        "files": [
+            {"path": "model.bin", "size": 300, "sha256": sha256_bytes(weights)},
+            {"path": "config.json", "size": 2, "sha256": sha256_bytes(extra)},
+        ],
+    }
+    register_directly(
+        app, "old-manifest", "1",
+        {"model.bin": weights, "config.json": extra,
+         "azmodels-manifest.json": json.dumps(manifest).encode()},
+    )  # fmt: skip
+    details = app.execute("show old-manifest").value
+    assert {f.path: (f.size, f.sha256) for f in details.files} == {
+        "model.bin": (300, sha256_bytes(weights)),
+        "config.json": (2, sha256_bytes(extra)),
+    }  # the manifest is read, and not listed as one of the model's files
+
+
+def test_a_model_stored_by_another_tool_shows_its_files_without_digests(app):
+    register_directly(app, "no-digests", "1", {"model.bin": b"\x02" * 10})
+    details = app.execute("show no-digests").value
+    assert [(f.path, f.size, f.sha256) for f in details.files] == [("model.bin", 10, None)]
+    assert "sha256 not recorded" in details.card().text()
