@@ -221,7 +221,7 @@ def test_delete_removes_registration_and_weights(app, models, tmp_path):
     before = registry(app)
     outcome = app.execute("delete --name delete-all --force")
     assert outcome.message == (
-        "Deleted custom model 'delete-all' version 1 and removed its weights (2 blobs). "
+        "Deleted custom model 'delete-all' version 1 and removed its weights (1 blob). "
         "No deployment used it."
     )
     assert registry(app) == [m for m in before if m != ("delete-all", "1")]
