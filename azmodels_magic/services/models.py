@@ -405,6 +405,4 @@ def _suggest_name(name: str, names: list[str]) -> str:
     return did_you_mean(name, names, "Run `%azmodels list` to see them.")
 
 
-def suggest_deployment_name(model_name: str) -> str:
-    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in model_name.lower())
-    return cleaned[:60].strip("-._") or "my-deployment"
+suggest_deployment_name = rules.suggest_deployment_name  # its home is the core rules

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import rules
+from ..clients.blob import BlobTransfer, UploadResult
+from ..clients.storage import delete_blobs, stored_files
 from ..errors import (
     AzModelsError,
     ConflictError,
@@ -39,16 +41,18 @@ from ..errors import (
     UsageError,
     ValidationError,
 )
-from ..journal import same_location
+from ..journal import ReplaceIntent, UploadJournal, UploadLock, same_location
+from ..journal import upload_key as journal_key
 from ..records import META_PREFIX, CustomModel, Displayable
+from ..redaction import get_logger
+from ..rules import suggest_deployment_name
 from ..sizes import human_rate, human_size
 from ..steps import NextStep, Syntax, fill, plain
-from .models import suggest_deployment_name
+from ..weights import inspect_source
+from .upload_sources import check_source, escaped
 
 if TYPE_CHECKING:
-    from ..clients.blob import BlobTransfer, UploadResult
     from ..connection import Connection
-    from ..journal import UploadJournal
     from ..progress_protocol import TransferProgress
     from ..weights import WeightsInfo
     from .models import ModelService
@@ -245,9 +249,7 @@ def upload_key(
     project_endpoint: str, name: str, version: str, *, sandbox_dir: str | None = None
 ) -> str:
     """The journal key of an upload (port-free: see journal.upload_key)."""
-    from ..journal import upload_key as key
-
-    return key(project_endpoint, name, version, sandbox_dir=sandbox_dir)
+    return journal_key(project_endpoint, name, version, sandbox_dir=sandbox_dir)
 
 
 def key_for(connection: Connection, name: str, version: str) -> str:
@@ -263,8 +265,6 @@ def _project_prefix(connection: Connection) -> str:
 
 def busy_error(key: str, name: str, version: str) -> ConflictError:
     """The refusal when another process holds the upload of name/version on this machine."""
-    from ..journal import UploadLock
-
     holder = UploadLock.holder(key)
     who = f" (process {holder.pid}, since {holder.since})" if holder and holder.pid else ""
     if holder is not None and holder.action == "replace":
@@ -374,10 +374,6 @@ class UploadService:
     ) -> _Prepared:
         """The plan and what it was made of. `running`: for an upload about to run (it may find
         that an earlier run finished), not a dry run."""
-        from ..clients.blob import BlobTransfer
-        from ..journal import UploadJournal
-        from ..weights import inspect_source
-        from .upload_sources import check_source
 
         rules.check(rules.model_name, name)
         rules.check(rules.version, version)
@@ -458,7 +454,6 @@ class UploadService:
         follow_symlinks: bool = False,
     ) -> UploadReport:
         """Upload and register. `progress` hears the bytes go (None or False: nobody does)."""
-        from ..journal import UploadLock
 
         if weight_type not in rules.WEIGHT_TYPES:  # checked before any network call
             raise ValidationError(
@@ -560,7 +555,6 @@ class UploadService:
     def _slot(self, prepared: _Prepared) -> tuple[Any, UploadJournal]:
         """The upload slot the weights go to, and the journal of the transfer into it (the
         loaded one when it can resume, else a new one)."""
-        from ..journal import UploadJournal
 
         plan, journal = prepared.plan, prepared.journal
         name, version = plan.name, plan.version
@@ -621,8 +615,6 @@ class UploadService:
         """Storage holds every file as it was sent (size and SHA-256 in its metadata), read
         back in one listing before anything is registered. A file that is not is sent again by
         the next run."""
-        from ..clients.storage import stored_files
-        from .upload_sources import escaped
 
         stored = {f.path: f for f in stored_files(sas_url)}
         wrong = [
@@ -650,7 +642,6 @@ class UploadService:
         on_status: Callable[[str], None] | None,
     ) -> CustomModel:
         """Replace the registered version by the new weights (already stored and verified)."""
-        from ..journal import ReplaceIntent
 
         plan = prepared.plan
         name, version = plan.name, plan.version
@@ -680,7 +671,6 @@ class UploadService:
 
     def _discard(self, sas_url: str, journal: UploadJournal, failure: AzModelsError) -> None:
         """Remove what this upload staged and its journal; `failure`'s hint says how it went."""
-        from ..clients.storage import delete_blobs
 
         try:
             delete_blobs(sas_url)
@@ -702,8 +692,6 @@ class UploadService:
         registration and registering the new one (see ReplaceIntent). One sentence per
         replacement dealt with. Replacements whose upload still runs are left alone, and one
         that cannot be settled now (the service unreachable) waits for the next command."""
-        from ..journal import ReplaceIntent, UploadLock
-        from ..redaction import get_logger
 
         intents = ReplaceIntent.list_all()
         if not intents:
@@ -787,8 +775,6 @@ class UploadService:
 
     @staticmethod
     def _remove_old_weights(sas_url: str) -> None:
-        from ..clients.storage import delete_blobs
-        from ..redaction import get_logger
 
         try:
             delete_blobs(sas_url)
@@ -895,7 +881,6 @@ class UploadService:
     # -- uploads known to this machine ----------------------------------------------------------
 
     def journals(self, prefix: str | None = None) -> list[UploadJournal]:
-        from ..journal import UploadJournal
 
         project = _project_prefix(self.connection)
         found = [j for j in UploadJournal.list_all() if j.key.startswith(project)]
@@ -952,7 +937,6 @@ class UploadService:
     def forget(self, path: str) -> Forgotten:
         """Remove an upload's journal and, unless a model uses them, its staged blobs. Refused
         while the upload runs (in another process): its lock says so."""
-        from ..journal import UploadLock
 
         journal = self.find_journal(path)
         lock = UploadLock(journal.key, "forget")
