@@ -248,11 +248,8 @@ class BlobTransfer:
         relatives = [f.relative for f in files]
         if len(set(relatives)) != len(relatives):
             raise ValueError("two weight files have the same relative path")
-        if journal is not None and not journal.matches(files):
-            raise UploadError(
-                "The source files changed since the interrupted upload; it must start over "
-                "(delete its journal)."
-            )
+        if journal is not None and len(journal.files) != len(files):
+            raise _changed_since_journaled()
         base = journal.block_size if journal is not None else self.block_size
         # Ids number files in name order, so they stay stable whatever order the caller lists.
         order = {rel: i for i, rel in enumerate(sorted(relatives))}
@@ -315,7 +312,15 @@ class BlobTransfer:
         self, index: int, file: WeightFile, base: int, journal: UploadJournal | None
     ) -> _Plan:
         if journal is not None:
-            size = journal.file(file.relative).block_size
+            # The caller checked the journal is of these files (UploadJournal.matches); each
+            # file's entry is looked up here anyway, so a mismatch is still refused, not mixed.
+            try:
+                entry = journal.file(file.relative)
+            except KeyError:
+                raise _changed_since_journaled() from None
+            if (entry.size, entry.mtime_ns) != (file.size, file.mtime_ns):
+                raise _changed_since_journaled()
+            size = entry.block_size
         else:
             size = block_size_for(file.size, base)
         # Files up to one block go up in a single Put Blob: one request instead of two.
@@ -576,6 +581,13 @@ class BlobTransfer:
         if self.retry_total is not None:
             options["retry_total"] = self.retry_total
         return open_container(sas_url, **options)
+
+
+def _changed_since_journaled() -> UploadError:
+    return UploadError(
+        "The source files changed since the interrupted upload; it must start over "
+        "(delete its journal)."
+    )
 
 
 class _FileFailure(Exception):

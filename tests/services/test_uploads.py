@@ -549,3 +549,58 @@ def test_a_model_stored_by_another_tool_shows_its_files_without_digests(app):
     details = app.execute("show no-digests").value
     assert [(f.path, f.size, f.sha256) for f in details.files] == [("model.bin", 10, None)]
     assert "sha256 not recorded" in details.card().text()
+
+
+# -- one path: each thing read once ----------------------------------------------------------
+
+
+def _count_calls(monkeypatch, counts: dict[str, int], owner, name: str) -> None:
+    original = getattr(owner, name)
+
+    def counted(*args, **kwargs):
+        counts[name] = counts.get(name, 0) + 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+
+
+def test_a_resumed_upload_reads_the_journal_and_the_version_once(app, tmp_path, monkeypatch):
+    from azmodels_magic.clients.blob import BlobTransfer
+    from azmodels_magic.journal import UploadJournal
+
+    source = write_safetensors(tmp_path / "w.safetensors", {"w": ("F16", (32, 32))}, seed=21)
+    _fail_registration(app, source, "read-once")  # every byte stored, not registered
+    counts: dict[str, int] = {}
+    foundry = app.connection.foundry
+    for owner, name in [(foundry, "get_version"), (foundry, "read_credential"),
+                        (UploadJournal, "load"), (UploadJournal, "matches"),
+                        (BlobTransfer, "upload")]:  # fmt: skip
+        _count_calls(monkeypatch, counts, owner, name)
+    built: list[BlobTransfer] = []
+    init = BlobTransfer.__init__
+
+    def counted_init(self, **kwargs) -> None:
+        built.append(self)
+        init(self, **kwargs)
+
+    monkeypatch.setattr(BlobTransfer, "__init__", counted_init)
+
+    report = app.uploads.upload(source=str(source), name="read-once", progress=None)
+    assert report.bytes_sent == 0 and report.model.ready  # resumed: nothing sent again
+    assert counts["load"] == counts["matches"] == counts["upload"] == len(built) == 1, counts
+    # asked once whether the version exists, once for what the registration made
+    assert counts["get_version"] == 2 and "read_credential" not in counts, counts
+
+
+def test_an_overwrite_reads_the_old_version_once(app, tmp_path, monkeypatch):
+    old = write_safetensors(tmp_path / "a.safetensors", {"w": ("F16", (32, 32))}, seed=22)
+    new = write_safetensors(tmp_path / "b.safetensors", {"w": ("F16", (32, 32))}, seed=23)
+    app.uploads.upload(source=str(old), name="swap-once")
+    counts: dict[str, int] = {}
+    foundry = app.connection.foundry
+    for name in ("get_version", "read_credential", "start_pending_upload"):
+        _count_calls(monkeypatch, counts, foundry, name)
+    report = app.uploads.upload(source=str(new), name="swap-once", overwrite=True)
+    assert report.sha256 == {"b.safetensors": sha256_file(new)}
+    assert counts == {"get_version": 2, "read_credential": 1, "start_pending_upload": 1}, counts
+    check_stored(app, "swap-once", "1", new)
