@@ -374,7 +374,6 @@ class UploadService:
     ) -> _Prepared:
         """The plan and what it was made of. `running`: for an upload about to run (it may find
         that an earlier run finished), not a dry run."""
-
         rules.check(rules.model_name, name)
         rules.check(rules.version, version)
         rules.check_tags(tags)
@@ -454,7 +453,6 @@ class UploadService:
         follow_symlinks: bool = False,
     ) -> UploadReport:
         """Upload and register. `progress` hears the bytes go (None or False: nobody does)."""
-
         if weight_type not in rules.WEIGHT_TYPES:  # checked before any network call
             raise ValidationError(
                 f"'{weight_type}' is not a weight type: use one of {', '.join(rules.WEIGHT_TYPES)}."
@@ -555,7 +553,6 @@ class UploadService:
     def _slot(self, prepared: _Prepared) -> tuple[Any, UploadJournal]:
         """The upload slot the weights go to, and the journal of the transfer into it (the
         loaded one when it can resume, else a new one)."""
-
         plan, journal = prepared.plan, prepared.journal
         name, version = plan.name, plan.version
         usable = (
@@ -615,7 +612,6 @@ class UploadService:
         """Storage holds every file as it was sent (size and SHA-256 in its metadata), read
         back in one listing before anything is registered. A file that is not is sent again by
         the next run."""
-
         stored = {f.path: f for f in stored_files(sas_url)}
         wrong = [
             f.relative
@@ -642,7 +638,6 @@ class UploadService:
         on_status: Callable[[str], None] | None,
     ) -> CustomModel:
         """Replace the registered version by the new weights (already stored and verified)."""
-
         plan = prepared.plan
         name, version = plan.name, plan.version
         old = prepared.existing
@@ -671,7 +666,6 @@ class UploadService:
 
     def _discard(self, sas_url: str, journal: UploadJournal, failure: AzModelsError) -> None:
         """Remove what this upload staged and its journal; `failure`'s hint says how it went."""
-
         try:
             delete_blobs(sas_url)
         except AzModelsError as exc:
@@ -692,7 +686,6 @@ class UploadService:
         registration and registering the new one (see ReplaceIntent). One sentence per
         replacement dealt with. Replacements whose upload still runs are left alone, and one
         that cannot be settled now (the service unreachable) waits for the next command."""
-
         intents = ReplaceIntent.list_all()
         if not intents:
             return []
@@ -937,7 +930,6 @@ class UploadService:
     def forget(self, path: str) -> Forgotten:
         """Remove an upload's journal and, unless a model uses them, its staged blobs. Refused
         while the upload runs (in another process): its lock says so."""
-
         journal = self.find_journal(path)
         lock = UploadLock(journal.key, "forget")
         if not lock.acquire():
