@@ -447,12 +447,13 @@ class UploadService:
         overwrite: bool = False,
         base_model: str | None = None,
         weight_type: str = "FullWeight",
-        progress: TransferProgress | None = None,
+        progress: TransferProgress | bool | None = None,
         on_status: Callable[[str], None] | None = None,
         force: bool = False,
         follow_symlinks: bool = False,
     ) -> UploadReport:
-        """Upload and register. `progress` hears the bytes go (None or False: nobody does)."""
+        """Upload and register. `progress` hears the bytes go; None or a bool: nobody does (a
+        service draws nothing: the front end that wants a bar passes one)."""
         if weight_type not in rules.WEIGHT_TYPES:  # checked before any network call
             raise ValidationError(
                 f"'{weight_type}' is not a weight type: use one of {', '.join(rules.WEIGHT_TYPES)}."
@@ -471,7 +472,8 @@ class UploadService:
             )  # fmt: skip
             return self._run(
                 prepared, description=description, tags=tags or {}, base_model=base_model,
-                weight_type=weight_type, progress=progress or None, on_status=on_status,
+                weight_type=weight_type, on_status=on_status,
+                progress=None if isinstance(progress, bool) else progress,
                 force=force,
             )  # fmt: skip
 

@@ -604,3 +604,28 @@ def test_an_overwrite_reads_the_old_version_once(app, tmp_path, monkeypatch):
     assert report.sha256 == {"b.safetensors": sha256_file(new)}
     assert counts == {"get_version": 2, "read_credential": 1, "start_pending_upload": 1}, counts
     check_stored(app, "swap-once", "1", new)
+
+
+def test_progress_reaches_the_service_through_the_callback_protocol(app, tmp_path, small_blocks):
+    class Heard:  # a TransferProgress: what a front end's bar would be told
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, int]] = []
+
+        def start(self, total: int) -> None:
+            self.calls.append(("start", total))
+
+        def skip(self, nbytes: int) -> None:
+            self.calls.append(("skip", nbytes))
+
+        def update(self, nbytes: int) -> None:
+            self.calls.append(("update", nbytes))
+
+    source = write_safetensors(tmp_path / "w.safetensors", {"w": ("F16", (512, 512))}, seed=24)
+    size = source.stat().st_size
+    heard = Heard()
+    report = app.uploads.upload(source=str(source), name="heard", progress=heard)
+    assert heard.calls[0] == ("start", size)
+    updates = [n for kind, n in heard.calls[1:] if kind == "update"]
+    assert len(updates) == len(heard.calls) - 1 > 1  # block by block, nothing skipped
+    assert sum(updates) == size == report.bytes_sent
+    assert report.seconds > 0
