@@ -629,3 +629,37 @@ def test_progress_reaches_the_service_through_the_callback_protocol(app, tmp_pat
     assert len(updates) == len(heard.calls) - 1 > 1  # block by block, nothing skipped
     assert sum(updates) == size == report.bytes_sent
     assert report.seconds > 0
+
+
+def test_storage_that_does_not_hold_what_was_sent_registers_nothing(app, tmp_path, monkeypatch):
+    """Verify reads storage back before registering: a blob replaced behind the transfer's back
+    (other bytes, no digest) stops the upload; the next run sends that file again."""
+    from azure.storage.blob import BlobServiceClient
+
+    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
+    from azmodels_magic.services.uploads import UploadService
+
+    source = write_safetensors(tmp_path / "w.safetensors", {"w": ("F16", (64, 64))}, seed=25)
+    transfer = UploadService._transfer
+
+    def transfer_then_tamper(prepared, sas_url, journal, progress):
+        result = transfer(prepared, sas_url, journal, progress)
+        service = BlobServiceClient(
+            app._sandbox_info.blob_endpoint,
+            credential={"account_name": DEV_ACCOUNT, "account_key": DEV_KEY},
+        )
+        with service:
+            blob = service.get_blob_client(container_name(journal.container_url), source.name)
+            blob.upload_blob(b"\x00" * source.stat().st_size, overwrite=True)
+        return result
+
+    monkeypatch.setattr(UploadService, "_transfer", staticmethod(transfer_then_tamper))
+    before = registry(app)
+    with pytest.raises(AzModelsError) as caught:
+        app.uploads.upload(source=str(source), name="tampered")
+    assert "does not hold w.safetensors as it was sent" in one_line(caught.value)
+    assert registry(app) == before
+    monkeypatch.undo()
+    report = app.uploads.upload(source=str(source), name="tampered")
+    assert report.bytes_sent == source.stat().st_size  # that file again, in full
+    check_stored(app, "tampered", "1", source)
