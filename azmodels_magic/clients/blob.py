@@ -450,9 +450,9 @@ class BlobTransfer:
                     journal.mark_staged(plan.file.relative, plan.ids[index], block_digest(data))
             with progress_lock:
                 sent[0] += len(data)
-                if on_progress:
+                last_byte[0] = time.monotonic()  # before the callback: a bar's own clock reads
+                if on_progress:  # the time as it starts, and drawing it is not transfer time
                     on_progress(len(data))
-                last_byte[0] = time.monotonic()
 
         def worker() -> None:
             while True:
