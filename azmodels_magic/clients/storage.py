@@ -113,11 +113,21 @@ def stored_files(sas_url: str) -> list[StoredFile]:
             StoredFile(
                 path=blob.name,
                 size=blob.size or 0,
-                sha256=(blob.metadata or {}).get("sha256") or legacy.get(blob.name),
+                sha256=_sha256((blob.metadata or {}).get("sha256")) or legacy.get(blob.name),
             )
             for blob in blobs
             if blob.name != MANIFEST
         ]
+
+
+def _sha256(value: object) -> str | None:
+    """`value` when it is a SHA-256 in hex; storage anyone may write to says what it likes."""
+    if isinstance(value, str) and len(value) == 64 and all(c in _HEX for c in value):
+        return value
+    return None
+
+
+_HEX = frozenset("0123456789abcdef")
 
 
 def _manifest_digests(data: bytes) -> dict[str, str]:
@@ -127,8 +137,7 @@ def _manifest_digests(data: bytes) -> dict[str, str]:
         return {
             f["path"]: f["sha256"]
             for f in files
-            if isinstance(f, dict) and isinstance(f.get("path"), str)
-            and isinstance(f.get("sha256"), str)
+            if isinstance(f, dict) and isinstance(f.get("path"), str) and _sha256(f.get("sha256"))
         }  # fmt: skip
     except (ValueError, AttributeError, TypeError):
         return {}

@@ -663,3 +663,25 @@ def test_storage_that_does_not_hold_what_was_sent_registers_nothing(app, tmp_pat
     report = app.uploads.upload(source=str(source), name="tampered")
     assert report.bytes_sent == source.stat().st_size  # that file again, in full
     check_stored(app, "tampered", "1", source)
+
+
+def test_a_manifest_or_metadata_that_is_not_a_digest_shows_none(app):
+    from azure.storage.blob import BlobServiceClient
+
+    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
+
+    bad = {"files": [{"path": "model.bin", "sha256": "\x1b[2Jnot-a-digest"}, "junk", {"x": 1}]}
+    register_directly(
+        app, "bad-manifest", "1",
+        {"model.bin": b"\x03" * 8, "azmodels-manifest.json": json.dumps(bad).encode()},
+    )  # fmt: skip
+    container = container_name(registered(app, "bad-manifest", "1")["blobUri"])
+    service = BlobServiceClient(
+        app._sandbox_info.blob_endpoint,
+        credential={"account_name": DEV_ACCOUNT, "account_key": DEV_KEY},
+    )
+    with service:  # another tool's metadata, under our key
+        blob = service.get_blob_client(container, "model.bin")
+        blob.set_blob_metadata({"sha256": "z" * 64})
+    details = app.execute("show bad-manifest").value
+    assert [(f.path, f.sha256) for f in details.files] == [("model.bin", None)]
