@@ -1,4 +1,4 @@
-"""The resume journal of `%azmodels upload`: what was staged where, so a re-run resumes.
+"""The resume journal of an upload: what was staged where, so a re-run resumes.
 
 One JSON file per upload key ("<project identity>|<name>|<version>", see `upload_key`), named by
 the key's SHA-256, under `<cache dir>/uploads/`. The project identity leaves out what is incidental
@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .clients.blob import block_size_for
-from .errors import ValidationError
+from .errors import AzModelsError, ValidationError
 from .records import WeightFile
 from .redaction import strip_query
 
@@ -149,8 +149,6 @@ def _migrate_legacy(folder: Path) -> None:
 def check_uploads_dir() -> Path:
     """The journal folder, created if needed and proven writable, before any upload slot is
     asked for: an upload whose progress cannot be journaled would be lost to a resume."""
-    from .errors import AzModelsError
-
     folder = uploads_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)

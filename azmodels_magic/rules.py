@@ -198,3 +198,9 @@ def check_choice(value: object, choices: tuple[str | None, ...], what: str) -> N
     if value not in choices:
         named = ", ".join(str(c) for c in choices if c is not None)
         raise ValidationError(f"{what} {value!r} is not one of {named}.")
+
+
+def suggest_deployment_name(model_name: str) -> str:
+    """A valid deployment name made from a model's name (what forms and next steps offer)."""
+    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in model_name.lower())
+    return cleaned[:60].strip("-._") or "my-deployment"

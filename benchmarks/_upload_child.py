@@ -2,9 +2,9 @@
 
 It attaches to the benchmark's sandbox (its JSON line in $AZMODELS_BENCH_SANDBOX) and runs the
 same `execute(["upload", ...])` the CLI and the magic run: format inspection, name checks, upload
-slot, BlobTransfer with SHA-256, manifest, registration and its wait. It prints one JSON line with
-the UploadReport's figures and its own peak RSS (VmHWM); it imports nothing more than the
-command needs.
+slot, BlobTransfer with SHA-256, verification, registration and its wait. It prints one JSON
+line with the UploadReport's figures and its own peak RSS (VmHWM); it imports nothing more than
+the command needs.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ HOW_TO_GET = (
 )
 WHAT_AZCOPY_DOES_NOT = (
     "AzCopy's figure is its transfer alone: no content hash (--put-md5 is off by default), no "
-    "format inspection, no manifest, no registration; its upload slot (startPendingUpload) is "
+    "format inspection, no verification, no registration; its upload slot (startPendingUpload) is "
     "requested before its clock starts. Ours counts all of these, and a fresh interpreter's "
     "start-up and imports."
 )
@@ -480,7 +480,7 @@ def speed_cause(ours: list[Measured], theirs: list[Measured], figures: list[dict
     causes = [
         f"{gap:.1f} s behind AzCopy: of our {wall:.1f} s, start-up {startup:.1f} s (interpreter, "
         f"imports, inspection {inspection:.1f} s), transfer {transfer:.1f} s, registration "
-        f"{register:.1f} s, the rest {rest:.1f} s (manifest, exit)."
+        f"{register:.1f} s, the rest {rest:.1f} s (verification, exit)."
     ]
     if answer >= 0.5:
         causes.append(

@@ -72,7 +72,7 @@ METHOD = """\
   end of each benchmark is shown in its heading.
 - Upload: one sandbox, one Azurite, one 1 GiB safetensors file (random bytes) in the page cache;
   `azmodels upload` runs in a child process through the real service path (format inspection,
-  upload slot, BlobTransfer with SHA-256, manifest, registration); its throughput is the
+  upload slot, BlobTransfer with SHA-256, verification, registration); its throughput is the
   transfer's (bytes sent / transfer time), its memory the kernel's peak RSS of the child
   (wait4 rusage). The ceiling and the defaults run in the benchmark process.
 - Start: fresh interpreters; only the `%load_ext` call is timed, IPython's start-up apart.

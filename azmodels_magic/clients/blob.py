@@ -10,7 +10,7 @@ Design, and why:
 - Bounded memory. A budget of (workers + 2) x block size bytes gates every block the reader
   loads, and a worker gives its share back once the block is sent: at most that much is ever
   held (workers sending, two read ahead so no worker waits for the disk), whatever the file
-  size. `peak_blocks_in_flight` proves it in the tests.
+  size.
 - Block size 16 MiB with up to 4 workers, 8 MiB with more (`default_block_size`). Azure storage
   serves blocks above 4 MiB on its high-throughput path, per-request overhead (headers, auth, a
   round trip) is amortised over the block, and a failed block is cheap to retry; measured on
@@ -44,7 +44,6 @@ Imports of azure-* are lazy so `%load_ext azmodels_magic` stays fast.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import queue
 import threading
@@ -55,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UploadError
 from ..records import WeightFile
-from ..redaction import get_logger, redact, strip_query
+from .storage import file_metadata, open_container, storage_error
 
 if TYPE_CHECKING:
     from ..journal import UploadJournal
@@ -65,11 +64,6 @@ DEFAULT_BLOCK_SIZE = 8 * MIB
 MAX_BLOCK_SIZE = 4000 * MIB  # the service's limit per staged block
 MAX_BLOCKS = 50_000  # the service's limit of committed blocks per blob
 SMALL_FILES_MANY = 16  # from this many single-put files on, more go up at once
-
-# azure-core's HttpLoggingPolicy logs every request's headers at INFO when its logger is enabled;
-# sending it to a logger that is disabled keeps the noise (and any header) out of user logs.
-_HTTP_LOG_SINK = logging.Logger("azmodels_magic.blob.http-silenced")
-_HTTP_LOG_SINK.disabled = True
 
 
 def default_workers() -> int:
@@ -126,8 +120,7 @@ class UploadResult:
     files: list[FileDigest]
     bytes_sent: int  # payload bytes sent in this run (not counting retries)
     bytes_skipped: int  # bytes the service already held from an earlier run
-    seconds: float
-    peak_blocks_in_flight: int = 0
+    seconds: float  # from on_start to the last byte stored: the progress bar's clock
 
     @property
     def bytes_total(self) -> int:
@@ -185,12 +178,6 @@ class _Gate:
         self._budget = limit * block_size
         self._cond = threading.Condition()
         self._held = 0
-        self._peak = 0
-
-    @property
-    def peak(self) -> int:
-        """The most memory held at once, in blocks (rounded up)."""
-        return -(-self._peak // self.block_size)
 
     def cost(self, length: int) -> int:
         return min(max(1, length), self._budget)
@@ -206,7 +193,6 @@ class _Gate:
             if self.abort.is_set():
                 return False
             self._held += need
-            self._peak = max(self._peak, self._held)
         return True
 
     def release(self, length: int) -> None:
@@ -232,7 +218,6 @@ class BlobTransfer:
         self.block_size = block_size
         self.retry_total = retry_total  # None: azure-storage-blob's default
         self.read_timeout = read_timeout
-        self.peak_blocks_in_flight = 0  # of the last upload: never above max_workers + 2
 
     def __repr__(self) -> str:
         return (
@@ -260,15 +245,11 @@ class BlobTransfer:
         so they need not be thread-safe themselves. Raises UploadError; the journal then keeps
         every block that was stored, and a re-run with it resumes.
         """
-        started = time.monotonic()
         relatives = [f.relative for f in files]
         if len(set(relatives)) != len(relatives):
             raise ValueError("two weight files have the same relative path")
-        if journal is not None and not journal.matches(files):
-            raise UploadError(
-                "The source files changed since the interrupted upload; it must start over "
-                "(delete its journal)."
-            )
+        if journal is not None and len(journal.files) != len(files):
+            raise _changed_since_journaled()
         base = journal.block_size if journal is not None else self.block_size
         # Ids number files in name order, so they stay stable whatever order the caller lists.
         order = {rel: i for i, rel in enumerate(sorted(relatives))}
@@ -279,13 +260,14 @@ class BlobTransfer:
             if journal is not None:
                 self._check_service(container, plans, journal)
             skipped = sum(p.skipped_bytes for p in plans)
+            started = time.monotonic()  # the progress bar's clock starts here too
             if on_start:
                 on_start(sum(f.size for f in files))
             if on_skip and skipped:
                 on_skip(skipped)
             if journal is not None and journal.status != "uploading":
                 journal.set_status("uploading")
-            sent = self._run(container, plans, journal, on_progress)
+            sent, last_byte = self._run(container, plans, journal, on_progress)
         except _FileFailure as failure:
             if isinstance(failure.error, (UploadError, KeyboardInterrupt)):
                 raise failure.error from None
@@ -314,8 +296,7 @@ class BlobTransfer:
             files=digests,
             bytes_sent=sent,
             bytes_skipped=sum(p.skipped_bytes for p in plans),  # less any block sent again
-            seconds=time.monotonic() - started,
-            peak_blocks_in_flight=self.peak_blocks_in_flight,
+            seconds=max((last_byte or started) - started, 0.0),
         )
 
     def threads_for(self, small_files: int) -> int:
@@ -331,7 +312,15 @@ class BlobTransfer:
         self, index: int, file: WeightFile, base: int, journal: UploadJournal | None
     ) -> _Plan:
         if journal is not None:
-            size = journal.file(file.relative).block_size
+            # The caller checked the journal is of these files (UploadJournal.matches); each
+            # file's entry is looked up here anyway, so a mismatch is still refused, not mixed.
+            try:
+                entry = journal.file(file.relative)
+            except KeyError:
+                raise _changed_since_journaled() from None
+            if (entry.size, entry.mtime_ns) != (file.size, file.mtime_ns):
+                raise _changed_since_journaled()
+            size = entry.block_size
         else:
             size = block_size_for(file.size, base)
         # Files up to one block go up in a single Put Blob: one request instead of two.
@@ -418,9 +407,9 @@ class BlobTransfer:
         plans: list[_Plan],
         journal: UploadJournal | None,
         on_progress: Callable[[int], None] | None,
-    ) -> int:
-        """Read every file once, stage its blocks through the workers, commit. Returns bytes
-        sent."""
+    ) -> tuple[int, float | None]:
+        """Read every file once, stage its blocks through the workers, commit. Returns the
+        bytes sent and when the last of them was stored (None when none was sent)."""
         gate = _Gate(self.max_workers + 2, max(p.block_size for p in plans))
         abort = gate.abort
         # Small files are bound by round trips, not bandwidth: more of them in flight (the
@@ -431,13 +420,14 @@ class BlobTransfer:
         errors: list[_FileFailure] = []
         progress_lock = threading.Lock()
         sent = [0]
+        last_byte: list[float | None] = [None]
 
         def finish_file(plan: _Plan) -> None:
             if plan.single_put:
                 return  # its one Put Blob already stored and journaled it
             blob = container.get_blob_client(plan.file.relative)
             assert plan.sha256 is not None
-            blob.commit_block_list(plan.ids, metadata={"sha256": plan.sha256})
+            blob.commit_block_list(plan.ids, metadata=file_metadata(plan.sha256, plan.file.size))
             if journal is not None:
                 journal.mark_committed(plan.file.relative, plan.sha256)
 
@@ -450,7 +440,7 @@ class BlobTransfer:
                     length=len(data),
                     overwrite=True,
                     max_concurrency=1,
-                    metadata={"sha256": plan.sha256},
+                    metadata=file_metadata(plan.sha256, plan.file.size),
                 )
                 if journal is not None:
                     journal.mark_committed(plan.file.relative, plan.sha256)
@@ -460,7 +450,8 @@ class BlobTransfer:
                     journal.mark_staged(plan.file.relative, plan.ids[index], block_digest(data))
             with progress_lock:
                 sent[0] += len(data)
-                if on_progress:
+                last_byte[0] = time.monotonic()  # before the callback: a bar's own clock reads
+                if on_progress:  # the time as it starts, and drawing it is not transfer time
                     on_progress(len(data))
 
         def worker() -> None:
@@ -508,10 +499,9 @@ class BlobTransfer:
                 work.put(None)
             for thread in threads:
                 thread.join()
-            self.peak_blocks_in_flight = gate.peak
         if errors:
             raise errors[0]
-        return sent[0]
+        return sent[0], last_byte[0]
 
     def _read_file(
         self,
@@ -571,11 +561,8 @@ class BlobTransfer:
     def _container(self, sas_url: str, block_size: int) -> Any:
         import requests
         from azure.core.pipeline.transport import RequestsTransport
-        from azure.storage.blob import ContainerClient
         from urllib3.util.retry import Retry
 
-        # urllib3 logs request lines, SAS query included, at DEBUG: redact them at the source.
-        get_logger("urllib3.connectionpool")
         session = requests.Session()
         # Retries belong to azure-storage-blob's policy, not to urllib3 underneath it.
         adapter = requests.adapters.HTTPAdapter(
@@ -590,15 +577,17 @@ class BlobTransfer:
             "max_single_put_size": block_size,
             "max_block_size": block_size,
             "read_timeout": self.read_timeout,
-            "logger": _HTTP_LOG_SINK,
-            "logging_enable": False,
         }
         if self.retry_total is not None:
             options["retry_total"] = self.retry_total
-        try:
-            return ContainerClient.from_container_url(sas_url, **options)
-        except ValueError as error:
-            raise UploadError(f"Invalid container URL {strip_query(sas_url)}: {error}") from None
+        return open_container(sas_url, **options)
+
+
+def _changed_since_journaled() -> UploadError:
+    return UploadError(
+        "The source files changed since the interrupted upload; it must start over "
+        "(delete its journal)."
+    )
 
 
 class _FileFailure(Exception):
@@ -611,20 +600,4 @@ class _FileFailure(Exception):
 
 
 def _upload_error(error: BaseException, relative: str | None) -> UploadError:
-    """One redacted line for a failure of the SDK or the network; no chained exception, whose
-    text could carry the SAS."""
-    from azure.core.exceptions import HttpResponseError
-
-    where = f" of {relative}" if relative else ""
-
-    if isinstance(error, HttpResponseError):
-        status = error.status_code
-        code = getattr(error, "error_code", None)
-        request_id = None
-        if error.response is not None:
-            request_id = error.response.headers.get("x-ms-request-id")
-        reason = error.reason or "error"
-        message = f"Blob storage refused the upload{where}: {status} {reason}"
-        return UploadError(message, code=code, status=status, request_id=request_id)
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return UploadError(f"Upload{where} failed: {redact(text)}")
+    return storage_error(error, "the upload", f" of {relative}" if relative else "")

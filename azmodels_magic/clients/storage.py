@@ -1,55 +1,146 @@
-"""Small blob operations around a model's container: the manifest, deleting.
+"""Blob storage around a model's container: the one ContainerClient factory and its one error
+mapping (BlobTransfer uses them too), what a container holds, deleting.
 
-The bulk transfer is `clients.blob.BlobTransfer`; these are the few calls around it. Every
-function takes a container SAS URL and never lets it reach a message (errors are redacted).
+Each stored file carries its own SHA-256 and size as blob metadata, set when the blob is
+committed; nothing else is written next to the user's files. Every function takes a container
+SAS URL and never lets it reach a message (errors are redacted).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from ..errors import PermissionDeniedError, UploadError
-from ..redaction import get_logger, redact
+from ..errors import UploadError
+from ..redaction import get_logger, redact, strip_query
 
+# Earlier uploads stored a manifest of SHA-256s next to the weights: read where present (for
+# `show` and deletes), never written again, and never listed as one of the model's files.
 MANIFEST = "azmodels-manifest.json"
+_MANIFEST_LIMIT = 16 * 1024 * 1024  # a manifest of 100,000 files is ~10 MB
+
+# azure-core's HttpLoggingPolicy logs every request's headers at INFO when its logger is enabled;
+# sending it to a logger that is disabled keeps the noise (and any header) out of user logs.
+_HTTP_LOG_SINK = logging.Logger("azmodels_magic.blob.http-silenced")
+_HTTP_LOG_SINK.disabled = True
+
+CREDENTIAL_HINT = "The storage credential lacks the permission, or it expired."
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One file of a model as storage holds it."""
+
+    path: str  # the blob name: the path relative to the uploaded folder
+    size: int
+    sha256: str | None  # None: stored by something other than azmodels
+
+
+def file_metadata(sha256: str, size: int) -> dict[str, str]:
+    """The metadata each committed blob carries: what `show` and a resume read back."""
+    return {"sha256": sha256, "size": str(size)}
+
+
+def open_container(sas_url: str, **options: Any) -> Any:
+    """A ContainerClient for `sas_url` with azure-core's logging silenced; `options` are the
+    client's (transport, block sizes, timeouts, retries). The caller closes it."""
+    from azure.storage.blob import ContainerClient
+
+    # urllib3 logs request lines, SAS query included, at DEBUG: redact them at the source.
+    get_logger("urllib3.connectionpool")
+    options.setdefault("logger", _HTTP_LOG_SINK)
+    options["logging_enable"] = False
+    try:
+        return ContainerClient.from_container_url(sas_url, **options)
+    except ValueError:  # its message quotes the URL, SAS included: say it without
+        raise UploadError(
+            f"The service gave an unusable storage address ({strip_query(sas_url)})."
+        ) from None
+
+
+def storage_error(
+    error: BaseException, what: str = "the operation", where: str = ""
+) -> UploadError:
+    """One redacted line for a failure of storage or the network while doing `what` (+ `where`,
+    e.g. " of model.bin"); the caller raises it `from None` (a chained exception's text could
+    carry the SAS)."""
+    from azure.core.exceptions import HttpResponseError
+
+    if isinstance(error, HttpResponseError):
+        status = error.status_code
+        request_id = None
+        if error.response is not None:
+            request_id = error.response.headers.get("x-ms-request-id")
+        return UploadError(
+            f"Blob storage refused {what}{where}: {status} {error.reason or 'error'}",
+            code=getattr(error, "error_code", None),
+            status=status,
+            request_id=request_id,
+            hint=CREDENTIAL_HINT if status == 403 else None,
+        )
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return UploadError(f"{what[:1].upper()}{what[1:]}{where} failed: {redact(text)}")
 
 
 @contextmanager
-def _container(sas_url: str):
+def _container(sas_url: str) -> Iterator[Any]:
     from azure.core.exceptions import AzureError
-    from azure.storage.blob import ContainerClient
 
-    # urllib3 logs request lines, SAS query included, at DEBUG: redact them at the source (as
-    # BlobTransfer does; a `delete` in a new kernel reaches storage without a transfer first).
-    get_logger("urllib3.connectionpool")
-    try:
-        client = ContainerClient.from_container_url(sas_url, logging_enable=False)
-    except ValueError:  # its message quotes the URL, SAS included: say it without
-        raise UploadError(
-            f"The service gave an unusable storage address ({redact(sas_url)})."
-        ) from None
+    client = open_container(sas_url)
     try:
         yield client
     except AzureError as exc:
-        status = getattr(exc, "status_code", None)
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        if status == 403:
-            raise PermissionDeniedError(
-                f"Storage refused the operation: {redact(first)}",
-                hint="The storage credential lacks the permission, or it expired.",
-            ) from None
-        raise UploadError(f"Storage operation failed: {redact(first)}") from None
+        raise storage_error(exc) from None
     finally:
         client.close()
 
 
-def write_manifest(sas_url: str, manifest: dict[str, Any]) -> None:
-    """Store the manifest: which files make the model, their sizes and SHA-256."""
-    data = json.dumps(manifest, indent=1, sort_keys=True).encode()
+def stored_files(sas_url: str) -> list[StoredFile]:
+    """The model's files in its container, each with the SHA-256 its metadata records (or, for
+    an upload made before digests went into metadata, its manifest). One listing, plus the
+    manifest's download where there is one."""
     with _container(sas_url) as container:
-        container.upload_blob(MANIFEST, data, overwrite=True)
+        blobs = list(container.list_blobs(include=["metadata"]))
+        legacy: dict[str, str] = {}
+        for blob in blobs:
+            if blob.name == MANIFEST and (blob.size or 0) <= _MANIFEST_LIMIT:
+                legacy = _manifest_digests(container.download_blob(MANIFEST).readall())
+        return [
+            StoredFile(
+                path=blob.name,
+                size=blob.size or 0,
+                sha256=_sha256((blob.metadata or {}).get("sha256")) or legacy.get(blob.name),
+            )
+            for blob in blobs
+            if blob.name != MANIFEST
+        ]
+
+
+def _sha256(value: object) -> str | None:
+    """`value` when it is a SHA-256 in hex; storage anyone may write to says what it likes."""
+    if isinstance(value, str) and len(value) == 64 and all(c in _HEX for c in value):
+        return value
+    return None
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _manifest_digests(data: bytes) -> dict[str, str]:
+    """path -> sha256 from an old manifest; {} when it is not one (it is only a record)."""
+    try:
+        files = json.loads(data).get("files", [])
+        return {
+            f["path"]: f["sha256"]
+            for f in files
+            if isinstance(f, dict) and isinstance(f.get("path"), str) and _sha256(f.get("sha256"))
+        }  # fmt: skip
+    except (ValueError, AttributeError, TypeError):
+        return {}
 
 
 def delete_blobs(sas_url: str) -> int:

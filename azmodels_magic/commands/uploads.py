@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     import argparse
 
     from ..api import AzModels
+    from ..services.uploads import UploadStatus
+    from ..steps import NextStep
 
 
 def finish_interrupted(app: AzModels) -> None:
@@ -39,25 +41,33 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
         )  # fmt: skip
         return Outcome(value=plan, message="Dry run: nothing was uploaded or registered.")
     from ..journal import check_uploads_dir
+    from ..presentation.progress import ByteProgress
 
     check_uploads_dir()  # before the service is asked for an upload slot
-    report = app.uploads.upload(
-        source=args.source,
-        name=args.name,
-        version=args.version,
-        format=args.weights_format,
-        description=args.description,
-        tags=tags,
-        overwrite=args.overwrite,
-        base_model=args.base_model,
-        weight_type=args.weight_type,
-        progress=app.progress and not args.no_progress,
-        force=args.force,
-        follow_symlinks=args.follow_symlinks,
-    )
+    shown = app.progress and not args.no_progress
+    with ByteProgress(f"{args.name} {args.version}", enabled=shown) as bar:
+        report = app.uploads.upload(
+            source=args.source,
+            name=args.name,
+            version=args.version,
+            format=args.weights_format,
+            description=args.description,
+            tags=tags,
+            overwrite=args.overwrite,
+            base_model=args.base_model,
+            weight_type=args.weight_type,
+            progress=bar if shown else None,
+            force=args.force,
+            follow_symlinks=args.follow_symlinks,
+        )
     from ..presentation.outcomes import upload_done
 
-    return Outcome(value=report, message=upload_done(report), show_value=False)
+    message = upload_done(report)
+    if report.plan.in_use:  # a deployed version was replaced: say what it serves now
+        serving = f"✓ Deployment {', '.join(report.plan.in_use)} now serves the new weights"
+        done, next_steps, steps = message.partition("\nNext steps")
+        message = f"{done}\n{serving}{next_steps}{steps}"
+    return Outcome(value=report, message=message, show_value=False)
 
 
 def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
@@ -113,11 +123,14 @@ def uploads_list(app: AzModels, args: argparse.Namespace) -> Outcome:
     from ..presentation.tables import uploads_frame
 
     rows = app.uploads.status(prefix=args.prefix)
+    frame = uploads_frame(rows)
+    if len(frame):  # each row's next step, in the notebook's words
+        frame["hint"] = [_finish(row) for row in rows]
     partial = sum(1 for r in rows if not r.registered)
     message = f"{len(rows)} upload{'s' if len(rows) != 1 else ''} known to this machine"
     if partial:
         message += f" ({partial} not registered: re-run the same upload to resume)"
-    return Outcome(value=uploads_frame(rows), message=message)
+    return Outcome(value=frame, message=message)
 
 
 def uploads_show(app: AzModels, args: argparse.Namespace) -> Outcome:
@@ -125,4 +138,17 @@ def uploads_show(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 
 def uploads_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
-    return Outcome(message=app.uploads.forget(args.upload_path))
+    return Outcome(message=app.uploads.forget(args.upload_path).text(_notebook))
+
+
+def _finish(status: UploadStatus) -> str:
+    from ..presentation.text import clean
+
+    step = status.finish  # the source path is the user's: shown without control sequences
+    return clean(f"{_notebook(step)}  # resumes and registers", lines=False) if step else ""
+
+
+def _notebook(step: NextStep) -> str:
+    """A next step as the notebook writes it (the CLI rewrites `%azmodels` as it does in
+    every message)."""
+    return f"%azmodels {step.line()}"

@@ -195,6 +195,13 @@ def model_card(details: ModelDetails) -> Card:
             [(key.replace("_", " ").capitalize(), value) for key, value in weights.items()
              if key not in ("format", "size")],
         )  # fmt: skip
+        card.section(
+            f"Files ({len(details.files)})",
+            [(f.path, f"{human_size(f.size)}, sha256 {f.sha256 or 'not recorded'}")
+             for f in details.files[:50]]
+            + ([("...", f"{len(details.files) - 50} more files")] if len(details.files) > 50
+               else []),
+        )  # fmt: skip
     card.section(
         f"Deployments ({len(details.deployments)})",
         [(d.name, f"{d.status}, {d.sku} x {d.capacity}") for d in details.deployments],

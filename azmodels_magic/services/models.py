@@ -13,6 +13,7 @@ from ..records import BASE, CUSTOM, BaseModel, CustomModel, Deployment, Displaya
 from ..wording import did_you_mean, plural
 
 if TYPE_CHECKING:
+    from ..clients.storage import StoredFile
     from ..connection import Connection
 
 AnyModel = BaseModel | CustomModel
@@ -54,6 +55,7 @@ class ModelDetails(Displayable):
     versions: list[str] = field(default_factory=list)
     deployments: list[Deployment] = field(default_factory=list)
     weights: dict[str, Any] = field(default_factory=dict)  # what the upload recorded
+    files: list[StoredFile] = field(default_factory=list)  # each stored file, with its SHA-256
     commands: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -70,6 +72,9 @@ class ModelDetails(Displayable):
             weights=dict(self.weights),
             commands=dict(self.commands),
         )
+        if self.files:
+            data["files"] = [{"path": f.path, "size": f.size, "sha256": f.sha256}
+                             for f in self.files]  # fmt: skip
         if isinstance(self.model, CustomModel):
             data.update(format=self.model.format, size=self.model.size)
         return data
@@ -199,6 +204,7 @@ class ModelService:
             versions=versions,
             deployments=deployments,
             weights=_weights_meta(model),
+            files=self._stored_files(model) if isinstance(model, CustomModel) else [],
             commands={
                 "deploy": (
                     f"%azmodels deploy --name {model.name}{flag} --version {model.version} "
@@ -207,6 +213,17 @@ class ModelService:
                 "deployments": f"%azmodels deployments list --model {model.name}",
             },
         )
+
+    def _stored_files(self, model: CustomModel) -> list[StoredFile]:
+        """The model's files with their SHA-256 (each blob's metadata, or the manifest of an
+        older upload); none when its storage cannot be read (show still shows the rest)."""
+        from ..clients.storage import stored_files
+
+        try:
+            access = self.connection.foundry.read_credential(model.name, model.version)
+            return stored_files(access.sas_url)
+        except AzModelsError:
+            return []
 
     # -- change custom models -------------------------------------------------------------------
 
@@ -388,6 +405,4 @@ def _suggest_name(name: str, names: list[str]) -> str:
     return did_you_mean(name, names, "Run `%azmodels list` to see them.")
 
 
-def suggest_deployment_name(model_name: str) -> str:
-    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in model_name.lower())
-    return cleaned[:60].strip("-._") or "my-deployment"
+suggest_deployment_name = rules.suggest_deployment_name  # its home is the core rules

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from ..errors import ValidationError
+from ..weights import collect_files
 
 
 def escaped(name: str) -> str:
@@ -42,8 +43,6 @@ def _bad_name(name: str) -> str | None:
 def check_source(source: str | os.PathLike[str], *, follow_symlinks: bool) -> dict[str, str]:
     """Refuse hostile names and (unless `follow_symlinks`) links leading out of the folder;
     the links found: relative path -> the file they lead to."""
-    from ..weights import collect_files
-
     root = Path(os.path.abspath(os.path.expanduser(os.fspath(source))))
     files = collect_files(root)  # local only: no network call before this passes
     for file in files:

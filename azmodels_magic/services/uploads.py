@@ -1,17 +1,20 @@
 """UploadService: weights from disk to a registered custom model, resumable and verified.
 
-The order is what keeps the promises: inspect locally (format from the bytes) -> check the name
-is free -> get an upload slot -> transfer every byte (journaled) -> write the manifest with each
-file's SHA-256 -> register -> wait. Registration happens only after every byte is committed, so
-a registry entry never points at partial weights, and a failure keeps the journal for a re-run.
+One path, in this order, and the order is what keeps the promises: plan (inspect locally,
+format from the bytes; the name is free; the registry and this machine's journal read once) ->
+slot (an upload slot from the service) -> transfer (every byte, journaled; each committed blob
+records its SHA-256 and size as metadata, so nothing but the user's files is stored) -> verify
+(storage holds each file as sent) -> register -> wait. Registration happens only after every
+byte is committed and verified, so a registry entry never points at partial weights, and a
+failure keeps the journal for a re-run.
 
 Replacing a version (--overwrite) keeps a registered version at every instant, even through a
 kill -9. The service gives no upload slot for an existing version, so the new weights go to a
 slot asked for under a staging version, while the old registration stays. Only once every new
-byte is committed and the manifest written does the swap happen: a ReplaceIntent (journal.py)
-is written first, then the old registration is deleted and the new one registered. A process
-that dies inside that short window leaves the note, and the next command, any command, finishes
-the swap or puts the old registration back (`recover`).
+byte is committed and verified does the swap happen: a ReplaceIntent (journal.py) is written
+first, then the old registration is deleted and the new one registered. A process that dies
+inside that short window leaves the note, and the next command, any command, finishes the swap
+or puts the old registration back (`recover`).
 
 One process at a time per upload (UploadLock): a second upload of the same name and version on
 this machine is refused before it asks for a slot, so it leaves nothing behind.
@@ -19,7 +22,6 @@ this machine is refused before it asks for a slot, so it leaves nothing behind.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import time
 from collections.abc import Callable
@@ -27,23 +29,31 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import rules
+from ..clients.blob import BlobTransfer, UploadResult
+from ..clients.storage import delete_blobs, stored_files
 from ..errors import (
     AzModelsError,
     ConflictError,
     NotFoundError,
     OperationFailedError,
     OperationTimeoutError,
+    UploadError,
     UsageError,
     ValidationError,
 )
-from ..journal import same_location
+from ..journal import ReplaceIntent, UploadJournal, UploadLock, same_location
+from ..journal import upload_key as journal_key
 from ..records import META_PREFIX, CustomModel, Displayable
+from ..redaction import get_logger
+from ..rules import suggest_deployment_name
 from ..sizes import human_rate, human_size
+from ..steps import NextStep, Syntax, fill, plain
+from ..weights import inspect_source
+from .upload_sources import check_source, escaped
 
 if TYPE_CHECKING:
-    from ..clients.blob import UploadResult
     from ..connection import Connection
-    from ..journal import UploadJournal
+    from ..progress_protocol import TransferProgress
     from ..weights import WeightsInfo
     from .models import ModelService
 
@@ -127,6 +137,18 @@ class UploadReport:
     seconds: float
     sha256: dict[str, str]
 
+    @property
+    def next_steps(self) -> list[NextStep]:
+        """What the user may do next: deploy the model, see its details."""
+        model = self.model
+        return [
+            NextStep.of(
+                "deploy", name=model.name, version=model.version,
+                deployment_name=suggest_deployment_name(model.name), what="Deploy it",
+            ),
+            NextStep.of("show", model.name, version=model.version, what="Details"),
+        ]  # fmt: skip
+
     def summary(self) -> str:
         rate = human_rate(self.bytes_sent / self.seconds) if self.seconds > 0 else "-"
         resumed = f", {human_size(self.bytes_skipped)} resumed" if self.bytes_skipped else ""
@@ -166,14 +188,20 @@ class UploadStatus(Displayable):
         return "complete" if self.complete else "partial (resumable)"
 
     @property
-    def hint(self) -> str:
+    def finish(self) -> NextStep | None:
+        """The command that resumes and registers it (None once registered)."""
         if self.registered:
-            return ""
-        overwrite = " --overwrite" if self.replaces else ""
-        return (
-            f"%azmodels upload --source {self.source} --name {self.name} --version "
-            f"{self.version}{overwrite}  # resumes and registers"
-        )
+            return None
+        return NextStep.of(
+            "upload", source=self.source, name=self.name, version=self.version,
+            overwrite=self.replaces, what="Resume and register",
+        )  # fmt: skip
+
+    @property
+    def hint(self) -> str:
+        """`finish` as text outside any front end (each front end writes `finish` its way)."""
+        step = self.finish
+        return f"{plain(step)}  # resumes and registers" if step else ""
 
     def rows(self) -> list[tuple[str, Any]]:
         done = f"{human_size(self.bytes_done)} of {human_size(self.size)}"
@@ -203,13 +231,25 @@ class UploadStatus(Displayable):
         return card
 
 
+@dataclass(frozen=True)
+class Forgotten:
+    """What forgetting an upload did: one sentence, whose `{0}` names `steps[0]`."""
+
+    message: str
+    steps: tuple[NextStep, ...] = ()
+
+    def text(self, syntax: Syntax = plain) -> str:
+        return fill(self.message, self.steps, syntax)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
 def upload_key(
     project_endpoint: str, name: str, version: str, *, sandbox_dir: str | None = None
 ) -> str:
     """The journal key of an upload (port-free: see journal.upload_key)."""
-    from ..journal import upload_key as key
-
-    return key(project_endpoint, name, version, sandbox_dir=sandbox_dir)
+    return journal_key(project_endpoint, name, version, sandbox_dir=sandbox_dir)
 
 
 def key_for(connection: Connection, name: str, version: str) -> str:
@@ -225,8 +265,6 @@ def _project_prefix(connection: Connection) -> str:
 
 def busy_error(key: str, name: str, version: str) -> ConflictError:
     """The refusal when another process holds the upload of name/version on this machine."""
-    from ..journal import UploadLock
-
     holder = UploadLock.holder(key)
     who = f" (process {holder.pid}, since {holder.since})" if holder and holder.pid else ""
     if holder is not None and holder.action == "replace":
@@ -265,8 +303,24 @@ def tree_digest(digests: dict[str, str]) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
+@dataclass
+class _Prepared:
+    """Everything the checks learned, fetched once and handed down the path."""
+
+    plan: UploadPlan
+    key: str
+    transfer: BlobTransfer
+    journal: UploadJournal | None  # this machine's journal of the upload, as loaded
+    resumable: bool  # the journal is of these very files (checked once: `matches`)
+    existing: CustomModel | None  # the registered version, when there is one
+    finished: CustomModel | None = None  # registered by an earlier run that died before noting it
+
+
 class UploadService:
-    """Upload, register and track custom-model weights."""
+    """Upload, register and track custom-model weights.
+
+    One path, in this order: plan (local checks, the registry asked once) -> slot -> transfer
+    (journaled) -> verify (storage holds each file as sent) -> register (or swap)."""
 
     def __init__(
         self,
@@ -280,11 +334,6 @@ class UploadService:
         self.models = models
         self.block_size = block_size
         self.workers = workers
-
-    def _transfer(self):
-        from ..clients.blob import BlobTransfer
-
-        return BlobTransfer(block_size=self.block_size, max_workers=self.workers)
 
     def key(self, name: str, version: str) -> str:
         """The journal key of name/version in this project."""
@@ -305,11 +354,26 @@ class UploadService:
         follow_symlinks: bool = False,
     ) -> UploadPlan:
         """Check everything that can be checked and say what an upload would do."""
-        from ..journal import UploadJournal
-        from ..weights import inspect_source
-        from .upload_sources import check_source
+        return self._prepare(
+            source=source, name=name, version=str(version), format=format, overwrite=overwrite,
+            tags=tags, base_model=base_model, follow_symlinks=follow_symlinks, running=False,
+        ).plan  # fmt: skip
 
-        version = str(version)  # the Python API may be given version=2
+    def _prepare(
+        self,
+        *,
+        source: str,
+        name: str,
+        version: str,
+        format: str | None,
+        overwrite: bool,
+        tags: dict[str, str] | None,
+        base_model: str | None,
+        follow_symlinks: bool,
+        running: bool,
+    ) -> _Prepared:
+        """The plan and what it was made of. `running`: for an upload about to run (it may find
+        that an earlier run finished), not a dry run."""
         rules.check(rules.model_name, name)
         rules.check(rules.version, version)
         rules.check_tags(tags)
@@ -320,21 +384,30 @@ class UploadService:
                 f"'{name}' is the name of a base model in the catalog: base models cannot be "
                 "uploaded over. Choose another --name."
             )
+        key = self.key(name, version)
         existing = self._existing(name, version)
-        if existing is not None and not overwrite:
+        journal = UploadJournal.load(key)
+        finished = None
+        if (
+            running
+            and journal is not None
+            and journal.status == "uploaded"
+            and existing is not None
+            and same_location(existing.blob_uri, journal.container_url)
+        ):
+            finished = existing  # every byte committed and registered; the note never written
+        if existing is not None and not overwrite and finished is None:
             raise ConflictError(
                 f"Custom model '{name}' version {version} already exists "
                 f"({existing.status}). Pass --overwrite to replace it, or choose another "
                 "--version.",
                 code="ModelVersionExists",
             )
-        if base_model:
+        if base_model and finished is None:
             self._check_base_model(base_model)
-        transfer = self._transfer()
-        journal = UploadJournal.load(self.key(name, version))
-        if journal is not None and journal.status == "registered":
-            journal = None  # a finished upload: a new one starts afresh
-        resumable = journal is not None and journal.matches(info.files)
+        transfer = BlobTransfer(block_size=self.block_size, max_workers=self.workers)
+        fresh = journal is None or journal.status == "registered"  # a finished one: start afresh
+        resumable = not fresh and journal.matches(info.files)
         plan = UploadPlan(
             name=name,
             version=version,
@@ -350,9 +423,9 @@ class UploadService:
             plan.in_use = [d.name for d in using]
         if resumable:
             plan.resume_bytes = journal.bytes_staged
-        elif journal is not None:
+        elif not fresh:
             plan.notes.append("the source changed since an interrupted upload: it starts over")
-        return plan
+        return _Prepared(plan, key, transfer, journal, resumable, existing, finished)
 
     def _existing(self, name: str, version: str) -> CustomModel | None:
         try:
@@ -374,86 +447,80 @@ class UploadService:
         overwrite: bool = False,
         base_model: str | None = None,
         weight_type: str = "FullWeight",
-        progress: bool = True,
+        progress: TransferProgress | bool | None = None,
         on_status: Callable[[str], None] | None = None,
         force: bool = False,
         follow_symlinks: bool = False,
     ) -> UploadReport:
-        from ..journal import UploadLock
-
+        """Upload and register. `progress` hears the bytes go; None or a bool: nobody does (a
+        service draws nothing: the front end that wants a bar passes one)."""
         if weight_type not in rules.WEIGHT_TYPES:  # checked before any network call
             raise ValidationError(
                 f"'{weight_type}' is not a weight type: use one of {', '.join(rules.WEIGHT_TYPES)}."
             )
-        version = str(version)
+        version = str(version)  # the Python API may be given version=2
         key = self.key(name, version)
         self.recover()  # a replacement a killed process left half done comes first
         lock = UploadLock(key, "replace" if overwrite else "upload")
         if not lock.acquire():
             raise self.busy_error(name, version)
         with lock:
-            return self._upload_locked(
-                key, source=source, name=name, version=version, format=format,
-                description=description, tags=tags or {}, overwrite=overwrite,
-                base_model=base_model, weight_type=weight_type, progress=progress,
-                on_status=on_status, force=force, follow_symlinks=follow_symlinks,
+            prepared = self._prepare(
+                source=source, name=name, version=version, format=format,
+                overwrite=overwrite, tags=tags, base_model=base_model,
+                follow_symlinks=follow_symlinks, running=True,
+            )  # fmt: skip
+            return self._run(
+                prepared, description=description, tags=tags or {}, base_model=base_model,
+                weight_type=weight_type, on_status=on_status,
+                progress=None if isinstance(progress, bool) else progress,
+                force=force,
             )  # fmt: skip
 
     def busy_error(self, name: str, version: str) -> ConflictError:
         """The refusal when another process holds the upload of name/version on this machine."""
         return busy_error(self.key(name, version), name, version)
 
-    def _upload_locked(
+    def _run(
         self,
-        key: str,
+        prepared: _Prepared,
         *,
-        source: str,
-        name: str,
-        version: str,
-        format: str | None,
         description: str,
         tags: dict[str, str],
-        overwrite: bool,
         base_model: str | None,
         weight_type: str,
-        progress: bool,
+        progress: TransferProgress | None,
         on_status: Callable[[str], None] | None,
         force: bool,
-        follow_symlinks: bool,
     ) -> UploadReport:
-        from ..journal import UploadJournal
-
-        journal = UploadJournal.load(key)
-        finished = self._finished_earlier(journal, name, version)
-        plan = self.plan(
-            source=source, name=name, version=version, format=format,
-            overwrite=overwrite or finished is not None, tags=tags,
-            base_model=base_model if finished is None else None,
-            follow_symlinks=follow_symlinks,
-        )  # fmt: skip
-        if plan.in_use and not force and finished is None:
-            deployed = ", ".join(plan.in_use)
-            raise ConflictError(
-                f"'{name}' version {version} is used by deployment {deployed}: replacing it "
-                "changes the weights it serves. Pass --force to replace it anyway.",
-                code="ModelInUse",
-            )
-        if finished is not None:
+        plan = prepared.plan
+        name, version = plan.name, plan.version
+        if prepared.finished is not None:
             # The last run committed every byte and registered, then died before noting it
             # (perhaps while the registration was still running: see it to its end).
-            finished = self._until_ready(finished, on_status)
-            journal.set_status("registered")
+            model = self._until_ready(prepared.finished, on_status)
+            prepared.journal.set_status("registered")
             self.models.invalidate()
             return UploadReport(
-                model=finished,
+                model=model,
                 plan=plan,
                 bytes_sent=0,
                 bytes_skipped=plan.info.total_size,
                 seconds=0.0,
                 sha256={},
             )
+        if plan.in_use and not force:
+            deployed = ", ".join(plan.in_use)
+            raise ConflictError(
+                f"'{name}' version {version} is used by deployment {deployed}: replacing it "
+                "changes the weights it serves. Pass --force to replace it anyway.",
+                code="ModelInUse",
+            )
         try:
-            slot, result, digests, journal = self._send(plan, key, journal, progress=progress)
+            slot, journal = self._slot(prepared)
+            result = self._transfer(prepared, slot.sas_url, journal, progress)
+            digests = {f.relative: f.sha256 for f in result.files}
+            self._verify(slot.sas_url, plan, digests, journal)
         except AzModelsError as exc:
             if plan.replaces:  # nothing was swapped yet: say so
                 note = f"The registered version {version} is unchanged."
@@ -464,7 +531,7 @@ class UploadService:
             base_model=base_model, weight_type=weight_type,
         )  # fmt: skip
         if plan.replaces:
-            model = self._swap(plan, key, body, on_status)
+            model = self._swap(prepared, body, on_status)
         else:
             try:
                 model = self._register(plan, body, on_status)
@@ -472,7 +539,7 @@ class UploadService:
                 if exc.code != "RegisteredByAnother":
                     raise
                 # Lost a race with an upload elsewhere: leave nothing of this one behind.
-                exc.hint = self._discard(slot.sas_url, journal)
+                self._discard(slot.sas_url, journal, exc)
                 raise
         journal.set_status("registered")
         self.models.invalidate()
@@ -485,24 +552,13 @@ class UploadService:
             sha256=digests,
         )
 
-    def _send(
-        self,
-        plan: UploadPlan,
-        key: str,
-        journal: UploadJournal | None,
-        *,
-        progress: bool,
-    ):
-        """Every byte into an upload slot, and the manifest: (slot, result, digests, journal)."""
-        from ..journal import UploadJournal
-        from ..presentation.progress import ByteProgress
-
+    def _slot(self, prepared: _Prepared) -> tuple[Any, UploadJournal]:
+        """The upload slot the weights go to, and the journal of the transfer into it (the
+        loaded one when it can resume, else a new one)."""
+        plan, journal = prepared.plan, prepared.journal
         name, version = plan.name, plan.version
-        foundry = self.connection.foundry
         usable = (
-            journal is not None
-            and journal.status != "registered"
-            and journal.matches(plan.info.files)
+            prepared.resumable
             # the model's own version has no slot while it exists
             and not (plan.replaces and journal.slot_version == version)
         )
@@ -512,7 +568,7 @@ class UploadService:
         slot_version = journal.slot_version if journal else version
         if journal is None and plan.replaces:
             slot_version = staging_version(version)  # the old version stays registered
-        slot = foundry.start_pending_upload(
+        slot = self.connection.foundry.start_pending_upload(
             name, slot_version, pending_upload_id=journal.pending_upload_id if journal else None
         )
         if journal is not None and not same_location(journal.container_url, slot.blob_uri):
@@ -520,53 +576,82 @@ class UploadService:
             journal = None
         if journal is not None:
             journal.container_url = slot.blob_uri  # its address today (a port may have moved)
-        if journal is None:
-            journal = UploadJournal.create(
-                key,
-                name=name,
-                version=version,
-                source=str(plan.info.source),
-                pending_upload_id=slot.pending_upload_id,
-                container_url=slot.blob_uri,
-                block_size=plan.block_size,
-                files=plan.info.files,
-                slot_version=slot_version,
-            )
-        transfer = self._transfer()
-        with ByteProgress(f"{name} {version}", enabled=progress) as bar:
-            result: UploadResult = transfer.upload(
-                slot.sas_url,
-                plan.info.files,
-                journal=journal,
-                on_start=bar.start,
-                on_skip=bar.skip,
-                on_progress=bar.update,
-            )
-        # The summary's speed is the bar's: one clock, from the first byte to the last.
-        result = dataclasses.replace(result, seconds=bar.seconds)
-        digests = {f.relative: f.sha256 for f in result.files}
-        self._write_manifest(slot.sas_url, plan, digests)
-        return slot, result, digests, journal
+            return slot, journal
+        journal = UploadJournal.create(
+            prepared.key,
+            name=name,
+            version=version,
+            source=str(plan.info.source),
+            pending_upload_id=slot.pending_upload_id,
+            container_url=slot.blob_uri,
+            block_size=plan.block_size,
+            files=plan.info.files,
+            slot_version=slot_version,
+        )
+        return slot, journal
+
+    @staticmethod
+    def _transfer(
+        prepared: _Prepared,
+        sas_url: str,
+        journal: UploadJournal,
+        progress: TransferProgress | None,
+    ) -> UploadResult:
+        """Every byte into the slot; each committed blob records its SHA-256 and size."""
+        return prepared.transfer.upload(
+            sas_url,
+            prepared.plan.info.files,
+            journal=journal,
+            on_start=progress.start if progress else None,
+            on_skip=progress.skip if progress else None,
+            on_progress=progress.update if progress else None,
+        )
+
+    @staticmethod
+    def _verify(
+        sas_url: str, plan: UploadPlan, digests: dict[str, str], journal: UploadJournal
+    ) -> None:
+        """Storage holds every file as it was sent (size and SHA-256 in its metadata), read
+        back in one listing before anything is registered. A file that is not is sent again by
+        the next run."""
+        stored = {f.path: f for f in stored_files(sas_url)}
+        wrong = [
+            f.relative
+            for f in plan.info.files
+            if (held := stored.get(f.relative)) is None
+            or held.size != f.size
+            or held.sha256 != digests[f.relative]
+        ]
+        if not wrong:
+            return
+        for relative in wrong:
+            journal.reset_file(relative)
+        journal.set_status("uploading")
+        more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+        raise UploadError(
+            f"Storage does not hold {escaped(wrong[0])}{more} as it was sent: nothing was "
+            "registered. Run the same upload again: it sends only what is missing."
+        )
 
     def _swap(
         self,
-        plan: UploadPlan,
-        key: str,
+        prepared: _Prepared,
         body: dict[str, Any],
         on_status: Callable[[str], None] | None,
     ) -> CustomModel:
         """Replace the registered version by the new weights (already stored and verified)."""
-        from ..journal import ReplaceIntent
-
+        plan = prepared.plan
         name, version = plan.name, plan.version
+        old = prepared.existing
         foundry = self.connection.foundry
-        old = self._existing(name, version)
-        if old is None:  # deleted while the weights went up: nothing left to replace
+        try:
+            # Storage access to the old weights can only be had while they are registered; the
+            # answer also says whether it still is.
+            old_weights = foundry.read_credential(name, version)
+        except NotFoundError:  # deleted while the weights went up: nothing left to replace
             return self._register(plan, body, on_status)
-        # Storage access to the old weights can only be had while they are registered.
-        old_weights = foundry.read_credential(name, version)
         intent = ReplaceIntent.create(
-            key, name=name, version=version, old=registration_body(old), new=body
+            prepared.key, name=name, version=version, old=registration_body(old), new=body
         )
         foundry.delete_version(name, version)
         self.models.invalidate()
@@ -581,19 +666,20 @@ class UploadService:
             self._remove_old_weights(old_weights.sas_url)
         return model
 
-    def _discard(self, sas_url: str, journal: UploadJournal) -> str:
-        """Remove what this upload staged and its journal; the sentence that says so."""
-        from ..clients.storage import delete_blobs
-
+    def _discard(self, sas_url: str, journal: UploadJournal, failure: AzModelsError) -> None:
+        """Remove what this upload staged and its journal; `failure`'s hint says how it went."""
         try:
             delete_blobs(sas_url)
         except AzModelsError as exc:
-            return (
-                f"The weights this run staged could not be removed ({exc.message}): "
-                "`%azmodels uploads delete` removes them."
+            failure.hint = (
+                f"The weights this run staged could not be removed ({exc.message}): {{0}} "
+                "removes them."
             )
+            path = f"{journal.name}/{journal.version}"
+            failure.steps = (NextStep.of("uploads delete", path=path),)
+            return
         journal.delete()
-        return "The weights this run staged were removed."
+        failure.hint = "The weights this run staged were removed."
 
     # -- replacements interrupted by a crash ----------------------------------------------------
 
@@ -602,9 +688,6 @@ class UploadService:
         registration and registering the new one (see ReplaceIntent). One sentence per
         replacement dealt with. Replacements whose upload still runs are left alone, and one
         that cannot be settled now (the service unreachable) waits for the next command."""
-        from ..journal import ReplaceIntent, UploadLock
-        from ..redaction import get_logger
-
         intents = ReplaceIntent.list_all()
         if not intents:
             return []
@@ -687,24 +770,11 @@ class UploadService:
 
     @staticmethod
     def _remove_old_weights(sas_url: str) -> None:
-        from ..clients.storage import delete_blobs
-        from ..redaction import get_logger
 
         try:
             delete_blobs(sas_url)
         except AzModelsError as exc:  # the new model is registered; this is housekeeping
             get_logger(__name__).warning("The replaced version's weights remain: %s", exc)
-
-    def _finished_earlier(
-        self, journal: UploadJournal | None, name: str, version: str
-    ) -> CustomModel | None:
-        """The model an earlier run of this upload registered, if the journal says so."""
-        if journal is None or journal.status != "uploaded":
-            return None
-        existing = self._existing(name, version)
-        if existing is None or not same_location(existing.blob_uri, journal.container_url):
-            return None
-        return existing
 
     def _until_ready(
         self, model: CustomModel, on_status: Callable[[str], None] | None = None
@@ -733,26 +803,10 @@ class UploadService:
         if base_model.lower() not in known:
             raise ValidationError(
                 f"--base-model '{base_model}' is neither in the catalog nor a custom model: "
-                "check the name with `%azmodels list`.",
+                "check the name with {0}.",
                 code="BaseModelNotFound",
+                steps=(NextStep.of("list"),),
             )
-
-    def _write_manifest(self, sas_url: str, plan: UploadPlan, digests: dict[str, str]) -> None:
-        from ..clients.storage import write_manifest
-
-        write_manifest(
-            sas_url,
-            {
-                "name": plan.name,
-                "version": plan.version,
-                "format": plan.info.format,
-                "details": plan.info.details,
-                "files": [
-                    {"path": f.relative, "size": f.size, "sha256": digests[f.relative]}
-                    for f in plan.info.files
-                ],
-            },
-        )
 
     def _register_body(
         self,
@@ -822,7 +876,6 @@ class UploadService:
     # -- uploads known to this machine ----------------------------------------------------------
 
     def journals(self, prefix: str | None = None) -> list[UploadJournal]:
-        from ..journal import UploadJournal
 
         project = _project_prefix(self.connection)
         found = [j for j in UploadJournal.list_all() if j.key.startswith(project)]
@@ -840,8 +893,9 @@ class UploadService:
             return matches[0]
         if not matches:
             raise NotFoundError(
-                f"No upload '{path}' is known to this machine: `%azmodels uploads list` shows "
-                "them (give name/version)."
+                f"No upload '{path}' is known to this machine: {{0}} shows them (give "
+                "name/version).",
+                steps=(NextStep.of("uploads list"),),
             )
         raise UsageError(
             f"'{path}' matches {len(matches)} uploads: give name/version, one of "
@@ -875,11 +929,9 @@ class UploadService:
     def status_of(self, path: str) -> UploadStatus:
         return self._status(self.find_journal(path))
 
-    def forget(self, path: str) -> str:
+    def forget(self, path: str) -> Forgotten:
         """Remove an upload's journal and, unless a model uses them, its staged blobs. Refused
         while the upload runs (in another process): its lock says so."""
-        from ..journal import UploadLock
-
         journal = self.find_journal(path)
         lock = UploadLock(journal.key, "forget")
         if not lock.acquire():
@@ -887,13 +939,14 @@ class UploadService:
         with lock:
             return self._forget(journal)
 
-    def _forget(self, journal: UploadJournal) -> str:
+    def _forget(self, journal: UploadJournal) -> Forgotten:
         state = self._status(journal)
         if state.registered:
             journal.delete()
-            return (
+            return Forgotten(
                 f"Forgot upload {state.path}; its weights belong to the registered model and "
-                "stay (use `%azmodels delete` to remove the model)."
+                "stay (use {0} to remove the model).",
+                (NextStep.of("delete", name=state.name, version=state.version),),
             )
         removed_text = ""
         try:
@@ -907,4 +960,4 @@ class UploadService:
         except AzModelsError as exc:
             removed_text = f"; its staged blocks expire on their own ({exc.message})"
         journal.delete()
-        return f"Forgot upload {state.path}{removed_text}."
+        return Forgotten(f"Forgot upload {state.path}{removed_text}.")

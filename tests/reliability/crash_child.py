@@ -7,12 +7,12 @@ it prints "PAUSED <point>" and sleeps until killed; the parent waits for that li
 lands exactly where it is meant to, with no hook in the package itself:
 
 - blocks:     after the third block is staged (journaled), the rest still to send
-- committed:  every block committed, the manifest not written yet
-- register:   weights and manifest stored, registration not asked for
+- committed:  every block committed, not verified yet
+- register:   weights stored and verified, registration not asked for
 - swap:       (an --overwrite) the new weights stored, the old registration deleted, the new
               one not asked for yet
 - polling:    registration accepted (createAsync answered 202), its operation still polled
-- gate-register: weights and manifest stored; waits for a line on stdin, then registers
+- gate-register: weights stored and verified; waits for a line on stdin, then registers
 - none:       no pause: run to the end
 """
 
@@ -51,7 +51,7 @@ def install(point: str) -> None:
 
         UploadJournal.mark_staged = mark_staged
     elif point == "committed":
-        UploadService._write_manifest = lambda self, *a, **k: pause(point)
+        UploadService._verify = lambda self, *a, **k: pause(point)
     elif point == "register":
         UploadService._register = lambda self, *a, **k: pause(point)
     elif point == "gate-register":

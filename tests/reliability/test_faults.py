@@ -107,9 +107,9 @@ def _check_built(seen: dict[str, Any], weights: Path) -> None:
         ("rel-base", 3, "Succeeded"),
         ("rel-custom", 1, "Succeeded"),
     ]
-    # byte-exact: the registered model holds the file (and our manifest), nothing else
+    # byte-exact: the registered model holds the file, nothing else
     assert seen["weights"]["model.safetensors"] == file_sha256(weights)
-    assert set(seen["weights"]) == {"model.safetensors", "azmodels-manifest.json"}
+    assert set(seen["weights"]) == {"model.safetensors"}
 
 
 def test_fault_free_reference(reference, weights) -> None:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import requests
 
 FOUNDRY_VERSION = "2025-11-15-preview"
-MANIFEST = "azmodels-manifest.json"
+MANIFEST = "azmodels-manifest.json"  # what earlier uploads wrote next to the weights
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -116,6 +116,14 @@ def stored_files(app, name: str, version: str) -> dict[str, bytes]:
 
     with ContainerClient.from_container_url(read_sas(app, name, version)) as container:
         return {b.name: container.download_blob(b.name).readall() for b in container.list_blobs()}
+
+
+def stored_metadata(app, name: str, version: str) -> dict[str, dict[str, str]]:
+    """Every blob of a registered model -> its metadata, through its read credential."""
+    from azure.storage.blob import ContainerClient
+
+    with ContainerClient.from_container_url(read_sas(app, name, version)) as container:
+        return {b.name: dict(b.metadata or {}) for b in container.list_blobs(include=["metadata"])}
 
 
 def container_name(blob_uri: str) -> str:

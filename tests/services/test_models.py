@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from services_support import (
-    MANIFEST,
     container_name,
     dev_blobs,
     register_directly,
@@ -218,11 +217,11 @@ def _upload(app, tmp_path: Path, name: str, *, version: str = "1") -> str:
 
 def test_delete_removes_registration_and_weights(app, models, tmp_path):
     container = _upload(app, tmp_path, "delete-all")
-    assert set(dev_blobs(app, container)) == {"delete-all.safetensors", MANIFEST}
+    assert set(dev_blobs(app, container)) == {"delete-all.safetensors"}
     before = registry(app)
     outcome = app.execute("delete --name delete-all --force")
     assert outcome.message == (
-        "Deleted custom model 'delete-all' version 1 and removed its weights (2 blobs). "
+        "Deleted custom model 'delete-all' version 1 and removed its weights (1 blob). "
         "No deployment used it."
     )
     assert registry(app) == [m for m in before if m != ("delete-all", "1")]
@@ -237,7 +236,7 @@ def test_delete_keep_weights_leaves_the_blobs(app, models, tmp_path):
         "Deleted custom model 'delete-keep' version 1 and kept its weights in storage."
     )
     assert registered(app, "delete-keep", "1") is None
-    assert set(dev_blobs(app, container)) == {"delete-keep.safetensors", MANIFEST}
+    assert set(dev_blobs(app, container)) == {"delete-keep.safetensors"}
 
 
 def test_delete_picks_versions(app, models, tmp_path):

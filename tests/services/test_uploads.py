@@ -11,16 +11,17 @@ from pathlib import Path
 
 import pytest
 from services_support import (
-    MANIFEST,
     container_name,
     dev_blobs,
     journal_of,
+    register_directly,
     registered,
     registry,
     sha256_bytes,
     sha256_file,
     source_digests,
     stored_files,
+    stored_metadata,
 )
 
 from azmodels_magic.errors import (
@@ -45,18 +46,17 @@ def one_line(exc: BaseException) -> str:
     return text
 
 
-def check_stored(app, name: str, version: str, source: Path) -> dict:
-    """Every source file is stored byte for byte; the manifest and the azmodels.sha256 tag agree.
-    Returns the manifest."""
+def check_stored(app, name: str, version: str, source: Path) -> dict[str, dict[str, str]]:
+    """Storage holds exactly the source's files, byte for byte, each with its SHA-256 and size
+    as metadata; the azmodels.sha256 tag agrees. Returns the blobs' metadata."""
     expected = source_digests(source)
     stored = stored_files(app, name, version)
-    manifest = json.loads(stored.pop(MANIFEST))
-    assert {k: sha256_bytes(v) for k, v in stored.items()} == expected
-    assert {f["path"]: f["sha256"] for f in manifest["files"]} == expected
-    assert {f["path"]: f["size"] for f in manifest["files"]} == {
+    assert {k: sha256_bytes(v) for k, v in stored.items()} == expected  # nothing of ours
+    metadata = stored_metadata(app, name, version)
+    assert {k: m["sha256"] for k, m in metadata.items()} == expected
+    assert {k: int(m["size"]) for k, m in metadata.items()} == {
         k: len(v) for k, v in stored.items()
     }
-    assert (manifest["name"], manifest["version"]) == (name, version)
     tags = registered(app, name, version)["tags"]
     if len(expected) == 1:
         tree = next(iter(expected.values()))
@@ -66,7 +66,7 @@ def check_stored(app, name: str, version: str, source: Path) -> dict:
     assert tags["azmodels.sha256"] == tree
     assert tags["azmodels.files"] == str(len(expected))
     assert tags["azmodels.size"] == str(sum(len(v) for v in stored.values()))
-    return manifest
+    return metadata
 
 
 @pytest.fixture
@@ -112,8 +112,7 @@ def test_single_file_is_stored_byte_exact_and_registered(app, weights: Path):
     assert body["tags"]["azmodels.parameter_count"] == str(
         2 * 128 * 32 + 2 * (4 * 32 * 32 + 32) + 32
     )
-    manifest = check_stored(app, "single-file", "1", weights)
-    assert manifest["format"] == "safetensors"
+    check_stored(app, "single-file", "1", weights)
     assert journal_of(app, "single-file", "1").status == "registered"
 
 
@@ -423,10 +422,10 @@ def test_uploads_delete_frees_the_staged_blobs(app, tmp_path):
     source = write_safetensors(tmp_path / "w.safetensors", {"w": ("F16", (32, 32))}, seed=5)
     _fail_registration(app, source, "forget-blobs")
     container = container_name(journal_of(app, "forget-blobs", "1").container_url)
-    assert set(dev_blobs(app, container)) == {"w.safetensors", MANIFEST}
+    assert set(dev_blobs(app, container)) == {"w.safetensors"}
     outcome = app.execute("uploads delete --path forget-blobs/1")
-    assert dev_blobs(app, container, uncommitted=True) == {"w.safetensors": 0, MANIFEST: 0}
-    assert outcome.message == "Forgot upload forget-blobs/1 and removed 2 staged blobs."
+    assert dev_blobs(app, container, uncommitted=True) == {"w.safetensors": 0}
+    assert outcome.message == "Forgot upload forget-blobs/1 and removed 1 staged blob."
 
 
 def test_uploads_delete_of_a_registered_upload_keeps_the_weights(app, weights):
@@ -434,7 +433,7 @@ def test_uploads_delete_of_a_registered_upload_keeps_the_weights(app, weights):
     outcome = app.execute("uploads delete --path keep-after-forget")
     assert outcome.message.startswith("Forgot upload keep-after-forget/1; its weights belong")
     assert journal_of(app, "keep-after-forget", "1") is None
-    assert set(dev_blobs(app, container_name(model.blob_uri))) == {"tiny.safetensors", MANIFEST}
+    assert set(dev_blobs(app, container_name(model.blob_uri))) == {"tiny.safetensors"}
     assert registered(app, "keep-after-forget", "1") is not None
 
 
@@ -500,3 +499,189 @@ def test_a_failed_overwrite_puts_the_old_version_back(tmp_path):
         assert after.tags == before.tags
     finally:
         second.close()
+
+
+# -- what is recorded next to the weights: nothing; each blob's metadata says what it holds ------
+
+
+def test_show_lists_each_files_sha256_from_blob_metadata(app, tmp_path):
+    folder = make_model_folder(tmp_path / "digests", hidden_size=16)
+    app.execute(f"upload --source {folder} --name show-digests --no-progress")
+    check_stored(app, "show-digests", "1", folder)  # exactly the user's files
+    details = app.execute("show show-digests").value
+    expected = source_digests(folder)
+    assert {f.path: f.sha256 for f in details.files} == expected
+    assert {f.path: f.size for f in details.files} == {
+        str(p.relative_to(folder)): p.stat().st_size for p in folder.rglob("*") if p.is_file()
+    }
+    text = details.card().text()
+    assert f"Files ({len(expected)})" in text
+    assert all(sha in text for sha in expected.values())
+    assert details.to_dict()["files"] == [
+        {"path": f.path, "size": f.size, "sha256": f.sha256} for f in details.files
+    ]
+
+
+def test_an_old_registration_with_a_manifest_still_shows_its_digests(app):
+    weights, extra = b"\x01" * 300, b"{}"
+    manifest = {
+        "name": "old-manifest",
+        "version": "1",
+        "files": [
+            {"path": "model.bin", "size": 300, "sha256": sha256_bytes(weights)},
+            {"path": "config.json", "size": 2, "sha256": sha256_bytes(extra)},
+        ],
+    }
+    register_directly(
+        app, "old-manifest", "1",
+        {"model.bin": weights, "config.json": extra,
+         "azmodels-manifest.json": json.dumps(manifest).encode()},
+    )  # fmt: skip
+    details = app.execute("show old-manifest").value
+    assert {f.path: (f.size, f.sha256) for f in details.files} == {
+        "model.bin": (300, sha256_bytes(weights)),
+        "config.json": (2, sha256_bytes(extra)),
+    }  # the manifest is read, and not listed as one of the model's files
+
+
+def test_a_model_stored_by_another_tool_shows_its_files_without_digests(app):
+    register_directly(app, "no-digests", "1", {"model.bin": b"\x02" * 10})
+    details = app.execute("show no-digests").value
+    assert [(f.path, f.size, f.sha256) for f in details.files] == [("model.bin", 10, None)]
+    assert "sha256 not recorded" in details.card().text()
+
+
+# -- one path: each thing read once ----------------------------------------------------------
+
+
+def _count_calls(monkeypatch, counts: dict[str, int], owner, name: str) -> None:
+    original = getattr(owner, name)
+
+    def counted(*args, **kwargs):
+        counts[name] = counts.get(name, 0) + 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+
+
+def test_a_resumed_upload_reads_the_journal_and_the_version_once(app, tmp_path, monkeypatch):
+    from azmodels_magic.clients.blob import BlobTransfer
+    from azmodels_magic.journal import UploadJournal
+
+    source = write_safetensors(tmp_path / "w.safetensors", {"w": ("F16", (32, 32))}, seed=21)
+    _fail_registration(app, source, "read-once")  # every byte stored, not registered
+    counts: dict[str, int] = {}
+    foundry = app.connection.foundry
+    for owner, name in [(foundry, "get_version"), (foundry, "read_credential"),
+                        (UploadJournal, "load"), (UploadJournal, "matches"),
+                        (BlobTransfer, "upload")]:  # fmt: skip
+        _count_calls(monkeypatch, counts, owner, name)
+    built: list[BlobTransfer] = []
+    init = BlobTransfer.__init__
+
+    def counted_init(self, **kwargs) -> None:
+        built.append(self)
+        init(self, **kwargs)
+
+    monkeypatch.setattr(BlobTransfer, "__init__", counted_init)
+
+    report = app.uploads.upload(source=str(source), name="read-once", progress=None)
+    assert report.bytes_sent == 0 and report.model.ready  # resumed: nothing sent again
+    assert counts["load"] == counts["matches"] == counts["upload"] == len(built) == 1, counts
+    # asked once whether the version exists, once for what the registration made
+    assert counts["get_version"] == 2 and "read_credential" not in counts, counts
+
+
+def test_an_overwrite_reads_the_old_version_once(app, tmp_path, monkeypatch):
+    old = write_safetensors(tmp_path / "a.safetensors", {"w": ("F16", (32, 32))}, seed=22)
+    new = write_safetensors(tmp_path / "b.safetensors", {"w": ("F16", (32, 32))}, seed=23)
+    app.uploads.upload(source=str(old), name="swap-once")
+    counts: dict[str, int] = {}
+    foundry = app.connection.foundry
+    for name in ("get_version", "read_credential", "start_pending_upload"):
+        _count_calls(monkeypatch, counts, foundry, name)
+    report = app.uploads.upload(source=str(new), name="swap-once", overwrite=True)
+    assert report.sha256 == {"b.safetensors": sha256_file(new)}
+    assert counts == {"get_version": 2, "read_credential": 1, "start_pending_upload": 1}, counts
+    check_stored(app, "swap-once", "1", new)
+
+
+def test_progress_reaches_the_service_through_the_callback_protocol(app, tmp_path, small_blocks):
+    class Heard:  # a TransferProgress: what a front end's bar would be told
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, int]] = []
+
+        def start(self, total: int) -> None:
+            self.calls.append(("start", total))
+
+        def skip(self, nbytes: int) -> None:
+            self.calls.append(("skip", nbytes))
+
+        def update(self, nbytes: int) -> None:
+            self.calls.append(("update", nbytes))
+
+    source = write_safetensors(tmp_path / "w.safetensors", {"w": ("F16", (512, 512))}, seed=24)
+    size = source.stat().st_size
+    heard = Heard()
+    report = app.uploads.upload(source=str(source), name="heard", progress=heard)
+    assert heard.calls[0] == ("start", size)
+    updates = [n for kind, n in heard.calls[1:] if kind == "update"]
+    assert len(updates) == len(heard.calls) - 1 > 1  # block by block, nothing skipped
+    assert sum(updates) == size == report.bytes_sent
+    assert report.seconds > 0
+
+
+def test_storage_that_does_not_hold_what_was_sent_registers_nothing(app, tmp_path, monkeypatch):
+    """Verify reads storage back before registering: a blob replaced behind the transfer's back
+    (other bytes, no digest) stops the upload; the next run sends that file again."""
+    from azure.storage.blob import BlobServiceClient
+
+    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
+    from azmodels_magic.services.uploads import UploadService
+
+    source = write_safetensors(tmp_path / "w.safetensors", {"w": ("F16", (64, 64))}, seed=25)
+    transfer = UploadService._transfer
+
+    def transfer_then_tamper(prepared, sas_url, journal, progress):
+        result = transfer(prepared, sas_url, journal, progress)
+        service = BlobServiceClient(
+            app._sandbox_info.blob_endpoint,
+            credential={"account_name": DEV_ACCOUNT, "account_key": DEV_KEY},
+        )
+        with service:
+            blob = service.get_blob_client(container_name(journal.container_url), source.name)
+            blob.upload_blob(b"\x00" * source.stat().st_size, overwrite=True)
+        return result
+
+    monkeypatch.setattr(UploadService, "_transfer", staticmethod(transfer_then_tamper))
+    before = registry(app)
+    with pytest.raises(AzModelsError) as caught:
+        app.uploads.upload(source=str(source), name="tampered")
+    assert "does not hold w.safetensors as it was sent" in one_line(caught.value)
+    assert registry(app) == before
+    monkeypatch.undo()
+    report = app.uploads.upload(source=str(source), name="tampered")
+    assert report.bytes_sent == source.stat().st_size  # that file again, in full
+    check_stored(app, "tampered", "1", source)
+
+
+def test_a_manifest_or_metadata_that_is_not_a_digest_shows_none(app):
+    from azure.storage.blob import BlobServiceClient
+
+    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
+
+    bad = {"files": [{"path": "model.bin", "sha256": "\x1b[2Jnot-a-digest"}, "junk", {"x": 1}]}
+    register_directly(
+        app, "bad-manifest", "1",
+        {"model.bin": b"\x03" * 8, "azmodels-manifest.json": json.dumps(bad).encode()},
+    )  # fmt: skip
+    container = container_name(registered(app, "bad-manifest", "1")["blobUri"])
+    service = BlobServiceClient(
+        app._sandbox_info.blob_endpoint,
+        credential={"account_name": DEV_ACCOUNT, "account_key": DEV_KEY},
+    )
+    with service:  # another tool's metadata, under our key
+        blob = service.get_blob_client(container, "model.bin")
+        blob.set_blob_metadata({"sha256": "z" * 64})
+    details = app.execute("show bad-manifest").value
+    assert [(f.path, f.sha256) for f in details.files] == [("model.bin", None)]
