@@ -62,12 +62,7 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
         )
     from ..presentation.outcomes import upload_done
 
-    message = upload_done(report)
-    if report.plan.in_use:  # a deployed version was replaced: say what it serves now
-        serving = f"✓ Deployment {', '.join(report.plan.in_use)} now serves the new weights"
-        done, next_steps, steps = message.partition("\nNext steps")
-        message = f"{done}\n{serving}{next_steps}{steps}"
-    return Outcome(value=report, message=message, show_value=False)
+    return Outcome(value=report, message=upload_done(report), show_value=False)
 
 
 def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
