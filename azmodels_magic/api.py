@@ -18,6 +18,7 @@ from .auth import StaticTokenCredential, TokenCredential, TokenProvider
 from .cache import TtlCache
 from .config import AzModelsConfig
 from .errors import UsageError
+from .steps import NextStep, Syntax
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,6 +63,16 @@ _SANDBOX_TRAITS = (
     "location",
     "arm_endpoint",
 )
+
+
+def python_syntax(step: NextStep) -> str:
+    """A next step as Python writes it: `az.run('deploy --name x')`."""
+    return f"az.run({step.line()!r})"
+
+
+def prog_syntax(prog: str) -> Syntax:
+    """The syntax of a program name: `%azmodels ...` for the notebook's widgets."""
+    return lambda step: f"{prog} {step.line()}"
 
 
 class AzModels(AzModelsConfig):
@@ -355,16 +366,19 @@ class AzModels(AzModelsConfig):
     ) -> ModelDetails:
         return self.models.show(name, type=type, version=version)
 
-    def execute(self, line: str | list[str], *, prog: str = "azmodels") -> Outcome:
-        """Parse and run one command; the Outcome has value, message and JSON data."""
+    def execute(
+        self, line: str | list[str], *, prog: str = "azmodels", syntax: Syntax | None = None
+    ) -> Outcome:
+        """Parse and run one command; the Outcome has value, message and JSON data. The
+        commands it names are written in `syntax` (by default as `prog` would run them)."""
         from . import grammar
         from .commands import execute
 
-        return execute(self, grammar.parse(line, prog=prog))
+        return execute(self, grammar.parse(line, prog=prog), syntax or prog_syntax(prog))
 
     def run(self, line: str | list[str]) -> Any:
         """Run one command of the grammar and return its value (like the magic does)."""
-        outcome = self.execute(line)
+        outcome = self.execute(line, syntax=python_syntax)
         return outcome.value if outcome.value is not None else outcome.message
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..cache import bulk_objects
+from ..steps import NextStep
 from . import Outcome
 
 if TYPE_CHECKING:
@@ -33,8 +34,8 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
 
             return Outcome(value=deploy_form(app), message="")
         raise UsageError(
-            f"deploy needs {' and '.join(missing)}: e.g. `%azmodels deploy --name gpt-4o "
-            "--deployment-name chat`."
+            f"deploy needs {' and '.join(missing)}: e.g. {{0}}.",
+            steps=[NextStep.of("deploy", name="gpt-4o", deployment_name="chat")],
         )
     with _status_bar(app, args, f"Deploying {args.deployment_name}") as bar:
         details = app.deployments.deploy(
@@ -58,9 +59,11 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
         f"Deployment '{d.name}' of {d.type} model {d.model_name} {d.model_version}: {d.status} "
         f"({d.sku} x {d.capacity})."
     )
+    steps = []
     if args.no_wait:
-        message += " Check progress with `%azmodels deployments show --name " + d.name + "`."
-    return Outcome(value=details, message=message)
+        message += " Check progress with {0}."
+        steps.append(NextStep.of("deployments show", name=d.name))
+    return Outcome(value=details, message=message, steps=tuple(steps))
 
 
 def deployments_list(app: AzModels, args: argparse.Namespace) -> Outcome:
@@ -79,10 +82,12 @@ def deployments_list(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 def deployments_show(app: AzModels, args: argparse.Namespace) -> Outcome:
     if args.metrics:
+        from ..presentation.tables import metrics_frame
+
         metrics = app.deployments.metrics(args.name)
         rate = metrics.error_rate
         return Outcome(
-            value=metrics.frame(),
+            value=metrics_frame(metrics),
             message=(
                 f"Last 24 hours of '{args.name}': {metrics.requests} requests, error rate "
                 + (f"{rate:.1%}" if rate is not None else "n/a")
@@ -137,16 +142,16 @@ def deployments_key(app: AzModels, args: argparse.Namespace) -> Outcome:
     if app.detach_sandbox:  # the CLI: a process that ends with this command
         raise UsageError(
             f"`deployments key` sets ${KEY_ENV} inside a Python process, and this one ends now: "
-            f"run it in a notebook (`%azmodels deployments key --name {args.name}`), or in "
-            "Python: "
-            f'os.environ["{KEY_ENV}"] = az.deployments.api_key().'
+            "run it in a notebook ({0}), or in Python: "
+            f'os.environ["{KEY_ENV}"] = az.deployments.api_key().',
+            steps=[NextStep.of("deployments key", name=args.name)],
         )
     deployment = app.deployments.get(args.name)  # a typo is an error, not a silent key
     os.environ[KEY_ENV] = app.deployments.api_key()
     return Outcome(
         message=(
             f"${KEY_ENV} now holds the API key of account {app.deployments.arm.account} (this "
-            f"kernel only; not shown). The Try it snippets of '{deployment.name}' read it: "
-            f"`%azmodels deployments show --name {deployment.name}`."
-        )
+            f"kernel only; not shown). The Try it snippets of '{deployment.name}' read it: {{0}}."
+        ),
+        steps=(NextStep.of("deployments show", name=deployment.name),),
     )

@@ -10,6 +10,7 @@ from .. import rules
 from ..cache import TtlCache
 from ..errors import AzModelsError, NotFoundError, UsageError, ValidationError
 from ..records import BASE, CUSTOM, BaseModel, CustomModel, Deployment, Displayable
+from ..steps import NextStep, Syntax, plain
 from ..wording import did_you_mean, plural
 
 if TYPE_CHECKING:
@@ -48,41 +49,34 @@ class ModelList:
 
 @dataclass
 class ModelDetails(Displayable):
-    """Everything `show` tells about one model; renders as a card (HTML or text)."""
+    """Everything `show` tells about one model (presentation shows it as a card)."""
 
     model: AnyModel
     versions: list[str] = field(default_factory=list)
     deployments: list[Deployment] = field(default_factory=list)
     weights: dict[str, Any] = field(default_factory=dict)  # what the upload recorded
-    commands: dict[str, str] = field(default_factory=dict)
+    deploy_step: NextStep | None = None  # how to deploy it
+    deployments_step: NextStep | None = None  # how to list its deployments
 
     @property
     def type(self) -> str:
         return self.model.type
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, syntax: Syntax = plain) -> dict[str, Any]:
+        """The JSON form; the next commands written in `syntax`."""
         data = self.model.to_dict()
+        steps = {"deploy": self.deploy_step, "deployments": self.deployments_step}
         data.update(
             type=self.model.type,
             status=self.model.status,
             versions=list(self.versions),
             deployments=[d.name for d in self.deployments],
             weights=dict(self.weights),
-            commands=dict(self.commands),
+            commands={key: syntax(step) for key, step in steps.items() if step is not None},
         )
         if isinstance(self.model, CustomModel):
             data.update(format=self.model.format, size=self.model.size)
         return data
-
-    def to_series(self):
-        import pandas as pd
-
-        return pd.Series(self.to_dict(), name=self.model.name)
-
-    def card(self):
-        from ..presentation.cards import model_card
-
-        return model_card(self)
 
 
 def matches(pattern: str | None, *fields: str) -> bool:
@@ -182,7 +176,9 @@ class ModelService:
         names = [m.name for m in self.catalog()] if type != CUSTOM else []
         names += self._custom_names() if type != BASE else []
         hint = _suggest_name(name, names)
-        raise NotFoundError(f"No model named '{name}' {where}.{hint}", code="ModelNotFound")
+        raise NotFoundError(
+            f"No model named '{name}' {where}.{hint}", code="ModelNotFound", steps=LIST_STEPS
+        )
 
     def show(
         self, name: str, *, type: str | None = None, version: str | None = None
@@ -193,19 +189,15 @@ class ModelService:
         else:
             versions = [m.version for m in self.base_versions(model.name)]
         deployments = self._deployments_of(model) or []
-        flag = f" --type {model.type}" if type else ""
         return ModelDetails(
             model=model,
             versions=versions,
             deployments=deployments,
             weights=_weights_meta(model),
-            commands={
-                "deploy": (
-                    f"%azmodels deploy --name {model.name}{flag} --version {model.version} "
-                    f"--deployment-name {suggest_deployment_name(model.name)}"
-                ),
-                "deployments": f"%azmodels deployments list --model {model.name}",
-            },
+            deploy_step=deploy_step(model, type=model.type if type else None, what="Deploy"),
+            deployments_step=NextStep.of(
+                "deployments list", model=model.name, what="Its deployments"
+            ),
         )
 
     # -- change custom models -------------------------------------------------------------------
@@ -222,6 +214,7 @@ class ModelService:
             raise NotFoundError(
                 f"No custom model named '{name}'.{_suggest_name(name, self._custom_names())}",
                 code="ModelNotFound",
+                steps=LIST_STEPS,
             )
         if version is None and len(versions) > 1:
             raise UsageError(
@@ -330,7 +323,13 @@ class DeleteReport:
     kept_weights: bool
     deployments: list[str] | None  # None: they could not be listed
 
+    @property
+    def steps(self) -> tuple[NextStep, ...]:
+        """What the summary's {0} names."""
+        return (NextStep.of("deployments list", model=self.model.name),)
+
     def summary(self) -> str:
+        """One line; the command it names is {0} (`steps`)."""
         m = self.model
         count = self.blobs_removed
         weights = (
@@ -343,8 +342,7 @@ class DeleteReport:
             text += " Deployments are untouched (they could not be listed to check)."
         elif self.deployments:
             text += (
-                f" Deployments are untouched: {', '.join(self.deployments)} still use it "
-                f"(`%azmodels deployments list --model {m.name}`)."
+                f" Deployments are untouched: {', '.join(self.deployments)} still use it ({{0}})."
             )
         else:
             text += " No deployment used it."
@@ -384,8 +382,25 @@ def _weights_meta(model: AnyModel) -> dict[str, Any]:
     return {k[len(META_PREFIX) :]: v for k, v in model.tags.items() if k.startswith(META_PREFIX)}
 
 
+# What `_suggest_name`'s {0} names.
+LIST_STEPS = (NextStep.of("list"),)
+
+
 def _suggest_name(name: str, names: list[str]) -> str:
-    return did_you_mean(name, names, "Run `%azmodels list` to see them.")
+    """Close names, or how to list them ({0}: LIST_STEPS)."""
+    return did_you_mean(name, names, "Run {0} to see them.")
+
+
+def deploy_step(model: AnyModel, *, type: str | None = None, what: str = "") -> NextStep:
+    """The deploy command for `model` at its version, with a suggested deployment name."""
+    return NextStep.of(
+        "deploy",
+        name=model.name,
+        type=type,
+        version=model.version or None,
+        deployment_name=suggest_deployment_name(model.name),
+        what=what,
+    )
 
 
 def suggest_deployment_name(model_name: str) -> str:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from presentation_support import *  # noqa: F403 (the shared fixtures)
 
+from azmodels_magic.presentation.cards import card_for
 from azmodels_magic.wording import moment, since
 
 MOMENT = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC, (just now|\d+ \w+ ago)"
@@ -23,7 +24,7 @@ def test_moments_read_like_people_say_them():
 
 
 def test_catalog_card_has_context_window_output_tokens_and_a_capabilities_section(app):
-    card = app.show("gpt-4o").card()
+    card = card_for(app.show("gpt-4o"))
     sections = dict(card.sections)
     general = dict(sections["General"])
     assert general["Context window"] == "128,000 tokens"
@@ -41,15 +42,17 @@ def test_catalog_card_leaves_out_what_the_catalog_does_not_say(app):
         m for m in app.models.list(type="base").models
         if "maxOutputToken" not in m.capabilities
     )  # fmt: skip
-    general = dict(dict(app.show(without.name, version=without.version).card().sections)["General"])
+    general = dict(
+        dict(card_for(app.show(without.name, version=without.version)).sections)["General"]
+    )
     assert "Max output" not in general
 
 
 def test_deployment_and_custom_cards_say_when(app, custom_model, unique):
     name = unique("when")
     app.deployments.deploy(model="gpt-4o-mini", deployment_name=name)
-    general = dict(dict(app.deployments.show(name).card().sections)["General"])
+    general = dict(dict(card_for(app.deployments.show(name)).sections)["General"])
     assert re.fullmatch(MOMENT, general["Created"]), general["Created"]
-    custom = dict(dict(app.show(custom_model.name).card().sections)["General"])
+    custom = dict(dict(card_for(app.show(custom_model.name)).sections)["General"])
     assert re.fullmatch(MOMENT, custom["Uploaded"]), custom["Uploaded"]
     assert not re.search(r"\dT\d", custom["Uploaded"])  # not ISO: the reader's terms

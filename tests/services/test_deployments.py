@@ -27,6 +27,7 @@ from azmodels_magic.errors import (
     UsageError,
     ValidationError,
 )
+from azmodels_magic.presentation.cards import card_for
 from azmodels_magic.sample_weights import write_safetensors
 
 CUSTOM = "tiny-chat"  # uploaded once per module with the upload command
@@ -180,7 +181,7 @@ def test_deploy_result_says_what_was_deployed(app):
     body = raw_deployment(app, "older-4o")
     assert body["properties"]["model"]["version"] == "2024-08-06"
     assert body["sku"] == {"name": "Standard", "capacity": 5}
-    card = str(outcome.value)
+    card = card_for(outcome.value).text()
     for text in ("older-4o (deployment)", "gpt-4o 2024-08-06", "Standard", "eastus", "curl"):
         assert text in card
 
@@ -233,8 +234,8 @@ def test_snippet_reads_the_key_from_the_environment_and_works(app, base_chat, ke
     everything = [
         snippets["python"],
         snippets["curl"],
-        str(details),
-        details._repr_html_(),
+        card_for(details).text(),
+        card_for(details).html(),
         json.dumps(details.to_dict(), default=str),
     ]
     for text in everything:
@@ -317,7 +318,7 @@ def test_show_reports_metrics_of_real_inference_calls(app, key):
     assert m.error_rate == pytest.approx(0.25)
     assert m.average_latency_ms is not None and m.average_latency_ms > 0
     assert m.average_latency_ms == pytest.approx(_monitor_average_latency(app, "llama-metrics"))
-    card = str(details)
+    card = card_for(details).text()
     assert "Last 24 hours" in card
     assert "Requests         4" in card and "Error rate       25.0%" in card
     assert "ms" in card.split("Average latency", 1)[1].splitlines()[0]
@@ -731,6 +732,7 @@ def test_api_key_opens_the_endpoint_and_stays_out_of_reprs(app, base_chat):
     )
     assert answer.status_code == 200
     assert answer.json()["choices"][0]["message"]["content"] == "hi"
-    for text in (repr(app), repr(app.deployments), repr(app.connection.arm), str(app.run(
-        f"deployments show --name {base_chat}"))):  # fmt: skip
+    shown = card_for(app.run(f"deployments show --name {base_chat}"))
+    for text in (repr(app), repr(app.deployments), repr(app.connection.arm), shown.text(),
+                 shown.html()):  # fmt: skip
         assert key not in text

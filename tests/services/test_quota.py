@@ -126,7 +126,7 @@ def test_deploy_over_quota_sends_nothing_and_the_suggestion_works(world):
         assert refused.value.code == "InsufficientQuota" and "\n" not in text
         assert f"needs 20, {left} left of {LIMIT} in eastus" in text
         assert puts_of(world, "q-more") == []  # the sandbox's own log: no PUT was sent
-        commands = re.findall(r"`%azmodels (deploy [^`]+)`", text)
+        commands = re.findall(r"`azmodels (deploy [^`]+)`", text)
         assert 1 <= len(commands) <= 3
         assert "--region swedencentral" in commands[0]  # your account's region comes first
         done = world.execute(commands[0])
