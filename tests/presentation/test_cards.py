@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from presentation_support import *  # noqa: F403 (the shared fixtures)
 
+from azmodels_magic.api import python_syntax
 from azmodels_magic.presentation.cards import card_for
 from azmodels_magic.wording import moment, since
 
@@ -56,3 +58,42 @@ def test_deployment_and_custom_cards_say_when(app, custom_model, unique):
     custom = dict(dict(card_for(app.show(custom_model.name)).sections)["General"])
     assert re.fullmatch(MOMENT, custom["Uploaded"]), custom["Uploaded"]
     assert not re.search(r"\dT\d", custom["Uploaded"])  # not ISO: the reader's terms
+
+
+def test_a_record_shows_as_its_card_in_ipython_with_notebook_commands(shell, app):
+    details = app.show("gpt-4o")
+    data, _ = shell.display_formatter.format(details)
+    assert 'class="azmodels-card"' in data["text/html"]
+    assert "%azmodels deploy --name gpt-4o --version " in data["text/html"]
+    text = data["text/plain"]
+    assert text.startswith("gpt-4o (base model)"), text
+    assert "Its deployments: %azmodels deployments list --model gpt-4o" in text
+    # Each record type the services return for display has a card, in text and HTML.
+    plain_text = card_for(details).text()
+    assert "Its deployments: azmodels deployments list --model gpt-4o" in plain_text
+    assert "%azmodels" not in plain_text
+
+
+def test_each_front_end_writes_next_steps_in_its_own_syntax(shell, magics, app, capsys):
+    from azmodels_magic.errors import NotFoundError
+
+    # The notebook: %azmodels ...
+    result = shell.run_cell("%azmodels show no-such-model-anywhere")
+    assert result.error_in_exec is not None
+    shown = capsys.readouterr()
+    assert "Run `%azmodels list` to see them." in shown.out + shown.err
+    # Python: az.run(...) in messages; str() of an error (a log, a traceback) the terminal's.
+    with pytest.raises(NotFoundError) as caught:
+        app.run("show no-such-model-anywhere")
+    assert "Run `azmodels list` to see them." in str(caught.value)
+    assert "Run `az.run('list')` to see them." in caught.value.text(python_syntax)
+    report = app.execute(
+        ["deploy", "--name", "gpt-4o-mini", "--deployment-name", "syntax-chat", "--no-wait"],
+        syntax=python_syntax,
+    )
+    assert report.message.endswith(
+        "Check progress with `az.run('deployments show --name syntax-chat')`."
+    )
+    data = report.json_data()
+    assert data["commands"]["delete"] == "az.run('deployments delete --name syntax-chat')"
+    app.run("deployments delete --name syntax-chat --force")
