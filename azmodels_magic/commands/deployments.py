@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..cache import bulk_objects
@@ -21,6 +22,12 @@ def _status_bar(app: AzModels, args: argparse.Namespace, what: str):
     waits = not getattr(args, "no_wait", False)
     shown = app.progress and waits and not getattr(args, "no_progress", False)
     return StatusProgress(what, enabled=shown)
+
+
+def _shown(bar) -> Callable[[str], None] | None:
+    """The bar as the service's status callback, or None when it shows nothing: a state nobody
+    sees is not worth a request (the service reads the deployment to report it)."""
+    return bar if bar.enabled else None
 
 
 def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
@@ -47,7 +54,7 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
             region=args.region,
             version=args.version,
             wait=not args.no_wait,
-            on_status=bar,
+            on_status=_shown(bar),
         )
     d = details.deployment
     if details.state_unknown:  # accepted: not a failure, but say what is not known
@@ -107,7 +114,7 @@ def deployments_scale(app: AzModels, args: argparse.Namespace) -> Outcome:
         )
     with _status_bar(app, args, f"Scaling {args.name}") as bar:
         report = app.deployments.scale(
-            args.name, capacity=args.capacity, wait=not args.no_wait, on_status=bar
+            args.name, capacity=args.capacity, wait=not args.no_wait, on_status=_shown(bar)
         )
     return Outcome(value=report.deployment, message=report.summary(), show_value=False)
 
@@ -119,7 +126,7 @@ def deployments_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
 
     def run() -> Outcome:
         with _status_bar(app, args, f"Deleting {deployment.name}") as bar:
-            return Outcome(message=app.deployments.delete(deployment.name, on_status=bar))
+            return Outcome(message=app.deployments.delete(deployment.name, on_status=_shown(bar)))
 
     return confirm(
         expected=deployment.name,

@@ -158,8 +158,14 @@ class ModelService:
         rules.check_choice(type, (None, *rules.TYPES), "type")
         if version is not None:
             rules.check(rules.version, version)
-        custom = self.custom_versions(name) if type in (None, CUSTOM) else []
         base = self.base_versions(name) if type in (None, BASE) else []
+        listed = self._listed_custom(name, version) if type != BASE else None
+        if listed is not None:
+            custom = [listed]  # the fresh list answers: no request for its versions
+        elif type == CUSTOM or (type is None and not (base and self._not_custom(name))):
+            custom = self.custom_versions(name)
+        else:
+            custom = []
         if custom and base and type is None:
             versions = ", ".join(m.version for m in custom)
             raise UsageError(
@@ -222,6 +228,23 @@ class ModelService:
                 "add --version."
             )
         return _pick_version(versions, version, name, CUSTOM)
+
+    def _listed_custom(self, name: str, version: str | None) -> CustomModel | None:
+        """Version `version` of custom model `name` as the fresh list of custom models (if
+        cached) has it. The list holds one version per model, so only a version asked for by
+        number can be answered from it."""
+        listed = self.cache.fresh("custom")
+        if listed is None or version is None:
+            return None
+        return next(
+            (m for m in listed if m.name.lower() == name.lower() and m.version == version), None
+        )
+
+    def _not_custom(self, name: str) -> bool:
+        """True when the fresh list of custom models (if cached) has no model `name`: a base
+        model of that name is then what is meant, without asking the registry again."""
+        listed = self.cache.fresh("custom")
+        return listed is not None and not any(m.name.lower() == name.lower() for m in listed)
 
     def _custom_names(self) -> list[str]:
         return [m.name for m in self.custom_models()]
