@@ -10,6 +10,7 @@ az.run("deployments list --status running")   # any command of the grammar
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 from traitlets import observe
@@ -73,6 +74,21 @@ def python_syntax(step: NextStep) -> str:
 def prog_syntax(prog: str) -> Syntax:
     """The syntax of a program name: `%azmodels ...` for the notebook's widgets."""
     return lambda step: f"{prog} {step.line()}"
+
+
+def _cards_in_ipython() -> None:
+    """Used from IPython without the extension, records still show as cards (naming commands
+    as Python runs them; the extension, loaded after, has them named as the magic does)."""
+    if "IPython" not in sys.modules:
+        return
+    from IPython import get_ipython
+
+    from .presentation.display import install
+
+    install(get_ipython(), python_syntax)
+
+
+_cards_in_ipython()
 
 
 class AzModels(AzModelsConfig):

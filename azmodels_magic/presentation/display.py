@@ -12,6 +12,7 @@ commands they name in the syntax of the front end that installed them.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 from ..records import Displayable
@@ -23,6 +24,7 @@ from .text import cut
 FRAME_KIND = "azmodels"  # the attrs key tables.py sets
 STATUS_COLUMNS = ("status", "state")  # models/deployments, then uploads
 _INSTALLED = "_azmodels_html_formatter"
+_SYNTAX = "_azmodels_syntax"  # how the cards shown in this shell write commands
 NOTEBOOK_CELL = 32  # characters of text a notebook table shows per cell
 # One line per row (a notebook would wrap dates and badges), text to the left as people read it.
 TABLE_STYLE = (
@@ -167,29 +169,36 @@ def record_card(record: Displayable, syntax: Syntax = plain):
     return card_for(record, syntax)
 
 
-def record_formatters(syntax: Syntax) -> tuple[Any, Any]:
-    """(HTML, pretty-text) formatters of Displayable records, naming commands in `syntax`."""
+def record_formatters(syntax: Callable[[], Syntax]) -> tuple[Any, Any]:
+    """(HTML, pretty-text) formatters of Displayable records, naming commands in the syntax
+    `syntax()` gives when the record is shown."""
 
     def as_html(record: Displayable) -> str:
-        return record_card(record, syntax).html()
+        return record_card(record, syntax()).html()
 
     def as_text(record: Displayable, printer: Any, cycle: bool) -> None:
-        printer.text(record_card(record, syntax).text())
+        printer.text(record_card(record, syntax()).text())
 
     return as_html, as_text
 
 
-def install(shell: Any, syntax: Syntax = plain) -> bool:
+def install(shell: Any, syntax: Syntax | None = None) -> bool:
     """Register the DataFrame HTML formatter on `shell` (once; no pandas import), and the
-    records' card formatters (commands written in `syntax`). True if new."""
+    records' card formatters. Cards name commands in `syntax` when given (the last front end
+    to say wins: the extension says the magic's), else as before (the terminal's at first).
+    True if newly registered."""
     if shell is None or getattr(shell, "display_formatter", None) is None:
         return False
     formatter = shell.display_formatter.formatters.get("text/html")
-    if formatter is None or getattr(formatter, _INSTALLED, False):
+    if formatter is None:
+        return False
+    if syntax is not None:
+        setattr(formatter, _SYNTAX, syntax)
+    if getattr(formatter, _INSTALLED, False):
         return False
     for module in DATAFRAME_MODULES:
         formatter.for_type_by_name(module, "DataFrame", _html_formatter)
-    as_html, as_text = record_formatters(syntax)
+    as_html, as_text = record_formatters(lambda: getattr(formatter, _SYNTAX, plain))
     formatter.for_type(Displayable, as_html)
     text = shell.display_formatter.formatters.get("text/plain")
     if text is not None:

@@ -97,3 +97,27 @@ def test_each_front_end_writes_next_steps_in_its_own_syntax(shell, magics, app, 
     data = report.json_data()
     assert data["commands"]["delete"] == "az.run('deployments delete --name syntax-chat')"
     app.run("deployments delete --name syntax-chat --force")
+
+
+def test_without_the_extension_ipython_shows_records_as_cards_with_python_commands():
+    import subprocess
+    import sys
+
+    script = (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        "from azmodels_magic.api import AzModels\n"
+        "from azmodels_magic.records import BaseModel\n"
+        "from azmodels_magic.services.models import ModelDetails, deploy_step\n"
+        "model = BaseModel.from_rest({'model': {'name': 'm', 'version': '1', 'format': 'F'}})\n"
+        "details = ModelDetails(model=model, deploy_step=deploy_step(model, what='Deploy'))\n"
+        "data, _ = shell.display_formatter.format(details)\n"
+        "print(data['text/plain'])\n"
+        "assert 'azmodels-card' in data['text/html']\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("m (base model)")
+    assert "Deploy: az.run('deploy --name m --version 1 --deployment-name m')" in done.stdout
