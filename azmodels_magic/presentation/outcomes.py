@@ -39,8 +39,8 @@ def upload_steps(report: UploadReport) -> tuple[NextStep, ...]:
 
 
 def upload_done(report: UploadReport) -> str:
-    """✓ Upload complete (files, size, time and the bar's speed), ✓ Model registered (the next
-    steps follow: `upload_steps`)."""
+    """✓ Upload complete (files, size, time and the bar's speed), ✓ Model registered, and which
+    deployments now serve the new weights (the next steps follow: `upload_steps`)."""
     info = report.plan.info
     model = report.model
     what = f"{plural(len(info.files), 'file')} ({human_size(info.total_size)})"
@@ -50,5 +50,12 @@ def upload_done(report: UploadReport) -> str:
         transfer = f"{what}{resumed} in {report.seconds:.1f} s at {rate}"
     else:
         transfer = f"{what}, already stored by an earlier run"
-    name = f"{model.name} version {model.version}"
-    return f"{DONE} Upload complete: {transfer}\n{DONE} Model registered: {name}"
+    lines = [
+        f"{DONE} Upload complete: {transfer}",
+        f"{DONE} Model registered: {model.name} version {model.version}",
+    ]
+    if report.plan.in_use:  # an --overwrite --force of a deployed version
+        lines.append(
+            f"{DONE} Deployment {', '.join(report.plan.in_use)} now serves the new weights"
+        )
+    return "\n".join(lines)
