@@ -241,10 +241,10 @@ class ModelService:
         )
 
     def _not_custom(self, name: str) -> bool:
-        """True when the fresh list of custom models (if cached) has no model `name`: a base
-        model of that name is then what is meant, without asking the registry again."""
-        listed = self.cache.fresh("custom")
-        return listed is not None and not any(m.name.lower() == name.lower() for m in listed)
+        """True when the list of custom models (cached for `cache_seconds`, like the catalog)
+        has no model `name`: a base model of that name is then what is meant. One list serves
+        every deploy of the session, where a lookup of the name would cost one each."""
+        return not any(m.name.lower() == name.lower() for m in self.custom_models())
 
     def _custom_names(self) -> list[str]:
         return [m.name for m in self.custom_models()]

@@ -332,8 +332,8 @@ def test_rerunning_a_deploy_that_took_the_last_quota_adopts_it(world):
         assert again.value.name == "q-all" and again.value.status == "Running"
         assert len(puts_of(world, "q-all")) == puts_before  # adopted, nothing new sent
         # A different deploy still meets the pre-check: no quota left, one line, nothing sent.
-        with pytest.raises(QuotaExceededError, match="0 left of"):
-            world.execute("deploy --name gpt-4o --deployment-name q-other --sku GlobalStandard")
-        assert puts_of(world, "q-other") == []
+        with pytest.raises(QuotaExceededError, match="0 left of") as refused:
+            world.execute("deploy --name gpt-4o --deployment-name q-next --sku GlobalStandard")
+        assert puts_of(world, "q-next") == [], str(refused.value)
     finally:
         world.execute("deployments delete --name q-all --force")
