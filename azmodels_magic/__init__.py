@@ -17,13 +17,14 @@ if TYPE_CHECKING:
 
 def load_ipython_extension(ipython: Any) -> None:
     from .completion import register
-    from .magics import AzModelsMagics
+    from .magics import AzModelsMagics, magic_syntax
     from .presentation.display import install
 
     magics = AzModelsMagics(ipython)
     ipython.register_magics(magics)
     register(ipython, magics)  # %azmodels <TAB>: commands, flags, names
-    install(ipython)  # status colours for our DataFrames (registered by name: no pandas import)
+    # Status colours for our DataFrames (registered by name: no pandas import), records as cards.
+    install(ipython, magic_syntax)
 
 
 def unload_ipython_extension(ipython: Any) -> None:

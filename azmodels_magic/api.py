@@ -13,6 +13,7 @@ is built by `composition.Composition`; the sandbox process is `sandbox_manager.S
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 from traitlets import observe
@@ -29,6 +30,7 @@ from .presentation.confirm import interaction_mode
 from .presentation.tables import deployments_frame, models_frame
 from .redaction import log_to_stderr
 from .sandbox_manager import SandboxManager
+from .steps import NextStep, Syntax
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,6 +81,31 @@ def _alias(piece: str, name: str) -> property:
         lambda self: getattr(getattr(self, piece), name),
         lambda self, value: setattr(getattr(self, piece), name, value),
     )
+
+
+def python_syntax(step: NextStep) -> str:
+    """A next step as Python writes it: `az.run('deploy --name x')`."""
+    return f"az.run({step.line()!r})"
+
+
+def prog_syntax(prog: str) -> Syntax:
+    """The syntax of a program name: `%azmodels ...` for the notebook's widgets."""
+    return lambda step: f"{prog} {step.line()}"
+
+
+def _cards_in_ipython() -> None:
+    """Used from IPython without the extension, records still show as cards (naming commands
+    as Python runs them; the extension, loaded after, has them named as the magic does)."""
+    if "IPython" not in sys.modules:
+        return
+    from IPython import get_ipython
+
+    from .presentation.display import install
+
+    install(get_ipython(), python_syntax)
+
+
+_cards_in_ipython()
 
 
 class AzModels(AzModelsConfig):
@@ -301,15 +328,16 @@ class AzModels(AzModelsConfig):
     ) -> ModelDetails:
         return self.models.show(name, type=type, version=version)
 
-    # -- the executor ---------------------------------------------------------------------------
-
-    def execute(self, line: str | list[str], *, prog: str = "azmodels") -> Outcome:
-        """Parse and run one command; the Outcome has value, message and JSON data."""
-        return execute(self, grammar.parse(line, prog=prog))
+    def execute(
+        self, line: str | list[str], *, prog: str = "azmodels", syntax: Syntax | None = None
+    ) -> Outcome:
+        """Parse and run one command; the Outcome has value, message and JSON data. The
+        commands it names are written in `syntax` (by default as `prog` would run them)."""
+        return execute(self, grammar.parse(line, prog=prog), syntax or prog_syntax(prog))
 
     def run(self, line: str | list[str]) -> Any:
         """Run one command of the grammar and return its value (like the magic does)."""
-        outcome = self.execute(line)
+        outcome = self.execute(line, syntax=python_syntax)
         return outcome.value if outcome.value is not None else outcome.message
 
     def close(self) -> None:

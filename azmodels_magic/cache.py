@@ -34,6 +34,12 @@ class TtlCache:
                 self._values[key] = (self._clock(), value)
         return value
 
+    def fresh(self, key: str) -> Any | None:
+        """The cached value if it is still fresh, else None; never loads."""
+        with self._lock:
+            hit = self._values.get(key)
+            return hit[1] if hit and self._clock() - hit[0] < self.seconds else None
+
     def peek(self, key: str) -> Any | None:
         """The cached value even if stale, or None (for tab completion: never blocks)."""
         hit = self._values.get(key)

@@ -19,14 +19,12 @@ from .errors import (
     UsageError,
     internal_error_text,
 )
+from .records import Displayable
+from .steps import plain
 
 SANDBOX_ENV = "AZMODELS_SANDBOX"  # an ARM endpoint of a running sandbox to attach to
-
-
-def _terminal(text: str) -> str:
-    """Hints are written for the notebook (`%azmodels ...`); in a terminal the command is
-    `azmodels ...`."""
-    return text.replace("%azmodels ", "azmodels ")
+# A next step as the terminal writes it: `azmodels deploy --name x` (as `str()` of an error does).
+terminal_syntax = plain
 
 
 def _render(value: Any) -> str:
@@ -36,6 +34,10 @@ def _render(value: Any) -> str:
         from .presentation.tables import frame_text
 
         return frame_text(value)
+    if isinstance(value, Displayable):
+        from .presentation.cards import card_for
+
+        return card_for(value, terminal_syntax).text()
     return str(value)
 
 
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     except AzModelsError as exc:
         if debug:
             raise
-        _error(_terminal(str(exc)))
+        _error(exc.text(terminal_syntax))
         return 2 if isinstance(exc, UsageError) else 1
     except Exception as exc:  # a bug: one line, and how to see more
         if debug:
@@ -89,20 +91,20 @@ def _run(argv: list[str]) -> int:
         sandbox = _sandbox_to_attach(app, argv)
         if sandbox:
             app.attach_sandbox(sandbox)
-        outcome = app.execute(argv, prog="azmodels")
+        outcome = app.execute(argv, prog="azmodels", syntax=terminal_syntax)
     except HelpRequested as help_text:
         _out(help_text.message)
         return 0
     if outcome.format == "json":
         if outcome.message:
-            _say(_terminal(outcome.message))
+            _say(outcome.message)
         _out(json.dumps(outcome.json_data(), indent=2, default=str))
         return 0
     if outcome.message:
-        _out(_terminal(outcome.message))
+        _out(outcome.message)
     text = _render(outcome.value) if outcome.show_value else ""
     if text:
-        _out(_terminal(text))
+        _out(text)
     return 0
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from .auth import FOUNDRY_SCOPE, TokenProvider, arm_scope
 from .config import AzModelsConfig, validate_project_endpoint
 from .errors import NotConnectedError
+from .steps import NextStep
 
 if TYPE_CHECKING:
     from .clients.arm import ArmClient
@@ -42,12 +43,12 @@ class Connection:
         missing = [name for name, value in values.items() if not value]
         if not missing:
             return
-        flags = " ".join(f"{_HOW[m][0]} ..." for m in missing)
+        connect = NextStep("connect", options=tuple((_HOW[m][0], "...") for m in missing))
         envs = ", ".join(_HOW[m][1] for m in missing)
         raise NotConnectedError(
             f"Not connected: {', '.join(m.replace('_', ' ') for m in missing)} not set. Run "
-            f"`%azmodels connect {flags}` (or set {envs}), or try the local sandbox with "
-            "`%azmodels sandbox start`."
+            f"{{0}} (or set {envs}), or try the local sandbox with {{1}}.",
+            steps=[connect, NextStep.of("sandbox start")],
         )
 
     def _plane(self, name: str, base_url: str, scope: str, api_version: str, **kw) -> Plane:

@@ -23,14 +23,20 @@ def one_line(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
+# The commands both sign-in hints name, as {0}, {1}, {2}: every AuthenticationError carries them
+# (the HTTP plane swaps in the sandbox's hint on a 401 from it).
+SIGN_IN_STEPS = (
+    NextStep.of("sandbox start"),
+    NextStep.of("connect", sandbox="URL"),
+    NextStep.of("sandbox status"),
+)
 SIGN_IN_HINT = (
     "Sign in with `az login` or `azd auth login`, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
-    "AZURE_CLIENT_SECRET (or use the sandbox: `%azmodels sandbox start`)."
+    "AZURE_CLIENT_SECRET (or use the sandbox: {0})."
 )
 SANDBOX_SIGN_IN_HINT = (
     "The sandbox did not accept its token: it was probably restarted (each start has a new "
-    "token). Reconnect with `%azmodels connect --sandbox URL` (its ARM endpoint, shown by "
-    "`%azmodels sandbox status`), or start a new one with `%azmodels sandbox start`."
+    "token). Reconnect with {1} (its ARM endpoint, shown by {2}), or start a new one with {0}."
 )
 ROLE_HINT = (
     "Ask an owner of the project for the 'Azure AI User' role on the Foundry project (or "
@@ -42,6 +48,7 @@ class AzModelsError(Exception):
     """Base of every error azmodels raises on purpose."""
 
     default_hint: str | None = None
+    default_steps: tuple[NextStep, ...] = ()  # what default_hint's {0}, {1}... name
 
     def __init__(
         self,
@@ -56,7 +63,7 @@ class AzModelsError(Exception):
     ) -> None:
         # `message` and `hint` may name commands as {0}, {1}...: the steps, which each front end
         # writes in its own syntax (`text(syntax)`); `str()` uses the terminal's.
-        self.steps = tuple(steps)
+        self.steps = tuple(steps) or self.default_steps
         self.message = redact(message)
         self.code = code
         self.status = status
@@ -115,6 +122,7 @@ class AuthenticationError(AzModelsError):
     """No credential, or the service did not accept it (401)."""
 
     default_hint = SIGN_IN_HINT
+    default_steps = SIGN_IN_STEPS
 
 
 class PermissionDeniedError(AzModelsError):

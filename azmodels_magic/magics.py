@@ -17,11 +17,19 @@ from typing import Any
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
 from .errors import AzModelsError, HelpRequested, internal_error_text
+from .steps import NextStep
+
+PROG = "%azmodels"
 
 _RED, _RESET = "\x1b[0;31m", "\x1b[0m"
 # `{expr}` is hidden from the shell-like split as one opaque mark (private-use characters), so
 # quotes inside an expression (`{d['k']}`) are not taken for the command's own quoting.
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+
+
+def magic_syntax(step: NextStep) -> str:
+    """A next step as the notebook writes it: `%azmodels deploy --name x`."""
+    return f"{PROG} {step.line()}"
 
 
 def _hide_expressions(line: str) -> tuple[str, list[str]]:
@@ -112,7 +120,7 @@ class AzModelsMagics(Magics):
         except AzModelsError as exc:
             if self.app.debug:
                 raise
-            raise DisplayedError(type(exc).__name__, str(exc)) from None
+            raise DisplayedError(type(exc).__name__, exc.text(magic_syntax)) from None
         except KeyboardInterrupt:
             raise
         except Exception as exc:
@@ -128,13 +136,13 @@ class AzModelsMagics(Magics):
                 return dashboard(self.app)
             from . import grammar
 
-            raise HelpRequested(grammar.build_parser("%azmodels").format_help().rstrip())
+            raise HelpRequested(grammar.build_parser(PROG).format_help().rstrip())
         if words == ["upload"] and self.app.interactive_forms():
             # `upload` needs --source and --name; with neither, a notebook shows the form.
             from .presentation.forms import upload_form
 
             return upload_form(self.app)
-        outcome = self.app.execute(words, prog="%azmodels")
+        outcome = self.app.execute(words, prog=PROG, syntax=magic_syntax)
         if outcome.message:
             print(outcome.message, file=sys.stdout)
         value = outcome.value

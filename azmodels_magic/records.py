@@ -19,21 +19,11 @@ META_PREFIX = "azmodels."
 
 
 class Displayable:
-    """A record shown as a card: HTML in a notebook, text in a terminal or IPython console.
+    """A record shown as a card (HTML in a notebook, text in a terminal or IPython console).
 
-    Subclasses give `card()` (a presentation.cards.Card, imported lazily there)."""
-
-    def card(self) -> Any:
-        raise NotImplementedError
-
-    def __str__(self) -> str:
-        return self.card().text()
-
-    def _repr_html_(self) -> str:
-        return self.card().html()
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(str(self))
+    The record holds data only: presentation builds its card (`presentation.cards.card_for`),
+    IPython shows it through the formatters `presentation.display.install` registers, and the
+    CLI prints the card's text."""
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from .sandbox.protocol import (
     SERVE_COMMAND,
     SandboxInfo,
 )
+from .steps import NextStep
 
 __all__ = [
     "INFO_PATH",
@@ -101,9 +102,10 @@ def discover(url: str, timeout: float = 10) -> SandboxInfo:
         info = None
     if info is None:
         raise AzModelsError(
-            f"No sandbox answers at {base}: start one with `%azmodels sandbox start` or "
+            f"No sandbox answers at {base}: start one with {{0}} or "
             "`python -m azmodels_magic.sandbox serve`.",
             code="SandboxNotFound",
+            steps=[NextStep.of("sandbox start")],
         )
     return info
 

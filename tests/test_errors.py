@@ -24,3 +24,20 @@ def test_a_malformed_storage_address_never_echoes_its_sas():
         assert "SECRETSIGNATUREVALUE" not in str(exc)
     else:
         raise AssertionError("a malformed address must be refused")
+
+
+def test_sign_in_hints_name_commands_in_each_front_ends_syntax():
+    from azmodels_magic.api import python_syntax
+    from azmodels_magic.errors import SANDBOX_SIGN_IN_HINT, AuthenticationError
+    from azmodels_magic.magics import magic_syntax
+
+    error = AuthenticationError("The service refused the token.")
+    assert "(or use the sandbox: `azmodels sandbox start`)." in str(error)
+    assert "(or use the sandbox: `%azmodels sandbox start`)." in error.text(magic_syntax)
+    assert "`az.run('sandbox start')`" in error.text(python_syntax)
+    # The HTTP plane swaps in the sandbox's hint on a 401 from it: the same steps fill it.
+    error.hint = SANDBOX_SIGN_IN_HINT
+    text = error.text(magic_syntax)
+    assert "Reconnect with `%azmodels connect --sandbox URL` (its ARM endpoint, shown by " in text
+    assert "`%azmodels sandbox status`), or start a new one with `%azmodels sandbox start`." in text
+    assert "{" not in text

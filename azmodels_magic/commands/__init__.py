@@ -1,7 +1,8 @@
 """Command handlers: the glue between the grammar and the services.
 
 Each handler takes the facade and the parsed arguments and returns an `Outcome`. The magic, the
-CLI and `AzModels.run` all call `execute`, so a command behaves the same everywhere.
+CLI and `AzModels.run` all call `execute`, so a command behaves the same everywhere; each passes
+its own `Syntax`, in which `execute` writes the commands an outcome names.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from ..records import Displayable
+from ..steps import NextStep, Syntax, fill, plain
 
 if TYPE_CHECKING:
     import argparse
@@ -27,6 +31,17 @@ class Outcome:
     out: str | None = None  # the -o VAR the value is to be stored in
     format: str = "table"  # the --format asked for
     show_value: bool = True  # False: the message says it all; the value is for -o / the API
+    steps: tuple[NextStep, ...] = ()  # the commands the message names as {0}, {1}...
+    next: tuple[NextStep, ...] = ()  # "Next steps" after the message, one line each
+    syntax: Syntax = plain  # how `execute` wrote the commands (the caller's front end)
+
+    def render(self, syntax: Syntax) -> None:
+        """Write the commands the message names, and its next steps, in `syntax`."""
+        from ..presentation.outcomes import next_steps
+
+        lines = [fill(self.message, self.steps, syntax)] if self.message else []
+        lines += next_steps(self.next, syntax)
+        self.message, self.steps, self.next, self.syntax = "\n".join(lines), (), (), syntax
 
     def json_data(self) -> Any:
         if self.data is not None:
@@ -34,6 +49,8 @@ class Outcome:
         value = self.value
         if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a DataFrame
             return _records(value)
+        if isinstance(value, Displayable) and hasattr(value, "to_dict"):
+            return value.to_dict(self.syntax)  # details name the commands to use them next
         if hasattr(value, "to_dict"):
             return value.to_dict()
         return value
@@ -78,12 +95,15 @@ def handler_for(path: str) -> Callable[[AzModels, argparse.Namespace], Outcome]:
     return getattr(module, function)
 
 
-def execute(app: AzModels, args: argparse.Namespace) -> Outcome:
+def execute(app: AzModels, args: argparse.Namespace, syntax: Syntax = plain) -> Outcome:
+    """Run a parsed command; the commands its outcome names are written in `syntax`."""
     if args.command not in ("connect", "sandbox"):
         from .uploads import finish_interrupted
 
         finish_interrupted(app)  # a replacement a killed process left half done: any command
+    args.syntax = syntax  # for outcomes made later (after a confirmation in a notebook)
     outcome = handler_for(args.path)(app, args)
+    outcome.render(syntax)
     outcome.out = getattr(args, "out", None)
     outcome.format = getattr(args, "format", None) or "table"
     if getattr(args, "wide", False) and isinstance(getattr(outcome.value, "attrs", None), dict):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..cache import bulk_objects
+from ..steps import NextStep
 from . import Outcome
 
 if TYPE_CHECKING:
@@ -22,6 +24,12 @@ def _status_bar(app: AzModels, args: argparse.Namespace, what: str):
     return StatusProgress(what, enabled=shown)
 
 
+def _shown(bar) -> Callable[[str], None] | None:
+    """The bar as the service's status callback, or None when it shows nothing: a state nobody
+    sees is not worth a request (the service reads the deployment to report it)."""
+    return bar if bar.enabled else None
+
+
 def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
     from ..errors import UsageError
 
@@ -33,8 +41,8 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
 
             return Outcome(value=deploy_form(app), message="")
         raise UsageError(
-            f"deploy needs {' and '.join(missing)}: e.g. `%azmodels deploy --name gpt-4o "
-            "--deployment-name chat`."
+            f"deploy needs {' and '.join(missing)}: e.g. {{0}}.",
+            steps=[NextStep.of("deploy", name="gpt-4o", deployment_name="chat")],
         )
     with _status_bar(app, args, f"Deploying {args.deployment_name}") as bar:
         details = app.deployments.deploy(
@@ -46,7 +54,7 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
             region=args.region,
             version=args.version,
             wait=not args.no_wait,
-            on_status=bar,
+            on_status=_shown(bar),
         )
     d = details.deployment
     if details.state_unknown:  # accepted: not a failure, but say what is not known
@@ -58,9 +66,11 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
         f"Deployment '{d.name}' of {d.type} model {d.model_name} {d.model_version}: {d.status} "
         f"({d.sku} x {d.capacity})."
     )
+    steps = []
     if args.no_wait:
-        message += " Check progress with `%azmodels deployments show --name " + d.name + "`."
-    return Outcome(value=details, message=message)
+        message += " Check progress with {0}."
+        steps.append(NextStep.of("deployments show", name=d.name))
+    return Outcome(value=details, message=message, steps=tuple(steps))
 
 
 def deployments_list(app: AzModels, args: argparse.Namespace) -> Outcome:
@@ -79,10 +89,12 @@ def deployments_list(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 def deployments_show(app: AzModels, args: argparse.Namespace) -> Outcome:
     if args.metrics:
+        from ..presentation.tables import metrics_frame
+
         metrics = app.deployments.metrics(args.name)
         rate = metrics.error_rate
         return Outcome(
-            value=metrics.frame(),
+            value=metrics_frame(metrics),
             message=(
                 f"Last 24 hours of '{args.name}': {metrics.requests} requests, error rate "
                 + (f"{rate:.1%}" if rate is not None else "n/a")
@@ -102,7 +114,7 @@ def deployments_scale(app: AzModels, args: argparse.Namespace) -> Outcome:
         )
     with _status_bar(app, args, f"Scaling {args.name}") as bar:
         report = app.deployments.scale(
-            args.name, capacity=args.capacity, wait=not args.no_wait, on_status=bar
+            args.name, capacity=args.capacity, wait=not args.no_wait, on_status=_shown(bar)
         )
     return Outcome(value=report.deployment, message=report.summary(), show_value=False)
 
@@ -114,7 +126,7 @@ def deployments_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
 
     def run() -> Outcome:
         with _status_bar(app, args, f"Deleting {deployment.name}") as bar:
-            return Outcome(message=app.deployments.delete(deployment.name, on_status=bar))
+            return Outcome(message=app.deployments.delete(deployment.name, on_status=_shown(bar)))
 
     return confirm(
         expected=deployment.name,
@@ -138,16 +150,16 @@ def deployments_key(app: AzModels, args: argparse.Namespace) -> Outcome:
     if app.detach_sandbox:  # the CLI: a process that ends with this command
         raise UsageError(
             f"`deployments key` sets ${KEY_ENV} inside a Python process, and this one ends now: "
-            f"run it in a notebook (`%azmodels deployments key --name {args.name}`), or in "
-            "Python: "
-            f'os.environ["{KEY_ENV}"] = az.deployments.api_key().'
+            "run it in a notebook ({0}), or in Python: "
+            f'os.environ["{KEY_ENV}"] = az.deployments.api_key().',
+            steps=[NextStep.of("deployments key", name=args.name)],
         )
     deployment = app.deployments.get(args.name)  # a typo is an error, not a silent key
     os.environ[KEY_ENV] = app.deployments.api_key()
     return Outcome(
         message=(
             f"${KEY_ENV} now holds the API key of account {app.deployments.arm.account} (this "
-            f"kernel only; not shown). The Try it snippets of '{deployment.name}' read it: "
-            f"`%azmodels deployments show --name {deployment.name}`."
-        )
+            f"kernel only; not shown). The Try it snippets of '{deployment.name}' read it: {{0}}."
+        ),
+        steps=(NextStep.of("deployments show", name=deployment.name),),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from ..steps import NextStep
 from . import Outcome
 
 if TYPE_CHECKING:
@@ -93,5 +94,9 @@ def sandbox_stop(app: AzModels, args: argparse.Namespace) -> Outcome:
 def sandbox_status(app: AzModels, args: argparse.Namespace) -> Outcome:
     rows = app.sandbox_status()
     if not rows:
-        return Outcome(message="No sandbox: start one with `%azmodels sandbox start`.", data={})
+        return Outcome(
+            message="No sandbox: start one with {0}.",
+            steps=(NextStep.of("sandbox start"),),
+            data={},
+        )
     return Outcome(message="Sandbox:\n" + _lines(rows), data=rows)

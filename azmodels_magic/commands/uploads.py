@@ -60,9 +60,11 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
             force=args.force,
             follow_symlinks=args.follow_symlinks,
         )
-    from ..presentation.outcomes import upload_done
+    from ..presentation.outcomes import upload_done, upload_steps
 
-    return Outcome(value=report, message=upload_done(report), show_value=False)
+    return Outcome(
+        value=report, message=upload_done(report), next=upload_steps(report), show_value=False
+    )
 
 
 def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
@@ -84,7 +86,9 @@ def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
         report = app.models.delete_version(
             model.name, model.version, keep_weights=args.keep_weights
         )
-        return Outcome(message=report.summary())
+        outcome = Outcome(message=report.summary(), steps=report.steps)
+        outcome.render(args.syntax)  # a notebook's confirmation runs this after `execute`
+        return outcome
 
     return confirm(
         expected=model.name,

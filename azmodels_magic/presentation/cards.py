@@ -1,44 +1,28 @@
 """Cards: one record's details as sections of label/value pairs, rendered as HTML or text.
 
-Every `show` uses the same `Card`; only the sections differ.
+Every `show` uses the same `Card`; only the sections differ. `card_for(record, syntax)` builds
+the card of any record the services return for display, with the commands it names written in
+the front end's syntax.
 """
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import singledispatch
+from typing import Any
 
 from ..records import BaseModel, CustomModel
+from ..services.deployments import KEY_ENV, DeploymentDetails
+from ..services.models import ModelDetails
+from ..services.uploads import UploadPlan, UploadStatus
 from ..sizes import human_size
+from ..steps import Syntax, plain
 from ..wording import moment
+from .colours import STATUS_COLOURS, status_colour
 from .text import clean
 
-if TYPE_CHECKING:
-    from ..services.deployments import DeploymentDetails
-    from ..services.models import ModelDetails
-
-STATUS_COLOURS = {
-    "running": "#107c10",
-    "ready": "#107c10",
-    "succeeded": "#107c10",
-    "generallyavailable": "#107c10",
-    "stable": "#107c10",
-    "creating": "#8a6d00",
-    "registering": "#8a6d00",
-    "updating": "#8a6d00",
-    "preview": "#8a6d00",
-    "deleting": "#a4262c",
-    "failed": "#a4262c",
-    "deprecating": "#a4262c",
-    "deprecated": "#a4262c",
-    "legacy": "#605e5c",
-    "stopped": "#605e5c",
-}
-
-
-def status_colour(status: str) -> str:
-    return STATUS_COLOURS.get(str(status).lower(), "#323130")
+__all__ = ["STATUS_COLOURS", "Card", "card_for", "status_colour"]
 
 
 @dataclass
@@ -147,7 +131,14 @@ def _capability(name: str) -> str:
     return (spelled[0][:1].upper() + spelled[0][1:] + " " + " ".join(spelled[1:])).strip()
 
 
-def model_card(details: ModelDetails) -> Card:
+@singledispatch
+def card_for(record: Any, syntax: Syntax = plain) -> Card:
+    """The card of a record the services return for display."""
+    raise TypeError(f"No card for {type(record).__name__}.")
+
+
+@card_for.register(ModelDetails)
+def model_card(details: ModelDetails, syntax: Syntax = plain) -> Card:
     model = details.model
     card = Card(title=f"{model.name} ({model.type} model)", badge=model.status)
     if isinstance(model, BaseModel):
@@ -207,15 +198,15 @@ def model_card(details: ModelDetails) -> Card:
         [(d.name, f"{d.status}, {d.sku} x {d.capacity}") for d in details.deployments],
     )
     card.commands = [
-        ("Deploy", details.commands.get("deploy", "")),
-        ("Its deployments", details.commands.get("deployments", "")),
+        (step.what, syntax(step))
+        for step in (details.deploy_step, details.deployments_step)
+        if step is not None
     ]
     return card
 
 
-def deployment_card(details: DeploymentDetails) -> Card:
-    from ..services.deployments import KEY_ENV
-
+@card_for.register(DeploymentDetails)
+def deployment_card(details: DeploymentDetails, syntax: Syntax = plain) -> Card:
     d = details.deployment
     card = Card(title=f"{d.name} (deployment)", badge=d.status)
     card.section(
@@ -252,15 +243,32 @@ def deployment_card(details: DeploymentDetails) -> Card:
         )
     card.section("Notes", [("Note", note) for note in details.notes])
     snippets = details.snippets()
+    steps = details.steps()
     card.section(
         "Try it",
         [
-            ("Key", f"%azmodels deployments key --name {d.name}  "
-                    f"# puts the key into ${KEY_ENV}, never shown"),
+            ("Key", f"{syntax(steps['key'])}  # puts the key into ${KEY_ENV}, never shown"),
             ("Python", snippets["python"]),
             ("curl", snippets["curl"]),
         ],
-    )  # fmt: skip
-    commands = details.commands()
-    card.commands = [("Scale", commands["scale"]), ("Delete", commands["delete"])]
+    )
+    card.commands = [(steps[key].what, syntax(steps[key])) for key in ("scale", "delete")]
+    return card
+
+
+@card_for.register(UploadPlan)
+def upload_plan_card(plan: UploadPlan, syntax: Syntax = plain) -> Card:
+    card = Card(title=f"Upload plan (dry run): {plan.name} {plan.version}", badge="dry run")
+    card.section("Nothing was changed", plan.rows())
+    return card
+
+
+@card_for.register(UploadStatus)
+def upload_status_card(status: UploadStatus, syntax: Syntax = plain) -> Card:
+    if status.registered:
+        badge = "registered"
+    else:
+        badge = "partial" if not status.complete else "unregistered"
+    card = Card(title=f"Upload {status.path}", badge=badge)
+    card.section("Upload", status.rows())
     return card

@@ -1,23 +1,30 @@
-"""Rich display of azmodels' DataFrames in a notebook: the status column in colour.
+"""Rich display in IPython: azmodels' DataFrames with the status column in colour, and the
+records the services return for display (`records.Displayable`) as cards.
 
 A DataFrame azmodels made carries `frame.attrs["azmodels"]` (see tables.py). `install(shell)`
 registers an HTML formatter for pandas DataFrames, by name, so loading the extension imports
 nothing heavy; it colours the status of our frames and hands every other frame to pandas' own
 HTML. The object is not touched: `df = %azmodels list` and `-o df` are plain DataFrames.
+It also registers HTML and text formatters for `Displayable` records: their cards, with the
+commands they name in the syntax of the front end that installed them.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
-from .cards import status_colour
+from ..records import Displayable
+from ..steps import Syntax, plain
+from .colours import status_colour
 from .tables import WIDE, cell_text
 from .text import cut
 
 FRAME_KIND = "azmodels"  # the attrs key tables.py sets
 STATUS_COLUMNS = ("status", "state")  # models/deployments, then uploads
 _INSTALLED = "_azmodels_html_formatter"
+_SYNTAX = "_azmodels_syntax"  # how the cards shown in this shell write commands
 NOTEBOOK_CELL = 32  # characters of text a notebook table shows per cell
 # One line per row (a notebook would wrap dates and badges), text to the left as people read it.
 TABLE_STYLE = (
@@ -144,25 +151,73 @@ def _html_formatter(frame: Any) -> str | None:
     return table
 
 
-def install(shell: Any) -> bool:
-    """Register the DataFrame HTML formatter on `shell` (once; no pandas import). True if new."""
+# The Displayable records, by name (no import at load). IPython's text printer meets a
+# dataclass's own __repr__ before a base class's printer, so each is registered itself.
+CARD_RECORDS = (
+    ("azmodels_magic.services.models", "ModelDetails"),
+    ("azmodels_magic.services.deployments", "DeploymentDetails"),
+    ("azmodels_magic.services.uploads", "UploadPlan"),
+    ("azmodels_magic.services.uploads", "UploadStatus"),
+)
+
+
+def record_card(record: Displayable, syntax: Syntax = plain):
+    """The card of a record. The cards module imports the services (their record types): it
+    loads when a record is first shown, not with the extension."""
+    from .cards import card_for
+
+    return card_for(record, syntax)
+
+
+def record_formatters(syntax: Callable[[], Syntax]) -> tuple[Any, Any]:
+    """(HTML, pretty-text) formatters of Displayable records, naming commands in the syntax
+    `syntax()` gives when the record is shown."""
+
+    def as_html(record: Displayable) -> str:
+        return record_card(record, syntax()).html()
+
+    def as_text(record: Displayable, printer: Any, cycle: bool) -> None:
+        printer.text(record_card(record, syntax()).text())
+
+    return as_html, as_text
+
+
+def install(shell: Any, syntax: Syntax | None = None) -> bool:
+    """Register the DataFrame HTML formatter on `shell` (once; no pandas import), and the
+    records' card formatters. Cards name commands in `syntax` when given (the last front end
+    to say wins: the extension says the magic's), else as before (the terminal's at first).
+    True if newly registered."""
     if shell is None or getattr(shell, "display_formatter", None) is None:
         return False
     formatter = shell.display_formatter.formatters.get("text/html")
-    if formatter is None or getattr(formatter, _INSTALLED, False):
+    if formatter is None:
+        return False
+    if syntax is not None:
+        setattr(formatter, _SYNTAX, syntax)
+    if getattr(formatter, _INSTALLED, False):
         return False
     for module in DATAFRAME_MODULES:
         formatter.for_type_by_name(module, "DataFrame", _html_formatter)
+    as_html, as_text = record_formatters(lambda: getattr(formatter, _SYNTAX, plain))
+    formatter.for_type(Displayable, as_html)
+    text = shell.display_formatter.formatters.get("text/plain")
+    if text is not None:
+        for module, name in CARD_RECORDS:
+            text.for_type_by_name(module, name, as_text)
     setattr(formatter, _INSTALLED, True)
     return True
 
 
 def uninstall(shell: Any) -> None:
-    formatter = getattr(getattr(shell, "display_formatter", None), "formatters", {}).get(
-        "text/html"
-    )
+    formatters = getattr(getattr(shell, "display_formatter", None), "formatters", {})
+    formatter = formatters.get("text/html")
     if formatter is None or not getattr(formatter, _INSTALLED, False):
         return
     for module in DATAFRAME_MODULES:
         formatter.pop(f"{module}.DataFrame", None)  # deferred or resolved, by name
+    formatter.pop(Displayable, None)
+    text = formatters.get("text/plain")
+    if text is not None:
+        for module, name in CARD_RECORDS:
+            text.pop(f"{module}.{name}", None)
     setattr(formatter, _INSTALLED, False)

@@ -1,14 +1,15 @@
-"""How a finished command ends: ✓ lines for what was done, then the next steps as commands.
-
-The commands are written for the notebook (`%azmodels ...`); the CLI shows them as `azmodels ...`
-(as it does every hint).
+"""How a finished command ends: ✓ lines for what was done, then the next steps as commands,
+written in the front end's syntax (`%azmodels ...`, `azmodels ...`, Python).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..services.models import deploy_step
 from ..sizes import human_rate, human_size
+from ..steps import NextStep, Syntax
 from ..wording import plural
 
 if TYPE_CHECKING:
@@ -17,18 +18,29 @@ if TYPE_CHECKING:
 DONE = "✓"
 
 
-def next_steps(steps: list[tuple[str, str]]) -> list[str]:
-    """'Next steps' and one aligned line per (what, command)."""
+def next_steps(steps: Sequence[NextStep], syntax: Syntax) -> list[str]:
+    """'Next steps' and one aligned line per step: what it is for, the command in `syntax`."""
     if not steps:
         return []
-    width = max(len(what) for what, _ in steps) + 1
-    return ["Next steps", *(f"  {(what + ':').ljust(width)}  {command}" for what, command in steps)]
+    width = max(len(step.what) for step in steps) + 1
+    return [
+        "Next steps",
+        *(f"  {(step.what + ':').ljust(width)}  {syntax(step)}" for step in steps),
+    ]
+
+
+def upload_steps(report: UploadReport) -> tuple[NextStep, ...]:
+    """What to do with a registered upload: deploy it, see its details."""
+    model = report.model
+    return (
+        deploy_step(model, what="Deploy it"),
+        NextStep.of("show", model.name, version=model.version, what="Details"),
+    )
 
 
 def upload_done(report: UploadReport) -> str:
-    """✓ Upload complete (files, size, time and the bar's speed), ✓ Model registered, Next steps."""
-    from ..services.models import suggest_deployment_name
-
+    """✓ Upload complete (files, size, time and the bar's speed), ✓ Model registered, and which
+    deployments now serve the new weights (the next steps follow: `upload_steps`)."""
     info = report.plan.info
     model = report.model
     what = f"{plural(len(info.files), 'file')} ({human_size(info.total_size)})"
@@ -38,22 +50,12 @@ def upload_done(report: UploadReport) -> str:
         transfer = f"{what}{resumed} in {report.seconds:.1f} s at {rate}"
     else:
         transfer = f"{what}, already stored by an earlier run"
-    name = f"{model.name} version {model.version}"
-    version = f" --version {model.version}"
     lines = [
         f"{DONE} Upload complete: {transfer}",
-        f"{DONE} Model registered: {name}",
-        *(
-            [f"{DONE} Deployment {', '.join(report.plan.in_use)} now serves the new weights"]
-            if report.plan.in_use
-            else []
-        ),
-        *next_steps(
-            [
-                ("Deploy it", f"%azmodels deploy --name {model.name}{version} "
-                              f"--deployment-name {suggest_deployment_name(model.name)}"),
-                ("Details", f"%azmodels show {model.name}{version}"),
-            ]
-        ),
-    ]  # fmt: skip
+        f"{DONE} Model registered: {model.name} version {model.version}",
+    ]
+    if report.plan.in_use:  # an --overwrite --force of a deployed version
+        lines.append(
+            f"{DONE} Deployment {', '.join(report.plan.in_use)} now serves the new weights"
+        )
     return "\n".join(lines)

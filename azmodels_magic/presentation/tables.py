@@ -21,6 +21,8 @@ from .text import clean, clean_value, cut
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..services.deployments import DeploymentMetrics
+
 MODEL_COLUMNS = [
     "name", "type", "format", "version", "size", "size_bytes", "status", "publisher", "description",
 ]  # fmt: skip
@@ -178,6 +180,29 @@ WIDE = "azmodels_wide"  # frame.attrs key: show every column and whole cells (--
 _GAP = 2  # spaces between columns
 _MIN_COLUMN = 12  # a column is cut down to no fewer characters before columns are left out
 _MIN_FIRST = 30  # ... the first (the names) to no fewer than this
+
+
+def metrics_frame(metrics: DeploymentMetrics) -> pd.DataFrame:
+    """`deployments show --metrics`: one row per hour, indexed by its UTC time."""
+    import pandas as pd
+
+    points = metrics.points
+    frame = pd.DataFrame(
+        {
+            "time": [p.time for p in points],
+            "requests": [p.requests for p in points],
+            "average_latency_ms": [p.average_latency_ms for p in points],
+            "client_errors": [p.client_errors for p in points],
+            "server_errors": [p.server_errors for p in points],
+        }
+    )
+    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    frame["average_latency_ms"] = frame["average_latency_ms"].astype("Float64")
+    errors = frame["client_errors"] + frame["server_errors"]
+    frame["error_rate"] = (errors / frame["requests"].where(frame["requests"] > 0)).astype(
+        "Float64"
+    )
+    return frame.set_index("time")
 
 
 def _fit(widths: list[int], limit: int, whole: list[bool]) -> list[int] | None:

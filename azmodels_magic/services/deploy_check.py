@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..clients.arm import ArmClient
 from ..errors import AzModelsError, QuotaExceededError, ValidationError
 from ..records import BaseModel, SkuOption
+from ..steps import NextStep
 from .quota import QuotaService, RegionOption, region_key, usage_name_of
 
 if TYPE_CHECKING:
@@ -86,9 +87,10 @@ def account_for_region(
         f"'{arm.account}' is in {arm.location}). Create one, e.g. `az cognitiveservices account "
         f"create --name <name> --resource-group {arm.resource_group} --location {wanted} "
         "--kind AIServices --sku S0`, or map an existing one with `%config "
-        f"AzModels.region_accounts = {{'{wanted}': '<account>'}}`; `%azmodels accounts list` "
+        f"AzModels.region_accounts = {{'{wanted}': '<account>'}}`; {{0}} "
         "shows yours.",
         code="NoAccountInRegion",
+        steps=[NextStep.of("accounts list")],
     )
 
 
@@ -109,30 +111,33 @@ class _Plan:
     def label(self) -> str:
         return f"{self.model.name} {self.model.version} {self.sku.name} x {self.units}"
 
-    def command(self, region: str) -> str:
-        return (
-            f"%azmodels deploy --name {self.model.name} --version {self.model.version} "
-            f"--deployment-name {self.name} --sku {self.sku.name} --capacity {self.units} "
-            f"--region {region}"
+    def command(self, region: str) -> NextStep:
+        return NextStep.of(
+            "deploy",
+            name=self.model.name,
+            version=self.model.version,
+            deployment_name=self.name,
+            sku=self.sku.name,
+            capacity=self.units,
+            region=region,
         )
 
-    def elsewhere(self, here: str) -> str:
-        """' It fits in R1 (`cmd`), ...' or what to do when it fits nowhere else."""
+    def elsewhere(self, here: str) -> tuple[str, list[NextStep]]:
+        """' It fits in R1 ({0}), ...' and the commands it names, or what to do when it fits
+        nowhere else."""
         try:
             options = self.quota.region_options(self.model, sku=self.sku.name, capacity=self.units)
         except AzModelsError:
-            return " Lower --capacity, or ask for more quota."
+            return " Lower --capacity, or ask for more quota.", []
         fitting: list[RegionOption] = [o for o in options if o.fits and o.region != here]
         if not fitting:
-            return " No other region has room for it: lower --capacity, or ask for more quota."
-        parts = []
-        for option in fitting[:MAX_SUGGESTIONS]:
+            return " No other region has room for it: lower --capacity, or ask for more quota.", []
+        parts, steps = [], []
+        for index, option in enumerate(fitting[:MAX_SUGGESTIONS]):
             note = "" if option.account else ", after creating an account there"
-            parts.append(
-                f"{option.region} ({option.deployable} available{note}: "
-                f"`{self.command(option.region)}`)"
-            )
-        return " It fits in " + "; ".join(parts) + "."
+            parts.append(f"{option.region} ({option.deployable} available{note}: {{{index}}})")
+            steps.append(self.command(option.region))
+        return " It fits in " + "; ".join(parts) + ".", steps
 
     def check(self, region: str) -> None:
         try:
@@ -144,36 +149,44 @@ class _Plan:
                 c for c in caps if c.region == region and c.sku.lower() == self.sku.name.lower()
             ]
             if not here:
+                text, steps = self.elsewhere(region)
                 raise ValidationError(
                     f"{self.model.name} {self.model.version} with SKU {self.sku.name} is not "
-                    f"offered in {region}.{self.elsewhere(region)}",
+                    f"offered in {region}.{text}",
                     code="ModelNotOfferedInRegion",
+                    steps=steps,
                 )
         try:
             usage = self.quota.usage(region, self.usage_name)
         except AzModelsError:
             usage = None  # quota unreadable (e.g. no permission): the service will decide
         if usage is not None and self.units > usage.available:
+            text, steps = self.elsewhere(region)
             raise QuotaExceededError(
                 f"{self.label} needs {self.units}, {usage.available} left of {usage.limit} in "
                 f"{region} ({usage.usage_name}: {usage.used} of {usage.limit} used); nothing "
-                f"was sent.{self.elsewhere(region)}",
+                f"was sent.{text}",
                 code="InsufficientQuota",
+                steps=steps,
             )
         if caps:
             room = max(c.available_capacity for c in here)
             if self.units > room:
+                text, steps = self.elsewhere(region)
                 raise QuotaExceededError(
                     f"{self.label} needs {self.units}, {region} has capacity for {room} now; "
-                    f"nothing was sent.{self.elsewhere(region)}",
+                    f"nothing was sent.{text}",
                     code="InsufficientCapacity",
+                    steps=steps,
                 )
 
     def refused(self, error: QuotaExceededError, region: str) -> QuotaExceededError:
         """The service's own refusal, with where the deployment fits instead."""
         self.quota.cache.invalidate("deployments")  # what we knew of the quota was stale
+        text, steps = self.elsewhere(region)
         return QuotaExceededError(
-            f"{error.message} ({self.label} in {region}).{self.elsewhere(region)}",
+            f"{error.message} ({self.label} in {region}).{text}",
+            steps=steps,
             code=error.code or "InsufficientQuota",
             status=error.status,
             request_id=error.request_id,

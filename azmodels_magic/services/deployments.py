@@ -39,11 +39,10 @@ from ..records import (
     SkuOption,
 )
 from ..redaction import get_logger, redact
+from ..steps import NextStep, Syntax, plain
 from ..wording import did_you_mean, plural
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from ..connection import Connection
     from .models import ModelService
 
@@ -119,30 +118,11 @@ class DeploymentMetrics:
             return None
         return sum(v * n for v, n in weighted if v is not None) / total
 
-    def frame(self) -> pd.DataFrame:
-        import pandas as pd
-
-        frame = pd.DataFrame(
-            {
-                "time": [p.time for p in self.points],
-                "requests": [p.requests for p in self.points],
-                "average_latency_ms": [p.average_latency_ms for p in self.points],
-                "client_errors": [p.client_errors for p in self.points],
-                "server_errors": [p.server_errors for p in self.points],
-            }
-        )
-        frame["time"] = pd.to_datetime(frame["time"], utc=True)
-        frame["average_latency_ms"] = frame["average_latency_ms"].astype("Float64")
-        errors = frame["client_errors"] + frame["server_errors"]
-        frame["error_rate"] = (errors / frame["requests"].where(frame["requests"] > 0)).astype(
-            "Float64"
-        )
-        return frame.set_index("time")
-
 
 @dataclass
 class DeploymentDetails(Displayable):
-    """What `deploy` and `deployments show` tell about one deployment; renders as a card."""
+    """What `deploy` and `deployments show` tell about one deployment (presentation shows it
+    as a card)."""
 
     deployment: Deployment
     region: str
@@ -175,14 +155,18 @@ class DeploymentDetails(Displayable):
         )
         return {"python": python, "curl": curl}
 
-    def commands(self) -> dict[str, str]:
+    def steps(self) -> dict[str, NextStep]:
+        """The commands to use it next: its key, scale, delete."""
         n = self.deployment.name
         return {
-            "scale": f"%azmodels deployments scale --name {n} --capacity N",
-            "delete": f"%azmodels deployments delete --name {n}",
+            "key": NextStep.of("deployments key", name=n, what="Key"),
+            "scale": NextStep.of("deployments scale", name=n, capacity="N", what="Scale"),
+            "delete": NextStep.of("deployments delete", name=n, what="Delete"),
         }
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, syntax: Syntax = plain) -> dict[str, Any]:
+        """The JSON form; the next commands written in `syntax`."""
+        steps = self.steps()
         data = self.deployment.to_dict()
         data.update(
             type=self.deployment.type,
@@ -190,7 +174,7 @@ class DeploymentDetails(Displayable):
             region=self.region,
             endpoint=self.endpoint,
             snippets=self.snippets(),
-            commands=self.commands(),
+            commands={key: syntax(steps[key]) for key in ("scale", "delete")},
         )
         if self.state_unknown:
             data["state_unknown"] = self.state_unknown
@@ -201,16 +185,6 @@ class DeploymentDetails(Displayable):
                 "error_rate": self.metrics.error_rate,
             }
         return data
-
-    def to_series(self):
-        import pandas as pd
-
-        return pd.Series(self.to_dict(), name=self.name)
-
-    def card(self):
-        from ..presentation.cards import deployment_card
-
-        return deployment_card(self)
 
 
 def accepted_text(verb: str, name: str, reason: str) -> str:
@@ -297,11 +271,13 @@ class DeploymentService:
             raise NotFoundError(
                 f"No deployment named '{name}' in account {self.arm.account}.{self._suggest(name)}",
                 code="DeploymentNotFound",
+                steps=[NextStep.of("deployments list")],
             ) from None
 
     def _suggest(self, name: str) -> str:
+        """Close names, or how to list them ({0}: the `get` error's step)."""
         names = [d.name for d in self.all()]
-        return did_you_mean(name, names, "`%azmodels deployments list` shows them.")
+        return did_you_mean(name, names, "{0} shows them.")
 
     def api_key(self) -> str:
         """The account key that deployments' endpoints accept in the `api-key` header.

@@ -10,6 +10,7 @@ from .. import rules
 from ..cache import TtlCache
 from ..errors import AzModelsError, NotFoundError, UsageError, ValidationError
 from ..records import BASE, CUSTOM, BaseModel, CustomModel, Deployment, Displayable
+from ..steps import NextStep, Syntax, plain
 from ..wording import did_you_mean, plural
 
 if TYPE_CHECKING:
@@ -49,28 +50,31 @@ class ModelList:
 
 @dataclass
 class ModelDetails(Displayable):
-    """Everything `show` tells about one model; renders as a card (HTML or text)."""
+    """Everything `show` tells about one model (presentation shows it as a card)."""
 
     model: AnyModel
     versions: list[str] = field(default_factory=list)
     deployments: list[Deployment] = field(default_factory=list)
     weights: dict[str, Any] = field(default_factory=dict)  # what the upload recorded
     files: list[StoredFile] = field(default_factory=list)  # each stored file, with its SHA-256
-    commands: dict[str, str] = field(default_factory=dict)
+    deploy_step: NextStep | None = None  # how to deploy it
+    deployments_step: NextStep | None = None  # how to list its deployments
 
     @property
     def type(self) -> str:
         return self.model.type
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, syntax: Syntax = plain) -> dict[str, Any]:
+        """The JSON form; the next commands written in `syntax`."""
         data = self.model.to_dict()
+        steps = {"deploy": self.deploy_step, "deployments": self.deployments_step}
         data.update(
             type=self.model.type,
             status=self.model.status,
             versions=list(self.versions),
             deployments=[d.name for d in self.deployments],
             weights=dict(self.weights),
-            commands=dict(self.commands),
+            commands={key: syntax(step) for key, step in steps.items() if step is not None},
         )
         if self.files:
             data["files"] = [{"path": f.path, "size": f.size, "sha256": f.sha256}
@@ -78,16 +82,6 @@ class ModelDetails(Displayable):
         if isinstance(self.model, CustomModel):
             data.update(format=self.model.format, size=self.model.size)
         return data
-
-    def to_series(self):
-        import pandas as pd
-
-        return pd.Series(self.to_dict(), name=self.model.name)
-
-    def card(self):
-        from ..presentation.cards import model_card
-
-        return model_card(self)
 
 
 def matches(pattern: str | None, *fields: str) -> bool:
@@ -169,8 +163,14 @@ class ModelService:
         rules.check_choice(type, (None, *rules.TYPES), "type")
         if version is not None:
             rules.check(rules.version, version)
-        custom = self.custom_versions(name) if type in (None, CUSTOM) else []
         base = self.base_versions(name) if type in (None, BASE) else []
+        listed = self._listed_custom(name, version) if type != BASE else None
+        if listed is not None:
+            custom = [listed]  # the fresh list answers: no request for its versions
+        elif type == CUSTOM or (type is None and not (base and self._not_custom(name))):
+            custom = self.custom_versions(name)
+        else:
+            custom = []
         if custom and base and type is None:
             versions = ", ".join(m.version for m in custom)
             raise UsageError(
@@ -187,7 +187,9 @@ class ModelService:
         names = [m.name for m in self.catalog()] if type != CUSTOM else []
         names += self._custom_names() if type != BASE else []
         hint = _suggest_name(name, names)
-        raise NotFoundError(f"No model named '{name}' {where}.{hint}", code="ModelNotFound")
+        raise NotFoundError(
+            f"No model named '{name}' {where}.{hint}", code="ModelNotFound", steps=LIST_STEPS
+        )
 
     def show(
         self, name: str, *, type: str | None = None, version: str | None = None
@@ -198,20 +200,16 @@ class ModelService:
         else:
             versions = [m.version for m in self.base_versions(model.name)]
         deployments = self._deployments_of(model) or []
-        flag = f" --type {model.type}" if type else ""
         return ModelDetails(
             model=model,
             versions=versions,
             deployments=deployments,
             weights=_weights_meta(model),
             files=self._stored_files(model) if isinstance(model, CustomModel) else [],
-            commands={
-                "deploy": (
-                    f"%azmodels deploy --name {model.name}{flag} --version {model.version} "
-                    f"--deployment-name {suggest_deployment_name(model.name)}"
-                ),
-                "deployments": f"%azmodels deployments list --model {model.name}",
-            },
+            deploy_step=deploy_step(model, type=model.type if type else None, what="Deploy"),
+            deployments_step=NextStep.of(
+                "deployments list", model=model.name, what="Its deployments"
+            ),
         )
 
     def _stored_files(self, model: CustomModel) -> list[StoredFile]:
@@ -239,6 +237,7 @@ class ModelService:
             raise NotFoundError(
                 f"No custom model named '{name}'.{_suggest_name(name, self._custom_names())}",
                 code="ModelNotFound",
+                steps=LIST_STEPS,
             )
         if version is None and len(versions) > 1:
             raise UsageError(
@@ -246,6 +245,23 @@ class ModelService:
                 "add --version."
             )
         return _pick_version(versions, version, name, CUSTOM)
+
+    def _listed_custom(self, name: str, version: str | None) -> CustomModel | None:
+        """Version `version` of custom model `name` as the fresh list of custom models (if
+        cached) has it. The list holds one version per model, so only a version asked for by
+        number can be answered from it."""
+        listed = self.cache.fresh("custom")
+        if listed is None or version is None:
+            return None
+        return next(
+            (m for m in listed if m.name.lower() == name.lower() and m.version == version), None
+        )
+
+    def _not_custom(self, name: str) -> bool:
+        """True when the list of custom models (cached for `cache_seconds`, like the catalog)
+        has no model `name`: a base model of that name is then what is meant. One list serves
+        every deploy of the session, where a lookup of the name would cost one each."""
+        return not any(m.name.lower() == name.lower() for m in self.custom_models())
 
     def _custom_names(self) -> list[str]:
         return [m.name for m in self.custom_models()]
@@ -347,7 +363,13 @@ class DeleteReport:
     kept_weights: bool
     deployments: list[str] | None  # None: they could not be listed
 
+    @property
+    def steps(self) -> tuple[NextStep, ...]:
+        """What the summary's {0} names."""
+        return (NextStep.of("deployments list", model=self.model.name),)
+
     def summary(self) -> str:
+        """One line; the command it names is {0} (`steps`)."""
         m = self.model
         count = self.blobs_removed
         weights = (
@@ -360,8 +382,7 @@ class DeleteReport:
             text += " Deployments are untouched (they could not be listed to check)."
         elif self.deployments:
             text += (
-                f" Deployments are untouched: {', '.join(self.deployments)} still use it "
-                f"(`%azmodels deployments list --model {m.name}`)."
+                f" Deployments are untouched: {', '.join(self.deployments)} still use it ({{0}})."
             )
         else:
             text += " No deployment used it."
@@ -401,8 +422,25 @@ def _weights_meta(model: AnyModel) -> dict[str, Any]:
     return {k[len(META_PREFIX) :]: v for k, v in model.tags.items() if k.startswith(META_PREFIX)}
 
 
+# What `_suggest_name`'s {0} names.
+LIST_STEPS = (NextStep.of("list"),)
+
+
 def _suggest_name(name: str, names: list[str]) -> str:
-    return did_you_mean(name, names, "Run `%azmodels list` to see them.")
+    """Close names, or how to list them ({0}: LIST_STEPS)."""
+    return did_you_mean(name, names, "Run {0} to see them.")
+
+
+def deploy_step(model: AnyModel, *, type: str | None = None, what: str = "") -> NextStep:
+    """The deploy command for `model` at its version, with a suggested deployment name."""
+    return NextStep.of(
+        "deploy",
+        name=model.name,
+        type=type,
+        version=model.version or None,
+        deployment_name=suggest_deployment_name(model.name),
+        what=what,
+    )
 
 
 suggest_deployment_name = rules.suggest_deployment_name  # its home is the core rules

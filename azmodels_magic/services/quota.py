@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import AzModelsError, NotFoundError, ValidationError
 from ..records import BASE, Account, BaseModel, Deployment, ModelCapacity, QuotaUsage
+from ..steps import NextStep
 from ..wording import plural
 
 if TYPE_CHECKING:
@@ -327,12 +328,11 @@ class QuotaService:
         if match is None:
             from ..wording import did_you_mean
 
-            hint = did_you_mean(
-                name, [a.name for a in accounts], "`%azmodels accounts list` shows them."
-            )
+            hint = did_you_mean(name, [a.name for a in accounts], "{0} shows them.")
             raise NotFoundError(
                 f"No account named '{name}' in subscription {self.arm.subscription_id}.{hint}",
                 code="AccountNotFound",
+                steps=[NextStep.of("accounts list")],
             )
         return match
 

@@ -118,13 +118,6 @@ class UploadPlan(Displayable):
         target = self.links.get(relative)
         return f" -> {target}" if target else ""
 
-    def card(self):
-        from ..presentation.cards import Card
-
-        card = Card(title=f"Upload plan (dry run): {self.name} {self.version}", badge="dry run")
-        card.section("Nothing was changed", self.rows())
-        return card
-
 
 @dataclass
 class UploadReport:
@@ -215,20 +208,6 @@ class UploadStatus(Displayable):
             ("Storage", self.storage),
             ("To finish", self.hint),
         ]
-
-    def card(self):
-        from ..presentation.cards import Card
-
-        card = Card(
-            title=f"Upload {self.path}",
-            badge="registered"
-            if self.registered
-            else "partial"
-            if not self.complete
-            else "unregistered",
-        )
-        card.section("Upload", self.rows())
-        return card
 
 
 @dataclass(frozen=True)

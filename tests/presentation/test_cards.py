@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from presentation_support import *  # noqa: F403 (the shared fixtures)
 
+from azmodels_magic.api import python_syntax
+from azmodels_magic.presentation.cards import card_for
 from azmodels_magic.wording import moment, since
 
 MOMENT = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC, (just now|\d+ \w+ ago)"
@@ -23,7 +26,7 @@ def test_moments_read_like_people_say_them():
 
 
 def test_catalog_card_has_context_window_output_tokens_and_a_capabilities_section(app):
-    card = app.show("gpt-4o").card()
+    card = card_for(app.show("gpt-4o"))
     sections = dict(card.sections)
     general = dict(sections["General"])
     assert general["Context window"] == "128,000 tokens"
@@ -41,15 +44,80 @@ def test_catalog_card_leaves_out_what_the_catalog_does_not_say(app):
         m for m in app.models.list(type="base").models
         if "maxOutputToken" not in m.capabilities
     )  # fmt: skip
-    general = dict(dict(app.show(without.name, version=without.version).card().sections)["General"])
+    general = dict(
+        dict(card_for(app.show(without.name, version=without.version)).sections)["General"]
+    )
     assert "Max output" not in general
 
 
 def test_deployment_and_custom_cards_say_when(app, custom_model, unique):
     name = unique("when")
     app.deployments.deploy(model="gpt-4o-mini", deployment_name=name)
-    general = dict(dict(app.deployments.show(name).card().sections)["General"])
+    general = dict(dict(card_for(app.deployments.show(name)).sections)["General"])
     assert re.fullmatch(MOMENT, general["Created"]), general["Created"]
-    custom = dict(dict(app.show(custom_model.name).card().sections)["General"])
+    custom = dict(dict(card_for(app.show(custom_model.name)).sections)["General"])
     assert re.fullmatch(MOMENT, custom["Uploaded"]), custom["Uploaded"]
     assert not re.search(r"\dT\d", custom["Uploaded"])  # not ISO: the reader's terms
+
+
+def test_a_record_shows_as_its_card_in_ipython_with_notebook_commands(shell, app):
+    details = app.show("gpt-4o")
+    data, _ = shell.display_formatter.format(details)
+    assert 'class="azmodels-card"' in data["text/html"]
+    assert "%azmodels deploy --name gpt-4o --version " in data["text/html"]
+    text = data["text/plain"]
+    assert text.startswith("gpt-4o (base model)"), text
+    assert "Its deployments: %azmodels deployments list --model gpt-4o" in text
+    # Each record type the services return for display has a card, in text and HTML.
+    plain_text = card_for(details).text()
+    assert "Its deployments: azmodels deployments list --model gpt-4o" in plain_text
+    assert "%azmodels" not in plain_text
+
+
+def test_each_front_end_writes_next_steps_in_its_own_syntax(shell, magics, app, capsys):
+    from azmodels_magic.errors import NotFoundError
+
+    # The notebook: %azmodels ...
+    result = shell.run_cell("%azmodels show no-such-model-anywhere")
+    assert result.error_in_exec is not None
+    shown = capsys.readouterr()
+    assert "Run `%azmodels list` to see them." in shown.out + shown.err
+    # Python: az.run(...) in messages; str() of an error (a log, a traceback) the terminal's.
+    with pytest.raises(NotFoundError) as caught:
+        app.run("show no-such-model-anywhere")
+    assert "Run `azmodels list` to see them." in str(caught.value)
+    assert "Run `az.run('list')` to see them." in caught.value.text(python_syntax)
+    report = app.execute(
+        ["deploy", "--name", "gpt-4o-mini", "--deployment-name", "syntax-chat", "--no-wait"],
+        syntax=python_syntax,
+    )
+    assert report.message.endswith(
+        "Check progress with `az.run('deployments show --name syntax-chat')`."
+    )
+    data = report.json_data()
+    assert data["commands"]["delete"] == "az.run('deployments delete --name syntax-chat')"
+    app.run("deployments delete --name syntax-chat --force")
+
+
+def test_without_the_extension_ipython_shows_records_as_cards_with_python_commands():
+    import subprocess
+    import sys
+
+    script = (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        "from azmodels_magic.api import AzModels\n"
+        "from azmodels_magic.records import BaseModel\n"
+        "from azmodels_magic.services.models import ModelDetails, deploy_step\n"
+        "model = BaseModel.from_rest({'model': {'name': 'm', 'version': '1', 'format': 'F'}})\n"
+        "details = ModelDetails(model=model, deploy_step=deploy_step(model, what='Deploy'))\n"
+        "data, _ = shell.display_formatter.format(details)\n"
+        "print(data['text/plain'])\n"
+        "assert 'azmodels-card' in data['text/html']\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("m (base model)")
+    assert "Deploy: az.run('deploy --name m --version 1 --deployment-name m')" in done.stdout

@@ -98,7 +98,9 @@ def test_no_progress_silences_every_long_command(progress_on, unique, weights, c
 def test_upload_ends_with_done_lines_next_steps_and_the_bars_speed(progress_on, unique, weights,
                                                                    capsys):  # fmt: skip
     name = unique("done")
-    outcome = progress_on.execute(["upload", "--source", str(weights), "--name", name])
+    outcome = progress_on.execute(
+        ["upload", "--source", str(weights), "--name", name], prog="%azmodels"
+    )
     lines = outcome.message.splitlines()
     assert lines[0].startswith("✓ Upload complete: 1 file (216 B) in ")
     assert lines[1] == f"✓ Model registered: {name} version 1"
@@ -138,12 +140,14 @@ def test_next_steps_align_and_the_cli_shows_them_as_cli_commands(app, unique, we
     import sys
 
     from azmodels_magic.presentation.outcomes import next_steps
+    from azmodels_magic.steps import NextStep
 
-    assert next_steps([]) == []
-    assert next_steps([("a", "x"), ("long one", "y")]) == [
+    assert next_steps([], str) == []
+    steps = [NextStep("list", what="a"), NextStep.of("show", "m", what="long one")]
+    assert next_steps(steps, lambda step: f"> {step.line()}") == [
         "Next steps",
-        "  a:         x",
-        "  long one:  y",
+        "  a:         > list",
+        "  long one:  > show m",
     ]
     name = unique("cli-done")
     env = {**os.environ, "AZMODELS_SANDBOX": app._sandbox_info.arm_endpoint}

@@ -11,6 +11,8 @@ import subprocess
 import pytest
 from presentation_support import *  # noqa: F403 (the shared fixtures)
 
+from azmodels_magic.magics import magic_syntax
+from azmodels_magic.presentation.cards import card_for
 from azmodels_magic.services.deployments import KEY_ENV
 
 
@@ -42,7 +44,7 @@ def test_python_snippet_runs_as_printed_after_the_key_command(
     shell, magics, app, deployment, monkeypatch, capsys
 ):
     monkeypatch.delenv(KEY_ENV, raising=False)
-    card = app.deployments.show(deployment).card()
+    card = card_for(app.deployments.show(deployment), magic_syntax)
     rows = _card_rows(card, "Try it")
     key_command = rows["Key"].split("  #")[0]
     assert key_command == f"%azmodels deployments key --name {deployment}"
@@ -67,7 +69,7 @@ def test_python_snippet_runs_as_printed_after_the_key_command(
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_curl_snippet_runs_as_printed(app, deployment, monkeypatch):
     monkeypatch.setenv(KEY_ENV, app.deployments.api_key())
-    curl = _card_rows(app.deployments.show(deployment).card(), "Try it")["curl"]
+    curl = _card_rows(card_for(app.deployments.show(deployment)), "Try it")["curl"]
     done = subprocess.run(["sh", "-c", curl], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and '"choices"' in done.stdout, (done.stdout, done.stderr)
 

@@ -72,6 +72,9 @@ def test_not_connected_is_an_error_not_a_usage_error(tmp_path):
     assert done.returncode == 1
     assert done.stderr.startswith("error: Not connected")
     assert len(done.stderr.strip().splitlines()) == 1
+    # The commands it names, as a terminal runs them.
+    assert "Run `azmodels connect --subscription ... " in done.stderr
+    assert "`azmodels sandbox start`" in done.stderr and "%azmodels" not in done.stderr
 
 
 def test_a_usage_error_exits_2(tmp_path):
@@ -94,6 +97,18 @@ def _slots(app, name: str) -> int:
             "SELECT COUNT(*) FROM pending_uploads WHERE name = ?", (name,)
         ).fetchone()
     return count
+
+
+def test_a_card_names_its_next_commands_as_the_terminal_runs_them(sandbox_app, tmp_path):
+    endpoint = sandbox_app._sandbox_info.arm_endpoint
+    done = run("show", "gpt-4o", AZMODELS_SANDBOX=endpoint, AZMODELS_CACHE_DIR=str(tmp_path))
+    no_traceback(done)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("gpt-4o (base model)")
+    assert "  Deploy: azmodels deploy --name gpt-4o --version " in done.stdout
+    assert "%azmodels" not in done.stdout
+    missing = run("show", "gpt-4oo", AZMODELS_SANDBOX=endpoint, AZMODELS_CACHE_DIR=str(tmp_path))
+    assert missing.returncode == 1 and "%azmodels" not in missing.stderr
 
 
 @pytest.mark.parametrize("kind", ["a file", "under a file"])

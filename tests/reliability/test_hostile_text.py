@@ -16,6 +16,7 @@ import sys
 import pytest
 from reliability_support import start_app
 
+from azmodels_magic.presentation.cards import card_for
 from azmodels_magic.presentation.display import frame_html
 from azmodels_magic.presentation.tables import frame_text
 from azmodels_magic.sample_weights import write_gguf, write_safetensors
@@ -64,17 +65,17 @@ def test_service_text_has_no_control_sequences_in_frames_or_html(world):
 
 def test_cards_of_hostile_models_are_clean(world):
     for name in ("hostile", "hostile-gguf"):
-        card = world.show(name).card()
-        for shown in (card.text(), card.html(), str(world.show(name))):
+        card = card_for(world.show(name))
+        for shown in (card.text(), card.html()):
             assert _controls(shown) == [], (name, _controls(shown))
-    text = world.show("hostile-gguf").card().text()
+    text = card_for(world.show("hostile-gguf")).text()
     assert "llama" in text  # the architecture is still shown, only cleaned
 
 
 def test_the_dry_run_plan_of_hostile_weights_is_clean(world, tmp_path):
     gguf = write_gguf(tmp_path / "p.gguf", architecture="llama\x1b]0;x\x07", name="n\x1b[5m")
     plan = world.uploads.plan(source=str(gguf), name="plan-only")
-    for shown in (plan.card().text(), plan.card().html()):
+    for shown in (card_for(plan).text(), card_for(plan).html()):
         assert _controls(shown) == [], _controls(shown)
 
 

@@ -18,6 +18,8 @@ from reliability_support import BLOCK, Raw, magic_app_on, make_weights, start_ap
 
 from azmodels_magic.clients import foundry as foundry_module
 from azmodels_magic.errors import AzModelsError
+from azmodels_magic.presentation.cards import card_for
+from azmodels_magic.records import Displayable
 from azmodels_magic.services.uploads import UploadService
 
 # A signature that is not redacted: `sig=` and then a real value (not <redacted>).
@@ -122,6 +124,8 @@ def reprs(*objects: Any) -> list[str]:
         html = getattr(obj, "_repr_html_", None)
         if callable(html):
             texts.append(str(html()))
+        if isinstance(obj, Displayable):  # shown as its card
+            texts += [card_for(obj).text(), card_for(obj).html()]
         to_string = getattr(obj, "to_string", None)
         if callable(to_string) and hasattr(obj, "columns"):
             texts.append(to_string())

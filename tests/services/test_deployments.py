@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from azmodels_magic.errors import (
     UsageError,
     ValidationError,
 )
+from azmodels_magic.presentation.cards import card_for
 from azmodels_magic.sample_weights import write_safetensors
 
 CUSTOM = "tiny-chat"  # uploaded once per module with the upload command
@@ -180,7 +182,7 @@ def test_deploy_result_says_what_was_deployed(app):
     body = raw_deployment(app, "older-4o")
     assert body["properties"]["model"]["version"] == "2024-08-06"
     assert body["sku"] == {"name": "Standard", "capacity": 5}
-    card = str(outcome.value)
+    card = card_for(outcome.value).text()
     for text in ("older-4o (deployment)", "gpt-4o 2024-08-06", "Standard", "eastus", "curl"):
         assert text in card
 
@@ -233,8 +235,8 @@ def test_snippet_reads_the_key_from_the_environment_and_works(app, base_chat, ke
     everything = [
         snippets["python"],
         snippets["curl"],
-        str(details),
-        details._repr_html_(),
+        card_for(details).text(),
+        card_for(details).html(),
         json.dumps(details.to_dict(), default=str),
     ]
     for text in everything:
@@ -317,7 +319,7 @@ def test_show_reports_metrics_of_real_inference_calls(app, key):
     assert m.error_rate == pytest.approx(0.25)
     assert m.average_latency_ms is not None and m.average_latency_ms > 0
     assert m.average_latency_ms == pytest.approx(_monitor_average_latency(app, "llama-metrics"))
-    card = str(details)
+    card = card_for(details).text()
     assert "Last 24 hours" in card
     assert "Requests         4" in card and "Error rate       25.0%" in card
     assert "ms" in card.split("Average latency", 1)[1].splitlines()[0]
@@ -731,6 +733,105 @@ def test_api_key_opens_the_endpoint_and_stays_out_of_reprs(app, base_chat):
     )
     assert answer.status_code == 200
     assert answer.json()["choices"][0]["message"]["content"] == "hi"
-    for text in (repr(app), repr(app.deployments), repr(app.connection.arm), str(app.run(
-        f"deployments show --name {base_chat}"))):  # fmt: skip
+    shown = card_for(app.run(f"deployments show --name {base_chat}"))
+    for text in (repr(app), repr(app.deployments), repr(app.connection.arm), shown.text(),
+                 shown.html()):  # fmt: skip
         assert key not in text
+
+
+# -- what a deploy costs, counted where the requests arrive ----------------------------------------
+
+_LOGGED = re.compile(r"INFO azmodels_magic\.sandbox\.server: (GET|PUT|POST|PATCH|DELETE) (\S+) ")
+
+
+def _settled_size(log: Path) -> int:
+    """The log's size once it stops growing (a line is written just after its response)."""
+    size = -1
+    while (now := log.stat().st_size) != size:
+        size = now
+        time.sleep(0.3)
+    return size
+
+
+def requests_during(app, action) -> list[tuple[str, str]]:
+    """(method, path) of every request the sandbox answered while `action` ran."""
+    log = Path(app._sandbox_info.data_dir) / "sandbox.log"
+    start = _settled_size(log)
+    action()
+    end = _settled_size(log)
+    with open(log, "rb") as handle:
+        handle.seek(start)
+        text = handle.read(end - start).decode(errors="replace")
+    return [m.groups() for m in map(_LOGGED.search, text.splitlines()) if m]
+
+
+def _kinds(requests_seen: list[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    kinds: dict[str, list[tuple[str, str]]] = {"poll": [], "quota check": [], "other": []}
+    for method, path in requests_seen:
+        path = path.split("?", 1)[0]
+        if "/operationStatuses/" in path or "/operationResults/" in path:
+            kinds["poll"].append((method, path))
+        elif path.endswith(
+            ("/usages", "/modelCapacities", "/Microsoft.CognitiveServices/accounts")
+        ):
+            kinds["quota check"].append((method, path))  # the quota left where the account is
+        else:
+            kinds["other"].append((method, path))
+    return kinds
+
+
+def test_a_deploy_with_progress_off_costs_three_requests_and_its_polls(app, custom):
+    """Is the name free (GET, 404), create (PUT), the polls, the deployment read back (GET); a
+    base model's quota and capacity are read before the PUT (know before you deploy)."""
+    app.execute("list")  # a session lists before it deploys: base and custom models cached
+    app.execute(f"deploy --name {custom} --deployment-name count-warm")  # the account's endpoint
+    # A custom model named with its version is answered by the list (without, its versions
+    # are looked up to pick the latest: one more request).
+    for line in (
+        f"deploy --name {custom} --version 1 --deployment-name count-custom",
+        "deploy --name gpt-4o-mini --deployment-name count-base",
+    ):
+        name = line.rsplit(" ", 1)[-1]
+        seen = requests_during(app, lambda line=line: app.execute(line))
+        kinds = _kinds(seen)
+        assert kinds["poll"], seen
+        deployment = f"/deployments/{name}"
+        assert [(m, p.endswith(deployment)) for m, p in kinds["other"]] == [
+            ("GET", True),
+            ("PUT", True),
+            ("GET", True),
+        ], seen
+        if name == "count-custom":
+            assert kinds["quota check"] == [], seen
+            assert len(seen) == 3 + len(kinds["poll"])
+        else:
+            checked = {p.split("?")[0].rsplit("/", 1)[-1] for _, p in kinds["quota check"]}
+            assert (
+                {"usages", "modelCapacities"}
+                <= checked
+                <= {"usages", "modelCapacities", "accounts"}
+            )
+    for name in ("count-warm", "count-custom", "count-base"):
+        app.execute(f"deployments delete --name {name} --force")
+
+
+def test_a_deploy_with_progress_on_adds_only_the_reads_it_shows(app, custom):
+    app.execute("list")
+    app.progress = True
+    try:
+        with contextlib.redirect_stderr(io.StringIO()) as bar:
+            seen = requests_during(
+                app,
+                lambda: app.execute(
+                    f"deploy --name {custom} --version 1 --deployment-name count-shown"
+                ),
+            )
+    finally:
+        app.progress = False
+    kinds = _kinds(seen)
+    reads = [p for m, p in kinds["other"] if m == "GET" and p.endswith("/deployments/count-shown")]
+    # The name check, the read-back and at most one read per poll, each shown as a state.
+    assert 2 <= len(reads) <= 2 + len(kinds["poll"]), seen
+    assert len(seen) <= 3 + 2 * len(kinds["poll"])
+    assert "Succeeded" in bar.getvalue()
+    app.execute("deployments delete --name count-shown --force")

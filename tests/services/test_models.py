@@ -26,6 +26,7 @@ from azmodels_magic.errors import (
     UsageError,
     ValidationError,
 )
+from azmodels_magic.presentation.cards import card_for
 from azmodels_magic.sample_weights import make_model_folder, write_gguf, write_safetensors
 from azmodels_magic.sandbox.catalog import load_packaged
 
@@ -142,14 +143,13 @@ def test_show_base_model(app, models):
     assert data["version"] == entry["version"]
     assert data["lifecycle_status"] == entry["lifecycleStatus"]
     assert [s["name"] for s in data["skus"]] == [s["name"] for s in entry["skus"]]
-    assert data["commands"]["deploy"].startswith("%azmodels deploy --name gpt-4o-mini ")
-    assert data["commands"]["deployments"] == "%azmodels deployments list --model gpt-4o-mini"
-    text = str(details)
+    assert data["commands"]["deploy"].startswith("azmodels deploy --name gpt-4o-mini ")
+    assert data["commands"]["deployments"] == "azmodels deployments list --model gpt-4o-mini"
+    text = card_for(details).text()
     assert "SKUs (capacity range)" in text
     gs = next(s for s in entry["skus"] if s["name"] == "GlobalStandard")["capacity"]
     assert f"{gs['minimum']}-{gs['maximum']}" in text
-    assert "gpt-4o-mini" in details._repr_html_()
-    assert details.to_series()["publisher"] == "OpenAI"
+    assert "gpt-4o-mini" in card_for(details).html()
 
 
 def test_show_custom_model_picks_the_latest_version_or_the_one_asked(app, models):
@@ -158,9 +158,9 @@ def test_show_custom_model_picks_the_latest_version_or_the_one_asked(app, models
     assert details.versions == ["1", "2"]
     assert details.model.description == "second"
     assert details.weights["format"] == "gguf" and details.weights["architecture"] == "llama"
-    text = str(details)
+    text = card_for(details).text()
     assert "Storage" in text and container_name(details.model.blob_uri) in text
-    assert "sig=" not in text.lower() and "sig=" not in details._repr_html_().lower()
+    assert "sig=" not in text.lower() and "sig=" not in card_for(details).html().lower()
 
     first = app.execute("show --name Alpha-GGUF --version 1").value
     assert (first.model.version, first.model.description) == ("1", "first")

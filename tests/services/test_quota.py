@@ -126,7 +126,7 @@ def test_deploy_over_quota_sends_nothing_and_the_suggestion_works(world):
         assert refused.value.code == "InsufficientQuota" and "\n" not in text
         assert f"needs 20, {left} left of {LIMIT} in eastus" in text
         assert puts_of(world, "q-more") == []  # the sandbox's own log: no PUT was sent
-        commands = re.findall(r"`%azmodels (deploy [^`]+)`", text)
+        commands = re.findall(r"`azmodels (deploy [^`]+)`", text)
         assert 1 <= len(commands) <= 3
         assert "--region swedencentral" in commands[0]  # your account's region comes first
         done = world.execute(commands[0])
@@ -315,3 +315,25 @@ def test_tab_completes_accounts_regions_and_models(world):
     assert "westus3" in completer.complete("%azmodels deploy --name gpt-4o --region w")
     assert "gpt-4o" in completer.complete("%azmodels regions --name gpt-4")
     assert "GlobalStandard" in completer.complete("%azmodels regions --name gpt-4o --sku Glo")
+
+
+def test_rerunning_a_deploy_that_took_the_last_quota_adopts_it(world):
+    """The deployment itself holds the quota the pre-check would find missing: the same deploy
+    run again (say, after 'accepted, state unknown') picks it up instead of refusing."""
+    left = LIMIT - used(world)
+    assert left > 0
+    command = f"deploy --name gpt-4o --deployment-name q-all --sku GlobalStandard --capacity {left}"
+    first = world.execute(command)
+    try:
+        assert first.value.status == "Running"
+        assert used(world) == LIMIT  # nothing left for anyone
+        puts_before = len(puts_of(world, "q-all"))
+        again = world.execute(command)
+        assert again.value.name == "q-all" and again.value.status == "Running"
+        assert len(puts_of(world, "q-all")) == puts_before  # adopted, nothing new sent
+        # A different deploy still meets the pre-check: no quota left, one line, nothing sent.
+        with pytest.raises(QuotaExceededError, match="0 left of") as refused:
+            world.execute("deploy --name gpt-4o --deployment-name q-next --sku GlobalStandard")
+        assert puts_of(world, "q-next") == [], str(refused.value)
+    finally:
+        world.execute("deployments delete --name q-all --force")

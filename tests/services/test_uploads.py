@@ -30,6 +30,7 @@ from azmodels_magic.errors import (
     UsageError,
     ValidationError,
 )
+from azmodels_magic.presentation.cards import card_for
 from azmodels_magic.sample_weights import (
     llama_tensors,
     make_model_folder,
@@ -213,7 +214,8 @@ def test_dry_run_shows_the_plan_and_changes_nothing(app, tmp_path, weights):
     block = human_size(default_block_size(default_workers()))
     assert rows["Block plan"] == f"1 block of up to {block}, {default_workers()} in parallel"
     assert "parameters (F16)" in rows["Weights"]
-    assert "Nothing was changed" in str(plan) and "Nothing was changed" in plan._repr_html_()
+    card = card_for(plan)
+    assert "Nothing was changed" in card.text() and "Nothing was changed" in card.html()
     assert registry(app) == before
     assert registered(app, "dry-model", "3") is None
     assert journal_of(app, "dry-model", "3") is None
@@ -386,7 +388,8 @@ def test_uploads_list_show_and_resume_after_a_failed_registration(app, tmp_path)
     assert (status.registered, status.complete, status.bytes_done, status.size) == (
         False, True, size, size,
     )  # fmt: skip
-    assert "To finish" in str(status) and "sig=" not in str(status).lower()
+    text = card_for(status).text()
+    assert "To finish" in text and "sig=" not in text.lower()
     assert "?" not in status.storage  # the container URL, never the SAS
 
     report = app.execute(f"upload --source {source} --name failed-reg").value
