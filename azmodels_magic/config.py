@@ -1,7 +1,7 @@
 """Settings, as a traitlets `Configurable` so that `%config AzModels.<trait> = value` works.
 
 Precedence, highest first:
-1. what the session set: `%azmodels connect ...`, `AzModels.connect(...)`, keyword arguments, or
+1. what the session set: the `connect` command, `AzModels.connect(...)`, keyword arguments, or
    `%config AzModels.<trait> = ...` (these all set the trait; the latest one wins);
 2. the azd environment variables (AZURE_PROJECT_ENDPOINT, AZURE_SUBSCRIPTION_ID, ...), read when
    a setting is first used and not set by (1);

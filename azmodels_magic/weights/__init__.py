@@ -1,6 +1,6 @@
 """Model weights: recognise a format from the bytes and read its header, never the tensors.
 
-`%azmodels upload` (and its --dry-run) and `show` call `inspect_source`; what it raises is shown
+The `upload` command (and its --dry-run) and `show` call `inspect_source`; what it raises is shown
 to the user as one line, so every failure is a `ValidationError` that names the file, says what is
 wrong and what to do. File extensions are never trusted: a format is what the first bytes say.
 
