@@ -2,8 +2,8 @@
 
 Services and errors never write front-end syntax. They return (or carry) `NextStep`s, and text
 that names a command holds a `{0}`, `{1}`... placeholder for each; a front end fills them in with
-its own `Syntax`: the notebook magic writes it with its `%` prefix, the CLI `azmodels deploy --name x`,
-the Python API `az.run("deploy --name x")`.
+its own `Syntax`: the notebook magic with its `%` prefix, the CLI as `azmodels deploy --name x`,
+the Python API as `az.run("deploy --name x")`.
 """
 
 from __future__ import annotations
