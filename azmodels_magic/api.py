@@ -24,7 +24,7 @@ from .commands import Outcome, execute
 from .composition import Composition
 from .config import AzModelsConfig, validate_project_endpoint
 from .connection import Connection
-from .errors import UsageError
+from .errors import AzModelsError, UsageError
 from .http.origin import ensure_secure
 from .presentation.confirm import interaction_mode
 from .presentation.tables import deployments_frame, models_frame
@@ -337,7 +337,11 @@ class AzModels(AzModelsConfig):
 
     def run(self, line: str | list[str]) -> Any:
         """Run one command of the grammar and return its value (like the magic does)."""
-        outcome = self.execute(line, syntax=python_syntax)
+        try:
+            outcome = self.execute(line, syntax=python_syntax)
+        except AzModelsError as error:
+            error.syntax = python_syntax  # its str() names commands as Python runs them
+            raise
         return outcome.value if outcome.value is not None else outcome.message
 
     def close(self) -> None:

@@ -72,8 +72,12 @@ class AzModelsError(Exception):
         self.details = details or []
         super().__init__(self.message)
 
+    # The syntax `str()` names commands in: the terminal's, unless the front end the error passed
+    # through set its own (the Python API's `run` does).
+    syntax: Syntax = staticmethod(plain)
+
     def __str__(self) -> str:
-        return self.text()
+        return self.text(self.syntax)
 
     def text(self, syntax: Syntax = plain) -> str:
         """The one line, with the commands it names written in `syntax`."""

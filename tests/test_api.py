@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from traitlets.config import Config
 
 from azmodels_magic.api import AzModels
@@ -92,3 +93,16 @@ def test_the_sandbox_settings_come_and_go_with_it():
     assert app.stop_sandbox() is False  # attached, not started here: not ours to stop
     app.set_connection(project_endpoint="https://contoso.services.ai.azure.com/api/projects/p")
     assert app.sandbox_info is None and app.connection.sandbox_dir is None
+
+
+def test_errors_raised_through_run_name_commands_as_python_runs_them(monkeypatch) -> None:
+    for name in ("AZURE_PROJECT_ENDPOINT", "AZURE_SUBSCRIPTION_ID"):
+        monkeypatch.delenv(name, raising=False)
+    from azmodels_magic.errors import NotConnectedError
+
+    az = AzModels()
+    with pytest.raises(NotConnectedError) as caught:
+        az.run("list")
+    assert "`az.run('sandbox start')`" in str(caught.value)
+    assert "%azmodels" not in str(caught.value)
+    assert "`azmodels sandbox start`" in caught.value.text()  # the terminal's, when asked

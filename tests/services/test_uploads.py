@@ -517,7 +517,7 @@ def test_show_lists_each_files_sha256_from_blob_metadata(app, tmp_path):
     assert {f.path: f.size for f in details.files} == {
         str(p.relative_to(folder)): p.stat().st_size for p in folder.rglob("*") if p.is_file()
     }
-    text = details.card().text()
+    text = card_for(details).text()
     assert f"Files ({len(expected)})" in text
     assert all(sha in text for sha in expected.values())
     assert details.to_dict()["files"] == [
@@ -551,7 +551,7 @@ def test_a_model_stored_by_another_tool_shows_its_files_without_digests(app):
     register_directly(app, "no-digests", "1", {"model.bin": b"\x02" * 10})
     details = app.execute("show no-digests").value
     assert [(f.path, f.size, f.sha256) for f in details.files] == [("model.bin", 10, None)]
-    assert "sha256 not recorded" in details.card().text()
+    assert "sha256 not recorded" in card_for(details).text()
 
 
 # -- one path: each thing read once ----------------------------------------------------------
