@@ -350,3 +350,40 @@ def test_a_scale_over_quota_sends_no_patch_and_says_the_shortfall(quota_world):
                if re.search(r"PATCH \S+/deployments/grow ", line)]  # fmt: skip
     assert patches == [], "the PATCH was sent although the quota could not cover it"
     assert "10 left of 50" in text, text
+
+
+# -- the sandbox's storage and DNS rebinding -----------------------------------------------------
+
+
+def test_the_sandbox_storage_refuses_a_rebinding_host(app, tmp_path):
+    """A web page on devstoreaccount1.evil.example whose name rebinds to 127.0.0.1 reaches the
+    sandbox's Azurite, and Azurite's account key is public: it must not list (or read) the
+    weights. The sandbox's own routes check Host; its storage must too (or use a key of its
+    own)."""
+    from azure.core.exceptions import HttpResponseError
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+    from azure.storage.blob import BlobServiceClient
+
+    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
+
+    app.uploads.upload(source=str(make_weights(tmp_path)), name="rebound", progress=False)
+    endpoint = app._sandbox_info.blob_endpoint
+    port = endpoint.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]
+
+    class RebindingHost(SansIOHTTPPolicy):
+        def on_request(self, request) -> None:
+            request.http_request.headers["Host"] = f"{DEV_ACCOUNT}.evil.example:{port}"
+
+    service = BlobServiceClient(
+        endpoint,
+        credential={"account_name": DEV_ACCOUNT, "account_key": DEV_KEY},
+        per_call_policies=[RebindingHost()],
+        retry_total=0,
+    )
+    try:
+        listed = [c.name for c in service.list_containers()]
+    except HttpResponseError:
+        listed = []
+    finally:
+        service.close()
+    assert listed == [], f"a rebinding page listed {len(listed)} containers of weights"
