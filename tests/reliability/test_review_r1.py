@@ -387,3 +387,26 @@ def test_the_sandbox_storage_refuses_a_rebinding_host(app, tmp_path):
     finally:
         service.close()
     assert listed == [], f"a rebinding page listed {len(listed)} containers of weights"
+
+
+# -- the quota views' DataFrames: service text without control sequences ------------------------
+
+
+def test_accounts_and_quota_frames_hold_no_control_sequences(rewriting):
+    """`list` frames are cleaned where they are built; the frames of issue 11 (accounts,
+    quota, regions, every account's deployments) come from a second frame builder that is not."""
+    hostile = "AI\\u001b[2J\\u001b]0;pwned\\u0007Services\\u202e"
+
+    def rewrite(method, path, status, headers, content):
+        return status, headers, content.replace(b'"AIServices"', f'"{hostile}"'.encode())
+
+    rewriting["rewrite"] = rewrite
+    az = AzModels(progress=False, max_retries=0)
+    az.use_sandbox(rewriting["info"])
+    try:
+        frame = az.execute(["accounts", "list"]).value
+    finally:
+        az.close()
+    assert frame["kind"].str.startswith("AI").all()
+    stored = frame.to_json()
+    assert C1_OR_BIDI.findall(json.loads(stored)["kind"]["0"]) == [], stored
