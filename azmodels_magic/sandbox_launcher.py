@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import AzModelsError
+from .errors import AzModelsError, ValidationError
 from .sandbox.protocol import (
     INFO_PATH,
     LOG_NAME,
@@ -86,6 +86,7 @@ def discover(url: str, timeout: float = 10) -> SandboxInfo:
     import requests
 
     from .config import is_loopback
+    from .http.origin import origin_of
 
     parts = urlsplit(url if "://" in url else f"http://{url}")
     if parts.scheme != "http" or not is_loopback(parts.hostname) or not parts.port:
@@ -96,7 +97,15 @@ def discover(url: str, timeout: float = 10) -> SandboxInfo:
         )
     base = f"http://{parts.netloc}"
     try:
-        response = requests.get(base + INFO_PATH, timeout=timeout)
+        origin_of(base, what="sandbox address")  # urllib3 must connect where urlsplit looked
+    except ValidationError as exc:
+        raise AzModelsError(exc.message, code="SandboxNotFound") from None
+    try:
+        with requests.Session() as session:
+            # The answer holds the sandbox's tokens: never through a proxy from the environment
+            # (which would also keep a user behind one from reaching this machine).
+            session.trust_env = False
+            response = session.get(base + INFO_PATH, timeout=timeout)
         info = SandboxInfo.from_json(response.text) if response.status_code == 200 else None
     except (requests.RequestException, ValueError, TypeError):
         info = None

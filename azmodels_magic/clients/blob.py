@@ -560,7 +560,6 @@ class BlobTransfer:
 
     def _container(self, sas_url: str, block_size: int) -> Any:
         import requests
-        from azure.core.pipeline.transport import RequestsTransport
         from urllib3.util.retry import Retry
 
         session = requests.Session()
@@ -573,7 +572,7 @@ class BlobTransfer:
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         options: dict[str, Any] = {
-            "transport": RequestsTransport(session=session, session_owner=True),
+            "session": session,
             "max_single_put_size": block_size,
             "max_block_size": block_size,
             "read_timeout": self.read_timeout,

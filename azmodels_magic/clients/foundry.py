@@ -12,6 +12,7 @@ from ..errors import ServiceError
 from ..http.plane import Plane, StatusCallback, segment
 from ..records import CustomModel
 from ..redaction import strip_query
+from .storage import storage_origin
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class BlobReference:
         blob_uri = ref.get("blobUri") or strip_query(sas)
         if not sas or not blob_uri:
             raise ServiceError("The service answered without a storage location or credential.")
+        storage_origin(sas)  # refused here, before any caller holds a SAS it must not send
         return cls(
             blob_uri=strip_query(blob_uri),
             sas_url=sas,

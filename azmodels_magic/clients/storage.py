@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import UploadError
+from ..errors import ServiceError, UploadError, ValidationError
+from ..http.origin import Origin, origin_of
 from ..redaction import get_logger, redact, strip_query
 
 # Earlier uploads stored a manifest of SHA-256s next to the weights: read where present (for
@@ -45,18 +46,47 @@ def file_metadata(sha256: str, size: int) -> dict[str, str]:
     return {"sha256": sha256, "size": str(size)}
 
 
-def open_container(sas_url: str, **options: Any) -> Any:
-    """A ContainerClient for `sas_url` with azure-core's logging silenced; `options` are the
-    client's (transport, block sizes, timeouts, retries). The caller closes it."""
+def storage_origin(sas_url: str) -> Origin:
+    """Where `sas_url` leads, or a ServiceError when the SAS would go in clear to another machine
+    or to a host URL parsers disagree on (the same check the planes make for their tokens)."""
+    try:
+        return origin_of(sas_url, what="storage address from the service")
+    except ValidationError as exc:  # the service's answer, not the user's input
+        raise ServiceError(
+            f"{exc.message} The service (or something between) handed it out; check the endpoint."
+        ) from None
+
+
+def open_container(sas_url: str, session: Any = None, **options: Any) -> Any:
+    """A ContainerClient for `sas_url` with azure-core's logging silenced, refused unless the
+    address passes `storage_origin`. `session` is the requests.Session to send through (its
+    pools sized by the caller); `options` are the client's (block sizes, timeouts, retries).
+    The caller closes it."""
+    from azure.core.pipeline.transport import RequestsTransport
     from azure.storage.blob import ContainerClient
 
+    try:
+        origin = storage_origin(sas_url)
+    except ServiceError:
+        if session is not None:
+            session.close()
+        raise
     # urllib3 logs request lines, SAS query included, at DEBUG: redact them at the source.
     get_logger("urllib3.connectionpool")
     options.setdefault("logger", _HTTP_LOG_SINK)
     options["logging_enable"] = False
+    # Plain http goes to loopback only: never through a proxy from the environment, which would
+    # see every SAS in clear. (https keeps it: a proxy sees only the host there.)
+    use_env_settings = origin.scheme != "http"
+    if session is not None:
+        session.trust_env = use_env_settings
+    options["transport"] = RequestsTransport(
+        session=session, session_owner=True, use_env_settings=use_env_settings
+    )
     try:
         return ContainerClient.from_container_url(sas_url, **options)
     except ValueError:  # its message quotes the URL, SAS included: say it without
+        options["transport"].close()
         raise UploadError(
             f"The service gave an unusable storage address ({strip_query(sas_url)})."
         ) from None

@@ -18,6 +18,7 @@ from azmodels_magic.errors import AzModelsError
 from azmodels_magic.sandbox_launcher import (
     SandboxInfo,
     SandboxProcess,
+    discover,
     remember,
     remembered,
     stop_remembered,
@@ -147,3 +148,26 @@ def test_stop_remembered_stops_a_detached_sandbox(
         assert remembered() is None
     finally:
         sandbox.stop()
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "http://10.0.0.1\\@127.0.0.1:{port}",  # urlsplit reads 127.0.0.1, urllib3 goes to 10.0.0.1
+        "10.0.0.1\\@127.0.0.1:{port}",
+    ],
+)
+def test_discover_connects_only_where_it_checked(monkeypatch, address):
+    """A sandbox address two URL parsers read differently is refused before any connect."""
+    seen: list[str] = []
+    real_connect = socket.socket.connect
+
+    def recording_connect(self, target):
+        seen.append(str(target[0] if isinstance(target, tuple) else target))
+        return real_connect(self, target)
+
+    monkeypatch.setattr(socket.socket, "connect", recording_connect)
+    with pytest.raises(AzModelsError, match="backslash") as refused:
+        discover(address.format(port=_free_port()), timeout=2)
+    assert refused.value.code == "SandboxNotFound"
+    assert seen == []
