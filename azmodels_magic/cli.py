@@ -7,8 +7,10 @@ unless AZMODELS_DEBUG=1.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import sys
 from typing import Any
 
@@ -62,11 +64,16 @@ def main(argv: list[str] | None = None) -> int:
 
     Exit status: 0 done, 1 error, 2 usage error, 130 interrupted."""
     debug = os.environ.get("AZMODELS_DEBUG") == "1"
+    _replace_what_cannot_be_written()
     try:
         return _run(list(sys.argv[1:] if argv is None else argv))
     except BrokenPipeError:  # `azmodels ... | head`: the reader left, which is fine
         _silence_stdout()
         return 0
+    except OutputFailed as failed:  # `azmodels list > /dev/full`: not a bug, and not ours
+        _silence_stdout()
+        _error(str(failed))
+        return 1
     except KeyboardInterrupt:
         _say("interrupted")
         return 130
@@ -108,19 +115,56 @@ def _run(argv: list[str]) -> int:
     return 0
 
 
+class OutputFailed(Exception):
+    """Standard output could not be written (a full disk, a device error)."""
+
+
 def _out(text: str) -> None:
-    print(text)
-    sys.stdout.flush()  # a closed pipe shows here, inside main, not at interpreter exit
+    try:
+        print(_writable(text, sys.stdout))
+        sys.stdout.flush()  # a closed pipe shows here, inside main, not at interpreter exit
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise OutputFailed(f"could not write to standard output: {reason}.") from None
 
 
 def _error(text: str) -> None:
     _say(f"error: {text}")
 
 
+# A terminal that cannot write UTF-8 (LANG=C without coercion, PYTHONIOENCODING=ascii) still
+# gets every line. The marks we print have ASCII stand-ins of the same width, so tables stay
+# aligned: a cut cell's last two characters and its ellipsis become "..." (a cell too narrow
+# for that, "."); anything else the encoding lacks is replaced by the stream ("?").
+_CUT_END = re.compile("[^\n\u2026]{2}\u2026|\u2026")
+_ASCII_MARKS = str.maketrans({"\u2713": "v", "\u2014": "-", "\u00b7": "."})
+
+
+def _writable(text: str, stream: Any) -> str:
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+        return text
+    except (UnicodeEncodeError, LookupError):
+        pass
+    text = _CUT_END.sub(lambda cut: "..." if len(cut.group()) == 3 else ".", text)
+    return text.translate(_ASCII_MARKS)
+
+
+def _replace_what_cannot_be_written() -> None:
+    """Characters stdout's encoding lacks are written as '?', never an error (stderr already
+    writes them as \\x.. escapes)."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError, TypeError):
+            reconfigure(errors="replace")
+
+
 def _say(text: str) -> None:
     """A line on stderr (messages beside JSON, errors)."""
     try:
-        print(text, file=sys.stderr)
+        print(_writable(text, sys.stderr), file=sys.stderr)
         sys.stderr.flush()
     except (ValueError, OSError):
         pass  # nowhere left to say it

@@ -13,14 +13,21 @@ from typing import Any
 from .redaction import redact
 from .steps import NextStep, Syntax, fill, plain
 
-# Line breaks and other control characters (a value typed with a newline, a service message
-# spread over lines) would break the one-line promise: they are shown escaped instead.
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u2028\u2029]")
+# The characters that must not reach a screen as they are: C0 controls but tab (line breaks
+# included), DEL, C1 controls (an 8-bit CSI drives a terminal as ESC [ does), line and paragraph
+# separators, bidi marks, embeddings, overrides and isolates, and zero-width or invisible format
+# characters (they reorder or hide what a line says). The one class: error lines escape them
+# (`one_line`), text from the service shown in tables and cards drops them (presentation.text).
+UNSAFE_CHARACTERS = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 def one_line(text: str) -> str:
-    """`text` on one line: line breaks and control characters escaped (\\n, \\x00...)."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    """`text` on one line that cannot drive a terminal: line breaks, control characters and
+    invisible marks escaped (\\n, \\x9b, \\u202e...)."""
+    return UNSAFE_CHARACTERS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 # The commands both sign-in hints name, as {0}, {1}, {2}: every AuthenticationError carries them

@@ -15,7 +15,7 @@ import html
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .tables import DEPLOYMENT_COLUMNS, FRAME_KIND
+from .tables import DEPLOYMENT_COLUMNS, build_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,18 +40,7 @@ CHART_ROWS = 12  # the fullest quotas are charted; the table has them all
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str], kind: str) -> pd.DataFrame:
-    import pandas as pd
-
-    frame = pd.DataFrame.from_records(rows, columns=columns)
-    for column in columns:
-        if column in _INTEGERS:
-            frame[column] = frame[column].astype("Int64")
-    if "fits" in frame:
-        frame["fits"] = frame["fits"].astype("boolean")
-    if "created" in frame:
-        frame["created"] = pd.to_datetime(frame["created"], utc=True, errors="coerce")
-    frame.attrs[FRAME_KIND] = kind
-    return frame
+    return build_frame(rows, columns, kind, integers=_INTEGERS, booleans=("fits",))
 
 
 def quota_frame(usages: Iterable[QuotaUsage]) -> pd.DataFrame:

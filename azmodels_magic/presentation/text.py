@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..errors import UNSAFE_CHARACTERS
+
 _SEQUENCES = re.compile(
     r"""
     (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]                # CSI ... final byte (colours, cursor moves)
@@ -20,11 +22,6 @@ _SEQUENCES = re.compile(
     """,
     re.VERBOSE,
 )
-# C0 (but tab and newline) and C1 controls, DEL; bidi embeddings, overrides and isolates;
-# zero-width and invisible format characters.
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-)
 ELLIPSIS = "…"
 
 
@@ -33,10 +30,9 @@ def clean(text: str, *, lines: bool = True) -> str:
     `lines=False` (a table cell) newlines become spaces too."""
     if text.isprintable():  # the common case, checked in C
         return text
-    text = _INVISIBLE.sub("", _SEQUENCES.sub("", text)).replace("\t", " ")
-    if not lines:
-        text = " ".join(text.split("\n"))
-    return text
+    text = _SEQUENCES.sub("", text).replace("\t", " ")
+    kept = [UNSAFE_CHARACTERS.sub("", line) for line in text.split("\n")]
+    return ("\n" if lines else " ").join(kept)
 
 
 def clean_value(value: Any) -> Any:

@@ -190,3 +190,37 @@ def test_output_into_a_closed_pipe_is_quiet(sandbox_app, argv, tmp_path):
         os.close(write_end)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+@pytest.mark.parametrize("argv", [["list"], ["list", "--format", "json"]])
+def test_output_onto_a_full_disk_is_one_line_not_a_bug(sandbox_app, argv, tmp_path):
+    """`azmodels list > /dev/full`: the write fails; that is said in one line, exit status 1."""
+    env = _env(AZMODELS_CACHE_DIR=str(tmp_path),
+               AZMODELS_SANDBOX=sandbox_app._sandbox_info.arm_endpoint)  # fmt: skip
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([*CLI, *argv], stdout=full, stderr=subprocess.PIPE, text=True,
+                              env=env, timeout=120)  # fmt: skip
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "bug" not in done.stderr, done.stderr  # (json: its count, too)
+    assert "standard output" in errors[0] and "No space left" in errors[0], errors[0]
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_tables_and_cards_on_a_terminal_without_utf8(sandbox_app, encoding, tmp_path):
+    """PYTHONIOENCODING=ascii: a cut table and a card's ticks are written in ASCII stand-ins
+    of the same width; nothing is 'a bug'."""
+    endpoint = sandbox_app._sandbox_info.arm_endpoint
+    env = dict(AZMODELS_SANDBOX=endpoint, AZMODELS_CACHE_DIR=str(tmp_path), COLUMNS="80",
+               PYTHONIOENCODING=encoding)  # fmt: skip
+    table = run("list", "--type", "base", **env)
+    no_traceback(table)
+    assert table.returncode == 0 and "bug" not in table.stderr, table.stderr
+    rows = table.stdout.splitlines()
+    assert "gpt-4o" in table.stdout and "..." in table.stdout, table.stdout
+    assert max(map(len, rows)) <= 80, rows  # the stand-in is as wide as the ellipsis
+    card = run("show", "gpt-4o", **env)
+    assert card.returncode == 0 and "bug" not in card.stderr, card.stderr
+    assert "Capabilities" in card.stdout
