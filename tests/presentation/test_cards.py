@@ -82,11 +82,12 @@ def test_each_front_end_writes_next_steps_in_its_own_syntax(shell, magics, app, 
     assert result.error_in_exec is not None
     shown = capsys.readouterr()
     assert "Run `%azmodels list` to see them." in shown.out + shown.err
-    # Python: az.run(...) in messages; str() of an error (a log, a traceback) the terminal's.
+    # Python: an error raised through az.run names az.run(...) even in str(); the terminal's
+    # syntax when asked for it.
     with pytest.raises(NotFoundError) as caught:
         app.run("show no-such-model-anywhere")
-    assert "Run `azmodels list` to see them." in str(caught.value)
-    assert "Run `az.run('list')` to see them." in caught.value.text(python_syntax)
+    assert "Run `az.run('list')` to see them." in str(caught.value)
+    assert "Run `azmodels list` to see them." in caught.value.text()
     report = app.execute(
         ["deploy", "--name", "gpt-4o-mini", "--deployment-name", "syntax-chat", "--no-wait"],
         syntax=python_syntax,
