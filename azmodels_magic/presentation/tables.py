@@ -90,6 +90,7 @@ def _frame(rows: list[dict[str, Any]], columns: list[str], kind: str) -> pd.Data
 def _base_columns(models: tuple[BaseModel, ...]) -> dict[str, list[Any]]:
     """The `list --type base` columns straight from the records, without a dict per row (the
     catalog has thousands of models); cell for cell what `_row` gives."""
+    capability_names = BaseModel.capability_names.func
     return {
         "name": [m.name for m in models],
         "version": [m.version for m in models],
@@ -98,7 +99,8 @@ def _base_columns(models: tuple[BaseModel, ...]) -> dict[str, list[Any]]:
         "status": [m.status for m in models],
         "default_version": [m.is_default_version for m in models],
         "skus": [[s.name for s in m.skus] for m in models],
-        "capabilities": [list(m.capability_names) for m in models],
+        # The property's function itself: a fresh list each, without the cache's lock per model.
+        "capabilities": list(map(capability_names, models)),
         "inference_deprecation": [m.inference_deprecation for m in models],
         "description": [m.description for m in models],
     }
