@@ -286,3 +286,22 @@ def test_custom_model_deployment(api: Api, unique) -> None:
     assert done["properties"]["capabilities"] == {"chatCompletion": "true"}
     assert done["properties"]["model"]["source"] == source
     api.call("DELETE", f"{api.deployments}/{deployment}")
+
+
+def test_uncommitted_blocks_are_found_under_odd_blob_names(api: Api, unique) -> None:
+    name = unique("odd")
+    ref = _slot(api, name, "1")["blobReferenceForConsumption"]
+    container = ContainerClient.from_container_url(ref["credential"]["sasUri"])
+    odd = "sub dir/ä b#1?%20&x=1.bin"
+    for i in range(30):
+        container.upload_blob(f"plain/{i}.bin", b"x")
+    blob = container.get_blob_client(odd)
+    first = base64.b64encode(b"block-000").decode()
+    blob.stage_block(first, b"x" * 10)
+    blob.commit_block_list([first])
+    blob.stage_block(base64.b64encode(b"block-001").decode(), b"y")
+    partial = _refused(api, _register(api, name, "1", ref["blobUri"]))
+    assert odd in partial["error"]["message"] and "1 uncommitted" in partial["error"]["message"]
+    blob.commit_block_list([first])
+    ok = _register(api, name, "1", ref["blobUri"])
+    assert api.wait_operation(ok.headers["Location"])["status"] == "Succeeded"
