@@ -328,7 +328,7 @@ class Plane:
         last = response
         # The first answer may already carry the operation's end (an operation status body, as
         # createAsync's 202 does): act on it rather than sleep a poll interval first.
-        body = self._first_status(response, context)
+        body = self._first_status(response)
         status = str(body.get("status") or "") if body else ""
         if on_status and status:
             on_status(status)
@@ -364,7 +364,7 @@ class Plane:
             )
         return body
 
-    def _first_status(self, response: requests.Response, context: str) -> dict[str, Any] | None:
+    def _first_status(self, response: requests.Response) -> dict[str, Any] | None:
         """The operation status body the first answer carries, if it is one (a top-level
         `status` string); a resource body (ARM's 201 with provisioningState) is not."""
         if response.status_code not in (200, 201, 202) or not response.content:
