@@ -6,7 +6,7 @@ sees raw JSON. No record holds a secret: blob URIs are stored without their quer
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,30 @@ from .redaction import strip_query
 BASE, CUSTOM = "base", "custom"
 # Tags under this prefix are azmodels' own record of what was uploaded (format, size, digests).
 META_PREFIX = "azmodels."
+
+
+def _built(cls: type, values: dict[str, Any]) -> Any:
+    """A frozen record filled without its __init__, which sets each field through
+    object.__setattr__: a catalog list builds tens of thousands of records and SKUs at once.
+    Fields `values` leaves out get their defaults, as with __init__."""
+    defaults = _DEFAULTS.get(cls)
+    if defaults is None:
+        plain = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+        made = [
+            (f.name, f.default_factory) for f in fields(cls) if f.default_factory is not MISSING
+        ]
+        defaults = _DEFAULTS[cls] = (plain, made)
+    record = object.__new__(cls)
+    state = record.__dict__
+    state.update(defaults[0])
+    state.update(values)
+    for name, factory in defaults[1]:
+        if name not in state:
+            state[name] = factory()
+    return record
+
+
+_DEFAULTS: dict[type, tuple[dict[str, Any], list[tuple[str, Any]]]] = {}
 
 
 class Displayable:
@@ -50,13 +74,16 @@ class CapacityRange:
     def from_rest(cls, body: dict[str, Any] | None) -> CapacityRange:
         body = body or {}
         minimum = int(body.get("minimum") or 1)
-        maximum = int(body.get("maximum") or minimum)
-        return cls(
-            minimum=minimum,
-            maximum=maximum,
-            step=max(1, int(body.get("step") or 1)),
-            default=int(body.get("default") or minimum),
-            allowed=tuple(int(v) for v in body.get("allowedValues") or ()),
+        allowed = body.get("allowedValues")
+        return _built(
+            cls,
+            {
+                "minimum": minimum,
+                "maximum": int(body.get("maximum") or minimum),
+                "step": max(1, int(body.get("step") or 1)),
+                "default": int(body.get("default") or minimum),
+                "allowed": tuple([int(v) for v in allowed]) if allowed else (),
+            },
         )
 
     def describe(self) -> str:
@@ -87,11 +114,14 @@ class SkuOption:
 
     @classmethod
     def from_rest(cls, body: dict[str, Any]) -> SkuOption:
-        return cls(
-            name=body.get("name", ""),
-            capacity=CapacityRange.from_rest(body.get("capacity")),
-            usage_name=body.get("usageName") or "",
-            deprecation_date=body.get("deprecationDate") or "",
+        return _built(
+            cls,
+            {
+                "name": body.get("name", ""),
+                "capacity": CapacityRange.from_rest(body.get("capacity")),
+                "usage_name": body.get("usageName") or "",
+                "deprecation_date": body.get("deprecationDate") or "",
+            },
         )
 
 
@@ -120,22 +150,26 @@ class BaseModel:
     def from_rest(cls, body: dict[str, Any]) -> BaseModel:
         model = body.get("model") or {}
         deprecation = model.get("deprecation") or {}
-        return cls(
-            name=model.get("name", ""),
-            version=str(model.get("version") or ""),
-            format=model.get("format") or "",
-            publisher=model.get("publisher") or model.get("format") or "",
-            description=body.get("description") or model.get("description") or "",
-            kind=body.get("kind") or "",
-            lifecycle_status=model.get("lifecycleStatus") or "",
-            is_default_version=bool(model.get("isDefaultVersion")),
-            max_capacity=model.get("maxCapacity"),
-            capabilities=dict(model.get("capabilities") or {}),
-            finetune_capabilities=dict(model.get("finetuneCapabilities") or {}),
-            inference_deprecation=deprecation.get("inference") or "",
-            finetune_deprecation=deprecation.get("fineTune") or "",
-            catalog_asset_id=model.get("modelCatalogAssetId") or "",
-            skus=tuple(SkuOption.from_rest(s) for s in model.get("skus") or ()),
+        sku = SkuOption.from_rest
+        return _built(
+            cls,
+            {
+                "name": model.get("name", ""),
+                "version": str(model.get("version") or ""),
+                "format": model.get("format") or "",
+                "publisher": model.get("publisher") or model.get("format") or "",
+                "description": body.get("description") or model.get("description") or "",
+                "kind": body.get("kind") or "",
+                "lifecycle_status": model.get("lifecycleStatus") or "",
+                "is_default_version": bool(model.get("isDefaultVersion")),
+                "max_capacity": model.get("maxCapacity"),
+                "capabilities": dict(model.get("capabilities") or {}),
+                "finetune_capabilities": dict(model.get("finetuneCapabilities") or {}),
+                "inference_deprecation": deprecation.get("inference") or "",
+                "finetune_deprecation": deprecation.get("fineTune") or "",
+                "catalog_asset_id": model.get("modelCatalogAssetId") or "",
+                "skus": tuple([sku(s) for s in model.get("skus") or ()]),
+            },
         )
 
     @property

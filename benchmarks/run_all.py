@@ -64,8 +64,9 @@ and stops it; nothing is left running."""
 METHOD = """\
 ## Method
 
-- The machine is shared: other work (test runs of other engineers) may run at the same time, so
-  every comparison is measured *interleaved* in the same run: contender A, B, C, then A, B, C
+- The machine is shared: while these figures were taken, other sessions working on the project
+  ran their own tests on the same 2 cores (the load averages below show it). That is why every
+  comparison is measured *interleaved* in the same run: contender A, B, C, then A, B, C
   again (upload rotates the order each round), so a burst of load hits all of them alike, and
   the ceiling is the best of two raw shapes in each round. Verdicts use the median of the
   per-round ratios; the per-round figures are listed under each table. The load average at the
@@ -82,7 +83,12 @@ METHOD = """\
   their CPU time is the child's own user + sys (wait4 rusage). Our phases come from the sandbox's
   request log (its first request, createAsync, the last poll).
 - Lists: a sandbox with a 5,000-model catalog and 1,000 deployments, pages of 100; the bare
-  loop is a requests.Session following nextLink and decoding JSON, nothing more.
+  loop is a requests.Session following nextLink and decoding JSON, nothing more. Besides wall
+  time, each round takes this process's CPU time (all threads) for the bare loop, for the
+  plane's paging alone and for the whole command, so the extra work is told apart from load.
+- Registration in the sandbox: createAsync answers 202 at once (with Retry-After and
+  retry-after-ms) and checks the weights in the background, as Azure's does; the client polls.
+  The check asks Azurite for each blob's uncommitted blocks (one Get Block List per blob).
 - Every account: a sandbox with 10 accounts x 100 deployments; the bare loops list the accounts,
   then each account's deployments, one after another or 8 at a time (the bound QuotaService
   uses).

@@ -326,7 +326,13 @@ class Plane:
             return self.json(response, context) if response.content else {}
         deadline = time.monotonic() + (self.operation_timeout if timeout is None else timeout)
         last = response
-        while True:
+        # The first answer may already carry the operation's end (an operation status body, as
+        # createAsync's 202 does): act on it rather than sleep a poll interval first.
+        body = self._first_status(response)
+        status = str(body.get("status") or "") if body else ""
+        if on_status and status:
+            on_status(status)
+        while status.lower() not in _TERMINAL:
             asked = server_delay(last.headers)
             wait = self.poll_interval if asked is None else min(asked, MAX_SERVER_DELAY)
             if time.monotonic() + wait > deadline:
@@ -348,8 +354,6 @@ class Plane:
             status = str(body.get("status") or (implied if not monitor else "InProgress"))
             if on_status:
                 on_status(status)
-            if status.lower() in _TERMINAL:
-                break
         if status.lower() != "succeeded":
             error = body.get("error") or {}
             raise OperationFailedError(
@@ -359,6 +363,19 @@ class Plane:
                 request_id=last.headers.get("x-ms-request-id"),
             )
         return body
+
+    def _first_status(self, response: requests.Response) -> dict[str, Any] | None:
+        """The operation status body the first answer carries, if it is one (a top-level
+        `status` string); a resource body (ARM's 201 with provisioningState) is not."""
+        if response.status_code not in (200, 201, 202) or not response.content:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        if isinstance(body, dict) and isinstance(body.get("status"), str):
+            return body
+        return None
 
     def close(self) -> None:
         self.session.close()

@@ -92,13 +92,43 @@ def build_frame(
 ) -> pd.DataFrame:
     """The one way a frame of records is made: `columns` in order (a row's missing key is
     empty), text cleaned, the `integers`, `booleans` and time columns typed, marked `kind`."""
+    # Column-wise: pandas builds a frame from a dict of lists several times faster than from a
+    # list of row dicts (it infers each column once instead of transposing records).
+    data = {column: [row.get(column) for row in rows] for column in columns}
+    return _columns_frame(data, columns, kind, integers=integers, booleans=booleans)
+
+
+def _base_columns(models: tuple[BaseModel, ...]) -> dict[str, list[Any]]:
+    """The `list --type base` columns straight from the records, without a dict per row (the
+    catalog has thousands of models); cell for cell what `_row` gives."""
+    capability_names = BaseModel.capability_names.func
+    return {
+        "name": [m.name for m in models],
+        "version": [m.version for m in models],
+        "format": [m.format for m in models],
+        "publisher": [m.publisher for m in models],
+        "status": [m.status for m in models],
+        "default_version": [m.is_default_version for m in models],
+        "skus": [[s.name for s in m.skus] for m in models],
+        # The property's function itself: a fresh list each, without the cache's lock per model.
+        "capabilities": list(map(capability_names, models)),
+        "inference_deprecation": [m.inference_deprecation for m in models],
+        "description": [m.description for m in models],
+    }
+
+
+def _columns_frame(
+    data: dict[str, list[Any]],
+    columns: list[str],
+    kind: str,
+    *,
+    integers: Iterable[str] = INTEGER_COLUMNS,
+    booleans: Iterable[str] = (),
+) -> pd.DataFrame:
     import pandas as pd
 
-    # Column-wise: pandas builds a frame from a dict of lists several times faster than from a
-    # list of row dicts (it infers each column once instead of transposing records). Text from
-    # the service is cleaned of control sequences here, so no front end ever shows them.
-    data = {column: _cleaned([row.get(column) for row in rows]) for column in columns}
-    frame = pd.DataFrame(data, columns=columns)
+    # Text from the service is cleaned of control sequences here, so no front end shows them.
+    frame = pd.DataFrame({column: _cleaned(data[column]) for column in columns}, columns=columns)
     for column in integers:
         if column in frame:
             frame[column] = frame[column].astype("Int64")
@@ -115,12 +145,19 @@ def build_frame(
 
 
 def _cleaned(values: list[Any]) -> list[Any]:
-    """A column without control sequences; a column of plain text is checked at C speed."""
+    """A column without control sequences; a column of plain text, or of lists of plain text
+    (SKU names, capabilities), is checked at C speed."""
+    from itertools import chain
+
     try:
         if all(map(str.isprintable, values)):
             return values
-    except TypeError:  # not all text: cell by cell
-        pass
+    except TypeError:  # not all text
+        try:
+            if all(map(str.isprintable, chain.from_iterable(values))):
+                return values
+        except TypeError:  # not all lists of text: cell by cell
+            pass
     return [clean_value(v) for v in values]
 
 
@@ -139,6 +176,10 @@ def models_frame(models: Iterable[BaseModel | CustomModel], type: str = "all") -
     if hit is not None and len(hit[0]) == len(records) and all(map(operator.is_, hit[0], records)):
         return hit[1].copy()
     columns = {"base": BASE_COLUMNS, "custom": CUSTOM_COLUMNS}.get(type, MODEL_COLUMNS)
+    if columns is BASE_COLUMNS and all(isinstance(m, BaseModel) for m in records):
+        frame = _columns_frame(_base_columns(records), columns, "models")
+        _LAST_MODELS_FRAME[type] = (records, frame)
+        return frame.copy()
     rows = [_row(m) for m in records]
     if columns is MODEL_COLUMNS:
         # A catalog model's format is its publisher's name (OpenAI, Meta...): said once, under

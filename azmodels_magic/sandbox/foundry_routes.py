@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
+from .arm_routes import poll_hint
 from .catalog import version_key
 from .server import (
     ACCOUNT,
@@ -299,16 +302,58 @@ def check_weights(app: Sandbox, container: str, prefix: str) -> None:
     if not committed:
         raise _incomplete(f"The upload container '{container}' holds no committed blob.")
 
-    def pending(name: str) -> tuple[str, int]:
-        _, uncommitted = client.get_blob_client(name).get_block_list("uncommitted")
-        return name, len(uncommitted)
+    for name, count in _uncommitted_blocks(app, container, sorted(committed)):
+        if count:
+            raise _incomplete(f"The blob '{name}' has {count} uncommitted block(s).")
 
-    # One request per blob: asked several at a time, so a folder of thousands of small files is
-    # checked in seconds (Azurite answers them concurrently).
-    with ThreadPoolExecutor(max_workers=min(16, len(committed))) as pool:
-        for name, count in pool.map(pending, sorted(committed)):
-            if count:
-                raise _incomplete(f"The blob '{name}' has {count} uncommitted block(s).")
+
+def _uncommitted_blocks(
+    app: Sandbox, container: str, names: list[str]
+) -> Iterator[tuple[str, int]]:
+    """(name, uncommitted block count) of each blob: one Get Block List per blob, asked several
+    at a time on kept-alive connections with a read SAS. Plain http.client, not the SDK's
+    pipeline, whose per-request CPU made a folder of thousands of small files take far longer to
+    check than to upload."""
+    import http.client
+
+    endpoint = urlsplit(app.blob_endpoint)
+    query = f"comp=blocklist&blocklisttype=uncommitted&{sas_for(app, container, read=True)}"
+    local = threading.local()
+    opened: list[http.client.HTTPConnection] = []
+
+    def connection(fresh: bool = False) -> http.client.HTTPConnection:
+        if fresh or getattr(local, "conn", None) is None:
+            local.conn = http.client.HTTPConnection(endpoint.hostname, endpoint.port, timeout=60)
+            opened.append(local.conn)
+        return local.conn
+
+    def pending(name: str) -> tuple[str, int]:
+        path = f"{endpoint.path}/{container}/{quote(name)}?{query}"
+        for attempt in range(3):
+            conn = connection(fresh=attempt > 0)
+            try:
+                conn.request("GET", path)
+                response = conn.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                if attempt == 2:
+                    raise
+                continue
+            if response.status == 200:
+                return name, body.count(b"<Block>")
+            if response.status == 404:
+                raise _incomplete(f"The blob '{name}' was removed while it was checked.")
+            if response.status < 500 or attempt == 2:
+                raise RuntimeError(f"Get Block List of '{name}': HTTP {response.status}")
+        raise AssertionError("unreachable")
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(names)))) as pool:
+            yield from pool.map(pending, names)
+    finally:
+        for conn in opened:
+            conn.close()
 
 
 def check_base_model(app: Sandbox, base: Any) -> str | None:
@@ -360,17 +405,17 @@ def create_async(app: Sandbox, req: Request) -> Response:
         raise version_exists(name, version)
     container, prefix = parse_blob_uri(app, blob_uri)
     base = check_base_model(app, derived.get("baseModel"))
-    check_weights(app, container, prefix)
     t = now()
-    ready = t + min(0.5, app.settings.provision_seconds)
     op_id = str(uuid.uuid4())
     with app.store.transaction():
         if get_model_row(app, name, version) is not None:
             raise version_exists(name, version)
+        # The version shows as Creating at once (the name is never left without a version
+        # while an overwrite registers again); it is removed if its weights fail the check.
         app.store.execute(
             "INSERT INTO operations (id, kind, target, version, started_at, ends_at) "
             "VALUES (?, 'model-create', ?, ?, ?, ?)",
-            (op_id, name, version, t, ready),
+            (op_id, name, version, t, CHECKING),
         )
         app.store.execute(
             "INSERT INTO models (name, version, description, tags, weight_type, base_model, "
@@ -389,21 +434,83 @@ def create_async(app: Sandbox, req: Request) -> Response:
                 t,
                 USER,
                 t,
-                ready,
+                CHECKING,
                 op_id,
             ),
         )
+    # As Azure does: answer at once and check the weights in the background (the client polls).
+    _start_check(app, op_id)
     location = app.url(
         f"/api/projects/{PROJECT}/operations/{op_id}", **{"api-version": req.query["api-version"]}
     )
     status = operation_body(app, op_id, now())
-    return json_response(202, status, {"Location": location, "Operation-Location": location})
+    headers = {"Location": location, "Operation-Location": location, **poll_hint(app)}
+    return json_response(202, status, headers)
+
+
+# The end (and ready time) of a registration whose weights are still being checked.
+CHECKING = 1e18
+_running: set[str] = set()
+_running_lock = threading.Lock()
+
+
+def _start_check(app: Sandbox, op_id: str) -> None:
+    """Check the weights of operation `op_id` in a thread, unless one is at it already (a
+    sandbox restarted mid-check starts it again at the next poll)."""
+    with _running_lock:
+        if op_id in _running:
+            return
+        _running.add(op_id)
+    threading.Thread(
+        target=_finish_registration, args=(app, op_id), name=f"check-{op_id[:8]}", daemon=True
+    ).start()
+
+
+def _finish_registration(app: Sandbox, op_id: str) -> None:
+    try:
+        op = app.store.one("SELECT * FROM operations WHERE id = ?", (op_id,))
+        row = app.store.one("SELECT * FROM models WHERE op_id = ?", (op_id,))
+        if op is None or op["ends_at"] != CHECKING:
+            return
+        if row is None:  # deleted while checked
+            gone = f"Model '{op['target']}' version '{op['version']}' was deleted."
+            _fail(app, op_id, "ModelDeleted", gone)
+            return
+        try:
+            check_weights(app, row["container"], row["prefix"])
+        except ApiError as exc:
+            _fail(app, op_id, exc.code, exc.message)
+            return
+        except Exception as exc:  # the operation must end, whatever went wrong
+            _fail(app, op_id, "InternalError", f"Checking the weights failed: {exc}")
+            return
+        ready = now() + min(0.5, app.settings.provision_seconds)
+        with app.store.transaction():
+            app.store.execute("UPDATE models SET ready_at = ? WHERE op_id = ?", (ready, op_id))
+            app.store.execute("UPDATE operations SET ends_at = ? WHERE id = ?", (ready, op_id))
+    finally:
+        with _running_lock:
+            _running.discard(op_id)
+
+
+def _fail(app: Sandbox, op_id: str, code: str, message: str) -> None:
+    with app.store.transaction():
+        app.store.execute("DELETE FROM models WHERE op_id = ?", (op_id,))
+        app.store.execute(
+            "UPDATE operations SET final_status = 'Failed', ends_at = ?, error = ? WHERE id = ?",
+            (now(), dumps({"code": code, "message": message}), op_id),
+        )
 
 
 def operation_body(app: Sandbox, op_id: str, t: float) -> dict[str, Any]:
     op = app.store.one("SELECT * FROM operations WHERE id = ? AND kind = 'model-create'", (op_id,))
     if op is None:
         raise ApiError(404, "NotFound", f"The operation '{op_id}' was not found.")
+    if op["final_status"] == "Failed":
+        return {"id": op_id, "status": "Failed", "error": loads(op["error"])}
+    if op["ends_at"] == CHECKING:
+        _start_check(app, op_id)
+        return {"id": op_id, "status": "InProgress"}
     if t < op["ends_at"]:
         return {"id": op_id, "status": "InProgress"}
     row = get_model_row(app, op["target"], op["version"])
@@ -421,7 +528,8 @@ def operation_body(app: Sandbox, op_id: str, t: float) -> dict[str, Any]:
 
 def get_operation(app: Sandbox, req: Request) -> Response:
     check_project(req)
-    return json_response(200, operation_body(app, req.params["op"], now()))
+    body = operation_body(app, req.params["op"], now())
+    return json_response(200, body, poll_hint(app) if body["status"] == "InProgress" else None)
 
 
 # -- update, delete, credentials -----------------------------------------------------------------

@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ValidationError
 from ..weights import collect_files
+
+if TYPE_CHECKING:
+    from ..records import WeightFile
 
 
 def escaped(name: str) -> str:
@@ -40,11 +44,14 @@ def _bad_name(name: str) -> str | None:
     return None
 
 
-def check_source(source: str | os.PathLike[str], *, follow_symlinks: bool) -> dict[str, str]:
+def check_source(
+    source: str | os.PathLike[str], *, follow_symlinks: bool, files: tuple[WeightFile, ...] = ()
+) -> dict[str, str]:
     """Refuse hostile names and (unless `follow_symlinks`) links leading out of the folder;
-    the links found: relative path -> the file they lead to."""
+    the links found: relative path -> the file they lead to. `files`: `collect_files(source)`
+    when the caller has it already."""
     root = Path(os.path.abspath(os.path.expanduser(os.fspath(source))))
-    files = collect_files(root)  # local only: no network call before this passes
+    files = files or collect_files(root)  # local only: no network call before this passes
     for file in files:
         why = _bad_name(file.relative)
         if why:

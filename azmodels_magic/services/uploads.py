@@ -356,8 +356,9 @@ class UploadService:
         rules.check(rules.model_name, name)
         rules.check(rules.version, version)
         rules.check_tags(tags)
-        links = check_source(source, follow_symlinks=follow_symlinks)  # local: no network yet
-        info = inspect_source(source, declared_format=format)
+        files = collect_files(source)  # walked once for both checks
+        links = check_source(source, follow_symlinks=follow_symlinks, files=files)  # local
+        info = inspect_source(source, declared_format=format, files=files)
         if any(m.name.lower() == name.lower() for m in self.models.catalog()):
             raise ConflictError(
                 f"'{name}' is the name of a base model in the catalog: base models cannot be "

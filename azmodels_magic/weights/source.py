@@ -66,11 +66,17 @@ class WeightsInfo:
         return ", ".join(parts)
 
 
-def inspect_source(source: str | Path, *, declared_format: str | None = None) -> WeightsInfo:
+def inspect_source(
+    source: str | Path,
+    *,
+    declared_format: str | None = None,
+    files: tuple[WeightFile, ...] | None = None,
+) -> WeightsInfo:
     """Find the files of `source`, their weights format, and what the headers say.
 
     A folder may hold config.json, tokenizer files and the like next to the weights; they are
-    uploaded too. `declared_format` (from --format) must agree with the bytes.
+    uploaded too. `declared_format` (from --format) must agree with the bytes. `files` is
+    `collect_files(source)` when the caller has it already (a folder is then walked once).
     """
     declared = None
     if declared_format is not None:
@@ -81,7 +87,8 @@ def inspect_source(source: str | Path, *, declared_format: str | None = None) ->
                 "leave --format out to detect it from the file."
             )
     root = absolute(source)
-    files = collect_files(root)
+    if files is None:
+        files = collect_files(root)
     is_folder = root.is_dir()
 
     by_format: dict[str, list[WeightFile]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -9,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from azmodels_magic.auth import StaticTokenCredential, TokenProvider
-from azmodels_magic.errors import ServiceError
+from azmodels_magic.errors import OperationFailedError, ServiceError
 from azmodels_magic.http.backoff import Backoff
 from azmodels_magic.http.plane import Plane
 
@@ -18,6 +19,7 @@ SECRET = "SECRET-TOKEN-abc123"
 
 class _Handler(BaseHTTPRequestHandler):
     calls = 0
+    polls = 0
 
     def log_message(self, *args) -> None:  # keep pytest output quiet
         pass
@@ -48,13 +50,29 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
             else:
                 self._send(200, b'{"value": [{"id": 1}]}', "application/json")
+        elif path in ("/done-at-once", "/failed-at-once", "/running"):
+            status = {"/done-at-once": "Succeeded", "/failed-at-once": "Failed"}.get(path)
+            body = {"status": status or "InProgress", "error": {"code": "Bad", "message": "no"}}
+            self.send_response(202)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Operation-Location", "/op")
+            if path == "/running":
+                self.send_header("retry-after-ms", "40")
+            data = json.dumps(body).encode()
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        elif path == "/op":
+            type(self).polls += 1
+            self._send(200, b'{"status": "Succeeded"}', "application/json")
         else:
             self._send(404, b"{}", "application/json")
 
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    handler = type("Handler", (_Handler,), {"calls": 0})
+    handler = type("Handler", (_Handler,), {"calls": 0, "polls": 0})
+    _Handler.last = handler
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -111,3 +129,18 @@ def test_a_body_cut_off_in_transit_is_retried(server):
     plane = _plane(server)
     assert plane.get_json("/truncated-once") == {"value": [{"id": 1}]}
     assert plane.retries_done == 1
+
+
+def test_an_operation_finished_in_its_first_answer_is_not_polled(server):
+    plane = _plane(server)
+    sleeps: list[float] = []
+    plane._sleep = sleeps.append
+    states: list[str] = []
+    body = plane.wait(plane.request("GET", "/done-at-once"), on_status=states.append)
+    assert body["status"] == "Succeeded" and states == ["Succeeded"]
+    with pytest.raises(OperationFailedError, match="ended Failed: no"):
+        plane.wait(plane.request("GET", "/failed-at-once"))
+    assert sleeps == [] and _Handler.last.polls == 0
+    # Still running: one wait of what the server asked (retry-after-ms), then the poll.
+    assert plane.wait(plane.request("GET", "/running"))["status"] == "Succeeded"
+    assert sleeps == [0.04] and _Handler.last.polls == 1

@@ -125,3 +125,36 @@ def test_cli_tables_fit_columns_and_wide_and_json_show_everything(app, custom_mo
     data = json.loads(cli("list", "--type", "base", "--format", "json"))
     assert isinstance(data[0]["skus"], list) and data[0]["description"]
     assert set(pd.DataFrame(data).columns) >= {"skus", "capabilities", "inference_deprecation"}
+
+
+def test_base_frame_built_by_columns_is_cell_for_cell_the_row_built_one(app):
+    """`list --type base` builds its columns straight from the records (thousands at once): the
+    frame must be what the general row path gives, hostile text cleaned the same way."""
+    from azmodels_magic.presentation import tables
+    from azmodels_magic.records import BaseModel
+
+    hostile = BaseModel.from_rest(
+        {
+            "kind": "X",
+            "description": "bad\x1b[31m red\u202e",
+            "model": {
+                "name": "evil\x07name",
+                "version": "1",
+                "format": "X",
+                "isDefaultVersion": True,
+                "capabilities": {"chat\x1b]0;t\x07": "true", "plain": "true", "off": "false"},
+                "deprecation": {"inference": "2030-01-01T00:00:00Z"},
+                "skus": [{"name": "Glob\u200balStandard"}, {"name": "Standard"}],
+            },
+        }
+    )
+    records = (*app.models.catalog(), hostile)
+    tables._LAST_MODELS_FRAME.clear()
+    by_columns = models_frame(records, "base")
+    by_rows = tables._frame([tables._row(m) for m in records], tables.BASE_COLUMNS, "models")
+    pd.testing.assert_frame_equal(by_columns, by_rows)
+    assert list(by_columns.columns) == tables.BASE_COLUMNS
+    last = by_columns.iloc[-1]
+    assert last["name"] == "evilname" and last["description"] == "bad red"
+    assert last["skus"] == ["GlobalStandard", "Standard"]
+    assert last["capabilities"] == ["chat", "plain"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 from azure.core.exceptions import HttpResponseError
@@ -125,22 +126,23 @@ def test_upload_incomplete_is_refused(api: Api, unique) -> None:
     ref = _slot(api, name, "1")["blobReferenceForConsumption"]
     container = ContainerClient.from_container_url(ref["credential"]["sasUri"])
 
-    empty = _register(api, name, "1", ref["blobUri"])
-    assert empty.status_code == 400
-    assert empty.json()["error"]["code"] == "UploadIncomplete"
-    assert "no committed blob" in empty.json()["error"]["message"]
+    # As on Azure, the weights are checked after the 202: the poll tells the failure.
+    empty = _refused(api, _register(api, name, "1", ref["blobUri"]))
+    assert empty["error"]["code"] == "UploadIncomplete"
+    assert "no committed blob" in empty["error"]["message"]
+    assert api.call("GET", _base(api, name, "1")).status_code == 404
 
     block = base64.b64encode(b"block-000").decode()
     container.get_blob_client("big.bin").stage_block(block, b"x" * 100)
-    staged = _register(api, name, "1", ref["blobUri"])
-    assert staged.json()["error"]["code"] == "UploadIncomplete"
-    assert "big.bin" in staged.json()["error"]["message"]
+    staged = _refused(api, _register(api, name, "1", ref["blobUri"]))
+    assert staged["error"]["code"] == "UploadIncomplete"
+    assert "big.bin" in staged["error"]["message"]
 
     container.get_blob_client("big.bin").commit_block_list([block])
     container.get_blob_client("big.bin").stage_block(base64.b64encode(b"block-001").decode(), b"y")
-    partial = _register(api, name, "1", ref["blobUri"])
-    assert partial.json()["error"]["code"] == "UploadIncomplete"
-    assert "uncommitted" in partial.json()["error"]["message"]
+    partial = _refused(api, _register(api, name, "1", ref["blobUri"]))
+    assert partial["error"]["code"] == "UploadIncomplete"
+    assert "uncommitted" in partial["error"]["message"]
 
     container.get_blob_client("big.bin").commit_block_list([block])
     # The client's private manifest means nothing to the service (real Azure reads none): one
@@ -149,7 +151,32 @@ def test_upload_incomplete_is_refused(api: Api, unique) -> None:
     container.upload_blob("azmodels-manifest.json", json.dumps(manifest).encode())
     ok = _register(api, name, "1", ref["blobUri"])
     assert ok.status_code == 202, ok.text
+    assert api.wait_operation(ok.headers["Location"])["status"] == "Succeeded"
     assert api.call("GET", _base(api, name, "1")).status_code == 200
+
+
+def _refused(api: Api, response: Any) -> dict[str, Any]:
+    """The failed operation a registration of incomplete weights ends in."""
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "InProgress"
+    assert response.headers["retry-after-ms"]
+    done = api.wait_operation(response.headers["Location"])
+    assert done["status"] == "Failed", done
+    return done
+
+
+def test_a_second_registration_while_the_first_is_checked_is_refused(api: Api, unique) -> None:
+    name = unique("dup")
+    ref = _slot(api, name, "1")["blobReferenceForConsumption"]
+    container = ContainerClient.from_container_url(ref["credential"]["sasUri"])
+    for i in range(200):  # enough blobs that the background check takes a while
+        container.upload_blob(f"f{i}.bin", b"x")
+    first = _register(api, name, "1", ref["blobUri"])
+    second = _register(api, name, "1", ref["blobUri"])
+    assert first.status_code == 202, first.text
+    # While the first is still checked, or once it registered: a conflict either way.
+    assert second.status_code == 409, second.text
+    assert api.wait_operation(first.headers["Location"])["status"] == "Succeeded"
 
 
 def test_register_refuses_foreign_blob_uri_and_unknown_base(api: Api, unique) -> None:
@@ -259,3 +286,22 @@ def test_custom_model_deployment(api: Api, unique) -> None:
     assert done["properties"]["capabilities"] == {"chatCompletion": "true"}
     assert done["properties"]["model"]["source"] == source
     api.call("DELETE", f"{api.deployments}/{deployment}")
+
+
+def test_uncommitted_blocks_are_found_under_odd_blob_names(api: Api, unique) -> None:
+    name = unique("odd")
+    ref = _slot(api, name, "1")["blobReferenceForConsumption"]
+    container = ContainerClient.from_container_url(ref["credential"]["sasUri"])
+    odd = "sub dir/ä b#1?%20&x=1.bin"
+    for i in range(30):
+        container.upload_blob(f"plain/{i}.bin", b"x")
+    blob = container.get_blob_client(odd)
+    first = base64.b64encode(b"block-000").decode()
+    blob.stage_block(first, b"x" * 10)
+    blob.commit_block_list([first])
+    blob.stage_block(base64.b64encode(b"block-001").decode(), b"y")
+    partial = _refused(api, _register(api, name, "1", ref["blobUri"]))
+    assert odd in partial["error"]["message"] and "1 uncommitted" in partial["error"]["message"]
+    blob.commit_block_list([first])
+    ok = _register(api, name, "1", ref["blobUri"])
+    assert api.wait_operation(ok.headers["Location"])["status"] == "Succeeded"
