@@ -48,7 +48,7 @@ from ..redaction import get_logger
 from ..rules import suggest_deployment_name
 from ..sizes import human_rate, human_size
 from ..steps import NextStep, Syntax, fill, plain
-from ..weights import inspect_source
+from ..weights import collect_files, inspect_source
 from .upload_sources import check_source, escaped
 
 if TYPE_CHECKING:
