@@ -78,17 +78,20 @@ def sha256_file(path: Path) -> str:
 
 
 class Storage:
-    """The sandbox's Azurite, reached with the emulator's public development key (containers and
-    SAS tokens for the two reference contenders, and reading back what was stored)."""
+    """The sandbox's Azurite, reached with its account key (from the sandbox's ready line):
+    containers and SAS tokens for the two reference contenders, and reading back what was
+    stored."""
 
-    def __init__(self, blob_endpoint: str) -> None:
+    def __init__(self, blob_endpoint: str, key: str) -> None:
         from azure.storage.blob import BlobServiceClient
 
-        from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
+        from azmodels_magic.sandbox.azurite import DEV_ACCOUNT
 
         self.endpoint = blob_endpoint.rstrip("/")
-        self.account, self.key = DEV_ACCOUNT, DEV_KEY
-        self.service = BlobServiceClient(self.endpoint, credential=DEV_KEY)
+        self.account, self.key = DEV_ACCOUNT, key
+        self.service = BlobServiceClient(
+            self.endpoint, credential={"account_name": DEV_ACCOUNT, "account_key": key}
+        )
 
     def container(self) -> tuple[str, str, str]:
         """A fresh container: (name, container URL, SAS token)."""
@@ -397,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with sandbox(provision_seconds=0) as box:
             info = box.info
-            storage = Storage(info.blob_endpoint)
+            storage = Storage(info.blob_endpoint, info.storage_key)
             ours = Ours(info, work)
             app = app_for(info)
             source = write_safetensors(work / "model.safetensors", size)

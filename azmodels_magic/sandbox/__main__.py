@@ -98,7 +98,7 @@ def _configure_logging(level: str) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from .azurite import Azurite, AzuriteError
+    from .azurite import Azurite, AzuriteError, new_account_key
     from .regions import DEFAULT_REGIONS, check_setup, parse_account, parse_regions
     from .server import (
         ACCOUNT,
@@ -128,13 +128,19 @@ def serve(args: argparse.Namespace) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(data_dir / "sandbox.sqlite3", default_account=ACCOUNT)
     previous = int(store.meta("azurite_port") or 0)
+    # Kept with the data, like the tokens: SAS URIs handed out before a restart stay valid.
+    with store.transaction():
+        storage_key = store.meta("azurite_key")
+        if storage_key is None:
+            storage_key = new_account_key()
+            store.set_meta("azurite_key", storage_key)
     try:
-        azurite = Azurite.start(data_dir / "azurite", port=previous)
+        azurite = Azurite.start(data_dir / "azurite", port=previous, account_key=storage_key)
     except AzuriteError:
         if not previous:
             raise
         log.info("Azurite's previous port %d is taken: picking another", previous)
-        azurite = Azurite.start(data_dir / "azurite", port=0)
+        azurite = Azurite.start(data_dir / "azurite", port=0, account_key=storage_key)
     store.set_meta("azurite_port", str(azurite.port))
     try:
         settings = Settings(
@@ -155,7 +161,7 @@ def serve(args: argparse.Namespace) -> int:
             accounts=tuple(args.accounts),
             latency_ms=max(0.0, args.latency_ms),
         )
-        sandbox = Sandbox(settings, store, azurite.port)
+        sandbox = Sandbox(settings, store, azurite.port, storage_key)
         server = make_server(sandbox)
     except BaseException:
         azurite.stop()
@@ -182,6 +188,7 @@ def serve(args: argparse.Namespace) -> int:
         token=sandbox.token,
         reader_token=sandbox.reader_token,
         blob_endpoint=azurite.blob_endpoint,
+        storage_key=storage_key,
         data_dir=str(data_dir),
         pid=os.getpid(),
     ).to_dict()

@@ -527,12 +527,15 @@ def check_quota(
     region = spec.location or app.settings.location
     pool, limit = subscription(app).pool(region, usage, sku_name)
     skip = (spec.name.lower(), exclude.lower()) if exclude else None
-    used = used_capacity(app, region, pool, skip)
-    if used + capacity > limit:
+    used = used_capacity(app, region, pool, None)
+    # A deployment being changed already holds its own capacity: only the difference is new.
+    held = used - used_capacity(app, region, pool, skip) if skip else 0
+    added = capacity - held
+    if added > 0 and used + added > limit:
         raise ApiError(
             400,
             "InsufficientQuota",
-            f"This operation require {capacity} new capacity in quota {usage} (SKU '{sku_name}') "
+            f"This operation require {added} new capacity in quota {usage} (SKU '{sku_name}') "
             f"in {region}, which is bigger than the current available capacity "
             f"{max(0, limit - used)}: {used} of {limit} units are used, {capacity} requested.",
         )

@@ -2,23 +2,30 @@
 
 Azurite comes from npm (package.json pins it). It runs as a child process that dies with its
 parent (PR_SET_PDEATHSIG on Linux), so even a kill -9 of the sandbox leaves no orphan behind.
+
+Its account key is a random one of its own (AZURITE_ACCOUNTS), not the emulator's public key:
+Azurite checks no Host header, so a web page whose name rebinds to 127.0.0.1 reaches it, and
+with the public key it could list, read and write every container of weights.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ctypes
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-# Azurite's well-known development account: public, documented, and only valid on the emulator.
+# Azurite's development account name, and its well-known public key, which an Azurite started
+# here refuses (it is given a key of its own).
 DEV_ACCOUNT = "devstoreaccount1"
 DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 INSTALL_HINT = (
@@ -31,6 +38,11 @@ _LISTENING = re.compile(r"listens on (http://[\d.]+:(\d+))")
 
 class AzuriteError(RuntimeError):
     """Azurite is missing or did not start."""
+
+
+def new_account_key() -> str:
+    """A random account key, base64 as Azure's are (64 bytes, like the emulator's own)."""
+    return base64.b64encode(secrets.token_bytes(64)).decode("ascii")
 
 
 def find_azurite() -> str:
@@ -65,6 +77,7 @@ class Azurite:
     process: subprocess.Popen
     port: int
     location: Path
+    account_key: str = field(repr=False)
 
     @property
     def blob_endpoint(self) -> str:
@@ -73,7 +86,8 @@ class Azurite:
     @property
     def connection_string(self) -> str:
         return (
-            f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+            f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"
+            f"AccountKey={self.account_key};"
             f"BlobEndpoint={self.blob_endpoint};"
         )
 
@@ -88,9 +102,17 @@ class Azurite:
 
     @classmethod
     def start(
-        cls, location: str | Path, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 30
+        cls,
+        location: str | Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        timeout: float = 30,
+        account_key: str | None = None,
     ) -> Azurite:
-        """Start azurite-blob on `port` (0 picks a free one) and wait until it listens."""
+        """Start azurite-blob on `port` (0 picks a free one) and wait until it listens. Its
+        account accepts only `account_key` (a new random one when not given)."""
+        key = account_key or new_account_key()
         location = Path(location)
         location.mkdir(parents=True, exist_ok=True)
         command = [
@@ -108,6 +130,7 @@ class Azurite:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            env={**os.environ, "AZURITE_ACCOUNTS": f"{DEV_ACCOUNT}:{key}"},
             preexec_fn=_die_with_parent if os.name == "posix" else None,
         )
         seen: list[str] = []
@@ -131,4 +154,4 @@ class Azurite:
             process.wait()
             tail = " | ".join(seen[-5:]) or "no output"
             raise AzuriteError(f"Azurite did not start within {timeout:.0f}s: {tail}")
-        return cls(process=process, port=found["port"], location=location)
+        return cls(process=process, port=found["port"], location=location, account_key=key)

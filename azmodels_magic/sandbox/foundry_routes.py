@@ -143,13 +143,13 @@ def get_model_row(app: Sandbox, name: str, version: str) -> Any:
 def sas_for(app: Sandbox, container: str, **permissions: bool) -> str:
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
-    from .azurite import DEV_ACCOUNT, DEV_KEY
+    from .azurite import DEV_ACCOUNT
 
     start = datetime.now(UTC) - timedelta(minutes=5)  # tolerate clock skew like Azure does
     return generate_container_sas(
         account_name=DEV_ACCOUNT,
         container_name=container,
-        account_key=DEV_KEY,
+        account_key=app.storage_key,
         permission=ContainerSasPermissions(**permissions),
         start=start,
         expiry=datetime.now(UTC) + timedelta(minutes=app.settings.sas_minutes),

@@ -39,6 +39,9 @@ class SandboxInfo:
     pid: int
     regions: list[str] = field(default_factory=list)
     accounts: list[str] = field(default_factory=list)
+    # Azurite's account key (the account is azurite.DEV_ACCOUNT): for tools and tests that
+    # read the sandbox's storage directly; the client itself only uses the SAS it is given.
+    storage_key: str = field(default="", repr=False)
 
     @classmethod
     def from_json(cls, line: str) -> SandboxInfo:

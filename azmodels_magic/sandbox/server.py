@@ -187,10 +187,11 @@ class Settings:
 class Sandbox:
     """The application: settings, state, catalog, Azurite and the URL builders routes need."""
 
-    def __init__(self, settings: Settings, store: Store, blob_port: int):
+    def __init__(self, settings: Settings, store: Store, blob_port: int, storage_key: str):
         self.settings = settings
         self.store = store
         self.blob_port = blob_port
+        self.storage_key = storage_key  # Azurite's account key: signs the SAS handed out
         self.catalog = Catalog.load(settings.catalog_size, settings.catalog_file)
         self.faults = FaultInjector(
             settings.fault_rate, settings.seed, settings.fault_retry_after_ms
@@ -245,16 +246,16 @@ class Sandbox:
         return f"{self.base_url}{path}" + (f"?{urlencode(query)}" if query else "")
 
     def blob_service(self):
-        """A BlobServiceClient on Azurite with the development key (imported lazily)."""
+        """A BlobServiceClient on Azurite with its account key (imported lazily)."""
         with self._blob_lock:
             if self._blob_service is None:
                 from azure.storage.blob import BlobServiceClient
 
-                from .azurite import DEV_ACCOUNT, DEV_KEY
+                from .azurite import DEV_ACCOUNT
 
                 conn = (
                     f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"
-                    f"AccountKey={DEV_KEY};BlobEndpoint={self.blob_endpoint};"
+                    f"AccountKey={self.storage_key};BlobEndpoint={self.blob_endpoint};"
                 )
                 self._blob_service = BlobServiceClient.from_connection_string(
                     conn, retry_total=2, connection_timeout=10, read_timeout=60

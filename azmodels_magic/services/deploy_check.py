@@ -6,6 +6,8 @@ in that region, that the region has the capacity, and that the quota left for th
 name covers the capacity. A refusal is one line with the shortfall and up to three regions
 where the same deployment fits, each with its command; nothing is sent. The service's own
 InsufficientQuota (another deploy got there first) is reported the same way.
+
+`check_before_scale` does the same for a scale up: only the added capacity needs quota.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clients.arm import ArmClient
 from ..errors import AzModelsError, QuotaExceededError, ValidationError
-from ..records import BaseModel, SkuOption
+from ..records import BASE, BaseModel, SkuOption
 from ..steps import NextStep
 from .quota import QuotaService, RegionOption, region_key, usage_name_of
 
@@ -49,6 +51,36 @@ def check_before_deploy(
     if not isinstance(target, BaseModel):
         return arm  # custom models: the project's own SKUs, checked by check_sku
     plan = _Plan(quota, target, sku, units, deployment_name)
+    region_now = actual_region(quota, arm)
+    plan.check(region_now)
+    return _GuardedArm(arm, plan, region_now)
+
+
+def check_before_scale(deployments: DeploymentService, deployment: Any, capacity: int) -> ArmClient:
+    """The client to scale the deployment with, once the capacity it adds is checked against the
+    quota and the region's capacity; raises a one-line error (with where it fits instead) and
+    sends nothing otherwise. Scaling down, and custom deployments, need no check."""
+    arm = deployments.arm
+    added = capacity - deployment.capacity
+    if added <= 0 or deployment.type != BASE:
+        return arm
+    model = next(
+        (
+            m
+            for m in deployments.models.base_versions(deployment.model_name)
+            if not deployment.model_version or m.version == deployment.model_version
+        ),
+        None,
+    )
+    if model is None:
+        return arm  # the catalog no longer lists it: the service will decide
+    sku = deployments.capacity_range(deployment)
+    quota = quota_service(deployments)
+    plan = _Plan(quota, model, sku, capacity, deployment.name, added=added)
+    plan.what = (
+        f"Scaling '{deployment.name}' ({model.name} {model.version} {sku.name}) from "
+        f"{deployment.capacity} to {capacity}"
+    )
     region_now = actual_region(quota, arm)
     plan.check(region_now)
     return _GuardedArm(arm, plan, region_now)
@@ -98,18 +130,29 @@ class _Plan:
     """One deployment's model, SKU and capacity, and how to say where else it fits."""
 
     def __init__(
-        self, quota: QuotaService, model: BaseModel, sku: SkuOption, units: int, name: str
+        self,
+        quota: QuotaService,
+        model: BaseModel,
+        sku: SkuOption,
+        units: int,
+        name: str,
+        *,
+        added: int | None = None,
     ) -> None:
         self.quota = quota
         self.model = model
         self.sku = sku
         self.units = units
         self.name = name
+        # What the quota and the region must still find: all of it for a new deployment, only
+        # the difference for a scale up (the deployment already holds the rest).
+        self.needed = units if added is None else added
         self.usage_name = usage_name_of(model, sku.name)
+        self.what = f"{model.name} {model.version} {sku.name} x {units}"
 
     @property
     def label(self) -> str:
-        return f"{self.model.name} {self.model.version} {self.sku.name} x {self.units}"
+        return self.what
 
     def command(self, region: str) -> NextStep:
         return NextStep.of(
@@ -160,10 +203,10 @@ class _Plan:
             usage = self.quota.usage(region, self.usage_name)
         except AzModelsError:
             usage = None  # quota unreadable (e.g. no permission): the service will decide
-        if usage is not None and self.units > usage.available:
+        if usage is not None and self.needed > usage.available:
             text, steps = self.elsewhere(region)
             raise QuotaExceededError(
-                f"{self.label} needs {self.units}, {usage.available} left of {usage.limit} in "
+                f"{self.label} needs {self.needed}, {usage.available} left of {usage.limit} in "
                 f"{region} ({usage.usage_name}: {usage.used} of {usage.limit} used); nothing "
                 f"was sent.{text}",
                 code="InsufficientQuota",
@@ -171,10 +214,10 @@ class _Plan:
             )
         if caps:
             room = max(c.available_capacity for c in here)
-            if self.units > room:
+            if self.needed > room:
                 text, steps = self.elsewhere(region)
                 raise QuotaExceededError(
-                    f"{self.label} needs {self.units}, {region} has capacity for {room} now; "
+                    f"{self.label} needs {self.needed}, {region} has capacity for {room} now; "
                     f"nothing was sent.{text}",
                     code="InsufficientCapacity",
                     steps=steps,
@@ -194,8 +237,8 @@ class _Plan:
 
 
 class _GuardedArm(ArmClient):
-    """The account's client, whose PUT of this deployment reports a quota refusal with the
-    regions where it fits."""
+    """The account's client, whose PUT (deploy) or PATCH (scale) of this deployment reports a
+    quota refusal with the regions where it fits."""
 
     def __init__(self, arm: ArmClient, plan: _Plan, region: str) -> None:
         super().__init__(
@@ -212,5 +255,11 @@ class _GuardedArm(ArmClient):
     def put_deployment(self, name: str, **kwargs: Any):
         try:
             return super().put_deployment(name, **kwargs)
+        except QuotaExceededError as exc:
+            raise self._plan.refused(exc, self._region) from None
+
+    def patch_deployment(self, name: str, **kwargs: Any):
+        try:
+            return super().patch_deployment(name, **kwargs)
         except QuotaExceededError as exc:
             raise self._plan.refused(exc, self._region) from None

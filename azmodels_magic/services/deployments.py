@@ -521,18 +521,21 @@ class DeploymentService:
         wait: bool = True,
         on_status: Callable[[str], None] | None = None,
     ) -> ScaleReport:
+        from . import deploy_check
+
         rules.check_capacity(capacity)
         deployment = self.settled(name)
         self.check_capacity(deployment, capacity)
         if capacity == deployment.capacity:
             return ScaleReport(deployment, deployment.capacity, capacity, waited=True)
-        response = self.arm.patch_deployment(name, sku=deployment.sku, capacity=capacity)
+        arm = deploy_check.check_before_scale(self, deployment, capacity)
+        response = arm.patch_deployment(name, sku=deployment.sku, capacity=capacity)
         self.cache.invalidate("deployments")
-        unknown = self._follow(self.arm, response, name, "Scale", on_status) if wait else ""
+        unknown = self._follow(arm, response, name, "Scale", on_status) if wait else ""
         after = deployment
         if wait and not unknown:
             try:
-                after = self.arm.get_deployment(name)
+                after = arm.get_deployment(name)
             except AzModelsError as exc:
                 unknown = _reason(exc)
         return ScaleReport(after, deployment.capacity, capacity, waited=wait and not unknown,

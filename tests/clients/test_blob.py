@@ -28,7 +28,7 @@ from azmodels_magic.clients.blob import (
 from azmodels_magic.errors import UploadError
 from azmodels_magic.journal import UploadJournal
 from azmodels_magic.records import WeightFile
-from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY, Azurite
+from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, Azurite
 
 azure_blob = pytest.importorskip("azure.storage.blob")
 REPO = Path(__file__).resolve().parents[2]
@@ -68,7 +68,7 @@ def sas_url(azurite: Azurite, service, *, read_only: bool = False) -> tuple[str,
     token = azure_blob.generate_container_sas(
         DEV_ACCOUNT,
         container,
-        account_key=DEV_KEY,
+        account_key=azurite.account_key,
         permission=permission,
         expiry=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
     )

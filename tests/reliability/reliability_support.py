@@ -152,14 +152,14 @@ class Raw:
             client.close()
 
     def blob_count(self) -> dict[str, int]:
-        """Blobs (committed or staged) per container in the sandbox's Azurite, via the dev key."""
+        """Blobs (committed or staged) per container in the sandbox's Azurite, via its key."""
         from azure.storage.blob import BlobServiceClient
 
-        from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
+        from azmodels_magic.sandbox.azurite import DEV_ACCOUNT
 
         conn = (
-            f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-            f"BlobEndpoint={self.info.blob_endpoint};"
+            f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"
+            f"AccountKey={self.info.storage_key};BlobEndpoint={self.info.blob_endpoint};"
         )
         service = BlobServiceClient.from_connection_string(conn)
         try:

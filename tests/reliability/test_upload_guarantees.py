@@ -290,14 +290,14 @@ def test_a_second_upload_of_the_same_version_is_refused_before_asking_for_a_slot
 
 
 def stored_bytes(raw: Raw) -> dict[str, int]:
-    """Bytes held (committed or staged) per container of the sandbox's Azurite (dev key)."""
+    """Bytes held (committed or staged) per container of the sandbox's Azurite (its key)."""
     from azure.storage.blob import BlobServiceClient
 
-    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
+    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT
 
     conn = (
-        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-        f"BlobEndpoint={raw.info.blob_endpoint};"
+        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"
+        f"AccountKey={raw.info.storage_key};BlobEndpoint={raw.info.blob_endpoint};"
     )
     service = BlobServiceClient.from_connection_string(conn)
     try:
@@ -508,7 +508,7 @@ def test_an_interrupted_swap_whose_new_weights_are_gone_restores_the_old_version
     weights disappear: the next command puts the old registration back, as it was."""
     from azure.storage.blob import BlobServiceClient
 
-    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
+    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT
 
     raw = Raw(app._sandbox_info)
     name = "ow-rollback"
@@ -521,8 +521,8 @@ def test_an_interrupted_swap_whose_new_weights_are_gone_restores_the_old_version
     [intent] = [i for i in ReplaceIntent.list_all() if i.name == name]
     container = intent.new["blobUri"].rstrip("/").rsplit("/", 1)[1]
     conn = (
-        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-        f"BlobEndpoint={raw.info.blob_endpoint};"
+        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"
+        f"AccountKey={raw.info.storage_key};BlobEndpoint={raw.info.blob_endpoint};"
     )
     with BlobServiceClient.from_connection_string(conn) as service:
         service.delete_container(container)

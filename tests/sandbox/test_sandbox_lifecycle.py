@@ -113,6 +113,8 @@ def test_restart_keeps_state_sigterm_is_clean_and_kill_9_leaves_no_azurite(tmp_p
     upload = api.upload_model("kept-model", "1", {"w.bin": b"weights"})
     assert upload.status_code == 202
     api.wait_operation(upload.headers["Location"])
+    creds = api.call("POST", f"{api.project}/models/kept-model/versions/1/credentials")
+    sas_before = creds.json()["blobReferenceForConsumption"]["credential"]["sasUri"]
     first = process.info
     azurite = _azurite_pid(first.pid)
     raw = process._process
@@ -139,8 +141,42 @@ def test_restart_keeps_state_sigterm_is_clean_and_kill_9_leaves_no_azurite(tmp_p
         assert (
             ContainerClient.from_container_url(sas).download_blob("w.bin").readall() == b"weights"
         )
+        # Azurite's key is kept with the data: a SAS handed out before the restart still reads.
+        assert again.info.storage_key == first.storage_key
+        with ContainerClient.from_container_url(sas_before) as before:
+            assert before.download_blob("w.bin").readall() == b"weights"
     finally:
         again.stop()
+
+
+def test_its_storage_takes_its_own_key_not_the_public_one(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    """Azurite checks no Host header, so a page whose name rebinds to 127.0.0.1 reaches it: the
+    emulator's public key must get nothing, and each sandbox's key is its own."""
+    from azure.core.exceptions import HttpResponseError
+    from azure.storage.blob import BlobServiceClient
+
+    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
+
+    info = sandbox.info
+    assert info.storage_key and info.storage_key != DEV_KEY
+    assert info.storage_key not in repr(info)
+
+    def containers(key: str) -> list[str]:
+        credential = {"account_name": DEV_ACCOUNT, "account_key": key}
+        with BlobServiceClient(info.blob_endpoint, credential, retry_total=0) as service:
+            return [c.name for c in service.list_containers()]
+
+    with pytest.raises(HttpResponseError) as refused:
+        containers(DEV_KEY)
+    assert refused.value.status_code == 403
+    containers(info.storage_key)  # the sandbox's own key is let in
+    other = start_sandbox(data_dir=tmp_path)
+    try:
+        assert other.info.storage_key != info.storage_key
+    finally:
+        other.stop()
 
 
 def test_sandbox_dies_with_its_parent(tmp_path: Path) -> None:

@@ -131,16 +131,16 @@ def container_name(blob_uri: str) -> str:
 
 
 def dev_blobs(app, container: str, *, uncommitted: bool = False) -> dict[str, int]:
-    """name -> size of the blobs in a container, seen with Azurite's development account
+    """name -> size of the blobs in a container, seen with the sandbox's storage key
     (independent of any SAS). `uncommitted` adds blobs that only have staged blocks."""
     from azure.core.exceptions import ResourceNotFoundError
     from azure.storage.blob import BlobServiceClient
 
-    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
+    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT
 
     service = BlobServiceClient(
         app._sandbox_info.blob_endpoint,
-        credential={"account_name": DEV_ACCOUNT, "account_key": DEV_KEY},
+        credential={"account_name": DEV_ACCOUNT, "account_key": app._sandbox_info.storage_key},
     )
     with service:
         client = service.get_container_client(container)

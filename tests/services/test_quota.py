@@ -161,6 +161,59 @@ def test_the_services_own_refusal_is_reported_the_same_way(world):
         rest(world, "DELETE", other)
 
 
+def patches_of(app, name: str) -> list[str]:
+    lines = app.sandbox_log.read_text().splitlines()
+    return [line for line in lines if re.search(rf"PATCH \S+/deployments/{re.escape(name)} ", line)]
+
+
+def test_scale_up_needs_quota_only_for_what_it_adds(world):
+    world.deployments.cache.invalidate()  # earlier tests changed deployments behind its back
+    world.execute("deploy --name gpt-4o --deployment-name q-grow --capacity 30")
+    try:
+        left = LIMIT - used(world)
+        # Up to exactly what is left: the deployment's own 30 units are not counted twice.
+        world.execute(f"deployments scale --name q-grow --capacity {30 + left}")
+        assert used(world) == LIMIT
+        with pytest.raises(QuotaExceededError) as refused:
+            world.execute(f"deployments scale --name q-grow --capacity {30 + left + 5}")
+        text = str(refused.value)
+        assert refused.value.code == "InsufficientQuota" and "\n" not in text
+        assert f"needs 5, 0 left of {LIMIT} in eastus" in text, text
+        assert "nothing was sent" in text and "It fits in swedencentral" in text, text
+        assert len(patches_of(world, "q-grow")) == 1  # only the scale that fitted was sent
+        world.execute("deployments scale --name q-grow --capacity 10")  # down: no quota needed
+        assert used(world) == LIMIT - left - 20
+    finally:
+        world.execute("deployments delete --name q-grow --force")
+
+
+def test_the_services_own_refusal_of_a_scale_is_reported_the_same_way(world):
+    world.deployments.cache.invalidate()  # earlier tests changed deployments behind its back
+    world.execute("deploy --name gpt-4o --deployment-name q-raced --capacity 5")
+    used(world)  # the pre-check will read these (soon stale) figures
+    world.execute("regions --name gpt-4o")
+    # Another client takes the rest of the quota between our check and our PATCH.
+    body = {
+        "sku": {"name": "GlobalStandard", "capacity": LIMIT - used(world)},
+        "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-11-20"}},
+    }
+    other = deployment_path(world, "q-other2")
+    assert rest(world, "PUT", other, json=body).status_code == 201
+    try:
+        with pytest.raises(QuotaExceededError) as refused:
+            world.execute("deployments scale --name q-raced --capacity 8")
+        text = str(refused.value)
+        assert "InsufficientQuota" in text and "It fits in swedencentral" in text, text
+        # The service's own words count the deployment's units as used, and ask only for 3.
+        assert "require 3 new capacity" in text and f"{LIMIT} of {LIMIT} units are used" in text
+        assert len(patches_of(world, "q-raced")) == 1  # sent once, refused by the service
+        sku = rest(world, "GET", deployment_path(world, "q-raced")).json()["sku"]
+        assert sku == {"name": "GlobalStandard", "capacity": 5}
+    finally:
+        rest(world, "DELETE", other)
+        world.execute("deployments delete --name q-raced --force")
+
+
 def test_regions_sorted_by_what_fits_with_your_accounts_marked(world):
     outcome = world.execute("regions --name gpt-4o --sku GlobalStandard --capacity 100")
     frame = outcome.value

@@ -120,7 +120,7 @@ def test_single_file_is_stored_byte_exact_and_registered(app, weights: Path):
 def test_multi_block_file_is_committed_in_blocks_and_byte_exact(app, tmp_path, small_blocks):
     from azure.storage.blob import BlobClient
 
-    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
+    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT
 
     source = write_safetensors(tmp_path / "blocks.safetensors", {"w": ("U8", (1_100_000,))})
     size = source.stat().st_size
@@ -135,7 +135,7 @@ def test_multi_block_file_is_committed_in_blocks_and_byte_exact(app, tmp_path, s
         app._sandbox_info.blob_endpoint,
         container_name(report.model.blob_uri),
         "blocks.safetensors",
-        credential={"account_name": DEV_ACCOUNT, "account_key": DEV_KEY},
+        credential={"account_name": DEV_ACCOUNT, "account_key": app._sandbox_info.storage_key},
     )
     with blob:
         committed, uncommitted = blob.get_block_list("all")
@@ -639,7 +639,7 @@ def test_storage_that_does_not_hold_what_was_sent_registers_nothing(app, tmp_pat
     (other bytes, no digest) stops the upload; the next run sends that file again."""
     from azure.storage.blob import BlobServiceClient
 
-    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
+    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT
     from azmodels_magic.services.uploads import UploadService
 
     source = write_safetensors(tmp_path / "w.safetensors", {"w": ("F16", (64, 64))}, seed=25)
@@ -649,7 +649,7 @@ def test_storage_that_does_not_hold_what_was_sent_registers_nothing(app, tmp_pat
         result = transfer(prepared, sas_url, journal, progress)
         service = BlobServiceClient(
             app._sandbox_info.blob_endpoint,
-            credential={"account_name": DEV_ACCOUNT, "account_key": DEV_KEY},
+            credential={"account_name": DEV_ACCOUNT, "account_key": app._sandbox_info.storage_key},
         )
         with service:
             blob = service.get_blob_client(container_name(journal.container_url), source.name)
@@ -671,7 +671,7 @@ def test_storage_that_does_not_hold_what_was_sent_registers_nothing(app, tmp_pat
 def test_a_manifest_or_metadata_that_is_not_a_digest_shows_none(app):
     from azure.storage.blob import BlobServiceClient
 
-    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
+    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT
 
     bad = {"files": [{"path": "model.bin", "sha256": "\x1b[2Jnot-a-digest"}, "junk", {"x": 1}]}
     register_directly(
@@ -681,7 +681,7 @@ def test_a_manifest_or_metadata_that_is_not_a_digest_shows_none(app):
     container = container_name(registered(app, "bad-manifest", "1")["blobUri"])
     service = BlobServiceClient(
         app._sandbox_info.blob_endpoint,
-        credential={"account_name": DEV_ACCOUNT, "account_key": DEV_KEY},
+        credential={"account_name": DEV_ACCOUNT, "account_key": app._sandbox_info.storage_key},
     )
     with service:  # another tool's metadata, under our key
         blob = service.get_blob_client(container, "model.bin")
