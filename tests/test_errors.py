@@ -16,11 +16,11 @@ def test_unexpected_errors_are_one_redacted_line():
 
 def test_a_malformed_storage_address_never_echoes_its_sas():
     from azmodels_magic.clients.storage import delete_blobs
-    from azmodels_magic.errors import UploadError
+    from azmodels_magic.errors import AzModelsError
 
     try:
         delete_blobs("not-a-url?sv=1&sig=SECRETSIGNATUREVALUE")
-    except UploadError as exc:
+    except AzModelsError as exc:
         assert "SECRETSIGNATUREVALUE" not in str(exc)
     else:
         raise AssertionError("a malformed address must be refused")

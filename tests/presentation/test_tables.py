@@ -151,7 +151,7 @@ def test_base_frame_built_by_columns_is_cell_for_cell_the_row_built_one(app):
     records = (*app.models.catalog(), hostile)
     tables._LAST_MODELS_FRAME.clear()
     by_columns = models_frame(records, "base")
-    by_rows = tables._frame([tables._row(m) for m in records], tables.BASE_COLUMNS, "models")
+    by_rows = tables.build_frame([tables._row(m) for m in records], tables.BASE_COLUMNS, "models")
     pd.testing.assert_frame_equal(by_columns, by_rows)
     assert list(by_columns.columns) == tables.BASE_COLUMNS
     last = by_columns.iloc[-1]
