@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 # Keywords of SandboxProcess; everything else is an AzModels setting.
@@ -29,3 +32,29 @@ def start_app(*, sandbox: dict[str, Any] | None = None, **options: Any):
         app.close()
         raise
     return app
+
+
+class _Retries(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "retry in" in message:
+            self.lines.append(message)
+
+
+@contextmanager
+def retries_logged() -> Iterator[list[str]]:
+    """The retries the HTTP planes make meanwhile, one line each, as debug logging shows them
+    (`METHOD URL: STATUS, retry in S`): what a user sees with debug on, counted."""
+    logger = logging.getLogger("azmodels_magic.http.plane")
+    handler, level = _Retries(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler.lines
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

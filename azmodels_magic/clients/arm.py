@@ -180,9 +180,6 @@ class ArmClient:
     ) -> dict[str, Any]:
         return self.plane.wait(response, context=context, on_status=on_status)
 
-    def deployment_skus(self, name: str) -> list[dict[str, Any]]:
-        return list(self.plane.iter_items(self._deployment_path(name) + "/skus"))
-
     # -- metrics --------------------------------------------------------------------------------
 
     def metrics(

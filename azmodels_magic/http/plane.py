@@ -133,7 +133,6 @@ class Plane:
             # Plain http goes to loopback only: never through a proxy from the environment,
             # which would see the token in clear.
             self.session.trust_env = False
-        self.retries_done = 0  # observable in tests and benchmarks
         self.auth_hint = auth_hint  # what to do about a 401 here (the sandbox's differs)
 
     def __repr__(self) -> str:
@@ -201,7 +200,7 @@ class Plane:
                     ) from None
                 delay = self.backoff.delay(attempt)
                 log.debug("%s %s failed (%s); retry in %.2fs", method, url, exc, delay)
-                self._retry_sleep(delay)
+                self._sleep(delay)
                 attempt += 1
                 continue
             except requests.RequestException as exc:  # TooManyRedirects, InvalidURL, ...
@@ -227,17 +226,13 @@ class Plane:
             if response.status_code in RETRY_STATUSES and attempt < self.max_retries:
                 delay = self.backoff.delay(attempt, response.headers)
                 log.debug("%s %s: %s, retry in %.2fs", method, url, response.status_code, delay)
-                self._retry_sleep(delay)
+                self._sleep(delay)
                 attempt += 1
                 continue
             error = error_from_response(response, context)
             if isinstance(error, AuthenticationError):
                 error.hint = self.auth_hint or error.hint or AuthenticationError.default_hint
             raise error
-
-    def _retry_sleep(self, delay: float) -> None:
-        self.retries_done += 1
-        self._sleep(delay)
 
     def json(self, response: requests.Response, context: str = "") -> dict[str, Any]:
         """The JSON object of a successful response; anything else is one ServiceError line."""

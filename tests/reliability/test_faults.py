@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azmodels_support import retries_logged
 from reliability_support import BLOCK, Raw, file_sha256, make_weights, sha256, start_app
 
 from azmodels_magic.services.uploads import UploadService
@@ -57,9 +58,6 @@ def run_lifecycle(app, weights: Path) -> dict[str, Any]:
     app.execute(f"delete --name {MODEL} --version 1 --force")
     seen["final"] = raw.wait_settled()
     seen["blobs"] = raw.blob_count()
-    seen["retries"] = sum(
-        getattr(app.connection, name).plane.retries_done for name in ("arm", "foundry")
-    )
     return seen
 
 
@@ -85,9 +83,13 @@ def runs(weights) -> dict[int | None, dict[str, Any]]:
                     "extra_args": ["--fault-retry-after-ms", "200"],
                 },
             )
-        with ThreadPoolExecutor(len(apps)) as pool:
+        with retries_logged() as retries, ThreadPoolExecutor(len(apps)) as pool:
             futures = {key: pool.submit(run_lifecycle, app, weights) for key, app in apps.items()}
-            return {key: future.result() for key, future in futures.items()}
+            seen = {key: future.result() for key, future in futures.items()}
+        for key, app in apps.items():  # each sandbox has its own address: its retries name it
+            address = app.sandbox_info.arm_endpoint
+            seen[key]["retries"] = sum(address + "/" in line for line in retries)
+        return seen
     finally:
         for app in apps.values():
             app.close()
