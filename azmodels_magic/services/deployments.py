@@ -371,7 +371,7 @@ class DeploymentService:
             return self.arm
         account = self.region_accounts.get(_region_key(region))
         if account:
-            from ..clients.arm import ArmClient
+            from ..clients.arm import ArmClient  # lazy: requests; cards import this at %load_ext
 
             return ArmClient(
                 self.arm.plane,
@@ -400,7 +400,7 @@ class DeploymentService:
         wait: bool = True,
         on_status: Callable[[str], None] | None = None,
     ) -> DeploymentDetails:
-        from . import deploy_check
+        from . import deploy_check  # lazy: it imports clients.arm, so requests
 
         rules.check(rules.deployment_name, deployment_name)
         _check_deploy_values(type=type, sku=sku, capacity=capacity, region=region)
@@ -521,7 +521,7 @@ class DeploymentService:
         wait: bool = True,
         on_status: Callable[[str], None] | None = None,
     ) -> ScaleReport:
-        from . import deploy_check
+        from . import deploy_check  # lazy: it imports clients.arm, so requests
 
         rules.check_capacity(capacity)
         deployment = self.settled(name)
