@@ -16,7 +16,11 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
+from . import grammar
+from .api import AzModels
 from .errors import AzModelsError, HelpRequested, internal_error_text
+from .presentation.dashboard import dashboard
+from .presentation.forms import upload_form
 from .steps import NextStep
 
 PROG = "%azmodels"
@@ -75,8 +79,6 @@ class DisplayedError(Exception):
 class AzModelsMagics(Magics):
     def __init__(self, shell) -> None:
         super().__init__(shell)
-        from .api import AzModels
-
         self.app = AzModels(parent=shell)
         shell.configurables.append(self.app)
 
@@ -99,8 +101,6 @@ class AzModelsMagics(Magics):
 
     def _words(self, line: str) -> list[str]:
         """The command's words, each `{var}`/`$var` expanded inside its own word."""
-        from . import grammar
-
         if "{" not in line and "$" not in line:
             return grammar.split(line)
         hidden, expressions = _hide_expressions(line)
@@ -131,16 +131,10 @@ class AzModelsMagics(Magics):
     def _run(self, words: list[str]) -> Any:
         if not words:
             if self.app.interactive_forms():  # a notebook: the dashboard
-                from .presentation.dashboard import dashboard
-
                 return dashboard(self.app)
-            from . import grammar
-
             raise HelpRequested(grammar.build_parser(PROG).format_help().rstrip())
         if words == ["upload"] and self.app.interactive_forms():
             # `upload` needs --source and --name; with neither, a notebook shows the form.
-            from .presentation.forms import upload_form
-
             return upload_form(self.app)
         outcome = self.app.execute(words, prog=PROG, syntax=magic_syntax)
         if outcome.message:
