@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import grammar
-from .services.deployments import CUSTOM_SKUS
-from .services.models import suggest_deployment_name
 
 PREFIXES = ("%azmodels", "%%azmodels", "azmodels")
 # (command path, option dest) -> what its values are
@@ -173,6 +171,8 @@ class AzModelsCompleter:
         """For `deploy --deployment-name`: a free name made from the model's name."""
         if not model:
             return []
+        from .services.models import suggest_deployment_name  # lazy: %load_ext loads us
+
         taken = {name.lower() for name in self.deployment_names()}
         stem = suggest_deployment_name(model)
         for n in range(1, 100):
@@ -190,6 +190,8 @@ class AzModelsCompleter:
     def skus(self, model: str) -> list[str]:
         wanted = model.lower()
         if any(m.name.lower() == wanted for m in self._cached("custom")):
+            from .services.deployments import CUSTOM_SKUS  # lazy: %load_ext loads us
+
             return [s.name for s in CUSTOM_SKUS]
         names = [
             s.name for m in self._cached("catalog") if m.name.lower() == wanted for s in m.skus
@@ -252,7 +254,7 @@ class AzModelsCompleter:
 
 
 def _quota(app: Any) -> Any:
-    from .services.deploy_check import quota_service  # lazy: requests; %load_ext loads us
+    from .services.deploy_check import quota_service  # lazy: %load_ext loads us
 
     return quota_service(app.deployments)
 

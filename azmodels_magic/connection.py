@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from .auth import FOUNDRY_SCOPE, TokenProvider, arm_scope
 from .config import AzModelsConfig, validate_project_endpoint
 from .errors import SANDBOX_SIGN_IN_HINT, NotConnectedError
-from .http.backoff import Backoff
 from .steps import NextStep
 
 if TYPE_CHECKING:
@@ -53,6 +52,7 @@ class Connection:
         )
 
     def _plane(self, name: str, base_url: str, scope: str, api_version: str, **kw) -> Plane:
+        from .http.backoff import Backoff  # lazy, like Plane: only a request needs it
         from .http.plane import Plane  # lazy: requests; %load_ext reaches this module
 
         c = self.config

@@ -19,8 +19,6 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from . import grammar
 from .api import AzModels
 from .errors import AzModelsError, HelpRequested, internal_error_text
-from .presentation.dashboard import dashboard
-from .presentation.forms import upload_form
 from .steps import NextStep
 
 PROG = "%azmodels"
@@ -131,10 +129,14 @@ class AzModelsMagics(Magics):
     def _run(self, words: list[str]) -> Any:
         if not words:
             if self.app.interactive_forms():  # a notebook: the dashboard
+                from .presentation.dashboard import dashboard  # lazy: only bare %azmodels
+
                 return dashboard(self.app)
             raise HelpRequested(grammar.build_parser(PROG).format_help().rstrip())
         if words == ["upload"] and self.app.interactive_forms():
             # `upload` needs --source and --name; with neither, a notebook shows the form.
+            from .presentation.forms import upload_form  # lazy: only the upload form
+
             return upload_form(self.app)
         outcome = self.app.execute(words, prog=PROG, syntax=magic_syntax)
         if outcome.message:

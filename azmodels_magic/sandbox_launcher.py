@@ -34,7 +34,6 @@ from typing import Any
 from .config import is_loopback
 from .errors import AzModelsError, ValidationError
 from .http.origin import origin_of
-from .journal import cache_dir
 from .sandbox.protocol import (
     INFO_PATH,
     LOG_NAME,
@@ -330,6 +329,8 @@ class SandboxProcess:
 
 
 def _state_path() -> Path:
+    from .journal import cache_dir  # lazy: the journal loads the blob client
+
     return cache_dir() / "sandbox.json"
 
 

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AzModelsError
-from ..journal import ReplaceIntent
-from ..presentation.outcomes import next_steps
 from ..presentation.tables import WIDE
 from ..records import Displayable
 from ..redaction import get_logger
@@ -42,6 +40,8 @@ class Outcome:
 
     def render(self, syntax: Syntax) -> None:
         """Write the commands the message names, and its next steps, in `syntax`."""
+        from ..presentation.outcomes import next_steps  # lazy: it loads the services
+
         lines = [fill(self.message, self.steps, syntax)] if self.message else []
         lines += next_steps(self.next, syntax)
         self.message, self.steps, self.next, self.syntax = "\n".join(lines), (), (), syntax
@@ -108,6 +108,8 @@ def finish_interrupted(app: AzModels) -> None:
     """Finish (or roll back) an `upload --overwrite` that a killed process left between
     deleting the old registration and registering the new one. Costs one directory listing
     when there is none; never fails the command it runs before (the next one tries again)."""
+    from ..journal import ReplaceIntent  # lazy: the journal loads the blob client
+
     try:
         if not ReplaceIntent.list_all():
             return

@@ -17,9 +17,7 @@ from typing import Any
 
 from ..records import Displayable
 from ..steps import Syntax, plain
-from .cards import card_for
 from .colours import status_colour
-from .quota_views import with_chart
 from .tables import WIDE, cell_text
 from .text import cut
 
@@ -147,6 +145,8 @@ def _moment(value: Any) -> str:
 def _html_formatter(frame: Any) -> str | None:
     table = frame_html(frame)
     if table is not None and is_ours(frame) and frame.attrs.get(FRAME_KIND) == "quota":
+        from .quota_views import with_chart  # a bar chart of used vs limit beside the table
+
         return with_chart(frame, table)
     return table
 
@@ -164,6 +164,8 @@ CARD_RECORDS = (
 def record_card(record: Displayable, syntax: Syntax = plain):
     """The card of a record. The cards module imports the services (their record types): it
     loads when a record is first shown, not with the extension."""
+    from .cards import card_for  # lazy: it loads the services; %load_ext loads this module
+
     return card_for(record, syntax)
 
 
