@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 
 def load_ipython_extension(ipython: Any) -> None:
+    # Here, not at the top: `import azmodels_magic` (the CLI, the sandbox) must not load IPython.
     from .completion import register
     from .magics import AzModelsMagics, magic_syntax
     from .presentation.display import install
@@ -28,6 +29,7 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def unload_ipython_extension(ipython: Any) -> None:
+    # Here for the same reason as in load_ipython_extension.
     from .completion import unregister
     from .presentation.display import uninstall
 
@@ -52,7 +54,7 @@ def get_app() -> AzModels:
 
 def __getattr__(name: str) -> Any:
     if name == "AzModels":
-        from .api import AzModels
+        from .api import AzModels  # on first use: `import azmodels_magic` stays light
 
         return AzModels
     raise AttributeError(name)

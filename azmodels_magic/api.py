@@ -27,6 +27,7 @@ from .connection import Connection
 from .errors import AzModelsError, UsageError
 from .http.origin import ensure_secure
 from .presentation.confirm import interaction_mode
+from .presentation.display import install
 from .presentation.tables import deployments_frame, models_frame
 from .redaction import log_to_stderr
 from .sandbox_manager import SandboxManager
@@ -99,8 +100,6 @@ def _cards_in_ipython() -> None:
     if "IPython" not in sys.modules:
         return
     from IPython import get_ipython
-
-    from .presentation.display import install
 
     install(get_ipython(), python_syntax)
 

@@ -21,7 +21,9 @@ from .errors import (
     UsageError,
     internal_error_text,
 )
+from .presentation.tables import frame_text
 from .records import Displayable
+from .sandbox_launcher import remembered
 from .steps import plain
 
 SANDBOX_ENV = "AZMODELS_SANDBOX"  # an ARM endpoint of a running sandbox to attach to
@@ -33,11 +35,9 @@ def _render(value: Any) -> str:
     if value is None:
         return ""
     if hasattr(value, "columns") and hasattr(value, "to_string"):
-        from .presentation.tables import frame_text
-
         return frame_text(value)
     if isinstance(value, Displayable):
-        from .presentation.cards import card_for
+        from .presentation.cards import card_for  # lazy: it loads the services
 
         return card_for(value, terminal_syntax).text()
     return str(value)
@@ -53,8 +53,6 @@ def _sandbox_to_attach(app, argv: list[str]) -> str | None:
         return explicit
     if app.project_endpoint or app.subscription_id:
         return None
-    from .sandbox_launcher import remembered
-
     state = remembered()
     return state["arm_endpoint"] if state else None
 
@@ -90,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str]) -> int:
+    # Imported inside main's handlers: a Ctrl-C or failure while it loads is one line.
     from .api import AzModels
 
     app = AzModels()

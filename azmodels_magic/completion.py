@@ -171,7 +171,7 @@ class AzModelsCompleter:
         """For `deploy --deployment-name`: a free name made from the model's name."""
         if not model:
             return []
-        from .services.models import suggest_deployment_name
+        from .services.models import suggest_deployment_name  # lazy: %load_ext loads us
 
         taken = {name.lower() for name in self.deployment_names()}
         stem = suggest_deployment_name(model)
@@ -190,7 +190,7 @@ class AzModelsCompleter:
     def skus(self, model: str) -> list[str]:
         wanted = model.lower()
         if any(m.name.lower() == wanted for m in self._cached("custom")):
-            from .services.deployments import CUSTOM_SKUS
+            from .services.deployments import CUSTOM_SKUS  # lazy: %load_ext loads us
 
             return [s.name for s in CUSTOM_SKUS]
         names = [
@@ -254,7 +254,7 @@ class AzModelsCompleter:
 
 
 def _quota(app: Any) -> Any:
-    from .services.deploy_check import quota_service
+    from .services.deploy_check import quota_service  # lazy: %load_ext loads us
 
     return quota_service(app.deployments)
 

@@ -70,19 +70,19 @@ class Composition:
 
     @property
     def models(self) -> ModelService:
-        from .services.models import ModelService
+        from .services.models import ModelService  # lazy: %load_ext loads this module
 
         return self._service("models", lambda: ModelService(self.connection, cache=self.cache))
 
     @property
     def uploads(self) -> UploadService:
-        from .services.uploads import UploadService
+        from .services.uploads import UploadService  # lazy: %load_ext loads this module
 
         return self._service("uploads", lambda: UploadService(self.connection, self.models))
 
     @property
     def deployments(self) -> DeploymentService:
-        from .services.deployments import DeploymentService
+        from .services.deployments import DeploymentService  # lazy: %load_ext loads this module
 
         settings = self.settings
         return self._service(

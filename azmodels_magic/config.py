@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from traitlets import Bool, Dict, Float, Int, Undefined, Unicode
 from traitlets.config import Configurable
 
+from .errors import ValidationError
+
 ARM_API_VERSION = "2025-06-01"
 FOUNDRY_API_VERSION = "2025-11-15-preview"
 METRICS_API_VERSION = "2024-02-01"
@@ -144,8 +146,6 @@ class AzModelsConfig(Configurable):
 
 def validate_project_endpoint(url: str) -> str:
     """The project endpoint without a trailing slash, or a ValidationError saying the shape."""
-    from .errors import ValidationError
-
     parsed = urlsplit(url.strip())
     ok_scheme = parsed.scheme == "https" or (
         parsed.scheme == "http" and is_loopback(parsed.hostname)

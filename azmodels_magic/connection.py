@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from .auth import FOUNDRY_SCOPE, TokenProvider, arm_scope
 from .config import AzModelsConfig, validate_project_endpoint
-from .errors import NotConnectedError
+from .errors import SANDBOX_SIGN_IN_HINT, NotConnectedError
 from .steps import NextStep
 
 if TYPE_CHECKING:
@@ -52,9 +52,8 @@ class Connection:
         )
 
     def _plane(self, name: str, base_url: str, scope: str, api_version: str, **kw) -> Plane:
-        from .errors import SANDBOX_SIGN_IN_HINT
-        from .http.backoff import Backoff
-        from .http.plane import Plane
+        from .http.backoff import Backoff  # lazy, like Plane: only a request needs it
+        from .http.plane import Plane  # lazy: requests; %load_ext reaches this module
 
         c = self.config
         return Plane(
@@ -74,7 +73,7 @@ class Connection:
 
     @cached_property
     def arm(self) -> ArmClient:
-        from .clients.arm import ArmClient
+        from .clients.arm import ArmClient  # lazy: requests (through http.plane)
 
         c = self.config
         account, _ = c.project_parts()
@@ -93,7 +92,7 @@ class Connection:
 
     @cached_property
     def foundry(self) -> FoundryClient:
-        from .clients.foundry import FoundryClient
+        from .clients.foundry import FoundryClient  # lazy: requests
 
         c = self.config
         self._require(project_endpoint=c.project_endpoint)

@@ -16,6 +16,8 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
+from . import grammar
+from .api import AzModels
 from .errors import AzModelsError, HelpRequested, internal_error_text
 from .steps import NextStep
 
@@ -75,8 +77,6 @@ class DisplayedError(Exception):
 class AzModelsMagics(Magics):
     def __init__(self, shell) -> None:
         super().__init__(shell)
-        from .api import AzModels
-
         self.app = AzModels(parent=shell)
         shell.configurables.append(self.app)
 
@@ -99,8 +99,6 @@ class AzModelsMagics(Magics):
 
     def _words(self, line: str) -> list[str]:
         """The command's words, each `{var}`/`$var` expanded inside its own word."""
-        from . import grammar
-
         if "{" not in line and "$" not in line:
             return grammar.split(line)
         hidden, expressions = _hide_expressions(line)
@@ -131,15 +129,13 @@ class AzModelsMagics(Magics):
     def _run(self, words: list[str]) -> Any:
         if not words:
             if self.app.interactive_forms():  # a notebook: the dashboard
-                from .presentation.dashboard import dashboard
+                from .presentation.dashboard import dashboard  # lazy: only bare %azmodels
 
                 return dashboard(self.app)
-            from . import grammar
-
             raise HelpRequested(grammar.build_parser(PROG).format_help().rstrip())
         if words == ["upload"] and self.app.interactive_forms():
             # `upload` needs --source and --name; with neither, a notebook shows the form.
-            from .presentation.forms import upload_form
+            from .presentation.forms import upload_form  # lazy: only the upload form
 
             return upload_form(self.app)
         outcome = self.app.execute(words, prog=PROG, syntax=magic_syntax)

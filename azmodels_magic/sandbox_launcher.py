@@ -31,7 +31,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .config import is_loopback
 from .errors import AzModelsError, ValidationError
+from .http.origin import origin_of
 from .sandbox.protocol import (
     INFO_PATH,
     LOG_NAME,
@@ -84,9 +86,6 @@ def discover(url: str, timeout: float = 10) -> SandboxInfo:
     from urllib.parse import urlsplit
 
     import requests
-
-    from .config import is_loopback
-    from .http.origin import origin_of
 
     parts = urlsplit(url if "://" in url else f"http://{url}")
     if parts.scheme != "http" or not is_loopback(parts.hostname) or not parts.port:
@@ -330,7 +329,7 @@ class SandboxProcess:
 
 
 def _state_path() -> Path:
-    from .journal import cache_dir
+    from .journal import cache_dir  # lazy: the journal loads the blob client
 
     return cache_dir() / "sandbox.json"
 

@@ -12,7 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..errors import AzModelsError
+from ..presentation.tables import WIDE
 from ..records import Displayable
+from ..redaction import get_logger
 from ..steps import NextStep, Syntax, fill, plain
 
 if TYPE_CHECKING:
@@ -37,7 +40,7 @@ class Outcome:
 
     def render(self, syntax: Syntax) -> None:
         """Write the commands the message names, and its next steps, in `syntax`."""
-        from ..presentation.outcomes import next_steps
+        from ..presentation.outcomes import next_steps  # lazy: it loads the services
 
         lines = [fill(self.message, self.steps, syntax)] if self.message else []
         lines += next_steps(self.next, syntax)
@@ -54,6 +57,12 @@ class Outcome:
         if hasattr(value, "to_dict"):
             return value.to_dict()
         return value
+
+
+def aligned_lines(rows: dict[str, str]) -> str:
+    """Settings as indented `name  value` lines, the values in one column."""
+    width = max(len(k) for k in rows)
+    return "\n".join(f"  {k.ljust(width)}  {v or '(not set)'}" for k, v in rows.items())
 
 
 def _records(frame) -> list[dict[str, Any]]:
@@ -95,11 +104,24 @@ def handler_for(path: str) -> Callable[[AzModels, argparse.Namespace], Outcome]:
     return getattr(module, function)
 
 
+def finish_interrupted(app: AzModels) -> None:
+    """Finish (or roll back) an `upload --overwrite` that a killed process left between
+    deleting the old registration and registering the new one. Costs one directory listing
+    when there is none; never fails the command it runs before (the next one tries again)."""
+    from ..journal import ReplaceIntent  # lazy: the journal loads the blob client
+
+    try:
+        if not ReplaceIntent.list_all():
+            return
+        for note in app.uploads.recover():
+            get_logger(__name__).warning("%s", note)
+    except (AzModelsError, OSError) as exc:  # not connected, cache unreadable: the next one
+        get_logger(__name__).warning("An interrupted replacement is still pending: %s", exc)
+
+
 def execute(app: AzModels, args: argparse.Namespace, syntax: Syntax = plain) -> Outcome:
     """Run a parsed command; the commands its outcome names are written in `syntax`."""
     if args.command not in ("connect", "sandbox"):
-        from .uploads import finish_interrupted
-
         finish_interrupted(app)  # a replacement a killed process left half done: any command
     args.syntax = syntax  # for outcomes made later (after a confirmation in a notebook)
     outcome = handler_for(args.path)(app, args)
@@ -107,7 +129,5 @@ def execute(app: AzModels, args: argparse.Namespace, syntax: Syntax = plain) -> 
     outcome.out = getattr(args, "out", None)
     outcome.format = getattr(args, "format", None) or "table"
     if getattr(args, "wide", False) and isinstance(getattr(outcome.value, "attrs", None), dict):
-        from ..presentation.tables import WIDE
-
         outcome.value.attrs[WIDE] = True  # the table shows every column and whole cells
     return outcome

@@ -6,8 +6,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..cache import bulk_objects
+from ..errors import UsageError
+from ..presentation.confirm import confirm
+from ..presentation.forms import deploy_form
+from ..presentation.progress import StatusProgress
+from ..presentation.tables import deployments_frame, metrics_frame
+from ..services.deployments import KEY_ENV, accepted_text
 from ..steps import NextStep
 from . import Outcome
+from .quota import deployments_all_accounts
 
 if TYPE_CHECKING:
     import argparse
@@ -17,8 +24,6 @@ if TYPE_CHECKING:
 
 def _status_bar(app: AzModels, args: argparse.Namespace, what: str):
     """A bar that follows the operation; none with --no-progress or when not waiting for it."""
-    from ..presentation.progress import StatusProgress
-
     waits = not getattr(args, "no_wait", False)
     shown = app.progress and waits and not getattr(args, "no_progress", False)
     return StatusProgress(what, enabled=shown)
@@ -31,14 +36,10 @@ def _shown(bar) -> Callable[[str], None] | None:
 
 
 def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
-    from ..errors import UsageError
-
     missing = [flag for flag, value in (("--name", args.name),
                ("--deployment-name", args.deployment_name)) if not value]  # fmt: skip
     if missing:
         if not args.name and not args.deployment_name and app.interactive_forms():
-            from ..presentation.forms import deploy_form
-
             return Outcome(value=deploy_form(app), message="")
         raise UsageError(
             f"deploy needs {' and '.join(missing)}: e.g. {{0}}.",
@@ -58,8 +59,6 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
         )
     d = details.deployment
     if details.state_unknown:  # accepted: not a failure, but say what is not known
-        from ..services.deployments import accepted_text
-
         text = accepted_text("deploy", d.name, details.state_unknown)
         return Outcome(value=details, message=text)
     message = (
@@ -74,11 +73,7 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 
 def deployments_list(app: AzModels, args: argparse.Namespace) -> Outcome:
-    from ..presentation.tables import deployments_frame
-
     if getattr(args, "all_accounts", False):
-        from .quota import deployments_all_accounts
-
         return deployments_all_accounts(app, args)
 
     with bulk_objects():
@@ -89,8 +84,6 @@ def deployments_list(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 def deployments_show(app: AzModels, args: argparse.Namespace) -> Outcome:
     if args.metrics:
-        from ..presentation.tables import metrics_frame
-
         metrics = app.deployments.metrics(args.name)
         rate = metrics.error_rate
         return Outcome(
@@ -120,8 +113,6 @@ def deployments_scale(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 
 def deployments_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
-    from ..presentation.confirm import confirm
-
     deployment = app.deployments.get(args.name)
 
     def run() -> Outcome:
@@ -143,9 +134,6 @@ def deployments_key(app: AzModels, args: argparse.Namespace) -> Outcome:
     Never shown: a terminal cannot receive an environment variable from a child process, so the
     CLI refuses rather than print the secret."""
     import os
-
-    from ..errors import UsageError
-    from ..services.deployments import KEY_ENV
 
     if app.detach_sandbox:  # the CLI: a process that ends with this command
         raise UsageError(

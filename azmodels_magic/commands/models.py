@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..cache import bulk_objects
+from ..presentation.tables import models_frame
 from . import Outcome
 
 if TYPE_CHECKING:
@@ -14,8 +15,6 @@ if TYPE_CHECKING:
 
 
 def list_models(app: AzModels, args: argparse.Namespace) -> Outcome:
-    from ..presentation.tables import models_frame
-
     with bulk_objects():
         found = app.models.list(type=args.type, query=args.query)
         frame = models_frame(found.models, args.type)

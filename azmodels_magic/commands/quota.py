@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..cache import bulk_objects
 from ..errors import AzModelsError, NotFoundError, UsageError
+from ..presentation.quota_views import (
+    accounts_frame,
+    all_deployments_frame,
+    quota_frame,
+    regions_frame,
+)
+from ..services.deploy_check import quota_service as shared
 from ..wording import plural
-from . import Outcome
+from . import Outcome, aligned_lines
 
 if TYPE_CHECKING:
     import argparse
@@ -17,14 +25,10 @@ if TYPE_CHECKING:
 
 
 def quota_service(app: AzModels) -> QuotaService:
-    from ..services.deploy_check import quota_service as shared
-
     return shared(app.deployments)
 
 
 def quota(app: AzModels, args: argparse.Namespace) -> Outcome:
-    from ..presentation.quota_views import quota_frame
-
     if args.regions and args.all_regions:
         raise UsageError("quota takes --region or --all-regions, not both.")
     report = quota_service(app).quota(
@@ -37,8 +41,6 @@ def quota(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 
 def regions(app: AzModels, args: argparse.Namespace) -> Outcome:
-    from ..presentation.quota_views import regions_frame
-
     model, options = quota_service(app).regions(
         args.name, version=args.version, sku=args.sku, capacity=args.capacity
     )
@@ -65,8 +67,6 @@ def regions(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 
 def accounts_list(app: AzModels, args: argparse.Namespace) -> Outcome:
-    from ..presentation.quota_views import accounts_frame
-
     summaries = quota_service(app).account_summaries()
     current = app.connection.arm.account.lower()
     mark = next((s.account.name for s in summaries if s.account.name.lower() == current), "")
@@ -79,9 +79,6 @@ def accounts_list(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 
 def deployments_all_accounts(app: AzModels, args: argparse.Namespace) -> Outcome:
-    from ..cache import bulk_objects
-    from ..presentation.quota_views import all_deployments_frame
-
     with bulk_objects():
         result = quota_service(app).all_deployments()
         frame = all_deployments_frame(result)
@@ -98,8 +95,6 @@ def deployments_all_accounts(app: AzModels, args: argparse.Namespace) -> Outcome
 
 def switch_account(app: AzModels, name: str) -> Outcome:
     """`connect --account NAME`: that account, with its resource group and region."""
-    from .session import _lines
-
     try:
         account = quota_service(app).account_named(name)
     except NotFoundError:
@@ -107,7 +102,7 @@ def switch_account(app: AzModels, name: str) -> Outcome:
     except AzModelsError:  # accounts cannot be listed here: the name alone, as before
         app.set_connection(account=name)
         rows = app.connection_summary()
-        return Outcome(message="Connection updated: account\n" + _lines(rows), data=rows)
+        return Outcome(message="Connection updated: account\n" + aligned_lines(rows), data=rows)
     # Same subscription, same sign-in: the credential stays (the sandbox's too).
     app.set_connection(
         credential=app._credential,
@@ -120,4 +115,4 @@ def switch_account(app: AzModels, name: str) -> Outcome:
         f"Connected to account {account.name} ({account.region}, resource group "
         f"{account.resource_group})."
     )
-    return Outcome(message=message + "\n" + _lines(rows), data=rows)
+    return Outcome(message=message + "\n" + aligned_lines(rows), data=rows)

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 from ..steps import NextStep
-from . import Outcome
+from . import Outcome, aligned_lines
+from .quota import switch_account
 
 if TYPE_CHECKING:
     import argparse
@@ -35,8 +36,6 @@ def connect(app: AzModels, args: argparse.Namespace) -> Outcome:
         info = app.attach_sandbox(args.sandbox)
         return Outcome(value=None, message=f"Connected to the sandbox at {info.arm_endpoint}.")
     if set(settings) == {"account"}:
-        from .quota import switch_account
-
         return switch_account(app, settings["account"])
     if settings:
         app.set_connection(**settings)
@@ -44,12 +43,7 @@ def connect(app: AzModels, args: argparse.Namespace) -> Outcome:
     else:
         message = "Current connection:"
     rows = app.connection_summary()
-    return Outcome(value=None, message=message + "\n" + _lines(rows), data=rows)
-
-
-def _lines(rows: dict[str, str]) -> str:
-    width = max(len(k) for k in rows)
-    return "\n".join(f"  {k.ljust(width)}  {v or '(not set)'}" for k, v in rows.items())
+    return Outcome(value=None, message=message + "\n" + aligned_lines(rows), data=rows)
 
 
 def sandbox_start(app: AzModels, args: argparse.Namespace) -> Outcome:
@@ -99,4 +93,4 @@ def sandbox_status(app: AzModels, args: argparse.Namespace) -> Outcome:
             steps=(NextStep.of("sandbox start"),),
             data={},
         )
-    return Outcome(message="Sandbox:\n" + _lines(rows), data=rows)
+    return Outcome(message="Sandbox:\n" + aligned_lines(rows), data=rows)

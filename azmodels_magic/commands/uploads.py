@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..errors import ConflictError
+from ..journal import check_uploads_dir
+from ..presentation.confirm import confirm
+from ..presentation.outcomes import upload_done, upload_steps
+from ..presentation.progress import ByteProgress
+from ..presentation.tables import uploads_frame
+from ..presentation.text import clean
 from . import Outcome
 
 if TYPE_CHECKING:
@@ -12,23 +19,6 @@ if TYPE_CHECKING:
     from ..api import AzModels
     from ..services.uploads import UploadStatus
     from ..steps import NextStep
-
-
-def finish_interrupted(app: AzModels) -> None:
-    """Finish (or roll back) an `upload --overwrite` that a killed process left between
-    deleting the old registration and registering the new one. Costs one directory listing
-    when there is none; never fails the command it runs before (the next one tries again)."""
-    from ..errors import AzModelsError
-    from ..journal import ReplaceIntent
-    from ..redaction import get_logger
-
-    try:
-        if not ReplaceIntent.list_all():
-            return
-        for note in app.uploads.recover():
-            get_logger(__name__).warning("%s", note)
-    except (AzModelsError, OSError) as exc:  # not connected, cache unreadable: the next one
-        get_logger(__name__).warning("An interrupted replacement is still pending: %s", exc)
 
 
 def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
@@ -40,9 +30,6 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
             follow_symlinks=args.follow_symlinks,
         )  # fmt: skip
         return Outcome(value=plan, message="Dry run: nothing was uploaded or registered.")
-    from ..journal import check_uploads_dir
-    from ..presentation.progress import ByteProgress
-
     check_uploads_dir()  # before the service is asked for an upload slot
     shown = app.progress and not args.no_progress
     with ByteProgress(f"{args.name} {args.version}", enabled=shown) as bar:
@@ -60,17 +47,12 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
             force=args.force,
             follow_symlinks=args.follow_symlinks,
         )
-    from ..presentation.outcomes import upload_done, upload_steps
-
     return Outcome(
         value=report, message=upload_done(report), next=upload_steps(report), show_value=False
     )
 
 
 def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
-    from ..errors import ConflictError
-    from ..presentation.confirm import confirm
-
     model = app.models.resolve_custom(args.name, args.version)
     app.models._refuse_if_uploading(model)  # before asking for a confirmation
     using = app.models._deployments_of(model, same_version=True) or []
@@ -107,8 +89,6 @@ def update(app: AzModels, args: argparse.Namespace) -> Outcome:
         set_tags=dict(args.set_tag),
         remove_tags=list(args.remove_tag),
     )
-    from ..presentation.text import clean
-
     # Tags come back from the service: shown without control sequences.
     tags = clean(", ".join(f"{k}={v}" for k, v in model.user_tags.items()), lines=False) or "none"
     return Outcome(
@@ -119,8 +99,6 @@ def update(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 
 def uploads_list(app: AzModels, args: argparse.Namespace) -> Outcome:
-    from ..presentation.tables import uploads_frame
-
     rows = app.uploads.status(prefix=args.prefix)
     frame = uploads_frame(rows)
     if len(frame):  # each row's next step, in the notebook's words
@@ -141,8 +119,6 @@ def uploads_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 
 def _finish(status: UploadStatus) -> str:
-    from ..presentation.text import clean
-
     step = status.finish  # the source path is the user's: shown without control sequences
     return clean(f"{_notebook(step)}  # resumes and registers", lines=False) if step else ""
 

@@ -164,7 +164,7 @@ CARD_RECORDS = (
 def record_card(record: Displayable, syntax: Syntax = plain):
     """The card of a record. The cards module imports the services (their record types): it
     loads when a record is first shown, not with the extension."""
-    from .cards import card_for
+    from .cards import card_for  # lazy: it loads the services; %load_ext loads this module
 
     return card_for(record, syntax)
 

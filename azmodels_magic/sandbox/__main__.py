@@ -15,8 +15,12 @@ import tempfile
 import threading
 from pathlib import Path
 
+from .azurite import Azurite, AzuriteError, new_account_key
 from .log import RedactingFilter, get_logger
 from .protocol import HOST, LOCATION, PAGE_SIZE, PROVISION_SECONDS, SandboxInfo
+from .regions import DEFAULT_REGIONS, check_setup, parse_account, parse_regions
+from .server import ACCOUNT, PROJECT, RESOURCE_GROUP, SUBSCRIPTION, Sandbox, Settings, make_server
+from .store import Store
 
 log = get_logger("azmodels_magic.sandbox")
 
@@ -98,19 +102,6 @@ def _configure_logging(level: str) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from .azurite import Azurite, AzuriteError, new_account_key
-    from .regions import DEFAULT_REGIONS, check_setup, parse_account, parse_regions
-    from .server import (
-        ACCOUNT,
-        PROJECT,
-        RESOURCE_GROUP,
-        SUBSCRIPTION,
-        Sandbox,
-        Settings,
-        make_server,
-    )
-    from .store import Store
-
     try:
         regions = parse_regions(args.regions or list(DEFAULT_REGIONS), args.location)
         accounts = [parse_account(text, RESOURCE_GROUP) for text in args.accounts]

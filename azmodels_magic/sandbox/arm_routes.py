@@ -58,9 +58,6 @@ def register(router: Router) -> None:
     add("PATCH", one, patch_deployment, "arm", f"{ACTION}/deployments/write")
     add("DELETE", one, delete_deployment, "arm", f"{ACTION}/deployments/delete")
     add("GET", one + r"/skus", deployment_skus, "arm", f"{ACTION}/deployments/skus/read")
-    from . import quota_routes
-
-    quota_routes.register(router)
 
 
 # -- scope checks ---------------------------------------------------------------------------------

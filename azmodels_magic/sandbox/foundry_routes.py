@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from .arm_routes import poll_hint
+from .azurite import DEV_ACCOUNT
 from .catalog import version_key
 from .server import (
     ACCOUNT,
@@ -60,8 +61,6 @@ def register(router: Router) -> None:
 
 
 def storage_account_arm_id() -> str:
-    from .azurite import DEV_ACCOUNT
-
     return (
         f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}"
         f"/providers/Microsoft.Storage/storageAccounts/{DEV_ACCOUNT}"
@@ -142,8 +141,6 @@ def get_model_row(app: Sandbox, name: str, version: str) -> Any:
 
 def sas_for(app: Sandbox, container: str, **permissions: bool) -> str:
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
-
-    from .azurite import DEV_ACCOUNT
 
     start = datetime.now(UTC) - timedelta(minutes=5)  # tolerate clock skew like Azure does
     return generate_container_sas(
@@ -266,8 +263,6 @@ def _incomplete(message: str) -> ApiError:
 
 def parse_blob_uri(app: Sandbox, blob_uri: str) -> tuple[str, str]:
     """(container, prefix) of a blobUri handed out by startPendingUpload."""
-    from .azurite import DEV_ACCOUNT
-
     parts = unquote(urlsplit(blob_uri).path).lstrip("/").split("/", 2)
     if len(parts) < 2 or parts[0] != DEV_ACCOUNT or not parts[1]:
         raise _incomplete(f"blobUri '{blob_uri.split('?')[0]}' is not a container of this project.")

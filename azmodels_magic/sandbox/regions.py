@@ -13,12 +13,10 @@ import re
 import threading
 import zlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .catalog import CUSTOM_SKUS, Catalog
-
-if TYPE_CHECKING:
-    from .server import Sandbox
+from .server import ACCOUNT, RESOURCE_GROUP, Sandbox
 
 DEFAULT_REGIONS = ("eastus", "eastus2", "swedencentral", "westus3")
 DEFAULT_LIMIT = 1000
@@ -161,8 +159,6 @@ def subscription(app: Sandbox) -> Subscription:
     found = getattr(app, "_subscription", None)
     if found is not None:
         return found
-    from .server import ACCOUNT, RESOURCE_GROUP
-
     with _lock:
         found = getattr(app, "_subscription", None)
         if found is None:

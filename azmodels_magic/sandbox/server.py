@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
+from .azurite import DEV_ACCOUNT
 from .catalog import Catalog
 from .faults import FaultInjector
 from .log import get_logger
@@ -201,9 +202,11 @@ class Sandbox:
         self.keys = (store.secret("key1", 24), store.secret("key2", 24))
         self.base_url = ""  # set once the server is bound
         self.router = Router()
-        from . import arm_routes, foundry_routes, inference
+        # Here, not at the top: the route modules import Router, Request... from this one.
+        from . import arm_routes, foundry_routes, inference, quota_routes
 
         arm_routes.register(self.router)
+        quota_routes.register(self.router)
         foundry_routes.register(self.router)
         inference.register(self.router)
         self._blob_service = None
@@ -233,8 +236,6 @@ class Sandbox:
 
     @property
     def blob_endpoint(self) -> str:
-        from .azurite import DEV_ACCOUNT
-
         return f"http://127.0.0.1:{self.blob_port}/{DEV_ACCOUNT}"
 
     def container_url(self, container: str, prefix: str = "") -> str:
@@ -250,8 +251,6 @@ class Sandbox:
         with self._blob_lock:
             if self._blob_service is None:
                 from azure.storage.blob import BlobServiceClient
-
-                from .azurite import DEV_ACCOUNT
 
                 conn = (
                     f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import rules
 from ..cache import TtlCache
+from ..clients.arm import ArmClient
 from ..errors import (
     AzModelsError,
     ConflictError,
@@ -41,6 +42,7 @@ from ..records import (
 from ..redaction import get_logger, redact
 from ..steps import NextStep, Syntax, plain
 from ..wording import did_you_mean, plural
+from . import deploy_check
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -371,8 +373,6 @@ class DeploymentService:
             return self.arm
         account = self.region_accounts.get(_region_key(region))
         if account:
-            from ..clients.arm import ArmClient
-
             return ArmClient(
                 self.arm.plane,
                 subscription_id=self.arm.subscription_id,
@@ -400,8 +400,6 @@ class DeploymentService:
         wait: bool = True,
         on_status: Callable[[str], None] | None = None,
     ) -> DeploymentDetails:
-        from . import deploy_check
-
         rules.check(rules.deployment_name, deployment_name)
         _check_deploy_values(type=type, sku=sku, capacity=capacity, region=region)
         target = self.models.find(model, type=type, version=version)
@@ -521,8 +519,6 @@ class DeploymentService:
         wait: bool = True,
         on_status: Callable[[str], None] | None = None,
     ) -> ScaleReport:
-        from . import deploy_check
-
         rules.check_capacity(capacity)
         deployment = self.settled(name)
         self.check_capacity(deployment, capacity)

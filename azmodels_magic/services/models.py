@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from .. import rules
 from ..cache import TtlCache
+from ..clients.storage import delete_blobs, stored_files
 from ..errors import AzModelsError, NotFoundError, UsageError, ValidationError
-from ..records import BASE, CUSTOM, BaseModel, CustomModel, Deployment, Displayable
+from ..journal import UploadJournal, UploadLock, same_location
+from ..records import BASE, CUSTOM, META_PREFIX, BaseModel, CustomModel, Deployment, Displayable
 from ..steps import NextStep, Syntax, plain
 from ..wording import did_you_mean, plural
+from .uploads import busy_error, key_for
 
 if TYPE_CHECKING:
     from ..clients.storage import StoredFile
@@ -215,8 +218,6 @@ class ModelService:
     def _stored_files(self, model: CustomModel) -> list[StoredFile]:
         """The model's files with their SHA-256 (each blob's metadata, or the manifest of an
         older upload); none when its storage cannot be read (show still shows the rest)."""
-        from ..clients.storage import stored_files
-
         try:
             access = self.connection.foundry.read_credential(model.name, model.version)
             return stored_files(access.sas_url)
@@ -280,8 +281,6 @@ class ModelService:
         self._forget_upload(model)
         removed = 0
         if access is not None:
-            from ..clients.storage import delete_blobs
-
             removed = delete_blobs(access.sas_url)
         # Only wording from here: the deletion is done and must not be reported as failed.
         using = self._deployments_of(model, same_version=True)
@@ -304,18 +303,12 @@ class ModelService:
 
     def _refuse_if_uploading(self, model: CustomModel) -> None:
         """Another process on this machine is uploading (replacing) this version: not now."""
-        from ..journal import UploadLock
-        from .uploads import busy_error, key_for
-
         key = key_for(self.connection, model.name, model.version)
         if UploadLock.holder(key) is not None:
             raise busy_error(key, model.name, model.version)
 
     def _forget_upload(self, model: CustomModel) -> None:
         """This machine's journal of the deleted version would otherwise offer to resume it."""
-        from ..journal import UploadJournal, same_location
-        from .uploads import key_for
-
         key = key_for(self.connection, model.name, model.version)
         journal = UploadJournal.load(key)
         if journal is not None and same_location(journal.container_url, model.blob_uri):
@@ -417,8 +410,6 @@ def _uses(deployment: Deployment, model: AnyModel) -> bool:
 def _weights_meta(model: AnyModel) -> dict[str, Any]:
     if not isinstance(model, CustomModel):
         return {}
-    from ..records import META_PREFIX
-
     return {k[len(META_PREFIX) :]: v for k, v in model.tags.items() if k.startswith(META_PREFIX)}
 
 

@@ -14,10 +14,11 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import AzModelsError, NotFoundError, ValidationError
+from ..errors import AzModelsError, NotFoundError, ValidationError, one_line
 from ..records import BASE, Account, BaseModel, Deployment, ModelCapacity, QuotaUsage
+from ..redaction import redact
 from ..steps import NextStep
-from ..wording import plural
+from ..wording import did_you_mean, plural
 
 if TYPE_CHECKING:
     from ..cache import TtlCache
@@ -326,8 +327,6 @@ class QuotaService:
         accounts = self.accounts(refresh=True)
         match = next((a for a in accounts if a.name.lower() == name.lower()), None)
         if match is None:
-            from ..wording import did_you_mean
-
             hint = did_you_mean(name, [a.name for a in accounts], "{0} shows them.")
             raise NotFoundError(
                 f"No account named '{name}' in subscription {self.arm.subscription_id}.{hint}",
@@ -390,10 +389,6 @@ def _one_line(error: BaseException | None) -> str:
     if error is None:
         return ""
     if isinstance(error, AzModelsError):
-        from ..errors import one_line
-
         code = f" [{error.code}]" if error.code and error.code not in error.message else ""
         return one_line(error.message + code)
-    from ..redaction import redact
-
     return redact(f"{type(error).__name__}: {error}")

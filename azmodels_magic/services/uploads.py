@@ -930,8 +930,6 @@ class UploadService:
             )
         removed_text = ""
         try:
-            from ..clients.storage import delete_blobs
-
             slot = self.connection.foundry.start_pending_upload(
                 journal.name, journal.slot_version, pending_upload_id=journal.pending_upload_id
             )
