@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import rules
 from ..errors import ValidationError
 from ..records import WeightFile
 from ..sizes import human_size
@@ -18,7 +19,7 @@ from .common import Malformed, reason
 from .detect import probe
 from .files import AUXILIARY_PICKLE, STRONG_SUFFIXES, absolute, collect_files
 
-SUPPORTED_FORMATS = ("safetensors", "gguf", "onnx", "pytorch")
+SUPPORTED_FORMATS = rules.FORMATS  # the one list the grammar, forms and API check too
 _FORMATS_TEXT = ", ".join(SUPPORTED_FORMATS)
 
 # format -> (read one file's header into details, merge the details of several files)
