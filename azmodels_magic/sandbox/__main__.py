@@ -19,7 +19,8 @@ from .azurite import Azurite, AzuriteError, new_account_key
 from .log import RedactingFilter, get_logger
 from .protocol import HOST, LOCATION, PAGE_SIZE, PROVISION_SECONDS, SandboxInfo
 from .regions import DEFAULT_REGIONS, check_setup, parse_account, parse_regions
-from .server import ACCOUNT, PROJECT, RESOURCE_GROUP, SUBSCRIPTION, Sandbox, Settings, make_server
+from .routing import ACCOUNT, PROJECT, RESOURCE_GROUP, SUBSCRIPTION
+from .server import Sandbox, Settings, make_server
 from .store import Store
 
 log = get_logger("azmodels_magic.sandbox")

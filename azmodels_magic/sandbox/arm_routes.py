@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .catalog import CUSTOM_CAPABILITIES, CUSTOM_SKUS
 from .regions import AccountSpec, region_key, sku_usage, subscription
-from .server import (
+from .routing import (
     ACCOUNT,
     PROJECT,
     RESOURCE_GROUP,
@@ -23,13 +23,15 @@ from .server import (
     Request,
     Response,
     Router,
-    Sandbox,
     empty_response,
     iso,
     json_response,
     raw_json_response,
 )
 from .store import dumps, loads, now
+
+if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
+    from .server import Sandbox
 
 CS = r"/providers/Microsoft\.CognitiveServices"
 SUB = r"/subscriptions/(?P<sub>[^/]+)"

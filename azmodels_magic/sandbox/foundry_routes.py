@@ -15,13 +15,13 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from .arm_routes import poll_hint
 from .azurite import DEV_ACCOUNT
 from .catalog import version_key
-from .server import (
+from .routing import (
     ACCOUNT,
     PROJECT,
     RESOURCE_GROUP,
@@ -31,12 +31,14 @@ from .server import (
     Request,
     Response,
     Router,
-    Sandbox,
     empty_response,
     iso,
     json_response,
 )
 from .store import dumps, loads, now
+
+if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
+    from .server import Sandbox
 
 PROJ = r"/api/projects/(?P<project>[^/]+)"
 VERSION = PROJ + r"/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)"

@@ -9,19 +9,14 @@ import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .arm_routes import ACCT, check_account, get_row, view
-from .server import (
-    ApiError,
-    Request,
-    Response,
-    Router,
-    Sandbox,
-    error_body,
-    json_response,
-)
+from .routing import ApiError, Request, Response, Router, error_body, json_response
 from .store import loads, now
+
+if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
+    from .server import Sandbox
 
 METRICS = {
     "ModelRequests": ("Count", "Model Requests", "total"),

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .arm_routes import (
     ACCT,
@@ -21,7 +21,10 @@ from .arm_routes import (
     used_capacity,
 )
 from .regions import sku_usage, subscription
-from .server import SUBSCRIPTION, ApiError, Request, Response, Router, Sandbox, json_response
+from .routing import SUBSCRIPTION, ApiError, Request, Response, Router, json_response
+
+if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
+    from .server import Sandbox
 
 _USAGE_FILTER = re.compile(r"^\s*name[./]value\s+eq\s+'([^']*)'\s*$")
 

@@ -13,10 +13,13 @@ import re
 import threading
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .catalog import CUSTOM_SKUS, Catalog
-from .server import ACCOUNT, RESOURCE_GROUP, Sandbox
+from .routing import ACCOUNT, RESOURCE_GROUP
+
+if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
+    from .server import Sandbox
 
 DEFAULT_REGIONS = ("eastus", "eastus2", "swedencentral", "westus3")
 DEFAULT_LIMIT = 1000

@@ -1,39 +1,45 @@
-"""The sandbox's HTTP server: a ThreadingHTTPServer, a small regex router, and the request
-pipeline every route shares (faults, auth, api-version, Azure-shaped errors, request ids).
+"""The sandbox's HTTP server: a ThreadingHTTPServer and the request pipeline every route shares
+(faults, auth, api-version, Azure-shaped errors, request ids).
 
-The routes themselves live in arm_routes.py, foundry_routes.py and inference.py.
+The router, requests and responses are in routing.py; the routes themselves live in
+arm_routes.py, quota_routes.py, foundry_routes.py and inference.py.
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
-import json
-import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
+from . import arm_routes, foundry_routes, inference, quota_routes
 from .azurite import DEV_ACCOUNT
 from .catalog import Catalog
 from .faults import FaultInjector
 from .log import get_logger
 from .protocol import INFO_PATH
+from .routing import (
+    ACCOUNT,
+    PROJECT,
+    RESOURCE_GROUP,
+    SUBSCRIPTION,
+    ApiError,
+    Request,
+    Response,
+    Route,
+    Router,
+    error_body,
+    json_response,
+)
 from .store import Store
 
 log = get_logger("azmodels_magic.sandbox.server")
-
-SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
-RESOURCE_GROUP = "rg-azmodels-sandbox"
-ACCOUNT = "azmodels-sandbox"
-PROJECT = "sandbox-project"
-USER = "sandbox-user@azmodels.local"
 
 # Ours, then what azure-mgmt-cognitiveservices sends by default.
 ARM_API_VERSIONS = ("2025-06-01", "2024-10-01", "2025-09-01")
@@ -42,126 +48,6 @@ FOUNDRY_API_VERSIONS = ("2025-11-15-preview", "v1")
 RESOURCES_API_VERSIONS = ("2022-09-01", "2021-04-01")
 METRICS_API_VERSIONS = ("2024-02-01", "2023-10-01", "2021-05-01", "2018-01-01", *ARM_API_VERSIONS)
 WRITE_METHODS = frozenset({"PUT", "PATCH", "POST", "DELETE"})
-
-
-class ApiError(Exception):
-    """An Azure-shaped error response."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        headers: dict[str, str] | None = None,
-        extra: dict[str, Any] | None = None,
-    ):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers or {}
-        self.extra = extra or {}
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json; charset=utf-8"
-
-
-def json_response(status: int, obj: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, json.dumps(obj, separators=(",", ":")).encode(), dict(headers or {}))
-
-
-def raw_json_response(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, text.encode(), dict(headers or {}))
-
-
-def empty_response(status: int, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, b"", dict(headers or {}), content_type="")
-
-
-def error_body(code: str, message: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, **(extra or {})}}
-
-
-def iso(ts: float) -> str:
-    """Epoch seconds as ARM writes times: 2025-01-01T12:00:00.123456Z."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: Any  # http.client.HTTPMessage: case-insensitive .get
-    body: bytes
-    params: dict[str, str] = field(default_factory=dict)
-    received: float = field(default_factory=time.perf_counter)
-    principal: str = ""  # "owner", "reader" or "key"
-
-    def json(self, *, required: bool = True) -> Any:
-        if not self.body.strip():
-            if required:
-                raise ApiError(400, "InvalidRequestContent", "The request body is missing.")
-            return {}
-        try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(
-                400, "InvalidRequestContent", f"The request content is not valid JSON: {exc}."
-            ) from None
-
-    def json_object(self, *, required: bool = True) -> dict[str, Any]:
-        body = self.json(required=required)
-        if not isinstance(body, dict):
-            raise ApiError(400, "InvalidRequestContent", "The request body must be a JSON object.")
-        return body
-
-
-Handler = Callable[["Sandbox", Request], Response]
-
-
-@dataclass
-class Route:
-    method: str
-    pattern: re.Pattern[str]
-    handler: Handler
-    plane: str  # "arm", "metrics", "foundry" or "inference": decides auth and api-versions
-    action: str  # the permission a write needs, named in 403 messages
-
-
-class Router:
-    def __init__(self) -> None:
-        self.routes: list[Route] = []
-
-    def add(self, method: str, pattern: str, handler: Handler, plane: str, action: str) -> None:
-        flags = re.IGNORECASE if plane in ("arm", "metrics") else 0
-        self.routes.append(
-            Route(method, re.compile(pattern + r"/?$", flags), handler, plane, action)
-        )
-
-    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
-        allowed = []
-        for route in self.routes:
-            found = route.pattern.match(path)
-            if not found:
-                continue
-            if route.method == method:
-                return route, {k: unquote(v) for k, v in found.groupdict().items()}
-            allowed.append(route.method)
-        if allowed:
-            raise ApiError(
-                405,
-                "MethodNotAllowed",
-                f"The HTTP method '{method}' is not supported on this resource.",
-                headers={"Allow": ", ".join(sorted(set(allowed)))},
-            )
-        raise ApiError(404, "NotFound", f"No route matches '{path}'.")
 
 
 @dataclass
@@ -202,9 +88,6 @@ class Sandbox:
         self.keys = (store.secret("key1", 24), store.secret("key2", 24))
         self.base_url = ""  # set once the server is bound
         self.router = Router()
-        # Here, not at the top: the route modules import Router, Request... from this one.
-        from . import arm_routes, foundry_routes, inference, quota_routes
-
         arm_routes.register(self.router)
         quota_routes.register(self.router)
         foundry_routes.register(self.router)
@@ -345,8 +228,6 @@ class Sandbox:
         return token.strip()
 
     def principal_for(self, token: str) -> str | None:
-        import hmac
-
         if hmac.compare_digest(token, self.token):
             return "owner"
         if hmac.compare_digest(token, self.reader_token):
