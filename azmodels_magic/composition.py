@@ -72,7 +72,12 @@ class Composition:
     def models(self) -> ModelService:
         from .services.models import ModelService  # lazy: %load_ext loads this module
 
-        return self._service("models", lambda: ModelService(self.connection, cache=self.cache))
+        return self._service(
+            "models",
+            lambda: ModelService(
+                self.connection, cache=self.cache, settle=lambda name: self.uploads.settle(name)
+            ),
+        )
 
     @property
     def uploads(self) -> UploadService:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -103,9 +104,19 @@ def matches(pattern: str | None, *fields: str) -> bool:
 class ModelService:
     """List, find and show models of both kinds. Lists are cached for `cache_seconds`."""
 
-    def __init__(self, connection: Connection, *, cache: TtlCache) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        cache: TtlCache,
+        settle: Callable[[str], bool] | None = None,
+    ) -> None:
         self.connection = connection
         self.cache = cache
+        # Before saying a custom model is not there: finish a replacement of it that a killed
+        # process left half done (its old registration deleted, the new one not yet made), so
+        # that even a direct Python call sees a registered version. True when one was settled.
+        self.settle = settle
 
     # -- raw collections ------------------------------------------------------------------------
 
@@ -161,6 +172,15 @@ class ModelService:
 
     def find(self, name: str, *, type: str | None = None, version: str | None = None) -> AnyModel:
         """The model a command means: custom first, then base; `type` picks when both exist."""
+        try:
+            return self._find(name, type=type, version=version)
+        except NotFoundError:
+            if type == BASE or self.settle is None or not self.settle(name):
+                raise
+            self.invalidate()
+            return self._find(name, type=type, version=version)
+
+    def _find(self, name: str, *, type: str | None, version: str | None) -> AnyModel:
         if not isinstance(name, str) or not name:
             raise ValidationError(f"A model name is text, got {name!r}.")
         rules.check_choice(type, (None, *rules.TYPES), "type")
@@ -229,6 +249,9 @@ class ModelService:
     def resolve_custom(self, name: str, version: str | None) -> CustomModel:
         """The custom version a delete/update means; a base model or ambiguity is an error."""
         versions = self.custom_versions(name)
+        if not versions and self.settle is not None and self.settle(name):
+            self.invalidate()
+            versions = self.custom_versions(name)
         if not versions:
             if self.base_versions(name):
                 raise UsageError(

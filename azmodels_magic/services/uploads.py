@@ -663,6 +663,18 @@ class UploadService:
 
     # -- replacements interrupted by a crash ----------------------------------------------------
 
+    def settle(self, name: str) -> bool:
+        """Deal with interrupted replacements of model `name` (see `recover`); whether there
+        were any. One directory listing when there are none."""
+        prefix = _project_prefix(self.connection)
+        pending = [
+            i for i in ReplaceIntent.list_all() if i.name == name and i.key.startswith(prefix)
+        ]
+        if not pending:
+            return False
+        self.recover()
+        return True
+
     def recover(self) -> list[str]:
         """Finish, or roll back, replacements a killed process left between deleting the old
         registration and registering the new one (see ReplaceIntent). One sentence per

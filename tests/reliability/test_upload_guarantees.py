@@ -586,3 +586,19 @@ def test_an_interrupted_swap_is_finished_by_any_command_of_a_new_process(app, tm
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     check_stored(app, raw, name, new)
+
+
+def test_an_interrupted_swap_is_finished_by_a_direct_python_call(app, tmp_path) -> None:
+    """No command runs before `az.models.show(...)`: the service itself settles the swap a
+    killed process left before it would answer that the model is not there."""
+    raw = Raw(app._sandbox_info)
+    name = "ow-python-call"
+    small_blocks(app)
+    app.uploads.upload(source=str(make_weights(tmp_path / "a", seed=67)), name=name, progress=False)
+    new = make_weights(tmp_path / "b", seed=68)
+    kill_at(app, new, name, "swap", "--overwrite")
+    assert registered(raw, name) == []
+    app.models.invalidate()
+    details = app.models.show(name, type="custom")
+    assert details.model.name == name and details.versions == ["1"]
+    check_stored(app, raw, name, new)
