@@ -24,13 +24,6 @@ from azmodels_magic.services.uploads import UploadService
 CHILD = Path(__file__).with_name("crash_child.py")
 
 
-@pytest.fixture(scope="module")
-def app():
-    az = start_app()
-    yield az
-    az.close()
-
-
 def run_child(app, source: Path, name: str, point: str, timeout: float = 60) -> None:
     """Start the uploading process and SIGKILL it once it reports being at `point`."""
     child = subprocess.Popen(

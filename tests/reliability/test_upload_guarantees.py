@@ -21,13 +21,6 @@ from azmodels_magic.services.uploads import UploadService, upload_key
 CHILD = Path(__file__).with_name("crash_child.py")
 
 
-@pytest.fixture(scope="module")
-def app():
-    az = start_app()
-    yield az
-    az.close()
-
-
 def small_blocks(app) -> None:
     app._services["uploads"] = UploadService(
         app.connection, app.models, block_size=BLOCK, workers=2
