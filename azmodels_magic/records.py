@@ -125,6 +125,22 @@ class SkuOption:
         )
 
 
+def _split_skus(skus: list[SkuOption]) -> tuple[tuple[SkuOption, ...], tuple[SkuOption, ...]]:
+    """(SKUs to deploy the model, SKUs to deploy its fine-tuned derivatives). Real catalogs list
+    e.g. gpt-4o's Standard twice: usages OpenAI.Standard.gpt-4o and ...gpt-4o-finetune."""
+    base = [s for s in skus if not s.usage_name.lower().endswith("-finetune")]
+    finetune = [s for s in skus if s.usage_name.lower().endswith("-finetune")]
+    return _union(tuple(base), ()), _union(tuple(finetune), ())
+
+
+def _union(first: tuple[SkuOption, ...], second: tuple[SkuOption, ...]) -> tuple[SkuOption, ...]:
+    """The SKUs of both, each name once (the first seen wins), in order."""
+    out: dict[str, SkuOption] = {}
+    for sku in first + second:
+        out.setdefault(sku.name.lower(), sku)
+    return tuple(out.values())
+
+
 @dataclass(frozen=True)
 class BaseModel:
     """A model of the base catalog (ARM `Model`)."""
@@ -145,12 +161,18 @@ class BaseModel:
     catalog_asset_id: str = ""
     skus: tuple[SkuOption, ...] = ()
     type: str = BASE
+    # The account kinds the catalog offers it to (AIServices, OpenAI, MaaS): ARM lists the same
+    # model once per kind (a recorded eastus2 catalog: 436 entries for 218 model versions).
+    kinds: tuple[str, ...] = ()
+    # SKUs for deploying a fine-tuned derivative: same SKU names, usage names ending -finetune.
+    finetune_skus: tuple[SkuOption, ...] = ()
 
     @classmethod
     def from_rest(cls, body: dict[str, Any]) -> BaseModel:
         model = body.get("model") or {}
         deprecation = model.get("deprecation") or {}
-        sku = SkuOption.from_rest
+        skus, finetune = _split_skus([SkuOption.from_rest(s) for s in model.get("skus") or ()])
+        kind = body.get("kind") or ""
         return _built(
             cls,
             {
@@ -168,9 +190,30 @@ class BaseModel:
                 "inference_deprecation": deprecation.get("inference") or "",
                 "finetune_deprecation": deprecation.get("fineTune") or "",
                 "catalog_asset_id": model.get("modelCatalogAssetId") or "",
-                "skus": tuple([sku(s) for s in model.get("skus") or ()]),
+                "skus": skus,
+                "kinds": (kind,) if kind else (),
+                "finetune_skus": finetune,
             },
         )
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What makes one catalog model: format, name and version (case as ARM ignores it)."""
+        return (self.format.lower(), self.name.lower(), self.version.lower())
+
+    def merged(self, other: BaseModel) -> BaseModel:
+        """This model as offered to this entry's kinds and `other`'s (the same model version):
+        kinds and SKUs united, a SKU name once; fields this entry lacks taken from `other`."""
+        values = dict(self.__dict__)
+        values.pop("capability_names", None)  # a cached property, recomputed on use
+        for name in ("description", "publisher", "catalog_asset_id", "lifecycle_status"):
+            values[name] = values[name] or getattr(other, name)
+        if values["max_capacity"] is None:
+            values["max_capacity"] = other.max_capacity
+        values["kinds"] = tuple(dict.fromkeys(self.kinds + other.kinds))
+        values["skus"] = _union(self.skus, other.skus)
+        values["finetune_skus"] = _union(self.finetune_skus, other.finetune_skus)
+        return _built(BaseModel, values)
 
     @property
     def status(self) -> str:
@@ -394,7 +437,7 @@ class ModelCapacity:
     model_name: str
     model_version: str
     sku: str
-    available_capacity: int
+    available_capacity: int | None  # None: offered, capacity not reported (see QuotaService)
 
     @classmethod
     def from_rest(cls, body: dict[str, Any]) -> ModelCapacity:

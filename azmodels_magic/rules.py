@@ -23,6 +23,9 @@ WEIGHT_TYPES = ("FullWeight", "LoRA", "DraftModel")
 TYPES = ("base", "custom")
 STATUSES = ("running", "stopped", "failed", "creating")
 MAX_CAPACITY = 1_000_000
+# ARM's modelCapacities takes modelFormat only in this shape (cognitiveservices.json 2025-06-01):
+# formats with a space (Mistral AI, AI21 Labs, Black Forest Labs) cannot be asked about.
+CAPACITY_QUERY_FORMAT = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
 # -- value checks (argparse `type=` callables: their message becomes the usage error) -----------
@@ -198,6 +201,11 @@ def check_choice(value: object, choices: tuple[str | None, ...], what: str) -> N
     if value not in choices:
         named = ", ".join(str(c) for c in choices if c is not None)
         raise ValidationError(f"{what} {value!r} is not one of {named}.")
+
+
+def capacity_queryable(model_format: str) -> bool:
+    """Whether ARM's modelCapacities can be asked about models of this format."""
+    return bool(CAPACITY_QUERY_FORMAT.match(model_format))
 
 
 def suggest_deployment_name(model_name: str) -> str:

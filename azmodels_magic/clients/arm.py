@@ -88,13 +88,19 @@ class ArmClient:
 
     # -- catalog --------------------------------------------------------------------------------
 
-    def iter_catalog(self) -> Iterator[BaseModel]:
-        path = (
-            f"/subscriptions/{segment(self.subscription_id)}/providers/{PROVIDER}"
-            f"/locations/{segment(self.location)}/models"
-        )
-        for item in self.plane.iter_items(path, context="Model catalog"):
-            yield BaseModel.from_rest(item)
+    def catalog(self, location: str = "") -> list[BaseModel]:
+        """The region's catalog (the account's region by default), one record per model
+        version: ARM lists a version once per account kind, and the entries are merged."""
+        where = location or self.location
+        path = f"{self.provider_path}/locations/{segment(where)}/models"
+        merged: dict[tuple[str, str, str], BaseModel] = {}
+        for item in self.plane.iter_items(
+            path, context="Model catalog" if not location else f"Model catalog of {where}"
+        ):
+            model = BaseModel.from_rest(item)
+            seen = merged.get(model.key)
+            merged[model.key] = model if seen is None else seen.merged(model)
+        return list(merged.values())
 
     # -- quota, capacity, accounts ----------------------------------------------------------------
 
@@ -121,6 +127,18 @@ class ArmClient:
             f"{path}/modelCapacities", params=params, context=f"Capacity of {model_name}"
         )
         return [ModelCapacity.from_rest(item) for item in items]
+
+    def account_regions(self, kind: str) -> list[str]:
+        """Regions where the subscription can create accounts of `kind` (e.g. AIServices): ARM's
+        resource SKUs of Microsoft.CognitiveServices (ResourceSkus_List), as azd reads them."""
+        regions: set[str] = set()
+        for item in self.plane.iter_items(f"{self.provider_path}/skus", context="Regions"):
+            if str(item.get("resourceType", "")).lower() != "accounts":
+                continue
+            if str(item.get("kind", "")).lower() != kind.lower():
+                continue
+            regions.update(str(r).replace(" ", "").lower() for r in item.get("locations") or [])
+        return sorted(regions)
 
     def iter_accounts(self, resource_group: str | None = None) -> Iterator[Account]:
         """The subscription's accounts (of one resource group when given)."""

@@ -54,8 +54,7 @@ def regions(app: AzModels, args: argparse.Namespace) -> Outcome:
     best = next((o for o in fitting if o.account), None)
     if best is not None:
         message += (
-            f"; best with your account: {best.region} ({best.account}, {best.sku}, "
-            f"{best.deployable} available)."
+            f"; best with your account: {best.region} ({best.account}, {best.sku}, {best.room})."
         )
     elif not options:
         message = f"{model.name} {model.version}: no region reports capacity for it" + (

@@ -45,6 +45,7 @@ def register(router: Router) -> None:
     add("GET", ACCT + r"/models", account_models, "arm", f"{ACTION}/models/read")
     add("GET", ACCT + r"/skus", account_skus, "arm", f"{ACTION}/skus/read")
     add("GET", ACCT + r"/projects", list_projects, "arm", f"{ACTION}/projects/read")
+    add("GET", SUB + CS + r"/skus", resource_skus, "arm", f"{ACTION}/skus/read")
     add("GET", SUB + CS, provider, "resources", "Microsoft.Resources/subscriptions/read")
 
 
@@ -214,6 +215,27 @@ def display_name(region: str) -> str:
         out = out.replace(known, f" {known} ")
     parts = [words.get(w, w.capitalize()) for w in out.split()]
     return " ".join(parts)
+
+
+def resource_skus(app: Sandbox, req: Request) -> Response:
+    """ResourceSkus_List: the account SKUs each kind can have, per region, shaped as recorded
+    from real ARM (azd's Test_AIAgent_Init_NoPrompt_WithProject cassette): one entry per
+    (kind, SKU, region), regions in upper case."""
+    check_subscription(req)
+    items = [
+        {
+            "resourceType": "accounts",
+            "name": "S0",
+            "tier": "Standard",
+            "kind": kind,
+            "locations": [region.upper()],
+            "locationInfo": [{"location": region.upper(), "zones": [], "zoneDetails": []}],
+            "restrictions": [],
+        }
+        for kind in ("AIServices", "OpenAI")
+        for region in subscription(app).regions
+    ]
+    return json_response(200, {"value": items})
 
 
 def provider(app: Sandbox, req: Request) -> Response:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..clients.arm import ArmClient
 from ..errors import AzModelsError, QuotaExceededError, ValidationError
-from ..records import BASE, BaseModel, SkuOption
+from ..records import BASE, BaseModel, ModelCapacity, SkuOption
+from ..rules import capacity_queryable
 from ..steps import NextStep
 from .quota import QuotaService, RegionOption, region_key, usage_name_of
 
@@ -178,27 +179,33 @@ class _Plan:
         parts, steps = [], []
         for index, option in enumerate(fitting[:MAX_SUGGESTIONS]):
             note = "" if option.account else ", after creating an account there"
-            parts.append(f"{option.region} ({option.deployable} available{note}: {{{index}}})")
+            parts.append(f"{option.region} ({option.room}{note}: {{{index}}})")
             steps.append(self.command(option.region))
         return " It fits in " + "; ".join(parts) + ".", steps
 
-    def check(self, region: str) -> None:
+    def _offers(self, region: str) -> list[ModelCapacity] | None:
+        """Where the model's SKUs are offered: ARM's modelCapacities, or for a format it takes
+        no questions about (`rules.capacity_queryable`) the region's catalog; None: unknown."""
         try:
-            caps = self.quota.capacities(self.model.format, self.model.name, self.model.version)
+            if capacity_queryable(self.model.format):
+                model = self.model
+                return self.quota.capacities(model.format, model.name, model.version) or None
+            return self.quota.offered_in(region, self.model, self.sku.name)
         except AzModelsError:
-            caps = None  # the capacity API is unavailable: quota is still checked below
-        if caps:
-            here = [
-                c for c in caps if c.region == region and c.sku.lower() == self.sku.name.lower()
-            ]
-            if not here:
-                text, steps = self.elsewhere(region)
-                raise ValidationError(
-                    f"{self.model.name} {self.model.version} with SKU {self.sku.name} is not "
-                    f"offered in {region}.{text}",
-                    code="ModelNotOfferedInRegion",
-                    steps=steps,
-                )
+            return None  # the capacity API is unavailable: quota is still checked
+
+    def check(self, region: str) -> None:
+        caps = self._offers(region)
+        sku = self.sku.name.lower()
+        here = [c for c in caps or () if c.region == region and c.sku.lower() == sku]
+        if caps is not None and not here:
+            text, steps = self.elsewhere(region)
+            raise ValidationError(
+                f"{self.model.name} {self.model.version} with SKU {self.sku.name} is not "
+                f"offered in {region}.{text}",
+                code="ModelNotOfferedInRegion",
+                steps=steps,
+            )
         try:
             usage = self.quota.usage(region, self.usage_name)
         except AzModelsError:
@@ -212,8 +219,9 @@ class _Plan:
                 code="InsufficientQuota",
                 steps=steps,
             )
-        if caps:
-            room = max(c.available_capacity for c in here)
+        reported = [c.available_capacity for c in here if c.available_capacity is not None]
+        if reported:
+            room = max(reported)
             if self.needed > room:
                 text, steps = self.elsewhere(region)
                 raise QuotaExceededError(

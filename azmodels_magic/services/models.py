@@ -121,9 +121,7 @@ class ModelService:
     # -- raw collections ------------------------------------------------------------------------
 
     def catalog(self, *, refresh: bool = False) -> list[BaseModel]:
-        return self.cache.get(
-            "catalog", lambda: list(self.connection.arm.iter_catalog()), refresh=refresh
-        )
+        return self.cache.get("catalog", lambda: self.connection.arm.catalog(), refresh=refresh)
 
     def custom_models(self, *, refresh: bool = False) -> list[CustomModel]:
         return self.cache.get(

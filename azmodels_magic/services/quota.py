@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..errors import AzModelsError, NotFoundError, ValidationError, one_line
 from ..records import BASE, Account, BaseModel, Deployment, ModelCapacity, QuotaUsage
 from ..redaction import redact
+from ..rules import capacity_queryable
 from ..steps import NextStep
 from ..wording import did_you_mean, plural
 
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 R = TypeVar("R")
-RESOURCES_API_VERSION = "2022-09-01"  # Microsoft.Resources: the provider's regions
 DEFAULT_CONCURRENCY = 8
 
 
@@ -43,7 +43,7 @@ class RegionOption:
     region: str
     sku: str
     model_version: str
-    available_capacity: int
+    available_capacity: int | None  # None: the region's catalog offers it, capacity unreported
     usage_name: str
     quota_used: int | None
     quota_limit: int | None
@@ -57,14 +57,25 @@ class RegionOption:
         return max(0, self.quota_limit - self.quota_used)
 
     @property
-    def deployable(self) -> int:
-        """The most that can be deployed there now: capacity and quota both allow it."""
-        left = self.quota_available
-        return self.available_capacity if left is None else min(self.available_capacity, left)
+    def deployable(self) -> int | None:
+        """The most that can be deployed there now: capacity and quota both allow it (None:
+        neither is known)."""
+        known = [n for n in (self.available_capacity, self.quota_available) if n is not None]
+        return min(known) if known else None
 
     @property
     def fits(self) -> bool:
-        return self.deployable >= (self.wanted or 1)
+        """Nothing known says it does not fit."""
+        return self.deployable is None or self.deployable >= (self.wanted or 1)
+
+    @property
+    def room(self) -> str:
+        """'40 available', or what is known when capacity is not reported."""
+        if self.deployable is None:
+            return "offered, capacity not reported"
+        if self.available_capacity is None:
+            return f"{self.deployable} of quota free, capacity not reported"
+        return f"{self.deployable} available"
 
 
 @dataclass
@@ -175,20 +186,26 @@ class QuotaService:
     # -- regions and quota ------------------------------------------------------------------------
 
     def all_regions(self) -> list[str]:
-        """Regions where the subscription can have accounts (the provider's registration)."""
+        """Regions where the subscription can have an AIServices account (the kind Foundry
+        projects live in), from ARM's resource SKUs as azd reads them."""
+        return self.cache.get("regions", lambda: self.arm.account_regions("AIServices"))
 
-        def load() -> list[str]:
-            body = self.arm.plane.get_json(
-                self.arm.provider_path,
-                params={"api-version": RESOURCES_API_VERSION},
-                context="Regions",
-            )
-            for kind in body.get("resourceTypes") or []:
-                if str(kind.get("resourceType", "")).lower() == "accounts":
-                    return sorted({region_key(r) for r in kind.get("locations") or []})
-            return []
+    def catalog(self, region: str) -> list[BaseModel]:
+        """A region's catalog (merged by model version), cached like quota."""
+        region = region_key(region)
+        if region == region_key(self.arm.location):
+            return self.models.catalog()
+        return self.cache.get(f"catalog/{region}", lambda: self.arm.catalog(region))
 
-        return self.cache.get("regions", load)
+    def offered_in(self, region: str, model: BaseModel, sku: str) -> list[ModelCapacity]:
+        """`offered`, for one region and SKU."""
+        return _listed(region_key(region), self.catalog(region), model, sku)
+
+    def offered(self, model: BaseModel, *, sku: str | None = None) -> list[ModelCapacity]:
+        """Where the regions' catalogs list `model` (with each SKU), capacity not reported: for
+        formats ARM's modelCapacities cannot be asked about."""
+        results = in_parallel(self.all_regions(), self.catalog, concurrency=self.concurrency)
+        return [c for region, found, _ in results for c in _listed(region, found, model, sku)]
 
     def usages(self, region: str, *, refresh: bool = False) -> list[QuotaUsage]:
         region = region_key(region)
@@ -218,6 +235,7 @@ class QuotaService:
             chosen = chosen or [region_key(self.arm.location)]
         rows: list[QuotaUsage] = []
         warnings: list[str] = []
+        declared = self.usage_names_of(model) if model else set()
         for region, found, error in in_parallel(chosen, self.usages, concurrency=self.concurrency):
             if error is not None:
                 if not isinstance(error, AzModelsError) or len(chosen) == 1:
@@ -227,10 +245,24 @@ class QuotaService:
             rows.extend(
                 u
                 for u in found or []
-                if (not model or u.model.lower() == model.lower())
+                if (
+                    not model
+                    or u.model.lower() == model.lower()
+                    or u.usage_name.lower() in declared
+                )
                 and (not sku or u.sku.lower() == sku.lower())
             )
         return QuotaReport(rows, chosen, warnings)
+
+    def usage_names_of(self, model: str) -> set[str]:
+        """The usages the catalog says `model`'s SKUs draw on (lower case). Many are shared
+        pools, not named after the model: Mistral-Large-2411 GlobalStandard draws on
+        AIServices.GlobalStandard.MaaS in the real catalogs."""
+        try:
+            versions = self.models.base_versions(model)
+        except AzModelsError:
+            return set()  # the catalog is unreadable: the usage names still match by model
+        return {s.usage_name.lower() for m in versions for s in m.skus if s.usage_name}
 
     # -- where a model fits -----------------------------------------------------------------------
 
@@ -254,11 +286,14 @@ class QuotaService:
     ) -> list[RegionOption]:
         """Every region and SKU where `model` can be deployed, best first: what fits, then the
         most deployable, your own accounts' regions before others."""
-        caps = [
-            c
-            for c in self.capacities(model.format, model.name, model.version)
-            if not sku or c.sku.lower() == sku.lower()
-        ]
+        if capacity_queryable(model.format):
+            caps = [
+                c
+                for c in self.capacities(model.format, model.name, model.version)
+                if not sku or c.sku.lower() == sku.lower()
+            ]
+        else:
+            caps = self.offered(model, sku=sku)
         mine = self.own_regions()
         usages = {
             region: dict(found or [])
@@ -285,7 +320,9 @@ class QuotaService:
                     wanted=capacity,
                 )
             )
-        options.sort(key=lambda o: (not o.fits, not o.account, -o.deployable, o.region, o.sku))
+        options.sort(
+            key=lambda o: (not o.fits, not o.account, -(o.deployable or 0), o.region, o.sku)
+        )
         return options
 
     def regions(
@@ -373,6 +410,25 @@ class QuotaService:
             for account, found, error in results
         ]
         return AllDeployments(out, seconds=time.perf_counter() - started)
+
+
+def _listed(
+    region: str, catalog: list[BaseModel] | None, model: BaseModel, sku: str | None
+) -> list[ModelCapacity]:
+    """`model`'s SKUs (or `sku`) as a region's catalog lists them, capacity not reported."""
+    match = next((m for m in catalog or () if m.key == model.key), None)
+    return [
+        ModelCapacity(
+            region=region,
+            model_format=model.format,
+            model_name=model.name,
+            model_version=model.version,
+            sku=option.name,
+            available_capacity=None,
+        )
+        for option in (match.skus if match else ())
+        if not sku or option.name.lower() == sku.lower()
+    ]
 
 
 def usage_name_of(model: Any, sku: str) -> str:

@@ -79,7 +79,13 @@ def test_quota_rows_columns_and_types(world):
     assert list(frame.columns) == [
         "region", "usage_name", "model", "sku", "used", "limit", "available", "unit",
     ]  # fmt: skip
-    assert set(frame["region"]) == {"eastus"} and set(frame["model"]) == {"gpt-4o"}
+    assert set(frame["region"]) == {"eastus"}
+    # gpt-4o's own usages, and the shared pools its catalog SKUs draw on (as in real catalogs:
+    # ProvisionedManaged -> OpenAI.ProvisionedManaged)
+    declared = {s.usage_name for m in world.models.base_versions("gpt-4o") for s in m.skus}
+    pairs = zip(frame["usage_name"], frame["model"], strict=True)
+    assert {u for u, m in pairs if m != "gpt-4o"} <= declared
+    assert "gpt-4o" in set(frame["model"])
     for column in ("used", "limit", "available"):
         assert str(frame[column].dtype) == "Int64"
     row = frame[frame["usage_name"] == USAGE].iloc[0]

@@ -1,0 +1,110 @@
+"""The client against real catalogs and quotas (azd's recordings of real ARM answers, served as
+recorded): one row per model version, SKUs once, formats with spaces, every usage name."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from replay_support import RecordedAzure
+
+from azmodels_magic import AzModels
+from azmodels_magic.auth import StaticTokenCredential
+
+SUBSCRIPTION = "4d042dc6-fe17-4698-a23f-ec6a8d1e98f4"  # as recorded
+
+
+def connect(replay: RecordedAzure, location: str, subscription: str = SUBSCRIPTION) -> AzModels:
+    return AzModels.connect(
+        credential=StaticTokenCredential("replay-token"),
+        arm_endpoint=replay.endpoint,
+        subscription_id=subscription,
+        resource_group="rg-replay",
+        account="replay-account",
+        location=location,
+        progress=False,
+        max_retries=0,
+    )
+
+
+@pytest.fixture(scope="module", params=["eastus2", "swedencentral"])
+def region(request):
+    replay = RecordedAzure(request.param)
+    az = connect(replay, request.param)
+    yield request.param, replay, az
+    az.close()
+    replay.close()
+
+
+def unrecorded(replay: RecordedAzure) -> list[str]:
+    """What the client asked that the recording lacks, but for the account's deployments (show
+    lists those using the model; the recording was made without an account)."""
+    return [u for u in replay.unrecorded if "/accounts/replay-account/deployments" not in u]
+
+
+def recorded_catalog(replay: RecordedAzure, region: str) -> list[dict]:
+    return replay.body(f"/locations/{region}/models")["value"]
+
+
+def test_the_recording_lists_each_model_version_once_per_kind(region):
+    name, replay, _ = region
+    entries = recorded_catalog(replay, name)
+    keys = {(e["model"]["format"], e["model"]["name"], e["model"]["version"]) for e in entries}
+    assert len(entries) > len(keys) * 1.8  # the shape the client must merge (436 for 218)
+
+
+def test_list_base_has_one_row_per_model_version_and_each_sku_once(region):
+    name, replay, az = region
+    frame = az.list_models(type="base")
+    entries = recorded_catalog(replay, name)
+    keys = {(e["model"]["format"], e["model"]["name"], e["model"]["version"]) for e in entries}
+    assert len(frame) == len(keys)
+    assert not frame.duplicated(subset=["name", "version", "publisher"]).any()
+    for skus in frame["skus"]:
+        assert len(skus) == len(set(skus)), skus
+    assert unrecorded(replay) == []
+
+
+def test_fine_tune_skus_are_not_offered_as_deployment_skus(region):
+    _, _, az = region
+    model = az.models.find("gpt-4o", type="base", version="2024-08-06")
+    assert [s.name for s in model.skus].count("Standard") == 1
+    standard = model.sku("Standard")
+    assert standard is not None and standard.usage_name == "OpenAI.Standard.gpt-4o"
+    assert {"OpenAI", "AIServices"} <= set(model.kinds)
+    assert all(s.usage_name.endswith("-finetune") for s in model.finetune_skus)
+
+
+def test_show_a_model_whose_format_has_a_space(region):
+    _, replay, az = region
+    details = az.show("Mistral-Large-3", type="base")
+    assert details.model.format == "Mistral AI"
+    assert [s.name for s in details.model.skus] == ["GlobalStandard", "DataZoneStandard"]
+    assert unrecorded(replay) == []
+
+
+def test_every_recorded_usage_name_is_read(region):
+    name, replay, az = region
+    recorded = replay.body(f"/locations/{name}/usages")["value"]
+    frame = az.run(f"quota --region {name}")
+    assert len(frame) == len(recorded)
+    assert sorted(frame["usage_name"]) == sorted(u["name"]["value"] for u in recorded)
+    assert unrecorded(replay) == []
+
+
+def test_quota_of_a_model_served_from_a_shared_pool(region):
+    """Mistral-Large-2411's only SKU draws on AIServices.GlobalStandard.MaaS (the catalog says):
+    quota --model must show that usage, not nothing."""
+    name, _, az = region
+    frame = az.run(f"quota --region {name} --model Mistral-Large-2411")
+    assert list(frame["usage_name"]) == ["AIServices.GlobalStandard.MaaS"]
+
+
+def test_requests_carry_only_what_azure_was_asked(region):
+    _, replay, _ = region
+    asked = {(s.method, s.path.lower()) for s in replay.seen if "/accounts/" not in s.path}
+    recorded = {(a["method"], a["url"].split("management.azure.com", 1)[1].split("?")[0].lower())
+                for a in replay.answers.values()}  # fmt: skip
+    assert asked <= recorded, asked - recorded
+    assert all(s.query.get("api-version") == "2025-06-01" for s in replay.seen)
+    assert json.dumps([s.query for s in replay.seen])  # queries are plain strings
