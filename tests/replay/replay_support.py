@@ -63,6 +63,16 @@ class RecordedAzure:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
+    def borrow(self, fragment: str, *, subscription: str) -> None:
+        """Also answer the recorded GET whose URL contains `fragment` under another subscription
+        (a real body, its path moved): the resource SKUs were recorded for one subscription only.
+        """
+        (answer,) = [a for a in self.recorded(fragment) if a["method"] == "GET"]
+        parts = urlsplit(answer["url"])
+        old = parts.path.split("/")[2]
+        url = answer["url"].replace(f"/subscriptions/{old}/", f"/subscriptions/{subscription}/")
+        self.answers.setdefault(_key("GET", url), {**answer, "url": url})
+
     def recorded(self, fragment: str) -> list[dict[str, Any]]:
         """The recorded interactions whose URL contains `fragment`."""
         return [a for a in self.answers.values() if fragment in a["url"]]

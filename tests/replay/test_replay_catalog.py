@@ -22,6 +22,8 @@ def connect(replay: RecordedAzure, location: str, subscription: str = SUBSCRIPTI
         resource_group="rg-replay",
         account="replay-account",
         location=location,
+        # No project was recorded: its routes answer NotRecorded (404), i.e. no custom models.
+        project_endpoint=f"{replay.endpoint}/api/projects/replay",
         progress=False,
         max_retries=0,
     )
@@ -108,3 +110,47 @@ def test_requests_carry_only_what_azure_was_asked(region):
     assert asked <= recorded, asked - recorded
     assert all(s.query.get("api-version") == "2025-06-01" for s in replay.seen)
     assert json.dumps([s.query for s in replay.seen])  # queries are plain strings
+
+
+@pytest.fixture(scope="module")
+def two_regions():
+    """eastus2 and swedencentral as recorded for one subscription, and the resource SKUs (where
+    accounts can be) recorded for another, moved to it."""
+    replay = RecordedAzure("eastus2", "swedencentral", "regions")
+    replay.borrow("/providers/Microsoft.CognitiveServices/skus?", subscription=SUBSCRIPTION)
+    az = connect(replay, "eastus2")
+    yield replay, az
+    az.close()
+    replay.close()
+
+
+def test_regions_of_a_model_whose_format_has_a_space(two_regions):
+    """modelCapacities takes no format with a space: the regions' catalogs say where it is."""
+    replay, az = two_regions
+    frame = az.run("regions --name Mistral-Large-3 --sku GlobalStandard")
+    assert {"eastus2", "swedencentral"} <= set(frame["region"])
+    assert set(frame["sku"]) == {"GlobalStandard"}
+    assert not any("modelCapacities" in s.path for s in replay.seen)
+    row = frame[frame["region"] == "eastus2"].iloc[0]
+    recorded = {
+        u["name"]["value"]: u for u in replay.body("/locations/eastus2/usages")["value"]
+    }["AIServices.GlobalStandard.Mistral-Large-3"]
+    assert row["quota_limit"] == recorded["limit"]
+    assert row["quota_used"] == recorded["currentValue"]
+
+
+def test_a_deploy_over_the_recorded_quota_is_refused_before_anything_is_sent(two_regions):
+    replay, az = two_regions
+    usages = {u["name"]["value"]: u for u in replay.body("/locations/eastus2/usages")["value"]}
+    left = usages["AIServices.GlobalStandard.Mistral-Large-3"]["limit"]
+    left -= usages["AIServices.GlobalStandard.Mistral-Large-3"]["currentValue"]
+    from azmodels_magic.errors import QuotaExceededError
+
+    with pytest.raises(QuotaExceededError) as caught:
+        az.run(
+            f"deploy --name Mistral-Large-3 --type base --deployment-name m3 --sku GlobalStandard "
+            f"--capacity {left + 1000}"
+        )
+    assert "AIServices.GlobalStandard.Mistral-Large-3" in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert not [s for s in replay.seen if s.method in ("PUT", "PATCH", "POST", "DELETE")]
