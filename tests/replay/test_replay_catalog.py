@@ -132,9 +132,8 @@ def test_regions_of_a_model_whose_format_has_a_space(two_regions):
     assert set(frame["sku"]) == {"GlobalStandard"}
     assert not any("modelCapacities" in s.path for s in replay.seen)
     row = frame[frame["region"] == "eastus2"].iloc[0]
-    recorded = {
-        u["name"]["value"]: u for u in replay.body("/locations/eastus2/usages")["value"]
-    }["AIServices.GlobalStandard.Mistral-Large-3"]
+    usages = {u["name"]["value"]: u for u in replay.body("/locations/eastus2/usages")["value"]}
+    recorded = usages["AIServices.GlobalStandard.Mistral-Large-3"]
     assert row["quota_limit"] == recorded["limit"]
     assert row["quota_used"] == recorded["currentValue"]
 
