@@ -13,6 +13,7 @@ from .steps import NextStep
 if TYPE_CHECKING:
     from .clients.arm import ArmClient
     from .clients.foundry import FoundryClient
+    from .http.backoff import TransportSettings
     from .http.plane import Plane
 
 _HOW = {
@@ -51,8 +52,19 @@ class Connection:
             steps=[connect, NextStep.of("sandbox start")],
         )
 
+    @cached_property
+    def transport(self) -> TransportSettings:
+        """Retries, backoff and timeout for every leg: the REST planes and blob storage."""
+        from .http.backoff import Backoff, TransportSettings  # lazy: only a request needs it
+
+        c = self.config
+        return TransportSettings(
+            max_retries=c.max_retries,
+            backoff=Backoff(base=c.retry_backoff, maximum=c.retry_backoff_max),
+            timeout=c.http_timeout,
+        )
+
     def _plane(self, name: str, base_url: str, scope: str, api_version: str, **kw) -> Plane:
-        from .http.backoff import Backoff  # lazy, like Plane: only a request needs it
         from .http.plane import Plane  # lazy: requests; %load_ext reaches this module
 
         c = self.config
@@ -62,9 +74,9 @@ class Connection:
             scope=scope,
             tokens=self.tokens,
             api_version=api_version,
-            max_retries=c.max_retries,
-            backoff=Backoff(base=c.retry_backoff, maximum=c.retry_backoff_max),
-            timeout=c.http_timeout,
+            max_retries=self.transport.max_retries,
+            backoff=self.transport.backoff,
+            timeout=self.transport.timeout,
             poll_interval=c.poll_interval,
             operation_timeout=c.operation_timeout,
             auth_hint=SANDBOX_SIGN_IN_HINT if self.sandbox else None,

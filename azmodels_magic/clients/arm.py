@@ -78,7 +78,9 @@ class ArmClient:
 
     def list_keys(self) -> list[str]:
         """The account's API keys (secrets: never print or log them)."""
-        response = self.plane.request("POST", f"{self.account_id}/listKeys", context="Keys")
+        response = self.plane.request(
+            "POST", f"{self.account_id}/listKeys", context="Keys", idempotent=True
+        )
         body = self.plane.json(response, "Keys")
         return [body[k] for k in ("key1", "key2") if body.get(k)]
 
@@ -186,6 +188,7 @@ class ArmClient:
             self._deployment_path(name),
             json={"sku": {"name": sku, "capacity": capacity}},
             context=f"Scale '{name}'",
+            idempotent=True,  # an absolute capacity: twice is the same as once
         )
 
     def delete_deployment(self, name: str) -> requests.Response:

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UploadError
+from ..http.backoff import TransportSettings
 from ..records import WeightFile
 from .storage import file_metadata, open_container, storage_error
 
@@ -209,20 +210,18 @@ class BlobTransfer:
         *,
         block_size: int | None = None,
         max_workers: int | None = None,
-        retry_total: int | None = None,
-        read_timeout: int = 120,
+        settings: TransportSettings | None = None,
     ) -> None:
         self.max_workers = max(1, max_workers or default_workers())
         block_size = block_size or default_block_size(self.max_workers)
         block_size_for(0, block_size)  # validates
         self.block_size = block_size
-        self.retry_total = retry_total  # None: azure-storage-blob's default
-        self.read_timeout = read_timeout
+        self.settings = settings or TransportSettings()  # the REST planes' retries and timeout
 
     def __repr__(self) -> str:
         return (
             f"BlobTransfer(block_size={self.block_size}, max_workers={self.max_workers}, "
-            f"retry_total={self.retry_total})"
+            f"max_retries={self.settings.max_retries})"
         )
 
     # ---------------------------------------------------------------- public
@@ -575,11 +574,8 @@ class BlobTransfer:
             "session": session,
             "max_single_put_size": block_size,
             "max_block_size": block_size,
-            "read_timeout": self.read_timeout,
         }
-        if self.retry_total is not None:
-            options["retry_total"] = self.retry_total
-        return open_container(sas_url, **options)
+        return open_container(sas_url, settings=self.settings, **options)
 
 
 def _changed_since_journaled() -> UploadError:

@@ -83,6 +83,8 @@ class FoundryClient:
             self._version_path(name, version) + "/startPendingUpload",
             json=body,
             context=context,
+            # With its id, asking again hands out the same slot.
+            idempotent=bool(pending_upload_id),
         )
         return BlobReference.from_rest(self.plane.json(response, context))
 
@@ -114,6 +116,7 @@ class FoundryClient:
             json=body,
             headers={"Content-Type": "application/merge-patch+json"},
             context=context,
+            idempotent=True,  # a merge patch of values: twice is the same as once
         )
         return CustomModel.from_rest(self.plane.json(response, context))
 
@@ -131,5 +134,6 @@ class FoundryClient:
             self._version_path(name, version) + "/credentials",
             json={},
             context=context,
+            idempotent=True,  # only reads a credential
         )
         return BlobReference.from_rest(self.plane.json(response, context))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ServiceError, UploadError, ValidationError
+from ..http.backoff import TransportSettings
 from ..http.origin import Origin, origin_of
 from ..redaction import get_logger, redact, strip_query
 
@@ -57,13 +58,36 @@ def storage_origin(sas_url: str) -> Origin:
         ) from None
 
 
-def open_container(sas_url: str, session: Any = None, **options: Any) -> Any:
+def _retry_policy(settings: TransportSettings) -> Any:
+    """azure-storage-blob's retry policy, waiting as the REST planes do (`Backoff`: the server's
+    word first, else capped exponential backoff with jitter) for as many retries."""
+    from azure.storage.blob import ExponentialRetry
+
+    class _PlaneBackoff(ExponentialRetry):
+        def get_backoff_time(self, retry_settings: dict[str, Any]) -> float:
+            return settings.backoff.delay(max(0, int(retry_settings.get("count", 1)) - 1))
+
+    return _PlaneBackoff(retry_total=settings.max_retries)
+
+
+def open_container(
+    sas_url: str,
+    session: Any = None,
+    *,
+    settings: TransportSettings | None = None,
+    **options: Any,
+) -> Any:
     """A ContainerClient for `sas_url` with azure-core's logging silenced, refused unless the
     address passes `storage_origin`. `session` is the requests.Session to send through (its
-    pools sized by the caller); `options` are the client's (block sizes, timeouts, retries).
-    The caller closes it."""
+    pools sized by the caller); `settings` the retries and timeouts (the planes' own);
+    `options` the client's (block sizes). The caller closes it."""
     from azure.core.pipeline.transport import RequestsTransport
     from azure.storage.blob import ContainerClient
+
+    settings = settings or TransportSettings()
+    options.setdefault("retry_policy", _retry_policy(settings))
+    options.setdefault("connection_timeout", settings.timeout)
+    options.setdefault("read_timeout", settings.timeout)
 
     try:
         origin = storage_origin(sas_url)
@@ -117,10 +141,10 @@ def storage_error(
 
 
 @contextmanager
-def _container(sas_url: str) -> Iterator[Any]:
+def _container(sas_url: str, settings: TransportSettings | None) -> Iterator[Any]:
     from azure.core.exceptions import AzureError
 
-    client = open_container(sas_url)
+    client = open_container(sas_url, settings=settings)
     try:
         yield client
     except AzureError as exc:
@@ -129,11 +153,11 @@ def _container(sas_url: str) -> Iterator[Any]:
         client.close()
 
 
-def stored_files(sas_url: str) -> list[StoredFile]:
+def stored_files(sas_url: str, settings: TransportSettings | None = None) -> list[StoredFile]:
     """The model's files in its container, each with the SHA-256 its metadata records (or, for
     an upload made before digests went into metadata, its manifest). One listing, plus the
     manifest's download where there is one."""
-    with _container(sas_url) as container:
+    with _container(sas_url, settings) as container:
         blobs = list(container.list_blobs(include=["metadata"]))
         legacy: dict[str, str] = {}
         for blob in blobs:
@@ -173,7 +197,7 @@ def _manifest_digests(data: bytes) -> dict[str, str]:
         return {}
 
 
-def delete_blobs(sas_url: str) -> int:
+def delete_blobs(sas_url: str, settings: TransportSettings | None = None) -> int:
     """Remove every blob in the container, staged-only ones too; the number removed.
 
     A credential that may write but not delete (an upload slot's SAS) still frees the space:
@@ -181,7 +205,7 @@ def delete_blobs(sas_url: str) -> int:
     """
     from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-    with _container(sas_url) as container:
+    with _container(sas_url, settings) as container:
         names = [b.name for b in container.list_blobs(include=["uncommittedblobs"])]
         for name in names:
             try:

@@ -50,3 +50,13 @@ class Backoff:
             return min(asked, MAX_SERVER_DELAY)
         ceiling = min(self.maximum, self.base * (2**attempt))
         return self.rng.uniform(ceiling / 2, ceiling)
+
+
+@dataclass(frozen=True)
+class TransportSettings:
+    """The retries, backoff and timeout every leg honours: the REST planes (`Plane`) and blob
+    storage (`clients.storage.open_container`) alike, from the same settings."""
+
+    max_retries: int = 6
+    backoff: Backoff = field(default_factory=Backoff)
+    timeout: float = 60.0

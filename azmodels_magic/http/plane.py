@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
+import urllib3.exceptions
 
 from ..auth import TokenProvider
 from ..errors import (
@@ -33,13 +34,33 @@ log = get_logger(__name__)
 USER_AGENT = "azmodels-magic/0.1"
 _TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
 StatusCallback = Callable[[str], None]
-# Failures on the way (no answer, or an answer cut off or garbled in transit): safe to retry.
+# Failures on the way (no answer, or an answer cut off or garbled in transit).
 _TRANSIENT = (
     requests.ConnectionError,
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+# Methods whose repetition does what one request does (azure-core's RetryPolicy allowlist,
+# azure/core/pipeline/policies/_retry.py): retried after any failure on the way. Others only
+# when the request never left, or when the service answered 500/503/504 (azure-core does the
+# same for POST and PATCH), or asked to be retried (Retry-After).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+_SERVER_FAILED = frozenset({500, 503, 504})
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Whether the request surely did not reach the server (no connection was made): safe to
+    send again whatever it does. A timeout or a dropped connection after sending is not."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.ReadTimeout):
+        return False
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    return isinstance(
+        reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError
+    )
 
 
 def segment(value: str) -> str:
@@ -47,6 +68,17 @@ def segment(value: str) -> str:
     if value in (".", ".."):  # would climb a level (DELETE .../deployments/.. = the account)
         raise ValidationError(f"{value!r} is not a valid name.")
     return quote(value, safe="")
+
+
+def _retryable(response: requests.Response, repeatable: bool) -> bool:
+    """Whether to send again after this answer (azure-core's RetryPolicy.is_retry)."""
+    if response.status_code < 400:
+        return False
+    if response.headers.get("Retry-After") or response.headers.get("retry-after-ms"):
+        return True  # the service asked for it: it did not do the work
+    if response.status_code not in RETRY_STATUSES:
+        return False
+    return repeatable or response.status_code in _SERVER_FAILED
 
 
 def error_from_response(response: requests.Response, context: str = "") -> AzModelsError:
@@ -161,12 +193,16 @@ class Plane:
         context: str = "",
         ok: Callable[[requests.Response], bool] | None = None,
         link: str = "URL",
+        idempotent: bool | None = None,
     ) -> requests.Response:
         """Send one request, retrying what is safe to retry; raise a typed error on failure.
 
         `ok` decides which responses are returned rather than raised (default: 2xx). `link`
         names where an absolute URL came from (nextLink, Location...) for a refusal.
+        `idempotent` says the operation may be repeated after a failure on the way (a POST that
+        only reads, a PATCH setting absolute values); default: by method (IDEMPOTENT_METHODS).
         """
+        repeatable = method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
         url = self.url(path)
         self.check_link(url, link)
         query = dict(params or {})
@@ -192,6 +228,13 @@ class Plane:
                     timeout=self.timeout,
                 )
             except _TRANSIENT as exc:
+                if not repeatable and not _never_sent(exc):
+                    # It may have been done: sending it again could do it twice.
+                    raise ServiceError(
+                        f"{context or self.name}: no answer from {urlsplit(url).netloc} "
+                        f"({type(exc).__name__}); the request may have been carried out. Check "
+                        "its state before running the command again."
+                    ) from None
                 if attempt >= self.max_retries:
                     raise ServiceError(
                         f"{context or self.name}: could not reach {urlsplit(url).netloc} after "
@@ -223,7 +266,7 @@ class Plane:
                 self._tokens.forget()
                 reauthenticated = True
                 continue
-            if response.status_code in RETRY_STATUSES and attempt < self.max_retries:
+            if attempt < self.max_retries and _retryable(response, repeatable):
                 delay = self.backoff.delay(attempt, response.headers)
                 log.debug("%s %s: %s, retry in %.2fs", method, url, response.status_code, delay)
                 self._sleep(delay)

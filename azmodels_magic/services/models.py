@@ -238,7 +238,7 @@ class ModelService:
         older upload); none when its storage cannot be read (show still shows the rest)."""
         try:
             access = self.connection.foundry.read_credential(model.name, model.version)
-            return stored_files(access.sas_url)
+            return stored_files(access.sas_url, self.connection.transport)
         except AzModelsError:
             return []
 
@@ -302,7 +302,7 @@ class ModelService:
         self._forget_upload(model)
         removed = 0
         if access is not None:
-            removed = delete_blobs(access.sas_url)
+            removed = delete_blobs(access.sas_url, self.connection.transport)
         # Only wording from here: the deletion is done and must not be reported as failed.
         using = self._deployments_of(model, same_version=True)
         still = None if using is None else [d.name for d in using]

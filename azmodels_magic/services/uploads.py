@@ -385,7 +385,9 @@ class UploadService:
             )
         if base_model and finished is None:
             self._check_base_model(base_model)
-        transfer = BlobTransfer(block_size=self.block_size, max_workers=self.workers)
+        transfer = BlobTransfer(
+            block_size=self.block_size, max_workers=self.workers, settings=self.connection.transport
+        )
         fresh = journal is None or journal.status == "registered"  # a finished one: start afresh
         resumable = not fresh and journal.matches(info.files)
         plan = UploadPlan(
@@ -587,14 +589,13 @@ class UploadService:
             on_progress=progress.update if progress else None,
         )
 
-    @staticmethod
     def _verify(
-        sas_url: str, plan: UploadPlan, digests: dict[str, str], journal: UploadJournal
+        self, sas_url: str, plan: UploadPlan, digests: dict[str, str], journal: UploadJournal
     ) -> None:
         """Storage holds every file as it was sent (size and SHA-256 in its metadata), read
         back in one listing before anything is registered. A file that is not is sent again by
         the next run."""
-        stored = {f.path: f for f in stored_files(sas_url)}
+        stored = {f.path: f for f in stored_files(sas_url, self.connection.transport)}
         wrong = [
             f.relative
             for f in plan.info.files
@@ -649,7 +650,7 @@ class UploadService:
     def _discard(self, sas_url: str, journal: UploadJournal, failure: AzModelsError) -> None:
         """Remove what this upload staged and its journal; `failure`'s hint says how it went."""
         try:
-            delete_blobs(sas_url)
+            delete_blobs(sas_url, self.connection.transport)
         except AzModelsError as exc:
             failure.hint = (
                 f"The weights this run staged could not be removed ({exc.message}): {{0}} "
@@ -760,11 +761,10 @@ class UploadService:
             failure.hint = f"{failure.hint} {note}" if failure.hint else note
         return settled
 
-    @staticmethod
-    def _remove_old_weights(sas_url: str) -> None:
+    def _remove_old_weights(self, sas_url: str) -> None:
 
         try:
-            delete_blobs(sas_url)
+            delete_blobs(sas_url, self.connection.transport)
         except AzModelsError as exc:  # the new model is registered; this is housekeeping
             get_logger(__name__).warning("The replaced version's weights remain: %s", exc)
 
@@ -945,7 +945,7 @@ class UploadService:
             slot = self.connection.foundry.start_pending_upload(
                 journal.name, journal.slot_version, pending_upload_id=journal.pending_upload_id
             )
-            removed = delete_blobs(slot.sas_url)
+            removed = delete_blobs(slot.sas_url, self.connection.transport)
             removed_text = f" and removed {removed} staged blob{'s' if removed != 1 else ''}"
         except AzModelsError as exc:
             removed_text = f"; its staged blocks expire on their own ({exc.message})"

@@ -26,6 +26,7 @@ from azmodels_magic.clients.blob import (
     default_workers,
 )
 from azmodels_magic.errors import UploadError
+from azmodels_magic.http.backoff import TransportSettings
 from azmodels_magic.journal import UploadJournal
 from azmodels_magic.records import WeightFile
 from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, Azurite
@@ -33,6 +34,8 @@ from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, Azurite
 azure_blob = pytest.importorskip("azure.storage.blob")
 REPO = Path(__file__).resolve().parents[2]
 KIB = 1024
+
+NO_RETRIES = TransportSettings(max_retries=0)
 
 
 @pytest.fixture(scope="module")
@@ -370,7 +373,7 @@ def test_refused_upload_is_one_redacted_line_and_keeps_the_journal(
     file = write(tmp_path, "model.bin", 600 * KIB)
     journal = new_journal("ep|denied|1", [file], url, 256 * KIB)
     with pytest.raises(UploadError) as caught:
-        BlobTransfer(block_size=256 * KIB, retry_total=0).upload(url, [file], journal=journal)
+        BlobTransfer(block_size=256 * KIB, settings=NO_RETRIES).upload(url, [file], journal=journal)
     text = str(caught.value)
     assert "\n" not in text and "sig=" not in text.lower()
     assert "403" in text and caught.value.status == 403
@@ -383,7 +386,7 @@ def test_unreachable_storage_is_an_upload_error(tmp_path: Path) -> None:
     file = write(tmp_path, "model.bin", 10)
     url = "http://127.0.0.1:9/devstoreaccount1/c1?sv=2024&sig=TOPSECRET"
     with pytest.raises(UploadError) as caught:
-        BlobTransfer(retry_total=0).upload(url, [file])
+        BlobTransfer(settings=NO_RETRIES).upload(url, [file])
     assert "TOPSECRET" not in str(caught.value) and "TOPSECRET" not in repr(caught.value)
 
 

@@ -18,12 +18,15 @@ from reliability_support import BLOCK, Raw, magic_app_on, make_weights, start_ap
 
 from azmodels_magic.clients import foundry as foundry_module
 from azmodels_magic.errors import AzModelsError
+from azmodels_magic.http.backoff import TransportSettings
 from azmodels_magic.presentation.cards import card_for
 from azmodels_magic.records import Displayable
 from azmodels_magic.services.uploads import UploadService
 
 # A signature that is not redacted: `sig=` and then a real value (not <redacted>).
 LOOSE_SIG = re.compile(r"sig(=|%3D)(?!<redacted>|%3Credacted)[A-Za-z0-9%+/]{16,}", re.IGNORECASE)
+
+NO_RETRIES = TransportSettings(max_retries=0)
 
 
 class Capture(logging.Handler):
@@ -216,7 +219,7 @@ def test_no_secret_anywhere(
         stat = weights.stat()
         wf = WeightFile(weights, "w.safetensors", stat.st_size, stat.st_mtime_ns)
         with pytest.raises(AzModelsError) as transfer_error:
-            BlobTransfer(block_size=BLOCK, retry_total=0).upload(wrong, [wf])
+            BlobTransfer(block_size=BLOCK, settings=NO_RETRIES).upload(wrong, [wf])
         texts += [str(transfer_error.value), repr(transfer_error.value)]
 
         # a 403 with the reader token (no role) and its text
