@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import grammar
+from . import grammar, rules
 
 PREFIXES = ("%azmodels", "%%azmodels", "azmodels")
 # (command path, option dest) -> what its values are
@@ -154,6 +154,8 @@ class AzModelsCompleter:
             return self.versions(model)
         if command in ("deploy", "regions") and action.dest == "sku" and model:
             return self.skus(model)
+        if command == "deploy" and action.dest == "model_format" and model:
+            return self.model_formats(model)
         return []
 
     def model_names(self, *, base: bool = True, custom: bool = True) -> list[str]:
@@ -189,14 +191,23 @@ class AzModelsCompleter:
 
     def skus(self, model: str) -> list[str]:
         wanted = model.lower()
-        if any(m.name.lower() == wanted for m in self._cached("custom")):
-            from .services.deployments import CUSTOM_SKUS  # lazy: %load_ext loads us
-
-            return [s.name for s in CUSTOM_SKUS]
+        customs = [m for m in self._cached("custom") if m.name.lower() == wanted]
+        if customs:  # what its base model's catalog entry offers, else the evidence's default
+            offered = self.app.deployments.skus_for(customs[-1])
+            return list(dict.fromkeys([s.name for s in offered] or [rules.CUSTOM_SKU]))
         names = [
             s.name for m in self._cached("catalog") if m.name.lower() == wanted for s in m.skus
         ]
         return list(dict.fromkeys(names))
+
+    def model_formats(self, model: str) -> list[str]:
+        """The format a deploy of `model` sends by default: its catalog format(s), or
+        FireworksCustom for a custom model."""
+        wanted = model.lower()
+        if any(m.name.lower() == wanted for m in self._cached("custom")):
+            return [rules.CUSTOM_FORMAT]
+        found = [m.format for m in self._cached("catalog") if m.name.lower() == wanted]
+        return list(dict.fromkeys(found))
 
     def upload_paths(self) -> list[str]:
         try:

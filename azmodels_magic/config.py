@@ -117,9 +117,10 @@ class AzModelsConfig(Configurable):
     cache_seconds = Float(30.0, help="How long lists (catalog, models) are reused.").tag(
         config=True
     )
-    custom_sku = Unicode("GlobalStandard", help="Default SKU when deploying a custom model.").tag(
-        config=True
-    )
+    # azd PR 7283's custom deploy (EVIDENCE.md section 4); no other SKU has evidence for them.
+    custom_sku = Unicode(
+        "GlobalProvisionedManaged", help="Default SKU when deploying a custom model."
+    ).tag(config=True)
 
     region_accounts = Dict(
         {}, help="Accounts to deploy to by region, e.g. {'westus': 'my-westus-account'}."

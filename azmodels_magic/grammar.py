@@ -32,6 +32,7 @@ from .rules import (  # noqa: F401 - the grammar's checks are the rules
     check_tags,
     deployment_name,
     fraction,
+    model_format,
     model_name,
     non_negative_int,
     problem,
@@ -160,6 +161,12 @@ def build_parser(prog: str = "azmodels") -> _Parser:
     p.add_argument("--capacity", type=capacity, metavar="N", help="capacity units")
     p.add_argument("--region", metavar="R", help="region of the account to deploy in")
     p.add_argument("--version", type=version, help="model version (default: the default one)")
+    p.add_argument(
+        "--model-format",
+        type=model_format,
+        metavar="F",
+        help="model.format to send (default: the catalog's; FireworksCustom for custom models)",
+    )
     p.add_argument("--no-wait", action="store_true", help="return at once (status Creating)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _output_options(p, formats=False)

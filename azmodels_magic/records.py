@@ -99,7 +99,9 @@ class CapacityRange:
         if capacity < self.minimum or capacity > self.maximum:
             return f"capacity {capacity} is outside {self.describe()}"
         if (capacity - self.minimum) % self.step:
-            return f"capacity {capacity} is not on the step ({self.describe()})"
+            below = capacity - (capacity - self.minimum) % self.step
+            nearest = " or ".join(str(v) for v in (below, below + self.step) if v <= self.maximum)
+            return f"capacity {capacity} is not on the step ({self.describe()}); nearest: {nearest}"
         return None
 
 

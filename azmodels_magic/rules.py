@@ -26,6 +26,17 @@ MAX_CAPACITY = 1_000_000
 # ARM's modelCapacities takes modelFormat only in this shape (cognitiveservices.json 2025-06-01):
 # formats with a space (Mistral AI, AI21 Labs, Black Forest Labs) cannot be asked about.
 CAPACITY_QUERY_FORMAT = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+# A deployment's model.format as catalogs spell them (OpenAI, Mistral AI, FireworksCustom).
+MODEL_FORMAT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
+# Custom-weight deployments, from the only evidence there is (EVIDENCE.md section 4): azd PR 7283
+# (8f6041a0) deploys `--model-format FireworksCustom --sku-name GlobalProvisionedManaged
+# --sku-capacity 80`, and a hands-on report's refusal of that deploy names the quota "Global
+# Provisioned Managed Throughput Unit - Fireworks", ARM's localized name of the usage below
+# (canadacentral usages, tests/fixtures/azure/recordings/regions.json.gz).
+CUSTOM_FORMAT = "FireworksCustom"
+CUSTOM_SKU = "GlobalProvisionedManaged"
+CUSTOM_CAPACITY = 80
+CUSTOM_PTU_USAGE = "AIServices.GlobalProvisionedManaged.Fireworks"
 
 
 # -- value checks (argparse `type=` callables: their message becomes the usage error) -----------
@@ -51,6 +62,10 @@ version = _matching(
     VERSION, "version",
     "use 1-30 letters, digits, '.', '-' or '_', starting with a letter or digit "
     "(e.g. 1 or 2024-11-20)",
+)  # fmt: skip
+model_format = _matching(
+    MODEL_FORMAT, "model format",
+    "use 1-64 letters, digits, spaces, '.', '-' or '_' (e.g. FireworksCustom)",
 )  # fmt: skip
 deployment_name = _matching(
     DEPLOYMENT_NAME, "deployment name",
@@ -201,6 +216,22 @@ def check_choice(value: object, choices: tuple[str | None, ...], what: str) -> N
     if value not in choices:
         named = ", ".join(str(c) for c in choices if c is not None)
         raise ValidationError(f"{what} {value!r} is not one of {named}.")
+
+
+def is_custom_format(model_format: str) -> bool:
+    """A format for custom weights, which deploys with model.source = the project (azd PR 7283's
+    isCustomModelFormat: the format contains "custom" or "safetensors")."""
+    lowered = model_format.lower()
+    return "custom" in lowered or "safetensors" in lowered
+
+
+def base_model_name(base_model: str) -> str:
+    """The model name of a base-model asset id (`azureml://registries/R/models/NAME/versions/N`)
+    or a bare name as azd takes it; "" when there is none."""
+    parts = base_model.strip().rstrip("/").split("/")
+    if "models" in parts[:-1]:
+        return parts[parts.index("models") + 1]
+    return parts[-1] if len(parts) == 1 else ""
 
 
 def capacity_queryable(model_format: str) -> bool:

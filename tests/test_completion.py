@@ -99,9 +99,10 @@ def test_versions_and_skus_of_the_named_model(complete):
     assert complete("%azmodels show gpt-4o --version 2024-1") == ["2024-11-20"]
     skus = complete("%azmodels deploy --name gpt-4o --sku Global")
     assert skus == ["GlobalStandard", "GlobalProvisionedManaged"]
-    assert complete("%azmodels deploy --name my-tuned --sku ") == [
-        "GlobalStandard", "ProvisionedManaged",
-    ]  # fmt: skip
+    # A custom model without a catalog base: the evidence's default (azd PR 7283), nothing invented.
+    assert complete("%azmodels deploy --name my-tuned --sku ") == ["GlobalProvisionedManaged"]
+    assert complete("%azmodels deploy --name my-tuned --model-format ") == ["FireworksCustom"]
+    assert complete("%azmodels deploy --name gpt-4o --model-format ") == ["OpenAI"]
 
 
 def test_paths_after_source(complete, tmp_path):

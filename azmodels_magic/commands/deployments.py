@@ -54,6 +54,7 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
             capacity=args.capacity,
             region=args.region,
             version=args.version,
+            model_format=args.model_format,
             wait=not args.no_wait,
             on_status=_shown(bar),
         )

@@ -286,6 +286,8 @@ class DeployForm(_Form):
             default, _units = self.app.deployments.check_sku(model, None, None)
         except ValidationError:
             default = options[0] if options else None
+        if default is not None:  # a custom model's default SKU, when no catalog lists its base
+            self._skus.setdefault(default.name, default)
         self.sku.options = list(self._skus)
         if default is not None and self.sku.value != default.name:
             self.sku.value = default.name

@@ -1,7 +1,8 @@
 """ARM routes: the base-model catalog, the account, deployments and their long-running operations.
 
 A deployment's state is derived from stored timestamps when read: Accepted for min(0.5, S/4)
-seconds, Creating until S (--provision-seconds), then Succeeded; an update is Updating for S/2
+seconds, Creating until S (--provision-seconds), then Succeeded; an update is Accepted for S/2
+(ARM 2025-06-01's DeploymentProvisioningState has no Updating; the deployment keeps serving)
 then applied; a delete is Deleting for S/2, then the deployment is gone.
 """
 
@@ -11,7 +12,7 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .catalog import CUSTOM_CAPABILITIES, CUSTOM_SKUS
+from .catalog import CUSTOM_CAPABILITIES, CUSTOM_SKUS, is_custom_format
 from .regions import AccountSpec, region_key, sku_usage, subscription
 from .routing import (
     ACCOUNT,
@@ -197,6 +198,7 @@ def view(row: Any, t: float) -> dict[str, Any] | None:
         return None
     d = dict(row)
     pending = loads(d.pop("pending"), None)
+    changing = False
     if d["delete_at"] is not None:
         state = "Deleting"
     elif t < d["accepted_until"]:
@@ -204,13 +206,14 @@ def view(row: Any, t: float) -> dict[str, Any] | None:
     elif t < d["ready_at"]:
         state = "Creating"
     elif pending and t < d["pending_until"]:
-        state = "Updating"
+        state, changing = "Accepted", True
     else:
         state = "Succeeded"
         if pending:
             d.update(pending)
     d["state"] = state
     d["pending"] = pending
+    d["serving"] = state == "Succeeded" or changing  # a scale in flight keeps it serving
     return d
 
 
@@ -258,7 +261,7 @@ def deployment_body(app: Sandbox, d: dict[str, Any]) -> dict[str, Any]:
     }
     if d["rai_policy_name"]:
         props["raiPolicyName"] = d["rai_policy_name"]
-    if d["state"] in ("Succeeded", "Updating"):
+    if d["serving"]:
         props["deploymentState"] = "Running"
     return {
         "id": f"{_account_path(app, d['account'])}/deployments/{d['name']}",
@@ -438,6 +441,21 @@ def resolve_model(app: Sandbox, model: dict[str, Any], region: str = "") -> dict
     if version is not None and not isinstance(version, str):
         raise ApiError(400, "InvalidRequestContent", "properties.model.version must be a string.")
     source = model.get("source")
+    custom_format = is_custom_format(fmt)
+    if source and not custom_format:
+        raise ApiError(
+            400,
+            "InvalidResourceProperties",
+            f"The model format '{fmt}' is not supported for a model from source '{source}': a "
+            "custom model deploys with a custom format such as FireworksCustom.",
+        )
+    if custom_format and not source:
+        raise ApiError(
+            400,
+            "InvalidResourceProperties",
+            f"The model format '{fmt}' requires properties.model.source: the ARM id of the "
+            "project the custom model is registered in.",
+        )
     if source:
         if not isinstance(source, str) or source.rstrip("/").lower() != app.project_arm_id.lower():
             raise ApiError(
@@ -467,7 +485,7 @@ def resolve_model(app: Sandbox, model: dict[str, Any], region: str = "") -> dict
         resolved = {"format": fmt, "name": name, "version": row["version"], "source": source}
         return {
             "model": resolved,
-            "entry": {"format": "AIServices", "name": "CustomModel"},
+            "entry": {"format": fmt, "name": name},
             "custom": 1,
             "skus": CUSTOM_SKUS,
             "capabilities": CUSTOM_CAPABILITIES,
@@ -730,7 +748,7 @@ def patch_deployment(app: Sandbox, req: Request) -> Response:
             catalog = subscription(app).catalog(region) or app.catalog
             entry = catalog.find(model["format"], model["name"], model.get("version"))
         elif d["custom"]:
-            entry = {"model": {"format": "AIServices", "name": "CustomModel"}}
+            entry = {"model": model}
         else:
             entry = None
         if chosen["name"] == d["sku_name"] and d["target_usage"]:

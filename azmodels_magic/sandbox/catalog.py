@@ -16,24 +16,32 @@ from .log import get_logger
 
 log = get_logger(__name__)
 
-# What a custom (project-registered) model may be deployed with.
+# What a custom (project-registered) model may be deployed with, as strict as the evidence
+# (EVIDENCE.md section 4): azd PR 7283 (8f6041a0) deploys `FireworksCustom` with
+# GlobalProvisionedManaged x 80; a hands-on report's refusal of that deploy names the quota
+# "Global Provisioned Managed Throughput Unit - Fireworks", which is the localized name of usage
+# AIServices.GlobalProvisionedManaged.Fireworks in ARM's canadacentral usages (azd recording
+# Test_AIAgent_Init_NoPrompt_WithProject, 0eb01c02); minimum 80 PTU, increment 40 is
+# gpt-oss-120b's (Fireworks PTU pricing). The maximum is the sandbox's choice.
+CUSTOM_USAGE = "AIServices.GlobalProvisionedManaged.Fireworks"
+CUSTOM_USAGE_LOCALIZED = "Global Provisioned Managed Throughput Unit - Fireworks"
+CUSTOM_USAGE_DEFAULT_LIMIT = 400  # real subscriptions start at 0; tutorials need room for a few
 CUSTOM_SKUS: list[dict[str, Any]] = [
     {
-        "name": "GlobalStandard",
-        "usageName": "AIServices.GlobalStandard.CustomModel",
-        "capacity": {"minimum": 1, "maximum": 100, "step": 1, "default": 1},
-        "rateLimits": [
-            {"key": "request", "renewalPeriod": 10, "count": 1},
-            {"key": "token", "renewalPeriod": 60, "count": 1000},
-        ],
-    },
-    {
-        "name": "ProvisionedManaged",
-        "usageName": "AIServices.ProvisionedManaged.CustomModel",
-        "capacity": {"minimum": 1, "maximum": 10, "step": 1, "default": 1},
+        "name": "GlobalProvisionedManaged",
+        "usageName": CUSTOM_USAGE,
+        "capacity": {"minimum": 80, "maximum": 1000, "step": 40, "default": 80},
         "rateLimits": [],
     },
 ]
+
+
+def is_custom_format(fmt: str) -> bool:
+    """A custom-weights format: FireworksCustom, or any format ending in Custom (azd PR 7283's
+    isCustomModelFormat also takes any format containing "custom")."""
+    return fmt.lower().endswith("custom") and fmt.lower() != "custom"
+
+
 CUSTOM_CAPABILITIES = {"chatCompletion": "true"}
 
 

@@ -32,13 +32,17 @@ _DURATION = re.compile(
 
 
 def register(router: Router) -> None:
+    action = "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action"
     router.add(
         "POST",
         r"/openai/deployments/(?P<name>[^/]+)/chat/completions",
         chat_completions,
         "inference",
-        "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action",
+        action,
     )
+    # OpenAI/v1, what the docs now point every model to (the Model Inference beta retired on
+    # 2026-08-26): no api-version, the deployment named by the body's `model`.
+    router.add("POST", r"/openai/v1/chat/completions", chat_completions_v1, "inference", action)
     router.add(
         "GET",
         ACCT + r"/providers/Microsoft\.Insights/metrics",
@@ -87,17 +91,26 @@ def _text(content: Any) -> str:
     return ""
 
 
-def _completion(app: Sandbox, req: Request) -> Response:
+def _completion(app: Sandbox, req: Request, name: str | None) -> Response:
+    """A chat completion of deployment `name` (None: OpenAI/v1, named by the body's `model`)."""
     _authorize_inference(app, req)
-    if "api-version" not in req.query:
+    if name is None:
+        name = req.json_object().get("model")
+        if not isinstance(name, str) or not name:
+            raise ApiError(
+                400,
+                "BadRequest",
+                "'model' is a required property: the name of the deployment to call.",
+                extra={"param": "model", "type": "invalid_request_error"},
+            )
+    elif "api-version" not in req.query:
         raise ApiError(
             400,
             "MissingApiVersionParameter",
             "The api-version query parameter (?api-version=) is required for all requests.",
         )
-    name = req.params["name"]
     d = view(get_row(app, name), now())
-    if d is None or d["state"] not in ("Succeeded", "Updating"):
+    if d is None or not d["serving"]:
         raise ApiError(
             404,
             "DeploymentNotFound",
@@ -175,14 +188,28 @@ def _stream(completion_id: str, created: int, model: str, answer: str) -> Respon
 
 
 def chat_completions(app: Sandbox, req: Request) -> Response:
+    return _answer(app, req, req.params["name"], by_path=True)
+
+
+def chat_completions_v1(app: Sandbox, req: Request) -> Response:
     try:
-        response = _completion(app, req)
+        named = req.json_object().get("model")
+    except ApiError:
+        named = None
+    return _answer(app, req, named if isinstance(named, str) else "", by_path=False)
+
+
+def _answer(app: Sandbox, req: Request, name: str, *, by_path: bool) -> Response:
+    """The completion or its error, recorded for the metrics under the deployment it named."""
+    try:
+        response = _completion(app, req, name if by_path else None)
     except ApiError as exc:
         status = exc.status
         headers = {**exc.headers, "x-ms-error-code": exc.code}
         response = json_response(status, error_body(exc.code, exc.message, exc.extra), headers)
     latency = (time.perf_counter() - req.received) * 1000
-    app.store.log_request(req.params["name"], time.time(), latency, response.status)
+    if name:
+        app.store.log_request(name, time.time(), latency, response.status)
     return response
 
 

@@ -20,6 +20,7 @@ from .arm_routes import (
     project_body,
     used_capacity,
 )
+from .catalog import CUSTOM_USAGE, CUSTOM_USAGE_LOCALIZED
 from .regions import sku_usage, subscription
 from .routing import SUBSCRIPTION, ApiError, Request, Response, Router, json_response
 
@@ -58,10 +59,13 @@ def usage_items(app: Sandbox, region: str) -> list[dict[str, Any]]:
     for usage, sku in sub.usage_names(region):
         pool, limit = sub.pool(region, usage, sku)
         model = usage.split(".", 2)[2] if usage.count(".") >= 2 else usage
+        localized = f"{sku} capacity units - {model}"
+        if usage.lower() == CUSTOM_USAGE.lower():  # as ARM's canadacentral usages name it
+            localized = CUSTOM_USAGE_LOCALIZED
         items.append(
             {
                 "unit": "Count",
-                "name": {"value": usage, "localizedValue": f"{sku} capacity units - {model}"},
+                "name": {"value": usage, "localizedValue": localized},
                 "quotaPeriod": None,
                 "limit": float(limit),
                 "currentValue": float(used_capacity(app, region, pool, None)),

@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .catalog import CUSTOM_SKUS, Catalog
+from .catalog import CUSTOM_SKUS, CUSTOM_USAGE, CUSTOM_USAGE_DEFAULT_LIMIT, Catalog
 from .routing import ACCOUNT, RESOURCE_GROUP
 
 if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
@@ -130,7 +130,8 @@ class Subscription:
             limit = self.limits.get(scope.lower())
             if limit is not None:
                 return key.lower(), limit
-        return f"usage:{usage}".lower(), DEFAULT_LIMIT
+        default = CUSTOM_USAGE_DEFAULT_LIMIT if usage.lower() == CUSTOM_USAGE.lower() else None
+        return f"usage:{usage}".lower(), DEFAULT_LIMIT if default is None else default
 
     def usage_names(self, region: str) -> list[tuple[str, str]]:
         """(usage name, SKU) of every SKU offered in a region, in catalog order."""

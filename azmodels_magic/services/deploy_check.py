@@ -8,6 +8,10 @@ where the same deployment fits, each with its command; nothing is sent. The serv
 InsufficientQuota (another deploy got there first) is reported the same way.
 
 `check_before_scale` does the same for a scale up: only the added capacity needs quota.
+
+A custom model's deploy or scale up is checked against the usage its SKU draws on (a
+GlobalProvisionedManaged one: AIServices.GlobalProvisionedManaged.Fireworks, EVIDENCE.md section
+4); where nothing says which usage, it is sent and the service decides.
 """
 
 from __future__ import annotations
@@ -50,7 +54,13 @@ def check_before_deploy(
     quota = quota_service(deployments)
     arm = account_for_region(deployments, quota, region)
     if not isinstance(target, BaseModel):
-        return arm  # custom models: the project's own SKUs, checked by check_sku
+        if not sku.usage_name:
+            return arm  # no usage is known for this SKU: the service decides
+        custom = _CustomPlan(quota, f"{target.name} {target.version} {sku.name} x {units}", sku,
+                             units)  # fmt: skip
+        region_now = actual_region(quota, arm)
+        custom.check(region_now)
+        return _GuardedArm(arm, custom, region_now)
     plan = _Plan(quota, target, sku, units, deployment_name)
     region_now = actual_region(quota, arm)
     plan.check(region_now)
@@ -63,8 +73,20 @@ def check_before_scale(deployments: DeploymentService, deployment: Any, capacity
     sends nothing otherwise. Scaling down, and custom deployments, need no check."""
     arm = deployments.arm
     added = capacity - deployment.capacity
-    if added <= 0 or deployment.type != BASE:
+    if added <= 0:
         return arm
+    if deployment.type != BASE:
+        sku = deployments.capacity_range(deployment)
+        if not sku.usage_name:
+            return arm  # no usage is known for this SKU: the service decides
+        what = (
+            f"Scaling '{deployment.name}' ({deployment.model_name} {deployment.model_version} "
+            f"{sku.name}) from {deployment.capacity} to {capacity}"
+        )
+        custom = _CustomPlan(quota_service(deployments), what, sku, capacity, added=added)
+        region_now = actual_region(custom.quota, arm)
+        custom.check(region_now)
+        return _GuardedArm(arm, custom, region_now)
     model = next(
         (
             m
@@ -244,11 +266,45 @@ class _Plan:
         )
 
 
+class _CustomPlan:
+    """A custom deployment's capacity against the usage its SKU draws on. No "fits elsewhere":
+    its model lives in this account's project, so other regions' accounts cannot deploy it."""
+
+    HINT = " Lower --capacity, or ask for more quota."
+
+    def __init__(
+        self, quota: QuotaService, what: str, sku: SkuOption, units: int, *,
+        added: int | None = None,
+    ) -> None:  # fmt: skip
+        self.quota = quota
+        self.what = what
+        self.usage_name = sku.usage_name
+        self.needed = units if added is None else added
+
+    def check(self, region: str) -> None:
+        try:
+            usage = self.quota.usage(region, self.usage_name)
+        except AzModelsError:
+            usage = None  # quota unreadable (e.g. no permission): the service will decide
+        if usage is not None and self.needed > usage.available:
+            raise QuotaExceededError(
+                f"{self.what} needs {self.needed}, {usage.available} left of {usage.limit} in "
+                f"{region} ({usage.usage_name}: {usage.used} of {usage.limit} used); nothing "
+                f"was sent.{self.HINT}",
+                code="InsufficientQuota",
+            )
+
+    def refused(self, error: QuotaExceededError, region: str) -> QuotaExceededError:
+        """The service's own refusal, as it gave it (one line)."""
+        self.quota.cache.invalidate("deployments")  # what we knew of the quota was stale
+        return error
+
+
 class _GuardedArm(ArmClient):
     """The account's client, whose PUT (deploy) or PATCH (scale) of this deployment reports a
     quota refusal with the regions where it fits."""
 
-    def __init__(self, arm: ArmClient, plan: _Plan, region: str) -> None:
+    def __init__(self, arm: ArmClient, plan: _Plan | _CustomPlan, region: str) -> None:
         super().__init__(
             arm.plane,
             subscription_id=arm.subscription_id,

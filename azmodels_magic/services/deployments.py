@@ -13,6 +13,8 @@ spec, waits for a scale or delete in flight) instead of refusing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,13 +52,9 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-# What a custom (uploaded) model can be deployed with; the service enforces the same ranges.
-CUSTOM_SKUS = (
-    SkuOption("GlobalStandard", CapacityRange(minimum=1, maximum=100, step=1, default=1)),
-    SkuOption("ProvisionedManaged", CapacityRange(minimum=1, maximum=10, step=1, default=1)),
-)
-CUSTOM_FORMAT = "Custom"
-INFERENCE_API_VERSION = "2024-10-21"
+# Any capacity: a custom deploy whose base model the catalog does not list has no advertised
+# range, so the service decides (its refusal is shown as it gave it).
+_UNKNOWN_RANGE = CapacityRange(minimum=1, maximum=rules.MAX_CAPACITY, default=rules.CUSTOM_CAPACITY)
 KEY_ENV = "AZURE_AI_API_KEY"
 METRICS = ("ModelRequests", "TimeToResponse", "ClientErrors", "ServerErrors")
 _STATUS_FILTERS = {"running", "stopped", "failed", "creating"}
@@ -143,17 +141,18 @@ class DeploymentDetails(Displayable):
         return self.deployment.status
 
     def snippets(self) -> dict[str, str]:
+        # OpenAI/v1: the deployment is the body's `model` (json.dumps quotes any name safely).
+        body = json.dumps({"model": self.name, "messages": [{"role": "user", "content": "Hello!"}]})
         python = (
             "import os, requests\n"
             f'url = "{self.endpoint}"\n'
             f'headers = {{"api-key": os.environ["{KEY_ENV}"]}}\n'
-            'body = {"messages": [{"role": "user", "content": "Hello!"}]}\n'
+            f"body = {body}\n"
             "print(requests.post(url, headers=headers, json=body, timeout=60).json())"
         )
         curl = (
             f'curl -s "{self.endpoint}" -H "api-key: ${KEY_ENV}" '
-            "-H 'Content-Type: application/json' "
-            '-d \'{"messages": [{"role": "user", "content": "Hello!"}]}\''
+            f"-H 'Content-Type: application/json' -d '{body}'"
         )
         return {"python": python, "curl": curl}
 
@@ -227,7 +226,7 @@ class DeploymentService:
         models: ModelService,
         *,
         cache: TtlCache,
-        custom_sku: str = "GlobalStandard",
+        custom_sku: str = rules.CUSTOM_SKU,
         region_accounts: dict[str, str] | None = None,
     ) -> None:
         self.connection = connection
@@ -292,11 +291,12 @@ class DeploymentService:
         return keys[0]
 
     def endpoint(self, name: str, arm=None) -> str:
+        """OpenAI/v1 chat completions, for every model (EVIDENCE.md section 5: "All catalog models
+        support the OpenAI/v1 API"; the Model Inference beta retired on 2026-08-26); the body's
+        `model` names the deployment."""
         arm = arm or self.arm
         base = self.cache.get(f"account-endpoint:{arm.account}", arm.endpoint).rstrip("/")
-        return (
-            f"{base}/openai/deployments/{name}/chat/completions?api-version={INFERENCE_API_VERSION}"
-        )
+        return f"{base}/openai/v1/chat/completions"
 
     def details(
         self, deployment: Deployment, *, metrics: bool = False, arm=None
@@ -329,8 +329,20 @@ class DeploymentService:
 
     # -- deploy ---------------------------------------------------------------------------------
 
+    def base_of(self, model: CustomModel) -> BaseModel | None:
+        """The catalog entry of a custom model's base model (matched by the asset id's model
+        name), or None when it has none or the catalog does not list it."""
+        name = rules.base_model_name(model.base_model)
+        found = self.models.base_versions(name) if name else []
+        return found[0] if found else None
+
     def skus_for(self, model: BaseModel | CustomModel) -> tuple[SkuOption, ...]:
-        return model.skus if isinstance(model, BaseModel) else CUSTOM_SKUS
+        """What the service advertises for the model: its catalog SKUs, or a custom model's base
+        model's; () when nothing is advertised (no list of our own)."""
+        if isinstance(model, BaseModel):
+            return model.skus
+        base = self.base_of(model)
+        return base.skus if base is not None else ()
 
     def check_sku(
         self, model: BaseModel | CustomModel, sku: str | None, capacity: int | None
@@ -338,32 +350,31 @@ class DeploymentService:
         """The SKU and capacity to use, or a ValidationError listing what is allowed."""
         options = self.skus_for(model)
         allowed = "; ".join(f"{s.name} ({s.capacity.describe()})" for s in options)
+        if isinstance(model, CustomModel):
+            sku = sku or self.custom_sku
+            if not options:  # nothing advertised: send it, the service decides
+                units = rules.CUSTOM_CAPACITY if capacity is None else capacity
+                return _custom_usage(SkuOption(sku, _UNKNOWN_RANGE)), units
         if sku:
             chosen = next((s for s in options if s.name.lower() == sku.lower()), None)
             if chosen is None:
+                base = None if isinstance(model, BaseModel) else self.base_of(model)
+                of = f" (base model {base.name})" if base is not None else ""
                 raise ValidationError(
-                    f"SKU '{sku}' is not offered for {model.type} model '{model.name}': "
+                    f"SKU '{sku}' is not offered for {model.type} model '{model.name}'{of}: "
                     f"choose one of {allowed}."
                 )
-        elif isinstance(model, BaseModel):
+        else:
             chosen = model.default_sku
             if chosen is None:
                 raise ValidationError(f"Base model '{model.name}' offers no SKU to deploy with.")
-        else:
-            chosen = next((s for s in options if s.name.lower() == self.custom_sku.lower()), None)
-            if chosen is None:
-                raise ValidationError(
-                    f"The default SKU for custom models (AzModels.custom_sku = "
-                    f"'{self.custom_sku}') is not offered: pass --sku, or set it to one of "
-                    f"{allowed}."
-                )
         units = chosen.capacity.default if capacity is None else capacity
         problem = chosen.capacity.problem(units)
         if problem:
             raise ValidationError(
                 f"For {chosen.name}, {problem}: choose a capacity in {chosen.capacity.describe()}."
             )
-        return chosen, units
+        return (_custom_usage(chosen) if isinstance(model, CustomModel) else chosen), units
 
     def _check_region(self, region: str | None):
         if not region:
@@ -397,11 +408,18 @@ class DeploymentService:
         capacity: int | None = None,
         region: str | None = None,
         version: str | None = None,
+        model_format: str | None = None,
         wait: bool = True,
         on_status: Callable[[str], None] | None = None,
     ) -> DeploymentDetails:
+        """Deploy a model; `model_format` overrides the model.format sent (default: the
+        catalog's, FireworksCustom for a custom model)."""
         rules.check(rules.deployment_name, deployment_name)
         _check_deploy_values(type=type, sku=sku, capacity=capacity, region=region)
+        if model_format is not None:
+            if not isinstance(model_format, str):
+                raise ValidationError(f"The model format must be text, got {model_format!r}.")
+            rules.check(rules.model_format, model_format)
         target = self.models.find(model, type=type, version=version)
         if isinstance(target, CustomModel) and not target.ready:
             raise ValidationError(
@@ -412,12 +430,7 @@ class DeploymentService:
         # The account to look in first: re-running the same deploy adopts what it made (which
         # already holds its quota), so the quota pre-check comes only before a new PUT.
         arm = deploy_check.account_for_region(self, deploy_check.quota_service(self), region)
-        body: dict[str, Any] = {"format": target.format, "name": target.name}
-        if target.version:
-            body["version"] = target.version
-        if isinstance(target, CustomModel):
-            body["format"] = CUSTOM_FORMAT
-            body["source"] = self.connection.project_id
+        body = self._model_body(target, model_format)
         try:
             existing = arm.get_deployment(deployment_name)
         except NotFoundError:
@@ -437,6 +450,23 @@ class DeploymentService:
         response = arm.put_deployment(deployment_name, sku=chosen.name, capacity=units, model=body)
         self.cache.invalidate("deployments")
         return self._follow_deploy(arm, response, deployment_name, wait, on_status)
+
+    def _model_body(self, target: BaseModel | CustomModel, model_format: str | None):
+        """properties.model: a custom model's format is a custom one, with model.source = the
+        project's ARM id (azd PR 7283: source is set for custom formats)."""
+        custom = isinstance(target, CustomModel)
+        fmt = model_format or (rules.CUSTOM_FORMAT if custom else target.format)
+        if custom != rules.is_custom_format(fmt):
+            what = "a custom format such as FireworksCustom" if custom else f"'{target.format}'"
+            raise ValidationError(
+                f"--model-format {fmt}: {target.type} model '{target.name}' deploys with {what}."
+            )
+        body: dict[str, Any] = {"format": fmt, "name": target.name}
+        if target.version:
+            body["version"] = target.version
+        if custom:
+            body["source"] = self.connection.project_id
+        return body
 
     def _wait(
         self,
@@ -478,7 +508,11 @@ class DeploymentService:
 
     def capacity_range(self, deployment: Deployment) -> SkuOption:
         if deployment.type == CUSTOM:
-            options = CUSTOM_SKUS
+            model = self._custom_of(deployment)
+            options = self.skus_for(model) if model is not None else ()
+            found = next((s for s in options if s.name.lower() == deployment.sku.lower()), None)
+            # Nothing advertised (no base model in the catalog): the service decides.
+            return _custom_usage(found or SkuOption(deployment.sku, _UNKNOWN_RANGE))
         else:
             models = [
                 m
@@ -494,13 +528,24 @@ class DeploymentService:
             )
         return found
 
+    def _custom_of(self, deployment: Deployment) -> CustomModel | None:
+        try:
+            found = self.models.find(
+                deployment.model_name, type=CUSTOM, version=deployment.model_version or None
+            )
+        except NotFoundError:
+            return None
+        return found if isinstance(found, CustomModel) else None
+
     def check_capacity(self, deployment: Deployment, capacity: int) -> None:
         """Refuse a scale that the deployment's state or SKU range does not allow."""
         name = deployment.name
-        busy = {"updating": "being scaled", "deleting": "Deleting"}.get(
+        busy = {"deleting": "Deleting"}.get(
             deployment.provisioning_state.lower(),
             "Creating" if deployment.status == "Creating" else "",
         )
+        if _changing(deployment):
+            busy = "being changed"
         if busy:
             raise ConflictError(f"Deployment '{name}' is {busy}: scale it once that has finished.")
         sku = self.capacity_range(deployment)
@@ -639,7 +684,7 @@ class DeploymentService:
         deployment = self.get(name)
         plane = self.arm.plane
         deadline = time.monotonic() + plane.operation_timeout
-        while deployment.provisioning_state.lower() == "updating" and time.monotonic() < deadline:
+        while _changing(deployment) and time.monotonic() < deadline:
             time.sleep(plane.poll_interval)
             deployment = self.get(name)
         return deployment
@@ -679,8 +724,24 @@ def _adoptable(existing: Deployment, model: dict[str, Any], sku: str, capacity: 
         and existing.sku.lower() == sku.lower()
         and existing.capacity == capacity
         and existing.status in ("Running", "Creating")
-        and existing.provisioning_state.lower() != "updating"
+        and not _changing(existing)
     )
+
+
+def _changing(deployment: Deployment) -> bool:
+    """A change (scale) in flight. ARM 2025-06-01 has no Updating (DeploymentProvisioningState:
+    Accepted, Creating, Deleting, Moving, ...): an accepted change reads Accepted while the
+    deployment still serves (deploymentState Running); older answers said Updating."""
+    state = deployment.provisioning_state.lower()
+    return state == "updating" or (state == "accepted" and deployment.deployment_state == "Running")
+
+
+def _custom_usage(sku: SkuOption) -> SkuOption:
+    """A custom deployment's SKU with the usage it draws on: GlobalProvisionedManaged draws on the
+    Fireworks PTU quota (rules.CUSTOM_PTU_USAGE); other SKUs on their catalog usage, if any."""
+    if sku.name.lower() == rules.CUSTOM_SKU.lower():
+        return dataclasses.replace(sku, usage_name=rules.CUSTOM_PTU_USAGE)
+    return sku
 
 
 def _parse_metrics(name: str, body: dict[str, Any]) -> DeploymentMetrics:

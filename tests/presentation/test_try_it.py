@@ -16,11 +16,17 @@ from azmodels_magic.presentation.cards import card_for
 from azmodels_magic.services.deployments import KEY_ENV
 
 
-@pytest.fixture
-def deployment(app, unique):
+# A base OpenAI model, a base model of another publisher, and a custom model: the card prints
+# the same OpenAI/v1 route for each (EVIDENCE.md section 5), and each answers as printed.
+@pytest.fixture(params=["gpt-4o", "Mistral-Large-2411", "custom"])
+def deployment(request, app, unique):
+    model = request.param
+    if model == "custom":
+        model = request.getfixturevalue("custom_model").name
     name = unique("try")
-    app.deployments.deploy(model="gpt-4o-mini", deployment_name=name)
-    return name
+    app.deployments.deploy(model=model, deployment_name=name)
+    yield name
+    app.deployments.delete(name)  # custom ones draw on a small PTU quota
 
 
 def _printed_value(text: str, label: str) -> str:
@@ -63,6 +69,8 @@ def test_python_snippet_runs_as_printed_after_the_key_command(
     exec(compile(printed_snippet, "<try it>", "exec"), namespace)
     printed = capsys.readouterr().out
     assert "'choices'" in printed and "Hello!" in printed, printed
+    assert "/openai/v1/chat/completions" in printed_snippet
+    assert f'"model": "{deployment}"' in printed_snippet
     assert key not in card.text() and key not in card.html()
 
 

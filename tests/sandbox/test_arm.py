@@ -133,7 +133,9 @@ def test_deployment_lifecycle(api: Api, unique) -> None:
     clock = Clock()
     scaled = api.call("PATCH", f"{api.deployments}/{name}", json={"sku": {"capacity": 7}})
     assert scaled.status_code == 202
-    assert scaled.json()["properties"]["provisioningState"] == "Updating"
+    # ARM 2025-06-01 has no Updating (DeploymentProvisioningState): a change in flight is Accepted
+    assert scaled.json()["properties"]["provisioningState"] == "Accepted"
+    assert scaled.json()["properties"]["deploymentState"] == "Running"
     assert scaled.json()["sku"]["capacity"] == 5
     result_url = scaled.headers["Location"]
     assert "/operationResults/" in result_url
@@ -166,7 +168,7 @@ def test_put_on_existing_updates_with_200(api: Api, unique) -> None:
     api.wait_deployment(name)
     again = api.deploy(name, GPT4O, "GlobalStandard", 3)
     assert again.status_code == 200
-    assert again.json()["properties"]["provisioningState"] == "Updating"
+    assert again.json()["properties"]["provisioningState"] == "Accepted"
     assert api.wait_deployment(name)["sku"]["capacity"] == 3
     api.call("DELETE", f"{api.deployments}/{name}")
 

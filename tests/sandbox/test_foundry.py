@@ -256,6 +256,9 @@ def test_wrong_project_is_404(api: Api) -> None:
 
 
 def test_custom_model_deployment(api: Api, unique) -> None:
+    """As strict as the evidence (EVIDENCE.md section 4: azd PR 7283 and a hands-on report): a
+    custom format with model.source = the project, GlobalProvisionedManaged from 80 in steps of
+    40 (gpt-oss-120b's PTU minimum and increment), drawing on the Fireworks PTU usage."""
     name = unique("cm")
     clock = Clock()
     created = api.upload_model(name, "1", {"w.bin": b"w"})
@@ -265,26 +268,54 @@ def test_custom_model_deployment(api: Api, unique) -> None:
         f"/projects/{api.info.project}"
     )
     model = {"format": "FireworksCustom", "name": name, "version": "1", "source": source}
-    early = api.deploy(unique("cd"), model, "GlobalStandard", 1)
+    ptu = "GlobalProvisionedManaged"
+    early = api.deploy(unique("cd"), model, ptu, 80)
     if clock.before(0.5):  # the model is still Creating
         assert early.status_code == 400
         assert early.json()["error"]["code"] == "DeploymentModelNotFound"
     elif early.status_code == 201:
         api.call("DELETE", f"{api.deployments}/{early.json()['name']}")
     api.wait_operation(created.headers["Location"])
-    too_big = api.deploy(unique("cd"), model, "ProvisionedManaged", 11)
-    assert too_big.json()["error"]["code"] == "InvalidCapacity"
-    wrong_source = api.deploy(unique("cd"), {**model, "source": source + "x"}, "GlobalStandard")
-    assert wrong_source.json()["error"]["code"] == "InvalidResourceProperties"
-    absent = api.deploy(unique("cd"), {**model, "version": "9"}, "GlobalStandard", 1)
-    assert absent.json()["error"]["code"] == "DeploymentModelNotFound"
+
+    def refused(response, code: str, *words: str) -> None:
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["code"] == code, error
+        assert all(w in error["message"] for w in words), error["message"]
+
+    refused(api.deploy(unique("cd"), model, "GlobalStandard", 1), "InvalidResourceProperties",
+            "GlobalStandard", ptu)  # fmt: skip
+    refused(api.deploy(unique("cd"), model, "ProvisionedManaged", 80), "InvalidResourceProperties")
+    refused(api.deploy(unique("cd"), model, ptu, 40), "InvalidCapacity", "80", "40")
+    refused(api.deploy(unique("cd"), model, ptu, 100), "InvalidCapacity")
+    for fmt in ("Custom", "OpenAI", "Fireworks"):  # not a custom format: refused
+        refused(api.deploy(unique("cd"), {**model, "format": fmt}, ptu, 80),
+                "InvalidResourceProperties", fmt)  # fmt: skip
+    no_source = {k: v for k, v in model.items() if k != "source"}
+    refused(api.deploy(unique("cd"), no_source, ptu, 80), "InvalidResourceProperties", "source")
+    refused(api.deploy(unique("cd"), {**model, "source": source + "x"}, ptu, 80),
+            "InvalidResourceProperties")  # fmt: skip
+    refused(api.deploy(unique("cd"), {**model, "version": "9"}, ptu, 80), "DeploymentModelNotFound")
+    # Its default limit (400) holds five of these; a sixth asks for more than is left.
+    refused(api.deploy(unique("cd"), model, ptu, 440), "InsufficientQuota",
+            "AIServices.GlobalProvisionedManaged.Fireworks")  # fmt: skip
+
     deployment = unique("cd")
-    ok = api.deploy(deployment, model, "GlobalStandard")
+    ok = api.deploy(deployment, {**model, "format": "SafetensorsCustom"}, ptu)
     assert ok.status_code == 201, ok.text
-    assert ok.json()["sku"]["capacity"] == 1
+    assert ok.json()["sku"] == {"name": ptu, "capacity": 80}
     done = api.wait_deployment(deployment)
     assert done["properties"]["capabilities"] == {"chatCompletion": "true"}
     assert done["properties"]["model"]["source"] == source
+    usage = "AIServices.GlobalProvisionedManaged.Fireworks"
+    where = f"{api.sub}/providers/Microsoft.CognitiveServices/locations/{api.info.location}"
+    items = api.call("GET", f"{where}/usages", params={"$filter": f"name.value eq '{usage}'"})
+    items = items.json()["value"]
+    localized = "Global Provisioned Managed Throughput Unit - Fireworks"
+    assert [(i["name"], i["unit"]) for i in items] == [
+        ({"value": usage, "localizedValue": localized}, "Count")
+    ]
+    assert (items[0]["currentValue"], items[0]["limit"]) == (80, 400)
     api.call("DELETE", f"{api.deployments}/{deployment}")
 
 

@@ -117,3 +117,32 @@ def test_unknown_metric_is_400(api: Api) -> None:
     response = api.call("GET", url, version="2024-02-01", params={"metricnames": "Bogus"})
     assert response.status_code == 400
     assert "Bogus" in response.json()["error"]["message"]
+
+
+def test_openai_v1_route_takes_the_deployment_from_the_body(api: Api, unique) -> None:
+    """OpenAI/v1 (EVIDENCE.md section 5): POST {endpoint}/openai/v1/chat/completions, no
+    api-version, body `model` = the deployment name; calls count in the deployment's metrics."""
+    deployment = unique("v1")
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    assert api.deploy(deployment, GPT4O, "GlobalStandard", 1).status_code == 201
+    api.wait_deployment(deployment)
+    key = api.call("POST", f"{api.account}/listKeys").json()["key1"]
+    url = f"{api.arm}/openai/v1/chat/completions"
+    hello = [{"role": "user", "content": "hello v1"}]
+
+    def post(body: dict, **headers: str):
+        return api.call("POST", url, token=None, version="", json=body, headers=headers)
+
+    ok = post({"model": deployment, "messages": hello}, **{"api-key": key})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["choices"][0]["message"]["content"] == "hello v1"
+    assert ok.json()["model"] == "gpt-4o"
+    unknown = post({"model": "no-such-deployment", "messages": hello}, **{"api-key": key})
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "DeploymentNotFound")
+    no_model = post({"messages": hello}, **{"api-key": key})
+    assert no_model.status_code == 400 and "model" in no_model.json()["error"]["message"]
+    assert post({"model": "no-such-deployment", "messages": hello}).status_code == 401
+    body = _metrics(api, deployment, start, start + timedelta(hours=3))
+    requests_metric = next(m for m in body["value"] if m["name"]["value"] == "ModelRequests")
+    total = sum(p.get("total") or 0 for t in requests_metric["timeseries"] for p in t["data"])
+    assert total == 1  # the one call that named it

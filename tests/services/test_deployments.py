@@ -25,6 +25,7 @@ from services_support import register_directly
 from azmodels_magic.errors import (
     ConflictError,
     NotFoundError,
+    QuotaExceededError,
     UsageError,
     ValidationError,
 )
@@ -91,10 +92,12 @@ def account_key(app) -> str:
     return body["key1"]
 
 
-def chat(endpoint: str, key: str, messages: list[dict[str, Any]]) -> requests.Response:
-    return requests.post(
-        endpoint, headers={"api-key": key}, json={"messages": messages}, timeout=30
-    )
+def chat(
+    endpoint: str, key: str, messages: list[dict[str, Any]], deployment: str
+) -> requests.Response:
+    """A call of the card's endpoint (OpenAI/v1: the body's model names the deployment)."""
+    body = {"model": deployment, "messages": messages}
+    return requests.post(endpoint, headers={"api-key": key}, json=body, timeout=30)
 
 
 def wait_until(predicate, timeout: float = 15.0, step: float = 0.1):
@@ -168,7 +171,9 @@ def test_base_deploy_takes_the_default_version_and_sku_from_the_catalog(app, bas
     assert (details.deployment.type, details.status) == ("base", "Running")
     assert details.region == app.location == "eastus"
     assert details.endpoint.startswith(app._sandbox_info.arm_endpoint)
-    assert f"/openai/deployments/{base_chat}/chat/completions?api-version=" in details.endpoint
+    # OpenAI/v1 for every model (EVIDENCE.md section 5); the body's model names the deployment.
+    assert details.endpoint == f"{app._sandbox_info.arm_endpoint}/openai/v1/chat/completions"
+    assert f'"model": "{base_chat}"' in details.snippets()["python"]
 
 
 def test_deploy_result_says_what_was_deployed(app):
@@ -192,8 +197,9 @@ def test_custom_deploy_auto_detected_sends_the_project_as_source(app, custom, cu
     model = body["properties"]["model"]
     assert model["source"] == project_arm_id(app)
     assert (model["name"], model["version"]) == (custom, "1")
-    assert model["format"]  # a custom format, not a catalog one
-    assert body["sku"] == {"name": "GlobalStandard", "capacity": 1}  # the custom default
+    # azd PR 7283's custom deploy (EVIDENCE.md section 4): FireworksCustom, PTU x 80.
+    assert model["format"] == "FireworksCustom"
+    assert body["sku"] == {"name": "GlobalProvisionedManaged", "capacity": 80}
     d = app.deployments.get(custom_chat)
     assert (d.type, d.status, d.model_source) == ("custom", "Running", project_arm_id(app))
 
@@ -307,9 +313,9 @@ def test_show_reports_metrics_of_real_inference_calls(app, key):
 
     endpoint = app.deployments.endpoint("llama-metrics")
     for word in ("one", "two", "three"):
-        reply = chat(endpoint, key, [{"role": "user", "content": word}])
+        reply = chat(endpoint, key, [{"role": "user", "content": word}], "llama-metrics")
         assert reply.status_code == 200 and reply.json()["choices"][0]["message"]["content"] == word
-    bad = chat(endpoint, key, [])
+    bad = chat(endpoint, key, [], "llama-metrics")
     assert bad.status_code == 400
 
     details = app.execute("deployments show --name llama-metrics").value
@@ -376,37 +382,47 @@ def test_scale_within_range_changes_capacity(app, base_chat, capsys):
 
 
 def test_scale_custom_within_range(app, custom_chat):
-    report = app.deployments.scale(custom_chat, capacity=3)
-    assert (report.previous, report.target, report.deployment.capacity) == (1, 3, 3)
-    assert raw_deployment(app, custom_chat)["sku"]["capacity"] == 3
+    report = app.deployments.scale(custom_chat, capacity=160)
+    assert (report.previous, report.target, report.deployment.capacity) == (80, 160, 160)
+    assert raw_deployment(app, custom_chat)["sku"]["capacity"] == 160
 
-    outcome = app.execute(f"deployments scale --name {custom_chat} --capacity 2 --no-wait")
+    outcome = app.execute(f"deployments scale --name {custom_chat} --capacity 120 --no-wait")
     assert outcome.message == (
-        f"Scaled '{custom_chat}' (GlobalStandard) from 3 to 2 (still updating: check with "
-        "`deployments show`)."
+        f"Scaled '{custom_chat}' (GlobalProvisionedManaged) from 160 to 120 (still updating: "
+        "check with `deployments show`)."
     )
+    # ARM's states only (no Updating): the scale in flight reads Accepted, still serving.
+    state = raw_deployment(app, custom_chat)["properties"]["provisioningState"]
+    assert state in ("Accepted", "Succeeded")
 
     def settled():
         body = raw_deployment(app, custom_chat)
         return body["properties"]["provisioningState"] == "Succeeded" and body["sku"]["capacity"]
 
-    assert wait_until(settled) == 2
+    assert wait_until(settled) == 120
 
 
-@pytest.mark.parametrize(
-    ("which", "capacity", "allowed"),
-    [("base-chat", 30001, "1-30000"), ("custom-chat", 101, "1-100")],
-)
-def test_scale_outside_range_is_refused_and_sends_nothing(
-    app, base_chat, custom_chat, which, capacity, allowed
-):
-    before = raw_deployment(app, which)
+def test_scale_outside_range_is_refused_and_sends_nothing(app, base_chat):
+    before = raw_deployment(app, base_chat)
     with pytest.raises(ValidationError) as refused:
-        app.execute(f"deployments scale --name {which} --capacity {capacity}")
+        app.execute(f"deployments scale --name {base_chat} --capacity 30001")
     text = one_line(refused.value)
-    assert allowed in text and str(capacity) in text
-    after = raw_deployment(app, which)
+    assert "1-30000" in text and "30001" in text
+    after = raw_deployment(app, base_chat)
     assert after == before  # same capacity, same lastModifiedAt: no PATCH went out
+
+
+def test_scale_of_a_custom_deployment_off_the_service_step_shows_its_refusal(app, custom_chat):
+    """No base model in the catalog: nothing advertises a range, so the scale is sent and the
+    service's refusal is shown as it gave it, on one line; the deployment is unchanged."""
+    wait_until(lambda: raw_deployment(app, custom_chat)["properties"]["provisioningState"]
+               == "Succeeded")  # fmt: skip
+    before = raw_deployment(app, custom_chat)
+    with pytest.raises(ValidationError) as refused:
+        app.execute(f"deployments scale --name {custom_chat} --capacity 100")
+    text = one_line(refused.value)
+    assert "InvalidCapacity" in text and "steps of 40" in text
+    assert raw_deployment(app, custom_chat)["sku"] == before["sku"]
 
 
 def test_scale_to_the_same_capacity_is_a_no_op(app, base_chat, capsys):
@@ -471,23 +487,70 @@ def test_region_mapped_to_an_account_deploys_there(app):
     assert raw_deployment(app, "mapped-mini")["properties"]["model"]["name"] == "gpt-4o-mini"
 
 
-def test_custom_sku_default_is_configurable(app, custom):
-    app.custom_sku = "provisionedmanaged"
+def test_custom_sku_default_is_configurable_and_the_service_decides(app, custom):
+    assert app.custom_sku == "GlobalProvisionedManaged"
+    app.custom_sku = "Standard"  # no evidence for it: sent, and the service's refusal shown
     try:
-        app.execute(f"deploy --name {custom} --deployment-name custom-ptu --no-wait")
-        assert raw_deployment(app, "custom-ptu")["sku"] == {
-            "name": "ProvisionedManaged",
-            "capacity": 1,
-        }
-        app.custom_sku = "Standard"  # not offered for custom models: said, not replaced
         before = fingerprint(app)
         with pytest.raises(ValidationError) as refused:
             app.execute(f"deploy --name {custom} --deployment-name custom-std")
         text = one_line(refused.value)
-        assert "custom_sku = 'Standard'" in text and "GlobalStandard (1-100)" in text
+        assert "InvalidResourceProperties" in text and "'Standard' is not supported" in text
         assert fingerprint(app) == before
+        assert gone(app, "custom-std")
     finally:
-        app.custom_sku = "GlobalStandard"
+        app.custom_sku = "GlobalProvisionedManaged"
+
+
+def test_custom_deploy_beyond_the_fireworks_quota_is_refused_before_sending(app, custom):
+    """The sandbox's AIServices.GlobalProvisionedManaged.Fireworks holds 400 by default."""
+    usage = "AIServices.GlobalProvisionedManaged.Fireworks"
+    before = fingerprint(app)
+    with pytest.raises(QuotaExceededError) as refused:
+        app.execute(f"deploy --name {custom} --deployment-name too-big --capacity 1000")
+    text = one_line(refused.value)
+    assert f"{custom} 1 GlobalProvisionedManaged x 1000 needs 1000" in text
+    assert usage in text and "left of 400" in text and "nothing was sent" in text
+    assert fingerprint(app) == before and gone(app, "too-big")
+
+
+def test_custom_model_with_a_catalog_base_is_checked_against_the_base_skus(app, tmp_path):
+    """A custom model whose base model the catalog lists: its SKUs and capacity steps are what
+    the catalog advertises for the base (matched by the asset id's model name)."""
+    path = write_safetensors(tmp_path / "b.safetensors", {"w": ("F16", (4,))})
+    app.execute(f"upload --source {path} --name based-chat --base-model gpt-4o")
+    before = fingerprint(app)
+    for line, words in (
+        ("--capacity 17", ["capacity 17 is not on the step", "nearest: 15 or 20"]),
+        ("--sku Premium", ["'Premium' is not offered", "base model gpt-4o", "GlobalStandard ("]),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            app.execute(f"deploy --name based-chat --deployment-name based {line}")
+        assert all(w in one_line(refused.value) for w in words), str(refused.value)
+    assert fingerprint(app) == before and gone(app, "based")
+
+
+def test_model_format_overrides_what_is_sent(app, custom):
+    outcome = app.execute(
+        f"deploy --name {custom} --deployment-name custom-fmt --model-format SafetensorsCustom"
+    )
+    assert outcome.value.status == "Running"
+    model = raw_deployment(app, "custom-fmt")["properties"]["model"]
+    assert (model["format"], model["source"]) == ("SafetensorsCustom", project_arm_id(app))
+    app.execute("deployments delete --name custom-fmt --force")
+    before = fingerprint(app)
+    for line, words in (
+        (f"deploy --name {custom} --deployment-name x-fmt --model-format OpenAI",
+         ["custom model", "FireworksCustom"]),
+        ("deploy --name gpt-4o --deployment-name x-fmt --model-format FireworksCustom",
+         ["base model", "'OpenAI'"]),
+    ):  # fmt: skip
+        with pytest.raises(ValidationError) as refused:
+            app.execute(line)
+        assert all(w in one_line(refused.value) for w in words), str(refused.value)
+    with pytest.raises(UsageError):
+        app.execute(f"deploy --name {custom} --deployment-name x-fmt --model-format 'a/b'")
+    assert fingerprint(app) == before and gone(app, "x-fmt")
 
 
 def test_region_of_the_account_itself_is_accepted(app):
@@ -507,10 +570,12 @@ def test_region_of_the_account_itself_is_accepted(app):
          ["capacity 201 is outside 1-200"]),
         ("deploy --name gpt-4o --sku ProvisionedManaged --capacity 60 --deployment-name refused",
          ["capacity 60", "50-10000 in steps of 50"]),
-        ("deploy --name tiny-chat --capacity 500 --deployment-name refused",
-         ["capacity 500 is outside 1-100"]),
-        ("deploy --name tiny-chat --sku Standard --deployment-name refused",
-         ["'Standard' is not offered", "GlobalStandard (1-100)", "ProvisionedManaged (1-10)"]),
+        ("deploy --name gpt-4o --sku GlobalProvisionedManaged --capacity 17 "
+         "--deployment-name refused", ["capacity 17 is not on the step", "nearest: 15 or 20"]),
+        ("deploy --name tiny-chat --capacity 100 --deployment-name refused",
+         ["InvalidCapacity", "steps of 40"]),  # no base model: the service's own refusal
+        ("deploy --name tiny-chat --sku GlobalStandard --deployment-name refused",
+         ["InvalidResourceProperties", "'GlobalStandard' is not supported"]),
     ],
 )  # fmt: skip
 def test_sku_and_capacity_are_checked_before_anything_is_sent(app, custom, line, expected):
@@ -650,14 +715,14 @@ def _names(outcome) -> list[str]:
 
 def test_list_filters_and_counts(fleet):
     creating = fleet.execute(
-        "deploy --name fleet-model --deployment-name f-custom-b --capacity 2 --no-wait"
+        "deploy --name fleet-model --deployment-name f-custom-b --capacity 120 --no-wait"
     )
     assert creating.value.status == "Creating"
     outcome = fleet.execute("deployments list --status creating")
     assert outcome.message == "1 deployment found (0 base, 1 custom)"
     assert _names(outcome) == ["f-custom-b"]
     with pytest.raises(ConflictError) as busy:  # no scale while it is being created
-        fleet.execute("deployments scale --name f-custom-b --capacity 3")
+        fleet.execute("deployments scale --name f-custom-b --capacity 160")
     assert "'f-custom-b' is Creating" in one_line(busy.value)
     wait_until(lambda: fleet.deployments.get("f-custom-b").status == "Running")
 
@@ -673,7 +738,7 @@ def test_list_filters_and_counts(fleet):
     }  # fmt: skip
     assert {k: v for k, v in rows["f-custom-b"].items() if k != "created"} == {
         "deployment": "f-custom-b", "model": "fleet-model", "model_version": "1",
-        "type": "custom", "status": "Running", "sku": "GlobalStandard", "capacity": 2,
+        "type": "custom", "status": "Running", "sku": "GlobalProvisionedManaged", "capacity": 120,
     }  # fmt: skip
     assert rows["f-phi"]["capacity"] == 2 and rows["f-phi"]["model_version"] == "7"
     raw = raw_deployments(fleet)
@@ -728,9 +793,7 @@ def test_list_shows_a_deletion_under_way_and_counts_after_it(fleet):
 def test_api_key_opens_the_endpoint_and_stays_out_of_reprs(app, base_chat):
     key = app.deployments.api_key()
     url = app.deployments.show(base_chat).endpoint
-    answer = requests.post(
-        url, headers={"api-key": key}, json={"messages": [{"role": "user", "content": "hi"}]}
-    )
+    answer = chat(url, key, [{"role": "user", "content": "hi"}], base_chat)
     assert answer.status_code == 200
     assert answer.json()["choices"][0]["message"]["content"] == "hi"
     shown = card_for(app.run(f"deployments show --name {base_chat}"))
@@ -782,7 +845,8 @@ def _kinds(requests_seen: list[tuple[str, str]]) -> dict[str, list[tuple[str, st
 
 def test_a_deploy_with_progress_off_costs_three_requests_and_its_polls(app, custom):
     """Is the name free (GET, 404), create (PUT), the polls, the deployment read back (GET); a
-    base model's quota and capacity are read before the PUT (know before you deploy)."""
+    base model's quota and capacity are read before the PUT (know before you deploy), a custom
+    model's quota (the Fireworks PTU usage) too."""
     app.execute("list")  # a session lists before it deploys: base and custom models cached
     app.execute(f"deploy --name {custom} --deployment-name count-warm")  # the account's endpoint
     # A custom model named with its version is answered by the list (without, its versions
@@ -801,11 +865,11 @@ def test_a_deploy_with_progress_off_costs_three_requests_and_its_polls(app, cust
             ("PUT", True),
             ("GET", True),
         ], seen
+        checked = {p.split("?")[0].rsplit("/", 1)[-1] for _, p in kinds["quota check"]}
         if name == "count-custom":
-            assert kinds["quota check"] == [], seen
-            assert len(seen) == 3 + len(kinds["poll"])
+            assert "usages" in checked and checked <= {"usages", "accounts"}, seen
+            assert len(seen) == 3 + len(kinds["poll"]) + len(kinds["quota check"])
         else:
-            checked = {p.split("?")[0].rsplit("/", 1)[-1] for _, p in kinds["quota check"]}
             assert (
                 {"usages", "modelCapacities"}
                 <= checked
@@ -832,6 +896,6 @@ def test_a_deploy_with_progress_on_adds_only_the_reads_it_shows(app, custom):
     reads = [p for m, p in kinds["other"] if m == "GET" and p.endswith("/deployments/count-shown")]
     # The name check, the read-back and at most one read per poll, each shown as a state.
     assert 2 <= len(reads) <= 2 + len(kinds["poll"]), seen
-    assert len(seen) <= 3 + 2 * len(kinds["poll"])
+    assert len(seen) <= 3 + 2 * len(kinds["poll"]) + len(kinds["quota check"])
     assert "Succeeded" in bar.getvalue()
     app.execute("deployments delete --name count-shown --force")

@@ -185,7 +185,7 @@ def lifecycle(az: AzModels, folder: Path) -> tuple[list[tuple], list[tuple]]:
     az.execute("deploy --name life-model --deployment-name life-custom")
     az.execute("deploy --name life-model --type custom --deployment-name life-custom-2 --no-wait")
     az.execute("deployments scale --name life-gpt --capacity 20")
-    az.execute("deployments scale --name life-custom --capacity 3")
+    az.execute("deployments scale --name life-custom --capacity 120")
     az.execute("deployments delete --name life-phi --force")
     details = az.execute("deployments show --name life-gpt").value
     assert (details.status, details.deployment.capacity) == ("Running", 20)
@@ -216,8 +216,8 @@ def fault_free(tmp_path_factory) -> tuple[list[tuple], list[tuple]]:
 def test_the_fault_free_lifecycle_ends_as_expected(fault_free):
     middle, end = fault_free
     assert middle == [
-        ("life-custom", "life-model", "1", "custom", "Succeeded", "GlobalStandard", 3),
-        ("life-custom-2", "life-model", "1", "custom", "Succeeded", "GlobalStandard", 1),
+        ("life-custom", "life-model", "1", "custom", "Succeeded", "GlobalProvisionedManaged", 120),
+        ("life-custom-2", "life-model", "1", "custom", "Succeeded", "GlobalProvisionedManaged", 80),
         ("life-gpt", "gpt-4o", "2024-11-20", "base", "Succeeded", "GlobalStandard", 20),
     ]
     assert end == []
