@@ -66,14 +66,16 @@ class ArmClient:
 
     # -- account --------------------------------------------------------------------------------
 
-    def get_account(self) -> dict[str, Any]:
-        return self.plane.get_json(self.account_id, context=f"Account {self.account}")
+    def get_account(self) -> Account:
+        return Account.from_rest(
+            self.plane.get_json(self.account_id, context=f"Account {self.account}")
+        )
 
     @property
     def location(self) -> str:
         """The account's region: from the settings, else asked of ARM once."""
         if not self._location:
-            self._location = str(self.get_account().get("location") or "")
+            self._location = self.get_account().region
         return self._location
 
     def list_keys(self) -> list[str]:
@@ -85,8 +87,7 @@ class ArmClient:
         return [body[k] for k in ("key1", "key2") if body.get(k)]
 
     def endpoint(self) -> str:
-        props = self.get_account().get("properties") or {}
-        return str(props.get("endpoint") or "")
+        return self.get_account().endpoint
 
     # -- catalog --------------------------------------------------------------------------------
 

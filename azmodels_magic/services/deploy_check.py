@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clients.arm import ArmClient
 from ..errors import AzModelsError, QuotaExceededError, ValidationError
-from ..records import BASE, BaseModel, ModelCapacity, SkuOption
+from ..records import BASE, Account, BaseModel, ModelCapacity, SkuOption
 from ..rules import capacity_queryable
 from ..steps import NextStep
 from .quota import QuotaService, RegionOption, region_key, usage_name_of
@@ -109,15 +109,42 @@ def check_before_scale(deployments: DeploymentService, deployment: Any, capacity
     return _GuardedArm(arm, plan, region_now)
 
 
+def listed_account(quota: QuotaService, arm: ArmClient) -> Account | None:
+    """The account `arm` acts for, as ARM lists it, else as ARM shows it (None: neither is
+    allowed)."""
+    try:
+        found = [a for a in quota.accounts() if a.name.lower() == arm.account.lower()]
+    except AzModelsError:
+        found = []
+    if found:
+        return found[0]
+    try:
+        return arm.get_account()
+    except AzModelsError:
+        return None
+
+
 def actual_region(quota: QuotaService, arm: ArmClient) -> str:
     """Where the account really is (quota is spent there), as ARM lists it; else as configured."""
-    try:
-        for account in quota.accounts():
-            if account.name.lower() == arm.account.lower() and account.region:
-                return account.region
-    except AzModelsError:
-        pass
-    return region_key(arm.location)
+    account = listed_account(quota, arm)
+    return account.region if account and account.region else region_key(arm.location)
+
+
+def check_account_kind(quota: QuotaService, arm: ArmClient, model: BaseModel) -> None:
+    """The catalog lists each model version once per account kind it is offered to (real
+    catalogs: gpt-4o to OpenAI and AIServices accounts, Mistral-Large-3 to AIServices and MaaS):
+    a deploy through an account of another kind is refused here, before anything is sent."""
+    account = listed_account(quota, arm)
+    if account is None or not account.kind or not model.kinds:
+        return  # not known: the service decides
+    if account.kind.lower() in {k.lower() for k in model.kinds}:
+        return
+    raise ValidationError(
+        f"{model.name} {model.version} is offered to {' and '.join(model.kinds)} accounts; "
+        f"'{account.name}' is a {account.kind} account. Deploy it through an account of one of "
+        "those kinds (connect --account, or --region for your account there).",
+        code="ModelNotOfferedToAccountKind",
+    )
 
 
 def account_for_region(

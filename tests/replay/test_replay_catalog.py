@@ -153,3 +153,46 @@ def test_a_deploy_over_the_recorded_quota_is_refused_before_anything_is_sent(two
     assert "AIServices.GlobalStandard.Mistral-Large-3" in str(caught.value)
     assert "\n" not in str(caught.value)
     assert not [s for s in replay.seen if s.method in ("PUT", "PATCH", "POST", "DELETE")]
+
+
+AGENT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"  # as azd's recorder replaced it
+
+
+@pytest.fixture(scope="module")
+def canada():
+    """A real AIServices account in canadacentral, its region's catalog and usages."""
+    replay = RecordedAzure("regions")
+    az = AzModels.connect(
+        credential=StaticTokenCredential("replay-token"),
+        arm_endpoint=replay.endpoint,
+        subscription_id=AGENT_SUBSCRIPTION,
+        resource_group="rg-test-agents-recording-0000000000000000000",
+        account="test-ai-account-000",
+        project_endpoint=f"{replay.endpoint}/api/projects/test-proj0",
+        progress=False,
+        max_retries=0,
+    )
+    yield replay, az
+    az.close()
+    replay.close()
+
+
+def test_the_account_is_read_as_recorded(canada):
+    _, az = canada
+    account = az.connection.arm.get_account()
+    assert (account.kind, account.region) == ("AIServices", "canadacentral")
+
+
+def test_a_deploy_over_a_real_exhausted_quota_says_so_and_sends_nothing(canada):
+    """canadacentral's recorded gpt-4o-mini GlobalStandard quota: 9747 used of 2000."""
+    from azmodels_magic.errors import QuotaExceededError
+
+    replay, az = canada
+    with pytest.raises(QuotaExceededError) as caught:
+        az.run(
+            "deploy --name gpt-4o-mini --type base --deployment-name mini --sku GlobalStandard "
+            "--capacity 10"
+        )
+    text = str(caught.value)
+    assert "OpenAI.GlobalStandard.gpt-4o-mini" in text and "9747 of 2000" in text
+    assert not [s for s in replay.seen if s.method != "GET"]
