@@ -56,7 +56,11 @@ class ByteProgress:
                 miniters=1,
                 smoothing=0,  # the average speed since start(): what the summary says
             )
-            self._bar.start_t = self._started  # the same clock as `seconds`
+            # One clock for the bar and `seconds`: tqdm stamps frames with time.time() unless
+            # told otherwise, and a monotonic start against wall-clock frames showed elapsed
+            # times of 499002 hours on every frame but the last.
+            self._bar._time = time.monotonic
+            self._bar.start_t = self._bar.last_print_t = self._started
         self._bar.update(nbytes)
 
     @property

@@ -162,3 +162,24 @@ def test_next_steps_align_and_the_cli_shows_them_as_cli_commands(app, unique, we
     assert re.match(rf"  Deploy it: +azmodels deploy --name {name} ", lines[3]), lines
     assert "%azmodels" not in done.stdout and done.stderr == ""
     assert STAGES > 2
+
+
+def test_every_frame_of_the_byte_bar_shows_a_true_elapsed_time(capsys):
+    """Not only the last frame: each one the user watches (tqdm's elapsed and ETA fields)."""
+    import re
+    import time
+
+    from azmodels_magic.presentation.progress import ByteProgress
+
+    bar = ByteProgress("upload")
+    bar.start(3_000_000)
+    for _ in range(3):
+        bar.update(1_000_000)
+        time.sleep(0.05)
+    bar.close()
+    frames = [f for f in re.split(r"[\r\n]", capsys.readouterr().err) if "upload" in f]
+    assert len(frames) >= 3
+    for frame in frames:
+        elapsed, remaining = re.search(r"\[([0-9:]+)<([0-9:?]+)", frame).groups()
+        assert elapsed.startswith("00:0"), frame  # seconds, not 499002 hours
+        assert remaining in ("?", "00:00") or remaining.startswith("00:0"), frame
