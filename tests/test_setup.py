@@ -52,6 +52,12 @@ def test_readme_commands_set_up_inside_the_project_only(tmp_path: Path) -> None:
 
     quick = run(["bash", "scripts/quickstart.sh"], cwd=repo, env=env, timeout=900)
     assert "Executed notebook" in quick.stdout
+    # It says what it is doing, ends with the command that opens the tutorials, and that
+    # command's program is there; the kernel's loopback TCP warning is not shown.
+    assert "running notebooks/quickstart.ipynb" in quick.stdout
+    assert quick.stdout.rstrip().endswith(".venv/bin/jupyter lab notebooks/")
+    assert (repo / ".venv" / "bin" / "jupyter-lab").exists()
+    assert "without encryption" not in quick.stdout + quick.stderr
     assert (tmp_path / "out" / "quickstart.ipynb").is_file()
     venv_python = repo / ".venv" / "bin" / "python"
     assert venv_python.exists()
