@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import requests
-
-from ..http.plane import Plane, StatusCallback, segment
+from ..http.operation import Operation
+from ..http.plane import Plane, segment
 from ..records import Account, BaseModel, Deployment, ModelCapacity, QuotaUsage
 
 PROVIDER = "Microsoft.CognitiveServices"
@@ -172,35 +171,34 @@ class ArmClient:
 
     def put_deployment(
         self, name: str, *, sku: str, capacity: int, model: dict[str, Any], tags: dict | None = None
-    ) -> requests.Response:
+    ) -> Operation:
         body: dict[str, Any] = {
             "sku": {"name": sku, "capacity": capacity},
             "properties": {"model": model},
         }
         if tags:
             body["tags"] = tags
-        return self.plane.request(
-            "PUT", self._deployment_path(name), json=body, context=f"Deploy '{name}'"
+        context = f"Deploy '{name}'"
+        response = self.plane.request(
+            "PUT", self._deployment_path(name), json=body, context=context
         )
+        return self.plane.operation(response, context=context)
 
-    def patch_deployment(self, name: str, *, sku: str, capacity: int) -> requests.Response:
-        return self.plane.request(
+    def patch_deployment(self, name: str, *, sku: str, capacity: int) -> Operation:
+        response = self.plane.request(
             "PATCH",
             self._deployment_path(name),
             json={"sku": {"name": sku, "capacity": capacity}},
             context=f"Scale '{name}'",
             idempotent=True,  # an absolute capacity: twice is the same as once
         )
+        return self.plane.operation(response, context=f"Scale '{name}'")
 
-    def delete_deployment(self, name: str) -> requests.Response:
-        return self.plane.request(
-            "DELETE", self._deployment_path(name), context=f"Delete deployment '{name}'"
-        )
-
-    def wait(
-        self, response: requests.Response, *, context: str, on_status: StatusCallback | None = None
-    ) -> dict[str, Any]:
-        return self.plane.wait(response, context=context, on_status=on_status)
+    def delete_deployment(self, name: str, *, context: str = "") -> Operation:
+        """The deletion (status_code 204: there was nothing to delete)."""
+        context = context or f"Delete deployment '{name}'"
+        response = self.plane.request("DELETE", self._deployment_path(name), context=context)
+        return self.plane.operation(response, context=context)
 
     # -- metrics --------------------------------------------------------------------------------
 

@@ -6,10 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
-
 from ..errors import ServiceError
-from ..http.plane import Plane, StatusCallback, segment
+from ..http.operation import Operation
+from ..http.plane import Plane, segment
 from ..records import CustomModel
 from ..redaction import strip_query
 from .storage import storage_origin
@@ -88,18 +87,15 @@ class FoundryClient:
         )
         return BlobReference.from_rest(self.plane.json(response, context))
 
-    def create_async(self, name: str, version: str, body: dict[str, Any]) -> requests.Response:
-        return self.plane.request(
-            "POST",
-            self._version_path(name, version) + "/createAsync",
-            json=body,
-            context=f"Register '{name}' version {version}",
+    def create_async(
+        self, name: str, version: str, body: dict[str, Any], *, context: str = ""
+    ) -> Operation:
+        """The registration, accepted (202) and to be followed."""
+        context = context or f"Register '{name}' version {version}"
+        response = self.plane.request(
+            "POST", self._version_path(name, version) + "/createAsync", json=body, context=context
         )
-
-    def wait(
-        self, response: requests.Response, *, context: str, on_status: StatusCallback | None = None
-    ) -> dict[str, Any]:
-        return self.plane.wait(response, context=context, on_status=on_status)
+        return self.plane.operation(response, context=context)
 
     def update_version(
         self, name: str, version: str, *, description: str | None, tags: dict[str, str | None]

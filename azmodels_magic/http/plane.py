@@ -19,21 +19,18 @@ from ..auth import TokenProvider
 from ..errors import (
     AuthenticationError,
     AzModelsError,
-    OperationFailedError,
-    OperationTimeoutError,
     ServiceError,
     ValidationError,
     error_for_status,
 )
 from ..redaction import get_logger, strip_query
-from .backoff import MAX_SERVER_DELAY, RETRY_STATUSES, Backoff, server_delay
+from .backoff import RETRY_STATUSES, Backoff
+from .operation import Clock, Operation
 from .origin import Origin, ensure_same_origin, ensure_secure
 
 log = get_logger(__name__)
 
 USER_AGENT = "azmodels-magic/0.1"
-_TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
-StatusCallback = Callable[[str], None]
 # Failures on the way (no answer, or an answer cut off or garbled in transit).
 _TRANSIENT = (
     requests.ConnectionError,
@@ -157,7 +154,7 @@ class Plane:
         self.poll_interval = poll_interval
         self.operation_timeout = operation_timeout
         self._tokens = tokens
-        self._sleep = sleep
+        self.clock = Clock(sleep=sleep)  # retries and polls wait on it (tests inject one)
         self.session = _OriginBoundSession(self.origin)
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers.update(extra_headers or {})
@@ -243,7 +240,7 @@ class Plane:
                     ) from None
                 delay = self.backoff.delay(attempt)
                 log.debug("%s %s failed (%s); retry in %.2fs", method, url, exc, delay)
-                self._sleep(delay)
+                self.clock.sleep(delay)
                 attempt += 1
                 continue
             except requests.RequestException as exc:  # TooManyRedirects, InvalidURL, ...
@@ -269,7 +266,7 @@ class Plane:
             if attempt < self.max_retries and _retryable(response, repeatable):
                 delay = self.backoff.delay(attempt, response.headers)
                 log.debug("%s %s: %s, retry in %.2fs", method, url, response.status_code, delay)
-                self._sleep(delay)
+                self.clock.sleep(delay)
                 attempt += 1
                 continue
             error = error_from_response(response, context)
@@ -340,80 +337,9 @@ class Plane:
         for page in self.iter_pages(path, **kwargs):
             yield from page
 
-    def wait(
-        self,
-        response: requests.Response,
-        *,
-        context: str = "",
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-    ) -> dict[str, Any]:
-        """Follow a long-running operation to its end and return the last status body.
-
-        Polls Azure-AsyncOperation (or Operation-Location) when given, else Location; honours
-        Retry-After; raises OperationFailedError on Failed/Canceled and OperationTimeoutError
-        when `timeout` passes (the operation may still finish on the service).
-        """
-        monitor_header = next(
-            (h for h in ("Azure-AsyncOperation", "Operation-Location") if response.headers.get(h)),
-            None,
-        )
-        monitor = response.headers.get(monitor_header) if monitor_header else None
-        location = response.headers.get("Location")
-        if not monitor and not location:
-            return self.json(response, context) if response.content else {}
-        deadline = time.monotonic() + (self.operation_timeout if timeout is None else timeout)
-        last = response
-        # The first answer may already carry the operation's end (an operation status body, as
-        # createAsync's 202 does): act on it rather than sleep a poll interval first.
-        body = self._first_status(response)
-        status = str(body.get("status") or "") if body else ""
-        if on_status and status:
-            on_status(status)
-        while status.lower() not in _TERMINAL:
-            asked = server_delay(last.headers)
-            wait = self.poll_interval if asked is None else min(asked, MAX_SERVER_DELAY)
-            if time.monotonic() + wait > deadline:
-                limit = self.operation_timeout if timeout is None else timeout
-                raise OperationTimeoutError(
-                    f"{context or 'The operation'} is still running after {limit:.0f}s; it may "
-                    "still finish on the service: check again later."
-                )
-            self._sleep(wait)
-            last = self.request(
-                "GET",
-                urljoin(response.url or self.base_url + "/", monitor or location),
-                context=context,
-                link=monitor_header or "Location",
-            )
-            body = self.json(last, context) if last.content else {}
-            # A Location monitor answers 202 while running and 200/204 when done.
-            implied = "InProgress" if (not monitor and last.status_code == 202) else "Succeeded"
-            status = str(body.get("status") or (implied if not monitor else "InProgress"))
-            if on_status:
-                on_status(status)
-        if status.lower() != "succeeded":
-            error = body.get("error") or {}
-            raise OperationFailedError(
-                f"{context or 'The operation'} ended {status}: "
-                f"{error.get('message') or 'the service gave no reason'}",
-                code=error.get("code"),
-                request_id=last.headers.get("x-ms-request-id"),
-            )
-        return body
-
-    def _first_status(self, response: requests.Response) -> dict[str, Any] | None:
-        """The operation status body the first answer carries, if it is one (a top-level
-        `status` string); a resource body (ARM's 201 with provisioningState) is not."""
-        if response.status_code not in (200, 201, 202) or not response.content:
-            return None
-        try:
-            body = response.json()
-        except ValueError:
-            return None
-        if isinstance(body, dict) and isinstance(body.get("status"), str):
-            return body
-        return None
+    def operation(self, response: requests.Response, *, context: str = "") -> Operation:
+        """The handle for a long-running operation this request started."""
+        return Operation(self, response, context=context)
 
     def close(self) -> None:
         self.session.close()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,8 +28,10 @@ from ..errors import (
     ConflictError,
     NotFoundError,
     OperationFailedError,
+    OperationTimeoutError,
     ValidationError,
 )
+from ..http.operation import Operation, poll_until
 from ..records import (
     BASE,
     CUSTOM,
@@ -41,7 +42,7 @@ from ..records import (
     Displayable,
     SkuOption,
 )
-from ..redaction import get_logger, redact
+from ..redaction import get_logger
 from ..steps import NextStep, Syntax, plain
 from ..wording import did_you_mean, plural
 from . import deploy_check
@@ -447,9 +448,9 @@ class DeploymentService:
             # The same deploy ran before (perhaps reported as accepted, state unknown): adopt it.
             return self._adopt(arm, existing, wait, on_status)
         arm = deploy_check.check_before_deploy(self, target, chosen, units, region, deployment_name)
-        response = arm.put_deployment(deployment_name, sku=chosen.name, capacity=units, model=body)
+        operation = arm.put_deployment(deployment_name, sku=chosen.name, capacity=units, model=body)
         self.cache.invalidate("deployments")
-        return self._follow_deploy(arm, response, deployment_name, wait, on_status)
+        return self._follow_deploy(arm, operation, deployment_name, wait, on_status)
 
     def _model_body(self, target: BaseModel | CustomModel, model_format: str | None):
         """properties.model: a custom model's format is a custom one, with model.source = the
@@ -468,21 +469,13 @@ class DeploymentService:
             body["source"] = self.connection.project_id
         return body
 
-    def _wait(
-        self,
-        arm,
-        response,
-        name: str,
-        verb: str,
-        on_status: Callable[[str], None] | None,
-        *,
-        cleanup: bool = False,
-    ) -> None:
-        """Wait for an operation, reporting the deployment's own state as it moves."""
+    @staticmethod
+    def _reporter(arm, name: str, on_status: Callable[[str], None] | None):
+        """A status callback reporting the deployment's own state as the operation moves."""
+        if on_status is None:
+            return None
 
         def report(op_status: str) -> None:
-            if on_status is None:
-                return
             try:
                 on_status(arm.get_deployment(name).provisioning_state or op_status)
             except NotFoundError:
@@ -490,19 +483,12 @@ class DeploymentService:
             except AzModelsError:  # a status line is not worth failing the wait for
                 on_status(op_status)
 
-        try:
-            arm.wait(response, context=f"{verb} '{name}'", on_status=report)
-        except OperationFailedError:
-            if cleanup:
-                self._remove_failed(arm, name)
-            raise
-        finally:
-            self.cache.invalidate("deployments")
+        return report
 
     def _remove_failed(self, arm, name: str) -> None:
         # The failure being reported matters more than the cleanup's own.
         with contextlib.suppress(AzModelsError):
-            arm.wait(arm.delete_deployment(name), context=f"Clean up '{name}'")
+            arm.delete_deployment(name, context=f"Clean up '{name}'").wait()
 
     # -- change ---------------------------------------------------------------------------------
 
@@ -570,9 +556,9 @@ class DeploymentService:
         if capacity == deployment.capacity:
             return ScaleReport(deployment, deployment.capacity, capacity, waited=True)
         arm = deploy_check.check_before_scale(self, deployment, capacity)
-        response = arm.patch_deployment(name, sku=deployment.sku, capacity=capacity)
+        operation = arm.patch_deployment(name, sku=deployment.sku, capacity=capacity)
         self.cache.invalidate("deployments")
-        unknown = self._follow(arm, response, name, "Scale", on_status) if wait else ""
+        unknown = self._follow(arm, operation, name, on_status) if wait else ""
         after = deployment
         if wait and not unknown:
             try:
@@ -586,10 +572,10 @@ class DeploymentService:
         self, name: str, *, wait: bool = True, on_status: Callable[[str], None] | None = None
     ) -> str:
         deployment = self.get(name)
-        response = self.arm.delete_deployment(name)
+        operation = self.arm.delete_deployment(name)
         self.cache.invalidate("deployments")
-        if wait and response.status_code != 204:
-            unknown = self._follow(self.arm, response, name, "Delete", on_status)
+        if wait and operation.status_code != 204:
+            unknown = self._follow(self.arm, operation, name, on_status)
             if unknown:
                 return accepted_text("delete", name, unknown)
         return (
@@ -599,28 +585,29 @@ class DeploymentService:
 
     # -- accepted, state unknown ----------------------------------------------------------------
 
-    def _follow(self, arm, response, name: str, verb: str, on_status, *, cleanup=False) -> str:
+    def _follow(self, arm, operation: Operation, name: str, on_status, *, cleanup=False) -> str:
         """Wait for an accepted operation; "" when it succeeded, else why its state is unknown.
 
-        The service said Failed/Canceled: that is a real failure and is raised. Anything else
-        going wrong while following (polls failing, the wait timing out) leaves the change
-        accepted and its outcome unknown, which is not a failure of the command."""
+        The service said Failed/Canceled: that is a real failure and is raised (after removing a
+        failed creation when `cleanup`). Anything else going wrong while following (polls
+        failing, the wait timing out) leaves the change accepted and its outcome unknown, which
+        is not a failure of the command (`Operation.follow`)."""
         try:
-            self._wait(arm, response, name, verb, on_status, cleanup=cleanup)
+            return operation.follow(on_status=self._reporter(arm, name, on_status))
         except OperationFailedError:
+            if cleanup:
+                self._remove_failed(arm, name)
             raise
-        except AzModelsError as exc:
-            return _reason(exc)
-        except Exception as exc:  # even a bug here must not make an accepted change a failure
-            log.debug("following %s of %s failed", verb, name, exc_info=True)
-            return redact(f"following it failed with {type(exc).__name__}: {exc}")
-        return ""
+        finally:
+            self.cache.invalidate("deployments")
 
-    def _follow_deploy(self, arm, response, name: str, wait: bool, on_status) -> DeploymentDetails:
+    def _follow_deploy(
+        self, arm, operation: Operation, name: str, wait: bool, on_status
+    ) -> DeploymentDetails:
         unknown = ""
         if wait:
-            unknown = self._follow(arm, response, name, "Deploy", on_status, cleanup=True)
-        accepted = _accepted_deployment(response)
+            unknown = self._follow(arm, operation, name, on_status, cleanup=True)
+        accepted = _accepted_deployment(operation)
         try:
             deployment = arm.get_deployment(name)
         except AzModelsError as exc:
@@ -634,25 +621,33 @@ class DeploymentService:
         (no operation to poll: the one that created it belonged to an earlier run)."""
         name, deployment, unknown = existing.name, existing, ""
         plane = arm.plane
-        deadline = time.monotonic() + plane.operation_timeout
-        while wait and deployment.status == "Creating":
-            if time.monotonic() > deadline:
-                unknown = (
-                    f"still {deployment.provisioning_state} after {plane.operation_timeout:.0f}s"
-                )
-                break
-            time.sleep(plane.poll_interval)
+
+        def read() -> Deployment:
             try:
-                deployment = arm.get_deployment(name)
+                found = arm.get_deployment(name)
             except NotFoundError:
                 raise OperationFailedError(
                     f"Deploy '{name}' ended: the deployment was deleted while it was being created."
                 ) from None
-            except AzModelsError as exc:
-                unknown = _reason(exc)
-                break
             if on_status is not None:
-                on_status(deployment.provisioning_state)
+                on_status(found.provisioning_state)
+            return found
+
+        if wait:
+            try:
+                deployment = poll_until(
+                    read,
+                    lambda d: d.status != "Creating",
+                    first=existing,
+                    interval=lambda _: plane.poll_interval,
+                    timeout=plane.operation_timeout,
+                    clock=plane.clock,
+                    what=f"Deploy '{name}'",
+                )
+            except OperationFailedError:
+                raise
+            except AzModelsError as exc:  # polls failing or the wait timing out
+                unknown = _reason(exc)
         if deployment.status == "Failed":  # the creation this run waited for failed
             self._remove_failed(arm, name)  # as a deploy that saw its own creation fail does
             self.cache.invalidate("deployments")
@@ -681,13 +676,19 @@ class DeploymentService:
         """The deployment once an update in flight has finished (a re-run of a scale whose
         outcome was unknown waits for it rather than refusing), bounded by the plane's
         operation timeout; a deployment in any other state is returned as it is."""
-        deployment = self.get(name)
         plane = self.arm.plane
-        deadline = time.monotonic() + plane.operation_timeout
-        while _changing(deployment) and time.monotonic() < deadline:
-            time.sleep(plane.poll_interval)
-            deployment = self.get(name)
-        return deployment
+        try:
+            return poll_until(
+                lambda: self.get(name),
+                lambda d: not _changing(d),
+                first=self.get(name),
+                interval=lambda _: plane.poll_interval,
+                timeout=plane.operation_timeout,
+                clock=plane.clock,
+                what=f"The change to '{name}'",
+            )
+        except OperationTimeoutError:
+            return self.get(name)  # still changing: returned as it is
 
 
 def _check_deploy_values(*, type, sku, capacity, region) -> None:
@@ -704,13 +705,10 @@ def _reason(exc: AzModelsError) -> str:
     return str(exc).rstrip(".")
 
 
-def _accepted_deployment(response) -> Deployment | None:
+def _accepted_deployment(operation: Operation) -> Deployment | None:
     """The deployment as the service's answer to the PUT described it, if it did."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return Deployment.from_rest(body) if isinstance(body, dict) and body.get("name") else None
+    body = operation.initial
+    return Deployment.from_rest(body) if body.get("name") else None
 
 
 def _adoptable(existing: Deployment, model: dict[str, Any], sku: str, capacity: int) -> bool:

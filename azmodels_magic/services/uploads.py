@@ -23,7 +23,6 @@ this machine is refused before it asks for a slot, so it leaves nothing behind.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,11 +35,11 @@ from ..errors import (
     ConflictError,
     NotFoundError,
     OperationFailedError,
-    OperationTimeoutError,
     UploadError,
     UsageError,
     ValidationError,
 )
+from ..http.operation import poll_until
 from ..journal import ReplaceIntent, UploadJournal, UploadLock, same_location
 from ..journal import upload_key as journal_key
 from ..records import META_PREFIX, CustomModel, Displayable
@@ -733,7 +732,7 @@ class UploadService:
         self, name: str, version: str, body: dict[str, Any], context: str
     ) -> CustomModel:
         foundry = self.connection.foundry
-        foundry.wait(foundry.create_async(name, version, body), context=context)
+        foundry.create_async(name, version, body, context=context).wait()
         return self._until_ready(foundry.get_version(name, version))
 
     def _restore(self, old: CustomModel, failure: BaseException) -> bool:
@@ -745,10 +744,12 @@ class UploadService:
             if self._existing(old.name, old.version) is not None:
                 note = "The new version's registration was accepted and continues on the service."
             else:
-                foundry.wait(
-                    foundry.create_async(old.name, old.version, registration_body(old)),
+                foundry.create_async(
+                    old.name,
+                    old.version,
+                    registration_body(old),
                     context=f"Restore '{old.name}' version {old.version}",
-                )
+                ).wait()
                 note = f"The previous version {old.version} was put back as it was."
         except AzModelsError as exc:
             settled = False  # the ReplaceIntent stays: the next command tries again
@@ -772,22 +773,25 @@ class UploadService:
         self, model: CustomModel, on_status: Callable[[str], None] | None = None
     ) -> CustomModel:
         """Wait for a registration started earlier (whose operation we no longer have)."""
-        plane = self.connection.foundry.plane
-        deadline = time.monotonic() + plane.operation_timeout
+        foundry = self.connection.foundry
         context = f"Register '{model.name}' version {model.version}"
-        while not model.ready:
+
+        def finished(model: CustomModel) -> bool:
             if model.provisioning_state in ("Failed", "Canceled"):
                 raise OperationFailedError(f"{context} ended {model.provisioning_state}.")
-            if time.monotonic() > deadline:
-                raise OperationTimeoutError(
-                    f"{context} is still running after {plane.operation_timeout:.0f}s; it may "
-                    "still finish on the service: check again later."
-                )
-            if on_status:
+            if not model.ready and on_status:
                 on_status(model.provisioning_state)
-            plane._sleep(plane.poll_interval)
-            model = self.connection.foundry.get_version(model.name, model.version)
-        return model
+            return model.ready
+
+        return poll_until(
+            lambda: foundry.get_version(model.name, model.version),
+            finished,
+            first=model,
+            interval=lambda _: foundry.plane.poll_interval,
+            timeout=foundry.plane.operation_timeout,
+            clock=foundry.plane.clock,
+            what=context,
+        )
 
     def _check_base_model(self, base_model: str) -> None:
         known = {m.name.lower() for m in self.models.catalog()}
@@ -828,8 +832,9 @@ class UploadService:
         blob_uri = body["blobUri"]
         context = f"Register '{plan.name}' version {plan.version}"
         try:
-            response = foundry.create_async(plan.name, plan.version, body)
-            foundry.wait(response, context=context, on_status=on_status)
+            foundry.create_async(plan.name, plan.version, body, context=context).wait(
+                on_status=on_status
+            )
         except ConflictError:
             # A retried or re-run registration: fine if it is ours (same weights), else a clash.
             model = foundry.get_version(plan.name, plan.version)

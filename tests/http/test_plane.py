@@ -101,19 +101,20 @@ def test_a_wrong_token_is_one_authentication_error_with_the_sign_in_hint(app):
 def test_long_running_operation_is_followed_to_its_end(app):
     arm = app.connection.arm
     states: list[str] = []
-    response = arm.put_deployment(
+    operation = arm.put_deployment(
         "lro-check", sku="GlobalStandard", capacity=1,
         model={"format": "OpenAI", "name": "gpt-4o-mini"},
     )  # fmt: skip
-    assert response.status_code == 201
-    assert "Azure-AsyncOperation" in response.headers
-    body = arm.plane.wait(response, context="Deploy", on_status=states.append)
+    assert operation.status_code == 201
+    assert operation.followed_by == "Azure-AsyncOperation"
+    assert operation.initial["name"] == "lro-check"  # the deployment the 201 describes
+    body = operation.wait(on_status=states.append)
     assert body["status"] == "Succeeded"
     assert states[-1] == "Succeeded"
     assert arm.get_deployment("lro-check").provisioning_state == "Succeeded"
     gone = arm.delete_deployment("lro-check")
     assert gone.status_code == 202
-    assert arm.plane.wait(gone, context="Delete")["status"] == "Succeeded"
+    assert gone.wait()["status"] == "Succeeded"
     with pytest.raises(NotFoundError):
         arm.get_deployment("lro-check")
 
@@ -122,11 +123,11 @@ def test_operation_timeout_says_it_may_still_finish():
     app = start_app(provision_seconds=5)
     try:
         arm = app.connection.arm
-        response = arm.put_deployment(
+        operation = arm.put_deployment(
             "slow", sku="GlobalStandard", capacity=1, model={"format": "OpenAI", "name": "o3-mini"}
         )
         with pytest.raises(OperationTimeoutError, match="may still finish"):
-            arm.plane.wait(response, context="Deploy", timeout=0.5)
+            operation.wait(timeout=0.5)
     finally:
         app.close()
 

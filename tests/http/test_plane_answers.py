@@ -136,13 +136,13 @@ def test_a_body_cut_off_in_transit_is_retried(server):
 def test_an_operation_finished_in_its_first_answer_is_not_polled(server):
     plane = _plane(server)
     sleeps: list[float] = []
-    plane._sleep = sleeps.append
+    plane.clock.sleep = sleeps.append
     states: list[str] = []
-    body = plane.wait(plane.request("GET", "/done-at-once"), on_status=states.append)
+    body = plane.operation(plane.request("GET", "/done-at-once")).wait(on_status=states.append)
     assert body["status"] == "Succeeded" and states == ["Succeeded"]
     with pytest.raises(OperationFailedError, match="ended Failed: no"):
-        plane.wait(plane.request("GET", "/failed-at-once"))
+        plane.operation(plane.request("GET", "/failed-at-once")).wait()
     assert sleeps == [] and _Handler.last.polls == 0
     # Still running: one wait of what the server asked (retry-after-ms), then the poll.
-    assert plane.wait(plane.request("GET", "/running"))["status"] == "Succeeded"
+    assert plane.operation(plane.request("GET", "/running")).wait()["status"] == "Succeeded"
     assert sleeps == [0.04] and _Handler.last.polls == 1

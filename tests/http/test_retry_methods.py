@@ -131,7 +131,7 @@ def test_a_post_that_never_left_is_retried():
     sock.close()  # nothing listens: connection refused, the request never left
     sleeps: list[float] = []
     target = plane(port)
-    target._sleep = sleeps.append
+    target.clock.sleep = sleeps.append
     with pytest.raises(AzModelsError) as caught:
         target.request("POST", "/x/createAsync", json={})
     assert len(sleeps) == 3

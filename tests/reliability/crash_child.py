@@ -35,6 +35,7 @@ def gate(point: str) -> None:
 
 def install(point: str) -> None:
     from azmodels_magic.clients.foundry import FoundryClient
+    from azmodels_magic.http.operation import Operation
     from azmodels_magic.journal import UploadJournal
     from azmodels_magic.services.uploads import UploadService
 
@@ -65,7 +66,7 @@ def install(point: str) -> None:
     elif point == "swap":
         FoundryClient.create_async = lambda self, *a, **k: pause(point)
     elif point == "polling":
-        FoundryClient.wait = lambda self, *a, **k: pause(point)
+        Operation.wait = lambda self, *a, **k: pause(point)
     elif point != "none":
         raise SystemExit(f"unknown point {point}")
 

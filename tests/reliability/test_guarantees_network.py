@@ -301,7 +301,7 @@ def test_an_operation_monitor_on_another_origin_never_gets_the_token(
         accepted = plane.request("PUT", "/deployments/x", json={})
         assert accepted.status_code == 201
         with pytest.raises(ServiceError) as refused:
-            plane.wait(accepted, context="Deploy 'x'")
+            plane.operation(accepted, context="Deploy 'x'").wait()
         assert f"Refusing {header}" in str(refused.value) and TOKEN not in str(refused.value)
         plane.close()
     assert state["other_hits"] == []
