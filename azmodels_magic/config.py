@@ -24,8 +24,8 @@ ARM_API_VERSION = "2025-06-01"
 FOUNDRY_API_VERSION = "2025-11-15-preview"
 METRICS_API_VERSION = "2024-02-01"
 PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
-_PROJECT_PATH = re.compile(r"^/api/projects/(?P<project>[^/]+)/?$")
-_FOUNDRY_HOST = re.compile(r"^(?P<account>[^.]+)\.services\.ai\.azure\.com$")
+_PROJECT_PATH = re.compile(r"^/api/projects/(?P<project>[^/]+)/?\Z")
+_FOUNDRY_HOST = re.compile(r"^(?P<account>[^.]+)\.services\.ai\.azure\.com\Z")
 
 
 def is_loopback(host: str | None) -> bool:

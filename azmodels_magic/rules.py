@@ -13,11 +13,13 @@ from collections.abc import Callable
 from .errors import ValidationError
 from .records import META_PREFIX
 
-MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,29}$")
-VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$")
-DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
-TAG_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
-VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Whole-string rules: `\Z` and fullmatch, never `$` (it also matches before a trailing newline,
+# so "d\n" would pass and then could not be addressed).
+MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,29}\Z")
+VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,29}\Z")
+DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}\Z")
+TAG_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,128}\Z")
+VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 FORMATS = ("safetensors", "gguf", "onnx", "pytorch")
 WEIGHT_TYPES = ("FullWeight", "LoRA", "DraftModel")
 TYPES = ("base", "custom")
@@ -25,9 +27,9 @@ STATUSES = ("running", "stopped", "failed", "creating")
 MAX_CAPACITY = 1_000_000
 # ARM's modelCapacities takes modelFormat only in this shape (cognitiveservices.json 2025-06-01):
 # formats with a space (Mistral AI, AI21 Labs, Black Forest Labs) cannot be asked about.
-CAPACITY_QUERY_FORMAT = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+CAPACITY_QUERY_FORMAT = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")
 # A deployment's model.format as catalogs spell them (OpenAI, Mistral AI, FireworksCustom).
-MODEL_FORMAT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
+MODEL_FORMAT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}\Z")
 # Custom-weight deployments, from the only evidence there is (EVIDENCE.md section 4): azd PR 7283
 # (8f6041a0) deploys `--model-format FireworksCustom --sku-name GlobalProvisionedManaged
 # --sku-capacity 80`, and a hands-on report's refusal of that deploy names the quota "Global
@@ -46,7 +48,7 @@ def _matching(pattern: re.Pattern[str], what: str, rule: str) -> Callable[[str],
     """A check that `value` matches `pattern`; its complaint names the value and the rule."""
 
     def check_value(value: str) -> str:
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             raise argparse.ArgumentTypeError(f"'{value}' is not a valid {what}: {rule}")
         return value
 
@@ -95,7 +97,7 @@ def tag(value: str) -> tuple[str, str]:
 
 
 def tag_key(key: str) -> str:
-    if not TAG_KEY.match(key):
+    if not TAG_KEY.fullmatch(key):
         raise argparse.ArgumentTypeError(
             f"tag key '{key}' is invalid: 1-128 letters, digits, '_', '.' or '-'"
         )
@@ -113,7 +115,7 @@ def _tag_value(key: str, text: str) -> str:
 
 
 def var_name(value: str) -> str:
-    if not VAR_NAME.match(value):
+    if not VAR_NAME.fullmatch(value):
         raise argparse.ArgumentTypeError(f"'{value}' is not a Python variable name")
     return value
 
@@ -236,7 +238,7 @@ def base_model_name(base_model: str) -> str:
 
 def capacity_queryable(model_format: str) -> bool:
     """Whether ARM's modelCapacities can be asked about models of this format."""
-    return bool(CAPACITY_QUERY_FORMAT.match(model_format))
+    return bool(CAPACITY_QUERY_FORMAT.fullmatch(model_format))
 
 
 def suggest_deployment_name(model_name: str) -> str:
