@@ -7,11 +7,21 @@ so a value is refused the same way whichever front end it came from, before any 
 from __future__ import annotations
 
 import argparse
+import builtins
+import collections.abc
+import functools
+import inspect
+import keyword
+import os
 import re
+import types
+import typing
 from collections.abc import Callable
+from typing import Any
 
 from .errors import ValidationError
 from .records import META_PREFIX
+from .wording import did_you_mean
 
 # Whole-string rules: `\Z` and fullmatch, never `$` (it also matches before a trailing newline,
 # so "d\n" would pass and then could not be addressed).
@@ -114,9 +124,26 @@ def _tag_value(key: str, text: str) -> str:
     return text
 
 
+# Names `-o` must not take: a builtin (`print`, `__builtins__`), a keyword, a dunder, or one
+# IPython keeps (its history and output caches): storing a table there breaks the session.
+_IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "_", "__", "___", "_i",
+                            "_ii", "_iii", "_ih", "_oh", "_dh", "_sh"})  # fmt: skip
+_IPYTHON_NUMBERED = re.compile(r"_i{0,3}\d+\Z")
+
+
 def var_name(value: str) -> str:
     if not VAR_NAME.fullmatch(value):
-        raise argparse.ArgumentTypeError(f"'{value}' is not a Python variable name")
+        raise argparse.ArgumentTypeError(f"'{short(value)}' is not a Python variable name")
+    if (
+        keyword.iskeyword(value)
+        or hasattr(builtins, value)
+        or (value.startswith("__") and value.endswith("__"))
+        or value in _IPYTHON_NAMES
+        or _IPYTHON_NUMBERED.fullmatch(value)
+    ):
+        raise argparse.ArgumentTypeError(
+            f"'{value}' would hide a name Python or IPython needs: choose another variable name"
+        )
     return value
 
 
@@ -245,3 +272,124 @@ def suggest_deployment_name(model_name: str) -> str:
     """A valid deployment name made from a model's name (what forms and next steps offer)."""
     cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in model_name.lower())
     return cleaned[:60].strip("-._") or "my-deployment"
+
+
+# -- arguments of the Python API: typed, as the command line's are -----------------------------
+
+
+def checked_arguments(cls: type) -> type:
+    """Check every public method's arguments of a service class against its annotations: a
+    misspelt keyword, a missing argument or a value of the wrong type (a version as a float, a
+    name as a number) is one ValidationError before anything runs, never a TypeError (or a
+    float quietly turned into text) from deep inside."""
+    for attr, member in list(vars(cls).items()):
+        if not attr.startswith("_") and inspect.isfunction(member):
+            setattr(cls, attr, checked(member))
+    return cls
+
+
+def checked(func: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(func)
+    names = [n for n in signature.parameters if n != "self"]
+    hints: dict[str, Any] = {}
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise _call_error(func.__name__, names, kwargs, exc) from None
+        if not hints:
+            hints.update(_hints(func, signature))
+        for name, value in bound.arguments.items():
+            hint = hints.get(name)
+            if hint is not None and _accepts(value, hint) is False:
+                raise ValidationError(_wrong_type(func.__name__, name, value, hint))
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _hints(func: Callable[..., Any], signature: inspect.Signature) -> dict[str, Any]:
+    """Each parameter's annotation, evaluated; one that cannot be (a name imported only for
+    type checking) is left unchecked."""
+    found: dict[str, Any] = {"self": Any}
+    for name, param in signature.parameters.items():
+        note = param.annotation
+        if isinstance(note, str):
+            try:
+                note = eval(note, func.__globals__)  # our own annotations, not input
+            except Exception:  # a name imported only for type checking: not checked
+                note = Any
+        found[name] = Any if note is inspect.Parameter.empty else note
+    return found
+
+
+def _accepts(value: object, hint: Any) -> bool | None:
+    """Whether `value` fits `hint`; None when the hint says too little to tell."""
+    if hint is Any:
+        return None
+    if hint is None or hint is type(None):
+        return value is None
+    origin = typing.get_origin(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        verdicts = [_accepts(value, h) for h in typing.get_args(hint)]
+        return True if True in verdicts else (None if None in verdicts else False)
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    target = origin or hint
+    if target is float:  # a whole number is a number of seconds too; a bool is not
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if target is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if target is str:
+        return isinstance(value, str)
+    if target in _COLLECTIONS:  # any of them where one is asked for, never a lone string
+        return isinstance(value, list | tuple | set | frozenset)
+    if target is collections.abc.Callable:
+        return callable(value)
+    if isinstance(target, type):
+        try:
+            return isinstance(value, target)
+        except TypeError:  # a Protocol that is not runtime-checkable
+            return None
+    return None
+
+
+_COLLECTIONS = (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Collection)
+
+
+def _describe(hint: Any) -> str:
+    words = {str: "text", int: "a whole number", float: "a number", bool: "True or False",
+             dict: "a dict", list: "a list", type(None): "None", os.PathLike: "a path"}  # fmt: skip
+    origin = typing.get_origin(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        parts = [_describe(h) for h in typing.get_args(hint)]
+        return " or ".join(dict.fromkeys(p for p in parts if p))
+    target = origin or hint
+    return words.get(target, getattr(target, "__name__", "")) if target is not Any else ""
+
+
+def _wrong_type(func: str, name: str, value: object, hint: Any) -> str:
+    shown = short(repr(value))
+    text = f"{func}(): {name} must be {_describe(hint)}, got {type(value).__name__} {shown}"
+    if "version" in name and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{text}: write it as text, {name}={str(value)!r}."
+    return text + "."
+
+
+def _call_error(
+    func: str, names: list[str], kwargs: dict[str, Any], exc: TypeError
+) -> ValidationError:
+    unknown = [k for k in kwargs if k not in names]
+    if unknown:
+        return ValidationError(
+            f"{func}() has no argument '{short(unknown[0])}'."
+            + did_you_mean(unknown[0], names, f"Its arguments are {', '.join(names)}.")
+        )
+    return ValidationError(f"{func}(): {short(str(exc))}. Its arguments are {', '.join(names)}.")
+
+
+def short(text: str, limit: int = 80) -> str:
+    """`text` cut to `limit` characters (an echoed value must not flood the error line)."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text):,} characters)"

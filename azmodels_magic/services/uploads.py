@@ -23,6 +23,7 @@ this machine is refused before it asks for a slot, so it leaves nothing behind.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -295,6 +296,7 @@ class _Prepared:
     finished: CustomModel | None = None  # registered by an earlier run that died before noting it
 
 
+@rules.checked_arguments  # the Python API calls these: typed arguments, one clear line
 class UploadService:
     """Upload, register and track custom-model weights.
 
@@ -323,7 +325,7 @@ class UploadService:
     def plan(
         self,
         *,
-        source: str,
+        source: str | os.PathLike[str],
         name: str,
         version: str = "1",
         format: str | None = None,
@@ -420,7 +422,7 @@ class UploadService:
     def upload(
         self,
         *,
-        source: str,
+        source: str | os.PathLike[str],
         name: str,
         version: str = "1",
         format: str | None = None,
