@@ -247,6 +247,52 @@ def check_choice(value: object, choices: tuple[str | None, ...], what: str) -> N
         raise ValidationError(f"{what} {value!r} is not one of {named}.")
 
 
+# -- blob names: a file's path in the folder is its blob's name ---------------------------------
+# Azure Storage's rules ("Naming and Referencing Containers, Blobs, and Metadata"): at most 1,024
+# characters and 254 path segments, no segment ending in '.', no control characters or code
+# points that are not characters. A backslash is legal but some clients (Azurite, Storage
+# Explorer) turn it into '/': the blob would never be listed under its file's name, so every
+# verification of it fails. Refused before anything is sent (the plan and dry run too).
+MAX_BLOB_NAME = 1024
+MAX_BLOB_SEGMENTS = 254
+# Older uploads kept their SHA-256s in a blob of this name at the folder's top, which `show` and
+# the verifier still read as such: a user's file of that name would be taken for it.
+LEGACY_MANIFEST = "azmodels-manifest.json"
+_NOT_CHARACTERS = re.compile("[\ue000-\uf8ff\ufdd0-\ufdef\ufffe\uffff]")
+
+
+def blob_name_problem(name: str) -> str | None:
+    """Why the file at `name` (its '/'-separated path in the folder) cannot be stored under that
+    blob name, said after "The file name '...'"; None when it can."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8"
+    if any(not ch.isprintable() and ch != " " for ch in name):
+        return "has a control character in it"
+    if "\\" in name:
+        return (
+            "has a backslash, which storage clients may turn into '/': it would not be stored "
+            "under its own name"
+        )
+    if len(name) > MAX_BLOB_NAME:
+        return f"is {len(name):,} characters long: storage takes at most {MAX_BLOB_NAME:,}"
+    segments = name.split("/")
+    if len(segments) > MAX_BLOB_SEGMENTS:
+        return f"is {len(segments)} folders deep: storage takes at most {MAX_BLOB_SEGMENTS}"
+    if any(not s or s.endswith(".") for s in segments):
+        return "has a part that ends in '.' (or is empty), which storage's naming rules forbid"
+    found = _NOT_CHARACTERS.search(name)
+    if found:
+        return f"holds U+{ord(found.group()):04X}, which storage does not accept in a name"
+    if name == LEGACY_MANIFEST:
+        return (
+            "is the name azmodels' older uploads gave their manifest, which storage readers "
+            "take for one (not a weights file)"
+        )
+    return None
+
+
 def is_custom_format(model_format: str) -> bool:
     """A format for custom weights, which deploys with model.source = the project (azd PR 7283's
     isCustomModelFormat: the format contains "custom" or "safetensors")."""

@@ -2,6 +2,8 @@
 
 - Break 1: a bad file in the cache folder (a replacement note, an upload journal, the sandbox
   note) of any content fails no command: it is set aside, named, and the command goes on.
+- Break 6: a file name storage cannot hold as it is (a backslash, a part ending in '.', too long
+  or deep, the older uploads' manifest name) is refused before anything is sent, dry run too.
 - Break 7: a name with a trailing newline passes no rule (client and sandbox).
 - Break 8 and the Python API: a misspelt setting is an error everywhere; settings and arguments
   of the wrong type or range are one ValidationError, before any request.
@@ -104,6 +106,43 @@ def test_a_bad_sandbox_note_is_set_aside(own_cache, caplog, case):
     note.write_bytes(content)
     assert remembered() is None
     _set_aside(own_cache.parent, "sandbox.json", content, caplog)
+
+
+# -- break 6: names storage cannot hold are refused before anything is sent -----------------------
+
+
+UNSTORABLE = {
+    "a backslash": "a\\b.txt",
+    "our manifest's name": "azmodels-manifest.json",
+    "a trailing dot": "notes.",
+    "a folder ending in a dot": "v1./config.json",
+    "over 1,024 characters": "/".join(["d" * 200] * 5) + "/" + "f" * 100,
+    "over 254 segments": "/".join(["d"] * 254) + "/f.txt",
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSTORABLE))
+def test_a_name_storage_cannot_hold_is_refused_before_anything_is_sent(app, raw, tmp_path, case):
+    from reliability_support import make_weights
+
+    from azmodels_magic.errors import AzModelsError, ValidationError
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    make_weights(folder)
+    extra = folder / UNSTORABLE[case]
+    extra.parent.mkdir(parents=True, exist_ok=True)
+    extra.write_text("{}")
+    before = raw.blob_count(), raw.registry()
+    with pytest.raises(ValidationError) as refused:
+        app.uploads.plan(source=str(folder), name="unstorable", version="1")
+    assert "The file name" in _one_line(refused.value)
+    for line in (f"upload --source {folder} --name unstorable --dry-run",
+                 f"upload --source {folder} --name unstorable"):  # fmt: skip
+        with pytest.raises(AzModelsError) as refused:
+            app.run(line)
+        assert "The file name" in _one_line(refused.value)
+    assert (raw.blob_count(), raw.registry()) == before  # no slot, no block, no registration
 
 
 # -- break 7: rules match the whole string --------------------------------------------------
