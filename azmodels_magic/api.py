@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from traitlets import observe
 
-from . import grammar
+from . import grammar, rules
 from .auth import StaticTokenCredential, TokenCredential
 from .commands import Outcome, execute
 from .composition import Composition
 from .config import AzModelsConfig, validate_project_endpoint
 from .connection import Connection
-from .errors import AzModelsError, UsageError
+from .errors import AzModelsError
 from .http.origin import ensure_secure
 from .presentation.confirm import interaction_mode
 from .presentation.display import install
@@ -76,6 +76,12 @@ _SANDBOX_TRAITS = (
 )
 
 
+# The keywords of `AzModels.sandbox` that are not settings (said when one is misspelt).
+_SANDBOX_OPTIONS = (
+    "data_dir", "fault_rate", "seed", "provision_seconds", "catalog_size", "page_size",
+)  # fmt: skip
+
+
 def _alias(piece: str, name: str) -> property:
     """`name` of one of the facade's pieces, read and set through the facade."""
     return property(
@@ -112,7 +118,11 @@ class AzModels(AzModelsConfig):
 
     def __init__(self, *, credential: TokenCredential | None = None, **kwargs: Any) -> None:
         self._applying = True  # traits set while constructing need no reaction
-        super().__init__(**kwargs)
+        # traitlets' own keywords go to it; every other keyword is a setting, checked by name
+        # (traitlets would ignore a misspelt one) and by value, one clear line if wrong.
+        own = {k: kwargs.pop(k) for k in ("parent", "config") if k in kwargs}
+        super().__init__(**own)
+        self.apply_settings(kwargs)
         self._applying = False
         self._composition = Composition(self, credential)  # built from the settings just applied
         self._sandbox_manager = SandboxManager()
@@ -141,6 +151,7 @@ class AzModels(AzModelsConfig):
         **settings: Any,
     ) -> AzModels:
         """Start a local sandbox (stopped when this object is closed or Python exits)."""
+        cls.check_setting_names(settings, also=_SANDBOX_OPTIONS)  # a misspelt option: named
         app = cls(**settings)
         app.start_sandbox(
             data_dir=data_dir,
@@ -192,9 +203,7 @@ class AzModels(AzModelsConfig):
 
     def set_connection(self, *, credential: TokenCredential | None = None, **settings: Any) -> None:
         """Change connection settings for this session (what `%azmodels connect` does)."""
-        unknown = sorted(set(settings) - set(self.trait_names(config=True)))
-        if unknown:
-            raise UsageError(f"Unknown setting(s): {', '.join(unknown)}.")
+        self.check_settings(settings)  # names, types and ranges, before anything changes
         if "project_endpoint" in settings:
             settings["project_endpoint"] = validate_project_endpoint(settings["project_endpoint"])
         for name in ("project_endpoint", "arm_endpoint"):
@@ -203,8 +212,7 @@ class AzModels(AzModelsConfig):
                 ensure_secure(settings[name], what=name.replace("_", " "))
         self._applying = True
         try:
-            for name, value in settings.items():
-                setattr(self, name, value)
+            self.apply_settings(settings)
         finally:
             self._applying = False
         if credential is None and self._composition.sandbox is not None:
@@ -313,20 +321,24 @@ class AzModels(AzModelsConfig):
         """True where a form can be shown and used (a Jupyter kernel)."""
         return interaction_mode() == "notebook"
 
+    @rules.checked
     def list_deployments(
         self, *, model: str | None = None, type: str = "all", status: str | None = None
     ) -> pd.DataFrame:
         found = self.deployments.list(model=model, type=type, status=status)
         return deployments_frame(found.deployments)
 
+    @rules.checked
     def list_models(self, *, type: str = "all", query: str | None = None) -> pd.DataFrame:
         return models_frame(self.models.list(type=type, query=query).models, type)
 
+    @rules.checked
     def show(
         self, name: str, *, type: str | None = None, version: str | None = None
     ) -> ModelDetails:
         return self.models.show(name, type=type, version=version)
 
+    @rules.checked
     def execute(
         self, line: str | list[str], *, prog: str = "azmodels", syntax: Syntax | None = None
     ) -> Outcome:
@@ -334,6 +346,7 @@ class AzModels(AzModelsConfig):
         commands it names are written in `syntax` (by default as `prog` would run them)."""
         return execute(self, grammar.parse(line, prog=prog), syntax or prog_syntax(prog))
 
+    @rules.checked
     def run(self, line: str | list[str]) -> Any:
         """Run one command of the grammar and return its value (like the magic does)."""
         try:

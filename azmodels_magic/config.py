@@ -13,19 +13,21 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
-from traitlets import Bool, Dict, Float, Int, Undefined, Unicode
+from traitlets import Bool, Dict, Float, Int, TraitError, Undefined, Unicode, validate
 from traitlets.config import Configurable
 
-from .errors import ValidationError
+from .errors import ValidationError, one_line
+from .wording import did_you_mean
 
 ARM_API_VERSION = "2025-06-01"
 FOUNDRY_API_VERSION = "2025-11-15-preview"
 METRICS_API_VERSION = "2024-02-01"
 PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
-_PROJECT_PATH = re.compile(r"^/api/projects/(?P<project>[^/]+)/?$")
-_FOUNDRY_HOST = re.compile(r"^(?P<account>[^.]+)\.services\.ai\.azure\.com$")
+_PROJECT_PATH = re.compile(r"^/api/projects/(?P<project>[^/]+)/?\Z")
+_FOUNDRY_HOST = re.compile(r"^(?P<account>[^.]+)\.services\.ai\.azure\.com\Z")
 
 
 def is_loopback(host: str | None) -> bool:
@@ -53,6 +55,26 @@ class EnvUnicode(Unicode):
 
     def default_value_repr(self) -> str:
         return f"${self.env} or {self.fallback!r}"
+
+
+class SettingError(ValidationError, TraitError):
+    """A setting refused: a ValidationError to the Python API, a TraitError to traitlets (so
+    `%config AzModels.x = ...` reports it as it reports its own)."""
+
+
+# Zero or less would never wait (every request times out at once); negatives make no sense.
+_POSITIVE = ("http_timeout", "operation_timeout")
+_NOT_NEGATIVE = ("max_retries", "retry_backoff", "retry_backoff_max", "poll_interval",
+                 "cache_seconds")  # fmt: skip
+
+
+def _shown(value: object) -> str:
+    text = one_line(repr(value))
+    return text if len(text) <= 80 else f"{text[:79]}… ({len(text):,} characters)"
+
+
+def _info(trait: Any) -> str:
+    return trait.info().replace("a unicode string", "text")
 
 
 class AzModelsConfig(Configurable):
@@ -126,6 +148,52 @@ class AzModelsConfig(Configurable):
         {}, help="Accounts to deploy to by region, e.g. {'westus': 'my-westus-account'}."
     ).tag(config=True)
 
+    @validate(*_POSITIVE, *_NOT_NEGATIVE)
+    def _in_range(self, proposal: Any) -> Any:
+        name, value = proposal["trait"].name, proposal["value"]
+        if value <= 0 if name in _POSITIVE else value < 0:
+            bound = "more than 0" if name in _POSITIVE else "0 or more"
+            raise SettingError(f"The setting {name} must be {bound}, got {_shown(value)}.")
+        return value
+
+    # -- applying settings given by name (the constructor, connect, set_connection) -----------
+
+    @classmethod
+    def check_setting_names(cls, names: Any, also: tuple[str, ...] = ()) -> None:
+        """Every name a setting (or one of `also`), else one SettingError naming the first that
+        is not: a misspelt setting silently ignored connects where the user did not ask."""
+        known = [*cls.class_trait_names(config=True), *also]
+        for name in names:
+            if name not in known:
+                raise SettingError(
+                    f"Unknown setting {_shown(name)}."
+                    + did_you_mean(
+                        str(name), known, f"The settings are: {', '.join(sorted(known))}."
+                    )
+                )
+
+    def apply_settings(self, settings: dict[str, Any]) -> None:
+        """Set every one of `settings`, or none: a value of the wrong type or out of range is one
+        SettingError and the settings stay as they were (all are checked before any is set)."""
+        self.check_settings(settings)
+        for name, value in settings.items():
+            setattr(self, name, value)
+
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        """Each name a setting and each value of its type and in its range, or a SettingError."""
+        self.check_setting_names(settings)
+        traits = self.traits()
+        for name, value in settings.items():
+            try:
+                traits[name]._validate(self, value)  # the type, then the range (_in_range)
+            except SettingError:
+                raise
+            except TraitError:
+                raise SettingError(
+                    f"The setting {name} must be {_info(traits[name])}, got "
+                    f"{type(value).__name__} {_shown(value)}."
+                ) from None
+
     # -- derived values -------------------------------------------------------------------------
 
     def project_parts(self) -> tuple[str, str]:
@@ -147,6 +215,8 @@ class AzModelsConfig(Configurable):
 
 def validate_project_endpoint(url: str) -> str:
     """The project endpoint without a trailing slash, or a ValidationError saying the shape."""
+    if not isinstance(url, str):
+        raise ValidationError(f"The project endpoint must be text, got {type(url).__name__}.")
     parsed = urlsplit(url.strip())
     ok_scheme = parsed.scheme == "https" or (
         parsed.scheme == "http" and is_loopback(parsed.hostname)

@@ -30,6 +30,18 @@ def one_line(text: str) -> str:
     return UNSAFE_CHARACTERS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
+# A word this long in an error line is an echoed value no one could read (a 200,000-character
+# name): it is cut, keeping its start, its end and its length.
+_LONG_WORD = re.compile(r"\S{200,}")
+
+
+def cut_long_words(text: str) -> str:
+    """`text` with each run of 200 or more non-space characters cut to its ends and length."""
+    return _LONG_WORD.sub(
+        lambda m: f"{m.group()[:80]}…{m.group()[-20:]} ({len(m.group()):,} characters)", text
+    )
+
+
 # The commands both sign-in hints name, as {0}, {1}, {2}: every AuthenticationError carries them
 # (the HTTP plane swaps in the sandbox's hint on a 401 from it).
 SIGN_IN_STEPS = (
@@ -95,7 +107,7 @@ class AzModelsError(Exception):
             text = f"{text} (request id {self.request_id})"
         if self.hint and self.hint not in text:
             text = f"{text} {self.hint}"
-        return one_line(fill(text, self.steps, syntax))
+        return cut_long_words(one_line(fill(text, self.steps, syntax)))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"

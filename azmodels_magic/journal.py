@@ -27,7 +27,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 from .clients.blob import block_size_for
 from .errors import AzModelsError, ValidationError
 from .records import WeightFile
-from .redaction import strip_query
+from .redaction import get_logger, strip_query
 
 STATUSES = ("uploading", "uploaded", "registered", "failed")
 _FORMAT = 2  # 2: block digests, port-free keys
@@ -127,13 +127,10 @@ def _migrate_legacy(folder: Path) -> None:
         return
     _migrated.add(folder)
     for path in folder.glob("*.json"):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            key = data["key"]
-        except (OSError, ValueError, KeyError, TypeError):
+        data = read_cache_json(path, _journal_shape, "The upload journal")
+        if data is None:
             continue
-        if not isinstance(key, str):
-            continue
+        key = data["key"]
         target = folder / f"{_key_hash(key)}.json"
         if target == path:
             continue
@@ -166,6 +163,119 @@ def check_uploads_dir() -> Path:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# -- the one reader of the cache folder's JSON files ---------------------------------------------
+#
+# Journals, replacement notes and the sandbox note are read by every command: a file of any content
+# (not JSON, JSON of the wrong shape, a nesting bomb) must never fail one. A bad file is set aside,
+# renamed `<name>.bad-<time>` (kept for a look, out of the way of the globs below) and named in a
+# warning, and the command goes on as if it were not there.
+
+_BAD_CONTENT = (ValueError, TypeError, KeyError, AttributeError, RecursionError, OverflowError)
+
+
+class Shape:
+    """Checks of one JSON object's fields; each failure is a ValueError saying which field."""
+
+    def __init__(self, data: object, what: str = "the file") -> None:
+        if not isinstance(data, dict):
+            raise ValueError(f"{what} holds {type(data).__name__}, not an object")
+        self.data = data
+
+    def get(self, name: str, kind: type | tuple[type, ...], *, required: bool = True) -> Any:
+        if name not in self.data or self.data[name] is None:
+            if required:
+                raise ValueError(f"'{name}' is missing")
+            return None
+        value = self.data[name]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            raise ValueError(f"'{name}' is {type(value).__name__}, not {names}")
+        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise ValueError(f"'{name}' is negative")
+        return value
+
+
+def read_cache_json(path: Path, shape: Callable[[Any], Any], what: str) -> Any | None:
+    """`shape(the JSON at path)`, or None when the file is gone or bad; a bad one (unreadable
+    text, not JSON, a shape `shape` refuses) is set aside and named in a warning."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None  # removed meanwhile (another process finished with it)
+    except (OSError, ValueError) as exc:
+        set_aside(path, what, getattr(exc, "strerror", None) or type(exc).__name__)
+        return None
+    try:
+        return shape(json.loads(text))
+    except RecursionError:
+        set_aside(path, what, "nested too deeply")
+    except _BAD_CONTENT as exc:
+        reason = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        set_aside(path, what, reason[:200])
+    return None
+
+
+def set_aside(path: Path, what: str, reason: str) -> Path | None:
+    """Rename a bad cache file `<name>.bad-<UTC time>` (never deleted: a person may want it) and
+    say so in one warning line; None when it cannot be moved (then the warning says that)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.bad-{stamp}")
+    for n in range(1, 100):
+        if not target.exists():
+            break
+        target = path.with_name(f"{path.name}.bad-{stamp}-{n}")
+    log = get_logger(__name__)
+    try:
+        os.replace(path, target)
+    except FileNotFoundError:
+        return None  # another process set it aside first
+    except OSError as exc:
+        log.warning(
+            "%s %s cannot be used (%s) and could not be moved away (%s): remove it by hand.",
+            what, path, reason, exc.strerror or exc,
+        )  # fmt: skip
+        return None
+    log.warning("%s %s cannot be used (%s): moved to %s; carrying on without it.",
+                what, path, reason, target.name)  # fmt: skip
+    return target
+
+
+def _journal_shape(data: object) -> dict[str, Any]:
+    """A journal's fields, checked: every one the loader reads has the type it needs."""
+    top = Shape(data)
+    for name in ("key", "name", "version", "source", "container_url"):
+        top.get(name, str)
+    if top.get("block_size", int) == 0:
+        raise ValueError("'block_size' is 0")
+    top.get("pending_upload_id", str, required=False)
+    top.get("slot_version", str, required=False)
+    top.get("created", str, required=False)
+    top.get("updated", str, required=False)
+    status = top.get("status", str, required=False)
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"'status' is {status[:40]!r}")
+    seen = set()
+    for entry in top.get("files", list):
+        f = Shape(entry, "a file entry")
+        relative = f.get("relative", str)
+        if relative in seen:
+            raise ValueError(f"file {relative[:80]!r} appears twice")
+        seen.add(relative)
+        f.get("size", int)
+        f.get("mtime_ns", int)
+        f.get("block_size", int, required=False)
+        f.get("committed", bool, required=False)
+        f.get("sha256", str, required=False)
+        ids = f.get("block_ids", list, required=False) or []
+        digests = f.get("block_digests", dict, required=False) or {}
+        if not all(isinstance(i, str) for i in ids):
+            raise ValueError("'block_ids' holds something that is not text")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in digests.items()):
+            raise ValueError("'block_digests' holds something that is not text")
+    return data  # type: ignore[return-value]
 
 
 @dataclass
@@ -296,39 +406,39 @@ class UploadJournal:
 
     @classmethod
     def _read(cls, path: Path) -> UploadJournal | None:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            files = {
-                f["relative"]: JournalFile(
-                    relative=f["relative"],
-                    size=int(f["size"]),
-                    mtime_ns=int(f["mtime_ns"]),
-                    block_size=int(f.get("block_size") or data["block_size"]),
-                    block_ids=list(f.get("block_ids", [])),
-                    committed=bool(f.get("committed", False)),
-                    sha256=f.get("sha256"),
-                    block_digests=dict(f.get("block_digests") or {}),
-                )
-                for f in data["files"]
-            }
-            return cls(
-                key=data["key"],
-                name=data["name"],
-                version=data["version"],
-                source=data["source"],
-                pending_upload_id=data.get("pending_upload_id"),
-                container_url=data["container_url"],
-                block_size=int(data["block_size"]),
-                files=files,
-                status=data.get("status", "uploading"),
-                created=data.get("created"),
-                updated=data.get("updated"),
-                path=path,
-                slot_version=data.get("slot_version"),
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            # A journal we cannot read is one we cannot trust: the upload starts over.
+        """The journal at `path`; None when there is none, or it is bad (then it is set aside:
+        a journal we cannot read is one we cannot trust, and the upload starts over)."""
+        data = read_cache_json(path, _journal_shape, "The upload journal")
+        if data is None:
             return None
+        files = {
+            f["relative"]: JournalFile(
+                relative=f["relative"],
+                size=f["size"],
+                mtime_ns=f["mtime_ns"],
+                block_size=f.get("block_size") or data["block_size"],
+                block_ids=list(f.get("block_ids") or []),
+                committed=bool(f.get("committed")),
+                sha256=f.get("sha256"),
+                block_digests=dict(f.get("block_digests") or {}),
+            )
+            for f in data["files"]
+        }
+        return cls(
+            key=data["key"],
+            name=data["name"],
+            version=data["version"],
+            source=data["source"],
+            pending_upload_id=data.get("pending_upload_id"),
+            container_url=data["container_url"],
+            block_size=data["block_size"],
+            files=files,
+            status=data.get("status") or "uploading",
+            created=data.get("created"),
+            updated=data.get("updated"),
+            path=path,
+            slot_version=data.get("slot_version"),
+        )
 
     # ---------------------------------------------------------------- queries
 
@@ -624,7 +734,7 @@ def _read_holder(path: Path) -> LockHolder | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8") or "{}")
         return LockHolder(int(data["pid"]), str(data["action"]), str(data.get("since", "")))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, *_BAD_CONTENT):  # a lock file is never set aside: flock holds it, not text
         return None
 
 
@@ -689,13 +799,21 @@ class ReplaceIntent:
             return []
         found = []
         for path in sorted(folder.glob(f"*{cls.SUFFIX}")):
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+            data = read_cache_json(path, _intent_shape, "The replacement note")
+            if data is not None:
                 found.append(cls(data.pop("key"), data, path))
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
         return found
 
     def delete(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+
+def _intent_shape(data: object) -> dict[str, Any]:
+    """A replacement note's fields, checked: both registration bodies, the new one's blobUri."""
+    note = Shape(data)
+    for name in ("key", "name", "version"):
+        note.get(name, str)
+    note.get("old", dict)
+    Shape(note.get("new", dict), "'new'").get("blobUri", str)
+    return data  # type: ignore[return-value]

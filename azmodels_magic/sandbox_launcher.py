@@ -344,10 +344,22 @@ def remember(info: SandboxInfo) -> None:
 
 def remembered() -> dict[str, Any] | None:
     """The detached sandbox noted by `remember`, if its process is still alive."""
+    from .journal import Shape, read_cache_json  # lazy: the journal loads the blob client
+
+    def shape(data: object) -> dict[str, Any]:
+        note = Shape(data)
+        if note.get("pid", int) == 0:  # os.kill(0, ...) would signal our own process group
+            raise ValueError("'pid' is 0")
+        note.get("arm_endpoint", str)
+        note.get("data_dir", str, required=False)
+        return data  # type: ignore[return-value]
+
+    state = read_cache_json(_state_path(), shape, "The sandbox note")
+    if state is None:
+        return None
     try:
-        state = json.loads(_state_path().read_text())
-        os.kill(int(state["pid"]), 0)
-    except (OSError, ValueError, KeyError, TypeError):
+        os.kill(state["pid"], 0)
+    except (OSError, OverflowError):  # gone (or a pid no process can have)
         return None
     return state
 

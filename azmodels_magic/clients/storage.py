@@ -19,10 +19,11 @@ from ..errors import ServiceError, UploadError, ValidationError
 from ..http.backoff import TransportSettings
 from ..http.origin import Origin, origin_of
 from ..redaction import get_logger, redact, strip_query
+from ..rules import LEGACY_MANIFEST
 
 # Earlier uploads stored a manifest of SHA-256s next to the weights: read where present (for
 # `show` and deletes), never written again, and never listed as one of the model's files.
-MANIFEST = "azmodels-manifest.json"
+MANIFEST = LEGACY_MANIFEST  # no user file may take this name (rules.blob_name_problem)
 _MANIFEST_LIMIT = 16 * 1024 * 1024  # a manifest of 100,000 files is ~10 MB
 
 # azure-core's HttpLoggingPolicy logs every request's headers at INFO when its logger is enabled;

@@ -44,6 +44,10 @@ _TRANSIENT = (
 # same for POST and PATCH), or asked to be retried (Retry-After).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 _SERVER_FAILED = frozenset({500, 503, 504})
+# A list longer than this many pages is a service whose nextLink never ends (each one new, so the
+# loop check cannot see it): stop and say so, rather than page forever. Azure's largest lists
+# (a region's model catalog) take a few pages.
+MAX_PAGES = 1000
 
 
 def _never_sent(exc: BaseException) -> bool:
@@ -315,6 +319,12 @@ class Plane:
                 next_link = body.get("nextLink") or body.get("@odata.nextLink")
                 pending = None
                 if next_link and next_link not in seen:  # a looping nextLink is a service bug
+                    if len(seen) + 1 >= MAX_PAGES:
+                        raise ServiceError(
+                            f"{context or self.name}: the service still gave a next page after "
+                            f"{MAX_PAGES:,} pages, so the list was stopped (its paging never "
+                            "ends). Try again later, or narrow the list."
+                        )
                     seen.add(next_link)
                     if pool is None:
                         from concurrent.futures import ThreadPoolExecutor

@@ -38,7 +38,8 @@ CS = r"/providers/Microsoft\.CognitiveServices"
 SUB = r"/subscriptions/(?P<sub>[^/]+)"
 ACCT = SUB + r"/resourceGroups/(?P<rg>[^/]+)" + CS + r"/accounts/(?P<account>[^/]+)"
 LOC = SUB + CS + r"/locations/(?P<location>[^/]+)"
-DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
+# `\Z`, not `$`: `$` also matches before a trailing newline.
+DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}\Z")
 UPGRADE_OPTIONS = ("OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade")
 DEPLOYMENT_TYPE = "Microsoft.CognitiveServices/accounts/deployments"
 ACTION = "Microsoft.CognitiveServices/accounts"

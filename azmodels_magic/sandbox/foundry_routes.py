@@ -42,8 +42,9 @@ if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
 
 PROJ = r"/api/projects/(?P<project>[^/]+)"
 VERSION = PROJ + r"/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)"
-MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,29}$")
-MODEL_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# `\Z`, not `$`: `$` also matches before a trailing newline.
+MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,29}\Z")
+MODEL_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 WEIGHT_TYPES = ("FullWeight", "LoRA", "DraftModel")
 ACTION = "Microsoft.CognitiveServices/accounts/AIServices/models"
 
@@ -361,7 +362,7 @@ def check_base_model(app: Sandbox, base: Any) -> str | None:
             400, "InvalidRequestContent", "derivedModelInformation.baseModel must be a string."
         )
     name = base.strip()
-    match = re.search(r"/models/([^/]+)(?:/versions/[^/]+)?/?$", name)  # azureml:// asset ids
+    match = re.search(r"/models/([^/]+)(?:/versions/[^/]+)?/?\Z", name)  # azureml:// asset ids
     short = match.group(1) if match else name
     if app.catalog.has_name(short):
         return name

@@ -23,8 +23,9 @@ if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
 
 DEFAULT_REGIONS = ("eastus", "eastus2", "swedencentral", "westus3")
 DEFAULT_LIMIT = 1000
-ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{1,62}$")
-REGION_NAME = re.compile(r"^[a-z0-9]{2,40}$")
+# `\Z`, not `$`: `$` also matches before a trailing newline.
+ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{1,62}\Z")
+REGION_NAME = re.compile(r"^[a-z0-9]{2,40}\Z")
 
 
 def region_key(region: str) -> str:

@@ -124,7 +124,7 @@ class Router:
     def add(self, method: str, pattern: str, handler: Handler, plane: str, action: str) -> None:
         flags = re.IGNORECASE if plane in ("arm", "metrics") else 0
         self.routes.append(
-            Route(method, re.compile(pattern + r"/?$", flags), handler, plane, action)
+            Route(method, re.compile(pattern + r"/?\Z", flags), handler, plane, action)
         )
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:

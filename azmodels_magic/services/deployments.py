@@ -218,6 +218,7 @@ class ScaleReport:
         return f"Scaled '{d.name}' ({d.sku}) from {self.previous} to {self.target}{state}."
 
 
+@rules.checked_arguments  # the Python API calls these: typed arguments, one clear line
 class DeploymentService:
     """Deployments of the connected account."""
 

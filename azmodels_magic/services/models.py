@@ -101,6 +101,7 @@ def matches(pattern: str | None, *fields: str) -> bool:
     return False
 
 
+@rules.checked_arguments  # the Python API calls these: typed arguments, one clear line
 class ModelService:
     """List, find and show models of both kinds. Lists are cached for `cache_seconds`."""
 

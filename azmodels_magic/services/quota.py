@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .. import rules
 from ..errors import AzModelsError, NotFoundError, ValidationError, one_line
 from ..records import BASE, Account, BaseModel, Deployment, ModelCapacity, QuotaUsage
 from ..redaction import redact
@@ -159,6 +160,7 @@ def in_parallel(
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+@rules.checked_arguments  # the Python API calls these: typed arguments, one clear line
 class QuotaService:
     """Quota, capacity and accounts of the connected subscription."""
 

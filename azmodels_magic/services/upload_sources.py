@@ -6,8 +6,9 @@
   files link to ../../blobs). Links inside the folder are fine. Either way the plan shows
   every link's target.
 - A file name becomes a blob name and is printed in plans, tables and errors: control
-  characters (which can rewrite a terminal) and bytes that are not UTF-8 are refused, and the
-  refusal shows the name escaped.
+  characters (which can rewrite a terminal), bytes that are not UTF-8 and whatever storage's
+  naming rules forbid or change (a backslash, a part ending in '.', too long, the name of the
+  older uploads' manifest: `rules.blob_name_problem`) are refused, the name shown escaped.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ValidationError
+from ..rules import blob_name_problem
 from ..weights import collect_files
 
 if TYPE_CHECKING:
@@ -34,14 +36,8 @@ def escaped(name: str) -> str:
 
 
 def _bad_name(name: str) -> str | None:
-    """Why `name` cannot be a blob name, or None."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return "is not valid UTF-8"
-    if any(not ch.isprintable() and ch != " " for ch in name):
-        return "has a control character in it"
-    return None
+    """Why `name` cannot be a blob name, or None (storage's naming rules, in rules.py)."""
+    return blob_name_problem(name)
 
 
 def check_source(

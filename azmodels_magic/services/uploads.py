@@ -23,6 +23,7 @@ this machine is refused before it asks for a slot, so it leaves nothing behind.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -294,6 +295,7 @@ class _Prepared:
     finished: CustomModel | None = None  # registered by an earlier run that died before noting it
 
 
+@rules.checked_arguments  # the Python API calls these: typed arguments, one clear line
 class UploadService:
     """Upload, register and track custom-model weights.
 
@@ -322,7 +324,7 @@ class UploadService:
     def plan(
         self,
         *,
-        source: str,
+        source: str | os.PathLike[str],
         name: str,
         version: str = "1",
         format: str | None = None,
@@ -419,7 +421,7 @@ class UploadService:
     def upload(
         self,
         *,
-        source: str,
+        source: str | os.PathLike[str],
         name: str,
         version: str = "1",
         format: str | None = None,

