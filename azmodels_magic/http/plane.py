@@ -26,6 +26,7 @@ from ..errors import (
     error_for_status,
 )
 from ..redaction import get_logger, strip_query
+from .background import Task
 from .backoff import MAX_SERVER_DELAY, RETRY_STATUSES, Backoff, server_delay
 from .origin import Origin, ensure_same_origin, ensure_secure
 
@@ -311,30 +312,22 @@ class Plane:
             return self.json(response, context)
 
         seen: set[str] = set()
-        pool = None
-        try:
-            body = fetch(path, params)
-            while True:
-                next_link = body.get("nextLink") or body.get("@odata.nextLink")
-                pending = None
-                if next_link and next_link not in seen:  # a looping nextLink is a service bug
-                    seen.add(next_link)
-                    if pool is None:
-                        from concurrent.futures import ThreadPoolExecutor
-
-                        pool = ThreadPoolExecutor(1, thread_name_prefix="azmodels-page")
-                    # nextLink carries its own query
-                    next_url = urljoin(self.url(path), next_link)
-                    # Checked here, not in the worker: a refusal must not wait for a page.
-                    self.check_link(next_url, "nextLink")
-                    pending = pool.submit(fetch, next_url, None, "nextLink")
-                yield list(body.get("value") or [])
-                if pending is None:
-                    return
-                body = pending.result()
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
+        body = fetch(path, params)
+        while True:
+            next_link = body.get("nextLink") or body.get("@odata.nextLink")
+            pending = None
+            if next_link and next_link not in seen:  # a looping nextLink is a service bug
+                seen.add(next_link)
+                # nextLink carries its own query
+                next_url = urljoin(self.url(path), next_link)
+                # Checked here, not in the worker: a refusal must not wait for a page.
+                self.check_link(next_url, "nextLink")
+                # A daemon thread: a page that never comes must not hold the process at exit.
+                pending = Task(fetch, next_url, None, "nextLink", name="azmodels-page")
+            yield list(body.get("value") or [])
+            if pending is None:
+                return
+            body = pending.result()
 
     def iter_items(self, path: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         for page in self.iter_pages(path, **kwargs):

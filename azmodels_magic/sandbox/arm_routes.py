@@ -9,6 +9,7 @@ then applied; a delete is Deleting for S/2, then the deployment is gone.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -98,7 +99,16 @@ def check_account(req: Request, app: Sandbox | None = None) -> AccountSpec:
             f"The Resource 'Microsoft.CognitiveServices/accounts/{account}' under resource group "
             f"'{rg}' was not found.",
         )
+    if spec.hung:
+        hang()
     return spec
+
+
+def hang() -> None:
+    """Never answer (an account whose region is down): the client's timeouts must cope. The
+    connection is held until the client gives up; the server's threads are daemons."""
+    while True:
+        time.sleep(60)
 
 
 # -- catalog, account, project -------------------------------------------------------------------

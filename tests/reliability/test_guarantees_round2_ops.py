@@ -1,0 +1,89 @@
+"""Issue 17, round two, the operations items: an account that never answers, the terminal
+sandbox's private files, delete when storage refuses, switching account, the overwrite race's
+loser, orphaned storage and refused connections. Over real HTTP against the sandbox."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from azmodels_support import start_app
+from reliability_support import make_weights
+
+CLI = [sys.executable, "-m", "azmodels_magic.cli"]
+UNSET = ("AZMODELS_SANDBOX", "AZMODELS_DEBUG", "AZURE_SUBSCRIPTION_ID", "AZURE_PROJECT_ENDPOINT",
+         "AZURE_RESOURCE_GROUP_NAME", "AZURE_ACCOUNT_NAME")  # fmt: skip
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in UNSET}
+    env.update(extra)
+    return env
+
+
+# -- break 9: an account that never answers ------------------------------------------------------
+
+
+def test_all_accounts_with_a_hung_account_exits_promptly(tmp_path):
+    """The hung account is a warning row after the per-account timeout (60 s), and the process
+    exits then: its abandoned request must not be joined at exit (it was: about 7 minutes)."""
+    app = start_app(
+        sandbox={"extra_args": ["--accounts", "team-b=swedencentral", "stuck=eastus2:hung"]}
+    )
+    try:
+        env = cli_env(
+            AZMODELS_SANDBOX=app._sandbox_info.arm_endpoint, AZMODELS_CACHE_DIR=str(tmp_path)
+        )
+        started = time.monotonic()
+        done = subprocess.run(
+            [*CLI, "deployments", "list", "--all-accounts"],
+            capture_output=True, text=True, env=env, timeout=150,
+        )  # fmt: skip
+        took = time.monotonic() - started
+    finally:
+        app.close()
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Warning: stuck: no answer within" in done.stdout
+    assert "team-b" in done.stdout
+    assert took < 60 + 20, f"took {took:.0f} s"
+
+
+# -- break 10: the terminal sandbox's state is private --------------------------------------------
+
+
+def _open_to_others(folder) -> list[str]:
+    """Paths under `folder` (itself included) that group or others may read, write or enter."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        for path in [root, *(os.path.join(root, f) for f in dirs + files)]:
+            if os.lstat(path).st_mode & 0o077:
+                found.append(f"{oct(os.lstat(path).st_mode & 0o777)} {path}")
+    return found
+
+
+@pytest.mark.timeout(300)
+def test_terminal_sandbox_state_is_private_under_a_normal_umask(tmp_path):
+    env = cli_env(AZMODELS_DATA_DIR=str(tmp_path / "data"), AZMODELS_CACHE_DIR=str(tmp_path / "c"))
+
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*CLI, *argv], capture_output=True, text=True, env=env, timeout=120,
+            preexec_fn=lambda: os.umask(0o022),  # what most users have
+        )  # fmt: skip
+
+    weights = make_weights(tmp_path / "w")
+    try:
+        started = cli("sandbox", "start")
+        assert started.returncode == 0, started.stderr
+        uploaded = cli("upload", "--source", str(weights), "--name", "private-m", "--no-progress")
+        assert uploaded.returncode == 0, uploaded.stderr
+    finally:
+        cli("sandbox", "stop")
+    state = tmp_path / "data" / "sandbox"
+    assert (state / "sandbox.sqlite3").exists()
+    assert any((state / "azurite").rglob("*")), "no weights stored"
+    assert _open_to_others(state) == []
