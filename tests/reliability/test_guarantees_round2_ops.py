@@ -11,7 +11,7 @@ import time
 
 import pytest
 from azmodels_support import start_app
-from reliability_support import make_weights
+from reliability_support import Raw, make_weights
 
 CLI = [sys.executable, "-m", "azmodels_magic.cli"]
 UNSET = ("AZMODELS_SANDBOX", "AZMODELS_DEBUG", "AZURE_SUBSCRIPTION_ID", "AZURE_PROJECT_ENDPOINT",
@@ -87,3 +87,45 @@ def test_terminal_sandbox_state_is_private_under_a_normal_umask(tmp_path):
     assert (state / "sandbox.sqlite3").exists()
     assert any((state / "azurite").rglob("*")), "no weights stored"
     assert _open_to_others(state) == []
+
+
+# -- break 11: delete when storage refuses the blob delete ----------------------------------------
+
+
+def _storage(info):
+    from azure.storage.blob import BlobServiceClient
+
+    from azmodels_magic.sandbox.azurite import DEV_ACCOUNT
+
+    conn = (
+        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"
+        f"AccountKey={info.storage_key};BlobEndpoint={info.blob_endpoint};"
+    )
+    return BlobServiceClient.from_connection_string(conn)
+
+
+def test_delete_refused_by_storage_keeps_the_registration_and_the_weights(app, tmp_path):
+    """Storage refuses to delete the weights (a lease here, as a firewall or a missing role
+    would): the model stays registered with its weights, and deleting again later works."""
+    from azmodels_magic.errors import AzModelsError
+
+    app.uploads.upload(source=str(make_weights(tmp_path)), name="refused-del")
+    raw = Raw(app._sandbox_info)
+    sas = raw.read_sas("refused-del", "1")
+    container = sas.split("?")[0].rsplit("/", 1)[1]
+    with _storage(app._sandbox_info) as service:
+        blob = service.get_blob_client(container, "model.safetensors")
+        lease = blob.acquire_lease(lease_duration=-1)
+        try:
+            with pytest.raises(AzModelsError) as refused:
+                app.run("delete --name refused-del --force")
+            assert "still registered" in str(refused.value)
+            assert [m["version"] for m in raw.registry() if m["name"] == "refused-del"] == ["1"]
+            assert blob.exists()
+        finally:
+            lease.release()
+    done = app.run("delete --name refused-del --force")
+    assert "refused-del" in done
+    assert not any(m["name"] == "refused-del" for m in raw.registry())
+    with _storage(app._sandbox_info) as service:
+        assert not list(service.get_container_client(container).list_blobs())
