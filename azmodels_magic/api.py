@@ -195,7 +195,7 @@ class AzModels(AzModelsConfig):
         unknown = sorted(set(settings) - set(self.trait_names(config=True)))
         if unknown:
             raise UsageError(f"Unknown setting(s): {', '.join(unknown)}.")
-        if "project_endpoint" in settings:
+        if settings.get("project_endpoint"):  # "" clears it (an account without a project)
             settings["project_endpoint"] = validate_project_endpoint(settings["project_endpoint"])
         for name in ("project_endpoint", "arm_endpoint"):
             if settings.get(name):

@@ -52,6 +52,7 @@ def register(router: Router) -> None:
     add("GET", LOC + r"/operationResults/(?P<op>[^/]+)", operation_result, "arm", "read")
     add("GET", ACCT, get_account, "arm", f"{ACTION}/read")
     add("POST", ACCT + r"/listKeys", list_keys, "arm", f"{ACTION}/listKeys/action")
+    add("GET", ACCT + r"/projects", list_projects, "arm", f"{ACTION}/projects/read")
     project = ACCT + r"/projects/(?P<project>[^/]+)"
     add("GET", project, get_project, "arm", f"{ACTION}/projects/read")
     dep = ACCT + r"/deployments"
@@ -182,6 +183,13 @@ def get_project(app: Sandbox, req: Request) -> Response:
             f"{req.params['project']}' was not found.",
         )
     return json_response(200, project_body(app))
+
+
+def list_projects(app: Sandbox, req: Request) -> Response:
+    """Projects_List: the default account has the sandbox's one project, the others none."""
+    spec = check_account(req, app)
+    items = [project_body(app)] if spec.has_project else []
+    return json_response(200, {"value": items})
 
 
 def project_body(app: Sandbox) -> dict[str, Any]:

@@ -185,6 +185,8 @@ class ModelService:
         rules.check_choice(type, (None, *rules.TYPES), "type")
         if version is not None:
             rules.check(rules.version, version)
+        if type is None and not self.connection.config.project_endpoint:
+            type = BASE  # an account without a Foundry project has only the catalog's models
         base = self.base_versions(name) if type in (None, BASE) else []
         listed = self._listed_custom(name, version) if type != BASE else None
         if listed is not None:

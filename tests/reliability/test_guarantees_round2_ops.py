@@ -129,3 +129,28 @@ def test_delete_refused_by_storage_keeps_the_registration_and_the_weights(app, t
     assert not any(m["name"] == "refused-del" for m in raw.registry())
     with _storage(app._sandbox_info) as service:
         assert not list(service.get_container_client(container).list_blobs())
+
+
+# -- break 12: switching account switches the project ---------------------------------------------
+
+
+def test_switching_account_switches_the_project(tmp_path):
+    from azmodels_magic.errors import AzModelsError
+
+    app = start_app(sandbox={"extra_args": ["--accounts", "team-c=westus3"]})
+    try:
+        info = app._sandbox_info
+        raw = Raw(info)
+        switched = app.execute("connect --account team-c")
+        # team-c has no project: an upload has nowhere to register, and must not land in the
+        # previous account's project.
+        with pytest.raises(AzModelsError):
+            app.uploads.upload(source=str(make_weights(tmp_path)), name="wrong-project")
+        assert not any(m["name"] == "wrong-project" for m in raw.registry())
+        assert app.project_endpoint != info.project_endpoint
+        assert "team-c" in switched.message and "no project" in switched.message
+        back = app.execute(f"connect --account {info.account}")
+        assert f"project {info.project}" in back.message
+        assert app.project_endpoint == info.project_endpoint
+    finally:
+        app.close()
