@@ -50,6 +50,23 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRAC
 _SERVER_FAILED = frozenset({500, 503, 504})
 
 
+REFUSED_RETRIES = 2  # a refused connection is tried this many more times (a restart's blip)
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether the connection was actively refused (no listener), not lost or timed out."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # requests -> urllib3 MaxRetryError -> NewConnectionError -> OSError
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        reason = getattr(seen, "reason", None)
+        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = reason if isinstance(reason, BaseException) else nested or seen.__context__
+    return False
+
+
 def _never_sent(exc: BaseException) -> bool:
     """Whether the request surely did not reach the server (no connection was made): safe to
     send again whatever it does. A timeout or a dropped connection after sending is not."""
@@ -235,6 +252,14 @@ class Plane:
                         f"{context or self.name}: no answer from {urlsplit(url).netloc} "
                         f"({type(exc).__name__}); the request may have been carried out. Check "
                         "its state before running the command again."
+                    ) from None
+                refused = _refused(exc)
+                if refused and attempt >= REFUSED_RETRIES:
+                    # Nothing listens there: more tries within seconds will not change that.
+                    raise ServiceError(
+                        f"{context or self.name}: {urlsplit(url).netloc} refused the connection "
+                        f"({attempt + 1} tries): nothing is listening there. Check the endpoint "
+                        "and that the service is running, then run the command again."
                     ) from None
                 if attempt >= self.max_retries:
                     raise ServiceError(

@@ -154,3 +154,27 @@ def test_switching_account_switches_the_project(tmp_path):
         assert app.project_endpoint == info.project_endpoint
     finally:
         app.close()
+
+
+# -- risk: a refused connection fails fast and says so --------------------------------------------
+
+
+def test_a_refused_connection_fails_within_seconds_and_says_why():
+    """The sandbox stopped (its port now refuses): seconds, not the 30+ s of every retry."""
+    from azmodels_magic.errors import AzModelsError
+
+    app = start_app(retry_backoff=0.5)  # the default backoff: its retries are what took long
+    endpoint = app.project_endpoint
+    try:
+        from azmodels_magic import AzModels
+        from azmodels_magic.auth import StaticTokenCredential
+
+        gone = AzModels(credential=StaticTokenCredential("t"), project_endpoint=endpoint)
+    finally:
+        app.close()  # stops the sandbox: its port refuses from now on
+    started = time.monotonic()
+    with pytest.raises(AzModelsError) as failed:
+        gone.run("list --type custom")
+    took = time.monotonic() - started
+    assert "refused the connection" in str(failed.value)
+    assert took < 8, f"took {took:.1f} s"
