@@ -204,7 +204,7 @@ class AzModels(AzModelsConfig):
     def set_connection(self, *, credential: TokenCredential | None = None, **settings: Any) -> None:
         """Change connection settings for this session (what `%azmodels connect` does)."""
         self.check_settings(settings)  # names, types and ranges, before anything changes
-        if "project_endpoint" in settings:
+        if settings.get("project_endpoint"):  # "" clears it (an account without a project)
             settings["project_endpoint"] = validate_project_endpoint(settings["project_endpoint"])
         for name in ("project_endpoint", "arm_endpoint"):
             if settings.get(name):

@@ -194,10 +194,13 @@ class SandboxProcess:
                 self._own_dir = True
             log_path = self.data_dir / LOG_NAME
             try:
-                self.data_dir.mkdir(parents=True, exist_ok=True)
+                # Private from the start: the sandbox keeps tokens and keys in it.
+                self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+                os.chmod(self.data_dir, 0o700)
                 if self.reset and not self._own_dir:
                     reset_state(self.data_dir)
-                log_file = open(log_path, "a")  # noqa: SIM115 - closed right after the spawn
+                log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                log_file = open(log_fd, "a")  # noqa: SIM115 - closed right after the spawn
             except OSError as exc:
                 raise AzModelsError(
                     f"Cannot keep the sandbox's state in {self.data_dir}: "

@@ -151,6 +151,17 @@ class ArmClient:
                                           context="Accounts"):  # fmt: skip
             yield Account.from_rest(item)
 
+    def projects(self) -> list[tuple[str, str, bool]]:
+        """(name, Foundry endpoint, is default) of each Foundry project of this account."""
+        out = []
+        for item in self.plane.iter_items(f"{self.account_id}/projects", context="Projects"):
+            props = item.get("properties") or {}
+            endpoints = props.get("endpoints") or {}
+            endpoint = endpoints.get("AI Foundry API") if isinstance(endpoints, dict) else ""
+            name = str(item.get("name") or "").rsplit("/", 1)[-1]
+            out.append((name, str(endpoint or ""), props.get("isDefault") is True))
+        return out
+
     def project_names(self) -> list[str]:
         """The Foundry projects of this account."""
         items = self.plane.iter_items(f"{self.account_id}/projects", context="Projects")

@@ -102,16 +102,34 @@ def switch_account(app: AzModels, name: str) -> Outcome:
         app.set_connection(account=name)
         rows = app.connection_summary()
         return Outcome(message="Connection updated: account\n" + aligned_lines(rows), data=rows)
+    # The project belongs to the account: keeping the previous one would register uploads
+    # into the other account's project. Its default (or only) project, else none.
+    projects = quota_service(app).client_for(account).projects()
+    chosen = [p for p in projects if p[2]] if len(projects) > 1 else projects
+    if len(chosen) > 1 or (projects and not chosen):
+        names = ", ".join(p[0] for p in projects)
+        raise UsageError(
+            f"Account {account.name} has several projects ({names}) and none is its default: "
+            "give the one to use with connect --project-endpoint URL."
+        )
+    project, endpoint = (chosen[0][0], chosen[0][1]) if chosen else ("", "")
     # Same subscription, same sign-in: the credential stays (the sandbox's too).
     app.set_connection(
         credential=app._credential,
         account=account.name,
         resource_group=account.resource_group,
         location=account.region,
+        project=project,
+        project_endpoint=endpoint,
     )
     rows = app.connection_summary()
+    using = (
+        f"project {project}"
+        if project
+        else "no project (it has none: custom models and uploads need one)"
+    )
     message = (
         f"Connected to account {account.name} ({account.region}, resource group "
-        f"{account.resource_group})."
+        f"{account.resource_group}), {using}."
     )
     return Outcome(message=message + "\n" + aligned_lines(rows), data=rows)

@@ -24,6 +24,7 @@ from ..errors import (
     error_for_status,
 )
 from ..redaction import get_logger, strip_query
+from .background import Task
 from .backoff import RETRY_STATUSES, Backoff
 from .operation import Clock, Operation
 from .origin import Origin, ensure_same_origin, ensure_secure
@@ -48,6 +49,23 @@ _SERVER_FAILED = frozenset({500, 503, 504})
 # loop check cannot see it): stop and say so, rather than page forever. Azure's largest lists
 # (a region's model catalog) take a few pages.
 MAX_PAGES = 1000
+
+
+REFUSED_RETRIES = 2  # a refused connection is tried this many more times (a restart's blip)
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether the connection was actively refused (no listener), not lost or timed out."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # requests -> urllib3 MaxRetryError -> NewConnectionError -> OSError
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        reason = getattr(seen, "reason", None)
+        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = reason if isinstance(reason, BaseException) else nested or seen.__context__
+    return False
 
 
 def _never_sent(exc: BaseException) -> bool:
@@ -236,6 +254,14 @@ class Plane:
                         f"({type(exc).__name__}); the request may have been carried out. Check "
                         "its state before running the command again."
                     ) from None
+                refused = _refused(exc)
+                if refused and attempt >= REFUSED_RETRIES:
+                    # Nothing listens there: more tries within seconds will not change that.
+                    raise ServiceError(
+                        f"{context or self.name}: {urlsplit(url).netloc} refused the connection "
+                        f"({attempt + 1} tries): nothing is listening there. Check the endpoint "
+                        "and that the service is running, then run the command again."
+                    ) from None
                 if attempt >= self.max_retries:
                     raise ServiceError(
                         f"{context or self.name}: could not reach {urlsplit(url).netloc} after "
@@ -312,36 +338,28 @@ class Plane:
             return self.json(response, context)
 
         seen: set[str] = set()
-        pool = None
-        try:
-            body = fetch(path, params)
-            while True:
-                next_link = body.get("nextLink") or body.get("@odata.nextLink")
-                pending = None
-                if next_link and next_link not in seen:  # a looping nextLink is a service bug
-                    if len(seen) + 1 >= MAX_PAGES:
-                        raise ServiceError(
-                            f"{context or self.name}: the service still gave a next page after "
-                            f"{MAX_PAGES:,} pages, so the list was stopped (its paging never "
-                            "ends). Try again later, or narrow the list."
-                        )
-                    seen.add(next_link)
-                    if pool is None:
-                        from concurrent.futures import ThreadPoolExecutor
-
-                        pool = ThreadPoolExecutor(1, thread_name_prefix="azmodels-page")
-                    # nextLink carries its own query
-                    next_url = urljoin(self.url(path), next_link)
-                    # Checked here, not in the worker: a refusal must not wait for a page.
-                    self.check_link(next_url, "nextLink")
-                    pending = pool.submit(fetch, next_url, None, "nextLink")
-                yield list(body.get("value") or [])
-                if pending is None:
-                    return
-                body = pending.result()
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
+        body = fetch(path, params)
+        while True:
+            next_link = body.get("nextLink") or body.get("@odata.nextLink")
+            pending = None
+            if next_link and next_link not in seen:  # a looping nextLink is a service bug
+                if len(seen) + 1 >= MAX_PAGES:
+                    raise ServiceError(
+                        f"{context or self.name}: the service still gave a next page after "
+                        f"{MAX_PAGES:,} pages, so the list was stopped (its paging never "
+                        "ends). Try again later, or narrow the list."
+                    )
+                seen.add(next_link)
+                # nextLink carries its own query
+                next_url = urljoin(self.url(path), next_link)
+                # Checked here, not in the worker: a refusal must not wait for a page.
+                self.check_link(next_url, "nextLink")
+                # A daemon thread: a page that never comes must not hold the process at exit.
+                pending = Task(fetch, next_url, None, "nextLink", name="azmodels-page")
+            yield list(body.get("value") or [])
+            if pending is None:
+                return
+            body = pending.result()
 
     def iter_items(self, path: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         for page in self.iter_pages(path, **kwargs):

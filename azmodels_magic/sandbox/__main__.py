@@ -79,9 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         action="extend",
         default=[],
-        metavar="[RG/]NAME=REGION[:denied]",
+        metavar="[RG/]NAME=REGION[:denied|:hung]",
         help="more AI Services accounts besides the default one (e.g. team-b=swedencentral); "
-        "':denied': listed, but its deployments can't be read",
+        "':denied': listed, but its deployments can't be read; ':hung': listed, but its routes "
+        "never answer",
     )
     serve.add_argument("--sas-minutes", type=float, default=60.0)
     serve.add_argument(
@@ -115,9 +116,13 @@ def serve(args: argparse.Namespace) -> int:
         raise SystemExit("--page-size must be at least 1")
     if not 0.0 <= args.fault_rate <= 1.0:
         raise SystemExit("--fault-rate must be between 0 and 1")
+    # The state holds tokens, the storage key and users' weights: everything this process and
+    # Azurite (which inherits it) create is private to the user, whatever umask we were given.
+    os.umask(0o077)
     own_dir = args.data_dir is None
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="azmodels-sandbox-")).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(data_dir, 0o700)  # a folder made before this rule (or by someone else's umask)
     store = Store(data_dir / "sandbox.sqlite3", default_account=ACCOUNT)
     previous = int(store.meta("azurite_port") or 0)
     # Kept with the data, like the tokens: SAS URIs handed out before a restart stay valid.

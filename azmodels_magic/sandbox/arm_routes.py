@@ -9,6 +9,7 @@ then applied; a delete is Deleting for S/2, then the deployment is gone.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,7 @@ def register(router: Router) -> None:
     add("GET", LOC + r"/operationResults/(?P<op>[^/]+)", operation_result, "arm", "read")
     add("GET", ACCT, get_account, "arm", f"{ACTION}/read")
     add("POST", ACCT + r"/listKeys", list_keys, "arm", f"{ACTION}/listKeys/action")
+    add("GET", ACCT + r"/projects", list_projects, "arm", f"{ACTION}/projects/read")
     project = ACCT + r"/projects/(?P<project>[^/]+)"
     add("GET", project, get_project, "arm", f"{ACTION}/projects/read")
     dep = ACCT + r"/deployments"
@@ -99,7 +101,16 @@ def check_account(req: Request, app: Sandbox | None = None) -> AccountSpec:
             f"The Resource 'Microsoft.CognitiveServices/accounts/{account}' under resource group "
             f"'{rg}' was not found.",
         )
+    if spec.hung:
+        hang()
     return spec
+
+
+def hang() -> None:
+    """Never answer (an account whose region is down): the client's timeouts must cope. The
+    connection is held until the client gives up; the server's threads are daemons."""
+    while True:
+        time.sleep(60)
 
 
 # -- catalog, account, project -------------------------------------------------------------------
@@ -173,6 +184,13 @@ def get_project(app: Sandbox, req: Request) -> Response:
             f"{req.params['project']}' was not found.",
         )
     return json_response(200, project_body(app))
+
+
+def list_projects(app: Sandbox, req: Request) -> Response:
+    """Projects_List: the default account has the sandbox's one project, the others none."""
+    spec = check_account(req, app)
+    items = [project_body(app)] if spec.has_project else []
+    return json_response(200, {"value": items})
 
 
 def project_body(app: Sandbox) -> dict[str, Any]:

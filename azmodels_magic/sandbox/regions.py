@@ -43,10 +43,11 @@ class AccountSpec:
     kind: str = "AIServices"
     has_project: bool = False
     denied: bool = False  # the caller may list it but not read its deployments (RBAC)
+    hung: bool = False  # listed, but its own routes never answer (a region that is down)
 
 
 def parse_account(text: str, default_group: str) -> AccountSpec:
-    """`[RESOURCE_GROUP/]NAME=REGION[:denied]` (the --accounts syntax)."""
+    """`[RESOURCE_GROUP/]NAME=REGION[:denied|:hung]` (the --accounts syntax)."""
     left, sep, right = text.partition("=")
     group, _, name = left.rpartition("/")
     region, _, flag = right.partition(":")
@@ -55,10 +56,10 @@ def parse_account(text: str, default_group: str) -> AccountSpec:
         not sep
         or not ACCOUNT_NAME.match(name)
         or not REGION_NAME.match(region)
-        or flag not in ("", "denied")
+        or flag not in ("", "denied", "hung")
     ):
         raise ValueError(
-            "expected [RESOURCE_GROUP/]NAME=REGION[:denied] (e.g. team-b=swedencentral), "
+            "expected [RESOURCE_GROUP/]NAME=REGION[:denied|:hung] (e.g. team-b=swedencentral), "
             f"got '{text}'"
         )
     return AccountSpec(
@@ -66,6 +67,7 @@ def parse_account(text: str, default_group: str) -> AccountSpec:
         resource_group=(group or default_group).lower(),
         location=region,
         denied=flag == "denied",
+        hung=flag == "hung",
     )
 
 

@@ -13,6 +13,7 @@ from ..clients.storage import delete_blobs, stored_files
 from ..errors import AzModelsError, NotFoundError, UsageError, ValidationError
 from ..journal import UploadJournal, UploadLock, same_location
 from ..records import BASE, CUSTOM, META_PREFIX, BaseModel, CustomModel, Deployment, Displayable
+from ..redaction import redact
 from ..steps import NextStep, Syntax, plain
 from ..wording import did_you_mean, plural
 from .uploads import busy_error, key_for
@@ -185,6 +186,8 @@ class ModelService:
         rules.check_choice(type, (None, *rules.TYPES), "type")
         if version is not None:
             rules.check(rules.version, version)
+        if type is None and not self.connection.config.project_endpoint:
+            type = BASE  # an account without a Foundry project has only the catalog's models
         base = self.base_versions(name) if type in (None, BASE) else []
         listed = self._listed_custom(name, version) if type != BASE else None
         if listed is not None:
@@ -296,14 +299,34 @@ class ModelService:
         model = self.resolve_custom(name, version)
         self._refuse_if_uploading(model)
         foundry = self.connection.foundry
-        # Ask for storage access first: once the registration is gone it can't be had.
-        access = None if keep_weights else foundry.read_credential(model.name, model.version)
-        foundry.delete_version(model.name, model.version)
+        removed = 0
+        if not keep_weights:
+            # The weights go first, while the registration can still hand out a credential for
+            # them: storage refusing leaves the model registered, to delete again later, never
+            # unregistered weights nothing can reach.
+            access = foundry.read_credential(model.name, model.version)
+            try:
+                removed = delete_blobs(access.sas_url, self.connection.transport)
+            except AzModelsError as exc:
+                raise _reworded(
+                    exc,
+                    f"{exc.message}. Model '{model.name}' version {model.version} is still "
+                    "registered: delete it again once storage allows it, or pass --keep-weights "
+                    "to remove only the registration (its weights then stay in storage).",
+                ) from None
+        try:
+            foundry.delete_version(model.name, model.version)
+        except AzModelsError as exc:
+            if not removed:
+                raise
+            raise _reworded(
+                exc,
+                f"Removed the {plural(removed, 'file')} of '{model.name}' version "
+                f"{model.version}, but not its registration: {exc.message}. Run the same delete "
+                "again to finish.",
+            ) from None
         self.invalidate()
         self._forget_upload(model)
-        removed = 0
-        if access is not None:
-            removed = delete_blobs(access.sas_url, self.connection.transport)
         # Only wording from here: the deletion is done and must not be reported as failed.
         using = self._deployments_of(model, same_version=True)
         still = None if using is None else [d.name for d in using]
@@ -457,3 +480,10 @@ def deploy_step(model: AnyModel, *, type: str | None = None, what: str = "") -> 
 
 
 suggest_deployment_name = rules.suggest_deployment_name  # its home is the core rules
+
+
+def _reworded(error: AzModelsError, message: str) -> AzModelsError:
+    """`error`, of its own type and code, saying `message` (what was and wasn't done)."""
+    error.message = redact(message)
+    error.args = (error.message,)
+    return error

@@ -8,14 +8,15 @@ Returns records; presentation makes the tables.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import rules
 from ..errors import AzModelsError, NotFoundError, ValidationError, one_line
+from ..http.background import Task
 from ..records import BASE, Account, BaseModel, Deployment, ModelCapacity, QuotaUsage
 from ..redaction import redact
 from ..rules import capacity_queryable
@@ -138,26 +139,34 @@ def in_parallel(
     timeout: float | None = None,
 ) -> list[tuple[T, R | None, BaseException | None]]:
     """(item, result, error) for each item, in order, at most `concurrency` at a time. An item
-    still running after `timeout` seconds gets a TimeoutError and is not waited for."""
+    still running after `timeout` seconds gets a TimeoutError and is not waited for: it runs on
+    a daemon thread, so it does not hold the process open at exit either."""
     items = list(items)
     if not items:
         return []
-    pool = ThreadPoolExecutor(max(1, min(concurrency, len(items))), thread_name_prefix="azmodels")
-    try:
-        futures = [pool.submit(work, item) for item in items]
-        wait(futures, timeout=timeout)
-        out: list[tuple[T, R | None, BaseException | None]] = []
-        for item, future in zip(items, futures, strict=True):
-            if not future.done():
-                future.cancel()
-                out.append((item, None, TimeoutError(f"no answer within {timeout:g} s")))
-            elif future.exception() is not None:
-                out.append((item, None, future.exception()))
-            else:
-                out.append((item, future.result(), None))
-        return out
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    slots = threading.BoundedSemaphore(max(1, min(concurrency, len(items))))
+    given_up = threading.Event()
+
+    def one(item: T) -> R:
+        with slots:
+            if given_up.is_set():  # never started: do not send it after the caller left
+                raise TimeoutError("not started")
+            return work(item)
+
+    tasks = [Task(one, item, name="azmodels") for item in items]
+    deadline = None if timeout is None else time.monotonic() + timeout
+    out: list[tuple[T, R | None, BaseException | None]] = []
+    for item, task in zip(items, tasks, strict=True):
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not task.wait(left):
+            given_up.set()
+            out.append((item, None, TimeoutError(f"no answer within {timeout:g} s")))
+        elif task.exception() is not None:
+            out.append((item, None, task.exception()))
+        else:
+            out.append((item, task.result(), None))
+    given_up.set()
+    return out
 
 
 @rules.checked_arguments  # the Python API calls these: typed arguments, one clear line
@@ -449,4 +458,6 @@ def _one_line(error: BaseException | None) -> str:
     if isinstance(error, AzModelsError):
         code = f" [{error.code}]" if error.code and error.code not in error.message else ""
         return one_line(error.message + code)
+    if isinstance(error, TimeoutError):  # ours, from in_parallel: its text says it all
+        return f"{error} (the account did not answer; try again later)"
     return redact(f"{type(error).__name__}: {error}")
