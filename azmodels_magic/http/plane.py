@@ -26,7 +26,7 @@ from ..errors import (
 )
 from ..redaction import get_logger, strip_query
 from .backoff import MAX_SERVER_DELAY, RETRY_STATUSES, Backoff, server_delay
-from .origin import Origin, ensure_same_origin, ensure_secure
+from .origin import Origin, ensure_same_origin, ensure_secure, may_follow_operation
 
 log = get_logger(__name__)
 
@@ -161,16 +161,26 @@ class Plane:
         context: str = "",
         ok: Callable[[requests.Response], bool] | None = None,
         link: str = "URL",
+        operation: bool = False,
     ) -> requests.Response:
         """Send one request, retrying what is safe to retry; raise a typed error on failure.
 
         `ok` decides which responses are returned rather than raised (default: 2xx). `link`
         names where an absolute URL came from (nextLink, Location...) for a refusal.
+        `operation`: `path` is an operation's Location, sent as given, which may also be on
+        Azure ML's operations host (`may_follow_operation`).
         """
         url = self.url(path)
-        self.check_link(url, link)
+        if operation:
+            if not may_follow_operation(url, self.origin):
+                raise ServiceError(
+                    f"{context or self.name}: refusing to send the access token to the "
+                    f"operation's Location {strip_query(url)!r}."
+                )
+        else:
+            self.check_link(url, link)
         query = dict(params or {})
-        if "api-version=" not in url and "api-version" not in query:
+        if not operation and "api-version=" not in url and "api-version" not in query:
             query["api-version"] = self.api_version
         accepted = ok or (lambda r: r.status_code < 300)
         reauthenticated = False
@@ -190,6 +200,7 @@ class Plane:
                     json=json,
                     headers=send_headers,
                     timeout=self.timeout,
+                    allow_redirects=not operation,  # as azd: an operation poll is not redirected
                 )
             except _TRANSIENT as exc:
                 if attempt >= self.max_retries:

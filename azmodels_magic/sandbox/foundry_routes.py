@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,12 @@ if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
 
 PROJ = r"/api/projects/(?P<project>[^/]+)"
 VERSION = PROJ + r"/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)"
+# Where createAsync's Location points, on the operations listener: the path shape azd expects
+# of Azure ML's operations host (EVIDENCE.md §1, azd custom_create.go:365).
+OPERATION_PATH = re.compile(
+    r"/api/projects/(?P<project>[^/]+)/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)"
+    r"/createAsync/operations/(?P<op>[^/]+)"
+)
 MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,29}$")
 MODEL_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 WEIGHT_TYPES = ("FullWeight", "LoRA", "DraftModel")
@@ -437,12 +444,16 @@ def create_async(app: Sandbox, req: Request) -> Response:
         )
     # As Azure does: answer at once and check the weights in the background (the client polls).
     _start_check(app, op_id)
-    location = app.url(
-        f"/api/projects/{PROJECT}/operations/{op_id}", **{"api-version": req.query["api-version"]}
+    # On Azure the Location is on another host (Azure ML's operations host): here, the
+    # operations listener. Spec CreateModelVersionAsyncResponse: 202, Location header, body
+    # {location, operationResult}; no Operation-Location (EVIDENCE.md §1).
+    location = app.operations_url(
+        f"/api/projects/{PROJECT}/models/{quote(name, safe='')}/versions/"
+        f"{quote(version, safe='')}/createAsync/operations/{op_id}",
+        **{"api-version": req.query["api-version"]},
     )
-    status = operation_body(app, op_id, now())
-    headers = {"Location": location, "Operation-Location": location, **poll_hint(app)}
-    return json_response(202, status, headers)
+    headers = {"Location": location, **poll_hint(app)}
+    return json_response(202, {"location": location, "operationResult": None}, headers)
 
 
 # The end (and ready time) of a registration whose weights are still being checked.
@@ -490,7 +501,15 @@ def _finish_registration(app: Sandbox, op_id: str) -> None:
             _running.discard(op_id)
 
 
+# A failed registration's version stays visible (Creating) at least this long: a client that
+# polls the version, as the SDK's create() does, sees it before it goes (and knows it failed).
+FAIL_AFTER_SECONDS = 0.5
+
+
 def _fail(app: Sandbox, op_id: str, code: str, message: str) -> None:
+    op = app.store.one("SELECT started_at FROM operations WHERE id = ?", (op_id,))
+    if op is not None:
+        time.sleep(max(0.0, op["started_at"] + FAIL_AFTER_SECONDS - now()))
     with app.store.transaction():
         app.store.execute("DELETE FROM models WHERE op_id = ?", (op_id,))
         app.store.execute(
@@ -521,6 +540,26 @@ def operation_body(app: Sandbox, op_id: str, t: float) -> dict[str, Any]:
             },
         }
     return {"id": op_id, "status": "Succeeded", "result": model_body(app, row, t)}
+
+
+def poll_operation(app: Sandbox, req: Request) -> Response:
+    """A poll on the operations listener: the first answers 202 with a new Location (azd
+    follows one, §1), later ones 200 with the operation's status."""
+    check_project(req)
+    op_id = req.params["op"]
+    body = operation_body(app, op_id, now())
+    op = app.store.one("SELECT target, version FROM operations WHERE id = ?", (op_id,))
+    if (op["target"], op["version"]) != (
+        unquote(req.params["name"]),
+        unquote(req.params["version"]),
+    ):
+        raise ApiError(404, "NotFound", f"The operation '{op_id}' was not found.")
+    if req.query.get("hop") != "1":
+        query = {**req.query, "hop": "1"}
+        moved = app.operations_url(req.path, **query)
+        return json_response(202, {"location": moved, "operationResult": None},
+                             {"Location": moved, **poll_hint(app)})  # fmt: skip
+    return json_response(200, body, poll_hint(app) if body["status"] == "InProgress" else None)
 
 
 def get_operation(app: Sandbox, req: Request) -> Response:

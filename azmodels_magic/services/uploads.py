@@ -731,9 +731,7 @@ class UploadService:
     def _register_and_wait(
         self, name: str, version: str, body: dict[str, Any], context: str
     ) -> CustomModel:
-        foundry = self.connection.foundry
-        foundry.wait(foundry.create_async(name, version, body), context=context)
-        return self._until_ready(foundry.get_version(name, version))
+        return self.connection.foundry.register(name, version, body, context=context)
 
     def _restore(self, old: CustomModel, failure: BaseException) -> bool:
         """Register the replaced version again, on its own weights, after a failed swap; True
@@ -744,8 +742,10 @@ class UploadService:
             if self._existing(old.name, old.version) is not None:
                 note = "The new version's registration was accepted and continues on the service."
             else:
-                foundry.wait(
-                    foundry.create_async(old.name, old.version, registration_body(old)),
+                foundry.register(
+                    old.name,
+                    old.version,
+                    registration_body(old),
                     context=f"Restore '{old.name}' version {old.version}",
                 )
                 note = f"The previous version {old.version} was put back as it was."
@@ -828,8 +828,9 @@ class UploadService:
         blob_uri = body["blobUri"]
         context = f"Register '{plan.name}' version {plan.version}"
         try:
-            response = foundry.create_async(plan.name, plan.version, body)
-            foundry.wait(response, context=context, on_status=on_status)
+            return foundry.register(
+                plan.name, plan.version, body, context=context, on_status=on_status
+            )
         except ConflictError:
             # A retried or re-run registration: fine if it is ours (same weights), else a clash.
             model = foundry.get_version(plan.name, plan.version)
@@ -846,7 +847,6 @@ class UploadService:
                 "registration (nothing is sent twice)."
             )
             raise
-        return foundry.get_version(plan.name, plan.version)
 
     @staticmethod
     def _meta_tags(plan: UploadPlan, digests: dict[str, str]) -> dict[str, str]:

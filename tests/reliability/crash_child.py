@@ -65,7 +65,8 @@ def install(point: str) -> None:
     elif point == "swap":
         FoundryClient.create_async = lambda self, *a, **k: pause(point)
     elif point == "polling":
-        FoundryClient.wait = lambda self, *a, **k: pause(point)
+        FoundryClient._poll_version = lambda self, *a, **k: pause(point)
+        FoundryClient._follow_operation = lambda self, *a, **k: pause(point)
     elif point != "none":
         raise SystemExit(f"unknown point {point}")
 

@@ -115,7 +115,11 @@ class Api:
     def wait_operation(self, url: str, timeout: float = 10) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
-            body = self.call("GET", url, version="").json()
+            response = self.call("GET", url, version="")
+            if response.status_code == 202:  # still running; it may move (azd follows it)
+                url = response.headers.get("Location") or url
+                continue
+            body = response.json()
             if body["status"] not in ("NotStarted", "InProgress"):
                 return body
             if time.monotonic() > deadline:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from azure.core.exceptions import HttpResponseError
@@ -56,13 +57,28 @@ def test_upload_register_and_read_back(api: Api, unique) -> None:
     accepted = _register(api, name, "1", ref["blobUri"], description="tiny", tags={"team": "nlp"})
     assert accepted.status_code == 202, accepted.text
     location = accepted.headers["Location"]
-    assert location.startswith(f"{api.project}/operations/")
+    # As on Azure: another origin (the operations listener), azd's path shape, and the spec's
+    # body {location, operationResult}.
+    main, ops = urlsplit(api.project), urlsplit(location)
+    assert ops.hostname == main.hostname and ops.port != main.port
+    assert (
+        ops.path
+        == f"{main.path}/models/{name}/versions/1/createAsync/operations/"
+        + (ops.path.rsplit("/", 1)[1])
+    )
     assert "api-version=" in location
-    first = api.call("GET", location, version="").json()
+    assert accepted.json() == {"location": location, "operationResult": None}
+    assert "Operation-Location" not in accepted.headers
+    first = api.call("GET", location, version="")
+    assert first.status_code == 202  # the first poll moves the operation (azd follows it)
+    moved = first.headers["Location"]
+    assert urlsplit(moved).port == ops.port and moved != location
     model = api.call("GET", _base(api, name, "1")).json()
     if clock.before(0.5):
-        assert first["status"] in ("NotStarted", "InProgress")
+        assert api.call("GET", moved, version="").json()["status"] in ("NotStarted", "InProgress")
         assert model["provisioningState"] == "Creating"
+    unauthenticated = api.call("GET", moved, version="", token=None)
+    assert unauthenticated.status_code == 401  # the same bearer check as the main listener
 
     done = api.wait_operation(location)
     assert done["status"] == "Succeeded"
@@ -158,7 +174,7 @@ def test_upload_incomplete_is_refused(api: Api, unique) -> None:
 def _refused(api: Api, response: Any) -> dict[str, Any]:
     """The failed operation a registration of incomplete weights ends in."""
     assert response.status_code == 202, response.text
-    assert response.json()["status"] == "InProgress"
+    assert response.json()["location"] == response.headers["Location"]
     assert response.headers["retry-after-ms"]
     done = api.wait_operation(response.headers["Location"])
     assert done["status"] == "Failed", done

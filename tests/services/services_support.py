@@ -183,7 +183,12 @@ def register_directly(app, name: str, version: str, files: dict[str, bytes]) -> 
     location = created.headers["Location"]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        status = requests.get(location, headers=headers, timeout=30).json()
+        polled = requests.get(location, headers=headers, timeout=30)
+        if polled.status_code == 202:  # running; the operation may move (azd follows it)
+            location = polled.headers.get("Location") or location
+            time.sleep(0.05)
+            continue
+        status = polled.json()
         if status["status"] in ("Succeeded", "Failed"):
             assert status["status"] == "Succeeded", status
             return status["result"]
