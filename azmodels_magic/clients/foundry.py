@@ -270,19 +270,21 @@ class FoundryClient:
         )
         return CustomModel.from_rest(self.plane.json(response, context))
 
-    def delete_version(self, name: str, version: str) -> bool:
-        """True when a registration was removed, False when there was none."""
-        response = self.plane.request(
+    def delete_version(self, name: str, version: str) -> None:
+        """Remove a registration. The answer says nothing about whether there was one: the spec
+        says 204 and SDK 2.10 says 200, each whether or not it existed (EVIDENCE.md §2); callers
+        know from the GET they made before."""
+        self.plane.request(
             "DELETE", self._version_path(name, version), context=f"Delete '{name}' {version}"
         )
-        return response.status_code != 204
 
-    def read_credential(self, name: str, version: str) -> BlobReference:
+    def read_credential(self, name: str, version: str, blob_uri: str) -> BlobReference:
+        """A SAS to read the version's weights at `blob_uri` (its blobUri, without query)."""
         context = f"Storage access for '{name}' version {version}"
         response = self.plane.request(
             "POST",
             self._version_path(name, version) + "/credentials",
-            json={},
+            json={"blobUri": blob_uri},  # ModelCredentialRequest: blobUri required (§2)
             context=context,
         )
         return BlobReference.from_rest(self.plane.json(response, context))

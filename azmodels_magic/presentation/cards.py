@@ -186,6 +186,7 @@ def model_card(details: ModelDetails, syntax: Syntax = plain) -> Card:
             [(key.replace("_", " ").capitalize(), value) for key, value in weights.items()
              if key not in ("format", "size")],
         )  # fmt: skip
+        card.section("Files", [("Warning", details.files_warning)])
         card.section(
             f"Files ({len(details.files)})",
             [(f.path, f"{human_size(f.size)}, sha256 {f.sha256 or 'not recorded'}")

@@ -615,21 +615,40 @@ def patch_version(app: Sandbox, req: Request) -> Response:
 
 def delete_version(app: Sandbox, req: Request) -> Response:
     check_project(req)
-    deleted = app.store.execute(
+    app.store.execute(
         "DELETE FROM models WHERE name = ? AND version = ?",
         (req.params["name"], req.params["version"]),
     )
-    return empty_response(200 if deleted else 204)
+    # 200 whether or not it existed, as azure-ai-projects 2.10 documents and requires (the
+    # TypeSpec says 204; the SDK accepts only 200: EVIDENCE.md §2).
+    return empty_response(200)
 
 
 def credentials(app: Sandbox, req: Request) -> Response:
     check_project(req)
     name, version = req.params["name"], req.params["version"]
+    # ModelCredentialRequest {blobUri}: required (Spec and SDK 2.10, EVIDENCE.md §2).
+    asked = req.json_object(required=False).get("blobUri")
+    if not isinstance(asked, str) or not asked.strip():
+        raise ApiError(
+            400,
+            "InvalidRequestContent",
+            "The request body must be a ModelCredentialRequest with blobUri: the storage "
+            "location of the model version.",
+        )
     row = get_model_row(app, name, version)
     if row is None:
         raise version_not_found(name, version)
-    sas = sas_for(app, row["container"], read=True, list=True, delete=True)
     blob_uri = app.container_url(row["container"], row["prefix"])
+    if asked.split("?", 1)[0].rstrip("/") != blob_uri.rstrip("/"):
+        raise ApiError(
+            400,
+            "InvalidRequestContent",
+            f"blobUri '{asked.split('?', 1)[0]}' is not the storage of model '{name}' version "
+            f"'{version}'.",
+        )
+    # Read access: the weights can be read and listed, never changed or removed through it.
+    sas = sas_for(app, row["container"], read=True, list=True)
     sas_uri = f"{app.container_url(row['container'])}?{sas}"
     account = storage_account_arm_id()
     return json_response(

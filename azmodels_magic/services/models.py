@@ -61,6 +61,7 @@ class ModelDetails(Displayable):
     deployments: list[Deployment] = field(default_factory=list)
     weights: dict[str, Any] = field(default_factory=dict)  # what the upload recorded
     files: list[StoredFile] = field(default_factory=list)  # each stored file, with its SHA-256
+    files_warning: str = ""  # why `files` is empty when the storage could not be read
     deploy_step: NextStep | None = None  # how to deploy it
     deployments_step: NextStep | None = None  # how to list its deployments
 
@@ -80,6 +81,8 @@ class ModelDetails(Displayable):
             weights=dict(self.weights),
             commands={key: syntax(step) for key, step in steps.items() if step is not None},
         )
+        if self.files_warning:
+            data["files_warning"] = self.files_warning
         if self.files:
             data["files"] = [{"path": f.path, "size": f.size, "sha256": f.sha256}
                              for f in self.files]  # fmt: skip
@@ -221,26 +224,33 @@ class ModelService:
         else:
             versions = [m.version for m in self.base_versions(model.name)]
         deployments = self._deployments_of(model) or []
+        files, files_warning = (
+            self._stored_files(model) if isinstance(model, CustomModel) else ([], "")
+        )
         return ModelDetails(
             model=model,
             versions=versions,
             deployments=deployments,
             weights=_weights_meta(model),
-            files=self._stored_files(model) if isinstance(model, CustomModel) else [],
+            files=files,
+            files_warning=files_warning,
             deploy_step=deploy_step(model, type=model.type if type else None, what="Deploy"),
             deployments_step=NextStep.of(
                 "deployments list", model=model.name, what="Its deployments"
             ),
         )
 
-    def _stored_files(self, model: CustomModel) -> list[StoredFile]:
+    def _stored_files(self, model: CustomModel) -> tuple[list[StoredFile], str]:
         """The model's files with their SHA-256 (each blob's metadata, or the manifest of an
-        older upload); none when its storage cannot be read (show still shows the rest)."""
+        older upload), or none and why, when its storage cannot be read (show still shows
+        the rest, and says so)."""
         try:
-            access = self.connection.foundry.read_credential(model.name, model.version)
-            return stored_files(access.sas_url)
-        except AzModelsError:
-            return []
+            access = self.connection.foundry.read_credential(
+                model.name, model.version, model.blob_uri
+            )
+            return stored_files(access.sas_url), ""
+        except AzModelsError as exc:
+            return [], f"The stored files could not be listed: {exc.message}"
 
     # -- change custom models -------------------------------------------------------------------
 
@@ -296,18 +306,30 @@ class ModelService:
         self._refuse_if_uploading(model)
         foundry = self.connection.foundry
         # Ask for storage access first: once the registration is gone it can't be had.
-        access = None if keep_weights else foundry.read_credential(model.name, model.version)
+        access = (
+            None
+            if keep_weights
+            else foundry.read_credential(model.name, model.version, model.blob_uri)
+        )
         foundry.delete_version(model.name, model.version)
         self.invalidate()
         self._forget_upload(model)
         removed = 0
+        weights_left = ""
         if access is not None:
-            removed = delete_blobs(access.sas_url)
+            try:
+                removed = delete_blobs(access.sas_url)
+            except AzModelsError as exc:  # deleted already: this must not read as a failure
+                weights_left = (
+                    "the service's credential may read them, not remove them"
+                    if exc.status == 403
+                    else exc.message
+                )
         # Only wording from here: the deletion is done and must not be reported as failed.
         using = self._deployments_of(model, same_version=True)
         still = None if using is None else [d.name for d in using]
         return DeleteReport(model=model, blobs_removed=removed, kept_weights=keep_weights,
-                            deployments=still)  # fmt: skip
+                            deployments=still, weights_left=weights_left)  # fmt: skip
 
     def _deployments_of(self, model: AnyModel, *, same_version: bool = False):
         """Deployments using `model` (of its version, if asked), or None when ARM can't tell
@@ -376,6 +398,7 @@ class DeleteReport:
     blobs_removed: int
     kept_weights: bool
     deployments: list[str] | None  # None: they could not be listed
+    weights_left: str = ""  # why the weights could not be removed (they stay in storage)
 
     @property
     def steps(self) -> tuple[NextStep, ...]:
@@ -386,11 +409,12 @@ class DeleteReport:
         """One line; the command it names is {0} (`steps`)."""
         m = self.model
         count = self.blobs_removed
-        weights = (
-            "kept its weights in storage"
-            if self.kept_weights
-            else f"removed its weights ({count} blob{'s' if count != 1 else ''})"
-        )
+        if self.kept_weights:
+            weights = "kept its weights in storage"
+        elif self.weights_left:
+            weights = f"left its weights in storage ({self.weights_left.rstrip('.')})"
+        else:
+            weights = f"removed its weights ({count} blob{'s' if count != 1 else ''})"
         text = f"Deleted custom model '{m.name}' version {m.version} and {weights}."
         if self.deployments is None:
             text += " Deployments are untouched (they could not be listed to check)."

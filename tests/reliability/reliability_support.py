@@ -126,9 +126,9 @@ class Raw:
     # -- weights -----------------------------------------------------------------------------
 
     def read_sas(self, name: str, version: str) -> str:
-        response = self.call(
-            "POST", f"{self.project}/models/{name}/versions/{version}/credentials", json={}
-        )
+        base = f"{self.project}/models/{name}/versions/{version}"
+        blob_uri = self.call("GET", base).json()["blobUri"]
+        response = self.call("POST", f"{base}/credentials", json={"blobUri": blob_uri})
         assert response.status_code == 200, response.text
         return response.json()["blobReferenceForConsumption"]["credential"]["sasUri"]
 

@@ -168,3 +168,17 @@ def test_write_without_the_role_gives_the_role_hint(reader, sandbox, tmp_path, c
     assert one_line(text), text
     assert sandbox._sandbox_info.reader_token not in text
     assert raw.snapshot() == before, "a refused write changed something"
+
+
+def test_show_says_when_the_stored_files_cannot_be_listed(reader, sandbox) -> None:
+    """The credentials route refuses the reader (a POST): show still shows the model, and says
+    why its file list is missing instead of showing an empty one."""
+    from azmodels_magic.presentation.cards import card_for
+
+    assert sandbox.run("show owned").files  # the owner sees them
+    details = reader.run("show owned")
+    assert details.files == []
+    assert details.files_warning.startswith("The stored files could not be listed:")
+    assert "\n" not in details.files_warning
+    assert details.to_dict()["files_warning"] == details.files_warning
+    assert details.files_warning in card_for(details).text()

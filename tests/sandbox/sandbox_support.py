@@ -112,6 +112,13 @@ class Api:
         body = {"blobUri": ref["blobUri"], "weightType": "FullWeight", **register}
         return self.call("POST", f"{base}/createAsync", json=body)
 
+    def credentials(self, name: str, version: str) -> requests.Response:
+        """POST .../credentials with the version's own blobUri (ModelCredentialRequest)."""
+        base = f"{self.project}/models/{name}/versions/{version}"
+        got = self.call("GET", base)
+        blob_uri = got.json()["blobUri"] if got.status_code == 200 else "unknown"
+        return self.call("POST", f"{base}/credentials", json={"blobUri": blob_uri})
+
     def wait_operation(self, url: str, timeout: float = 10) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:

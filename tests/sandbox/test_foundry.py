@@ -104,7 +104,7 @@ def test_upload_register_and_read_back(api: Api, unique) -> None:
     assert again.json()["error"]["code"] == "ModelVersionExists"
     assert _register(api, name, "1", ref["blobUri"]).status_code == 409
 
-    creds = api.call("POST", f"{_base(api, name, '1')}/credentials").json()
+    creds = api.credentials(name, "1").json()
     read = ContainerClient.from_container_url(
         creds["blobReferenceForConsumption"]["credential"]["sasUri"]
     )
@@ -240,18 +240,32 @@ def test_patch_tags_merge_and_delete(api: Api, unique) -> None:
     wrong_type = api.call("PATCH", url, json=patch)
     assert wrong_type.status_code == 415
 
-    creds = api.call("POST", f"{url}/credentials").json()["blobReferenceForConsumption"]
+    blob_uri = api.call("GET", url).json()["blobUri"]
+    # ModelCredentialRequest's blobUri is required (spec, SDK 2.10): one clear 400 without it.
+    for body in (None, {}, {"blobUri": ""}, {"blobUri": 3}):
+        refused = api.call("POST", f"{url}/credentials", json=body)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["code"] == "InvalidRequestContent"
+        assert "blobUri" in refused.json()["error"]["message"]
+    other = api.call("POST", f"{url}/credentials", json={"blobUri": blob_uri + "-other"})
+    assert other.status_code == 400
+    creds = api.credentials(name, "1").json()["blobReferenceForConsumption"]
+    # Read and list only: the weights cannot be changed or removed through it.
+    reader = ContainerClient.from_container_url(creds["credential"]["sasUri"])
+    assert [b.name for b in reader.list_blobs()] == ["w.bin"]
+    with pytest.raises(HttpResponseError):
+        reader.delete_blob("w.bin")
+    with pytest.raises(HttpResponseError):
+        reader.upload_blob("w.bin", b"changed", overwrite=True)
     assert api.call("DELETE", url).status_code == 200
     missing = api.call("GET", url)
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "NotFound"
-    assert api.call("DELETE", url).status_code == 204
-    assert api.call("POST", f"{url}/credentials").status_code == 404
-    # Deleting the registration keeps the weights (the client deletes them with the SAS).
-    container = ContainerClient.from_container_url(creds["credential"]["sasUri"])
-    assert container.download_blob("w.bin").readall() == b"w"
-    container.delete_blob("w.bin")
-    assert list(container.list_blobs()) == []
+    assert api.call("DELETE", url).status_code == 200  # absent too (SDK 2.10: 200 only)
+    gone = api.call("POST", f"{url}/credentials", json={"blobUri": blob_uri})
+    assert gone.status_code == 404
+    # Deleting the registration keeps the weights.
+    assert reader.download_blob("w.bin").readall() == b"w"
 
 
 def test_reader_token_cannot_write_models(api: Api, unique) -> None:

@@ -99,11 +99,12 @@ def versions_of(app, name: str) -> list[str]:
 def read_sas(app, name: str, version: str) -> str:
     """The read SAS of a registered model, from the credentials route."""
     info = app._sandbox_info
+    blob_uri = _get(app, f"/models/{name}/versions/{version}").json()["blobUri"]
     response = requests.post(
         f"{info.project_endpoint}/models/{name}/versions/{version}/credentials",
         params={"api-version": FOUNDRY_VERSION},
         headers={"Authorization": f"Bearer {info.token}"},
-        json={},
+        json={"blobUri": blob_uri},
         timeout=30,
     )
     assert response.status_code == 200, response.text
