@@ -84,8 +84,8 @@ def main() -> int:
         app.connection, app.models, block_size=256 * 1024, workers=2
     )
     outcome = app.execute(
-        ["upload", "--source", source, "--name", name, "--version", version, "--no-progress",
-         *extra]
+        ["upload", "--base-model", "gpt-4o", "--source", source, "--name", name,
+         "--version", version, "--no-progress", *extra]
     )  # fmt: skip
     print(outcome.message, flush=True)
     return 0

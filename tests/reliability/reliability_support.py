@@ -127,7 +127,9 @@ class Raw:
 
     def read_sas(self, name: str, version: str) -> str:
         base = f"{self.project}/models/{name}/versions/{version}"
-        blob_uri = self.call("GET", base).json()["blobUri"]
+        got = self.call("GET", base)
+        assert got.status_code == 200, got.text
+        blob_uri = got.json()["blobUri"]
         response = self.call("POST", f"{base}/credentials", json={"blobUri": blob_uri})
         assert response.status_code == 200, response.text
         return response.json()["blobReferenceForConsumption"]["credential"]["sasUri"]

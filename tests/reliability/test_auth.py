@@ -131,7 +131,10 @@ def reader(sandbox, tmp_path_factory):
     az = sandbox
     az._services["uploads"] = UploadService(az.connection, az.models, block_size=BLOCK)
     az.uploads.upload(
-        source=str(make_weights(tmp_path_factory.mktemp("auth"))), name="owned", progress=False
+        base_model="gpt-4o",
+        source=str(make_weights(tmp_path_factory.mktemp("auth"))),
+        name="owned",
+        progress=False,
     )
     az.deployments.deploy(model="gpt-4o", deployment_name="owned-dep", capacity=1)
     app = connect(sandbox, Tokens(sandbox._sandbox_info.reader_token))
@@ -153,7 +156,7 @@ def test_reader_can_read(reader) -> None:
         "deployments delete --name owned-dep --force",
         "delete --name owned --force",
         "update --name owned --version 1 --description changed",
-        "upload --source {weights} --name reader-model",
+        "upload --base-model gpt-4o --source {weights} --name reader-model",
     ],
     ids=["deploy", "scale", "delete-deployment", "delete-model", "update", "upload"],
 )

@@ -110,6 +110,8 @@ class Api:
         for path, data in files.items():
             container.upload_blob(path, data, overwrite=True)
         body = {"blobUri": ref["blobUri"], "weightType": "FullWeight", **register}
+        if "baseModel" not in register and "derivedModelInformation" not in register:
+            body["baseModel"] = "azureml://registries/azureml-fireworks/models/gpt-4o/versions/1"
         return self.call("POST", f"{base}/createAsync", json=body)
 
     def credentials(self, name: str, version: str) -> requests.Response:

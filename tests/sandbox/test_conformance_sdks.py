@@ -241,7 +241,11 @@ def test_beta_models_round_trip(clients, api: Api, unique) -> None:
     models.pending_create_version(
         name=name,
         version=version,
-        model_version=ModelVersion(blob_uri=reference["blobUri"], weight_type="FullWeight"),
+        model_version=ModelVersion(
+            blob_uri=reference["blobUri"],
+            weight_type="FullWeight",
+            base_model="azureml://registries/azureml-fireworks/models/gpt-4o/versions/1",
+        ),
     )
     deadline = time.monotonic() + 20
     while True:

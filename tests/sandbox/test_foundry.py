@@ -12,6 +12,8 @@ from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import ContainerClient
 from sandbox_support import Api, Clock
 
+BASE = "azureml://registries/azureml-fireworks/models/gpt-4o/versions/1"
+
 
 def _slot(api: Api, name: str, version: str, upload_id: str | None = None) -> dict:
     body = {"pendingUploadType": "TemporaryBlobReference"}
@@ -28,6 +30,8 @@ def _base(api: Api, name: str, version: str) -> str:
 
 def _register(api: Api, name: str, version: str, blob_uri: str, **extra):
     body = {"blobUri": blob_uri, "weightType": "FullWeight", **extra}
+    if "baseModel" not in extra and "derivedModelInformation" not in extra:
+        body["baseModel"] = BASE  # required unless DraftModel
     return api.call("POST", f"{_base(api, name, version)}/createAsync", json=body)
 
 
@@ -335,3 +339,27 @@ def test_uncommitted_blocks_are_found_under_odd_blob_names(api: Api, unique) -> 
     blob.commit_block_list([first])
     ok = _register(api, name, "1", ref["blobUri"])
     assert api.wait_operation(ok.headers["Location"])["status"] == "Succeeded"
+
+
+@pytest.mark.parametrize(
+    ("files", "profile", "codes"),
+    [
+        ({"pytorch_model.bin": b"\x80\x02}q\x00."}, {"category": "RuntimeDependent",
+          "signals": ["PickleDeserialization"]}, ["RuntimeDependentArtifact"]),
+        ({"w.safetensors": b"x", "modeling_x.py": b"import os"}, {"category": "RuntimeDependent",
+          "signals": ["CustomPythonCode"]}, ["RuntimeDependentArtifact"]),
+        ({"w.safetensors": b"x", "m.gguf": b"g", "m.onnx": b"o", "config.json": b"{}"},
+         {"category": "DataOnly"}, []),
+    ],
+    ids=["pickle", "python", "data-only"],
+)  # fmt: skip
+def test_the_artifact_profile_and_warnings_say_what_the_files_need(
+    api: Api, unique, files, profile, codes
+) -> None:
+    name = unique("art")
+    accepted = api.upload_model(name, "1", files)
+    assert api.wait_operation(accepted.headers["Location"])["status"] == "Succeeded"
+    body = api.call("GET", _base(api, name, "1")).json()
+    assert body["artifactProfile"] == profile
+    assert [w["code"] for w in body["warnings"]] == codes
+    assert all(w["message"] for w in body["warnings"])

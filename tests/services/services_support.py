@@ -177,7 +177,12 @@ def register_directly(app, name: str, version: str, files: dict[str, bytes]) -> 
         base + "/createAsync",
         params=params,
         headers=headers,
-        json={"blobUri": ref["blobUri"], "weightType": "FullWeight", "description": "direct"},
+        json={
+            "blobUri": ref["blobUri"],
+            "weightType": "FullWeight",
+            "description": "direct",
+            "baseModel": "azureml://registries/azureml-fireworks/models/gpt-4o/versions/1",
+        },
         timeout=30,
     )
     assert created.status_code == 202, created.text

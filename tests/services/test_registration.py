@@ -213,7 +213,9 @@ def _canary(app) -> list[dict[str, str]]:
 
 def test_an_upload_registers_while_the_operation_host_hears_no_token(app, tmp_path: Path):
     source = write_safetensors(tmp_path / "w.safetensors", llama_tensors(hidden_size=16), seed=5)
-    model = app.execute(f"upload --source {source} --name canary-model --no-progress").value.model
+    model = app.execute(
+        f"upload --base-model gpt-4o --source {source} --name canary-model --no-progress"
+    ).value.model
     assert model.ready and model.name == "canary-model"
     assert _canary(app) == []
     # The canary does hear what is sent to it: a poll of the Location with the token is recorded.
@@ -222,7 +224,7 @@ def test_an_upload_registers_while_the_operation_host_hears_no_token(app, tmp_pa
         f"{info.project_endpoint}/models/canary-model/versions/2/createAsync",
         params={"api-version": "v1"},
         headers={"Authorization": f"Bearer {info.token}"},
-        json={"blobUri": model.blob_uri, "weightType": "FullWeight"},
+        json={"blobUri": model.blob_uri, "weightType": "DraftModel"},
         timeout=10,
     )
     assert created.status_code == 202, created.text
@@ -232,3 +234,21 @@ def test_an_upload_registers_while_the_operation_host_hears_no_token(app, tmp_pa
     heard = _canary(app)
     assert [h["authorization"] for h in heard] == ["sandbox-token"]
     assert info.token not in json.dumps(heard)
+
+
+# -- the body: both shapes of the base model (EVIDENCE.md §1) ----------------------------------
+
+
+def test_the_body_names_the_base_model_in_both_shapes_and_the_azd_extras():
+    from azmodels_magic.services.uploads import with_registration_fields
+
+    asset = "azureml://registries/azureml-fireworks/models/FW-GPT-OSS-120B/versions/1"
+    lora = {"rank": 8, "alpha": 16, "targetModules": ["q_proj"], "dropout": 0.05}
+    body = with_registration_fields({}, base_model=asset, lora=lora, publisher="contoso")
+    assert body == {
+        "baseModel": asset,  # spec and SDK 2.10
+        "derivedModelInformation": {"baseModel": asset},  # azd
+        "loraConfig": lora,
+        "catalogInfo": {"publisherId": "contoso"},  # azd, only with --publisher
+    }
+    assert with_registration_fields({}, base_model=None, lora=None, publisher=None) == {}
