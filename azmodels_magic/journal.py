@@ -210,6 +210,8 @@ class UploadJournal:
         updated: str | None = None,
         path: Path | None = None,
         slot_version: str | None = None,
+        base_model: str | None = None,
+        weight_type: str | None = None,
     ) -> None:
         self.key = normalize_key(key)
         self.name = name
@@ -219,6 +221,9 @@ class UploadJournal:
         # The version the upload slot was asked for: the model's own, or a staging one when an
         # existing version is replaced (the service gives no slot for an existing version).
         self.slot_version = slot_version or version
+        # What the upload was asked to register as: the command that resumes it says it again.
+        self.base_model = base_model
+        self.weight_type = weight_type
         self.container_url = strip_query(container_url)
         self.block_size = block_size
         self.status = status
@@ -250,6 +255,8 @@ class UploadJournal:
         block_size: int,
         files: Sequence[WeightFile],
         slot_version: str | None = None,
+        base_model: str | None = None,
+        weight_type: str | None = None,
     ) -> UploadJournal:
         """A new journal for `files`, written at once (replacing any previous one for `key`)."""
         entries = {
@@ -273,6 +280,8 @@ class UploadJournal:
             block_size=block_size,
             files=entries,
             slot_version=slot_version,
+            base_model=base_model,
+            weight_type=weight_type,
         )
         journal.save()
         return journal
@@ -325,6 +334,8 @@ class UploadJournal:
                 updated=data.get("updated"),
                 path=path,
                 slot_version=data.get("slot_version"),
+                base_model=data.get("base_model"),
+                weight_type=data.get("weight_type"),
             )
         except (OSError, ValueError, KeyError, TypeError):
             # A journal we cannot read is one we cannot trust: the upload starts over.
@@ -450,6 +461,8 @@ class UploadJournal:
                 "source": self.source,
                 "pending_upload_id": self.pending_upload_id,
                 "slot_version": self.slot_version,
+                "base_model": self.base_model,
+                "weight_type": self.weight_type,
                 "container_url": strip_query(self.container_url),
                 "block_size": self.block_size,
                 "status": self.status,

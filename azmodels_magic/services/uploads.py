@@ -173,6 +173,8 @@ class UploadStatus(Displayable):
     updated: str
     storage: str  # the container URL, without a credential
     replaces: bool = False  # an --overwrite of a registered version
+    base_model: str | None = None  # as the upload was given them, for the command that resumes
+    weight_type: str | None = None
 
     @property
     def path(self) -> str:
@@ -187,8 +189,10 @@ class UploadStatus(Displayable):
         """The command that resumes and registers it (None once registered)."""
         if self.registered:
             return None
+        weight_type = None if self.weight_type == "FullWeight" else self.weight_type
         return NextStep.of(
             "upload", source=self.source, name=self.name, version=self.version,
+            base_model=self.base_model, weight_type=weight_type,
             overwrite=self.replaces, what="Resume and register",
         )  # fmt: skip
 
@@ -341,6 +345,8 @@ class _Prepared:
     resumable: bool  # the journal is of these very files (checked once: `matches`)
     existing: CustomModel | None  # the registered version, when there is one
     finished: CustomModel | None = None  # registered by an earlier run that died before noting it
+    base_model: str | None = None  # as given (the journal keeps it for the resuming command)
+    weight_type: str = "FullWeight"
 
 
 class UploadService:
@@ -457,7 +463,8 @@ class UploadService:
             plan.resume_bytes = journal.bytes_staged
         elif not fresh:
             plan.notes.append("the source changed since an interrupted upload: it starts over")
-        return _Prepared(plan, key, transfer, journal, resumable, existing, finished)
+        return _Prepared(plan, key, transfer, journal, resumable, existing, finished,
+                         base_model or None, weight_type)  # fmt: skip
 
     def _existing(self, name: str, version: str) -> CustomModel | None:
         try:
@@ -639,6 +646,8 @@ class UploadService:
             block_size=plan.block_size,
             files=plan.info.files,
             slot_version=slot_version,
+            base_model=prepared.base_model,
+            weight_type=prepared.weight_type,
         )
         return slot, journal
 
@@ -985,6 +994,8 @@ class UploadService:
             updated=journal.updated,
             storage=journal.container_url,
             replaces=journal.slot_version != journal.version,
+            base_model=journal.base_model,
+            weight_type=journal.weight_type,
         )
 
     def status(self, *, prefix: str | None = None) -> list[UploadStatus]:

@@ -422,7 +422,8 @@ def test_uploads_list_show_and_resume_after_a_failed_registration(app, tmp_path)
     row = outcome.value.set_index("path").loc["failed-reg/1"]
     assert (row["state"], row["registered"], row["progress"]) == ("complete", "no", 100.0)
     assert row["hint"] == (
-        f"%azmodels upload --source {source} --name failed-reg --version 1  # resumes and registers"
+        f"%azmodels upload --source {source} --name failed-reg --version 1 "
+        "--base-model gone-failed-reg  # resumes and registers"  # as it was asked
     )
     status = app.execute("uploads show --path failed-reg/1").value
     assert (status.registered, status.complete, status.bytes_done, status.size) == (
