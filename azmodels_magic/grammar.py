@@ -35,6 +35,7 @@ from .rules import (  # noqa: F401 - the grammar's checks are the rules
     model_format,
     model_name,
     non_negative_int,
+    positive_int,
     problem,
     tag,
     tag_key,
@@ -130,8 +131,17 @@ def build_parser(prog: str = "azmodels") -> _Parser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing version")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
-    p.add_argument("--base-model", metavar="M", help="the base model these weights derive from")
+    p.add_argument(
+        "--base-model", metavar="M",
+        help="the base model these weights derive from: a catalog name or an "
+        "azureml://registries/... id (required unless --weight-type DraftModel)",
+    )  # fmt: skip
     p.add_argument("--weight-type", choices=WEIGHT_TYPES, default="FullWeight")
+    p.add_argument("--lora-rank", type=positive_int, metavar="N", help="LoRA rank (r)")
+    p.add_argument("--lora-alpha", type=positive_int, metavar="N", help="LoRA alpha")
+    p.add_argument("--lora-target-modules", nargs="+", metavar="M", help="modules the LoRA adapts")
+    p.add_argument("--lora-dropout", type=fraction, metavar="F", help="LoRA dropout, 0 to 1")
+    p.add_argument("--publisher", metavar="P", help="publisher id (catalogInfo.publisherId)")
     p.add_argument("--force", action="store_true", help="replace a version a deployment uses")
     p.add_argument(
         "--follow-symlinks", action="store_true",

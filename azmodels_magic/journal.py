@@ -252,6 +252,8 @@ def _journal_shape(data: object) -> dict[str, Any]:
         raise ValueError("'block_size' is 0")
     top.get("pending_upload_id", str, required=False)
     top.get("slot_version", str, required=False)
+    top.get("base_model", str, required=False)
+    top.get("weight_type", str, required=False)
     top.get("created", str, required=False)
     top.get("updated", str, required=False)
     status = top.get("status", str, required=False)
@@ -320,6 +322,8 @@ class UploadJournal:
         updated: str | None = None,
         path: Path | None = None,
         slot_version: str | None = None,
+        base_model: str | None = None,
+        weight_type: str | None = None,
     ) -> None:
         self.key = normalize_key(key)
         self.name = name
@@ -329,6 +333,9 @@ class UploadJournal:
         # The version the upload slot was asked for: the model's own, or a staging one when an
         # existing version is replaced (the service gives no slot for an existing version).
         self.slot_version = slot_version or version
+        # What the upload was asked to register as: the command that resumes it says it again.
+        self.base_model = base_model
+        self.weight_type = weight_type
         self.container_url = strip_query(container_url)
         self.block_size = block_size
         self.status = status
@@ -360,6 +367,8 @@ class UploadJournal:
         block_size: int,
         files: Sequence[WeightFile],
         slot_version: str | None = None,
+        base_model: str | None = None,
+        weight_type: str | None = None,
     ) -> UploadJournal:
         """A new journal for `files`, written at once (replacing any previous one for `key`)."""
         entries = {
@@ -383,6 +392,8 @@ class UploadJournal:
             block_size=block_size,
             files=entries,
             slot_version=slot_version,
+            base_model=base_model,
+            weight_type=weight_type,
         )
         journal.save()
         return journal
@@ -438,6 +449,8 @@ class UploadJournal:
             updated=data.get("updated"),
             path=path,
             slot_version=data.get("slot_version"),
+            base_model=data.get("base_model"),
+            weight_type=data.get("weight_type"),
         )
 
     # ---------------------------------------------------------------- queries
@@ -560,6 +573,8 @@ class UploadJournal:
                 "source": self.source,
                 "pending_upload_id": self.pending_upload_id,
                 "slot_version": self.slot_version,
+                "base_model": self.base_model,
+                "weight_type": self.weight_type,
                 "container_url": strip_query(self.container_url),
                 "block_size": self.block_size,
                 "status": self.status,

@@ -256,11 +256,25 @@ class CustomModel:
     modified_at: str
     id: str = ""
     type: str = CUSTOM
+    lora_config: dict[str, Any] = field(default_factory=dict)  # {rank, alpha, targetModules...}
+    publisher_id: str = ""  # catalogInfo.publisherId (azd's --publisher)
+    # What the service found in the weights (spec ModelVersion, read-only: EVIDENCE.md §1):
+    # artifactProfile {category, signals} and warnings [{code, message}].
+    artifact_category: str = ""
+    artifact_signals: tuple[str, ...] = ()
+    warnings: tuple[tuple[str, str], ...] = ()  # (code, message)
 
     @classmethod
     def from_rest(cls, body: dict[str, Any]) -> CustomModel:
         system = body.get("systemData") or {}
         derived = body.get("derivedModelInformation") or {}
+        profile = (
+            body.get("artifactProfile") if isinstance(body.get("artifactProfile"), dict) else {}
+        )
+        lora = body.get("loraConfig") if isinstance(body.get("loraConfig"), dict) else {}
+        catalog = body.get("catalogInfo") if isinstance(body.get("catalogInfo"), dict) else {}
+        signals = profile.get("signals") if isinstance(profile.get("signals"), list) else []
+        warnings = body.get("warnings") if isinstance(body.get("warnings"), list) else []
         return cls(
             name=body.get("name", ""),
             version=str(body.get("version") or ""),
@@ -274,7 +288,21 @@ class CustomModel:
             created_by=system.get("createdBy") or "",
             modified_at=system.get("lastModifiedAt") or "",
             id=body.get("id") or "",
+            lora_config=dict(lora),
+            publisher_id=str(catalog.get("publisherId") or ""),
+            artifact_category=str(profile.get("category") or ""),
+            artifact_signals=tuple(str(s) for s in signals),
+            warnings=tuple(
+                (str(w.get("code") or ""), str(w.get("message") or ""))
+                for w in warnings
+                if isinstance(w, dict)
+            ),
         )
+
+    @property
+    def warning_codes(self) -> str:
+        """The warnings' codes, comma-separated (the DataFrame's `warnings` column)."""
+        return ", ".join(code or "Warning" for code, _ in self.warnings)
 
     @property
     def user_tags(self) -> dict[str, str]:

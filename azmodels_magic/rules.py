@@ -439,3 +439,98 @@ def _call_error(
 def short(text: str, limit: int = 80) -> str:
     """`text` cut to `limit` characters (an echoed value must not flood the error line)."""
     return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text):,} characters)"
+
+
+# -- registration: base model and LoRA (EVIDENCE.md §1, §3) ------------------------------------
+
+# A catalog-style name, as `--base-model` takes it bare (azd expands it: custom_create.go:333).
+BASE_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+# An asset id given whole: azureml://registries/{registry}/models/{name}/versions/{version}.
+BASE_MODEL_ID = re.compile(
+    r"^azureml://registries/[A-Za-z0-9][A-Za-z0-9._-]*/models/[A-Za-z0-9][A-Za-z0-9._-]*"
+    r"/versions/[A-Za-z0-9][A-Za-z0-9._-]*$"
+)
+# azd's expansion of a bare name (custom_create.go:333-338): this registry, version 1.
+BASE_MODEL_REGISTRY = "azureml://registries/azureml-fireworks/models/{name}/versions/1"
+LORA_CONFIG_KEYS = ("rank", "alpha", "targetModules", "dropout")
+
+
+def base_model_id(value: str) -> str:
+    """`--base-model`: an azureml://registries/... asset id as given, or a bare name expanded
+    as azd does; the asset id either way."""
+    value = value.strip()
+    if value.startswith("azureml://"):
+        if not BASE_MODEL_ID.match(value):
+            raise argparse.ArgumentTypeError(
+                f"'{value}' is not an asset id: use azureml://registries/REGISTRY/models/NAME/"
+                "versions/VERSION, or a model name"
+            )
+        return value
+    if not BASE_MODEL_NAME.match(value):
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not a model name: letters, digits, '.', '_' or '-', or an "
+            "azureml://registries/... asset id"
+        )
+    return BASE_MODEL_REGISTRY.format(name=value)
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{value}'") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {number}")
+    return number
+
+
+def check_registration(
+    *, base_model: object, weight_type: object, lora: object = None
+) -> tuple[str | None, dict | None]:
+    """The registration's base model (as an asset id) and loraConfig, checked the same for
+    every front end: a base model is required unless the weights are a DraftModel (azd
+    custom_create.go:61-65); LoRA values are ints > 0 and a dropout from 0 to 1."""
+    check_choice(weight_type, WEIGHT_TYPES, "Weight type")
+    asset = None
+    if base_model is not None and base_model != "":
+        if not isinstance(base_model, str):
+            raise ValidationError(f"The base model must be text, got {base_model!r}.")
+        check(base_model_id, base_model)
+        asset = base_model_id(base_model)
+    elif weight_type != "DraftModel":
+        raise ValidationError(
+            "--base-model is required unless --weight-type is DraftModel: name the model these "
+            "weights derive from (a catalog name or an azureml://registries/... id)."
+        )
+    return asset, check_lora(lora)
+
+
+def check_lora(lora: object) -> dict | None:
+    """loraConfig {rank, alpha, targetModules, dropout} (spec ModelVersion), any part unset."""
+    if lora is None:
+        return None
+    if not isinstance(lora, dict) or set(lora) - set(LORA_CONFIG_KEYS):
+        raise ValidationError(f"The LoRA settings are {', '.join(LORA_CONFIG_KEYS)}.")
+    config: dict = {}
+    for key in ("rank", "alpha"):
+        value = lora.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValidationError(f"LoRA {key} must be a whole number > 0, got {value!r}.")
+        config[key] = value
+    modules = lora.get("targetModules")
+    if modules is not None:
+        if isinstance(modules, str) or not isinstance(modules, list | tuple):
+            raise ValidationError("LoRA target modules must be a list of names, e.g. ['q_proj'].")
+        if not modules or not all(isinstance(m, str) and m.strip() for m in modules):
+            raise ValidationError("LoRA target modules must be non-empty names.")
+        config["targetModules"] = [m.strip() for m in modules]
+    dropout = lora.get("dropout")
+    if dropout is not None:
+        if isinstance(dropout, bool) or not isinstance(dropout, int | float):
+            raise ValidationError(f"LoRA dropout must be a number from 0 to 1, got {dropout!r}.")
+        if not 0 <= dropout <= 1:
+            raise ValidationError(f"LoRA dropout must be from 0 to 1, got {dropout}.")
+        config["dropout"] = float(dropout)
+    return config or None

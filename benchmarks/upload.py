@@ -209,7 +209,16 @@ class Ours:
 
     def start(self, source: Path, name: str, cache: Path) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [sys.executable, str(CHILD), "--source", str(source), "--name", name],
+            [
+                sys.executable,
+                str(CHILD),
+                "--base-model",
+                "gpt-4o",
+                "--source",
+                str(source),
+                "--name",
+                name,
+            ],
             env=self.env(cache),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

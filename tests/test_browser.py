@@ -320,7 +320,7 @@ def test_quickstart_and_deploy_form_in_chromium(lab: Lab) -> None:
                 "from azmodels_magic.sample_weights import write_safetensors\n"
                 "weights = write_safetensors('tiny_browser.safetensors', "
                 "{'w': ('F16', (256, 256)), 'b': ('F32', (256,))})\n"
-                "%azmodels upload --source {weights} --name tiny-browser",
+                "%azmodels upload --source {weights} --name tiny-browser --base-model Phi-4",
             )
             _wait(page, "upload", _idle_and_done, timeout=180)
             uploaded = _last_outputs(page)

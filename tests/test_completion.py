@@ -20,7 +20,7 @@ def names(app, tmp_path_factory):
     weights = write_safetensors(
         tmp_path_factory.mktemp("w") / "w.safetensors", {"w": ("F16", (4, 4))}
     )
-    app.uploads.upload(source=str(weights), name="my-tuned", progress=False)
+    app.uploads.upload(base_model="gpt-4o", source=str(weights), name="my-tuned", progress=False)
     app.deployments.deploy(model="gpt-4o", deployment_name="chat-prod")
     return SimpleNamespace(custom="my-tuned", deployment="chat-prod")
 
@@ -62,6 +62,11 @@ def test_flags(complete):
     used = complete("%azmodels deploy --name gpt-4o --")
     assert "--name" not in used and "--deployment-name" in used
     assert complete("%azmodels deployments scale --c") == ["--capacity"]
+    assert complete("%azmodels upload --source x --name m --lora-") == [
+        "--lora-rank", "--lora-alpha", "--lora-target-modules", "--lora-dropout",
+    ]  # fmt: skip
+    assert complete("%azmodels upload --source x --name m --pub") == ["--publisher"]
+    assert complete("%azmodels upload --source x --name m --weight-type D") == ["DraftModel"]
 
 
 def test_choices(complete):

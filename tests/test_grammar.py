@@ -101,3 +101,23 @@ def test_command_names_cover_the_design_grammar():
         "uploads show", "connect", "sandbox start", "help",
     ):  # fmt: skip
         assert path in names
+
+
+def test_upload_lora_and_publisher_flags_parse_and_check_their_values():
+    args = grammar.parse(
+        "upload --source w --name mm --base-model gpt-4o --weight-type LoRA --lora-rank 8 "
+        "--lora-alpha 16 --lora-target-modules q_proj v_proj --lora-dropout 0.05 "
+        "--publisher contoso"
+    )
+    assert (args.lora_rank, args.lora_alpha, args.lora_dropout) == (8, 16, 0.05)
+    assert args.lora_target_modules == ["q_proj", "v_proj"]
+    assert (args.publisher, args.base_model, args.weight_type) == ("contoso", "gpt-4o", "LoRA")
+    for flags, complaint in (
+        ("--lora-rank 0", "whole number > 0"),
+        ("--lora-alpha -3", "whole number > 0"),
+        ("--lora-rank eight", "whole number, got 'eight'"),
+        ("--lora-dropout 1.5", "from 0 to 1"),
+        ("--lora-target-modules", "expected at least one argument"),
+    ):
+        with pytest.raises(UsageError, match=complaint):
+            grammar.parse(f"upload --source w --name mm {flags}")

@@ -27,7 +27,7 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
         plan = app.uploads.plan(
             source=args.source, name=args.name, version=args.version, format=args.weights_format,
             overwrite=args.overwrite, tags=tags, base_model=args.base_model,
-            follow_symlinks=args.follow_symlinks,
+            follow_symlinks=args.follow_symlinks, weight_type=args.weight_type,
         )  # fmt: skip
         return Outcome(value=plan, message="Dry run: nothing was uploaded or registered.")
     check_uploads_dir()  # before the service is asked for an upload slot
@@ -46,6 +46,11 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
             progress=bar if shown else None,
             force=args.force,
             follow_symlinks=args.follow_symlinks,
+            lora_rank=args.lora_rank,
+            lora_alpha=args.lora_alpha,
+            lora_target_modules=args.lora_target_modules,
+            lora_dropout=args.lora_dropout,
+            publisher=args.publisher,
         )
     return Outcome(
         value=report, message=upload_done(report), next=upload_steps(report), show_value=False

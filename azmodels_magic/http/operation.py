@@ -73,7 +73,9 @@ def poll_until(
 
 
 @dataclass(frozen=True)
-class _Poll:
+class Poll:
+    """One look at an operation: the answer (None: its first), its body and status."""
+
     answer: requests.Response | None  # None: the operation's first answer
     body: dict[str, Any]
     status: str
@@ -140,7 +142,7 @@ class Operation:
         if on_status and self.status:
             on_status(self.status)
 
-        def step() -> _Poll:
+        def step() -> Poll:
             answer = self.plane.request(
                 "GET",
                 urljoin(self._base, self._monitor or self._location),
@@ -150,12 +152,12 @@ class Operation:
             body = _json_object(answer)
             # A Location monitor answers 202 while running and 200/204 when done.
             implied = "InProgress" if (self._monitor or answer.status_code == 202) else "Succeeded"
-            polled = _Poll(answer, body, str(body.get("status") or implied))
+            polled = Poll(answer, body, str(body.get("status") or implied))
             if on_status:
                 on_status(polled.status)
             return polled
 
-        def interval(last: _Poll) -> float:
+        def interval(last: Poll) -> float:
             asked = server_delay(last.answer.headers) if last.answer else self._first_delay
             return self.plane.poll_interval if asked is None else min(asked, MAX_SERVER_DELAY)
 
@@ -163,7 +165,7 @@ class Operation:
             step,
             lambda last: last.status.lower() in TERMINAL,
             # The first answer may already carry the end (createAsync's 202 body does).
-            first=_Poll(None, self.initial, self.status or "InProgress"),
+            first=Poll(None, self.initial, self.status or "InProgress"),
             interval=interval,
             timeout=self.plane.operation_timeout if timeout is None else timeout,
             clock=self.clock,

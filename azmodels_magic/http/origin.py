@@ -175,3 +175,26 @@ def ensure_same_origin(url: str, expected: Origin, *, what: str) -> Origin:
             "something between) answered with a foreign link; check the endpoint."
         )
     return origin
+
+
+# Azure ML's operations host: createAsync's Location points there on Azure, and azd polls it
+# with the project plane's ai.azure.com token (EVIDENCE.md §1, azd custom_create.go:291).
+AZURE_ML_OPERATIONS_DOMAIN = "api.azureml.ms"
+
+
+def may_follow_operation(url: str, plane: Origin) -> bool:
+    """Whether the plane's token may go to an operation's Location: the plane's own origin, or
+    https (port 443) to `api.azureml.ms` or one of its subdomains, decided by `origin_of`'s
+    rules (no user info, no host two parsers read differently). Anything else: False."""
+    try:
+        origin = origin_of(url, what="Location")
+    except ValidationError:
+        return False
+    if origin == plane:
+        return True
+    host = origin.host
+    return (
+        origin.scheme == "https"
+        and origin.port == 443
+        and (host == AZURE_ML_OPERATIONS_DOMAIN or host.endswith("." + AZURE_ML_OPERATIONS_DOMAIN))
+    )

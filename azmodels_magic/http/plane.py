@@ -27,7 +27,7 @@ from ..redaction import get_logger, strip_query
 from .background import Task
 from .backoff import RETRY_STATUSES, Backoff
 from .operation import Clock, Operation
-from .origin import Origin, ensure_same_origin, ensure_secure
+from .origin import Origin, ensure_same_origin, ensure_secure, may_follow_operation
 
 log = get_logger(__name__)
 
@@ -213,6 +213,7 @@ class Plane:
         ok: Callable[[requests.Response], bool] | None = None,
         link: str = "URL",
         idempotent: bool | None = None,
+        operation: bool = False,
     ) -> requests.Response:
         """Send one request, retrying what is safe to retry; raise a typed error on failure.
 
@@ -220,12 +221,21 @@ class Plane:
         names where an absolute URL came from (nextLink, Location...) for a refusal.
         `idempotent` says the operation may be repeated after a failure on the way (a POST that
         only reads, a PATCH setting absolute values); default: by method (IDEMPOTENT_METHODS).
+        `operation`: `path` is an operation's Location, sent as given, which may also be on
+        Azure ML's operations host (`may_follow_operation`).
         """
         repeatable = method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
         url = self.url(path)
-        self.check_link(url, link)
+        if operation:
+            if not may_follow_operation(url, self.origin):
+                raise ServiceError(
+                    f"{context or self.name}: refusing to send the access token to the "
+                    f"operation's Location {strip_query(url)!r}."
+                )
+        else:
+            self.check_link(url, link)
         query = dict(params or {})
-        if "api-version=" not in url and "api-version" not in query:
+        if not operation and "api-version=" not in url and "api-version" not in query:
             query["api-version"] = self.api_version
         accepted = ok or (lambda r: r.status_code < 300)
         reauthenticated = False
@@ -245,6 +255,7 @@ class Plane:
                     json=json,
                     headers=send_headers,
                     timeout=self.timeout,
+                    allow_redirects=not operation,  # as azd: an operation poll is not redirected
                 )
             except _TRANSIENT as exc:
                 if not repeatable and not _never_sent(exc):

@@ -176,6 +176,13 @@ def model_card(details: ModelDetails, syntax: Syntax = plain) -> Card:
                 ("Size", human_size(model.size) if model.size is not None else ""),
                 ("Weight type", model.weight_type),
                 ("Base model", model.base_model),
+                ("LoRA", ", ".join(f"{k} {v}" for k, v in model.lora_config.items())),
+                ("Publisher", model.publisher_id),
+                (
+                    "Artifacts",
+                    model.artifact_category
+                    + (f" ({', '.join(model.artifact_signals)})" if model.artifact_signals else ""),
+                ),
                 ("Storage", model.blob_uri),
                 ("Uploaded", moment(model.created_at)),
                 ("Tags", model.user_tags),
@@ -186,6 +193,12 @@ def model_card(details: ModelDetails, syntax: Syntax = plain) -> Card:
             [(key.replace("_", " ").capitalize(), value) for key, value in weights.items()
              if key not in ("format", "size")],
         )  # fmt: skip
+        # What the service found in the weights (artifactProfile/warnings): before deploying.
+        card.section(
+            "Service warnings",
+            [(code or "Warning", message) for code, message in model.warnings],
+        )
+        card.section("Files", [("Warning", details.files_warning)])
         card.section(
             f"Files ({len(details.files)})",
             [(f.path, f"{human_size(f.size)}, sha256 {f.sha256 or 'not recorded'}")

@@ -426,15 +426,24 @@ class UploadForm(_Form):
         self.tags = w.Text(
             description="Tags", placeholder="team=nlp, stage=dev", style=style, layout=wide
         )
+        self.base_model = w.Text(
+            description="Base model", placeholder="a catalog name or azureml://registries/... id",
+            style=style, layout=wide,
+        )  # fmt: skip
+        self.weight_type = w.Dropdown(
+            description="Weight type", options=list(rules.WEIGHT_TYPES), value="FullWeight",
+            style=style, layout=wide,
+        )  # fmt: skip
         self.overwrite = w.Checkbox(description="Replace the version if it exists", indent=False)
         self._build_button("upload")
 
         self.path.observe(lambda _c: self.inspect(), names="value")
-        for field in (self.name, self.version, self.tags):
+        for field in (self.name, self.version, self.tags, self.base_model, self.weight_type):
             field.observe(lambda _c: self.validate(), names="value")
         self.validate()
         _classes("azmodels-upload", path=self.path, details=self.details, name=self.name,
                  version=self.version, description=self.description, tags=self.tags,
+                 base_model=self.base_model, weight_type=self.weight_type,
                  overwrite=self.overwrite, button=self.button, hint=self.hint,
                  output=self.output)  # fmt: skip
 
@@ -447,6 +456,8 @@ class UploadForm(_Form):
                 self.version,
                 self.description,
                 self.tags,
+                self.base_model,
+                self.weight_type,
                 self.overwrite,
                 w.HBox([self.button, self.hint]),
                 self.output,
@@ -530,6 +541,10 @@ class UploadForm(_Form):
                 return problem
         try:
             parse_tags(self.tags.value)
+            rules.check_registration(
+                base_model=self.base_model.value.strip() or None,
+                weight_type=self.weight_type.value,
+            )
         except ValidationError as exc:
             return str(exc)
         return None
@@ -547,6 +562,11 @@ class UploadForm(_Form):
         tags = parse_tags(self.tags.value)
         if tags:
             argv += ["--tags", *tags]
+        base_model = self.base_model.value.strip()
+        if base_model:
+            argv.append(f"--base-model={base_model}")
+        if self.weight_type.value != "FullWeight":
+            argv.append(f"--weight-type={self.weight_type.value}")
         if self.overwrite.value:
             argv.append("--overwrite")
         return argv

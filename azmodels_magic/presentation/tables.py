@@ -5,7 +5,7 @@ Column sets (README "DataFrames" documents them):
 - `list --type base`: name, version, format, publisher, status, default_version, skus,
   capabilities, inference_deprecation, description
 - `list --type custom`: name, version, format, size, size_bytes, status, weight_type, base_model,
-  created, description
+  warnings (the service's warning codes, comma-separated), created, description
 - `deployments list`: deployment, model, model_version, type, status, sku, capacity, created
 """
 
@@ -32,7 +32,7 @@ BASE_COLUMNS = [
 ]  # fmt: skip
 CUSTOM_COLUMNS = [
     "name", "version", "format", "size", "size_bytes", "status", "weight_type", "base_model",
-    "created", "description",
+    "warnings", "created", "description",
 ]  # fmt: skip
 UPLOAD_COLUMNS = [
     "path", "name", "version", "size", "uploaded", "progress", "state", "registered", "source",
@@ -74,6 +74,7 @@ def _row(model: BaseModel | CustomModel) -> dict[str, Any]:
         "description": model.description,
         "weight_type": model.weight_type,
         "base_model": model.base_model,
+        "warnings": model.warning_codes,
         "created": model.created_at,
     }
 

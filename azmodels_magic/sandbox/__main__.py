@@ -20,7 +20,7 @@ from .log import RedactingFilter, get_logger
 from .protocol import HOST, LOCATION, PAGE_SIZE, PROVISION_SECONDS, SandboxInfo
 from .regions import DEFAULT_REGIONS, check_setup, parse_account, parse_regions
 from .routing import ACCOUNT, PROJECT, RESOURCE_GROUP, SUBSCRIPTION
-from .server import Sandbox, Settings, make_server
+from .server import Sandbox, Settings, make_operations_server, make_server
 from .store import Store
 
 log = get_logger("azmodels_magic.sandbox")
@@ -160,6 +160,7 @@ def serve(args: argparse.Namespace) -> int:
         )
         sandbox = Sandbox(settings, store, azurite.port, storage_key)
         server = make_server(sandbox)
+        operations = make_operations_server(sandbox)
     except BaseException:
         azurite.stop()
         raise
@@ -172,6 +173,9 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     thread = threading.Thread(target=server.serve_forever, name="sandbox-http", daemon=True)
     thread.start()
+    threading.Thread(
+        target=operations.serve_forever, name="sandbox-operations", daemon=True
+    ).start()
     info = SandboxInfo(
         arm_endpoint=sandbox.base_url,
         project_endpoint=sandbox.project_endpoint,
@@ -209,6 +213,8 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         server.shutdown()
         server.server_close()
+        operations.shutdown()
+        operations.server_close()
         azurite.stop()
         store.close()
         if own_dir:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,12 @@ if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
 
 PROJ = r"/api/projects/(?P<project>[^/]+)"
 VERSION = PROJ + r"/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)"
+# Where createAsync's Location points, on the operations listener: the path shape azd expects
+# of Azure ML's operations host (EVIDENCE.md §1, azd custom_create.go:365).
+OPERATION_PATH = re.compile(
+    r"/api/projects/(?P<project>[^/]+)/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)"
+    r"/createAsync/operations/(?P<op>[^/]+)"
+)
 # `\Z`, not `$`: `$` also matches before a trailing newline.
 MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,29}\Z")
 MODEL_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
@@ -135,6 +142,9 @@ def model_body(app: Sandbox, row: Any, t: float) -> dict[str, Any]:
     }
     if row["lora_config"]:
         body["loraConfig"] = loads(row["lora_config"])
+    extra = loads(row["extra"], {}) if row["extra"] else {}
+    body.update({k: v for k, v in extra.items() if k in ("catalogInfo", "artifactProfile",
+                                                         "warnings")})  # fmt: skip
     return body
 
 
@@ -278,7 +288,7 @@ def parse_blob_uri(app: Sandbox, blob_uri: str) -> tuple[str, str]:
     return container, prefix
 
 
-def check_weights(app: Sandbox, container: str, prefix: str) -> None:
+def check_weights(app: Sandbox, container: str, prefix: str) -> list[str]:
     """Raise UploadIncomplete unless the container holds complete, committed weights."""
     from azure.core.exceptions import ResourceNotFoundError
 
@@ -303,6 +313,7 @@ def check_weights(app: Sandbox, container: str, prefix: str) -> None:
     for name, count in _uncommitted_blocks(app, container, sorted(committed)):
         if count:
             raise _incomplete(f"The blob '{name}' has {count} uncommitted block(s).")
+    return sorted(committed)
 
 
 def _uncommitted_blocks(
@@ -354,13 +365,34 @@ def _uncommitted_blocks(
             conn.close()
 
 
+def base_model_of(body: dict[str, Any], weight_type: str) -> Any:
+    """The base model, from the spec/SDK's top-level `baseModel` or azd's
+    `derivedModelInformation.baseModel` (EVIDENCE.md §1): required unless DraftModel."""
+    derived = body.get("derivedModelInformation")
+    if derived is not None and not isinstance(derived, dict):
+        raise ApiError(400, "InvalidRequestContent", "derivedModelInformation must be an object.")
+    top, nested = body.get("baseModel"), (derived or {}).get("baseModel")
+    if top is not None and nested is not None and top != nested:
+        raise ApiError(
+            400,
+            "InvalidRequestContent",
+            "baseModel and derivedModelInformation.baseModel name different models.",
+        )
+    base = top if top is not None else nested
+    if base is None and weight_type != "DraftModel":
+        raise ApiError(
+            400,
+            "InvalidRequestContent",
+            "baseModel is required unless weightType is DraftModel.",
+        )
+    return base
+
+
 def check_base_model(app: Sandbox, base: Any) -> str | None:
     if base is None:
         return None
     if not isinstance(base, str) or not base.strip():
-        raise ApiError(
-            400, "InvalidRequestContent", "derivedModelInformation.baseModel must be a string."
-        )
+        raise ApiError(400, "InvalidRequestContent", "baseModel must be a non-empty string.")
     name = base.strip()
     match = re.search(r"/models/([^/]+)(?:/versions/[^/]+)?/?\Z", name)  # azureml:// asset ids
     short = match.group(1) if match else name
@@ -393,16 +425,20 @@ def create_async(app: Sandbox, req: Request) -> Response:
     tags = body.get("tags") or {}
     if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
         raise ApiError(400, "InvalidRequestContent", "tags must be an object of strings.")
-    derived = body.get("derivedModelInformation") or {}
-    if not isinstance(derived, dict):
-        raise ApiError(400, "InvalidRequestContent", "derivedModelInformation must be an object.")
+    base = base_model_of(body, weight_type)
     lora = body.get("loraConfig")
-    if lora is not None and not isinstance(lora, dict):
-        raise ApiError(400, "InvalidRequestContent", "loraConfig must be an object.")
+    if lora is not None:
+        check_lora(lora)
+    catalog = body.get("catalogInfo")
+    if catalog is not None and (
+        not isinstance(catalog, dict) or not isinstance(catalog.get("publisherId", ""), str)
+    ):
+        raise ApiError(400, "InvalidRequestContent", "catalogInfo.publisherId must be a string.")
     if get_model_row(app, name, version) is not None:
         raise version_exists(name, version)
     container, prefix = parse_blob_uri(app, blob_uri)
-    base = check_base_model(app, derived.get("baseModel"))
+    base = check_base_model(app, base)
+    extra = {"catalogInfo": catalog} if catalog else {}
     t = now()
     op_id = str(uuid.uuid4())
     with app.store.transaction():
@@ -417,8 +453,8 @@ def create_async(app: Sandbox, req: Request) -> Response:
         )
         app.store.execute(
             "INSERT INTO models (name, version, description, tags, weight_type, base_model, "
-            "lora_config, container, prefix, created_at, created_by, modified_at, ready_at, op_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "lora_config, extra, container, prefix, created_at, created_by, modified_at, "
+            "ready_at, op_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 name,
                 version,
@@ -427,6 +463,7 @@ def create_async(app: Sandbox, req: Request) -> Response:
                 weight_type,
                 base,
                 dumps(lora) if lora else None,
+                dumps(extra),
                 container,
                 prefix,
                 t,
@@ -438,12 +475,88 @@ def create_async(app: Sandbox, req: Request) -> Response:
         )
     # As Azure does: answer at once and check the weights in the background (the client polls).
     _start_check(app, op_id)
-    location = app.url(
-        f"/api/projects/{PROJECT}/operations/{op_id}", **{"api-version": req.query["api-version"]}
+    # On Azure the Location is on another host (Azure ML's operations host): here, the
+    # operations listener. Spec CreateModelVersionAsyncResponse: 202, Location header, body
+    # {location, operationResult}; no Operation-Location (EVIDENCE.md §1).
+    location = app.operations_url(
+        f"/api/projects/{PROJECT}/models/{quote(name, safe='')}/versions/"
+        f"{quote(version, safe='')}/createAsync/operations/{op_id}",
+        **{"api-version": req.query["api-version"]},
     )
-    status = operation_body(app, op_id, now())
-    headers = {"Location": location, "Operation-Location": location, **poll_hint(app)}
-    return json_response(202, status, headers)
+    headers = {"Location": location, **poll_hint(app)}
+    return json_response(202, {"location": location, "operationResult": None}, headers)
+
+
+# What the service reports of the files it was given (spec artifactProfile and warnings,
+# EVIDENCE.md §1), judged here by file name as the sandbox reads no weights: pickles need
+# code to load (PyTorch .bin/.pt/.pth/.pkl/.ckpt), .py is custom code, .so/.dll native code.
+_PICKLES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+_DATA_ONLY = (
+    ".safetensors",
+    ".gguf",
+    ".onnx",
+    ".json",
+    ".txt",
+    ".model",
+    ".md",
+    ".tiktoken",
+    ".jinja",
+    ".yaml",
+    ".yml",
+)
+
+
+def artifact_profile(names: list[str]) -> dict[str, Any]:
+    """{artifactProfile: {category, signals}, warnings} for the stored file names."""
+    lower = [n.lower() for n in names]
+    signals = []
+    if any(n.endswith(_PICKLES) for n in lower):
+        signals.append("PickleDeserialization")
+    if any(n.endswith(".py") for n in lower):
+        signals.append("CustomPythonCode")
+    if any(n.endswith((".so", ".dll", ".dylib")) for n in lower):
+        signals.append("NativeBinary")
+    known = _PICKLES + _DATA_ONLY + (".py", ".so", ".dll", ".dylib")
+    unknown = [n for n in lower if not n.endswith(known)]
+    if signals:
+        category = "RuntimeDependent"
+        warnings = [{
+            "code": "RuntimeDependentArtifact",
+            "message": "The model's files need code to load (" + ", ".join(signals) + "): "
+            "review them before you deploy.",
+        }]  # fmt: skip
+    elif unknown:
+        category, signals = "Unknown", ["UnknownFormat"]
+        warnings = [{
+            "code": "UnclassifiedArtifact",
+            "message": f"{len(unknown)} file(s) of a format the service does not classify.",
+        }]  # fmt: skip
+    else:
+        category, warnings = "DataOnly", []
+    profile: dict[str, Any] = {"category": category}
+    if signals:
+        profile["signals"] = signals
+    return {"artifactProfile": profile, "warnings": warnings}
+
+
+def check_lora(lora: Any) -> None:
+    """loraConfig {rank: int, alpha: int, targetModules: [str], dropout: float} (spec)."""
+    if not isinstance(lora, dict):
+        raise ApiError(400, "InvalidRequestContent", "loraConfig must be an object.")
+    for key in ("rank", "alpha"):
+        value = lora.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ApiError(400, "InvalidRequestContent", f"loraConfig.{key} must be an integer.")
+    modules = lora.get("targetModules")
+    if modules is not None and (
+        not isinstance(modules, list) or not all(isinstance(m, str) for m in modules)
+    ):
+        raise ApiError(
+            400, "InvalidRequestContent", "loraConfig.targetModules must be a list of strings."
+        )
+    dropout = lora.get("dropout")
+    if dropout is not None and (isinstance(dropout, bool) or not isinstance(dropout, int | float)):
+        raise ApiError(400, "InvalidRequestContent", "loraConfig.dropout must be a number.")
 
 
 # The end (and ready time) of a registration whose weights are still being checked.
@@ -475,7 +588,7 @@ def _finish_registration(app: Sandbox, op_id: str) -> None:
             _fail(app, op_id, "ModelDeleted", gone)
             return
         try:
-            check_weights(app, row["container"], row["prefix"])
+            names = check_weights(app, row["container"], row["prefix"])
         except ApiError as exc:
             _fail(app, op_id, exc.code, exc.message)
             return
@@ -483,15 +596,27 @@ def _finish_registration(app: Sandbox, op_id: str) -> None:
             _fail(app, op_id, "InternalError", f"Checking the weights failed: {exc}")
             return
         ready = now() + min(0.5, app.settings.provision_seconds)
+        extra = {**(loads(row["extra"], {}) if row["extra"] else {}), **artifact_profile(names)}
         with app.store.transaction():
-            app.store.execute("UPDATE models SET ready_at = ? WHERE op_id = ?", (ready, op_id))
+            app.store.execute(
+                "UPDATE models SET ready_at = ?, extra = ? WHERE op_id = ?",
+                (ready, dumps(extra), op_id),
+            )
             app.store.execute("UPDATE operations SET ends_at = ? WHERE id = ?", (ready, op_id))
     finally:
         with _running_lock:
             _running.discard(op_id)
 
 
+# A failed registration's version stays visible (Creating) at least this long: a client that
+# polls the version, as the SDK's create() does, sees it before it goes (and knows it failed).
+FAIL_AFTER_SECONDS = 0.5
+
+
 def _fail(app: Sandbox, op_id: str, code: str, message: str) -> None:
+    op = app.store.one("SELECT started_at FROM operations WHERE id = ?", (op_id,))
+    if op is not None:
+        time.sleep(max(0.0, op["started_at"] + FAIL_AFTER_SECONDS - now()))
     with app.store.transaction():
         app.store.execute("DELETE FROM models WHERE op_id = ?", (op_id,))
         app.store.execute(
@@ -522,6 +647,26 @@ def operation_body(app: Sandbox, op_id: str, t: float) -> dict[str, Any]:
             },
         }
     return {"id": op_id, "status": "Succeeded", "result": model_body(app, row, t)}
+
+
+def poll_operation(app: Sandbox, req: Request) -> Response:
+    """A poll on the operations listener: the first answers 202 with a new Location (azd
+    follows one, §1), later ones 200 with the operation's status."""
+    check_project(req)
+    op_id = req.params["op"]
+    body = operation_body(app, op_id, now())
+    op = app.store.one("SELECT target, version FROM operations WHERE id = ?", (op_id,))
+    if (op["target"], op["version"]) != (
+        unquote(req.params["name"]),
+        unquote(req.params["version"]),
+    ):
+        raise ApiError(404, "NotFound", f"The operation '{op_id}' was not found.")
+    if req.query.get("hop") != "1":
+        query = {**req.query, "hop": "1"}
+        moved = app.operations_url(req.path, **query)
+        return json_response(202, {"location": moved, "operationResult": None},
+                             {"Location": moved, **poll_hint(app)})  # fmt: skip
+    return json_response(200, body, poll_hint(app) if body["status"] == "InProgress" else None)
 
 
 def get_operation(app: Sandbox, req: Request) -> Response:
@@ -577,21 +722,40 @@ def patch_version(app: Sandbox, req: Request) -> Response:
 
 def delete_version(app: Sandbox, req: Request) -> Response:
     check_project(req)
-    deleted = app.store.execute(
+    app.store.execute(
         "DELETE FROM models WHERE name = ? AND version = ?",
         (req.params["name"], req.params["version"]),
     )
-    return empty_response(200 if deleted else 204)
+    # 200 whether or not it existed, as azure-ai-projects 2.10 documents and requires (the
+    # TypeSpec says 204; the SDK accepts only 200: EVIDENCE.md §2).
+    return empty_response(200)
 
 
 def credentials(app: Sandbox, req: Request) -> Response:
     check_project(req)
     name, version = req.params["name"], req.params["version"]
+    # ModelCredentialRequest {blobUri}: required (Spec and SDK 2.10, EVIDENCE.md §2).
+    asked = req.json_object(required=False).get("blobUri")
+    if not isinstance(asked, str) or not asked.strip():
+        raise ApiError(
+            400,
+            "InvalidRequestContent",
+            "The request body must be a ModelCredentialRequest with blobUri: the storage "
+            "location of the model version.",
+        )
     row = get_model_row(app, name, version)
     if row is None:
         raise version_not_found(name, version)
-    sas = sas_for(app, row["container"], read=True, list=True, delete=True)
     blob_uri = app.container_url(row["container"], row["prefix"])
+    if asked.split("?", 1)[0].rstrip("/") != blob_uri.rstrip("/"):
+        raise ApiError(
+            400,
+            "InvalidRequestContent",
+            f"blobUri '{asked.split('?', 1)[0]}' is not the storage of model '{name}' version "
+            f"'{version}'.",
+        )
+    # Read access: the weights can be read and listed, never changed or removed through it.
+    sas = sas_for(app, row["container"], read=True, list=True)
     sas_uri = f"{app.container_url(row['container'])}?{sas}"
     account = storage_account_arm_id()
     return json_response(

@@ -14,6 +14,11 @@ from typing import Any
 SERVE_COMMAND = ("-m", "azmodels_magic.sandbox", "serve")  # after the Python interpreter
 LOG_NAME = "sandbox.log"  # in the data folder: the server's stderr
 INFO_PATH = "/.sandbox/info"  # GET: the ready line again (loopback only, no faults)
+# GET on the main listener: what the operations listener (the second loopback port that stands
+# for Azure ML's operations host, where createAsync's Location points) was sent, one entry per
+# request `{method, path, authorization}`; `authorization` is "none", "sandbox-token" (the
+# sandbox's owner or reader token), "other-bearer" or "other": never the header's value.
+CANARY_PATH = "/.sandbox/operations-host/requests"
 HOST = "127.0.0.1"
 # Defaults of `serve`, which a launcher passes on unless told otherwise.
 PROVISION_SECONDS = 3.0  # how long a deployment stays Creating

@@ -23,7 +23,7 @@ from .azurite import DEV_ACCOUNT
 from .catalog import Catalog
 from .faults import FaultInjector
 from .log import get_logger
-from .protocol import INFO_PATH
+from .protocol import CANARY_PATH, INFO_PATH
 from .routing import (
     ACCOUNT,
     PROJECT,
@@ -95,6 +95,11 @@ class Sandbox:
         self._blob_service = None
         self._blob_lock = threading.Lock()
         self.info: dict[str, Any] | None = None  # the JSON line, served at INFO_PATH
+        # The second listener, standing for Azure ML's operations host (another origin on
+        # Azure: EVIDENCE.md §1); empty until it is bound. What it was sent: `canary`.
+        self.operations_base_url = ""
+        self.canary: list[dict[str, str]] = []
+        self._canary_lock = threading.Lock()
 
     # -- names and URLs ---------------------------------------------------------------------------
 
@@ -128,6 +133,12 @@ class Sandbox:
     def url(self, path: str, **query: Any) -> str:
         query = {k: v for k, v in query.items() if v is not None}
         return f"{self.base_url}{path}" + (f"?{urlencode(query)}" if query else "")
+
+    def operations_url(self, path: str, **query: Any) -> str:
+        """A URL on the operations listener (the main one when none was started)."""
+        query = {k: v for k, v in query.items() if v is not None}
+        base = self.operations_base_url or self.base_url
+        return f"{base}{path}" + (f"?{urlencode(query)}" if query else "")
 
     def blob_service(self):
         """A BlobServiceClient on Azurite with its account key (imported lazily)."""
@@ -184,6 +195,9 @@ class Sandbox:
             if self.info is not None and loopback:
                 return json_response(200, self.info)
             return json_response(404, error_body("NotFound", "No sandbox information here."))
+        if req.path == CANARY_PATH and req.method == "GET":
+            with self._canary_lock:
+                return json_response(200, {"value": list(self.canary)})
         if self.settings.latency_ms > 0:
             time.sleep(self.settings.latency_ms / 1000)
         fault = self.faults.draw()
@@ -201,6 +215,35 @@ class Sandbox:
             if route.plane != "inference":
                 self.authenticate(req, route)
                 self.check_api_version(req, route.plane)
+            return route.handler(self, req)
+        except ApiError as exc:
+            headers = {**exc.headers, "x-ms-error-code": exc.code}
+            return json_response(exc.status, error_body(exc.code, exc.message, exc.extra), headers)
+
+    def handle_operations(self, req: Request) -> Response:
+        """The operations listener: records what each request carried (the token canary),
+        then serves createAsync's operation polls with the same bearer check as the main one."""
+        header = req.headers.get("Authorization")
+        kind = "none"
+        if header is not None:
+            scheme, _, token = header.strip().partition(" ")
+            if scheme.lower() != "bearer":
+                kind = "other"
+            elif self.principal_for(token.strip()) is not None:
+                kind = "sandbox-token"
+            else:
+                kind = "other-bearer"
+        with self._canary_lock:
+            self.canary.append({"method": req.method, "path": req.path, "authorization": kind})
+        try:
+            if req.method != "GET":
+                raise ApiError(405, "MethodNotAllowed", f"{req.method} is not served here.")
+            match = foundry_routes.OPERATION_PATH.fullmatch(req.path)
+            if match is None:
+                raise ApiError(404, "NotFound", "No operation here.")
+            req.params = match.groupdict()
+            route = Route("GET", match.re, foundry_routes.poll_operation, "foundry", "read")
+            self.authenticate(req, route)
             return route.handler(self, req)
         except ApiError as exc:
             headers = {**exc.headers, "x-ms-error-code": exc.code}
@@ -322,6 +365,7 @@ class _HTTPHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server_version = "azmodels-sandbox"
     sandbox: Sandbox  # set on the subclass made by make_server
+    entry = "handle"  # the Sandbox method that answers this listener's requests
 
     def version_string(self) -> str:
         return self.server_version
@@ -347,7 +391,7 @@ class _HTTPHandler(BaseHTTPRequestHandler):
                     {"x-ms-error-code": "ForeignRequest"},
                 )
             else:
-                response = self.sandbox.handle(req)
+                response = getattr(self.sandbox, self.entry)(req)
         except Exception:  # the sandbox must answer like a service, not drop the connection
             log.exception("unhandled error on %s %s", self.command, urlsplit(self.path).path)
             response = json_response(
@@ -394,4 +438,17 @@ def make_server(sandbox: Sandbox) -> SandboxHTTPServer:
     if host in ("0.0.0.0", "::", ""):
         host = "127.0.0.1"
     sandbox.base_url = f"http://{host}:{server.server_address[1]}"
+    return server
+
+
+def make_operations_server(sandbox: Sandbox) -> SandboxHTTPServer:
+    """The second listener (another loopback port): Azure ML's operations host stand-in."""
+    handler = type(
+        "OperationsHandler", (_HTTPHandler,), {"sandbox": sandbox, "entry": "handle_operations"}
+    )
+    server = SandboxHTTPServer((sandbox.settings.host, 0), handler)
+    host = sandbox.settings.host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    sandbox.operations_base_url = f"http://{host}:{server.server_address[1]}"
     return server

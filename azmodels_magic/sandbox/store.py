@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS models (
     weight_type TEXT NOT NULL,
     base_model TEXT,
     lora_config TEXT,
+    extra TEXT,
     container TEXT NOT NULL,
     prefix TEXT NOT NULL,
     created_at REAL NOT NULL,
@@ -108,6 +109,9 @@ class Store:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._migrate(default_account)
             self._conn.executescript(SCHEMA)
+            models = [r[1] for r in self._conn.execute("PRAGMA table_info(models)")]
+            if "extra" not in models:  # data folders from before catalogInfo and profiles
+                self._conn.execute("ALTER TABLE models ADD COLUMN extra TEXT")
 
     def _migrate(self, default_account: str) -> None:
         """Data folders from before accounts existed: their deployments join the default one."""

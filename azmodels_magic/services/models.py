@@ -62,6 +62,7 @@ class ModelDetails(Displayable):
     deployments: list[Deployment] = field(default_factory=list)
     weights: dict[str, Any] = field(default_factory=dict)  # what the upload recorded
     files: list[StoredFile] = field(default_factory=list)  # each stored file, with its SHA-256
+    files_warning: str = ""  # why `files` is empty when the storage could not be read
     deploy_step: NextStep | None = None  # how to deploy it
     deployments_step: NextStep | None = None  # how to list its deployments
 
@@ -81,6 +82,8 @@ class ModelDetails(Displayable):
             weights=dict(self.weights),
             commands={key: syntax(step) for key, step in steps.items() if step is not None},
         )
+        if self.files_warning:
+            data["files_warning"] = self.files_warning
         if self.files:
             data["files"] = [{"path": f.path, "size": f.size, "sha256": f.sha256}
                              for f in self.files]  # fmt: skip
@@ -225,26 +228,33 @@ class ModelService:
         else:
             versions = [m.version for m in self.base_versions(model.name)]
         deployments = self._deployments_of(model) or []
+        files, files_warning = (
+            self._stored_files(model) if isinstance(model, CustomModel) else ([], "")
+        )
         return ModelDetails(
             model=model,
             versions=versions,
             deployments=deployments,
             weights=_weights_meta(model),
-            files=self._stored_files(model) if isinstance(model, CustomModel) else [],
+            files=files,
+            files_warning=files_warning,
             deploy_step=deploy_step(model, type=model.type if type else None, what="Deploy"),
             deployments_step=NextStep.of(
                 "deployments list", model=model.name, what="Its deployments"
             ),
         )
 
-    def _stored_files(self, model: CustomModel) -> list[StoredFile]:
+    def _stored_files(self, model: CustomModel) -> tuple[list[StoredFile], str]:
         """The model's files with their SHA-256 (each blob's metadata, or the manifest of an
-        older upload); none when its storage cannot be read (show still shows the rest)."""
+        older upload), or none and why, when its storage cannot be read (show still shows
+        the rest, and says so)."""
         try:
-            access = self.connection.foundry.read_credential(model.name, model.version)
-            return stored_files(access.sas_url, self.connection.transport)
-        except AzModelsError:
-            return []
+            access = self.connection.foundry.read_credential(
+                model.name, model.version, model.blob_uri
+            )
+            return stored_files(access.sas_url, self.connection.transport), ""
+        except AzModelsError as exc:
+            return [], f"The stored files could not be listed: {exc.message}"
 
     # -- change custom models -------------------------------------------------------------------
 
@@ -300,20 +310,26 @@ class ModelService:
         self._refuse_if_uploading(model)
         foundry = self.connection.foundry
         removed = 0
+        weights_left = ""
         if not keep_weights:
             # The weights go first, while the registration can still hand out a credential for
             # them: storage refusing leaves the model registered, to delete again later, never
-            # unregistered weights nothing can reach.
-            access = foundry.read_credential(model.name, model.version)
+            # unregistered weights nothing can reach. The one refusal that no retry will change
+            # is the credential's own: Azure's `credentials` hands out a SAS that reads and
+            # lists (EVIDENCE.md §2), so the weights stay, and that is said, not a failure.
+            access = foundry.read_credential(model.name, model.version, model.blob_uri)
             try:
                 removed = delete_blobs(access.sas_url, self.connection.transport)
             except AzModelsError as exc:
-                raise _reworded(
-                    exc,
-                    f"{exc.message}. Model '{model.name}' version {model.version} is still "
-                    "registered: delete it again once storage allows it, or pass --keep-weights "
-                    "to remove only the registration (its weights then stay in storage).",
-                ) from None
+                if exc.status != 403:
+                    raise _reworded(
+                        exc,
+                        f"{exc.message}. Model '{model.name}' version {model.version} is still "
+                        "registered: delete it again once storage allows it, or pass "
+                        "--keep-weights to remove only the registration (its weights then stay "
+                        "in storage).",
+                    ) from None
+                weights_left = "the service's credential may read them, not remove them"
         try:
             foundry.delete_version(model.name, model.version)
         except AzModelsError as exc:
@@ -331,7 +347,7 @@ class ModelService:
         using = self._deployments_of(model, same_version=True)
         still = None if using is None else [d.name for d in using]
         return DeleteReport(model=model, blobs_removed=removed, kept_weights=keep_weights,
-                            deployments=still)  # fmt: skip
+                            deployments=still, weights_left=weights_left)  # fmt: skip
 
     def _deployments_of(self, model: AnyModel, *, same_version: bool = False):
         """Deployments using `model` (of its version, if asked), or None when ARM can't tell
@@ -400,6 +416,7 @@ class DeleteReport:
     blobs_removed: int
     kept_weights: bool
     deployments: list[str] | None  # None: they could not be listed
+    weights_left: str = ""  # why the weights could not be removed (they stay in storage)
 
     @property
     def steps(self) -> tuple[NextStep, ...]:
@@ -410,11 +427,12 @@ class DeleteReport:
         """One line; the command it names is {0} (`steps`)."""
         m = self.model
         count = self.blobs_removed
-        weights = (
-            "kept its weights in storage"
-            if self.kept_weights
-            else f"removed its weights ({count} blob{'s' if count != 1 else ''})"
-        )
+        if self.kept_weights:
+            weights = "kept its weights in storage"
+        elif self.weights_left:
+            weights = f"left its weights in storage ({self.weights_left.rstrip('.')})"
+        else:
+            weights = f"removed its weights ({count} blob{'s' if count != 1 else ''})"
         text = f"Deleted custom model '{m.name}' version {m.version} and {weights}."
         if self.deployments is None:
             text += " Deployments are untouched (they could not be listed to check)."

@@ -23,9 +23,11 @@ this machine is refused before it asks for a slot, so it leaves nothing behind.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import rules
@@ -171,6 +173,8 @@ class UploadStatus(Displayable):
     updated: str
     storage: str  # the container URL, without a credential
     replaces: bool = False  # an --overwrite of a registered version
+    base_model: str | None = None  # as the upload was given them, for the command that resumes
+    weight_type: str | None = None
 
     @property
     def path(self) -> str:
@@ -185,8 +189,10 @@ class UploadStatus(Displayable):
         """The command that resumes and registers it (None once registered)."""
         if self.registered:
             return None
+        weight_type = None if self.weight_type == "FullWeight" else self.weight_type
         return NextStep.of(
             "upload", source=self.source, name=self.name, version=self.version,
+            base_model=self.base_model, weight_type=weight_type,
             overwrite=self.replaces, what="Resume and register",
         )  # fmt: skip
 
@@ -269,9 +275,55 @@ def registration_body(model: CustomModel) -> dict[str, Any]:
         "description": model.description,
         "tags": dict(model.tags),
     }
-    if model.base_model:
-        body["derivedModelInformation"] = {"baseModel": model.base_model}
+    return with_registration_fields(
+        body, base_model=model.base_model or None, lora=model.lora_config or None,
+        publisher=model.publisher_id or None,
+    )  # fmt: skip
+
+
+def with_registration_fields(
+    body: dict[str, Any], *, base_model: str | None, lora: dict | None, publisher: str | None
+) -> dict[str, Any]:
+    """`body` with the base model, LoRA settings and publisher, in both shapes seen: the spec
+    and SDK 2.10's top-level `baseModel`, and azd's `derivedModelInformation.baseModel` and
+    `catalogInfo.publisherId` (EVIDENCE.md §1), so either service shape reads them."""
+    if base_model:
+        body["baseModel"] = base_model
+        body["derivedModelInformation"] = {"baseModel": base_model}
+    if lora:
+        body["loraConfig"] = dict(lora)
+    if publisher:
+        body["catalogInfo"] = {"publisherId": publisher}
     return body
+
+
+def adapter_lora(source: str) -> dict | None:
+    """loraConfig from a PEFT `adapter_config.json` in the source folder (`r`, `lora_alpha`,
+    `target_modules`, `lora_dropout`), or None when there is none. The spec says the service
+    may fill it from that file too; sending it says what we read."""
+    path = Path(source) / "adapter_config.json"
+    if not path.is_file() or path.stat().st_size > 1 << 20:
+        return None
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ValidationError(
+            f"{path} is not valid JSON: fix it or pass the --lora-* flags."
+        ) from None
+    if not isinstance(config, dict):
+        return None
+    modules = config.get("target_modules")
+    lora = {
+        "rank": config.get("r"),
+        "alpha": config.get("lora_alpha"),
+        # PEFT also allows one regex as text: that is not a list of module names.
+        "targetModules": modules if isinstance(modules, list) else None,
+        "dropout": config.get("lora_dropout"),
+    }
+    try:
+        return rules.check_lora({k: v for k, v in lora.items() if v is not None})
+    except ValidationError as exc:
+        raise ValidationError(f"{path}: {exc.message}") from None
 
 
 def tree_digest(digests: dict[str, str]) -> str:
@@ -293,6 +345,8 @@ class _Prepared:
     resumable: bool  # the journal is of these very files (checked once: `matches`)
     existing: CustomModel | None  # the registered version, when there is one
     finished: CustomModel | None = None  # registered by an earlier run that died before noting it
+    base_model: str | None = None  # as given (the journal keeps it for the resuming command)
+    weight_type: str = "FullWeight"
 
 
 @rules.checked_arguments  # the Python API calls these: typed arguments, one clear line
@@ -332,11 +386,13 @@ class UploadService:
         tags: dict[str, str] | None = None,
         base_model: str | None = None,
         follow_symlinks: bool = False,
+        weight_type: str = "FullWeight",
     ) -> UploadPlan:
         """Check everything that can be checked and say what an upload would do."""
         return self._prepare(
             source=source, name=name, version=str(version), format=format, overwrite=overwrite,
             tags=tags, base_model=base_model, follow_symlinks=follow_symlinks, running=False,
+            weight_type=weight_type,
         ).plan  # fmt: skip
 
     def _prepare(
@@ -351,6 +407,7 @@ class UploadService:
         base_model: str | None,
         follow_symlinks: bool,
         running: bool,
+        weight_type: str = "FullWeight",
     ) -> _Prepared:
         """The plan and what it was made of. `running`: for an upload about to run (it may find
         that an earlier run finished), not a dry run."""
@@ -365,6 +422,7 @@ class UploadService:
                 f"'{name}' is the name of a base model in the catalog: base models cannot be "
                 "uploaded over. Choose another --name."
             )
+        rules.check_registration(base_model=base_model, weight_type=weight_type)
         key = self.key(name, version)
         existing = self._existing(name, version)
         journal = UploadJournal.load(key)
@@ -384,8 +442,8 @@ class UploadService:
                 "--version.",
                 code="ModelVersionExists",
             )
-        if base_model and finished is None:
-            self._check_base_model(base_model)
+        if base_model and not base_model.startswith("azureml://") and finished is None:
+            self._check_base_model(base_model)  # a typo in a bare name, caught before upload
         transfer = BlobTransfer(
             block_size=self.block_size, max_workers=self.workers, settings=self.connection.transport
         )
@@ -408,7 +466,8 @@ class UploadService:
             plan.resume_bytes = journal.bytes_staged
         elif not fresh:
             plan.notes.append("the source changed since an interrupted upload: it starts over")
-        return _Prepared(plan, key, transfer, journal, resumable, existing, finished)
+        return _Prepared(plan, key, transfer, journal, resumable, existing, finished,
+                         base_model or None, weight_type)  # fmt: skip
 
     def _existing(self, name: str, version: str) -> CustomModel | None:
         try:
@@ -434,13 +493,31 @@ class UploadService:
         on_status: Callable[[str], None] | None = None,
         force: bool = False,
         follow_symlinks: bool = False,
+        lora_rank: int | None = None,
+        lora_alpha: int | None = None,
+        lora_target_modules: list[str] | None = None,
+        lora_dropout: float | None = None,
+        publisher: str | None = None,
     ) -> UploadReport:
         """Upload and register. `progress` hears the bytes go; None or a bool: nobody does (a
-        service draws nothing: the front end that wants a bar passes one)."""
+        service draws nothing: the front end that wants a bar passes one).
+
+        `base_model` (a catalog name, expanded as azd does, or an azureml://registries/... id)
+        is required unless `weight_type` is DraftModel. The `lora_*` values become loraConfig;
+        for LoRA weights without them, the source folder's adapter_config.json is read."""
         if weight_type not in rules.WEIGHT_TYPES:  # checked before any network call
             raise ValidationError(
                 f"'{weight_type}' is not a weight type: use one of {', '.join(rules.WEIGHT_TYPES)}."
             )
+        given = {"rank": lora_rank, "alpha": lora_alpha, "targetModules": lora_target_modules,
+                 "dropout": lora_dropout}  # fmt: skip
+        lora = {k: v for k, v in given.items() if v is not None} or None
+        lora = rules.check_lora(lora)
+        if publisher is not None and (not isinstance(publisher, str) or not publisher.strip()):
+            raise ValidationError("The publisher must be a non-empty name.")
+        if lora is None and weight_type == "LoRA":
+            lora = adapter_lora(source)
+        extra = {"lora": lora, "publisher": publisher.strip() if publisher else None}
         version = str(version)  # the Python API may be given version=2
         key = self.key(name, version)
         self.recover()  # a replacement a killed process left half done comes first
@@ -451,11 +528,12 @@ class UploadService:
             prepared = self._prepare(
                 source=source, name=name, version=version, format=format,
                 overwrite=overwrite, tags=tags, base_model=base_model,
-                follow_symlinks=follow_symlinks, running=True,
+                follow_symlinks=follow_symlinks, running=True, weight_type=weight_type,
             )  # fmt: skip
+            base_id, _ = rules.check_registration(base_model=base_model, weight_type=weight_type)
             return self._run(
-                prepared, description=description, tags=tags or {}, base_model=base_model,
-                weight_type=weight_type, on_status=on_status,
+                prepared, description=description, tags=tags or {}, base_model=base_id,
+                weight_type=weight_type, on_status=on_status, extra=extra,
                 progress=None if isinstance(progress, bool) else progress,
                 force=force,
             )  # fmt: skip
@@ -475,6 +553,7 @@ class UploadService:
         progress: TransferProgress | None,
         on_status: Callable[[str], None] | None,
         force: bool,
+        extra: dict[str, Any],
     ) -> UploadReport:
         plan = prepared.plan
         name, version = plan.name, plan.version
@@ -511,7 +590,7 @@ class UploadService:
             raise
         body = self._register_body(
             plan, slot.blob_uri, digests, description=description, tags=tags,
-            base_model=base_model, weight_type=weight_type,
+            base_model=base_model, weight_type=weight_type, **extra,
         )  # fmt: skip
         if plan.replaces:
             model = self._swap(prepared, body, on_status)
@@ -570,6 +649,8 @@ class UploadService:
             block_size=plan.block_size,
             files=plan.info.files,
             slot_version=slot_version,
+            base_model=prepared.base_model,
+            weight_type=prepared.weight_type,
         )
         return slot, journal
 
@@ -629,7 +710,7 @@ class UploadService:
         try:
             # Storage access to the old weights can only be had while they are registered; the
             # answer also says whether it still is.
-            old_weights = foundry.read_credential(name, version)
+            old_weights = foundry.read_credential(name, version, old.blob_uri)
         except NotFoundError:  # deleted while the weights went up: nothing left to replace
             return self._register(plan, body, on_status)
         intent = ReplaceIntent.create(
@@ -733,9 +814,7 @@ class UploadService:
     def _register_and_wait(
         self, name: str, version: str, body: dict[str, Any], context: str
     ) -> CustomModel:
-        foundry = self.connection.foundry
-        foundry.create_async(name, version, body, context=context).wait()
-        return self._until_ready(foundry.get_version(name, version))
+        return self.connection.foundry.register(name, version, body, context=context)
 
     def _restore(self, old: CustomModel, failure: BaseException) -> bool:
         """Register the replaced version again, on its own weights, after a failed swap; True
@@ -746,7 +825,7 @@ class UploadService:
             if self._existing(old.name, old.version) is not None:
                 note = "The new version's registration was accepted and continues on the service."
             else:
-                foundry.create_async(
+                foundry.register(
                     old.name,
                     old.version,
                     registration_body(old),
@@ -816,6 +895,8 @@ class UploadService:
         tags: dict[str, str],
         base_model: str | None,
         weight_type: str,
+        lora: dict | None = None,
+        publisher: str | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "blobUri": blob_uri,
@@ -823,9 +904,7 @@ class UploadService:
             "description": description,
             "tags": {**tags, **self._meta_tags(plan, digests)},
         }
-        if base_model:
-            body["derivedModelInformation"] = {"baseModel": base_model}
-        return body
+        return with_registration_fields(body, base_model=base_model, lora=lora, publisher=publisher)
 
     def _register(
         self, plan: UploadPlan, body: dict[str, Any], on_status: Callable[[str], None] | None
@@ -834,8 +913,8 @@ class UploadService:
         blob_uri = body["blobUri"]
         context = f"Register '{plan.name}' version {plan.version}"
         try:
-            foundry.create_async(plan.name, plan.version, body, context=context).wait(
-                on_status=on_status
+            return foundry.register(
+                plan.name, plan.version, body, context=context, on_status=on_status
             )
         except ConflictError:
             # A retried or re-run registration: fine if it is ours (same weights), else a clash.
@@ -853,7 +932,6 @@ class UploadService:
                 "registration (nothing is sent twice)."
             )
             raise
-        return foundry.get_version(plan.name, plan.version)
 
     @staticmethod
     def _meta_tags(plan: UploadPlan, digests: dict[str, str]) -> dict[str, str]:
@@ -920,6 +998,8 @@ class UploadService:
             updated=journal.updated,
             storage=journal.container_url,
             replaces=journal.slot_version != journal.version,
+            base_model=journal.base_model,
+            weight_type=journal.weight_type,
         )
 
     def status(self, *, prefix: str | None = None) -> list[UploadStatus]:

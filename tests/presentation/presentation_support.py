@@ -33,7 +33,9 @@ def weights(tmp_path_factory):
 @pytest.fixture(scope="module")
 def custom_model(app, weights):
     """A registered custom model in the module's sandbox."""
-    report = app.uploads.upload(source=str(weights), name="tiny-custom", progress=False)
+    report = app.uploads.upload(
+        base_model="gpt-4o", source=str(weights), name="tiny-custom", progress=False
+    )
     return report.model
 
 

@@ -54,6 +54,7 @@ def test_the_upload_form_checks_locally_and_runs_nothing_until_clicked(app, weig
     front = FrontEnd(app)
     form = UploadForm(front)
     form.path.value = str(weights)
+    form.base_model.value = "gpt-4o"
     assert form.info is not None and form.info.format == "safetensors"
     form.name.value = "9-not-a-name"
     assert form.button.disabled and "model name" in form.problem

@@ -12,7 +12,9 @@ from azmodels_magic.presentation.widgets import output_text
 
 def test_delete_in_a_notebook_waits_for_the_typed_name(app, weights, unique, monkeypatch):
     name = unique("confirm-me")
-    app.uploads.upload(source=str(weights), name=name, version="1", progress=False)
+    app.uploads.upload(
+        base_model="gpt-4o", source=str(weights), name=name, version="1", progress=False
+    )
     monkeypatch.setattr(confirm_module, "interaction_mode", lambda: "notebook")
 
     outcome = app.execute(["delete", f"--name={name}", "--version=1"])

@@ -149,7 +149,7 @@ def test_delete_asks_for_the_name_then_deletes(app, unique):
 
 def test_delete_a_custom_model_version(app, weights, unique):
     name = unique("gone")
-    app.uploads.upload(source=str(weights), name=name, progress=False)
+    app.uploads.upload(base_model="gpt-4o", source=str(weights), name=name, progress=False)
     board = Dashboard(app)
     board.select(f"custom:{name}:1")
     assert not board.delete_button.disabled

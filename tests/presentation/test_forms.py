@@ -171,6 +171,7 @@ def test_the_path_shows_format_size_and_details(app, weights, tmp_path):
     assert "does not exist" in form.details.value
     assert "does not exist" in form.problem
     form.path.value = str(weights)
+    form.base_model.value = "gpt-4o"
     assert "safetensors, 1 file, 216 B, 40 parameters (F16, F32)" in form.details.value
     # Suggested from the file name: shown as a filled-in placeholder that typing replaces.
     assert form.name.value == "" and form.name.placeholder == "tiny-model"
@@ -192,6 +193,7 @@ def test_a_model_folder_shows_its_architecture(app, tmp_path):
     folder = make_model_folder(tmp_path / "tiny-llama", shards=2)
     form = UploadForm(app)
     form.path.value = str(folder)
+    form.base_model.value = "gpt-4o"
     assert "architecture LlamaForCausalLM" in form.details.value
     assert form.model_name == "tiny-llama" == form.name.placeholder
 
@@ -199,6 +201,7 @@ def test_a_model_folder_shows_its_architecture(app, tmp_path):
 def test_bad_name_version_or_tags_hold_the_button(app, weights):
     form = UploadForm(app)
     form.path.value = str(weights)
+    form.base_model.value = "gpt-4o"
     form.name.value = "1-starts-with-a-digit"
     assert "not a valid model name" in form.problem and form.button.disabled
     form.name.value = "good-name"
@@ -218,6 +221,7 @@ def test_clicking_upload_registers_the_model(app, weights, unique, monkeypatch):
     monkeypatch.setattr(app, "progress", True)  # the tqdm bar goes into the form
     form = UploadForm(app)
     form.path.value = str(weights)
+    form.base_model.value = "gpt-4o"
     form.name.value = name
     form.version.value = "3"
     form.description.value = "from the form"

@@ -80,7 +80,7 @@ def test_a_refused_deploy_shows_no_bar(progress_on, unique, capsys):
         ["deploy", "--name", "gpt-4o-mini", "--deployment-name", "{d}", "--no-progress"],
         ["deployments", "scale", "--name", "{d}", "--capacity", "3", "--no-progress"],
         ["deployments", "delete", "--name", "{d}", "--force", "--no-progress"],
-        ["upload", "--source", "{w}", "--name", "{d}", "--no-progress"],
+        ["upload", "--base-model", "gpt-4o", "--source", "{w}", "--name", "{d}", "--no-progress"],
     ],
     ids=["deploy", "scale", "delete", "upload"],
 )
@@ -99,7 +99,8 @@ def test_upload_ends_with_done_lines_next_steps_and_the_bars_speed(progress_on, 
                                                                    capsys):  # fmt: skip
     name = unique("done")
     outcome = progress_on.execute(
-        ["upload", "--source", str(weights), "--name", name], prog="%azmodels"
+        ["upload", "--base-model", "gpt-4o", "--source", str(weights), "--name", name],
+        prog="%azmodels",
     )
     lines = outcome.message.splitlines()
     assert lines[0].startswith("✓ Upload complete: 1 file (216 B) in ")
@@ -152,8 +153,8 @@ def test_next_steps_align_and_the_cli_shows_them_as_cli_commands(app, unique, we
     name = unique("cli-done")
     env = {**os.environ, "AZMODELS_SANDBOX": app._sandbox_info.arm_endpoint}
     done = subprocess.run(
-        [sys.executable, "-m", "azmodels_magic.cli", "upload", "--source", str(weights),
-         "--name", name, "--no-progress"],
+        [sys.executable, "-m", "azmodels_magic.cli", "upload", "--base-model", "gpt-4o",
+         "--source", str(weights), "--name", name, "--no-progress"],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

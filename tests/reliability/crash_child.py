@@ -34,8 +34,7 @@ def gate(point: str) -> None:
 
 
 def install(point: str) -> None:
-    from azmodels_magic.clients.foundry import FoundryClient
-    from azmodels_magic.http.operation import Operation
+    from azmodels_magic.clients.foundry import FoundryClient, Registration
     from azmodels_magic.journal import UploadJournal
     from azmodels_magic.services.uploads import UploadService
 
@@ -66,7 +65,8 @@ def install(point: str) -> None:
     elif point == "swap":
         FoundryClient.create_async = lambda self, *a, **k: pause(point)
     elif point == "polling":
-        Operation.wait = lambda self, *a, **k: pause(point)
+        # The registration's wait (Registration.wait: the operation, then the version).
+        Registration.wait = lambda self, *a, **k: pause(point)
     elif point != "none":
         raise SystemExit(f"unknown point {point}")
 
@@ -84,8 +84,8 @@ def main() -> int:
         app.connection, app.models, block_size=256 * 1024, workers=2
     )
     outcome = app.execute(
-        ["upload", "--source", source, "--name", name, "--version", version, "--no-progress",
-         *extra]
+        ["upload", "--base-model", "gpt-4o", "--source", source, "--name", name,
+         "--version", version, "--no-progress", *extra]
     )  # fmt: skip
     print(outcome.message, flush=True)
     return 0

@@ -126,9 +126,11 @@ class Raw:
     # -- weights -----------------------------------------------------------------------------
 
     def read_sas(self, name: str, version: str) -> str:
-        response = self.call(
-            "POST", f"{self.project}/models/{name}/versions/{version}/credentials", json={}
-        )
+        base = f"{self.project}/models/{name}/versions/{version}"
+        got = self.call("GET", base)
+        assert got.status_code == 200, got.text
+        blob_uri = got.json()["blobUri"]
+        response = self.call("POST", f"{base}/credentials", json={"blobUri": blob_uri})
         assert response.status_code == 200, response.text
         return response.json()["blobReferenceForConsumption"]["credential"]["sasUri"]
 

@@ -131,7 +131,10 @@ def reader(sandbox, tmp_path_factory):
     az = sandbox
     az._services["uploads"] = UploadService(az.connection, az.models, block_size=BLOCK)
     az.uploads.upload(
-        source=str(make_weights(tmp_path_factory.mktemp("auth"))), name="owned", progress=False
+        base_model="gpt-4o",
+        source=str(make_weights(tmp_path_factory.mktemp("auth"))),
+        name="owned",
+        progress=False,
     )
     az.deployments.deploy(model="gpt-4o", deployment_name="owned-dep", capacity=1)
     app = connect(sandbox, Tokens(sandbox._sandbox_info.reader_token))
@@ -153,7 +156,7 @@ def test_reader_can_read(reader) -> None:
         "deployments delete --name owned-dep --force",
         "delete --name owned --force",
         "update --name owned --version 1 --description changed",
-        "upload --source {weights} --name reader-model",
+        "upload --base-model gpt-4o --source {weights} --name reader-model",
     ],
     ids=["deploy", "scale", "delete-deployment", "delete-model", "update", "upload"],
 )
@@ -168,3 +171,17 @@ def test_write_without_the_role_gives_the_role_hint(reader, sandbox, tmp_path, c
     assert one_line(text), text
     assert sandbox._sandbox_info.reader_token not in text
     assert raw.snapshot() == before, "a refused write changed something"
+
+
+def test_show_says_when_the_stored_files_cannot_be_listed(reader, sandbox) -> None:
+    """The credentials route refuses the reader (a POST): show still shows the model, and says
+    why its file list is missing instead of showing an empty one."""
+    from azmodels_magic.presentation.cards import card_for
+
+    assert sandbox.run("show owned").files  # the owner sees them
+    details = reader.run("show owned")
+    assert details.files == []
+    assert details.files_warning.startswith("The stored files could not be listed:")
+    assert "\n" not in details.files_warning
+    assert details.to_dict()["files_warning"] == details.files_warning
+    assert details.files_warning in card_for(details).text()

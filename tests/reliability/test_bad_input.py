@@ -70,7 +70,12 @@ CASES = [
     ("upload-weight-type", "upload --source {weights} --name ok-name --weight-type Huge",
      "'Huge' is not one of"),
     ("upload-base-name", "upload --source {weights} --name gpt-4o", "base model"),
-    ("upload-exists", "upload --source {weights} --name " + CUSTOM, "already exists"),
+    ("upload-exists", "upload --source {weights} --base-model gpt-4o --name " + CUSTOM,
+     "already exists"),
+    ("upload-no-base", "upload --source {weights} --name ok-name", "--base-model is required"),
+    ("upload-base-id", "upload --source {weights} --name ok-name --base-model azureml://x",
+     "is not an asset id"),
+    ("upload-lora-rank", "upload --source {weights} --name ok-name --lora-rank 0", "> 0"),
     ("upload-bad-base", "upload --source {weights} --name ok-name --base-model no-such-base",
      "no-such-base"),
     # delete
@@ -159,7 +164,9 @@ def world(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bad-input")
     az = start_app()
     az._services["uploads"] = UploadService(az.connection, az.models, block_size=BLOCK)
-    az.uploads.upload(source=str(make_weights(folder)), name=CUSTOM, progress=False)
+    az.uploads.upload(
+        source=str(make_weights(folder)), name=CUSTOM, base_model="gpt-4o", progress=False
+    )
     az.deployments.deploy(model="gpt-4o", deployment_name=DEPLOYMENT, capacity=1)
     yield az
     az.close()

@@ -54,7 +54,9 @@ def rerun(app, source: Path, name: str):
     app._services["uploads"] = UploadService(
         app.connection, app.models, block_size=BLOCK, workers=2
     )
-    return app.uploads.upload(source=str(source), name=name, version="1", progress=False)
+    return app.uploads.upload(
+        base_model="gpt-4o", source=str(source), name=name, version="1", progress=False
+    )
 
 
 def check_registered_once(app, raw: Raw, name: str, source: Path) -> None:
@@ -111,8 +113,8 @@ def test_kill_then_rerun_through_the_cli(app, tmp_path) -> None:
     run_child(app, source, name, "register")
     env = {**os.environ, "AZMODELS_SANDBOX": app._sandbox_info.arm_endpoint}
     done = subprocess.run(
-        [sys.executable, "-m", "azmodels_magic.cli", "upload", "--source", str(source),
-         "--name", name, "--no-progress"],
+        [sys.executable, "-m", "azmodels_magic.cli", "upload", "--base-model", "gpt-4o",
+         "--source", str(source), "--name", name, "--no-progress"],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

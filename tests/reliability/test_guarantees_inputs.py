@@ -109,14 +109,26 @@ def offline(monkeypatch, tmp_path):
 
 
 BAD_API_CALLS = {
-    "tag key with =": lambda az, w: az.uploads.upload(source=w, name="m1", tags={"a=b": "x"}),
-    "tag key with = (plan)": lambda az, w: az.uploads.plan(source=w, name="m1", tags={"k=v": ""}),
-    "tag value a number": lambda az, w: az.uploads.upload(source=w, name="m1", tags={"n": 5}),
-    "tag value None": lambda az, w: az.uploads.upload(source=w, name="m1", tags={"n": None}),
-    "tag key a number": lambda az, w: az.uploads.upload(source=w, name="m1", tags={5: "x"}),
-    "tags not a dict": lambda az, w: az.uploads.upload(source=w, name="m1", tags=["a=b"]),
+    "tag key with =": lambda az, w: az.uploads.upload(
+        base_model="gpt-4o", source=w, name="m1", tags={"a=b": "x"}
+    ),
+    "tag key with = (plan)": lambda az, w: az.uploads.plan(
+        base_model="gpt-4o", source=w, name="m1", tags={"k=v": ""}
+    ),
+    "tag value a number": lambda az, w: az.uploads.upload(
+        base_model="gpt-4o", source=w, name="m1", tags={"n": 5}
+    ),
+    "tag value None": lambda az, w: az.uploads.upload(
+        base_model="gpt-4o", source=w, name="m1", tags={"n": None}
+    ),
+    "tag key a number": lambda az, w: az.uploads.upload(
+        base_model="gpt-4o", source=w, name="m1", tags={5: "x"}
+    ),
+    "tags not a dict": lambda az, w: az.uploads.upload(
+        base_model="gpt-4o", source=w, name="m1", tags=["a=b"]
+    ),
     "reserved tag key": lambda az, w: az.uploads.upload(
-        source=w, name="m1", tags={"azmodels.sha256": "x"}
+        base_model="gpt-4o", source=w, name="m1", tags={"azmodels.sha256": "x"}
     ),
     "update tag key with =": lambda az, w: az.models.update("m1", "1", set_tags={"a=b": "x"}),
     "update tag value int": lambda az, w: az.models.update("m1", "1", set_tags={"a": 1}),

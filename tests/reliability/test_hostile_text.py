@@ -41,13 +41,16 @@ def world(tmp_path_factory):
     app = start_app()
     try:
         safetensors = write_safetensors(folder / "w.safetensors", {"w": ("F16", (4, 4))})
-        app.uploads.upload(source=str(safetensors), name="hostile", description=HOSTILE,
-                           tags={"team": HOSTILE[:200]}, progress=False)  # fmt: skip
+        app.uploads.upload(weight_type="DraftModel", source=str(safetensors), name="hostile",
+                           description=HOSTILE, tags={"team": HOSTILE[:200]},
+                           progress=False)  # fmt: skip
         gguf = write_gguf(folder / "g.gguf", architecture="llama\x1b[2J\x1b]0;x\x07",
                           name="gg\x1b[31mred")  # fmt: skip
-        app.uploads.upload(source=str(gguf), name="hostile-gguf", progress=False)
-        app.uploads.upload(source=str(safetensors), name="long-one", description=LONG,
-                           version="2", progress=False)  # fmt: skip
+        app.uploads.upload(
+            weight_type="DraftModel", source=str(gguf), name="hostile-gguf", progress=False
+        )
+        app.uploads.upload(weight_type="DraftModel", source=str(safetensors), name="long-one",
+                           description=LONG, version="2", progress=False)  # fmt: skip
         yield app
     finally:
         app.close()
@@ -74,7 +77,7 @@ def test_cards_of_hostile_models_are_clean(world):
 
 def test_the_dry_run_plan_of_hostile_weights_is_clean(world, tmp_path):
     gguf = write_gguf(tmp_path / "p.gguf", architecture="llama\x1b]0;x\x07", name="n\x1b[5m")
-    plan = world.uploads.plan(source=str(gguf), name="plan-only")
+    plan = world.uploads.plan(weight_type="DraftModel", source=str(gguf), name="plan-only")
     for shown in (card_for(plan).text(), card_for(plan).html()):
         assert _controls(shown) == [], _controls(shown)
 

@@ -189,7 +189,9 @@ def test_a_read_credential_sas_uri_to_another_machine_in_clear_is_refused(
     app, rewriting, connects, tmp_path, uri
 ):
     """`delete` reads the weights' credential to remove them: same rule for that SAS."""
-    app.uploads.upload(source=str(make_weights(tmp_path)), name="cred-victim", progress=False)
+    app.uploads.upload(
+        base_model="gpt-4o", source=str(make_weights(tmp_path)), name="cred-victim", progress=False
+    )
     rewriting["rewrite"] = _with_sas_uri("/credentials", uri)
     az = AzModels(progress=False, max_retries=0, retry_backoff=0.01)
     az.use_sandbox(rewriting["info"])
@@ -366,7 +368,9 @@ def test_the_sandbox_storage_refuses_a_rebinding_host(app, tmp_path):
 
     from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, DEV_KEY
 
-    app.uploads.upload(source=str(make_weights(tmp_path)), name="rebound", progress=False)
+    app.uploads.upload(
+        base_model="gpt-4o", source=str(make_weights(tmp_path)), name="rebound", progress=False
+    )
     endpoint = app._sandbox_info.blob_endpoint
     port = endpoint.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]
 

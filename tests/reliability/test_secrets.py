@@ -183,7 +183,8 @@ def test_no_secret_anywhere(
             "%azmodels sandbox status",
             "%azmodels connect",
             "%azmodels list --type base",
-            f"%azmodels upload --source {weights} --name canary --tags team=a --no-progress",
+            f"%azmodels upload --base-model gpt-4o --source {weights} --name canary --tags team=a "
+            "--no-progress",
             "%azmodels uploads list",
             "%azmodels uploads show --path canary/1",
             "%azmodels show canary",
@@ -195,7 +196,7 @@ def test_no_secret_anywhere(
             "%azmodels deployments show --name canary-custom",
             "%azmodels deployments scale --name canary-base --capacity 2",
             # refusals and failures: their texts are outputs too
-            f"%azmodels upload --source {weights} --name canary",
+            f"%azmodels upload --base-model gpt-4o --source {weights} --name canary",
             "%azmodels deploy --name gpt-4o --deployment-name canary-base",
             "%azmodels deployments scale --name ghost --capacity 2",
             "%azmodels delete --name gpt-4o --force",

@@ -89,7 +89,7 @@ def test_overwrite_killed_keeps_a_registered_version(app, tmp_path, point) -> No
     old = make_weights(tmp_path / "old", seed=1)
     new = make_weights(tmp_path / "new", seed=2)
     small_blocks(app)
-    app.uploads.upload(source=str(old), name=name, progress=False)
+    app.uploads.upload(base_model="gpt-4o", source=str(old), name=name, progress=False)
 
     kill_at(app, new, name, point, "--overwrite")
 
@@ -108,7 +108,9 @@ def test_overwrite_killed_keeps_a_registered_version(app, tmp_path, point) -> No
 
     # and a re-run converges: the new bytes, registered once, their SHA-256 recorded
     small_blocks(app)
-    app.uploads.upload(source=str(new), name=name, overwrite=True, progress=False)
+    app.uploads.upload(
+        base_model="gpt-4o", source=str(new), name=name, overwrite=True, progress=False
+    )
     check_stored(app, raw, name, new)
     journal = UploadJournal.load(app.uploads.key(name, "1"))
     assert journal is not None and journal.status == "registered"
@@ -141,7 +143,7 @@ def test_resume_restages_a_block_changed_in_place(app, tmp_path) -> None:
     change_in_place(source, first * BLOCK + 1000, os.urandom(64))
 
     small_blocks(app)
-    report = app.uploads.upload(source=str(source), name=name, progress=False)
+    report = app.uploads.upload(base_model="gpt-4o", source=str(source), name=name, progress=False)
     assert report.bytes_sent >= BLOCK, "the changed block was not sent again"
     # The recorded SHA-256 describes the stored bytes, which are the source's bytes now.
     check_stored(app, raw, name, source)
@@ -164,7 +166,7 @@ def test_resume_of_a_journal_without_block_digests_sends_the_blocks_again(app, t
     change_in_place(source, 1000, b"\x00" * 16)
 
     small_blocks(app)
-    report = app.uploads.upload(source=str(source), name=name, progress=False)
+    report = app.uploads.upload(base_model="gpt-4o", source=str(source), name=name, progress=False)
     assert report.bytes_skipped == 0
     check_stored(app, raw, name, source)
 
@@ -192,7 +194,9 @@ def test_restart_on_another_port_keeps_resumable_uploads(tmp_path) -> None:
         listed = second.execute(["uploads", "list"]).value
         assert name in list(listed["name"]), "the interrupted upload is orphaned"
         small_blocks(second)
-        report = second.uploads.upload(source=str(source), name=name, progress=False)
+        report = second.uploads.upload(
+            base_model="gpt-4o", source=str(source), name=name, progress=False
+        )
         assert 0 < report.bytes_skipped < source.stat().st_size, "it started over"
         check_stored(second, Raw(second._sandbox_info), name, source)
     finally:
@@ -241,7 +245,9 @@ def test_two_sandboxes_side_by_side_keep_their_uploads_apart(app, tmp_path) -> N
         try:
             wait_paused(child, "blocks")  # holds its upload's lock, journal half written
             small_blocks(other)
-            report = other.uploads.upload(source=str(source), name="side", progress=False)
+            report = other.uploads.upload(
+                base_model="gpt-4o", source=str(source), name="side", progress=False
+            )
             assert report.bytes_skipped == 0 and report.model.ready
         finally:
             kill(child)
@@ -268,7 +274,9 @@ def test_a_second_upload_of_the_same_version_is_refused_before_asking_for_a_slot
         wait_paused(child, "blocks")
         containers = set(raw.blob_count())
         with pytest.raises(ConflictError, match="in progress") as caught:
-            app.execute(["upload", "--source", str(source), "--name", name])
+            app.execute(
+                ["upload", "--base-model", "gpt-4o", "--source", str(source), "--name", name]
+            )
         assert f"process {child.pid}" in str(caught.value)
         assert set(raw.blob_count()) == containers, "the refused upload asked for a slot"
         # nor may its staged blocks be removed under it
@@ -322,7 +330,9 @@ def test_the_loser_of_two_uploads_from_two_machines_leaves_nothing_behind(app, t
     try:
         wait_paused(child, "gate-register")
         small_blocks(app)
-        app.uploads.upload(source=str(mine), name=name, progress=False)  # registers first
+        app.uploads.upload(
+            base_model="gpt-4o", source=str(mine), name=name, progress=False
+        )  # registers first
         child.stdin.write("go\n")
         child.stdin.flush()
         assert child.wait(60) != 0
@@ -346,7 +356,12 @@ def test_delete_during_another_process_overwrite_says_being_replaced(app, tmp_pa
     raw = Raw(app._sandbox_info)
     name = "replaced-now"
     small_blocks(app)
-    app.uploads.upload(source=str(make_weights(tmp_path / "a", seed=44)), name=name, progress=False)
+    app.uploads.upload(
+        base_model="gpt-4o",
+        source=str(make_weights(tmp_path / "a", seed=44)),
+        name=name,
+        progress=False,
+    )
     new = make_weights(tmp_path / "b", seed=45)
     child = start_child(app, new, name, "blocks", "--overwrite")
     try:
@@ -368,23 +383,34 @@ def test_overwriting_or_deleting_a_deployed_version_needs_force(app, tmp_path) -
     old = make_weights(tmp_path / "a", seed=46)
     new = make_weights(tmp_path / "b", seed=47)
     small_blocks(app)
-    app.uploads.upload(source=str(old), name=name, progress=False)
+    app.uploads.upload(base_model="gpt-4o", source=str(old), name=name, progress=False)
     app.execute(["deploy", "--name", name, "--deployment-name", "serves-it"])
 
-    plan = app.execute(["upload", "--source", str(new), "--name", name, "--overwrite",
-                        "--dry-run"]).value  # fmt: skip
+    plan = app.execute(["upload", "--base-model", "gpt-4o", "--source", str(new), "--name", name,
+                        "--overwrite", "--dry-run"]).value  # fmt: skip
     assert plan.in_use == ["serves-it"]
     assert any("serves-it" in str(v) for _, v in plan.rows())
     with pytest.raises(ConflictError, match=r"serves-it.*--force"):
-        app.execute(["upload", "--source", str(new), "--name", name, "--overwrite"])
+        app.execute(
+            [
+                "upload",
+                "--base-model",
+                "gpt-4o",
+                "--source",
+                str(new),
+                "--name",
+                name,
+                "--overwrite",
+            ]
+        )
     check_stored(app, raw, name, old)
     with pytest.raises(ConflictError, match=r"serves-it.*--force"):
         app.execute(["delete", "--name", name])
     assert [m["version"] for m in registered(raw, name)] == ["1"]
 
     small_blocks(app)
-    done = app.execute(["upload", "--source", str(new), "--name", name, "--overwrite", "--force",
-                        "--no-progress"])  # fmt: skip
+    done = app.execute(["upload", "--base-model", "gpt-4o", "--source", str(new), "--name", name,
+                        "--overwrite", "--force", "--no-progress"])  # fmt: skip
     assert "serves-it now serves the new weights" in done.message
     check_stored(app, raw, name, new)
     app.execute(["delete", "--name", name, "--force"])
@@ -432,17 +458,33 @@ def test_a_link_leading_outside_the_folder_needs_follow_symlinks(app, offline, t
 
     for az in (offline, app):
         with pytest.raises(ValidationError, match="--follow-symlinks") as caught:
-            az.execute(["upload", "--source", str(folder), "--name", "linked-out"])
+            az.execute(
+                [
+                    "upload",
+                    "--base-model",
+                    "gpt-4o",
+                    "--source",
+                    str(folder),
+                    "--name",
+                    "linked-out",
+                ]
+            )
         assert "notes.txt" in str(caught.value) and str(secret) in str(caught.value)
     assert registered(Raw(app._sandbox_info), "linked-out") == []
 
-    plan = app.execute(["upload", "--source", str(folder), "--name", "linked-out",
-                        "--follow-symlinks", "--dry-run"]).value  # fmt: skip
+    plan = app.execute(["upload", "--base-model", "gpt-4o", "--source", str(folder), "--name",
+                        "linked-out", "--follow-symlinks", "--dry-run"]).value  # fmt: skip
     shown = dict(plan.rows())
     assert str(secret) in shown["  notes.txt"]
     assert str(folder / "config.json") in shown["  same.json"]
     small_blocks(app)
-    app.uploads.upload(source=str(folder), name="linked-out", follow_symlinks=True, progress=False)
+    app.uploads.upload(
+        base_model="gpt-4o",
+        source=str(folder),
+        name="linked-out",
+        follow_symlinks=True,
+        progress=False,
+    )
     stored = Raw(app._sandbox_info).download("linked-out", "1")
     assert stored["notes.txt"] == secret.read_bytes()
 
@@ -462,7 +504,18 @@ def test_hostile_file_names_are_refused_before_the_network(
         handle.write(b"x")
     for line in (["--dry-run"], []):
         with pytest.raises(ValidationError) as caught:
-            offline.execute(["upload", "--source", str(folder), "--name", "hostile", *line])
+            offline.execute(
+                [
+                    "upload",
+                    "--base-model",
+                    "gpt-4o",
+                    "--source",
+                    str(folder),
+                    "--name",
+                    "hostile",
+                    *line,
+                ]
+            )
         text = str(caught.value)
         assert shown in text, text
         assert "\x1b" not in text and "\n" not in text
@@ -487,7 +540,9 @@ def test_a_folder_of_thousands_of_files_registers_in_one_request(app, tmp_path) 
 
     foundry.create_async = counted
     try:
-        report = app.uploads.upload(source=str(folder), name="many-files", progress=False)
+        report = app.uploads.upload(
+            base_model="gpt-4o", source=str(folder), name="many-files", progress=False
+        )
     finally:
         del foundry.create_async
     assert len(report.plan.info.files) == 2001 and report.model.ready
@@ -507,7 +562,9 @@ def test_an_interrupted_swap_whose_new_weights_are_gone_restores_the_old_version
     name = "ow-rollback"
     old = make_weights(tmp_path / "old", seed=61)
     small_blocks(app)
-    app.uploads.upload(source=str(old), name=name, description="the first", progress=False)
+    app.uploads.upload(
+        base_model="gpt-4o", source=str(old), name=name, description="the first", progress=False
+    )
     kill_at(app, make_weights(tmp_path / "new", seed=62), name, "swap", "--overwrite")
     assert registered(raw, name) == []  # the window the intent covers
 
@@ -530,7 +587,12 @@ def test_an_interrupted_swap_whose_new_weights_are_gone_restores_the_old_version
 def test_an_interrupted_overwrite_is_listed_with_how_to_finish_it(app, tmp_path) -> None:
     name = "ow-listed"
     small_blocks(app)
-    app.uploads.upload(source=str(make_weights(tmp_path / "a", seed=63)), name=name, progress=False)
+    app.uploads.upload(
+        base_model="gpt-4o",
+        source=str(make_weights(tmp_path / "a", seed=63)),
+        name=name,
+        progress=False,
+    )
     new = make_weights(tmp_path / "b", seed=64)
     kill_at(app, new, name, "blocks", "--overwrite")
     [status] = [s for s in app.uploads.status() if s.name == name]
@@ -568,7 +630,12 @@ def test_an_interrupted_swap_is_finished_by_any_command_of_a_new_process(app, tm
     raw = Raw(app._sandbox_info)
     name = "ow-any-command"
     small_blocks(app)
-    app.uploads.upload(source=str(make_weights(tmp_path / "a", seed=65)), name=name, progress=False)
+    app.uploads.upload(
+        base_model="gpt-4o",
+        source=str(make_weights(tmp_path / "a", seed=65)),
+        name=name,
+        progress=False,
+    )
     new = make_weights(tmp_path / "b", seed=66)
     kill_at(app, new, name, "swap", "--overwrite")
     assert registered(raw, name) == []
@@ -587,7 +654,12 @@ def test_an_interrupted_swap_is_finished_by_a_direct_python_call(app, tmp_path) 
     raw = Raw(app._sandbox_info)
     name = "ow-python-call"
     small_blocks(app)
-    app.uploads.upload(source=str(make_weights(tmp_path / "a", seed=67)), name=name, progress=False)
+    app.uploads.upload(
+        base_model="gpt-4o",
+        source=str(make_weights(tmp_path / "a", seed=67)),
+        name=name,
+        progress=False,
+    )
     new = make_weights(tmp_path / "b", seed=68)
     kill_at(app, new, name, "swap", "--overwrite")
     assert registered(raw, name) == []

@@ -110,12 +110,25 @@ class Api:
         for path, data in files.items():
             container.upload_blob(path, data, overwrite=True)
         body = {"blobUri": ref["blobUri"], "weightType": "FullWeight", **register}
+        if "baseModel" not in register and "derivedModelInformation" not in register:
+            body["baseModel"] = "azureml://registries/azureml-fireworks/models/gpt-4o/versions/1"
         return self.call("POST", f"{base}/createAsync", json=body)
+
+    def credentials(self, name: str, version: str) -> requests.Response:
+        """POST .../credentials with the version's own blobUri (ModelCredentialRequest)."""
+        base = f"{self.project}/models/{name}/versions/{version}"
+        got = self.call("GET", base)
+        blob_uri = got.json()["blobUri"] if got.status_code == 200 else "unknown"
+        return self.call("POST", f"{base}/credentials", json={"blobUri": blob_uri})
 
     def wait_operation(self, url: str, timeout: float = 10) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
-            body = self.call("GET", url, version="").json()
+            response = self.call("GET", url, version="")
+            if response.status_code == 202:  # still running; it may move (azd follows it)
+                url = response.headers.get("Location") or url
+                continue
+            body = response.json()
             if body["status"] not in ("NotStarted", "InProgress"):
                 return body
             if time.monotonic() > deadline:

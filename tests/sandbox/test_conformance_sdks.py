@@ -241,7 +241,11 @@ def test_beta_models_round_trip(clients, api: Api, unique) -> None:
     models.pending_create_version(
         name=name,
         version=version,
-        model_version=ModelVersion(blob_uri=reference["blobUri"], weight_type="FullWeight"),
+        model_version=ModelVersion(
+            blob_uri=reference["blobUri"],
+            weight_type="FullWeight",
+            base_model="azureml://registries/azureml-fireworks/models/gpt-4o/versions/1",
+        ),
     )
     deadline = time.monotonic() + 20
     while True:
@@ -262,7 +266,9 @@ def test_beta_models_round_trip(clients, api: Api, unique) -> None:
         model_version_update={"description": "from the SDK", "tags": {"a": "b"}},
     )
     assert updated.description == "from the SDK" and updated.tags == {"a": "b"}
-    credential = models.get_credentials(name=name, version=version, credential_request={})
+    credential = models.get_credentials(
+        name=name, version=version, credential_request={"blobUri": got.blob_uri}
+    )
     read_sas = dict(credential)["blobReference"]["credential"]["sasUri"]
     blobs = requests.get(read_sas + "&restype=container&comp=list", timeout=30)
     assert blobs.status_code == 200 and "model.safetensors" in blobs.text

@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import ContainerClient
 from sandbox_support import Api, Clock
+
+BASE = "azureml://registries/azureml-fireworks/models/gpt-4o/versions/1"
 
 
 def _slot(api: Api, name: str, version: str, upload_id: str | None = None) -> dict:
@@ -27,6 +30,8 @@ def _base(api: Api, name: str, version: str) -> str:
 
 def _register(api: Api, name: str, version: str, blob_uri: str, **extra):
     body = {"blobUri": blob_uri, "weightType": "FullWeight", **extra}
+    if "baseModel" not in extra and "derivedModelInformation" not in extra:
+        body["baseModel"] = BASE  # required unless DraftModel
     return api.call("POST", f"{_base(api, name, version)}/createAsync", json=body)
 
 
@@ -56,13 +61,28 @@ def test_upload_register_and_read_back(api: Api, unique) -> None:
     accepted = _register(api, name, "1", ref["blobUri"], description="tiny", tags={"team": "nlp"})
     assert accepted.status_code == 202, accepted.text
     location = accepted.headers["Location"]
-    assert location.startswith(f"{api.project}/operations/")
+    # As on Azure: another origin (the operations listener), azd's path shape, and the spec's
+    # body {location, operationResult}.
+    main, ops = urlsplit(api.project), urlsplit(location)
+    assert ops.hostname == main.hostname and ops.port != main.port
+    assert (
+        ops.path
+        == f"{main.path}/models/{name}/versions/1/createAsync/operations/"
+        + (ops.path.rsplit("/", 1)[1])
+    )
     assert "api-version=" in location
-    first = api.call("GET", location, version="").json()
+    assert accepted.json() == {"location": location, "operationResult": None}
+    assert "Operation-Location" not in accepted.headers
+    first = api.call("GET", location, version="")
+    assert first.status_code == 202  # the first poll moves the operation (azd follows it)
+    moved = first.headers["Location"]
+    assert urlsplit(moved).port == ops.port and moved != location
     model = api.call("GET", _base(api, name, "1")).json()
     if clock.before(0.5):
-        assert first["status"] in ("NotStarted", "InProgress")
+        assert api.call("GET", moved, version="").json()["status"] in ("NotStarted", "InProgress")
         assert model["provisioningState"] == "Creating"
+    unauthenticated = api.call("GET", moved, version="", token=None)
+    assert unauthenticated.status_code == 401  # the same bearer check as the main listener
 
     done = api.wait_operation(location)
     assert done["status"] == "Succeeded"
@@ -88,7 +108,7 @@ def test_upload_register_and_read_back(api: Api, unique) -> None:
     assert again.json()["error"]["code"] == "ModelVersionExists"
     assert _register(api, name, "1", ref["blobUri"]).status_code == 409
 
-    creds = api.call("POST", f"{_base(api, name, '1')}/credentials").json()
+    creds = api.credentials(name, "1").json()
     read = ContainerClient.from_container_url(
         creds["blobReferenceForConsumption"]["credential"]["sasUri"]
     )
@@ -158,7 +178,7 @@ def test_upload_incomplete_is_refused(api: Api, unique) -> None:
 def _refused(api: Api, response: Any) -> dict[str, Any]:
     """The failed operation a registration of incomplete weights ends in."""
     assert response.status_code == 202, response.text
-    assert response.json()["status"] == "InProgress"
+    assert response.json()["location"] == response.headers["Location"]
     assert response.headers["retry-after-ms"]
     done = api.wait_operation(response.headers["Location"])
     assert done["status"] == "Failed", done
@@ -224,18 +244,32 @@ def test_patch_tags_merge_and_delete(api: Api, unique) -> None:
     wrong_type = api.call("PATCH", url, json=patch)
     assert wrong_type.status_code == 415
 
-    creds = api.call("POST", f"{url}/credentials").json()["blobReferenceForConsumption"]
+    blob_uri = api.call("GET", url).json()["blobUri"]
+    # ModelCredentialRequest's blobUri is required (spec, SDK 2.10): one clear 400 without it.
+    for body in (None, {}, {"blobUri": ""}, {"blobUri": 3}):
+        refused = api.call("POST", f"{url}/credentials", json=body)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["code"] == "InvalidRequestContent"
+        assert "blobUri" in refused.json()["error"]["message"]
+    other = api.call("POST", f"{url}/credentials", json={"blobUri": blob_uri + "-other"})
+    assert other.status_code == 400
+    creds = api.credentials(name, "1").json()["blobReferenceForConsumption"]
+    # Read and list only: the weights cannot be changed or removed through it.
+    reader = ContainerClient.from_container_url(creds["credential"]["sasUri"])
+    assert [b.name for b in reader.list_blobs()] == ["w.bin"]
+    with pytest.raises(HttpResponseError):
+        reader.delete_blob("w.bin")
+    with pytest.raises(HttpResponseError):
+        reader.upload_blob("w.bin", b"changed", overwrite=True)
     assert api.call("DELETE", url).status_code == 200
     missing = api.call("GET", url)
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "NotFound"
-    assert api.call("DELETE", url).status_code == 204
-    assert api.call("POST", f"{url}/credentials").status_code == 404
-    # Deleting the registration keeps the weights (the client deletes them with the SAS).
-    container = ContainerClient.from_container_url(creds["credential"]["sasUri"])
-    assert container.download_blob("w.bin").readall() == b"w"
-    container.delete_blob("w.bin")
-    assert list(container.list_blobs()) == []
+    assert api.call("DELETE", url).status_code == 200  # absent too (SDK 2.10: 200 only)
+    gone = api.call("POST", f"{url}/credentials", json={"blobUri": blob_uri})
+    assert gone.status_code == 404
+    # Deleting the registration keeps the weights.
+    assert reader.download_blob("w.bin").readall() == b"w"
 
 
 def test_reader_token_cannot_write_models(api: Api, unique) -> None:
@@ -336,3 +370,27 @@ def test_uncommitted_blocks_are_found_under_odd_blob_names(api: Api, unique) -> 
     blob.commit_block_list([first])
     ok = _register(api, name, "1", ref["blobUri"])
     assert api.wait_operation(ok.headers["Location"])["status"] == "Succeeded"
+
+
+@pytest.mark.parametrize(
+    ("files", "profile", "codes"),
+    [
+        ({"pytorch_model.bin": b"\x80\x02}q\x00."}, {"category": "RuntimeDependent",
+          "signals": ["PickleDeserialization"]}, ["RuntimeDependentArtifact"]),
+        ({"w.safetensors": b"x", "modeling_x.py": b"import os"}, {"category": "RuntimeDependent",
+          "signals": ["CustomPythonCode"]}, ["RuntimeDependentArtifact"]),
+        ({"w.safetensors": b"x", "m.gguf": b"g", "m.onnx": b"o", "config.json": b"{}"},
+         {"category": "DataOnly"}, []),
+    ],
+    ids=["pickle", "python", "data-only"],
+)  # fmt: skip
+def test_the_artifact_profile_and_warnings_say_what_the_files_need(
+    api: Api, unique, files, profile, codes
+) -> None:
+    name = unique("art")
+    accepted = api.upload_model(name, "1", files)
+    assert api.wait_operation(accepted.headers["Location"])["status"] == "Succeeded"
+    body = api.call("GET", _base(api, name, "1")).json()
+    assert body["artifactProfile"] == profile
+    assert [w["code"] for w in body["warnings"]] == codes
+    assert all(w["message"] for w in body["warnings"])

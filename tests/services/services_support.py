@@ -99,11 +99,12 @@ def versions_of(app, name: str) -> list[str]:
 def read_sas(app, name: str, version: str) -> str:
     """The read SAS of a registered model, from the credentials route."""
     info = app._sandbox_info
+    blob_uri = _get(app, f"/models/{name}/versions/{version}").json()["blobUri"]
     response = requests.post(
         f"{info.project_endpoint}/models/{name}/versions/{version}/credentials",
         params={"api-version": FOUNDRY_VERSION},
         headers={"Authorization": f"Bearer {info.token}"},
-        json={},
+        json={"blobUri": blob_uri},
         timeout=30,
     )
     assert response.status_code == 200, response.text
@@ -176,14 +177,24 @@ def register_directly(app, name: str, version: str, files: dict[str, bytes]) -> 
         base + "/createAsync",
         params=params,
         headers=headers,
-        json={"blobUri": ref["blobUri"], "weightType": "FullWeight", "description": "direct"},
+        json={
+            "blobUri": ref["blobUri"],
+            "weightType": "FullWeight",
+            "description": "direct",
+            "baseModel": "azureml://registries/azureml-fireworks/models/gpt-4o/versions/1",
+        },
         timeout=30,
     )
     assert created.status_code == 202, created.text
     location = created.headers["Location"]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        status = requests.get(location, headers=headers, timeout=30).json()
+        polled = requests.get(location, headers=headers, timeout=30)
+        if polled.status_code == 202:  # running; the operation may move (azd follows it)
+            location = polled.headers.get("Location") or location
+            time.sleep(0.05)
+            continue
+        status = polled.json()
         if status["status"] in ("Succeeded", "Failed"):
             assert status["status"] == "Succeeded", status
             return status["result"]

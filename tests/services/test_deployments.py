@@ -126,7 +126,7 @@ def custom(app, tmp_path_factory) -> str:
     path = write_safetensors(
         folder / "tiny.safetensors", {"w": ("F16", (8, 8)), "b": ("F32", (8,))}
     )
-    outcome = app.execute(f"upload --source {path} --name {CUSTOM}")
+    outcome = app.execute(f"upload --base-model gpt-4o --source {path} --name {CUSTOM}")
     assert f"Model registered: {CUSTOM} version 1" in outcome.message
     return CUSTOM
 
@@ -699,7 +699,7 @@ def fleet(tmp_path_factory):
     path = write_safetensors(
         tmp_path_factory.mktemp("fleet") / "w.safetensors", {"w": ("F16", (4,))}
     )
-    az.execute(f"upload --source {path} --name fleet-model")
+    az.execute(f"upload --base-model gpt-4o --source {path} --name fleet-model")
     az.execute("deploy --name gpt-4o --deployment-name f-gpt --no-wait")
     az.execute("deploy --name Phi-4 --deployment-name f-phi --capacity 2 --no-wait")
     az.execute("deploy --name fleet-model --deployment-name f-custom-a --no-wait")

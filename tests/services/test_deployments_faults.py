@@ -179,7 +179,7 @@ def test_a_creation_that_fails_is_reported_and_leaves_no_deployment(sandbox):
 def lifecycle(az: AzModels, folder: Path) -> tuple[list[tuple], list[tuple]]:
     """Deploy base and custom models, scale, delete: (state in the middle, state at the end)."""
     weights = write_safetensors(folder / "life.safetensors", {"w": ("F16", (8, 8))}, seed=7)
-    az.execute(f"upload --source {weights} --name life-model")
+    az.execute(f"upload --base-model gpt-4o --source {weights} --name life-model")
     az.execute("deploy --name gpt-4o --deployment-name life-gpt")
     az.execute("deploy --name Phi-4 --deployment-name life-phi --capacity 2")
     az.execute("deploy --name life-model --deployment-name life-custom")

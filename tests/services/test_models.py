@@ -35,7 +35,7 @@ ALL_COLUMNS = ["name", "type", "format", "version", "size", "size_bytes", "statu
 BASE_COLUMNS = ["name", "version", "format", "publisher", "status", "default_version", "skus",
                 "capabilities", "inference_deprecation", "description"]  # fmt: skip
 CUSTOM_COLUMNS = ["name", "version", "format", "size", "size_bytes", "status", "weight_type",
-                  "base_model", "created", "description"]  # fmt: skip
+                  "base_model", "warnings", "created", "description"]  # fmt: skip
 CATALOG = [entry["model"] for entry in load_packaged()]  # what the sandbox serves, read directly
 
 
@@ -51,10 +51,16 @@ def models(app, tmp_path_factory) -> dict[str, Path]:
     through the REST routes (so it is in both registries)."""
     root = tmp_path_factory.mktemp("models")
     gguf = write_gguf(root / "alpha.gguf", architecture="llama")
-    app.execute(f"upload --source {gguf} --name Alpha-GGUF --description first --tags team=a")
-    app.execute(f"upload --source {gguf} --name Alpha-GGUF --version 2 --description second")
+    app.execute(
+        "upload --base-model DeepSeek-R1 "
+        f"--source {gguf} --name Alpha-GGUF --description first --tags team=a"
+    )
+    app.execute(
+        "upload --base-model DeepSeek-R1 "
+        f"--source {gguf} --name Alpha-GGUF --version 2 --description second"
+    )
     folder = make_model_folder(root / "beta", shards=2)
-    app.execute(f"upload --source {folder} --name beta-folder")
+    app.execute(f"upload --base-model DeepSeek-R1 --source {folder} --name beta-folder")
     weights = write_safetensors(root / "both.safetensors", {"w": ("F16", (8, 8))})
     register_directly(app, "gpt-4o", "7", {"both.safetensors": weights.read_bytes()})
     app.models.invalidate()
@@ -211,21 +217,25 @@ def test_show_unknown_names(app, models):
 
 def _upload(app, tmp_path: Path, name: str, *, version: str = "1") -> str:
     source = write_safetensors(tmp_path / f"{name}.safetensors", {"w": ("F16", (8, 8))})
-    model = app.execute(f"upload --source {source} --name {name} --version {version}").value.model
+    model = app.execute(
+        f"upload --base-model DeepSeek-R1 --source {source} --name {name} --version {version}"
+    ).value.model
     return container_name(model.blob_uri)
 
 
-def test_delete_removes_registration_and_weights(app, models, tmp_path):
+def test_delete_removes_the_registration_and_says_the_weights_stay(app, models, tmp_path):
     container = _upload(app, tmp_path, "delete-all")
     assert set(dev_blobs(app, container)) == {"delete-all.safetensors"}
     before = registry(app)
     outcome = app.execute("delete --name delete-all --force")
+    # The credentials route hands out read and list rights only: the weights cannot be
+    # removed through it, and the deletion (done) is not reported as failed.
     assert outcome.message == (
-        "Deleted custom model 'delete-all' version 1 and removed its weights (1 blob). "
-        "No deployment used it."
+        "Deleted custom model 'delete-all' version 1 and left its weights in storage (the "
+        "service's credential may read them, not remove them). No deployment used it."
     )
     assert registry(app) == [m for m in before if m != ("delete-all", "1")]
-    assert dev_blobs(app, container, uncommitted=True) == {}
+    assert set(dev_blobs(app, container)) == {"delete-all.safetensors"}
     assert "delete-all" not in app.execute("list --type custom").value["name"].tolist()
 
 
@@ -281,7 +291,7 @@ def test_delete_asks_for_the_name_in_a_terminal(app, models, tmp_path, monkeypat
     monkeypatch.setattr("builtins.input", lambda prompt: "delete-typed")
     app.execute("delete --name delete-typed")
     assert registered(app, "delete-typed", "1") is None
-    assert dev_blobs(app, container) == {}
+    assert set(dev_blobs(app, container)) == {"delete-typed.safetensors"}  # read-only SAS
 
 
 # -- update -------------------------------------------------------------------------------------
@@ -409,8 +419,8 @@ def test_cli_attached_to_the_sandbox(app, models, tmp_path):
     assert done.returncode == 2 and "--type custom or --type base" in done.stderr
     assert "Traceback" not in done.stderr
     source = write_safetensors(tmp_path / "cli.safetensors", {"w": ("F16", (4, 4))})
-    done = _cli("upload", "--source", str(source), "--name", "from-cli", "--no-progress",
-                sandbox=arm)  # fmt: skip
+    done = _cli("upload", "--base-model", "DeepSeek-R1", "--source", str(source), "--name",
+                "from-cli", "--no-progress", sandbox=arm)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "✓ Model registered: from-cli version 1\n" in done.stdout
     assert registered(app, "from-cli", "1")["tags"]["azmodels.format"] == "safetensors"
@@ -419,7 +429,9 @@ def test_cli_attached_to_the_sandbox(app, models, tmp_path):
 def test_conflicting_upload_refused_for_the_both_name(app, models):
     before = registry(app)
     with pytest.raises(ConflictError, match="base models cannot be uploaded over"):
-        app.execute(f"upload --source {models['weights']} --name gpt-4o --version 8")
+        app.execute(
+            f"upload --base-model Phi-4 --source {models['weights']} --name gpt-4o --version 8"
+        )
     assert registry(app) == before
 
 
@@ -431,7 +443,7 @@ def test_a_foundry_only_connection_can_show_and_delete_custom_models(app, tmp_pa
     from azmodels_magic.sample_weights import write_safetensors
 
     source = write_safetensors(tmp_path / "solo.safetensors", {"w": ("F16", (4, 4))}, seed=9)
-    app.execute(f"upload --source {source} --name foundry-only")
+    app.execute(f"upload --base-model DeepSeek-R1 --source {source} --name foundry-only")
     info = app._sandbox_info
     solo = AzModels(progress=False)
     solo.set_connection(

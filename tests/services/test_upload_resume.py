@@ -37,7 +37,16 @@ def stored_sha256(app, name: str, version: str, blob: str) -> str:
 def test_resume_after_kill_sends_only_what_is_missing(app, tmp_path):
     source = write_safetensors(tmp_path / "big.safetensors", {"w": ("U8", (48 * MIB,))}, seed=11)
     size = source.stat().st_size
-    argv = ["upload", "--source", str(source), "--name", "resumed", "--no-progress"]
+    argv = [
+        "upload",
+        "--base-model",
+        "gpt-4o",
+        "--source",
+        str(source),
+        "--name",
+        "resumed",
+        "--no-progress",
+    ]
     journaled = upload_and_kill(app, argv, name="resumed", block_size=256 * KIB, workers=1)
     assert 0.3 <= journaled < 1.0
     assert registered(app, "resumed", "1") is None  # never registered over partial weights
@@ -51,18 +60,21 @@ def test_resume_after_kill_sends_only_what_is_missing(app, tmp_path):
     assert (row["state"], row["registered"]) == ("partial (resumable)", "no")
     assert 30.0 <= row["progress"] < 100.0
     assert row["hint"] == (
-        f"%azmodels upload --source {source} --name resumed --version 1  # resumes and registers"
+        f"%azmodels upload --source {source} --name resumed --version 1 --base-model gpt-4o  "
+        "# resumes and registers"
     )
     status = app.execute("uploads show --path resumed/1").value
     assert (status.complete, status.registered, status.size) == (False, False, size)
     assert status.bytes_done == journal_of(app, "resumed", "1").bytes_staged
-    plan = app.execute(f"upload --source {source} --name resumed --dry-run").value
+    plan = app.execute(
+        f"upload --base-model gpt-4o --source {source} --name resumed --dry-run"
+    ).value
     assert plan.resume_bytes == status.bytes_done and plan.block_size == 256 * KIB
     assert dict(plan.rows())["Resume"].endswith("already uploaded")
 
     # The same upload again, here: only the missing blocks go up (the journal's block size wins
     # over this process's default).
-    report = app.execute(f"upload --source {source} --name resumed").value
+    report = app.execute(f"upload --base-model gpt-4o --source {source} --name resumed").value
     assert report.bytes_skipped > 0
     assert report.bytes_sent <= 0.75 * size, (report.bytes_sent, size, journaled)
     assert report.bytes_sent + report.bytes_skipped == size
@@ -80,7 +92,16 @@ def test_a_source_changed_between_attempts_starts_over(app, tmp_path):
     path = tmp_path / "changing.safetensors"
     write_safetensors(path, {"w": ("U8", (24 * MIB,))}, seed=1)
     old_sha = sha256_file(path)
-    argv = ["upload", "--source", str(path), "--name", "changed", "--no-progress"]
+    argv = [
+        "upload",
+        "--base-model",
+        "gpt-4o",
+        "--source",
+        str(path),
+        "--name",
+        "changed",
+        "--no-progress",
+    ]
     upload_and_kill(app, argv, name="changed", block_size=256 * KIB, workers=1, at=0.2)
     old = journal_of(app, "changed", "1")
     old_container = container_name(old.container_url)
@@ -92,11 +113,11 @@ def test_a_source_changed_between_attempts_starts_over(app, tmp_path):
     new_sha = sha256_file(path)
     assert new_sha != old_sha and path.stat().st_size == old.bytes_total
 
-    plan = app.execute(f"upload --source {path} --name changed --dry-run").value
+    plan = app.execute(f"upload --base-model gpt-4o --source {path} --name changed --dry-run").value
     assert plan.resume_bytes == 0
     assert plan.notes == ["the source changed since an interrupted upload: it starts over"]
 
-    report = app.execute(f"upload --source {path} --name changed").value
+    report = app.execute(f"upload --base-model gpt-4o --source {path} --name changed").value
     assert (report.bytes_skipped, report.bytes_sent) == (0, path.stat().st_size)
     assert versions_of(app, "changed") == ["1"]
     assert container_name(report.model.blob_uri) != old_container  # a fresh slot: not mixed

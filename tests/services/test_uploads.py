@@ -90,7 +90,8 @@ def weights(tmp_path: Path) -> Path:
 def test_single_file_is_stored_byte_exact_and_registered(app, weights: Path):
     before = registry(app)
     outcome = app.execute(
-        f"upload --source {weights} --name single-file --description 'one file' "
+        "upload --base-model gpt-4o "
+        f"--source {weights} --name single-file --description 'one file' "
         "--tags team=nlp stage=dev"
     )
     report = outcome.value
@@ -124,11 +125,13 @@ def test_multi_block_file_is_committed_in_blocks_and_byte_exact(app, tmp_path, s
 
     source = write_safetensors(tmp_path / "blocks.safetensors", {"w": ("U8", (1_100_000,))})
     size = source.stat().st_size
-    plan = app.execute(f"upload --source {source} --name multi-block --dry-run").value
+    plan = app.execute(
+        f"upload --base-model gpt-4o --source {source} --name multi-block --dry-run"
+    ).value
     assert plan.blocks == 5 and plan.block_size == 256 * KIB
     assert ("Block plan", "5 blocks of up to 262.1 KB, 2 in parallel") in plan.rows()
 
-    report = app.execute(f"upload --source {source} --name multi-block").value
+    report = app.execute(f"upload --base-model gpt-4o --source {source} --name multi-block").value
     assert report.bytes_sent == size
     check_stored(app, "multi-block", "1", source)
     blob = BlobClient(
@@ -153,7 +156,9 @@ def test_folder_uploads_every_file_under_one_registration(app, tmp_path):
     assert len(expected) == 8  # 3 shards, index, config, 2 tokenizer files, nested extra
 
     before = registry(app)
-    report = app.execute(f"upload --source {folder} --name folder-model --version 2.0").value
+    report = app.execute(
+        f"upload --base-model gpt-4o --source {folder} --name folder-model --version 2.0"
+    ).value
     assert report.sha256 == expected
     assert registry(app) == sorted([*before, ("folder-model", "2.0")])
     (folder / ".cache" / "ignored.txt").unlink()
@@ -173,18 +178,24 @@ def test_folder_uploads_every_file_under_one_registration(app, tmp_path):
 
 def test_gguf_metadata_is_read_and_recorded(app, tmp_path):
     source = write_gguf(tmp_path / "tiny.gguf", architecture="llama", context_length=2048)
-    plan = app.execute(f"upload --source {source} --name tiny-gguf --format gguf --dry-run").value
+    plan = app.execute(
+        f"upload --base-model gpt-4o --source {source} --name tiny-gguf --format gguf --dry-run"
+    ).value
     assert plan.info.format == "gguf"
     assert plan.info.details["architecture"] == "llama"
-    app.execute(f"upload --source {source} --name tiny-gguf --format gguf --no-progress")
+    app.execute(
+        f"upload --base-model gpt-4o --source {source} --name tiny-gguf --format gguf --no-progress"
+    )
     tags = registered(app, "tiny-gguf", "1")["tags"]
     assert tags["azmodels.format"] == "gguf"
     assert tags["azmodels.architecture"] == "llama"
     assert tags["azmodels.context_length"] == "2048"
     assert tags["azmodels.quantization"] == plan.info.details["quantization"]
     check_stored(app, "tiny-gguf", "1", source)
-    # The Python API, with a version given as a number.
-    report = app.uploads.upload(source=str(source), name="tiny-gguf", version="2", progress=False)
+    # The Python API.
+    report = app.uploads.upload(
+        base_model="gpt-4o", source=str(source), name="tiny-gguf", version="2", progress=False
+    )
     assert report.model.version == "2" and registered(app, "tiny-gguf", "2") is not None
 
 
@@ -195,11 +206,12 @@ def test_dry_run_shows_the_plan_and_changes_nothing(app, tmp_path, weights):
     from azmodels_magic.journal import uploads_dir
 
     if registered(app, "single-file", "1") is None:  # when run alone
-        app.execute(f"upload --source {weights} --name single-file")
+        app.execute(f"upload --base-model gpt-4o --source {weights} --name single-file")
     before = registry(app)
     journals = sorted(uploads_dir().glob("*.json")) if uploads_dir().is_dir() else []
     outcome = app.execute(
-        f"upload --source {weights} --name dry-model --version 3 --tags a=b --dry-run"
+        "upload --base-model gpt-4o "
+        f"--source {weights} --name dry-model --version 3 --tags a=b --dry-run"
     )
     plan = outcome.value
     assert outcome.message == "Dry run: nothing was uploaded or registered."
@@ -224,8 +236,10 @@ def test_dry_run_shows_the_plan_and_changes_nothing(app, tmp_path, weights):
 
     # A dry run checks what the real run would: an existing version, a missing base model.
     with pytest.raises(ConflictError, match="already exists"):
-        app.execute(f"upload --source {weights} --name single-file --dry-run")
-    plan = app.execute(f"upload --source {weights} --name single-file --overwrite --dry-run").value
+        app.execute(f"upload --base-model gpt-4o --source {weights} --name single-file --dry-run")
+    plan = app.execute(
+        f"upload --base-model gpt-4o --source {weights} --name single-file --overwrite --dry-run"
+    ).value
     assert plan.replaces and ("Replaces", "the existing version 1") in plan.rows()
     with pytest.raises(ValidationError, match="BaseModelNotFound"):
         app.execute(f"upload --source {weights} --name dry-model --base-model nope-x --dry-run")
@@ -278,16 +292,16 @@ BAD = [
     ("upload --source {ok} --name GPT-4o-Mini", ConflictError, "base models cannot be uploaded"),
     ("upload --source {ok} --name bad-input --base-model no-such-base", ValidationError,
      "--base-model 'no-such-base' is neither in the catalog nor a custom model"),
-    ("upload --source {ok} --name single-file", ConflictError,
+    ("upload --source {ok} --name single-file --base-model gpt-4o", ConflictError,
      "'single-file' version 1 already exists (Ready). Pass --overwrite"),
-    ("upload --name bad-input", UsageError, "--source"),
+    ("upload --base-model gpt-4o --name bad-input", UsageError, "--source"),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(("line", "error", "text"), BAD, ids=[b[2][:40] for b in BAD])
 def test_bad_input_is_one_clear_line_and_changes_nothing(app, bad_sources, line, error, text):
     if registered(app, "single-file", "1") is None:  # when run alone
-        app.execute(f"upload --source {bad_sources['ok']} --name single-file")
+        app.execute(f"upload --base-model gpt-4o --source {bad_sources['ok']} --name single-file")
     before = registry(app)
     with pytest.raises(error) as caught:
         app.execute(line.format(**bad_sources))
@@ -316,30 +330,56 @@ def test_python_api_checks_names_before_any_network_call(tmp_path, weights):
 def test_overwrite_replaces_the_version_and_its_weights(app, tmp_path):
     first = write_safetensors(tmp_path / "a" / "w.safetensors", {"w": ("F16", (16, 16))}, seed=1)
     second = write_safetensors(tmp_path / "b" / "w.safetensors", {"w": ("F32", (16, 16))}, seed=2)
-    old = app.execute(f"upload --source {first} --name replaced").value.model
+    old = app.execute(f"upload --base-model gpt-4o --source {first} --name replaced").value.model
     before = registry(app)
     with pytest.raises(ConflictError):
-        app.execute(f"upload --source {second} --name replaced")
+        app.execute(f"upload --base-model gpt-4o --source {second} --name replaced")
     assert stored_files(app, "replaced", "1")["w.safetensors"] == first.read_bytes()
 
-    new = app.execute(f"upload --source {second} --name replaced --overwrite").value.model
+    new = app.execute(
+        f"upload --base-model gpt-4o --source {second} --name replaced --overwrite"
+    ).value.model
     assert registry(app) == before  # still exactly one registration of replaced/1
     assert [m.version for m in app.models.custom_versions("replaced")] == ["1"]
     check_stored(app, "replaced", "1", second)
     assert registered(app, "replaced", "1")["tags"]["azmodels.dtypes"] == "F32"
     assert new.blob_uri != old.blob_uri
-    assert dev_blobs(app, container_name(old.blob_uri)) == {}  # the old weights are gone
+    # The old weights stay: the credentials route's SAS may read them, not remove them.
+    assert set(dev_blobs(app, container_name(old.blob_uri))) == {"w.safetensors"}
 
 
 def test_base_model_is_recorded(app, weights):
     app.execute(f"upload --source {weights} --name lora-of-base --base-model gpt-4o-mini "
                 "--weight-type LoRA")  # fmt: skip
     body = registered(app, "lora-of-base", "1")
-    assert (body["baseModel"], body["weightType"]) == ("gpt-4o-mini", "LoRA")
-    app.execute(f"upload --source {weights} --name derived-of-custom --base-model lora-of-base")
-    assert registered(app, "derived-of-custom", "1")["baseModel"] == "lora-of-base"
+    # A bare name becomes an asset id as azd makes it (custom_create.go:333-338).
+    expanded = "azureml://registries/azureml-fireworks/models/gpt-4o-mini/versions/1"
+    assert (body["baseModel"], body["weightType"]) == (expanded, "LoRA")
+    given = "azureml://registries/azureml-meta/models/Llama-3.3-70B-Instruct/versions/4"
+    app.execute(f"upload --source {weights} --name derived-of-id --base-model {given}")
+    assert registered(app, "derived-of-id", "1")["baseModel"] == given  # an id as given
     frame = app.execute("list --type custom --query derived-*").value
-    assert frame[["name", "base_model"]].values.tolist() == [["derived-of-custom", "lora-of-base"]]
+    assert frame[["name", "base_model"]].values.tolist() == [["derived-of-id", given]]
+
+
+def test_a_base_model_is_required_unless_draft_weights(app, weights):
+    before = registry(app)
+    for run in (
+        lambda: app.execute(f"upload --source {weights} --name no-base"),
+        lambda: app.execute(f"upload --source {weights} --name no-base --dry-run"),
+        lambda: app.uploads.upload(source=str(weights), name="no-base", weight_type="LoRA"),
+        lambda: app.uploads.plan(source=str(weights), name="no-base"),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            run()
+        assert one_line(caught.value).startswith("--base-model is required unless --weight-type")
+    with pytest.raises(ValidationError, match="is not an asset id"):
+        app.execute(f"upload --source {weights} --name no-base --base-model azureml://x/y")
+    assert registry(app) == before  # nothing registered
+    draft = app.execute(f"upload --source {weights} --name draft-model --weight-type DraftModel")
+    body = registered(app, "draft-model", "1")
+    assert body["weightType"] == "DraftModel" and body["baseModel"] is None
+    assert draft.value.model.ready
 
 
 # -- a registration that fails after the transfer, and the uploads commands ---------------------
@@ -351,7 +391,7 @@ def _fail_registration(app, source: Path, name: str) -> None:
     import requests
 
     base = f"gone-{name}"[:30]
-    app.execute(f"upload --source {source} --name {base}")
+    app.execute(f"upload --base-model gpt-4o --source {source} --name {base}")
     assert base in [m.name for m in app.models.custom_models()]  # now cached
     info = app._sandbox_info
     response = requests.delete(
@@ -382,7 +422,8 @@ def test_uploads_list_show_and_resume_after_a_failed_registration(app, tmp_path)
     row = outcome.value.set_index("path").loc["failed-reg/1"]
     assert (row["state"], row["registered"], row["progress"]) == ("complete", "no", 100.0)
     assert row["hint"] == (
-        f"%azmodels upload --source {source} --name failed-reg --version 1  # resumes and registers"
+        f"%azmodels upload --source {source} --name failed-reg --version 1 "
+        "--base-model gone-failed-reg  # resumes and registers"  # as it was asked
     )
     status = app.execute("uploads show --path failed-reg/1").value
     assert (status.registered, status.complete, status.bytes_done, status.size) == (
@@ -392,7 +433,7 @@ def test_uploads_list_show_and_resume_after_a_failed_registration(app, tmp_path)
     assert "To finish" in text and "sig=" not in text.lower()
     assert "?" not in status.storage  # the container URL, never the SAS
 
-    report = app.execute(f"upload --source {source} --name failed-reg").value
+    report = app.execute(f"upload --base-model gpt-4o --source {source} --name failed-reg").value
     assert (report.bytes_sent, report.bytes_skipped) == (0, size)  # nothing sent twice
     assert versions_registered(app, "failed-reg") == ["1"]
     check_stored(app, "failed-reg", "1", source)
@@ -432,7 +473,9 @@ def test_uploads_delete_frees_the_staged_blobs(app, tmp_path):
 
 
 def test_uploads_delete_of_a_registered_upload_keeps_the_weights(app, weights):
-    model = app.execute(f"upload --source {weights} --name keep-after-forget").value.model
+    model = app.execute(
+        f"upload --base-model gpt-4o --source {weights} --name keep-after-forget"
+    ).value.model
     outcome = app.execute("uploads delete --path keep-after-forget")
     assert outcome.message.startswith("Forgot upload keep-after-forget/1; its weights belong")
     assert journal_of(app, "keep-after-forget", "1") is None
@@ -448,7 +491,7 @@ def test_upload_through_the_magic(shell, app, weights, capsys):
     magic_app.use_sandbox(app._sandbox_info)
     before = registry(app)
     result = shell.run_cell(
-        f"%azmodels upload --source {weights} --name magic-upload --no-progress"
+        f"%azmodels upload --base-model gpt-4o --source {weights} --name magic-upload --no-progress"
     )
     assert result.error_in_exec is None and result.result is None
     out = capsys.readouterr().out
@@ -456,7 +499,9 @@ def test_upload_through_the_magic(shell, app, weights, capsys):
     assert registry(app) == sorted([*before, ("magic-upload", "1")])
     check_stored(app, "magic-upload", "1", weights)
 
-    result = shell.run_cell(f"%azmodels upload --source {weights} --name magic-upload --dry-run")
+    result = shell.run_cell(
+        f"%azmodels upload --base-model gpt-4o --source {weights} --name magic-upload --dry-run"
+    )
     assert result.error_in_exec is not None  # exists, no --overwrite
     captured = capsys.readouterr()
     text = captured.out + captured.err
@@ -466,7 +511,7 @@ def test_upload_through_the_magic(shell, app, weights, capsys):
 
 
 def test_deleting_a_model_forgets_its_upload(app, weights):
-    app.execute(f"upload --source {weights} --name gone-soon")
+    app.execute(f"upload --base-model gpt-4o --source {weights} --name gone-soon")
     assert journal_of(app, "gone-soon", "1") is not None
     app.execute("delete --name gone-soon --force")
     assert journal_of(app, "gone-soon", "1") is None
@@ -487,14 +532,18 @@ def test_a_failed_overwrite_puts_the_old_version_back(tmp_path):
     port = int(first._sandbox_info.arm_endpoint.rsplit(":", 1)[1])
     try:
         source = write_safetensors(tmp_path / "v1.safetensors", {"w": ("F16", (8, 8))}, seed=1)
-        before = first.execute(f"upload --source {source} --name keep-me").value.model
+        before = first.execute(
+            f"upload --base-model gpt-4o --source {source} --name keep-me"
+        ).value.model
     finally:
         first.close()
     second = start_app(data_dir=str(data), port=port, extra_args=["--sas-minutes", "0"])
     try:
         newer = write_safetensors(tmp_path / "v2.safetensors", {"w": ("F16", (9, 9))}, seed=2)
         with pytest.raises(AzModelsError) as caught:
-            second.execute(f"upload --source {newer} --name keep-me --overwrite")
+            second.execute(
+                f"upload --base-model gpt-4o --source {newer} --name keep-me --overwrite"
+            )
         assert "version 1 is unchanged" in str(caught.value)
         after = second.connection.foundry.get_version("keep-me", "1")
         assert after.ready
@@ -509,7 +558,7 @@ def test_a_failed_overwrite_puts_the_old_version_back(tmp_path):
 
 def test_show_lists_each_files_sha256_from_blob_metadata(app, tmp_path):
     folder = make_model_folder(tmp_path / "digests", hidden_size=16)
-    app.execute(f"upload --source {folder} --name show-digests --no-progress")
+    app.execute(f"upload --base-model gpt-4o --source {folder} --name show-digests --no-progress")
     check_stored(app, "show-digests", "1", folder)  # exactly the user's files
     details = app.execute("show show-digests").value
     expected = source_digests(folder)
@@ -567,6 +616,20 @@ def _count_calls(monkeypatch, counts: dict[str, int], owner, name: str) -> None:
     monkeypatch.setattr(owner, name, counted)
 
 
+def _freeze_at_registration(monkeypatch, counts: dict[str, int], foundry) -> dict[str, int]:
+    """The counts as they were when createAsync was sent: the registration then polls the
+    version as long as it takes (the SDK's way), which says nothing about the reads before."""
+    frozen: dict[str, int] = {}
+    create_async = foundry.create_async
+
+    def registering(*args, **kwargs):
+        frozen.update(counts)
+        return create_async(*args, **kwargs)
+
+    monkeypatch.setattr(foundry, "create_async", registering)
+    return frozen
+
+
 def test_a_resumed_upload_reads_the_journal_and_the_version_once(app, tmp_path, monkeypatch):
     from azmodels_magic.clients.blob import BlobTransfer
     from azmodels_magic.journal import UploadJournal
@@ -587,25 +650,33 @@ def test_a_resumed_upload_reads_the_journal_and_the_version_once(app, tmp_path, 
         init(self, **kwargs)
 
     monkeypatch.setattr(BlobTransfer, "__init__", counted_init)
+    before = _freeze_at_registration(monkeypatch, counts, foundry)
 
-    report = app.uploads.upload(source=str(source), name="read-once", progress=None)
+    report = app.uploads.upload(
+        base_model="gpt-4o", source=str(source), name="read-once", progress=None
+    )
     assert report.bytes_sent == 0 and report.model.ready  # resumed: nothing sent again
     assert counts["load"] == counts["matches"] == counts["upload"] == len(built) == 1, counts
-    # asked once whether the version exists, once for what the registration made
-    assert counts["get_version"] == 2 and "read_credential" not in counts, counts
+    # asked once whether the version exists; then the registration's own polls
+    assert before["get_version"] == 1 and counts["get_version"] > 1, (before, counts)
+    assert "read_credential" not in counts, counts
 
 
 def test_an_overwrite_reads_the_old_version_once(app, tmp_path, monkeypatch):
     old = write_safetensors(tmp_path / "a.safetensors", {"w": ("F16", (32, 32))}, seed=22)
     new = write_safetensors(tmp_path / "b.safetensors", {"w": ("F16", (32, 32))}, seed=23)
-    app.uploads.upload(source=str(old), name="swap-once")
+    app.uploads.upload(base_model="gpt-4o", source=str(old), name="swap-once")
     counts: dict[str, int] = {}
     foundry = app.connection.foundry
     for name in ("get_version", "read_credential", "start_pending_upload"):
         _count_calls(monkeypatch, counts, foundry, name)
-    report = app.uploads.upload(source=str(new), name="swap-once", overwrite=True)
+    before = _freeze_at_registration(monkeypatch, counts, foundry)
+    report = app.uploads.upload(
+        base_model="gpt-4o", source=str(new), name="swap-once", overwrite=True
+    )
     assert report.sha256 == {"b.safetensors": sha256_file(new)}
-    assert counts == {"get_version": 2, "read_credential": 1, "start_pending_upload": 1}, counts
+    assert before == {"get_version": 1, "read_credential": 1, "start_pending_upload": 1}, before
+    assert counts["get_version"] > 1  # the registration's polls of the version
     check_stored(app, "swap-once", "1", new)
 
 
@@ -626,7 +697,9 @@ def test_progress_reaches_the_service_through_the_callback_protocol(app, tmp_pat
     source = write_safetensors(tmp_path / "w.safetensors", {"w": ("F16", (512, 512))}, seed=24)
     size = source.stat().st_size
     heard = Heard()
-    report = app.uploads.upload(source=str(source), name="heard", progress=heard)
+    report = app.uploads.upload(
+        base_model="gpt-4o", source=str(source), name="heard", progress=heard
+    )
     assert heard.calls[0] == ("start", size)
     updates = [n for kind, n in heard.calls[1:] if kind == "update"]
     assert len(updates) == len(heard.calls) - 1 > 1  # block by block, nothing skipped
@@ -659,11 +732,11 @@ def test_storage_that_does_not_hold_what_was_sent_registers_nothing(app, tmp_pat
     monkeypatch.setattr(UploadService, "_transfer", staticmethod(transfer_then_tamper))
     before = registry(app)
     with pytest.raises(AzModelsError) as caught:
-        app.uploads.upload(source=str(source), name="tampered")
+        app.uploads.upload(base_model="gpt-4o", source=str(source), name="tampered")
     assert "does not hold w.safetensors as it was sent" in one_line(caught.value)
     assert registry(app) == before
     monkeypatch.undo()
-    report = app.uploads.upload(source=str(source), name="tampered")
+    report = app.uploads.upload(base_model="gpt-4o", source=str(source), name="tampered")
     assert report.bytes_sent == source.stat().st_size  # that file again, in full
     check_stored(app, "tampered", "1", source)
 
@@ -688,3 +761,57 @@ def test_a_manifest_or_metadata_that_is_not_a_digest_shows_none(app):
         blob.set_blob_metadata({"sha256": "z" * 64})
     details = app.execute("show bad-manifest").value
     assert [(f.path, f.sha256) for f in details.files] == [("model.bin", None)]
+
+
+def test_lora_settings_come_from_the_flags_or_the_adapter_config(app, tmp_path):
+    folder = make_model_folder(tmp_path / "adapter", shards=1)
+    peft = {"r": 16, "lora_alpha": 32, "target_modules": ["q_proj", "v_proj"], "lora_dropout": 0.1}
+    (folder / "adapter_config.json").write_text(json.dumps(peft))
+    app.execute(
+        f"upload --source {folder} --name lora-peft --base-model gpt-4o --weight-type LoRA "
+        "--publisher contoso"
+    )
+    body = registered(app, "lora-peft", "1")
+    assert body["loraConfig"] == {
+        "rank": 16, "alpha": 32, "targetModules": ["q_proj", "v_proj"], "dropout": 0.1,
+    }  # fmt: skip
+    assert body["catalogInfo"] == {"publisherId": "contoso"}
+    model = app.uploads.upload(
+        source=str(folder), name="lora-flags", base_model="gpt-4o", weight_type="LoRA",
+        lora_rank=4, lora_alpha=8, lora_target_modules=["o_proj"], lora_dropout=0.0,
+    ).model  # fmt: skip
+    assert registered(app, "lora-flags", "1")["loraConfig"] == {
+        "rank": 4, "alpha": 8, "targetModules": ["o_proj"], "dropout": 0.0,
+    }  # fmt: skip
+    assert model.lora_config["rank"] == 4
+    before = registry(app)
+    for bad, complaint in (
+        ({"lora_rank": 0}, "whole number > 0"),
+        ({"lora_alpha": "8"}, "whole number > 0"),
+        ({"lora_dropout": 2}, "from 0 to 1"),
+        ({"lora_target_modules": "q_proj"}, "list of names"),
+        ({"publisher": " "}, "non-empty"),
+    ):
+        with pytest.raises(ValidationError, match=complaint):
+            app.uploads.upload(source=str(folder), name="lora-bad", base_model="gpt-4o", **bad)
+    (folder / "adapter_config.json").write_text(json.dumps({**peft, "r": -1}))
+    with pytest.raises(ValidationError, match=r"adapter_config\.json: LoRA rank"):
+        app.uploads.upload(source=str(folder), name="lora-bad", base_model="gpt-4o",
+                           weight_type="LoRA")  # fmt: skip
+    assert registry(app) == before
+
+
+def test_the_services_warnings_reach_the_record_the_card_and_the_frame(app, tmp_path):
+    folder = make_model_folder(tmp_path / "with-code", shards=1)
+    (folder / "modeling_custom.py").write_text("import os\n")
+    model = app.execute(
+        f"upload --source {folder} --name with-code --base-model gpt-4o"
+    ).value.model
+    assert model.artifact_category == "RuntimeDependent"
+    assert model.artifact_signals == ("CustomPythonCode",)
+    assert [code for code, _ in model.warnings] == ["RuntimeDependentArtifact"]
+    text = card_for(app.execute("show with-code").value).text()
+    assert "RuntimeDependent (CustomPythonCode)" in text
+    assert "RuntimeDependentArtifact" in text and model.warnings[0][1] in text
+    frame = app.execute("list --type custom").value.set_index("name")
+    assert frame.loc["with-code", "warnings"] == "RuntimeDependentArtifact"
