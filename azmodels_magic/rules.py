@@ -448,7 +448,7 @@ BASE_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 # An asset id given whole: azureml://registries/{registry}/models/{name}/versions/{version}.
 BASE_MODEL_ID = re.compile(
     r"^azureml://registries/[A-Za-z0-9][A-Za-z0-9._-]*/models/[A-Za-z0-9][A-Za-z0-9._-]*"
-    r"/versions/[A-Za-z0-9][A-Za-z0-9._-]*$"
+    r"/versions/[A-Za-z0-9][A-Za-z0-9._-]*\Z"
 )
 # azd's expansion of a bare name (custom_create.go:333-338): this registry, version 1.
 BASE_MODEL_REGISTRY = "azureml://registries/azureml-fireworks/models/{name}/versions/1"
