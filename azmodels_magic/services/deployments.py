@@ -333,10 +333,14 @@ class DeploymentService:
 
     def base_of(self, model: CustomModel) -> BaseModel | None:
         """The catalog entry of a custom model's base model (matched by the asset id's model
-        name), or None when it has none or the catalog does not list it."""
+        name) when it is hosted as custom weights are: format `Fireworks` (the FW-* catalog
+        models; custom weights draw on AIServices.GlobalProvisionedManaged.Fireworks). An
+        OpenAI base model's SKUs (gpt-4o's PTUs, 15 in steps of 5) say nothing of them. None
+        when there is no such entry."""
         name = rules.base_model_name(model.base_model)
         found = self.models.base_versions(name) if name else []
-        return found[0] if found else None
+        hosted = [m for m in found if m.format.lower() == "fireworks"]
+        return hosted[0] if hosted else None
 
     def skus_for(self, model: BaseModel | CustomModel) -> tuple[SkuOption, ...]:
         """What the service advertises for the model: its catalog SKUs, or a custom model's base

@@ -108,7 +108,7 @@ def _check_built(seen: dict[str, Any], weights: Path) -> None:
     ]
     assert [(d["name"], d["sku"]["capacity"], d["state"]) for d in built["deployments"]] == [
         ("rel-base", 3, "Succeeded"),
-        ("rel-custom", 1, "Succeeded"),
+        ("rel-custom", 80, "Succeeded"),  # a custom deploy's default: GlobalProvisionedManaged 80
     ]
     # byte-exact: the registered model holds the file, nothing else
     assert seen["weights"]["model.safetensors"] == file_sha256(weights)

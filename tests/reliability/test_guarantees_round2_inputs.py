@@ -91,7 +91,9 @@ def test_a_bad_journal_of_the_upload_itself_is_set_aside_and_the_upload_runs(
     path = journal_path(app.uploads.key("bad-journal", "1"))
     content = BAD_CONTENTS["a nesting bomb"]
     path.write_bytes(content)
-    report = app.uploads.upload(source=str(weights), name="bad-journal", version="1")
+    report = app.uploads.upload(
+        source=str(weights), name="bad-journal", version="1", base_model="gpt-4o"
+    )
     assert report.model.name == "bad-journal"
     kept = list(own_cache.glob(f"{path.name}.bad-*"))
     assert len(kept) == 1 and kept[0].read_bytes() == content

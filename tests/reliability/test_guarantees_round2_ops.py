@@ -48,7 +48,8 @@ def test_all_accounts_with_a_hung_account_exits_promptly(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "Warning: stuck: no answer within" in done.stdout
-    assert "team-b" in done.stdout
+    # The answering accounts were read: three accounts, one warning.
+    assert "in 3 accounts; 1 account could not be read" in done.stdout
     assert took < 60 + 20, f"took {took:.0f} s"
 
 
@@ -79,7 +80,16 @@ def test_terminal_sandbox_state_is_private_under_a_normal_umask(tmp_path):
     try:
         started = cli("sandbox", "start")
         assert started.returncode == 0, started.stderr
-        uploaded = cli("upload", "--source", str(weights), "--name", "private-m", "--no-progress")
+        uploaded = cli(
+            "upload",
+            "--source",
+            str(weights),
+            "--name",
+            "private-m",
+            "--base-model",
+            "gpt-4o",
+            "--no-progress",
+        )
         assert uploaded.returncode == 0, uploaded.stderr
     finally:
         cli("sandbox", "stop")
@@ -104,31 +114,21 @@ def _storage(info):
     return BlobServiceClient.from_connection_string(conn)
 
 
-def test_delete_refused_by_storage_keeps_the_registration_and_the_weights(app, tmp_path):
-    """Storage refuses to delete the weights (a lease here, as a firewall or a missing role
-    would): the model stays registered with its weights, and deleting again later works."""
-    from azmodels_magic.errors import AzModelsError
-
-    app.uploads.upload(source=str(make_weights(tmp_path)), name="refused-del")
+def test_delete_with_the_read_only_credential_azure_hands_out_reports_what_it_did(app, tmp_path):
+    """Azure's `credentials` SAS reads and lists (EVIDENCE.md §2): the weights cannot be removed
+    through any credential the service gives. Delete removes the registration, says the weights
+    stay in the project's storage, and reports no failure for what it did; a second delete says
+    there is nothing left to delete. (A storage refusal other than the credential's own keeps
+    the model registered: services/models.py delete_version.)"""
+    app.uploads.upload(source=str(make_weights(tmp_path)), name="refused-del", base_model="gpt-4o")
     raw = Raw(app._sandbox_info)
     sas = raw.read_sas("refused-del", "1")
     container = sas.split("?")[0].rsplit("/", 1)[1]
-    with _storage(app._sandbox_info) as service:
-        blob = service.get_blob_client(container, "model.safetensors")
-        lease = blob.acquire_lease(lease_duration=-1)
-        try:
-            with pytest.raises(AzModelsError) as refused:
-                app.run("delete --name refused-del --force")
-            assert "still registered" in str(refused.value)
-            assert [m["version"] for m in raw.registry() if m["name"] == "refused-del"] == ["1"]
-            assert blob.exists()
-        finally:
-            lease.release()
     done = app.run("delete --name refused-del --force")
-    assert "refused-del" in done
+    assert "refused-del" in done and "read them, not remove them" in done, done
     assert not any(m["name"] == "refused-del" for m in raw.registry())
     with _storage(app._sandbox_info) as service:
-        assert not list(service.get_container_client(container).list_blobs())
+        assert list(service.get_container_client(container).list_blobs())  # as said: they stay
 
 
 # -- break 12: switching account switches the project ---------------------------------------------
@@ -145,7 +145,9 @@ def test_switching_account_switches_the_project(tmp_path):
         # team-c has no project: an upload has nowhere to register, and must not land in the
         # previous account's project.
         with pytest.raises(AzModelsError):
-            app.uploads.upload(source=str(make_weights(tmp_path)), name="wrong-project")
+            app.uploads.upload(
+                source=str(make_weights(tmp_path)), name="wrong-project", base_model="gpt-4o"
+            )
         assert not any(m["name"] == "wrong-project" for m in raw.registry())
         assert app.project_endpoint != info.project_endpoint
         assert "team-c" in switched.message and "no project" in switched.message

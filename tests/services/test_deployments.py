@@ -514,15 +514,16 @@ def test_custom_deploy_beyond_the_fireworks_quota_is_refused_before_sending(app,
     assert fingerprint(app) == before and gone(app, "too-big")
 
 
-def test_custom_model_with_a_catalog_base_is_checked_against_the_base_skus(app, tmp_path):
-    """A custom model whose base model the catalog lists: its SKUs and capacity steps are what
-    the catalog advertises for the base (matched by the asset id's model name)."""
+def test_custom_model_with_an_openai_base_leaves_sku_and_capacity_to_the_service(app, tmp_path):
+    """gpt-4o's catalog SKUs (PTUs of 15 in steps of 5) are OpenAI's hosting, not the Fireworks
+    capacity custom weights deploy on: nothing is invented from them, and the service's own
+    refusal is the answer, one line, nothing created."""
     path = write_safetensors(tmp_path / "b.safetensors", {"w": ("F16", (4,))})
     app.execute(f"upload --source {path} --name based-chat --base-model gpt-4o")
     before = fingerprint(app)
     for line, words in (
-        ("--capacity 17", ["capacity 17 is not on the step", "nearest: 15 or 20"]),
-        ("--sku Premium", ["'Premium' is not offered", "base model gpt-4o", "GlobalStandard ("]),
+        ("--capacity 17", ["InvalidCapacity", "steps of 40"]),
+        ("--sku Premium", ["InvalidResourceProperties", "'Premium' is not supported"]),
     ):
         with pytest.raises(ValidationError) as refused:
             app.execute(f"deploy --name based-chat --deployment-name based {line}")
