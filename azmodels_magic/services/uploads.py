@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import rules
-from ..clients.blob import BlobTransfer, UploadResult
+from ..clients.blob import BlobTransfer, UploadResult, file_sha256
 from ..clients.storage import delete_blobs, stored_files
 from ..errors import (
     AzModelsError,
@@ -43,7 +43,7 @@ from ..errors import (
 from ..http.operation import poll_until
 from ..journal import ReplaceIntent, UploadJournal, UploadLock, same_location
 from ..journal import upload_key as journal_key
-from ..records import META_PREFIX, CustomModel, Displayable
+from ..records import META_PREFIX, CustomModel, Displayable, WeightFile
 from ..redaction import get_logger
 from ..rules import suggest_deployment_name
 from ..sizes import human_rate, human_size
@@ -282,6 +282,24 @@ def tree_digest(digests: dict[str, str]) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
+def _difference(journal: UploadJournal, files: tuple[WeightFile, ...]) -> str | None:
+    """What tells the files a finished journal stored from `files` (names, sizes, then the
+    SHA-256 of the bytes now against the one recorded at commit); None when they are the same."""
+    stored = {f.relative: f for f in journal.files}
+    current = {f.relative: f for f in files}
+    if extra := sorted(current.keys() - stored.keys()):
+        return f"{escaped(extra[0])} was not among them"
+    if missing := sorted(stored.keys() - current.keys()):
+        return f"{escaped(missing[0])} is not among these"
+    for relative, file in sorted(current.items()):
+        if file.size != stored[relative].size:
+            return f"{escaped(relative)} has another size"
+    for relative, file in sorted(current.items()):
+        if stored[relative].sha256 is None or file_sha256(file) != stored[relative].sha256:
+            return f"{escaped(relative)} holds other bytes"
+    return None
+
+
 @dataclass
 class _Prepared:
     """Everything the checks learned, fetched once and handed down the path."""
@@ -376,7 +394,18 @@ class UploadService:
             and existing is not None
             and same_location(existing.blob_uri, journal.container_url)
         ):
-            finished = existing  # every byte committed and registered; the note never written
+            # Every byte committed and registered, the note never written: but only these very
+            # files may be answered for by it (another source under the same name is not).
+            differs = _difference(journal, info.files)
+            if differs is None:
+                finished = existing
+            elif not overwrite:
+                raise ConflictError(
+                    f"'{name}' version {version} is registered from an earlier run's files "
+                    f"({escaped(journal.source)}), not these: {differs}. Pass --overwrite to "
+                    "replace it with these files, or choose another --version.",
+                    code="ModelVersionExists",
+                )
         if existing is not None and not overwrite and finished is None:
             raise ConflictError(
                 f"Custom model '{name}' version {version} already exists "

@@ -1,0 +1,152 @@
+"""Issue 17, round two, the upload items: a source rewritten during the read or between runs, a
+finished run answering for other files, symlinked folders, the block plan of huge files and a
+storage leg that refuses connections. Over real HTTP against the sandbox; hooks are the public
+progress callbacks and the kill points of crash_child.py, never a mock of our clients."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from reliability_support import Raw, file_sha256, make_weights, sha256
+from test_upload_guarantees import change_in_place, kill_at, registered, small_blocks
+
+from azmodels_magic.errors import AzModelsError, UploadError
+from azmodels_magic.journal import UploadJournal
+from azmodels_magic.sample_weights import write_safetensors
+
+BIG = {"w": ("F32", (2600, 1000))}  # ~10 MB: forty 256 KiB blocks, more than the read-ahead
+
+
+class Hook:
+    """A TransferProgress that runs `action` once, at its first update (a block is stored)."""
+
+    def __init__(self, action, at: str = "update") -> None:
+        self.action, self.at, self.fired = action, at, False
+
+    def _fire(self) -> None:
+        if not self.fired:
+            self.fired = True
+            self.action()
+
+    def start(self, total: int) -> None:
+        if self.at == "start":
+            self._fire()
+
+    def skip(self, nbytes: int) -> None:
+        pass
+
+    def update(self, nbytes: int) -> None:
+        if self.at == "update":
+            self._fire()
+
+
+def rewrite(path: Path, seed: int, *, keep_mtime: bool) -> None:
+    """Rewrite every byte of `path` in place, same size (another safetensors of the same shape)."""
+    before = path.stat()
+    other = write_safetensors(path.with_name("other.tmp"), BIG, seed=seed)
+    data = other.read_bytes()
+    other.unlink()
+    assert len(data) == before.st_size
+    with open(path, "r+b") as handle:
+        handle.write(data)
+    if keep_mtime:
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+# -- break 2: a file rewritten in place while it is read ------------------------------------------
+
+
+@pytest.mark.parametrize("keep_mtime", [False, True], ids=["mtime-moves", "mtime-restored"])
+def test_a_file_rewritten_during_the_upload_fails_it_and_registers_nothing(
+    app, tmp_path, keep_mtime
+) -> None:
+    """Rewritten (same size) once its first block is stored: the bytes read so far and the ones
+    still to read belong to two files; the upload fails naming it, and nothing is registered."""
+    raw = Raw(app._sandbox_info)
+    name = f"rewritten-{'keep' if keep_mtime else 'move'}"
+    source = write_safetensors(tmp_path / "model.safetensors", BIG, seed=1)
+    hook = Hook(lambda: rewrite(source, 2, keep_mtime=keep_mtime))
+    small_blocks(app)
+    with pytest.raises(UploadError) as failed:
+        app.uploads.upload(source=str(source), name=name, progress=hook)
+    assert hook.fired
+    text = str(failed.value)
+    assert "model.safetensors" in text and "changed while it was read" in text, text
+    assert "\n" not in text
+    assert registered(raw, name) == []
+    # The journal stays, and the next run (the file no longer changing) stores it as it is now.
+    assert UploadJournal.load(app.uploads.key(name, "1")) is not None
+    small_blocks(app)
+    report = app.uploads.upload(source=str(source), name=name, progress=False)
+    assert report.sha256[source.name] == file_sha256(source)
+    assert sha256(raw.download(name, "1")[source.name]) == file_sha256(source)
+
+
+# -- break 3: a resume re-verifies the files an interrupted run committed ------------------------
+
+
+def test_a_resume_re_reads_a_committed_file_changed_in_place(app, tmp_path) -> None:
+    """Killed with every file committed and verified; the file then changes keeping size and
+    mtime: the resume must store and register the bytes there now, not the stale copy."""
+    raw = Raw(app._sandbox_info)
+    name = "committed-changed"
+    source = make_weights(tmp_path, seed=31)
+    kill_at(app, source, name, "register")
+    journal = UploadJournal.load(app.uploads.key(name, "1"))
+    assert journal is not None and journal.complete, "the killed run committed nothing"
+    change_in_place(source, 5000, os.urandom(64))
+
+    small_blocks(app)
+    report = app.uploads.upload(source=str(source), name=name, progress=False)
+    assert report.bytes_sent == source.stat().st_size, "the changed file was not sent again"
+    assert report.sha256[source.name] == file_sha256(source)
+    stored = raw.download(name, "1")
+    assert sha256(stored[source.name]) == file_sha256(source)
+    assert registered(raw, name)[0]["tags"]["azmodels.sha256"] == file_sha256(source)
+
+
+# -- break 4: a finished earlier run answers only for its own files -------------------------------
+
+
+def _folder(path: Path, seed: int, extra: str | None = None) -> Path:
+    path.mkdir(parents=True)
+    make_weights(path, seed=seed)
+    if extra:
+        (path / extra).write_text("{}")
+    return path
+
+
+@pytest.mark.parametrize("other", ["other-files", "same-names-other-bytes"])
+def test_a_finished_run_of_folder_a_does_not_answer_for_folder_b(app, tmp_path, other) -> None:
+    """Folder A's run is killed once its registration was accepted; an upload of B under the
+    same name is refused (one line: what differs, --overwrite) and A stays registered as it
+    was. With --overwrite, B replaces it."""
+    raw = Raw(app._sandbox_info)
+    name = f"done-{other[:5]}"
+    a = _folder(tmp_path / "a", seed=41)
+    kill_at(app, a, name, "polling")
+    assert UploadJournal.load(app.uploads.key(name, "1")).status == "uploaded"
+    if other == "other-files":
+        b = _folder(tmp_path / "b", seed=42, extra="config.json")
+    else:  # the same names, sizes and mtimes: only the bytes tell them apart
+        b = _folder(tmp_path / "b", seed=43)
+        st = (a / "model.safetensors").stat()
+        os.utime(b / "model.safetensors", ns=(st.st_atime_ns, st.st_mtime_ns))
+    stored_a = raw.download(name, "1") if raw.wait_settled() else None
+
+    small_blocks(app)
+    with pytest.raises(AzModelsError) as refused:
+        app.execute(["upload", "--source", str(b), "--name", name, "--no-progress"])
+    text = str(refused.value)
+    assert "--overwrite" in text and "\n" not in text, text
+    assert ("config.json" if other == "other-files" else "model.safetensors") in text, text
+    assert raw.download(name, "1") == stored_a, "A's registration must be left as it was"
+
+    small_blocks(app)
+    done = app.execute(["upload", "--source", str(b), "--name", name, "--overwrite",
+                        "--no-progress"])  # fmt: skip
+    assert "already stored by an earlier run" not in done.message
+    stored = raw.download(name, "1")
+    assert sha256(stored["model.safetensors"]) == file_sha256(b / "model.safetensors")
