@@ -6,10 +6,11 @@ progress callbacks and the kill points of crash_child.py, never a mock of our cl
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
-from reliability_support import Raw, file_sha256, make_weights, sha256
+from reliability_support import Raw, file_sha256, make_weights, sha256, start_app
 from test_upload_guarantees import change_in_place, kill_at, registered, small_blocks
 
 from azmodels_magic.errors import AzModelsError, UploadError
@@ -150,3 +151,47 @@ def test_a_finished_run_of_folder_a_does_not_answer_for_folder_b(app, tmp_path, 
     assert "already stored by an earlier run" not in done.message
     stored = raw.download(name, "1")
     assert sha256(stored["model.safetensors"]) == file_sha256(b / "model.safetensors")
+
+
+# -- risk: storage gone fails within seconds, and keeps the journal -------------------------------
+
+
+def _kill_azurite(info) -> None:
+    import psutil
+
+    found = [
+        p
+        for p in psutil.Process(info.pid).children(recursive=True)
+        if "azurite" in " ".join(p.cmdline()).lower()
+    ]
+    assert found, "no Azurite process under the sandbox"
+    for process in found:
+        process.kill()
+    psutil.wait_procs(found, timeout=10)
+
+
+def test_storage_refusing_connections_fails_the_upload_within_seconds(tmp_path) -> None:
+    """Azurite killed once the slot is taken (the REST planes still answer): the blob leg's
+    refused connections end the upload in seconds (it took 86-89 s), in one line saying so,
+    and the journal stays for a resume."""
+    app = start_app(retry_backoff=0.5)  # the default backoff: its retries are what took long
+    try:
+        source = write_safetensors(tmp_path / "model.safetensors", BIG, seed=5)
+        killed: list[float] = []
+
+        def kill() -> None:
+            _kill_azurite(app._sandbox_info)
+            killed.append(time.monotonic())
+
+        small_blocks(app)
+        with pytest.raises(AzModelsError) as failed:
+            app.uploads.upload(
+                source=str(source), name="storage-gone", progress=Hook(kill, "start")
+            )
+        took = time.monotonic() - killed[0]
+        text = str(failed.value)
+        assert "refused the connection" in text and "\n" not in text, text
+        assert took < 10, f"took {took:.1f} s"
+        assert UploadJournal.load(app.uploads.key("storage-gone", "1")) is not None
+    finally:
+        app.close()
