@@ -99,6 +99,13 @@ def block_size_for(size: int, base: int = DEFAULT_BLOCK_SIZE) -> int:
     return block
 
 
+def file_blocks(size: int, base: int) -> tuple[int, int]:
+    """(block size, blocks) of a file of `size` bytes with base block size `base`: what the
+    transfer sends and what a plan shows. Up to one block: a single Put Blob (0 blocks)."""
+    block = block_size_for(size, base)
+    return block, 0 if size <= base else -(-size // block)
+
+
 def block_digest(data: bytes | memoryview) -> str:
     """The digest the journal records per staged block (BLAKE2b-128: several times faster than
     SHA-256, and as good at noticing changed bytes)."""
@@ -325,10 +332,9 @@ class BlobTransfer:
             if (entry.size, entry.mtime_ns) != (file.size, file.mtime_ns):
                 raise _changed_since_journaled()
             size = entry.block_size
+            count = 0 if file.size <= base else -(-file.size // size)
         else:
-            size = block_size_for(file.size, base)
-        # Files up to one block go up in a single Put Blob: one request instead of two.
-        count = 0 if file.size <= base else -(-file.size // size)
+            size, count = file_blocks(file.size, base)
         return _Plan(index, file, size, [block_id(index, i) for i in range(count)])
 
     def _check_service(self, container: Any, plans: list[_Plan], journal: UploadJournal) -> None:

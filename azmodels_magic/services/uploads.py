@@ -29,7 +29,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import rules
-from ..clients.blob import BlobTransfer, UploadResult, file_sha256
+from ..clients.blob import (
+    MAX_BLOCK_SIZE,
+    MAX_BLOCKS,
+    MIB,
+    BlobTransfer,
+    UploadResult,
+    file_blocks,
+    file_sha256,
+)
 from ..clients.storage import delete_blobs, stored_files
 from ..errors import (
     AzModelsError,
@@ -79,7 +87,16 @@ class UploadPlan(Displayable):
 
     @property
     def blocks(self) -> int:
-        return sum(max(1, -(-f.size // self.block_size)) for f in self.info.files)
+        """Requests the transfer makes for the bytes: its blocks, or one Put Blob a file."""
+        return sum(max(1, file_blocks(f.size, self.block_size)[1]) for f in self.info.files)
+
+    @property
+    def largest_block(self) -> int:
+        """The largest block sent: the base size, grown for a file that needs more than the
+        service's 50,000 blocks of it (as the transfer grows it)."""
+        return max(
+            [self.block_size, *(file_blocks(f.size, self.block_size)[0] for f in self.info.files)]
+        )
 
     def rows(self) -> list[tuple[str, Any]]:
         info = self.info
@@ -93,7 +110,7 @@ class UploadPlan(Displayable):
             (
                 "Block plan",
                 f"{self.blocks} block{'s' if self.blocks != 1 else ''} of up to "
-                f"{human_size(self.block_size)}, "
+                f"{human_size(self.largest_block)}, "
                 f"{self.workers} in parallel",
             ),
         ]
@@ -282,6 +299,20 @@ def tree_digest(digests: dict[str, str]) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
+def _check_blob_sizes(files: tuple[WeightFile, ...], block_size: int) -> None:
+    """Refuse a file larger than one block blob can hold (50,000 blocks of 4,000 MiB)."""
+    for file in files:
+        try:
+            file_blocks(file.size, block_size)
+        except UploadError:
+            raise ValidationError(
+                f"{escaped(file.relative)} is {human_size(file.size)}: larger than one blob can "
+                f"hold ({MAX_BLOCKS:,} blocks of {MAX_BLOCK_SIZE // MIB:,} MiB, "
+                f"{human_size(MAX_BLOCKS * MAX_BLOCK_SIZE)}). Split it into smaller files, "
+                "then upload again; nothing was sent."
+            ) from None
+
+
 def _difference(journal: UploadJournal, files: tuple[WeightFile, ...]) -> str | None:
     """What tells the files a finished journal stored from `files` (names, sizes, then the
     SHA-256 of the bytes now against the one recorded at commit); None when they are the same."""
@@ -430,6 +461,7 @@ class UploadService:
             replaces=existing is not None,
             links=links,
         )
+        _check_blob_sizes(info.files, plan.block_size)  # before a slot is asked for
         if existing is not None:
             using = self.models._deployments_of(existing, same_version=True) or []
             plan.in_use = [d.name for d in using]

@@ -6,6 +6,7 @@ progress callbacks and the kill points of crash_child.py, never a mock of our cl
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -195,3 +196,57 @@ def test_storage_refusing_connections_fails_the_upload_within_seconds(tmp_path) 
         assert UploadJournal.load(app.uploads.key("storage-gone", "1")) is not None
     finally:
         app.close()
+
+
+# -- risk: the dry run's block plan is the upload's, and too large a file is refused first --------
+
+MIB = 1024 * 1024
+
+
+def _with_sparse(folder: Path, size: int) -> Path:
+    """A model folder with a sparse file of `size` bytes (no real bytes on disk)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    make_weights(folder, seed=61)
+    with open(folder / "huge.dat", "wb") as handle:
+        handle.truncate(size)
+    return folder
+
+
+def test_a_5_tib_file_is_planned_with_the_blocks_the_upload_uses(app, tmp_path) -> None:
+    """50,000 blocks at most: 5 TiB in 128 MiB blocks (40,960 of them), not 327,680 blocks of
+    16 MiB the service would refuse, plus one Put Blob for the small file."""
+    folder = _with_sparse(tmp_path / "m", 5 * 1024**4)
+    plan = app.execute(["upload", "--source", str(folder), "--name", "huge-5t", "--dry-run"]).value
+    shown = dict(plan.rows())["Block plan"]
+    from azmodels_magic.sizes import human_size
+
+    assert shown.startswith(f"40961 blocks of up to {human_size(128 * MIB)},"), shown
+
+
+@pytest.fixture
+def roomy(tmp_path):
+    """A folder on a file system that holds a 200 TiB sparse file (tmpfs does, ext4 does not)."""
+    import tempfile
+
+    if not os.path.isdir("/dev/shm"):
+        pytest.skip("no tmpfs at /dev/shm for a 200 TiB sparse file")
+    folder = Path(tempfile.mkdtemp(dir="/dev/shm", prefix="azmodels-test-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_file_over_the_block_blob_limit_is_refused_before_a_slot(app, roomy) -> None:
+    """Over 50,000 x 4,000 MiB (190.7 TiB): one line naming the file, in the dry run and in
+    the upload, which asks for no slot and writes no journal."""
+    from azmodels_magic.errors import ValidationError
+
+    folder = _with_sparse(roomy / "m", 200 * 1024**4)
+    raw = Raw(app._sandbox_info)
+    before = raw.blob_count()
+    for extra in (["--dry-run"], []):
+        with pytest.raises(ValidationError) as refused:
+            app.execute(["upload", "--source", str(folder), "--name", "huge-200t", *extra])
+        text = str(refused.value)
+        assert "huge.dat" in text and "50,000 blocks" in text and "\n" not in text, text
+    assert raw.blob_count() == before, "a slot (its container) was asked for"
+    assert UploadJournal.load(app.uploads.key("huge-200t", "1")) is None
