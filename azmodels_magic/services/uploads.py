@@ -84,6 +84,21 @@ class UploadPlan(Displayable):
     in_use: list[str] = field(default_factory=list)  # deployments serving the replaced version
     links: dict[str, str] = field(default_factory=dict)  # symbolic links: relative -> target
     notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # symlinked folders left out ("x/")
+
+    @property
+    def skipped_folders(self) -> str:
+        """'1 symlinked folder (x/)', or '' when none was left out."""
+        if not self.skipped:
+            return ""
+        count = len(self.skipped)
+        shown = ", ".join(escaped(s) for s in self.skipped[:3]) + (", ..." if count > 3 else "")
+        return f"{count} symlinked folder{'s' if count != 1 else ''} ({shown})"
+
+    @property
+    def skipped_text(self) -> str:
+        """'skipped: 1 symlinked folder (x/)', or '' when none was left out."""
+        return f"skipped: {self.skipped_folders}" if self.skipped else ""
 
     @property
     def blocks(self) -> int:
@@ -121,6 +136,8 @@ class UploadPlan(Displayable):
         if self.in_use:
             rows.append(("Deployed as", ", ".join(self.in_use) + " (replacing needs --force)"))
         rows.extend(("Note", note) for note in self.notes)
+        if self.skipped:
+            rows.append(("Skipped", f"{self.skipped_folders}: --follow-symlinks uploads them"))
         if self.links:
             rows.append(("Links", f"{len(self.links)} symbolic link(s), uploaded as their targets"))
         rows.extend(
@@ -166,10 +183,12 @@ class UploadReport:
         serving = ""
         if self.plan.in_use:
             serving = f" Deployment {', '.join(self.plan.in_use)} now serves the new weights."
+        skipped = f" ({self.plan.skipped_text})" if self.plan.skipped else ""
         return (
             f"Uploaded {files} file{'s' if files != 1 else ''} "
-            f"({human_size(self.plan.info.total_size)}{resumed}) in {self.seconds:.1f} s at "
-            f"{rate}; registered {self.model.name} version {self.model.version}.{serving}"
+            f"({human_size(self.plan.info.total_size)}{resumed}){skipped} in "
+            f"{self.seconds:.1f} s at {rate}; registered {self.model.name} version "
+            f"{self.model.version}.{serving}"
         )
 
 
@@ -406,7 +425,8 @@ class UploadService:
         rules.check(rules.model_name, name)
         rules.check(rules.version, version)
         rules.check_tags(tags)
-        files = collect_files(source)  # walked once for both checks
+        skipped: list[str] = []
+        files = collect_files(source, follow_symlinks=follow_symlinks, skipped_folders=skipped)
         links = check_source(source, follow_symlinks=follow_symlinks, files=files)  # local
         info = inspect_source(source, declared_format=format, files=files)
         if any(m.name.lower() == name.lower() for m in self.models.catalog()):
@@ -460,6 +480,7 @@ class UploadService:
             workers=transfer.max_workers,
             replaces=existing is not None,
             links=links,
+            skipped=sorted(skipped),
         )
         _check_blob_sizes(info.files, plan.block_size)  # before a slot is asked for
         if existing is not None:

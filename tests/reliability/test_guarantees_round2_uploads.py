@@ -220,7 +220,10 @@ def test_a_5_tib_file_is_planned_with_the_blocks_the_upload_uses(app, tmp_path) 
     shown = dict(plan.rows())["Block plan"]
     from azmodels_magic.sizes import human_size
 
-    assert shown.startswith(f"40961 blocks of up to {human_size(128 * MIB)},"), shown
+    small = (folder / "model.safetensors").stat().st_size
+    small_count = 1 if small <= plan.block_size else -(-small // plan.block_size)
+    expected = f"{40960 + small_count} blocks of up to {human_size(128 * MIB)},"
+    assert shown.startswith(expected), shown
 
 
 @pytest.fixture
@@ -250,3 +253,68 @@ def test_a_file_over_the_block_blob_limit_is_refused_before_a_slot(app, roomy) -
         assert "huge.dat" in text and "50,000 blocks" in text and "\n" not in text, text
     assert raw.blob_count() == before, "a slot (its container) was asked for"
     assert UploadJournal.load(app.uploads.key("huge-200t", "1")) is None
+
+
+# -- break 5: symlinked folders are followed when asked, else named -------------------------------
+
+
+def _linked_model(tmp_path: Path) -> tuple[Path, Path]:
+    """A model folder with a symlinked folder inside (to its own subfolder) and one leading
+    outside it."""
+    folder = _folder(tmp_path / "model", seed=71)
+    (folder / "real").mkdir()
+    (folder / "real" / "inside.json").write_text('{"inside": 1}')
+    (folder / "alias").symlink_to(folder / "real", target_is_directory=True)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "tokenizer.json").write_text('{"outside": 1}')
+    (folder / "tok").symlink_to(outside, target_is_directory=True)
+    return folder, outside
+
+
+def test_symlinked_folders_are_named_when_not_followed(app, tmp_path) -> None:
+    raw = Raw(app._sandbox_info)
+    folder, _ = _linked_model(tmp_path)
+    plan = app.execute(["upload", "--source", str(folder), "--name", "linked-dirs",
+                        "--dry-run"]).value  # fmt: skip
+    shown = dict(plan.rows())
+    assert "2 symlinked folders (alias/, tok/)" in shown["Skipped"], shown
+    assert "--follow-symlinks" in shown["Skipped"]
+
+    small_blocks(app)
+    done = app.execute(["upload", "--source", str(folder), "--name", "linked-dirs",
+                        "--no-progress"])  # fmt: skip
+    assert "skipped: 2 symlinked folders (alias/, tok/)" in done.message, done.message
+    assert set(raw.download("linked-dirs", "1")) == {"model.safetensors", "real/inside.json"}
+
+
+def test_symlinked_folders_are_followed_when_asked(app, tmp_path) -> None:
+    raw = Raw(app._sandbox_info)
+    folder, outside = _linked_model(tmp_path)
+    plan = app.execute(["upload", "--source", str(folder), "--name", "follow-dirs",
+                        "--follow-symlinks", "--dry-run"]).value  # fmt: skip
+    shown = dict(plan.rows())
+    assert str(outside / "tokenizer.json") in shown["  tok/tokenizer.json"]
+    assert "Skipped" not in shown
+
+    small_blocks(app)
+    app.execute(["upload", "--source", str(folder), "--name", "follow-dirs", "--follow-symlinks",
+                 "--no-progress"])  # fmt: skip
+    stored = raw.download("follow-dirs", "1")
+    assert stored["tok/tokenizer.json"] == b'{"outside": 1}'
+    assert stored["alias/inside.json"] == stored["real/inside.json"] == b'{"inside": 1}'
+
+
+def test_a_symlinked_folder_loop_is_refused_in_one_line(app, tmp_path) -> None:
+    from azmodels_magic.errors import ValidationError
+
+    folder = _folder(tmp_path / "model", seed=72)
+    (folder / "sub").mkdir()
+    (folder / "sub" / "back").symlink_to(folder, target_is_directory=True)
+    for extra in (["--dry-run"], []):
+        with pytest.raises(ValidationError) as refused:
+            app.execute(["upload", "--source", str(folder), "--name", "loop-dirs",
+                         "--follow-symlinks", *extra])  # fmt: skip
+        text = str(refused.value)
+        assert "sub/back/" in text and "loop" in text and "\n" not in text, text
+    assert registered(Raw(app._sandbox_info), "loop-dirs") == []
