@@ -145,7 +145,7 @@ def build_parser(prog: str = "azmodels") -> _Parser:
     p.add_argument("--force", action="store_true", help="replace a version a deployment uses")
     p.add_argument(
         "--follow-symlinks", action="store_true",
-        help="upload what links leading outside the folder point at",
+        help="upload what links leading outside the folder point at, and symlinked folders",
     )  # fmt: skip
     _output_options(p, formats=False)
 

@@ -31,8 +31,13 @@ Design, and why:
   reading is cheap, sending is not, and the digest is always of the whole file. Each one is
   also compared with the digest the journal recorded when it was staged, and sent again when
   it differs (a source changed in place with the same size and mtime: the SHA-256 must describe
-  the stored bytes). Committed files are checked by blob size (and the sha256 metadata we set at
-  commit) and not re-read: their recorded SHA-256 is of the bytes that were stored.
+  the stored bytes). Committed files are checked by blob size and the sha256 metadata we set at
+  commit, and re-read: their recorded SHA-256 must still be of the bytes there now, else the
+  file is sent again.
+- A source changing under the reader. Each file's size, mtime, ctime and inode are compared
+  when it is opened and after its last byte is read, before it may be committed (AzCopy's
+  "source modified during transfer"): a file rewritten meanwhile fails, named, rather than
+  being stored as a mix of bytes that never existed together.
 - Secrets. The SAS URL lives only in local variables of `upload`; it never becomes an attribute,
   a repr, a log line (azure-core's header logging goes to a disabled logger, urllib3's request
   lines are redacted) or journal text. Failures surface as one redacted `UploadError` line.
@@ -92,6 +97,13 @@ def block_size_for(size: int, base: int = DEFAULT_BLOCK_SIZE) -> int:
             )
         block = min(block * 2, MAX_BLOCK_SIZE)
     return block
+
+
+def file_blocks(size: int, base: int) -> tuple[int, int]:
+    """(block size, blocks) of a file of `size` bytes with base block size `base`: what the
+    transfer sends and what a plan shows. Up to one block: a single Put Blob (0 blocks)."""
+    block = block_size_for(size, base)
+    return block, 0 if size <= base else -(-size // block)
 
 
 def block_digest(data: bytes | memoryview) -> str:
@@ -320,10 +332,9 @@ class BlobTransfer:
             if (entry.size, entry.mtime_ns) != (file.size, file.mtime_ns):
                 raise _changed_since_journaled()
             size = entry.block_size
+            count = 0 if file.size <= base else -(-file.size // size)
         else:
-            size = block_size_for(file.size, base)
-        # Files up to one block go up in a single Put Blob: one request instead of two.
-        count = 0 if file.size <= base else -(-file.size // size)
+            size, count = file_blocks(file.size, base)
         return _Plan(index, file, size, [block_id(index, i) for i in range(count)])
 
     def _check_service(self, container: Any, plans: list[_Plan], journal: UploadJournal) -> None:
@@ -340,7 +351,14 @@ class BlobTransfer:
                 except ResourceNotFoundError:
                     props = None
                 stored_sha = (props.metadata or {}).get("sha256") if props else None
-                if props and props.size == plan.file.size and stored_sha in (None, entry.sha256):
+                if (
+                    props
+                    and props.size == plan.file.size
+                    and stored_sha in (None, entry.sha256)
+                    # the file may have changed in place since (same size and mtime): its
+                    # recorded digest must still describe the bytes there now
+                    and file_sha256(plan.file) == entry.sha256
+                ):
                     plan.done_sha256 = entry.sha256
                     return
                 journal.reset_file(plan.file.relative)
@@ -511,9 +529,7 @@ class BlobTransfer:
         file = plan.file
         digest = hashlib.sha256()
         with open(file.path, "rb") as handle:
-            stat = os.fstat(handle.fileno())
-            if stat.st_size != file.size or stat.st_mtime_ns != file.mtime_ns:
-                raise UploadError(f"{file.relative} changed since it was listed; run again.")
+            opened = _opened(file, handle)
             if hasattr(os, "posix_fadvise"):
                 os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             if plan.single_put:
@@ -521,6 +537,7 @@ class BlobTransfer:
                     return
                 data = handle.read(file.size)
                 self._check_length(file, data, file.size)
+                _unchanged(file, handle, opened)
                 digest.update(data)
                 plan.sha256 = digest.hexdigest()
                 with plan.lock:
@@ -548,6 +565,9 @@ class BlobTransfer:
                 del data
             if handle.read(1):
                 raise UploadError(f"{file.relative} grew while it was read; run again.")
+            # Before this reader lets the file be committed: blocks read before and after a
+            # rewrite would be stored (and hashed) as bytes that never existed together.
+            _unchanged(file, handle, opened)
         plan.sha256 = digest.hexdigest()
 
     @staticmethod
@@ -576,6 +596,46 @@ class BlobTransfer:
             "max_block_size": block_size,
         }
         return open_container(sas_url, settings=self.settings, **options)
+
+
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    """What changes when a file's bytes may have: a write moves mtime and ctime (ctime even
+    when mtime is set back), a replacement the inode (AzCopy's "source modified during
+    transfer" check)."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def _opened(file: WeightFile, handle: Any) -> tuple[int, ...]:
+    """The identity of the open file, refused when it is not the file that was listed."""
+    st = os.fstat(handle.fileno())
+    if st.st_size != file.size or st.st_mtime_ns != file.mtime_ns:
+        raise UploadError(f"{file.relative} changed since it was listed; run again.")
+    return _identity(st)
+
+
+def _unchanged(file: WeightFile, handle: Any, opened: tuple[int, ...]) -> None:
+    """Refuse a file that changed while it was read (in place, or replaced at its path)."""
+    try:
+        now = _identity(os.stat(file.path))
+    except OSError:
+        now = None
+    if _identity(os.fstat(handle.fileno())) != opened or now != opened:
+        raise UploadError(
+            f"{file.relative} changed while it was read (source modified during transfer): "
+            "nothing was registered. Run the same upload again once it no longer changes."
+        )
+
+
+def file_sha256(file: WeightFile) -> str:
+    """The SHA-256 of the file's bytes now (unchanged while read), for a committed file a
+    resume would otherwise trust."""
+    digest = hashlib.sha256()
+    with open(file.path, "rb") as handle:
+        opened = _opened(file, handle)
+        while chunk := handle.read(MIB):
+            digest.update(chunk)
+        _unchanged(file, handle, opened)
+    return digest.hexdigest()
 
 
 def _changed_since_journaled() -> UploadError:

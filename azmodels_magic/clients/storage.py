@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ServiceError, UploadError, ValidationError
-from ..http.backoff import TransportSettings
+from ..http.backoff import REFUSED_RETRIES, TransportSettings, refused_connection
 from ..http.origin import Origin, origin_of
 from ..redaction import get_logger, redact, strip_query
 from ..rules import LEGACY_MANIFEST
@@ -67,6 +67,16 @@ def _retry_policy(settings: TransportSettings) -> Any:
     class _PlaneBackoff(ExponentialRetry):
         def get_backoff_time(self, retry_settings: dict[str, Any]) -> float:
             return settings.backoff.delay(max(0, int(retry_settings.get("count", 1)) - 1))
+
+        def increment(self, retry_settings: dict[str, Any], request: Any, *args: Any, **kw: Any):
+            # Nothing listening: a restart's blip is over after a few quick tries, and every
+            # retry the backoff allows only makes the failure take a minute and a half.
+            error = kw.get("error", args[1] if len(args) > 1 else None)
+            if error is not None and refused_connection(error):
+                retry_settings["refused"] = retry_settings.get("refused", 0) + 1
+                if retry_settings["refused"] > REFUSED_RETRIES:
+                    return False
+            return super().increment(retry_settings, request, *args, **kw)
 
     return _PlaneBackoff(retry_total=settings.max_retries)
 
@@ -136,6 +146,12 @@ def storage_error(
             status=status,
             request_id=request_id,
             hint=CREDENTIAL_HINT if status == 403 else None,
+        )
+    if refused_connection(error):
+        return UploadError(
+            f"Blob storage refused the connection during {what}{where}: nothing is listening "
+            "there. Check that storage is reachable, then run the command again (an upload "
+            "resumes where it stopped)."
         )
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return UploadError(f"{what[:1].upper()}{what[1:]}{where} failed: {redact(text)}")

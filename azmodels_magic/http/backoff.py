@@ -13,6 +13,30 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_SERVER_DELAY = 300.0  # a Retry-After beyond this is a bug on the other side, not advice
 
 
+REFUSED_RETRIES = 2  # a refused connection is tried this many more times (a restart's blip)
+
+
+def refused_connection(exc: BaseException) -> bool:
+    """Whether the connection was actively refused (no listener), not lost or timed out. The
+    REST planes and blob storage (azure-core's errors wrap the same requests ones) ask this."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # azure-core -> requests -> urllib3 MaxRetryError -> NewConnectionError
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        reason = getattr(seen, "reason", None)
+        inner = getattr(seen, "inner_exception", None)  # azure-core's AzureError
+        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        for candidate in (reason, inner, nested, seen.__context__):
+            if isinstance(candidate, BaseException):
+                seen = candidate
+                break
+        else:
+            return False
+    return False
+
+
 def server_delay(headers: Mapping[str, str] | None) -> float | None:
     """Seconds the server asked us to wait (retry-after-ms, x-ms-retry-after-ms, Retry-After)."""
     if not headers:

@@ -25,7 +25,7 @@ from ..errors import (
 )
 from ..redaction import get_logger, strip_query
 from .background import Task
-from .backoff import RETRY_STATUSES, Backoff
+from .backoff import REFUSED_RETRIES, RETRY_STATUSES, Backoff, refused_connection
 from .operation import Clock, Operation
 from .origin import Origin, ensure_same_origin, ensure_secure, may_follow_operation
 
@@ -49,23 +49,6 @@ _SERVER_FAILED = frozenset({500, 503, 504})
 # loop check cannot see it): stop and say so, rather than page forever. Azure's largest lists
 # (a region's model catalog) take a few pages.
 MAX_PAGES = 1000
-
-
-REFUSED_RETRIES = 2  # a refused connection is tried this many more times (a restart's blip)
-
-
-def _refused(exc: BaseException) -> bool:
-    """Whether the connection was actively refused (no listener), not lost or timed out."""
-    seen: BaseException | None = exc
-    for _ in range(8):  # requests -> urllib3 MaxRetryError -> NewConnectionError -> OSError
-        if seen is None:
-            return False
-        if isinstance(seen, ConnectionRefusedError):
-            return True
-        reason = getattr(seen, "reason", None)
-        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
-        seen = reason if isinstance(reason, BaseException) else nested or seen.__context__
-    return False
 
 
 def _never_sent(exc: BaseException) -> bool:
@@ -265,7 +248,7 @@ class Plane:
                         f"({type(exc).__name__}); the request may have been carried out. Check "
                         "its state before running the command again."
                     ) from None
-                refused = _refused(exc)
+                refused = refused_connection(exc)
                 if refused and attempt >= REFUSED_RETRIES:
                     # Nothing listens there: more tries within seconds will not change that.
                     raise ServiceError(

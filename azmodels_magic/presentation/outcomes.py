@@ -50,6 +50,8 @@ def upload_done(report: UploadReport) -> str:
         transfer = f"{what}{resumed} in {report.seconds:.1f} s at {rate}"
     else:
         transfer = f"{what}, already stored by an earlier run"
+    if report.plan.skipped:  # left out, not lost without a word
+        transfer = f"{transfer}; {report.plan.skipped_text}"
     lines = [
         f"{DONE} Upload complete: {transfer}",
         f"{DONE} Model registered: {model.name} version {model.version}",

@@ -4,7 +4,9 @@
   elsewhere (a stray `ln -s ~/.ssh/id_rsa`, or a folder laid out by someone else): refused
   unless the user says --follow-symlinks. A Hugging Face cache snapshot is such a folder (its
   files link to ../../blobs). Links inside the folder are fine. Either way the plan shows
-  every link's target.
+  every link's target. Symlinked folders are followed only with --follow-symlinks (files
+  below them count as links); without it they are left out and named in the plan and the
+  result.
 - A file name becomes a blob name and is printed in plans, tables and errors: control
   characters (which can rewrite a terminal), bytes that are not UTF-8 and whatever storage's
   naming rules forbid or change (a backslash, a part ending in '.', too long, the name of the
@@ -61,9 +63,11 @@ def check_source(
     links: dict[str, str] = {}
     outside: list[str] = []
     for file in files:
-        if not os.path.islink(file.path):
-            continue
+        # A link, or a file reached through a symlinked folder (followed when asked): either
+        # way it is not where its name says, and the same rules hold.
         target = os.path.realpath(file.path)
+        if target == os.path.join(inside, *file.relative.split("/")):
+            continue
         links[file.relative] = target
         if os.path.commonpath([inside, target]) != inside:
             outside.append(file.relative)

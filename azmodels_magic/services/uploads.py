@@ -31,7 +31,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import rules
-from ..clients.blob import BlobTransfer, UploadResult
+from ..clients.blob import (
+    MAX_BLOCK_SIZE,
+    MAX_BLOCKS,
+    MIB,
+    BlobTransfer,
+    UploadResult,
+    file_blocks,
+    file_sha256,
+)
 from ..clients.storage import delete_blobs, stored_files
 from ..errors import (
     AzModelsError,
@@ -45,7 +53,7 @@ from ..errors import (
 from ..http.operation import poll_until
 from ..journal import ReplaceIntent, UploadJournal, UploadLock, same_location
 from ..journal import upload_key as journal_key
-from ..records import META_PREFIX, CustomModel, Displayable
+from ..records import META_PREFIX, CustomModel, Displayable, WeightFile
 from ..redaction import get_logger
 from ..rules import suggest_deployment_name
 from ..sizes import human_rate, human_size
@@ -78,10 +86,34 @@ class UploadPlan(Displayable):
     in_use: list[str] = field(default_factory=list)  # deployments serving the replaced version
     links: dict[str, str] = field(default_factory=dict)  # symbolic links: relative -> target
     notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # symlinked folders left out ("x/")
+
+    @property
+    def skipped_folders(self) -> str:
+        """'1 symlinked folder (x/)', or '' when none was left out."""
+        if not self.skipped:
+            return ""
+        count = len(self.skipped)
+        shown = ", ".join(escaped(s) for s in self.skipped[:3]) + (", ..." if count > 3 else "")
+        return f"{count} symlinked folder{'s' if count != 1 else ''} ({shown})"
+
+    @property
+    def skipped_text(self) -> str:
+        """'skipped: 1 symlinked folder (x/)', or '' when none was left out."""
+        return f"skipped: {self.skipped_folders}" if self.skipped else ""
 
     @property
     def blocks(self) -> int:
-        return sum(max(1, -(-f.size // self.block_size)) for f in self.info.files)
+        """Requests the transfer makes for the bytes: its blocks, or one Put Blob a file."""
+        return sum(max(1, file_blocks(f.size, self.block_size)[1]) for f in self.info.files)
+
+    @property
+    def largest_block(self) -> int:
+        """The largest block sent: the base size, grown for a file that needs more than the
+        service's 50,000 blocks of it (as the transfer grows it)."""
+        return max(
+            [self.block_size, *(file_blocks(f.size, self.block_size)[0] for f in self.info.files)]
+        )
 
     def rows(self) -> list[tuple[str, Any]]:
         info = self.info
@@ -95,7 +127,7 @@ class UploadPlan(Displayable):
             (
                 "Block plan",
                 f"{self.blocks} block{'s' if self.blocks != 1 else ''} of up to "
-                f"{human_size(self.block_size)}, "
+                f"{human_size(self.largest_block)}, "
                 f"{self.workers} in parallel",
             ),
         ]
@@ -106,6 +138,8 @@ class UploadPlan(Displayable):
         if self.in_use:
             rows.append(("Deployed as", ", ".join(self.in_use) + " (replacing needs --force)"))
         rows.extend(("Note", note) for note in self.notes)
+        if self.skipped:
+            rows.append(("Skipped", f"{self.skipped_folders}: --follow-symlinks uploads them"))
         if self.links:
             rows.append(("Links", f"{len(self.links)} symbolic link(s), uploaded as their targets"))
         rows.extend(
@@ -151,10 +185,12 @@ class UploadReport:
         serving = ""
         if self.plan.in_use:
             serving = f" Deployment {', '.join(self.plan.in_use)} now serves the new weights."
+        skipped = f" ({self.plan.skipped_text})" if self.plan.skipped else ""
         return (
             f"Uploaded {files} file{'s' if files != 1 else ''} "
-            f"({human_size(self.plan.info.total_size)}{resumed}) in {self.seconds:.1f} s at "
-            f"{rate}; registered {self.model.name} version {self.model.version}.{serving}"
+            f"({human_size(self.plan.info.total_size)}{resumed}){skipped} in "
+            f"{self.seconds:.1f} s at {rate}; registered {self.model.name} version "
+            f"{self.model.version}.{serving}"
         )
 
 
@@ -334,6 +370,38 @@ def tree_digest(digests: dict[str, str]) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
+def _check_blob_sizes(files: tuple[WeightFile, ...], block_size: int) -> None:
+    """Refuse a file larger than one block blob can hold (50,000 blocks of 4,000 MiB)."""
+    for file in files:
+        try:
+            file_blocks(file.size, block_size)
+        except UploadError:
+            raise ValidationError(
+                f"{escaped(file.relative)} is {human_size(file.size)}: larger than one blob can "
+                f"hold ({MAX_BLOCKS:,} blocks of {MAX_BLOCK_SIZE // MIB:,} MiB, "
+                f"{human_size(MAX_BLOCKS * MAX_BLOCK_SIZE)}). Split it into smaller files, "
+                "then upload again; nothing was sent."
+            ) from None
+
+
+def _difference(journal: UploadJournal, files: tuple[WeightFile, ...]) -> str | None:
+    """What tells the files a finished journal stored from `files` (names, sizes, then the
+    SHA-256 of the bytes now against the one recorded at commit); None when they are the same."""
+    stored = {f.relative: f for f in journal.files}
+    current = {f.relative: f for f in files}
+    if extra := sorted(current.keys() - stored.keys()):
+        return f"{escaped(extra[0])} was not among them"
+    if missing := sorted(stored.keys() - current.keys()):
+        return f"{escaped(missing[0])} is not among these"
+    for relative, file in sorted(current.items()):
+        if file.size != stored[relative].size:
+            return f"{escaped(relative)} has another size"
+    for relative, file in sorted(current.items()):
+        if stored[relative].sha256 is None or file_sha256(file) != stored[relative].sha256:
+            return f"{escaped(relative)} holds other bytes"
+    return None
+
+
 @dataclass
 class _Prepared:
     """Everything the checks learned, fetched once and handed down the path."""
@@ -414,7 +482,8 @@ class UploadService:
         rules.check(rules.model_name, name)
         rules.check(rules.version, version)
         rules.check_tags(tags)
-        files = collect_files(source)  # walked once for both checks
+        skipped: list[str] = []
+        files = collect_files(source, follow_symlinks=follow_symlinks, skipped_folders=skipped)
         links = check_source(source, follow_symlinks=follow_symlinks, files=files)  # local
         info = inspect_source(source, declared_format=format, files=files)
         if any(m.name.lower() == name.lower() for m in self.models.catalog()):
@@ -434,7 +503,18 @@ class UploadService:
             and existing is not None
             and same_location(existing.blob_uri, journal.container_url)
         ):
-            finished = existing  # every byte committed and registered; the note never written
+            # Every byte committed and registered, the note never written: but only these very
+            # files may be answered for by it (another source under the same name is not).
+            differs = _difference(journal, info.files)
+            if differs is None:
+                finished = existing
+            elif not overwrite:
+                raise ConflictError(
+                    f"'{name}' version {version} is registered from an earlier run's files "
+                    f"({escaped(journal.source)}), not these: {differs}. Pass --overwrite to "
+                    "replace it with these files, or choose another --version.",
+                    code="ModelVersionExists",
+                )
         if existing is not None and not overwrite and finished is None:
             raise ConflictError(
                 f"Custom model '{name}' version {version} already exists "
@@ -458,7 +538,9 @@ class UploadService:
             workers=transfer.max_workers,
             replaces=existing is not None,
             links=links,
+            skipped=sorted(skipped),
         )
+        _check_blob_sizes(info.files, plan.block_size)  # before a slot is asked for
         if existing is not None:
             using = self.models._deployments_of(existing, same_version=True) or []
             plan.in_use = [d.name for d in using]

@@ -23,11 +23,18 @@ AUXILIARY_PICKLE = re.compile(
 _SKIP_NAMES = {"__pycache__"}
 
 
-def collect_files(source: str | Path) -> tuple[WeightFile, ...]:
+def collect_files(
+    source: str | Path,
+    *,
+    follow_symlinks: bool = False,
+    skipped_folders: list[str] | None = None,
+) -> tuple[WeightFile, ...]:
     """The files to upload for `source`: the file itself, or every regular file below a folder.
 
     Hidden files and folders (.git, .cache, ...) and __pycache__ are skipped; symlinked files are
-    followed (a Hugging Face cache snapshot is all symlinks), symlinked folders are not.
+    followed (a Hugging Face cache snapshot is all symlinks). Symlinked folders are followed
+    with `follow_symlinks` (a link back to a folder it lies in is refused: a loop), else left
+    out and named in `skipped_folders` ("x/"), so a plan can say so.
     """
     root = absolute(source)
     try:
@@ -45,7 +52,7 @@ def collect_files(source: str | Path) -> tuple[WeightFile, ...]:
         raise ValidationError(f"Cannot read {root}: {reason(exc)}. {FIX_ACCESS}") from None
 
     if stat.S_ISDIR(st.st_mode):
-        files = _walk(root)
+        files = _walk(root, follow_symlinks, skipped_folders)
         if not files:
             raise ValidationError(
                 f"{root} has no files to upload (hidden files and folders are skipped): point "
@@ -74,11 +81,15 @@ def absolute(source: str | Path) -> Path:
     return Path(os.path.abspath(os.path.expanduser(text)))
 
 
-def _walk(root: Path) -> list[WeightFile]:
+def _walk(
+    root: Path, follow_symlinks: bool = False, skipped_folders: list[str] | None = None
+) -> list[WeightFile]:
     found: list[WeightFile] = []
-    pending = [root]
+    # Each folder with the identities (device, inode) of the folders it lies in: a followed
+    # link to one of them would walk forever.
+    pending: list[tuple[Path, frozenset[tuple[int, int]]]] = [(root, frozenset({_ident(root)}))]
     while pending:
-        folder = pending.pop()
+        folder, above = pending.pop()
         try:
             with os.scandir(folder) as it:
                 entries = list(it)
@@ -91,7 +102,7 @@ def _walk(root: Path) -> list[WeightFile]:
             path = Path(entry.path)
             relative = path.relative_to(root).as_posix()
             if entry.is_dir(follow_symlinks=False):
-                pending.append(path)
+                pending.append((path, above | {_ident(path)}))
                 continue
             try:
                 st = entry.stat()  # follows a symlinked file to what it points at
@@ -104,8 +115,19 @@ def _walk(root: Path) -> list[WeightFile]:
                 raise ValidationError(
                     f"Cannot read {relative}: {reason(exc)}. {FIX_ACCESS}"
                 ) from None
-            if stat.S_ISDIR(st.st_mode):
-                continue  # a symlinked folder: may loop or lead outside the model
+            if stat.S_ISDIR(st.st_mode):  # a symlinked folder
+                if not follow_symlinks:
+                    if skipped_folders is not None:
+                        skipped_folders.append(relative + "/")
+                    continue
+                ident = (st.st_dev, st.st_ino)
+                if ident in above:
+                    raise ValidationError(
+                        f"{relative}/ in {root} is a symbolic link to a folder it lies in (a "
+                        "loop): remove the link, or upload without --follow-symlinks."
+                    )
+                pending.append((path, above | {ident}))
+                continue
             if not stat.S_ISREG(st.st_mode):
                 raise ValidationError(
                     f"{relative} in {root} is not a regular file ({_kind(st.st_mode)}): remove it "
@@ -118,6 +140,11 @@ def _walk(root: Path) -> list[WeightFile]:
                 WeightFile(path=path, relative=relative, size=st.st_size, mtime_ns=st.st_mtime_ns)
             )
     return found
+
+
+def _ident(folder: Path) -> tuple[int, int]:
+    st = os.stat(folder)
+    return st.st_dev, st.st_ino
 
 
 def _check_readable(path: Path, shown: str) -> None:
