@@ -20,6 +20,8 @@ from azmodels_magic.sample_weights import write_safetensors
 
 BIG = {"w": ("F32", (2600, 1000))}  # ~10 MB: forty 256 KiB blocks, more than the read-ahead
 
+UPLOAD = ["upload", "--base-model", "gpt-4o"]  # registration needs a base model
+
 
 class Hook:
     """A TransferProgress that runs `action` once, at its first update (a block is stored)."""
@@ -72,7 +74,7 @@ def test_a_file_rewritten_during_the_upload_fails_it_and_registers_nothing(
     hook = Hook(lambda: rewrite(source, 2, keep_mtime=keep_mtime))
     small_blocks(app)
     with pytest.raises(UploadError) as failed:
-        app.uploads.upload(source=str(source), name=name, progress=hook)
+        app.uploads.upload(base_model="gpt-4o", source=str(source), name=name, progress=hook)
     assert hook.fired
     text = str(failed.value)
     assert "model.safetensors" in text and "changed while it was read" in text, text
@@ -81,7 +83,7 @@ def test_a_file_rewritten_during_the_upload_fails_it_and_registers_nothing(
     # The journal stays, and the next run (the file no longer changing) stores it as it is now.
     assert UploadJournal.load(app.uploads.key(name, "1")) is not None
     small_blocks(app)
-    report = app.uploads.upload(source=str(source), name=name, progress=False)
+    report = app.uploads.upload(base_model="gpt-4o", source=str(source), name=name, progress=False)
     assert report.sha256[source.name] == file_sha256(source)
     assert sha256(raw.download(name, "1")[source.name]) == file_sha256(source)
 
@@ -101,7 +103,7 @@ def test_a_resume_re_reads_a_committed_file_changed_in_place(app, tmp_path) -> N
     change_in_place(source, 5000, os.urandom(64))
 
     small_blocks(app)
-    report = app.uploads.upload(source=str(source), name=name, progress=False)
+    report = app.uploads.upload(base_model="gpt-4o", source=str(source), name=name, progress=False)
     assert report.bytes_sent == source.stat().st_size, "the changed file was not sent again"
     assert report.sha256[source.name] == file_sha256(source)
     stored = raw.download(name, "1")
@@ -140,14 +142,25 @@ def test_a_finished_run_of_folder_a_does_not_answer_for_folder_b(app, tmp_path, 
 
     small_blocks(app)
     with pytest.raises(AzModelsError) as refused:
-        app.execute(["upload", "--source", str(b), "--name", name, "--no-progress"])
+        app.execute(
+            [
+                "upload",
+                "--base-model",
+                "gpt-4o",
+                "--source",
+                str(b),
+                "--name",
+                name,
+                "--no-progress",
+            ]
+        )
     text = str(refused.value)
     assert "--overwrite" in text and "\n" not in text, text
     assert ("config.json" if other == "other-files" else "model.safetensors") in text, text
     assert raw.download(name, "1") == stored_a, "A's registration must be left as it was"
 
     small_blocks(app)
-    done = app.execute(["upload", "--source", str(b), "--name", name, "--overwrite",
+    done = app.execute([*UPLOAD, "--source", str(b), "--name", name, "--overwrite",
                         "--no-progress"])  # fmt: skip
     assert "already stored by an earlier run" not in done.message
     stored = raw.download(name, "1")
@@ -187,7 +200,10 @@ def test_storage_refusing_connections_fails_the_upload_within_seconds(tmp_path) 
         small_blocks(app)
         with pytest.raises(AzModelsError) as failed:
             app.uploads.upload(
-                source=str(source), name="storage-gone", progress=Hook(kill, "start")
+                base_model="gpt-4o",
+                source=str(source),
+                name="storage-gone",
+                progress=Hook(kill, "start"),
             )
         took = time.monotonic() - killed[0]
         text = str(failed.value)
@@ -216,7 +232,18 @@ def test_a_5_tib_file_is_planned_with_the_blocks_the_upload_uses(app, tmp_path) 
     """50,000 blocks at most: 5 TiB in 128 MiB blocks (40,960 of them), not 327,680 blocks of
     16 MiB the service would refuse, plus one Put Blob for the small file."""
     folder = _with_sparse(tmp_path / "m", 5 * 1024**4)
-    plan = app.execute(["upload", "--source", str(folder), "--name", "huge-5t", "--dry-run"]).value
+    plan = app.execute(
+        [
+            "upload",
+            "--base-model",
+            "gpt-4o",
+            "--source",
+            str(folder),
+            "--name",
+            "huge-5t",
+            "--dry-run",
+        ]
+    ).value
     shown = dict(plan.rows())["Block plan"]
     from azmodels_magic.sizes import human_size
 
@@ -248,7 +275,18 @@ def test_a_file_over_the_block_blob_limit_is_refused_before_a_slot(app, roomy) -
     before = raw.blob_count()
     for extra in (["--dry-run"], []):
         with pytest.raises(ValidationError) as refused:
-            app.execute(["upload", "--source", str(folder), "--name", "huge-200t", *extra])
+            app.execute(
+                [
+                    "upload",
+                    "--base-model",
+                    "gpt-4o",
+                    "--source",
+                    str(folder),
+                    "--name",
+                    "huge-200t",
+                    *extra,
+                ]
+            )
         text = str(refused.value)
         assert "huge.dat" in text and "50,000 blocks" in text and "\n" not in text, text
     assert raw.blob_count() == before, "a slot (its container) was asked for"
@@ -275,14 +313,14 @@ def _linked_model(tmp_path: Path) -> tuple[Path, Path]:
 def test_symlinked_folders_are_named_when_not_followed(app, tmp_path) -> None:
     raw = Raw(app._sandbox_info)
     folder, _ = _linked_model(tmp_path)
-    plan = app.execute(["upload", "--source", str(folder), "--name", "linked-dirs",
+    plan = app.execute([*UPLOAD, "--source", str(folder), "--name", "linked-dirs",
                         "--dry-run"]).value  # fmt: skip
     shown = dict(plan.rows())
     assert "2 symlinked folders (alias/, tok/)" in shown["Skipped"], shown
     assert "--follow-symlinks" in shown["Skipped"]
 
     small_blocks(app)
-    done = app.execute(["upload", "--source", str(folder), "--name", "linked-dirs",
+    done = app.execute([*UPLOAD, "--source", str(folder), "--name", "linked-dirs",
                         "--no-progress"])  # fmt: skip
     assert "skipped: 2 symlinked folders (alias/, tok/)" in done.message, done.message
     assert set(raw.download("linked-dirs", "1")) == {"model.safetensors", "real/inside.json"}
@@ -291,14 +329,14 @@ def test_symlinked_folders_are_named_when_not_followed(app, tmp_path) -> None:
 def test_symlinked_folders_are_followed_when_asked(app, tmp_path) -> None:
     raw = Raw(app._sandbox_info)
     folder, outside = _linked_model(tmp_path)
-    plan = app.execute(["upload", "--source", str(folder), "--name", "follow-dirs",
+    plan = app.execute([*UPLOAD, "--source", str(folder), "--name", "follow-dirs",
                         "--follow-symlinks", "--dry-run"]).value  # fmt: skip
     shown = dict(plan.rows())
     assert str(outside / "tokenizer.json") in shown["  tok/tokenizer.json"]
     assert "Skipped" not in shown
 
     small_blocks(app)
-    app.execute(["upload", "--source", str(folder), "--name", "follow-dirs", "--follow-symlinks",
+    app.execute([*UPLOAD, "--source", str(folder), "--name", "follow-dirs", "--follow-symlinks",
                  "--no-progress"])  # fmt: skip
     stored = raw.download("follow-dirs", "1")
     assert stored["tok/tokenizer.json"] == b'{"outside": 1}'
@@ -313,7 +351,7 @@ def test_a_symlinked_folder_loop_is_refused_in_one_line(app, tmp_path) -> None:
     (folder / "sub" / "back").symlink_to(folder, target_is_directory=True)
     for extra in (["--dry-run"], []):
         with pytest.raises(ValidationError) as refused:
-            app.execute(["upload", "--source", str(folder), "--name", "loop-dirs",
+            app.execute([*UPLOAD, "--source", str(folder), "--name", "loop-dirs",
                          "--follow-symlinks", *extra])  # fmt: skip
         text = str(refused.value)
         assert "sub/back/" in text and "loop" in text and "\n" not in text, text
