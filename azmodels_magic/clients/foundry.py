@@ -124,12 +124,13 @@ class FoundryClient:
         )
         return response.status_code != 204
 
-    def read_credential(self, name: str, version: str) -> BlobReference:
+    def read_credential(self, name: str, version: str, blob_uri: str) -> BlobReference:
+        """A SAS to read `blob_uri` (the version's blobUri: ModelCredentialRequest requires it)."""
         context = f"Storage access for '{name}' version {version}"
         response = self.plane.request(
             "POST",
             self._version_path(name, version) + "/credentials",
-            json={},
+            json={"blobUri": blob_uri},
             context=context,
         )
         return BlobReference.from_rest(self.plane.json(response, context))

@@ -237,7 +237,9 @@ class ModelService:
         """The model's files with their SHA-256 (each blob's metadata, or the manifest of an
         older upload); none when its storage cannot be read (show still shows the rest)."""
         try:
-            access = self.connection.foundry.read_credential(model.name, model.version)
+            access = self.connection.foundry.read_credential(
+                model.name, model.version, model.blob_uri
+            )
             return stored_files(access.sas_url)
         except AzModelsError:
             return []
@@ -296,7 +298,11 @@ class ModelService:
         self._refuse_if_uploading(model)
         foundry = self.connection.foundry
         # Ask for storage access first: once the registration is gone it can't be had.
-        access = None if keep_weights else foundry.read_credential(model.name, model.version)
+        access = (
+            None
+            if keep_weights
+            else foundry.read_credential(model.name, model.version, model.blob_uri)
+        )
         foundry.delete_version(model.name, model.version)
         self.invalidate()
         self._forget_upload(model)

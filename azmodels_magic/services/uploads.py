@@ -627,7 +627,7 @@ class UploadService:
         try:
             # Storage access to the old weights can only be had while they are registered; the
             # answer also says whether it still is.
-            old_weights = foundry.read_credential(name, version)
+            old_weights = foundry.read_credential(name, version, old.blob_uri)
         except NotFoundError:  # deleted while the weights went up: nothing left to replace
             return self._register(plan, body, on_status)
         intent = ReplaceIntent.create(

@@ -126,9 +126,10 @@ class Raw:
     # -- weights -----------------------------------------------------------------------------
 
     def read_sas(self, name: str, version: str) -> str:
-        response = self.call(
-            "POST", f"{self.project}/models/{name}/versions/{version}/credentials", json={}
-        )
+        url = f"{self.project}/models/{name}/versions/{version}"
+        # The body the spec requires (ModelCredentialRequest): the version's blobUri.
+        blob_uri = self.call("GET", url).json()["blobUri"]
+        response = self.call("POST", f"{url}/credentials", json={"blobUri": blob_uri})
         assert response.status_code == 200, response.text
         return response.json()["blobReferenceForConsumption"]["credential"]["sasUri"]
 

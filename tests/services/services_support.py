@@ -99,13 +99,12 @@ def versions_of(app, name: str) -> list[str]:
 def read_sas(app, name: str, version: str) -> str:
     """The read SAS of a registered model, from the credentials route."""
     info = app._sandbox_info
-    response = requests.post(
-        f"{info.project_endpoint}/models/{name}/versions/{version}/credentials",
-        params={"api-version": FOUNDRY_VERSION},
-        headers={"Authorization": f"Bearer {info.token}"},
-        json={},
-        timeout=30,
-    )
+    url = f"{info.project_endpoint}/models/{name}/versions/{version}"
+    auth = {"params": {"api-version": FOUNDRY_VERSION},
+            "headers": {"Authorization": f"Bearer {info.token}"}, "timeout": 30}  # fmt: skip
+    # The body the spec requires (ModelCredentialRequest): the version's blobUri.
+    blob_uri = requests.get(url, **auth).json()["blobUri"]
+    response = requests.post(f"{url}/credentials", json={"blobUri": blob_uri}, **auth)
     assert response.status_code == 200, response.text
     return response.json()["blobReferenceForConsumption"]["credential"]["sasUri"]
 
