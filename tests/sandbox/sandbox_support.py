@@ -112,6 +112,13 @@ class Api:
         body = {"blobUri": ref["blobUri"], "weightType": "FullWeight", **register}
         return self.call("POST", f"{base}/createAsync", json=body)
 
+    def credentials(self, version_url: str, blob_uri: str | None = None) -> requests.Response:
+        """POST .../credentials with the body the spec requires (ModelCredentialRequest): the
+        version's blobUri, read from the version when not given ("" when there is none)."""
+        if blob_uri is None:
+            blob_uri = self.call("GET", version_url).json().get("blobUri", "")
+        return self.call("POST", f"{version_url}/credentials", json={"blobUri": blob_uri})
+
     def wait_operation(self, url: str, timeout: float = 10) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:

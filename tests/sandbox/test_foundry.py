@@ -83,12 +83,13 @@ def test_upload_register_and_read_back(api: Api, unique) -> None:
     versions, _ = api.list_all(f"{api.project}/models/{name}/versions")
     assert [v["version"] for v in versions] == ["1"]
 
-    again = api.call("POST", f"{_base(api, name, '1')}/startPendingUpload", json={})
+    slot = {"pendingUploadType": "TemporaryBlobReference"}
+    again = api.call("POST", f"{_base(api, name, '1')}/startPendingUpload", json=slot)
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "ModelVersionExists"
     assert _register(api, name, "1", ref["blobUri"]).status_code == 409
 
-    creds = api.call("POST", f"{_base(api, name, '1')}/credentials").json()
+    creds = api.credentials(_base(api, name, "1"), ref["blobUri"]).json()
     read = ContainerClient.from_container_url(
         creds["blobReferenceForConsumption"]["credential"]["sasUri"]
     )
@@ -204,7 +205,8 @@ def test_register_refuses_foreign_blob_uri_and_unknown_base(api: Api, unique) ->
 
 @pytest.mark.parametrize("name", ["1abc", "a", "has_underscore", "x" * 31])
 def test_invalid_model_names(api: Api, name: str) -> None:
-    response = api.call("POST", f"{_base(api, name, '1')}/startPendingUpload", json={})
+    slot = {"pendingUploadType": "TemporaryBlobReference"}
+    response = api.call("POST", f"{_base(api, name, '1')}/startPendingUpload", json=slot)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "InvalidModelName"
 
@@ -224,13 +226,13 @@ def test_patch_tags_merge_and_delete(api: Api, unique) -> None:
     wrong_type = api.call("PATCH", url, json=patch)
     assert wrong_type.status_code == 415
 
-    creds = api.call("POST", f"{url}/credentials").json()["blobReferenceForConsumption"]
+    creds = api.credentials(url).json()["blobReferenceForConsumption"]
     assert api.call("DELETE", url).status_code == 200
     missing = api.call("GET", url)
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "NotFound"
     assert api.call("DELETE", url).status_code == 204
-    assert api.call("POST", f"{url}/credentials").status_code == 404
+    assert api.credentials(url).status_code == 404
     # Deleting the registration keeps the weights (the client deletes them with the SAS).
     container = ContainerClient.from_container_url(creds["credential"]["sasUri"])
     assert container.download_blob("w.bin").readall() == b"w"

@@ -113,7 +113,7 @@ def test_restart_keeps_state_sigterm_is_clean_and_kill_9_leaves_no_azurite(tmp_p
     upload = api.upload_model("kept-model", "1", {"w.bin": b"weights"})
     assert upload.status_code == 202
     api.wait_operation(upload.headers["Location"])
-    creds = api.call("POST", f"{api.project}/models/kept-model/versions/1/credentials")
+    creds = api.credentials(f"{api.project}/models/kept-model/versions/1")
     sas_before = creds.json()["blobReferenceForConsumption"]["credential"]["sasUri"]
     first = process.info
     azurite = _azurite_pid(first.pid)
@@ -134,7 +134,7 @@ def test_restart_keeps_state_sigterm_is_clean_and_kill_9_leaves_no_azurite(tmp_p
         assert deployment["sku"]["capacity"] == 3
         model = api.call("GET", f"{api.project}/models/kept-model/versions/1").json()
         assert model["provisioningState"] == "Succeeded"
-        creds = api.call("POST", f"{api.project}/models/kept-model/versions/1/credentials")
+        creds = api.credentials(f"{api.project}/models/kept-model/versions/1")
         from azure.storage.blob import ContainerClient
 
         sas = creds.json()["blobReferenceForConsumption"]["credential"]["sasUri"]
