@@ -68,6 +68,12 @@ def _pending_elsewhere(line: str) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Child processes (sandboxes, CLI runs, scripts, notebook kernels) import this checkout's
+    # package, not whichever one the shared virtualenv has installed in editable mode.
+    repo = str(Path(__file__).resolve().parents[1])
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if repo not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([repo, *paths])
     # Before any sandbox starts: each inherits the variable from this process.
     if not os.environ.get(SPEC_LOG_ENV):
         fd, name = tempfile.mkstemp(prefix="azmodels-spec-", suffix=".jsonl")
