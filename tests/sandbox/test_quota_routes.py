@@ -254,3 +254,35 @@ def test_latency_option_delays_every_request() -> None:
         assert time.perf_counter() - started >= 0.3
     finally:
         process.stop()
+
+
+def test_usages_report_the_shared_and_fine_tune_pools(world: Api, unique) -> None:
+    """As eastus2's usages do: one shared pool for serverless models of many formats, and the
+    fine-tune pools the catalog's -finetune SKUs name; each usage listed once."""
+    items, _ = world.list_all(f"{world.sub}/{CS}/locations/eastus/usages")
+    names = [u["name"]["value"] for u in items]
+    assert len(names) == len(set(names))
+    assert {"AIServices.GlobalStandard.MaaS", "OpenAI.Standard.gpt-4o-finetune",
+            "OpenAI.ProvisionedManaged"} <= set(names)  # fmt: skip
+    assert all(set(u) == {"name", "currentValue", "limit", "unit"} for u in items)
+    pool = "AIServices.GlobalStandard.MaaS"
+    before = usages(world, "eastus")[pool]["currentValue"]
+    held = 0
+    phi = {"format": "Microsoft", "name": "Phi-4", "version": "7"}
+    cohere = {"format": "Cohere", "name": "Cohere-command-r-plus-08-2024", "version": "1"}
+    for model in (phi, cohere):
+        name = unique("maas")
+        assert world.deploy(name, model, "GlobalStandard").status_code == 201
+        held += world.wait_deployment(name)["sku"]["capacity"]
+    assert held >= 2
+    assert usages(world, "eastus")[pool]["currentValue"] == before + held
+
+
+def test_model_capacities_give_fine_tune_room_in_its_own_field(world: Api) -> None:
+    query = {"modelFormat": "OpenAI", "modelName": "gpt-4o", "modelVersion": "2024-08-06"}
+    items, _ = world.list_all(f"{world.sub}/{CS}/locations/eastus/modelCapacities", params=query)
+    skus = [i["properties"]["skuName"] for i in items]
+    assert len(skus) == len(set(skus)) and "Standard" in skus  # one row per SKU name
+    rows = {i["properties"]["skuName"]: i["properties"] for i in items}
+    assert rows["Standard"]["availableFinetuneCapacity"] > 0  # OpenAI.Standard.gpt-4o-finetune
+    assert rows["DataZoneStandard"]["availableFinetuneCapacity"] == 0  # no fine-tune SKU
