@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .catalog import CUSTOM_CAPABILITIES, CUSTOM_SKUS, is_custom_format
+from .catalog import CUSTOM_CAPABILITIES, CUSTOM_SKUS, base_skus, is_custom_format
 from .regions import AccountSpec, region_key, sku_usage, subscription
 from .routing import (
     ACCOUNT,
@@ -530,7 +530,7 @@ def resolve_model(app: Sandbox, model: dict[str, Any], region: str = "") -> dict
         "model": resolved,
         "entry": m,
         "custom": 0,
-        "skus": m.get("skus") or [],
+        "skus": base_skus(m),
         "capabilities": m.get("capabilities") or {},
         "max_capacity": m.get("maxCapacity"),
         "label": f"{m['format']} '{m['name']}' version '{resolved['version']}'",
@@ -790,8 +790,8 @@ def patch_deployment(app: Sandbox, req: Request) -> Response:
                 if k.get("name") == chosen["name"]:
                     columns["rate_limits"] = dumps(k.get("rateLimits") or [])
         op_id = _start_update(app, spec.name, d["name"], columns, t)
-        body_out = deployment_body(app, view(get_row(app, name, spec.name), t))
-    return json_response(202, body_out, operation_headers(app, req, op_id, True, region))
+    # Deployments_Update's 202 declares a Location header and no body.
+    return empty_response(202, operation_headers(app, req, op_id, True, region))
 
 
 def delete_deployment(app: Sandbox, req: Request) -> Response:

@@ -45,6 +45,17 @@ def is_custom_format(fmt: str) -> bool:
 CUSTOM_CAPABILITIES = {"chatCompletion": "true"}
 
 
+def is_finetune_sku(sku: dict[str, Any]) -> bool:
+    """A SKU for the model's fine-tuned deployments: real catalogs list it beside the base SKU of
+    the same name, its usage ending `-finetune` (`OpenAI.Standard.gpt-4o-finetune`)."""
+    return str(sku.get("usageName") or "").lower().endswith("-finetune")
+
+
+def base_skus(model: dict[str, Any]) -> list[dict[str, Any]]:
+    """The SKUs a deployment of the model itself may take (fine-tune SKUs are not for it)."""
+    return [sku for sku in model.get("skus") or [] if not is_finetune_sku(sku)]
+
+
 def load_packaged() -> list[dict[str, Any]]:
     """data/catalog.json, or an empty list (with a warning) when it is missing or unreadable."""
     try:

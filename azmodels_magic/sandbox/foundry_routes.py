@@ -145,7 +145,11 @@ def model_body(app: Sandbox, row: Any, t: float) -> dict[str, Any]:
     extra = loads(row["extra"], {}) if row["extra"] else {}
     body.update({k: v for k, v in extra.items() if k in ("catalogInfo", "artifactProfile",
                                                          "warnings")})  # fmt: skip
-    return body
+    # Unset optional strings are left out: ModelVersion types them string, never null.
+    return {k: v for k, v in body.items() if not (k in _OMIT_WHEN_NULL and v is None)}
+
+
+_OMIT_WHEN_NULL = frozenset({"description", "baseModel"})
 
 
 def get_model_row(app: Sandbox, name: str, version: str) -> Any:
@@ -252,12 +256,20 @@ def start_pending_upload(app: Sandbox, req: Request) -> Response:
         app.blob_service().create_container(row["container"])
     sas = sas_for(app, row["container"], read=True, add=True, create=True, write=True, list=True)
     url = app.container_url(row["container"])
+    account = storage_account_arm_id()
     return json_response(
         200,
         {
+            # Both shapes: the spec's ModelPendingUploadResponse (blobReference), and what the
+            # service returns per azure-ai-projects' _patch_models.py and azd's client reads.
+            "blobReference": {
+                "blobUri": url,
+                "storageAccountArmId": account,
+                "credential": {"type": "SAS", "sasUri": f"{url}?{sas}"},
+            },
             "blobReferenceForConsumption": {
                 "blobUri": url,
-                "storageAccountArmId": storage_account_arm_id(),
+                "storageAccountArmId": account,
                 "credential": {"credentialType": "SAS", "sasUri": f"{url}?{sas}"},
             },
             "temporaryDataReferenceId": row["data_reference_id"],

@@ -24,6 +24,9 @@ HOST = "127.0.0.1"
 PROVISION_SECONDS = 3.0  # how long a deployment stays Creating
 PAGE_SIZE = 100  # items per page of a list
 LOCATION = "eastus"
+# When set (a file path), the sandbox appends one JSON line per request or answer that breaks
+# the vendored spec (sandbox/spec_check.py): the tests set it to fail a run that has any.
+SPEC_LOG_ENV = "AZMODELS_SANDBOX_SPEC_LOG"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from .arm_routes import (
     project_body,
     used_capacity,
 )
-from .catalog import CUSTOM_USAGE, CUSTOM_USAGE_LOCALIZED
+from .catalog import CUSTOM_USAGE, CUSTOM_USAGE_LOCALIZED, base_skus, is_finetune_sku
 from .regions import sku_usage, subscription
 from .routing import SUBSCRIPTION, ApiError, Request, Response, Router, json_response
 
@@ -62,14 +62,14 @@ def usage_items(app: Sandbox, region: str) -> list[dict[str, Any]]:
         localized = f"{sku} capacity units - {model}"
         if usage.lower() == CUSTOM_USAGE.lower():  # as ARM's canadacentral usages name it
             localized = CUSTOM_USAGE_LOCALIZED
+        # Real answers (eastus2, swedencentral) carry only these four: no quotaPeriod (the
+        # spec types it a string, never null) and no nextResetTime.
         items.append(
             {
-                "unit": "Count",
                 "name": {"value": usage, "localizedValue": localized},
-                "quotaPeriod": None,
-                "limit": float(limit),
                 "currentValue": float(used_capacity(app, region, pool, None)),
-                "nextResetTime": "",
+                "limit": float(limit),
+                "unit": "Count",
             }
         )
     return items
@@ -117,12 +117,17 @@ def capacity_items(app: Sandbox, regions: list[str], fmt: str, name: str, versio
         if entry is None:
             continue
         model = entry["model"]
-        for sku in model.get("skus") or []:
-            usage = sku_usage(model, sku)
-            pool, limit = sub.pool(region, usage, sku.get("name", ""))
+
+        def available(sku: dict[str, Any], region: str = region, model: dict = model) -> int:
+            pool, limit = sub.pool(region, sku_usage(model, sku), sku.get("name", ""))
             left = max(0, limit - used_capacity(app, region, pool, None))
             maximum = (sku.get("capacity") or {}).get("maximum") or model.get("maxCapacity")
-            available = min(left, maximum) if isinstance(maximum, int) else left
+            return min(left, maximum) if isinstance(maximum, int) else left
+
+        # One row per SKU name: a fine-tune SKU's room is that row's availableFinetuneCapacity.
+        finetune = {s.get("name"): s for s in model.get("skus") or [] if is_finetune_sku(s)}
+        for sku in base_skus(model):
+            tuned = finetune.get(sku.get("name"))
             items.append(
                 {
                     "id": f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.CognitiveServices/"
@@ -138,8 +143,8 @@ def capacity_items(app: Sandbox, regions: list[str], fmt: str, name: str, versio
                             "version": str(model["version"]),
                         },
                         "skuName": sku["name"],
-                        "availableCapacity": float(available),
-                        "availableFinetuneCapacity": 0.0,
+                        "availableCapacity": float(available(sku)),
+                        "availableFinetuneCapacity": float(available(tuned) if tuned else 0),
                     },
                 }
             )
@@ -189,11 +194,11 @@ def _account_page(app: Sandbox, req: Request, specs: list) -> Response:
 def account_models(app: Sandbox, req: Request) -> Response:
     spec = check_account(req, app)
     catalog = subscription(app).catalog(spec.location) or app.catalog
+    # The catalog lists a model once per account kind; an account's models are its kind's.
+    mine = [e for e in catalog.entries if e.get("kind", spec.kind) == spec.kind]
     offset = app.skip_token(req)
-    entries = catalog.entries[offset : offset + app.settings.page_size]
-    return json_response(
-        200, app.page(req, [dict(e["model"]) for e in entries], len(catalog), offset)
-    )
+    entries = mine[offset : offset + app.settings.page_size]
+    return json_response(200, app.page(req, [dict(e["model"]) for e in entries], len(mine), offset))
 
 
 def account_skus(app: Sandbox, req: Request) -> Response:

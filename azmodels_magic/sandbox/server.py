@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
+import os
+import re
 import threading
 import time
 import uuid
@@ -18,12 +21,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from . import arm_routes, foundry_routes, inference, quota_routes
+from . import arm_routes, foundry_routes, inference, quota_routes, spec_check
 from .azurite import DEV_ACCOUNT
 from .catalog import Catalog
 from .faults import FaultInjector
 from .log import get_logger
-from .protocol import CANARY_PATH, INFO_PATH
+from .protocol import CANARY_PATH, INFO_PATH, SPEC_LOG_ENV
 from .routing import (
     ACCOUNT,
     PROJECT,
@@ -69,6 +72,8 @@ class Settings:
     regions: tuple[str, ...] = ()  # empty: the default regions (see regions.py)
     accounts: tuple[str, ...] = ()  # extra accounts, `[RESOURCE_GROUP/]NAME=REGION`
     latency_ms: float = 0.0  # added to every Azure request, as a real service's time would be
+    # Where spec violations are appended (one JSON line each); None: answers are not checked.
+    spec_log: str | None = field(default_factory=lambda: os.environ.get(SPEC_LOG_ENV) or None)
 
 
 class Sandbox:
@@ -100,6 +105,7 @@ class Sandbox:
         self.operations_base_url = ""
         self.canary: list[dict[str, str]] = []
         self._canary_lock = threading.Lock()
+        self._spec_log_lock = threading.Lock()
 
     # -- names and URLs ---------------------------------------------------------------------------
 
@@ -190,6 +196,20 @@ class Sandbox:
     # -- the request pipeline -------------------------------------------------------------------
 
     def handle(self, req: Request) -> Response:
+        checker = spec_check.for_url(f"{req.path}?{urlencode(req.query)}")
+        response = self._handle(req, checker)
+        if (
+            checker is not None
+            and self.settings.spec_log
+            and checker.find(req.method, req.path) is not None
+        ):
+            # Judging an answer changes nothing a client sees: only worth its time when logged.
+            body = response.body if response.content_type.startswith("application/json") else b""
+            problems = checker.check_response(req.method, req.path, response.status, body or None)
+            self.log_spec_violation(req, response.status, "response", problems)
+        return response
+
+    def _handle(self, req: Request, checker: spec_check.SpecChecker | None) -> Response:
         if req.path == INFO_PATH and req.method == "GET":
             loopback = self.settings.host in ("127.0.0.1", "localhost", "::1")
             if self.info is not None and loopback:
@@ -215,6 +235,8 @@ class Sandbox:
             if route.plane != "inference":
                 self.authenticate(req, route)
                 self.check_api_version(req, route.plane)
+            if checker is not None:
+                self.check_spec(req, checker)
             return route.handler(self, req)
         except ApiError as exc:
             headers = {**exc.headers, "x-ms-error-code": exc.code}
@@ -248,6 +270,43 @@ class Sandbox:
         except ApiError as exc:
             headers = {**exc.headers, "x-ms-error-code": exc.code}
             return json_response(exc.status, error_body(exc.code, exc.message, exc.extra), headers)
+
+    def check_spec(self, req: Request, checker: spec_check.SpecChecker) -> None:
+        """Refuse a request the vendored spec refuses, before any route changes anything.
+
+        The code: a body the schema refuses is `InvalidRequestContent` (what ARM's front door
+        answers for a body it cannot take, and what the routes already use for a malformed
+        one); a path or query parameter, `InvalidParameter` (the routes' code for those). The
+        message is the first violation."""
+        if checker.find(req.method, req.path) is None:
+            return  # a route the vendored subset does not describe (operation polls, ...)
+        body: Any = req.body
+        if body.strip():
+            try:
+                body = json.loads(body)
+            except (ValueError, UnicodeDecodeError):
+                return  # the route answers that itself, naming the JSON error
+        else:
+            body = None
+        problems = checker.check_request(req.method, req.path, req.query, body)
+        if problems:
+            self.log_spec_violation(req, 400, "request", problems)
+            first = problems[0].splitlines()[0]
+            parameter = re.match(r"\w+: (path|query) parameter ", first)
+            code = "InvalidParameter" if parameter else "InvalidRequestContent"
+            raise ApiError(400, code, first)
+
+    def log_spec_violation(
+        self, req: Request, status: int | None, what: str, problems: list[str]
+    ) -> None:
+        if not problems or not self.settings.spec_log:
+            return
+        line = {"method": req.method, "path": req.path, "status": status, "what": what,
+                "messages": problems}  # fmt: skip
+        text = json.dumps(line) + "\n"
+        # One write per line in append mode: lines from sandboxes sharing the file stay whole.
+        with self._spec_log_lock, open(self.settings.spec_log, "a", encoding="utf-8") as f:
+            f.write(text)
 
     def _log_faulted_inference(self, req: Request, status: int) -> None:
         # Azure Monitor counts throttled and failed calls too: the metrics must see them.

@@ -12,6 +12,7 @@ names and checks a request or a response against it:
 Each message names the operation id, where in the body (a JSON path, `$` the body itself) and
 what is wrong. Swagger 2.0 schemas are JSON Schema draft 4 with extensions; this module reads
 them so: `readOnly` properties are never required of a request; `x-nullable: true` allows null;
+a merge-patch request (RFC 7396) may set any member null (its way to remove it);
 `x-ms-*`, `discriminator` and `format` are not checked (no vendored operation is polymorphic);
 enums are closed, `modelAsString` or not.
 
@@ -38,6 +39,29 @@ FOUNDRY_VERSIONS = {"2025-11-15-preview": FOUNDRY_FILE}
 # Where the project data plane's paths start: Azure's and the sandbox's project endpoints alike.
 PROJECT_PREFIX = re.compile(r"^/api/projects/[^/]+(?=/)")
 MAX_MESSAGES = 40
+
+
+@dataclass(frozen=True)
+class AcceptedStatus:
+    """A status the spec does not declare but the service is documented to send: accepted as
+    if declared, without a body, on the strength of `citation`. Never a silent skip."""
+
+    operation_id: str
+    status: int
+    citation: str
+
+
+# The documented disagreements the sandbox and this checker accept.
+ACCEPTED_STATUSES = (
+    AcceptedStatus(
+        "Models_DeleteVersion",
+        200,
+        "azure-ai-projects 2.10.0, azure/ai/projects/operations/_operations.py, "
+        "BetaModelsOperations.delete: 'Returns 200 whether the version existed or not.' and "
+        "`if response.status_code not in [200]` raises; the derived TypeSpec "
+        "(servicepatterns.tsp 0974d3be, deleteVersion) declares 204 only",
+    ),
+)
 _METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
 
 
@@ -157,6 +181,8 @@ class SpecChecker:
                     if param.get("required"):
                         problems.append(f"{op.operation_id}: request body is required but absent")
                     continue
+                if _merge_patch(op, self.doc):
+                    body = _without_nulls(_parsed(body))
                 problems += self._check_body(op, "request", param["schema"], body, "request")
         return _capped(problems)
 
@@ -169,6 +195,9 @@ class SpecChecker:
         op, _ = found
         responses = op.spec.get("responses", {})
         key = str(status)
+        accepted = accepted_status(op.operation_id, status)
+        if key not in responses and accepted is not None:
+            responses = {**responses, key: {"description": accepted.citation}}
         if key not in responses:
             if status >= 400 and "default" in responses:
                 key = "default"
@@ -242,6 +271,13 @@ class SpecChecker:
         return validator
 
 
+def accepted_status(operation_id: str, status: int) -> AcceptedStatus | None:
+    return next(
+        (a for a in ACCEPTED_STATUSES if (a.operation_id, a.status) == (operation_id, status)),
+        None,
+    )
+
+
 # -- Swagger 2.0 -> draft 4 --------------------------------------------------------------------
 
 
@@ -290,6 +326,27 @@ def _convert(node: Any, definitions: dict[str, Any], *, request: bool) -> Any:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _merge_patch(op: Operation, doc: dict[str, Any]) -> bool:
+    return "application/merge-patch+json" in op.spec.get("consumes", doc.get("consumes", []))
+
+
+def _parsed(body: Any) -> Any:
+    if isinstance(body, bytes | str):
+        try:
+            return json.loads(body)
+        except ValueError:
+            return body  # _check_body says it is not JSON
+    return body
+
+
+def _without_nulls(body: Any) -> Any:
+    """A JSON merge patch (RFC 7396) without its nulls: there null means "remove this member",
+    which TypeSpec's merge-patch models allow for every optional property."""
+    if isinstance(body, dict):
+        return {k: _without_nulls(v) for k, v in body.items() if v is not None}
+    return body
 
 
 def _template_regex(template: str) -> str:

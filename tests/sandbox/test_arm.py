@@ -21,12 +21,20 @@ def _catalog_model(api: Api, sku: str) -> dict:
     pytest.skip(f"no catalog model offers {sku}")
 
 
-def test_catalog_pages_return_every_model_exactly_once(api: Api) -> None:
+def test_catalog_pages_return_every_model_exactly_once_per_account_kind(api: Api) -> None:
     items, pages = api.list_all(api.catalog)
-    assert len(items) >= 30
+    assert len(items) >= 60
     assert pages == -(-len(items) // PAGE_SIZE)
-    keys = [(m["model"]["format"], m["model"]["name"], m["model"]["version"]) for m in items]
+    keys = [(m["kind"], m["model"]["format"], m["model"]["name"], m["model"]["version"])
+            for m in items]  # fmt: skip
     assert len(set(keys)) == len(keys)
+    # As real eastus2 lists them: each version for AIServices, and for OpenAI or MaaS.
+    kinds: dict[tuple, set[str]] = {}
+    for kind, *version in keys:
+        kinds.setdefault(tuple(version), set()).add(kind)
+    assert all(k == {"AIServices", "OpenAI" if v[0] == "OpenAI" else "MaaS"}
+               for v, k in kinds.items()), kinds  # fmt: skip
+    assert len(items) == 2 * len(kinds)
     first = api.call("GET", api.catalog).json()
     assert len(first["value"]) == PAGE_SIZE
     assert "api-version=2025-06-01" in first["nextLink"]
@@ -131,12 +139,14 @@ def test_deployment_lifecycle(api: Api, unique) -> None:
     assert "GlobalStandard" in {s["sku"]["name"] for s in skus}
 
     clock = Clock()
-    scaled = api.call("PATCH", f"{api.deployments}/{name}", json={"sku": {"capacity": 7}})
+    scale = {"sku": {"name": "GlobalStandard", "capacity": 7}}
+    scaled = api.call("PATCH", f"{api.deployments}/{name}", json=scale)
     assert scaled.status_code == 202
+    assert scaled.content == b""  # Deployments_Update's 202: a Location header, no body
     # ARM 2025-06-01 has no Updating (DeploymentProvisioningState): a change in flight is Accepted
-    assert scaled.json()["properties"]["provisioningState"] == "Accepted"
-    assert scaled.json()["properties"]["deploymentState"] == "Running"
-    assert scaled.json()["sku"]["capacity"] == 5
+    during = api.call("GET", f"{api.deployments}/{name}").json()
+    assert during["properties"]["deploymentState"] == "Running"
+    assert during["properties"]["provisioningState"] in ("Accepted", "Succeeded")
     result_url = scaled.headers["Location"]
     assert "/operationResults/" in result_url
     pending = api.call("GET", result_url, version="")
@@ -256,7 +266,9 @@ def test_quota(api: Api, unique) -> None:
     second = unique("quota")
     assert api.deploy(second, ref, QUOTA_SKU, QUOTA_LIMIT - 30).status_code == 201
     api.wait_deployment(first)
-    grow = api.call("PATCH", f"{api.deployments}/{first}", json={"sku": {"capacity": 31}})
+    grow = api.call(
+        "PATCH", f"{api.deployments}/{first}", json={"sku": {"name": QUOTA_SKU, "capacity": 31}}
+    )
     assert grow.json()["error"]["code"] == "InsufficientQuota"
     for name in (first, second):
         api.call("DELETE", f"{api.deployments}/{name}")
@@ -274,7 +286,8 @@ def test_operation_unknown_is_404(api: Api) -> None:
 
 
 def test_patch_absent_is_404_and_unknown_route_is_404(api: Api) -> None:
-    response = api.call("PATCH", f"{api.deployments}/absent-one", json={"sku": {"capacity": 2}})
+    scale = {"sku": {"name": "GlobalStandard", "capacity": 2}}
+    response = api.call("PATCH", f"{api.deployments}/absent-one", json=scale)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "DeploymentNotFound"
     nowhere = api.call("GET", f"{api.arm}/nowhere")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import azmodels_magic.sandbox
+from azmodels_magic.sandbox.catalog import is_finetune_sku
 
 CATALOG_PATH = Path(azmodels_magic.sandbox.__file__).parent / "data" / "catalog.json"
 
@@ -16,8 +17,7 @@ LIFECYCLE_STATUSES = {
     "GenerallyAvailable",
     "Deprecating",
     "Deprecated",
-    "Legacy",
-}
+}  # ModelLifecycleStatus in the 2025-06-01 spec; the recordings hold no other value
 SKU_NAMES = {
     "Standard",
     "GlobalStandard",
@@ -44,7 +44,7 @@ def test_has_enough_entries(catalog):
 
 def test_entry_shape(catalog):
     for entry in catalog:
-        assert entry["kind"] in {"OpenAI", "AIServices"}
+        assert entry["kind"] in {"OpenAI", "AIServices", "MaaS"}
         assert entry["skuName"] == "S0"
         assert isinstance(entry["description"], str) and entry["description"].strip()
         model = entry["model"]
@@ -60,19 +60,31 @@ def test_at_least_six_formats(catalog):
     assert len(formats) >= 6, formats
 
 
-def test_name_version_unique(catalog):
-    counts = Counter((model["name"], model["version"]) for model in _models(catalog))
-    duplicates = [key for key, n in counts.items() if n > 1]
-    assert not duplicates
+def test_each_version_is_listed_once_per_account_kind(catalog):
+    """As real eastus2 lists them (436 entries for 218 versions): every version for AIServices,
+    and for OpenAI too when its format is OpenAI, else for MaaS; the same model each time."""
+    kinds: dict[tuple, list[str]] = {}
+    bodies: dict[tuple, set[str]] = {}
+    for entry in catalog:
+        model = entry["model"]
+        key = (model["format"], model["name"], model["version"])
+        kinds.setdefault(key, []).append(entry["kind"])
+        bodies.setdefault(key, set()).add(json.dumps(model, sort_keys=True))
+    for (fmt, name, version), listed in kinds.items():
+        other = "OpenAI" if fmt == "OpenAI" else "MaaS"
+        assert sorted(listed) == sorted(["AIServices", other]), (name, version, listed)
+        assert len(bodies[(fmt, name, version)]) == 1, (name, version)
+    assert len(catalog) == 2 * len(kinds)
 
 
 def test_exactly_one_default_version_per_name(catalog):
     defaults = Counter()
     names = set()
-    for model in _models(catalog):
-        names.add(model["name"])
+    for entry in catalog:
+        model = entry["model"]
+        names.add((entry["kind"], model["name"]))
         if model["isDefaultVersion"] is True:
-            defaults[model["name"]] += 1
+            defaults[(entry["kind"], model["name"])] += 1
     for name in names:
         assert defaults[name] == 1, (name, defaults[name])
 
@@ -103,9 +115,31 @@ def test_every_model_has_skus(catalog):
 
 
 def test_sku_names_unique_per_model(catalog):
+    """A SKU name comes once, and once more as a fine-tune SKU (usage `...-finetune`)."""
     for model in _models(catalog):
-        names = [sku["name"] for sku in model["skus"]]
+        names = [(sku["name"], is_finetune_sku(sku)) for sku in model["skus"]]
         assert len(names) == len(set(names)), model["name"]
+        base = {name for name, tuned in names if not tuned}
+        assert {name for name, tuned in names if tuned} <= base, model["name"]
+
+
+def test_usages_as_the_recordings_name_them(catalog):
+    """OpenAI models carry fine-tune SKUs (gpt-4o: a second Standard on
+    OpenAI.Standard.gpt-4o-finetune); serverless models of other formats mostly share
+    AIServices.GlobalStandard.MaaS; ProvisionedManaged draws on OpenAI.ProvisionedManaged."""
+    usages = {
+        (m["name"], m["version"], s["name"], s["usageName"]) for m in _models(catalog)
+        for s in m["skus"]
+    }  # fmt: skip
+    assert ("gpt-4o", "2024-08-06", "Standard", "OpenAI.Standard.gpt-4o-finetune") in usages
+    assert ("gpt-4o", "2024-08-06", "Standard", "OpenAI.Standard.gpt-4o") in usages
+    assert ("Phi-4", "7", "GlobalStandard", "AIServices.GlobalStandard.MaaS") in usages
+    assert ("gpt-4o", "2024-11-20", "ProvisionedManaged", "OpenAI.ProvisionedManaged") in usages
+    # A model with its own pool keeps it, as eastus2 shows (Llama-3.3-70B-Instruct 5).
+    assert ("Llama-3.3-70B-Instruct", "5", "GlobalStandard",
+            "AIServices.GlobalStandard.Llama-3.3-70B-Instruct") in usages  # fmt: skip
+    finetuned = {u for *_, u in usages if u.endswith("-finetune")}
+    assert all(u.startswith("OpenAI.") for u in finetuned) and len(finetuned) >= 5, finetuned
 
 
 def test_sku_capacity_consistent(catalog):

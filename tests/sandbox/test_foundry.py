@@ -103,7 +103,8 @@ def test_upload_register_and_read_back(api: Api, unique) -> None:
     versions, _ = api.list_all(f"{api.project}/models/{name}/versions")
     assert [v["version"] for v in versions] == ["1"]
 
-    again = api.call("POST", f"{_base(api, name, '1')}/startPendingUpload", json={})
+    slot = {"pendingUploadType": "TemporaryBlobReference"}
+    again = api.call("POST", f"{_base(api, name, '1')}/startPendingUpload", json=slot)
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "ModelVersionExists"
     assert _register(api, name, "1", ref["blobUri"]).status_code == 409
@@ -224,7 +225,8 @@ def test_register_refuses_foreign_blob_uri_and_unknown_base(api: Api, unique) ->
 
 @pytest.mark.parametrize("name", ["1abc", "a", "has_underscore", "x" * 31])
 def test_invalid_model_names(api: Api, name: str) -> None:
-    response = api.call("POST", f"{_base(api, name, '1')}/startPendingUpload", json={})
+    slot = {"pendingUploadType": "TemporaryBlobReference"}
+    response = api.call("POST", f"{_base(api, name, '1')}/startPendingUpload", json=slot)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "InvalidModelName"
 

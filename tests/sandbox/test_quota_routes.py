@@ -54,7 +54,11 @@ def test_usages_are_per_region_and_deployments_consume_them(world: Api, unique) 
     assert error["code"] == "InsufficientQuota" and "20 of 50" in error["message"]
     # Scale changes what is held, delete gives it back.
     world.wait_deployment(name)
-    grown = world.call("PATCH", f"{world.deployments}/{name}", json={"sku": {"capacity": 30}})
+    grown = world.call(
+        "PATCH",
+        f"{world.deployments}/{name}",
+        json={"sku": {"name": "GlobalStandard", "capacity": 30}},
+    )
     assert grown.status_code == 202
     assert usages(world, "eastus")[USAGE]["currentValue"] == before["currentValue"] + 30
     world.wait_deployment(name)
@@ -99,7 +103,7 @@ def test_sku_pool_is_shared_by_models_of_a_region(world: Api, unique) -> None:
     world.call("DELETE", f"{team_b}/deployments/{held[0][0]}")
 
 
-def test_model_capacities_follow_quota_and_catalog(world: Api) -> None:
+def test_model_capacities_follow_quota_and_catalog(world: Api, spec_log) -> None:
     query = {"modelFormat": "OpenAI", "modelName": "gpt-4o", "modelVersion": "2024-11-20"}
     items, _ = world.list_all(f"{world.sub}/{CS}/modelCapacities", params=query)
     by = {(i["location"], i["properties"]["skuName"]): i for i in items}
@@ -109,8 +113,13 @@ def test_model_capacities_follow_quota_and_catalog(world: Api) -> None:
     assert first["properties"]["availableCapacity"] <= 50
     one, _ = world.list_all(f"{world.sub}/{CS}/locations/eastus/modelCapacities", params=query)
     assert {i["location"] for i in one} == {"eastus"}
-    missing = world.call("GET", f"{world.sub}/{CS}/modelCapacities", params={"modelName": "x"})
-    assert missing.status_code == 400 and "modelFormat" in missing.json()["error"]["message"]
+    with spec_log.expected() as refused:
+        url = f"{world.sub}/{CS}/modelCapacities"
+        missing = world.call("GET", url, params={"modelName": "x"})
+    assert missing.status_code == 400
+    assert missing.json()["error"] == {"code": "InvalidParameter", "message":
+        "ModelCapacities_List: query parameter 'modelFormat' is required but absent"}  # fmt: skip
+    assert [(x["status"], x["what"]) for x in refused] == [(400, "request")]
 
 
 def test_regions_offer_catalog_subsets(world: Api) -> None:
@@ -144,7 +153,11 @@ def test_accounts_list_get_models_skus_projects(world: Api) -> None:
     assert wrong.status_code == 404
     models, _ = world.list_all(account_url(world, "team-b") + "/models")
     swedish, _ = world.list_all(f"{world.sub}/{CS}/locations/swedencentral/models")
-    assert [m["name"] for m in models] == [e["model"]["name"] for e in swedish]
+    # An AIServices account's models: its region's catalog entries of that kind, once each.
+    assert [m["name"] for m in models] == [
+        e["model"]["name"] for e in swedish if e["kind"] == "AIServices"
+    ]
+    assert len(models) < len(swedish)
     skus = world.call("GET", account_url(world, "team-b") + "/skus").json()["value"]
     assert {"resourceType": "Microsoft.CognitiveServices/accounts",
             "sku": {"name": "S0", "tier": "Standard"}} in skus  # fmt: skip
@@ -241,3 +254,35 @@ def test_latency_option_delays_every_request() -> None:
         assert time.perf_counter() - started >= 0.3
     finally:
         process.stop()
+
+
+def test_usages_report_the_shared_and_fine_tune_pools(world: Api, unique) -> None:
+    """As eastus2's usages do: one shared pool for serverless models of many formats, and the
+    fine-tune pools the catalog's -finetune SKUs name; each usage listed once."""
+    items, _ = world.list_all(f"{world.sub}/{CS}/locations/eastus/usages")
+    names = [u["name"]["value"] for u in items]
+    assert len(names) == len(set(names))
+    assert {"AIServices.GlobalStandard.MaaS", "OpenAI.Standard.gpt-4o-finetune",
+            "OpenAI.ProvisionedManaged"} <= set(names)  # fmt: skip
+    assert all(set(u) == {"name", "currentValue", "limit", "unit"} for u in items)
+    pool = "AIServices.GlobalStandard.MaaS"
+    before = usages(world, "eastus")[pool]["currentValue"]
+    held = 0
+    phi = {"format": "Microsoft", "name": "Phi-4", "version": "7"}
+    cohere = {"format": "Cohere", "name": "Cohere-command-r-plus-08-2024", "version": "1"}
+    for model in (phi, cohere):
+        name = unique("maas")
+        assert world.deploy(name, model, "GlobalStandard").status_code == 201
+        held += world.wait_deployment(name)["sku"]["capacity"]
+    assert held >= 2
+    assert usages(world, "eastus")[pool]["currentValue"] == before + held
+
+
+def test_model_capacities_give_fine_tune_room_in_its_own_field(world: Api) -> None:
+    query = {"modelFormat": "OpenAI", "modelName": "gpt-4o", "modelVersion": "2024-08-06"}
+    items, _ = world.list_all(f"{world.sub}/{CS}/locations/eastus/modelCapacities", params=query)
+    skus = [i["properties"]["skuName"] for i in items]
+    assert len(skus) == len(set(skus)) and "Standard" in skus  # one row per SKU name
+    rows = {i["properties"]["skuName"]: i["properties"] for i in items}
+    assert rows["Standard"]["availableFinetuneCapacity"] > 0  # OpenAI.Standard.gpt-4o-finetune
+    assert rows["DataZoneStandard"]["availableFinetuneCapacity"] == 0  # no fine-tune SKU

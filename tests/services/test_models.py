@@ -28,7 +28,7 @@ from azmodels_magic.errors import (
 )
 from azmodels_magic.presentation.cards import card_for
 from azmodels_magic.sample_weights import make_model_folder, write_gguf, write_safetensors
-from azmodels_magic.sandbox.catalog import load_packaged
+from azmodels_magic.sandbox.catalog import is_finetune_sku, load_packaged
 
 ALL_COLUMNS = ["name", "type", "format", "version", "size", "size_bytes", "status", "publisher",
                "description"]  # fmt: skip
@@ -36,7 +36,10 @@ BASE_COLUMNS = ["name", "version", "format", "publisher", "status", "default_ver
                 "capabilities", "inference_deprecation", "description"]  # fmt: skip
 CUSTOM_COLUMNS = ["name", "version", "format", "size", "size_bytes", "status", "weight_type",
                   "base_model", "warnings", "created", "description"]  # fmt: skip
-CATALOG = [entry["model"] for entry in load_packaged()]  # what the sandbox serves, read directly
+# What the sandbox serves, read directly: each version once (the catalog lists it once per
+# account kind, as real ARM does; the client merges them).
+CATALOG = list({(m["format"], m["name"], m["version"]): m
+                for m in (entry["model"] for entry in load_packaged())}.values())  # fmt: skip
 
 
 def one_line(exc: BaseException) -> str:
@@ -148,7 +151,10 @@ def test_show_base_model(app, models):
     assert (data["type"], data["name"], data["publisher"]) == ("base", "gpt-4o-mini", "OpenAI")
     assert data["version"] == entry["version"]
     assert data["lifecycle_status"] == entry["lifecycleStatus"]
-    assert [s["name"] for s in data["skus"]] == [s["name"] for s in entry["skus"]]
+    skus = entry["skus"]
+    assert [s["name"] for s in data["skus"]] == [s["name"] for s in skus if not is_finetune_sku(s)]
+    # gpt-4o-mini's fine-tune SKU (usage ...-finetune) is apart, not a second GlobalStandard.
+    assert [s["name"] for s in data["finetune_skus"]] == ["GlobalStandard"]
     assert data["commands"]["deploy"].startswith("azmodels deploy --name gpt-4o-mini ")
     assert data["commands"]["deployments"] == "azmodels deployments list --model gpt-4o-mini"
     text = card_for(details).text()
