@@ -51,10 +51,10 @@ from ..errors import (
     ValidationError,
 )
 from ..http.operation import poll_until
-from ..journal import ReplaceIntent, UploadJournal, UploadLock, same_location
+from ..journal import Leftover, ReplaceIntent, UploadJournal, UploadLock, same_location
 from ..journal import upload_key as journal_key
 from ..records import META_PREFIX, CustomModel, Displayable, WeightFile
-from ..redaction import get_logger
+from ..redaction import get_logger, strip_query
 from ..rules import suggest_deployment_name
 from ..sizes import human_rate, human_size
 from ..steps import NextStep, Syntax, fill, plain
@@ -296,6 +296,21 @@ def busy_error(key: str, name: str, version: str) -> ConflictError:
         f"{what} on this machine: wait for it to finish, then try again.",
         code="UploadInProgress",
     )
+
+
+def _add_hint(
+    error: AzModelsError, note: str, steps: tuple[NextStep, ...] = (), *, first: bool = False
+) -> None:
+    """Add one sentence to `error`'s hint (before what is there, with `first`); the note's
+    `{0}`, `{1}`... name `steps`, renumbered after the steps the error already names."""
+    if not note:
+        return
+    shift = len(error.steps)
+    for index in reversed(range(len(steps))):
+        note = note.replace("{" + str(index) + "}", "{" + str(index + shift) + "}")
+    error.steps = (*error.steps, *steps)
+    parts = [note, error.hint] if first else [error.hint, note]
+    error.hint = " ".join(p for p in parts if p)
 
 
 def staging_version(version: str) -> str:
@@ -674,17 +689,17 @@ class UploadService:
             plan, slot.blob_uri, digests, description=description, tags=tags,
             base_model=base_model, weight_type=weight_type, **extra,
         )  # fmt: skip
-        if plan.replaces:
-            model = self._swap(prepared, body, on_status)
-        else:
-            try:
+        try:
+            if plan.replaces:
+                model = self._swap(prepared, body, on_status)
+            else:
                 model = self._register(plan, body, on_status)
-            except ConflictError as exc:
-                if exc.code != "RegisteredByAnother":
-                    raise
-                # Lost a race with an upload elsewhere: leave nothing of this one behind.
-                self._discard(slot.sas_url, journal, exc)
+        except ConflictError as exc:
+            if exc.code != "RegisteredByAnother":
                 raise
+            # Lost a race with an upload elsewhere: leave nothing of this one behind.
+            self._discard(slot.sas_url, journal, exc)
+            raise
         journal.set_status("registered")
         self.models.invalidate()
         return UploadReport(
@@ -789,11 +804,23 @@ class UploadService:
         name, version = plan.name, plan.version
         old = prepared.existing
         foundry = self.connection.foundry
+        current = self._existing(name, version)
+        if current is None:  # deleted while the weights went up: nothing left to replace
+            return self._register(plan, body, on_status)
+        if not same_location(current.blob_uri, old.blob_uri):
+            # Replaced elsewhere while these weights went up: deleting it would throw away a
+            # registration this run never saw.
+            raise ConflictError(
+                f"'{name}' version {version} was replaced by another upload while this one ran: "
+                f"it is registered now on their weights ({strip_query(current.blob_uri)}), not "
+                "this run's. Run the upload again with --overwrite to replace those.",
+                code="RegisteredByAnother",
+            )
         try:
             # Storage access to the old weights can only be had while they are registered; the
             # answer also says whether it still is.
             old_weights = foundry.read_credential(name, version, old.blob_uri)
-        except NotFoundError:  # deleted while the weights went up: nothing left to replace
+        except NotFoundError:  # deleted meanwhile: nothing left to replace
             return self._register(plan, body, on_status)
         intent = ReplaceIntent.create(
             prepared.key, name=name, version=version, old=registration_body(old), new=body
@@ -803,12 +830,19 @@ class UploadService:
         try:
             model = self._register(plan, body, on_status)
         except BaseException as exc:
-            if self._restore(old, exc):
+            if self._restore(old, exc, body["blobUri"]):
                 intent.delete()
+                if isinstance(exc, ConflictError) and exc.code == "RegisteredByAnother":
+                    # Our delete took the old registration away; the winner never saw it.
+                    _add_hint(
+                        exc,
+                        self._remove_old_weights(prepared, old_weights.sas_url),
+                        (NextStep.of("uploads list"),),
+                    )
             raise
         intent.delete()
         if not same_location(old.blob_uri, body["blobUri"]):
-            self._remove_old_weights(old_weights.sas_url)
+            self._remove_old_weights(prepared, old_weights.sas_url)
         return model
 
     def _discard(self, sas_url: str, journal: UploadJournal, failure: AzModelsError) -> None:
@@ -816,15 +850,17 @@ class UploadService:
         try:
             delete_blobs(sas_url, self.connection.transport)
         except AzModelsError as exc:
-            failure.hint = (
-                f"The weights this run staged could not be removed ({exc.message}): {{0}} "
-                "removes them."
-            )
             path = f"{journal.name}/{journal.version}"
-            failure.steps = (NextStep.of("uploads delete", path=path),)
+            _add_hint(
+                failure,
+                f"The weights this run staged could not be removed ({exc.message}): {{0}} "
+                "removes them.",
+                (NextStep.of("uploads delete", path=path),),
+                first=True,
+            )
             return
         journal.delete()
-        failure.hint = "The weights this run staged were removed."
+        _add_hint(failure, "The weights this run staged were removed.", first=True)
 
     # -- replacements interrupted by a crash ----------------------------------------------------
 
@@ -898,14 +934,23 @@ class UploadService:
     ) -> CustomModel:
         return self.connection.foundry.register(name, version, body, context=context)
 
-    def _restore(self, old: CustomModel, failure: BaseException) -> bool:
+    def _restore(self, old: CustomModel, failure: BaseException, new_blob_uri: str) -> bool:
         """Register the replaced version again, on its own weights, after a failed swap; True
-        when the version is registered afterwards (put back, or the new one went through)."""
+        when the version is registered afterwards (put back, the new one went through, or
+        another upload's: the note says whose weights it holds)."""
         foundry = self.connection.foundry
         settled = True
         try:
-            if self._existing(old.name, old.version) is not None:
+            current = self._existing(old.name, old.version)
+            if current is not None and same_location(current.blob_uri, new_blob_uri):
                 note = "The new version's registration was accepted and continues on the service."
+            elif current is not None:
+                where = strip_query(current.blob_uri)
+                note = (
+                    ""
+                    if isinstance(failure, AzModelsError) and where in failure.message
+                    else f"It is registered now on another upload's weights ({where})."
+                )
             else:
                 foundry.register(
                     old.name,
@@ -922,15 +967,39 @@ class UploadService:
             )
         self.models.invalidate()
         if isinstance(failure, AzModelsError):
-            failure.hint = f"{failure.hint} {note}" if failure.hint else note
+            _add_hint(failure, note)
         return settled
 
-    def _remove_old_weights(self, sas_url: str) -> None:
-
+    def _remove_old_weights(self, prepared: _Prepared, read_sas_url: str) -> str:
+        """Remove the replaced version's weights; one sentence saying how it went. They are
+        noted as leftover storage (`uploads list`, `uploads prune`) when they cannot be."""
+        old, journal = prepared.existing, prepared.journal
+        where = strip_query(old.blob_uri)
+        # This machine's journal of the old upload names its slot: asking for that slot again
+        # gives a credential that may write there (the registered version's is read-only).
+        ours = journal is not None and same_location(journal.container_url, old.blob_uri)
+        slot_version = journal.slot_version if ours else None
+        pending_id = journal.pending_upload_id if ours else None
         try:
+            sas_url = read_sas_url
+            if ours and slot_version != old.version and pending_id:
+                sas_url = self.connection.foundry.start_pending_upload(
+                    old.name, slot_version, pending_upload_id=pending_id
+                ).sas_url
             delete_blobs(sas_url, self.connection.transport)
         except AzModelsError as exc:  # the new model is registered; this is housekeeping
+            why = exc.message.rstrip(".")
+            Leftover.record(
+                prepared.key, name=old.name, version=old.version, container_url=where,
+                reason=f"a replaced version's weights ({why})", slot_version=slot_version,
+                pending_upload_id=pending_id,
+            )  # fmt: skip
             get_logger(__name__).warning("The replaced version's weights remain: %s", exc)
+            return (
+                f"The replaced version's weights remain at {where} ({why}): {{0}} lists them "
+                "as orphaned."
+            )
+        return "The replaced version's weights were removed."
 
     def _until_ready(
         self, model: CustomModel, on_status: Callable[[str], None] | None = None
@@ -1004,7 +1073,8 @@ class UploadService:
             if not same_location(model.blob_uri, blob_uri):
                 raise ConflictError(
                     f"'{plan.name}' version {plan.version} was registered by another upload "
-                    "while this one ran.",
+                    f"while this one ran: it holds their weights ({strip_query(model.blob_uri)}), "
+                    "not this run's.",
                     code="RegisteredByAnother",
                 ) from None
             return self._until_ready(model, on_status)
