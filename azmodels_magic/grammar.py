@@ -246,6 +246,18 @@ def build_parser(prog: str = "azmodels") -> _Parser:
     _output_options(p)
     p = _sub(sub, "delete", "forget a stale upload and remove its staged blobs")
     p.add_argument("--path", dest="upload_path", required=True, metavar="P", help=_PATH_HELP)
+    p = _sub(
+        sub,
+        "prune",
+        "remove orphaned storage: slots never registered, replaced versions' weights",
+        "Remove the storage this machine's upload journals know nothing uses any more (`uploads "
+        "list` shows it as orphaned). Only what this machine's journals know of can be found: "
+        "Azure gives no listing of a project's storage. Removing needs the upload slot's "
+        "credential; what cannot be removed is listed as left, with why.",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="list what would be removed; change nothing"
+    )
 
     p = _sub(commands, "connect", "connect to a Foundry project (no options: show the connection)")
     p.add_argument("--project-endpoint", metavar="URL")

@@ -52,6 +52,7 @@ def test_actions_of_a_group(complete):
     assert complete("%azmodels deployments ") == ["list", "show", "key", "delete", "scale"]
     assert complete("%azmodels deployments sc") == ["scale"]
     assert complete("%azmodels uploads l") == ["list"]
+    assert complete("%azmodels uploads p") == ["prune"]
 
 
 def test_flags(complete):

@@ -81,6 +81,7 @@ HANDLERS: dict[str, str] = {
     "uploads list": "uploads:uploads_list",
     "uploads show": "uploads:uploads_show",
     "uploads delete": "uploads:uploads_delete",
+    "uploads prune": "uploads:uploads_prune",
     "deploy": "deployments:deploy",
     "deployments list": "deployments:deployments_list",
     "deployments show": "deployments:deployments_show",

@@ -11,6 +11,7 @@ from ..presentation.outcomes import upload_done, upload_steps
 from ..presentation.progress import ByteProgress
 from ..presentation.tables import uploads_frame
 from ..presentation.text import clean
+from ..steps import NextStep
 from . import Outcome
 
 if TYPE_CHECKING:
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
 
     from ..api import AzModels
     from ..services.uploads import UploadStatus
-    from ..steps import NextStep
 
 
 def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
@@ -108,11 +108,18 @@ def uploads_list(app: AzModels, args: argparse.Namespace) -> Outcome:
     frame = uploads_frame(rows)
     if len(frame):  # each row's next step, in the notebook's words
         frame["hint"] = [_finish(row) for row in rows]
-    partial = sum(1 for r in rows if not r.registered)
+    orphaned = sum(1 for r in rows if r.orphaned)
+    partial = sum(1 for r in rows if not r.registered and not r.orphaned)
     message = f"{len(rows)} upload{'s' if len(rows) != 1 else ''} known to this machine"
+    notes = []
     if partial:
-        message += f" ({partial} not registered: re-run the same upload to resume)"
-    return Outcome(value=frame, message=message)
+        notes.append(f"{partial} not registered: re-run the same upload to resume")
+    if orphaned:
+        notes.append(f"{orphaned} orphaned: {{0}} removes them")
+    if notes:
+        message += f" ({'; '.join(notes)})"
+    steps = (NextStep.of("uploads prune"),) if orphaned else ()
+    return Outcome(value=frame, message=message, steps=steps)
 
 
 def uploads_show(app: AzModels, args: argparse.Namespace) -> Outcome:
@@ -123,7 +130,14 @@ def uploads_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
     return Outcome(message=app.uploads.forget(args.upload_path).text(_notebook))
 
 
+def uploads_prune(app: AzModels, args: argparse.Namespace) -> Outcome:
+    report = app.uploads.prune(dry_run=args.dry_run)
+    return Outcome(value=report, message=report.summary(), show_value=False)
+
+
 def _finish(status: UploadStatus) -> str:
+    if status.orphaned:
+        return f"{_notebook(NextStep.of('uploads prune'))}  # removes it"
     step = status.finish  # the source path is the user's: shown without control sequences
     return clean(f"{_notebook(step)}  # resumes and registers", lines=False) if step else ""
 

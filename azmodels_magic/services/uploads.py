@@ -51,10 +51,10 @@ from ..errors import (
     ValidationError,
 )
 from ..http.operation import poll_until
-from ..journal import ReplaceIntent, UploadJournal, UploadLock, same_location
+from ..journal import Leftover, ReplaceIntent, UploadJournal, UploadLock, same_location
 from ..journal import upload_key as journal_key
 from ..records import META_PREFIX, CustomModel, Displayable, WeightFile
-from ..redaction import get_logger
+from ..redaction import get_logger, strip_query
 from ..rules import suggest_deployment_name
 from ..sizes import human_rate, human_size
 from ..steps import NextStep, Syntax, fill, plain
@@ -211,6 +211,7 @@ class UploadStatus(Displayable):
     replaces: bool = False  # an --overwrite of a registered version
     base_model: str | None = None  # as the upload was given them, for the command that resumes
     weight_type: str | None = None
+    orphaned: str = ""  # why nothing uses its storage and no upload will resume it ("": in use)
 
     @property
     def path(self) -> str:
@@ -218,12 +219,14 @@ class UploadStatus(Displayable):
 
     @property
     def state(self) -> str:
+        if self.orphaned:
+            return f"orphaned: {self.orphaned}"
         return "complete" if self.complete else "partial (resumable)"
 
     @property
     def finish(self) -> NextStep | None:
-        """The command that resumes and registers it (None once registered)."""
-        if self.registered:
+        """The command that resumes and registers it (None once registered or orphaned)."""
+        if self.registered or self.orphaned:
             return None
         weight_type = None if self.weight_type == "FullWeight" else self.weight_type
         return NextStep.of(
@@ -235,6 +238,8 @@ class UploadStatus(Displayable):
     @property
     def hint(self) -> str:
         """`finish` as text outside any front end (each front end writes `finish` its way)."""
+        if self.orphaned:
+            return f"{plain(NextStep.of('uploads prune'))}  # removes it"
         step = self.finish
         return f"{plain(step)}  # resumes and registers" if step else ""
 
@@ -253,6 +258,65 @@ class UploadStatus(Displayable):
 
 
 @dataclass(frozen=True)
+class Pruned:
+    """One orphaned container and what `uploads prune` did with it."""
+
+    path: str  # name/version it was staged for
+    storage: str  # the container URL, without a credential
+    reason: str  # why it is orphaned
+    removed: bool = False
+    why_left: str = ""  # when not removed: why (a dry run: what would be tried)
+
+
+@dataclass
+class PruneReport:
+    """What `uploads prune` found (in this machine's journals) and did."""
+
+    dry_run: bool
+    items: list[Pruned] = field(default_factory=list)
+
+    @property
+    def removed(self) -> list[Pruned]:
+        return [p for p in self.items if p.removed]
+
+    @property
+    def left(self) -> list[Pruned]:
+        return [p for p in self.items if not p.removed]
+
+    def summary(self) -> str:
+        if not self.items:
+            return (
+                "No orphaned storage known to this machine (only what its upload journals "
+                "know of can be found)."
+            )
+        count = len(self.items)
+        found = f"{count} orphaned container{'s' if count != 1 else ''}"
+        if self.dry_run:
+            listed = "; ".join(f"{p.storage} ({p.path}: {p.reason})" for p in self.items)
+            return f"Dry run: {found} known to this machine: {listed}. Nothing was removed."
+        parts = []
+        if self.removed:
+            parts.append(
+                f"Removed the weights in {len(self.removed)} of {found} "
+                f"({', '.join(p.storage for p in self.removed)})."
+            )
+        if self.left:
+            listed = "; ".join(f"{p.storage} ({p.path}: {p.why_left})" for p in self.left)
+            parts.append(f"Left {len(self.left)}: {listed}.")
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "items": [
+                {"path": p.path, "storage": p.storage, "reason": p.reason,
+                 "removed": p.removed, "left_because": p.why_left or None}
+                for p in self.items
+            ],
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Forgotten:
     """What forgetting an upload did: one sentence, whose `{0}` names `steps[0]`."""
 
@@ -264,6 +328,14 @@ class Forgotten:
 
     def __str__(self) -> str:
         return self.text()
+
+
+def _left(item: Pruned, why: str) -> Pruned:
+    return Pruned(item.path, item.storage, item.reason, removed=False, why_left=why)
+
+
+def _removed(item: Pruned) -> Pruned:
+    return Pruned(item.path, item.storage, item.reason, removed=True)
 
 
 def upload_key(
@@ -296,6 +368,21 @@ def busy_error(key: str, name: str, version: str) -> ConflictError:
         f"{what} on this machine: wait for it to finish, then try again.",
         code="UploadInProgress",
     )
+
+
+def _add_hint(
+    error: AzModelsError, note: str, steps: tuple[NextStep, ...] = (), *, first: bool = False
+) -> None:
+    """Add one sentence to `error`'s hint (before what is there, with `first`); the note's
+    `{0}`, `{1}`... name `steps`, renumbered after the steps the error already names."""
+    if not note:
+        return
+    shift = len(error.steps)
+    for index in reversed(range(len(steps))):
+        note = note.replace("{" + str(index) + "}", "{" + str(index + shift) + "}")
+    error.steps = (*error.steps, *steps)
+    parts = [note, error.hint] if first else [error.hint, note]
+    error.hint = " ".join(p for p in parts if p)
 
 
 def staging_version(version: str) -> str:
@@ -674,17 +761,17 @@ class UploadService:
             plan, slot.blob_uri, digests, description=description, tags=tags,
             base_model=base_model, weight_type=weight_type, **extra,
         )  # fmt: skip
-        if plan.replaces:
-            model = self._swap(prepared, body, on_status)
-        else:
-            try:
+        try:
+            if plan.replaces:
+                model = self._swap(prepared, body, on_status)
+            else:
                 model = self._register(plan, body, on_status)
-            except ConflictError as exc:
-                if exc.code != "RegisteredByAnother":
-                    raise
-                # Lost a race with an upload elsewhere: leave nothing of this one behind.
-                self._discard(slot.sas_url, journal, exc)
+        except ConflictError as exc:
+            if exc.code != "RegisteredByAnother":
                 raise
+            # Lost a race with an upload elsewhere: leave nothing of this one behind.
+            self._discard(slot.sas_url, journal, exc)
+            raise
         journal.set_status("registered")
         self.models.invalidate()
         return UploadReport(
@@ -707,6 +794,15 @@ class UploadService:
             and not (plan.replaces and journal.slot_version == version)
         )
         if journal is not None and not usable:
+            existing = prepared.existing
+            if existing is None or not same_location(existing.blob_uri, journal.container_url):
+                # Its slot is given up for a new one: its storage would be lost to `prune`.
+                Leftover.record(
+                    prepared.key, name=journal.name, version=journal.version,
+                    container_url=journal.container_url, slot_version=journal.slot_version,
+                    pending_upload_id=journal.pending_upload_id,
+                    reason="an earlier upload's slot, given up for other files",
+                )  # fmt: skip
             journal.delete()  # stale, or for other bytes: never mix
             journal = None
         slot_version = journal.slot_version if journal else version
@@ -789,11 +885,23 @@ class UploadService:
         name, version = plan.name, plan.version
         old = prepared.existing
         foundry = self.connection.foundry
+        current = self._existing(name, version)
+        if current is None:  # deleted while the weights went up: nothing left to replace
+            return self._register(plan, body, on_status)
+        if not same_location(current.blob_uri, old.blob_uri):
+            # Replaced elsewhere while these weights went up: deleting it would throw away a
+            # registration this run never saw.
+            raise ConflictError(
+                f"'{name}' version {version} was replaced by another upload while this one ran: "
+                f"it is registered now on their weights ({strip_query(current.blob_uri)}), not "
+                "this run's. Run the upload again with --overwrite to replace those.",
+                code="RegisteredByAnother",
+            )
         try:
             # Storage access to the old weights can only be had while they are registered; the
             # answer also says whether it still is.
             old_weights = foundry.read_credential(name, version, old.blob_uri)
-        except NotFoundError:  # deleted while the weights went up: nothing left to replace
+        except NotFoundError:  # deleted meanwhile: nothing left to replace
             return self._register(plan, body, on_status)
         intent = ReplaceIntent.create(
             prepared.key, name=name, version=version, old=registration_body(old), new=body
@@ -803,12 +911,19 @@ class UploadService:
         try:
             model = self._register(plan, body, on_status)
         except BaseException as exc:
-            if self._restore(old, exc):
+            if self._restore(old, exc, body["blobUri"]):
                 intent.delete()
+                if isinstance(exc, ConflictError) and exc.code == "RegisteredByAnother":
+                    # Our delete took the old registration away; the winner never saw it.
+                    _add_hint(
+                        exc,
+                        self._remove_old_weights(prepared, old_weights.sas_url),
+                        (NextStep.of("uploads list"),),
+                    )
             raise
         intent.delete()
         if not same_location(old.blob_uri, body["blobUri"]):
-            self._remove_old_weights(old_weights.sas_url)
+            self._remove_old_weights(prepared, old_weights.sas_url)
         return model
 
     def _discard(self, sas_url: str, journal: UploadJournal, failure: AzModelsError) -> None:
@@ -816,15 +931,17 @@ class UploadService:
         try:
             delete_blobs(sas_url, self.connection.transport)
         except AzModelsError as exc:
-            failure.hint = (
-                f"The weights this run staged could not be removed ({exc.message}): {{0}} "
-                "removes them."
-            )
             path = f"{journal.name}/{journal.version}"
-            failure.steps = (NextStep.of("uploads delete", path=path),)
+            _add_hint(
+                failure,
+                f"The weights this run staged could not be removed ({exc.message}): {{0}} "
+                "removes them.",
+                (NextStep.of("uploads delete", path=path),),
+                first=True,
+            )
             return
         journal.delete()
-        failure.hint = "The weights this run staged were removed."
+        _add_hint(failure, "The weights this run staged were removed.", first=True)
 
     # -- replacements interrupted by a crash ----------------------------------------------------
 
@@ -898,14 +1015,23 @@ class UploadService:
     ) -> CustomModel:
         return self.connection.foundry.register(name, version, body, context=context)
 
-    def _restore(self, old: CustomModel, failure: BaseException) -> bool:
+    def _restore(self, old: CustomModel, failure: BaseException, new_blob_uri: str) -> bool:
         """Register the replaced version again, on its own weights, after a failed swap; True
-        when the version is registered afterwards (put back, or the new one went through)."""
+        when the version is registered afterwards (put back, the new one went through, or
+        another upload's: the note says whose weights it holds)."""
         foundry = self.connection.foundry
         settled = True
         try:
-            if self._existing(old.name, old.version) is not None:
+            current = self._existing(old.name, old.version)
+            if current is not None and same_location(current.blob_uri, new_blob_uri):
                 note = "The new version's registration was accepted and continues on the service."
+            elif current is not None:
+                where = strip_query(current.blob_uri)
+                note = (
+                    ""
+                    if isinstance(failure, AzModelsError) and where in failure.message
+                    else f"It is registered now on another upload's weights ({where})."
+                )
             else:
                 foundry.register(
                     old.name,
@@ -922,15 +1048,39 @@ class UploadService:
             )
         self.models.invalidate()
         if isinstance(failure, AzModelsError):
-            failure.hint = f"{failure.hint} {note}" if failure.hint else note
+            _add_hint(failure, note)
         return settled
 
-    def _remove_old_weights(self, sas_url: str) -> None:
-
+    def _remove_old_weights(self, prepared: _Prepared, read_sas_url: str) -> str:
+        """Remove the replaced version's weights; one sentence saying how it went. They are
+        noted as leftover storage (`uploads list`, `uploads prune`) when they cannot be."""
+        old, journal = prepared.existing, prepared.journal
+        where = strip_query(old.blob_uri)
+        # This machine's journal of the old upload names its slot: asking for that slot again
+        # gives a credential that may write there (the registered version's is read-only).
+        ours = journal is not None and same_location(journal.container_url, old.blob_uri)
+        slot_version = journal.slot_version if ours else None
+        pending_id = journal.pending_upload_id if ours else None
         try:
+            sas_url = read_sas_url
+            if ours and slot_version != old.version and pending_id:
+                sas_url = self.connection.foundry.start_pending_upload(
+                    old.name, slot_version, pending_upload_id=pending_id
+                ).sas_url
             delete_blobs(sas_url, self.connection.transport)
         except AzModelsError as exc:  # the new model is registered; this is housekeeping
+            why = exc.message.rstrip(".")
+            Leftover.record(
+                prepared.key, name=old.name, version=old.version, container_url=where,
+                reason=f"a replaced version's weights ({why})", slot_version=slot_version,
+                pending_upload_id=pending_id,
+            )  # fmt: skip
             get_logger(__name__).warning("The replaced version's weights remain: %s", exc)
+            return (
+                f"The replaced version's weights remain at {where} ({why}): {{0}} lists them "
+                "as orphaned."
+            )
+        return "The replaced version's weights were removed."
 
     def _until_ready(
         self, model: CustomModel, on_status: Callable[[str], None] | None = None
@@ -1004,7 +1154,8 @@ class UploadService:
             if not same_location(model.blob_uri, blob_uri):
                 raise ConflictError(
                     f"'{plan.name}' version {plan.version} was registered by another upload "
-                    "while this one ran.",
+                    f"while this one ran: it holds their weights ({strip_query(model.blob_uri)}), "
+                    "not this run's.",
                     code="RegisteredByAnother",
                 ) from None
             return self._until_ready(model, on_status)
@@ -1064,11 +1215,19 @@ class UploadService:
     def _status(self, journal: UploadJournal) -> UploadStatus:
         registered = journal.status == "registered"
         existing = self._existing(journal.name, journal.version)
+        orphaned = ""
         if existing is None or not same_location(existing.blob_uri, journal.container_url):
+            if existing is not None and registered:
+                orphaned = "its version was replaced by other weights"
+            elif existing is not None and journal.slot_version == journal.version:
+                # A slot of the version itself: the service gives none while it exists, so
+                # no upload can resume into it.
+                orphaned = "its version was registered from other storage"
             registered = False
         elif not registered:
             registered = True  # registered by a run that died before noting it
         return UploadStatus(
+            orphaned=orphaned,
             name=journal.name,
             version=journal.version,
             source=journal.source,
@@ -1085,7 +1244,92 @@ class UploadService:
         )
 
     def status(self, *, prefix: str | None = None) -> list[UploadStatus]:
-        return [self._status(j) for j in self.journals(prefix)]
+        """This machine's uploads, then the orphaned storage it knows of (Leftover notes)."""
+        found = [self._status(j) for j in self.journals(prefix)]
+        return found + [self._leftover_status(n) for n in self._leftovers(prefix)]
+
+    def _leftovers(self, prefix: str | None = None) -> list[Leftover]:
+        project = _project_prefix(self.connection)
+        found = [n for n in Leftover.list_all() if n.key.startswith(project)]
+        if prefix:
+            found = [n for n in found if n.name.lower().startswith(prefix.lower())]
+        return found
+
+    @staticmethod
+    def _leftover_status(note: Leftover) -> UploadStatus:
+        return UploadStatus(
+            name=note.name, version=note.version, source="", size=0, bytes_done=0, files=0,
+            complete=False, registered=False, updated=note.created, storage=note.container_url,
+            orphaned=note.reason,
+        )  # fmt: skip
+
+    # -- orphaned storage -----------------------------------------------------------------------
+
+    def prune(self, *, dry_run: bool = False) -> PruneReport:
+        """Remove the orphaned storage this machine's journals and notes know of (Azure lists
+        no project's storage, so nothing else can be found). Removing needs a credential that
+        may write: the upload slot's, asked for again; a registered version's is read-only.
+        What cannot be removed is listed as left, with why; nothing is reported removed that
+        storage still holds."""
+        report = PruneReport(dry_run=dry_run)
+        for journal in self.journals():
+            state = self._status(journal)
+            if not state.orphaned:
+                continue
+            item = Pruned(state.path, journal.container_url, state.orphaned)
+            if dry_run:
+                report.items.append(item)
+                continue
+            lock = UploadLock(journal.key, "prune")
+            if not lock.acquire():
+                report.items.append(_left(item, "its upload is running on this machine"))
+                continue
+            with lock:
+                why = self._free(journal.name, journal.slot_version, journal.pending_upload_id,
+                                 journal.container_url)  # fmt: skip
+                if not why:
+                    journal.delete()
+            report.items.append(_left(item, why) if why else _removed(item))
+        for note in self._leftovers():
+            item = Pruned(f"{note.name}/{note.version}", note.container_url, note.reason)
+            if dry_run:
+                report.items.append(item)
+                continue
+            current = self._existing(note.name, note.version)
+            if current is not None and same_location(current.blob_uri, note.container_url):
+                note.delete()  # registered again (put back): not orphaned, never removed
+                continue
+            why = self._free(note.name, note.slot_version, note.pending_upload_id,
+                             note.container_url)  # fmt: skip
+            if not why:
+                note.delete()
+            report.items.append(_left(item, why) if why else _removed(item))
+        return report
+
+    def _free(
+        self, name: str, slot_version: str | None, pending_id: str | None, container: str
+    ) -> str:
+        """Empty the container of an upload slot; "" when storage holds none of its bytes
+        afterwards, else why not."""
+        if not slot_version or not pending_id:
+            return (
+                "no credential may remove it: the service gives read-only access to a model's "
+                "weights; remove the container in the storage account"
+            )
+        try:
+            slot = self.connection.foundry.start_pending_upload(
+                name, slot_version, pending_upload_id=pending_id
+            )
+        except AzModelsError as exc:
+            return f"the service no longer gives its upload slot ({exc.message.rstrip('.')})"
+        if not same_location(slot.blob_uri, container):
+            return "the service no longer gives its upload slot (it answered with a new one)"
+        try:
+            delete_blobs(slot.sas_url, self.connection.transport)
+            held = sum(f.size for f in stored_files(slot.sas_url, self.connection.transport))
+        except AzModelsError as exc:
+            return exc.message.rstrip(".")
+        return f"storage still holds {human_size(held)} there" if held else ""
 
     def status_of(self, path: str) -> UploadStatus:
         return self._status(self.find_journal(path))

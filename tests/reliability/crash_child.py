@@ -13,6 +13,8 @@ lands exactly where it is meant to, with no hook in the package itself:
               one not asked for yet
 - polling:    registration accepted (createAsync answered 202), its operation still polled
 - gate-register: weights stored and verified; waits for a line on stdin, then registers
+- gate-swap:  (an --overwrite) the new weights stored and verified, the old registration not yet
+              touched; waits for a line on stdin, then swaps
 - none:       no pause: run to the end
 """
 
@@ -62,6 +64,14 @@ def install(point: str) -> None:
             return register(self, *args, **kwargs)
 
         UploadService._register = gated
+    elif point == "gate-swap":
+        swap = UploadService._swap
+
+        def gated_swap(self, *args, **kwargs):
+            gate(point)
+            return swap(self, *args, **kwargs)
+
+        UploadService._swap = gated_swap
     elif point == "swap":
         FoundryClient.create_async = lambda self, *a, **k: pause(point)
     elif point == "polling":

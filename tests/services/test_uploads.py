@@ -675,7 +675,9 @@ def test_an_overwrite_reads_the_old_version_once(app, tmp_path, monkeypatch):
         base_model="gpt-4o", source=str(new), name="swap-once", overwrite=True
     )
     assert report.sha256 == {"b.safetensors": sha256_file(new)}
-    assert before == {"get_version": 1, "read_credential": 1, "start_pending_upload": 1}, before
+    # The version is read by the plan, and again just before the swap: replaced elsewhere
+    # meanwhile, it must not be deleted (issue 17, break 13).
+    assert before == {"get_version": 2, "read_credential": 1, "start_pending_upload": 1}, before
     assert counts["get_version"] > 1  # the registration's polls of the version
     check_stored(app, "swap-once", "1", new)
 
