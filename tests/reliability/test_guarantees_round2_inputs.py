@@ -197,7 +197,8 @@ def test_the_sandbox_refuses_a_trailing_newline(raw):
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "InvalidResourceName"
     for path in ("m1%0A/versions/1", "m1/versions/1%0A"):
-        response = raw.call("POST", f"{raw.project}/models/{path}/createAsync", json={})
+        body = {"blobUri": "https://example.invalid/c", "weightType": "DraftModel"}
+        response = raw.call("POST", f"{raw.project}/models/{path}/createAsync", json=body)
         assert response.status_code == 400, response.text
         assert response.json()["error"]["code"] in ("InvalidModelName", "InvalidModelVersion")
 

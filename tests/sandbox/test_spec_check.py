@@ -439,8 +439,10 @@ def _scenario(api: Api) -> Judged:
     assert slot["blobReference"]["blobUri"] == ref["blobUri"]
     container = ContainerClient.from_container_url(ref["credential"]["sasUri"])
     container.upload_blob("model.safetensors", b"\x00" * 64, overwrite=True)
+    base_model = "azureml://registries/azureml/models/gpt-4o/versions/1"
     created = j.call("POST", f"{base}/createAsync",
-                     json={"blobUri": ref["blobUri"], "weightType": "FullWeight"})  # fmt: skip
+                     json={"blobUri": ref["blobUri"], "weightType": "FullWeight",
+                           "baseModel": base_model})  # fmt: skip
     api.wait_operation(created.headers["Location"])
     j.call("GET", base)
     j.call("GET", f"{api.project}/models/spec-check/versions")
