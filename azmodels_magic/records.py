@@ -127,6 +127,17 @@ class SkuOption:
         )
 
 
+def _past(stamp: str) -> bool:
+    """Whether an ISO date or time has passed (False when there is none or it is unreadable)."""
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(stamp.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)) <= datetime.now(UTC)
+
+
 def _split_skus(skus: list[SkuOption]) -> tuple[tuple[SkuOption, ...], tuple[SkuOption, ...]]:
     """(SKUs to deploy the model, SKUs to deploy its fine-tuned derivatives). Real catalogs list
     e.g. gpt-4o's Standard twice: usages OpenAI.Standard.gpt-4o and ...gpt-4o-finetune."""
@@ -218,8 +229,15 @@ class BaseModel:
         return _built(BaseModel, values)
 
     @property
+    def retired(self) -> bool:
+        """Its inference retirement date has passed. The catalog goes on listing such versions
+        as GenerallyAvailable (real catalogs: gpt-4o 2024-11-20, retiring 2026-10-01)."""
+        return _past(self.inference_deprecation)
+
+    @property
     def status(self) -> str:
-        return self.lifecycle_status
+        """The lifecycle, or Retired once the retirement date has passed."""
+        return "Retired" if self.retired else self.lifecycle_status
 
     @cached_property
     def capability_names(self) -> list[str]:

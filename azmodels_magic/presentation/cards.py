@@ -149,11 +149,15 @@ def model_card(details: ModelDetails, syntax: Syntax = plain) -> Card:
                 ("Format", model.format),
                 ("Version", model.version + (" (default)" if model.is_default_version else "")),
                 ("Versions", details.versions),
-                ("Lifecycle", model.lifecycle_status),
+                (
+                    "Lifecycle",
+                    model.lifecycle_status
+                    + (" (as the catalog says; past its retirement date)" if model.retired else ""),
+                ),
                 ("Description", model.description),
                 ("Context window", _tokens(model.capabilities.get("maxContextToken"))),
                 ("Max output", _tokens(model.capabilities.get("maxOutputToken"))),
-                ("Retires", moment(model.inference_deprecation)),
+                ("Retired" if model.retired else "Retires", moment(model.inference_deprecation)),
                 ("Fine-tuning retires", moment(model.finetune_deprecation)),
             ],
         )

@@ -16,6 +16,7 @@ STATUS_COLOURS = {
     "failed": "#a4262c",
     "deprecating": "#a4262c",
     "deprecated": "#a4262c",
+    "retired": "#a4262c",
     "legacy": "#605e5c",
     "stopped": "#605e5c",
 }

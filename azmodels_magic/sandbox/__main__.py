@@ -79,10 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         action="extend",
         default=[],
-        metavar="[RG/]NAME=REGION[:denied|:hung]",
+        metavar="[RG/]NAME=REGION[:denied|:hung|:openai]",
         help="more AI Services accounts besides the default one (e.g. team-b=swedencentral); "
         "':denied': listed, but its deployments can't be read; ':hung': listed, but its routes "
-        "never answer",
+        "never answer; ':openai': an account of kind OpenAI",
     )
     serve.add_argument("--sas-minutes", type=float, default=60.0)
     serve.add_argument(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,45 @@ def base_skus(model: dict[str, Any]) -> list[dict[str, Any]]:
     return [sku for sku in model.get("skus") or [] if not is_finetune_sku(sku)]
 
 
+# data/catalog.json is the catalog as of this day (its retirement dates are real ones: gpt-4o
+# 2024-11-20 retires 2026-10-01 in the recorded eastus2 catalog). The packaged catalog's dates
+# are served shifted by the days since, so the sandbox's catalog looks the same on every day it
+# runs: what has retired (or soon will) stays so, and tutorials and tests do not rot.
+CATALOG_AS_OF = date(2026, 12, 4)
+_FAR = datetime(2099, 1, 1, tzinfo=UTC)  # "never": not shifted
+
+
+def _shifted(stamp: Any, days: int) -> Any:
+    if not isinstance(stamp, str) or not days:
+        return stamp
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return stamp
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if when >= _FAR:
+        return stamp
+    return (when + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def as_of_today(entry: dict[str, Any], today: date | None = None) -> dict[str, Any]:
+    """`entry` with its retirement dates moved by the days between CATALOG_AS_OF and today."""
+    days = ((today or datetime.now(UTC).date()) - CATALOG_AS_OF).days
+    model = entry["model"]
+    deprecation = {k: _shifted(v, days) for k, v in (model.get("deprecation") or {}).items()}
+    skus = [
+        {**sku, "deprecationDate": _shifted(sku.get("deprecationDate"), days)}
+        if "deprecationDate" in sku
+        else sku
+        for sku in model.get("skus") or []
+    ]
+    shifted = {**model, "skus": skus}
+    if "deprecation" in model:
+        shifted["deprecation"] = deprecation
+    return {**entry, "model": shifted}
+
+
 def load_packaged() -> list[dict[str, Any]]:
     """data/catalog.json, or an empty list (with a warning) when it is missing or unreadable."""
     try:
@@ -67,7 +107,9 @@ def load_packaged() -> list[dict[str, Any]]:
     if isinstance(data, dict):  # tolerate an ARM page {"value": [...]}
         data = data.get("value", [])
     return [
-        entry for entry in data if isinstance(entry, dict) and isinstance(entry.get("model"), dict)
+        as_of_today(entry)
+        for entry in data
+        if isinstance(entry, dict) and isinstance(entry.get("model"), dict)
     ]
 
 

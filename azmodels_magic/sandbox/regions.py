@@ -47,7 +47,8 @@ class AccountSpec:
 
 
 def parse_account(text: str, default_group: str) -> AccountSpec:
-    """`[RESOURCE_GROUP/]NAME=REGION[:denied|:hung]` (the --accounts syntax)."""
+    """`[RESOURCE_GROUP/]NAME=REGION[:denied|:hung|:openai]` (the --accounts syntax; `openai`:
+    an account of kind OpenAI, offered only the catalog's OpenAI-kind entries)."""
     left, sep, right = text.partition("=")
     group, _, name = left.rpartition("/")
     region, _, flag = right.partition(":")
@@ -56,10 +57,11 @@ def parse_account(text: str, default_group: str) -> AccountSpec:
         not sep
         or not ACCOUNT_NAME.match(name)
         or not REGION_NAME.match(region)
-        or flag not in ("", "denied", "hung")
+        or flag not in ("", "denied", "hung", "openai")
     ):
         raise ValueError(
-            "expected [RESOURCE_GROUP/]NAME=REGION[:denied|:hung] (e.g. team-b=swedencentral), "
+            "expected [RESOURCE_GROUP/]NAME=REGION[:denied|:hung|:openai] (e.g. "
+            "team-b=swedencentral), "
             f"got '{text}'"
         )
     return AccountSpec(
@@ -68,6 +70,7 @@ def parse_account(text: str, default_group: str) -> AccountSpec:
         location=region,
         denied=flag == "denied",
         hung=flag == "hung",
+        kind="OpenAI" if flag == "openai" else "AIServices",
     )
 
 

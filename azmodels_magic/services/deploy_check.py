@@ -61,6 +61,7 @@ def check_before_deploy(
         region_now = actual_region(quota, arm)
         custom.check(region_now)
         return _GuardedArm(arm, custom, region_now)
+    check_account_kind(quota, arm, target)
     plan = _Plan(quota, target, sku, units, deployment_name)
     region_now = actual_region(quota, arm)
     plan.check(region_now)
@@ -140,9 +141,9 @@ def check_account_kind(quota: QuotaService, arm: ArmClient, model: BaseModel) ->
     if account.kind.lower() in {k.lower() for k in model.kinds}:
         return
     raise ValidationError(
-        f"{model.name} {model.version} is offered to {' and '.join(model.kinds)} accounts; "
-        f"'{account.name}' is a {account.kind} account. Deploy it through an account of one of "
-        "those kinds (connect --account, or --region for your account there).",
+        f"{model.name} {model.version} is offered to accounts of kind "
+        f"{' or '.join(model.kinds)}; '{account.name}' is of kind {account.kind}. Deploy it "
+        "through an account of one of those kinds (connect --account).",
         code="ModelNotOfferedToAccountKind",
     )
 

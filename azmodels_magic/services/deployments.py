@@ -451,11 +451,23 @@ class DeploymentService:
             )
         if existing is not None:
             # The same deploy ran before (perhaps reported as accepted, state unknown): adopt it.
-            return self._adopt(arm, existing, wait, on_status)
-        arm = deploy_check.check_before_deploy(self, target, chosen, units, region, deployment_name)
-        operation = arm.put_deployment(deployment_name, sku=chosen.name, capacity=units, model=body)
-        self.cache.invalidate("deployments")
-        return self._follow_deploy(arm, operation, deployment_name, wait, on_status)
+            details = self._adopt(arm, existing, wait, on_status)
+        else:
+            arm = deploy_check.check_before_deploy(
+                self, target, chosen, units, region, deployment_name
+            )
+            operation = arm.put_deployment(
+                deployment_name, sku=chosen.name, capacity=units, model=body
+            )
+            self.cache.invalidate("deployments")
+            details = self._follow_deploy(arm, operation, deployment_name, wait, on_status)
+        if isinstance(target, BaseModel) and target.retired:
+            details.notes.append(
+                f"{target.name} {target.version} retired on {target.inference_deprecation[:10]}"
+                " (the catalog still lists it): the service may stop serving it at any time;"
+                " deploy a newer version."
+            )
+        return details
 
     def _model_body(self, target: BaseModel | CustomModel, model_format: str | None):
         """properties.model: a custom model's format is a custom one, with model.source = the

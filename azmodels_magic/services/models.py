@@ -231,6 +231,13 @@ class ModelService:
         files, files_warning = (
             self._stored_files(model) if isinstance(model, CustomModel) else ([], "")
         )
+        offered: AnyModel | None = model
+        what = "Deploy"
+        if isinstance(model, BaseModel) and model.retired:
+            # Past its retirement date: point at the newest version that is not, if any.
+            live = [m for m in self.base_versions(model.name) if not m.retired]
+            offered = max(live, key=lambda m: _version_key(m.version)) if live else None
+            what = f"Deploy version {offered.version} instead" if offered else ""
         return ModelDetails(
             model=model,
             versions=versions,
@@ -238,7 +245,9 @@ class ModelService:
             weights=_weights_meta(model),
             files=files,
             files_warning=files_warning,
-            deploy_step=deploy_step(model, type=model.type if type else None, what="Deploy"),
+            deploy_step=deploy_step(offered, type=model.type if type else None, what=what)
+            if offered is not None
+            else None,
             deployments_step=NextStep.of(
                 "deployments list", model=model.name, what="Its deployments"
             ),

@@ -34,7 +34,9 @@ def test_catalog_card_has_context_window_output_tokens_and_a_capabilities_sectio
     assert "Capabilities" not in general
     capabilities = dict(sections["Capabilities"])
     assert {"Chat completion", "Tool calling", "JSON object response"} <= set(capabilities)
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d, (in )?\d+ \w+( ago)?", general["Retires"])
+    # gpt-4o's default version retired in 2026: the row says Retired, with when
+    retired = general.get("Retires") or general["Retired"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d, (in )?\d+ \w+( ago)?", retired)
     text = card.text()
     assert "\nCapabilities\n  " in text and "maxContextToken" not in text
 
@@ -61,16 +63,16 @@ def test_deployment_and_custom_cards_say_when(app, custom_model, unique):
 
 
 def test_a_record_shows_as_its_card_in_ipython_with_notebook_commands(shell, app):
-    details = app.show("gpt-4o")
+    details = app.show("gpt-4.1")
     data, _ = shell.display_formatter.format(details)
     assert 'class="azmodels-card"' in data["text/html"]
-    assert "%azmodels deploy --name gpt-4o --version " in data["text/html"]
+    assert "%azmodels deploy --name gpt-4.1 --version " in data["text/html"]
     text = data["text/plain"]
-    assert text.startswith("gpt-4o (base model)"), text
-    assert "Its deployments: %azmodels deployments list --model gpt-4o" in text
+    assert text.startswith("gpt-4.1 (base model)"), text
+    assert "Its deployments: %azmodels deployments list --model gpt-4.1" in text
     # Each record type the services return for display has a card, in text and HTML.
     plain_text = card_for(details).text()
-    assert "Its deployments: azmodels deployments list --model gpt-4o" in plain_text
+    assert "Its deployments: azmodels deployments list --model gpt-4.1" in plain_text
     assert "%azmodels" not in plain_text
 
 

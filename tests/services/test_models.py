@@ -155,7 +155,8 @@ def test_show_base_model(app, models):
     assert [s["name"] for s in data["skus"]] == [s["name"] for s in skus if not is_finetune_sku(s)]
     # gpt-4o-mini's fine-tune SKU (usage ...-finetune) is apart, not a second GlobalStandard.
     assert [s["name"] for s in data["finetune_skus"]] == ["GlobalStandard"]
-    assert data["commands"]["deploy"].startswith("azmodels deploy --name gpt-4o-mini ")
+    # Retired (2026-07-18, as the real catalog says) with no live version: nothing to deploy.
+    assert data["status"] == "Retired" and "deploy" not in data["commands"]
     assert data["commands"]["deployments"] == "azmodels deployments list --model gpt-4o-mini"
     text = card_for(details).text()
     assert "SKUs (capacity range)" in text
