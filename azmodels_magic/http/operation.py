@@ -197,8 +197,10 @@ class Operation:
         except AzModelsError as exc:
             return str(exc).rstrip(".")
         except Exception as exc:
-            log.debug("following %s failed", self.context, exc_info=True)
-            return redact(f"following it failed with {type(exc).__name__}: {exc}")
+            # No exc_info: a traceback's frames could quote a URL with its SAS, unredacted.
+            reason = redact(f"following it failed with {type(exc).__name__}: {exc}")
+            log.debug("following %s: %s", self.context, reason)
+            return reason
         return ""
 
 

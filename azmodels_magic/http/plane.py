@@ -54,8 +54,10 @@ MAX_PAGES = 1000
 def _never_sent(exc: BaseException) -> bool:
     """Whether the request surely did not reach the server (no connection was made): safe to
     send again whatever it does. A timeout or a dropped connection after sending is not."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
+    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError):
+        return True  # no connection, or no TLS session: the request itself never went out
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return True  # the proxy refused the tunnel before anything reached the service
     if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.ReadTimeout):
         return False
     reason = exc.args[0] if exc.args else None

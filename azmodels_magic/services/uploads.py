@@ -425,11 +425,15 @@ def adapter_lora(source: str) -> dict | None:
     `target_modules`, `lora_dropout`), or None when there is none. The spec says the service
     may fill it from that file too; sending it says what we read."""
     path = Path(source) / "adapter_config.json"
-    if not path.is_file() or path.stat().st_size > 1 << 20:
+    if not path.is_file():
         return None
+    if path.stat().st_size > 1 << 20:  # PEFT writes a few hundred bytes
+        raise ValidationError(
+            f"{path} is over 1 MiB, not a PEFT adapter config: fix it or pass the --lora-* flags."
+        )
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested too deep to read
         raise ValidationError(
             f"{path} is not valid JSON: fix it or pass the --lora-* flags."
         ) from None
@@ -1033,12 +1037,12 @@ class UploadService:
                     else f"It is registered now on another upload's weights ({where})."
                 )
             else:
-                foundry.register(
+                foundry.register(  # waits until the version is registered again
                     old.name,
                     old.version,
                     registration_body(old),
                     context=f"Restore '{old.name}' version {old.version}",
-                ).wait()
+                )
                 note = f"The previous version {old.version} was put back as it was."
         except AzModelsError as exc:
             settled = False  # the ReplaceIntent stays: the next command tries again
