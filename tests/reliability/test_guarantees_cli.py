@@ -101,11 +101,11 @@ def _slots(app, name: str) -> int:
 
 def test_a_card_names_its_next_commands_as_the_terminal_runs_them(sandbox_app, tmp_path):
     endpoint = sandbox_app._sandbox_info.arm_endpoint
-    done = run("show", "gpt-4o", AZMODELS_SANDBOX=endpoint, AZMODELS_CACHE_DIR=str(tmp_path))
+    done = run("show", "gpt-4.1", AZMODELS_SANDBOX=endpoint, AZMODELS_CACHE_DIR=str(tmp_path))
     no_traceback(done)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("gpt-4o (base model)")
-    assert "  Deploy: azmodels deploy --name gpt-4o --version " in done.stdout
+    assert done.stdout.startswith("gpt-4.1 (base model)")
+    assert "  Deploy: azmodels deploy --name gpt-4.1 --version " in done.stdout
     assert "%azmodels" not in done.stdout
     missing = run("show", "gpt-4oo", AZMODELS_SANDBOX=endpoint, AZMODELS_CACHE_DIR=str(tmp_path))
     assert missing.returncode == 1 and "%azmodels" not in missing.stderr
