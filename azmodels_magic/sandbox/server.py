@@ -7,12 +7,14 @@ arm_routes.py, quota_routes.py, foundry_routes.py and inference.py.
 
 from __future__ import annotations
 
+import errno
 import hmac
 import ipaddress
 import json
 import os
 import re
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -439,6 +441,16 @@ def _loopback_host(host: str) -> bool:
         return False
 
 
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+            "disk is full" in str(exc)
+        )
+    return False
+
+
 def foreign_request(headers: Any) -> str | None:
     """Why a request must not be served, or None. A web page can reach a loopback server: by
     DNS rebinding (its own name, resolved to 127.0.0.1: the Host header says that name) or by
@@ -551,13 +563,33 @@ class _HTTPHandler(BaseHTTPRequestHandler):
                 )
             else:
                 response = getattr(self.sandbox, self.entry)(req)
-        except Exception:  # the sandbox must answer like a service, not drop the connection
-            log.exception("unhandled error on %s %s", self.command, urlsplit(self.path).path)
-            response = json_response(
-                500,
-                error_body("InternalServerError", "The sandbox failed on this request."),
-                {"x-ms-error-code": "InternalServerError"},
-            )
+        except Exception as exc:  # the sandbox must answer like a service, not drop the connection
+            if _disk_full(exc):
+                # Not a transient 500 a client retries for minutes: its cause, at once.
+                folder = self.sandbox.settings.data_dir
+                log.error("the data folder %s is full: %s", folder, exc)
+                response = json_response(
+                    507,
+                    error_body(
+                        "InsufficientStorage",
+                        f"The sandbox's disk is full: its data folder {folder} has no space "
+                        "left. Free space there, or start the sandbox with another data folder.",
+                    ),
+                    {"x-ms-error-code": "InsufficientStorage"},
+                )
+            else:
+                response = self._failed()
+        self._respond(response, started, request_id)
+
+    def _failed(self) -> Response:
+        log.exception("unhandled error on %s %s", self.command, urlsplit(self.path).path)
+        return json_response(
+            500,
+            error_body("InternalServerError", "The sandbox failed on this request."),
+            {"x-ms-error-code": "InternalServerError"},
+        )
+
+    def _respond(self, response: Response, started: float, request_id: str) -> None:
         self.send_response(response.status)
         self.send_header("x-ms-request-id", request_id)
         if response.content_type and response.body:

@@ -4,10 +4,15 @@ Raw sockets against a sandbox process of this module's own (its memory is measur
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -159,3 +164,93 @@ def test_a_json_route_refuses_another_content_type_415(info, spec_log, content_t
     assert status == 415, body
     assert body["error"]["code"] == "UnsupportedMediaType"
     assert f"'{content_type}'" in body["error"]["message"] if content_type else True
+
+
+# -- slow failure: a full disk under the cache folder ---------------------------------------------
+
+
+@pytest.fixture
+def small_disk(request, tmp_path) -> Iterator[Path]:
+    """A small tmpfs (a real ENOSPC, no fault injection; 64 KiB unless parametrized with
+    another size); skipped where mounting is refused."""
+    size = getattr(request, "param", "64k")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> None:
+    """Write to `disk` until it is full."""
+    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    with contextlib.suppress(OSError):
+        while True:
+            os.write(fd, b"\0" * 1024)
+    os.close(fd)
+
+
+@pytest.mark.parametrize("free_kib", [4, 8])
+def test_a_full_cache_disk_fails_fast_naming_the_folder(small_disk, tmp_path, free_kib):
+    """The journal's disk fills during the upload: one line naming the cache folder and the
+    reason, at once (it was "OSError ... This is a bug", with no folder named)."""
+    from azmodels_support import start_app
+    from reliability_support import make_weights
+
+    filler = small_disk / "filler"
+    fill(small_disk)  # then free what the case leaves
+    os.truncate(filler, max(filler.stat().st_size - free_kib * 1024, 0))
+    source = tmp_path / "src"
+    source.mkdir()
+    make_weights(source)
+    cache = small_disk / "cache"
+    app = start_app()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "AZMODELS_"))}
+        env.update(AZMODELS_SANDBOX=app._sandbox_info.arm_endpoint, AZMODELS_CACHE_DIR=str(cache))
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "azmodels_magic.cli", "upload", "--base-model", "gpt-4o",
+             "--source", str(source), "--name", f"full-disk-{free_kib}"],
+            capture_output=True, text=True, env=env, timeout=150,
+        )  # fmt: skip
+        took = time.monotonic() - started
+    finally:
+        app.close()
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert done.returncode == 1, done.stderr
+    assert len(errors) == 1, done.stderr
+    assert "This is a bug" not in done.stderr and "Traceback" not in done.stderr
+    assert str(cache) in errors[0] and "No space left on device" in errors[0], errors[0]
+    assert took < 15, f"the full disk took {took:.0f} s to report"
+
+
+@pytest.mark.parametrize("small_disk", ["64m"], indirect=True)
+def test_a_full_sandbox_disk_fails_fast_naming_its_folder(small_disk):
+    """The sandbox's database cannot grow: 507 naming its data folder, which the client does not
+    retry (a bare 500 was retried with backoff for minutes before anything was said)."""
+    from azmodels_support import start_app
+
+    from azmodels_magic.errors import AzModelsError
+
+    data = small_disk / "sandbox"
+    app = start_app(sandbox={"data_dir": str(data)}, max_retries=4)
+    try:
+        fill(small_disk)  # the sandbox is up: now its disk is full
+        started = time.monotonic()
+        with pytest.raises(AzModelsError) as failed:
+            app.deployments.deploy(model="gpt-4o", deployment_name="no-room", capacity=1)
+        took = time.monotonic() - started
+    finally:
+        app.close()
+    message = str(failed.value)
+    assert "\n" not in message
+    assert str(data) in message and "disk is full" in message, message
+    assert took < 5, f"the full disk took {took:.0f} s to report"
