@@ -247,7 +247,14 @@ class Sandbox:
         try:
             route, params = self.router.match(req.method, req.path)
             req.params = params
-            if route.plane != "inference":
+            if route.plane == "inference":
+                try:
+                    inference.authorize(self, req)
+                except ApiError:
+                    # Refused without its body: the route answers (and counts) the refusal.
+                    req.read_body = None
+                    return route.handler(self, req)
+            else:
                 self.authenticate(req, route)
                 self.check_api_version(req, route.plane)
             self.take_body(req)

@@ -109,6 +109,21 @@ def test_an_unauthenticated_body_is_not_read(info):
     assert grown_mib < 50, f"the sandbox's peak memory grew by {grown_mib:.0f} MiB"
 
 
+def test_an_inference_call_without_a_key_is_refused_before_its_body(info):
+    """The inference plane checks its api-key from the headers too: 401, not the 413 (or the
+    read) its body would get."""
+    url = urlsplit(info.arm_endpoint)
+    request = (
+        f"POST /openai/deployments/any/chat/completions?api-version=2024-10-21 HTTP/1.1\r\n"
+        f"Host: {url.netloc}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {100 * 1024 * 1024}\r\n\r\n"
+    ).encode()
+    with connect(info, timeout=10) as sock:
+        sock.sendall(request + b"{" + b" " * 65535)
+        status, body = answer(sock)
+    assert status == 401, body
+
+
 def test_a_huge_body_is_refused_413_before_it_is_sent(info):
     """An owner's 400 MB PUT: 413 RequestEntityTooLarge from its Content-Length, while the
     client has sent only its first 64 KiB (the sandbox used to wait for all of it)."""
