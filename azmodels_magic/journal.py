@@ -603,7 +603,7 @@ class UploadJournal:
             text = json.dumps(self.to_dict(), indent=1)
             if "sig=" in text.lower():  # belt and braces: a SAS must never reach the disk
                 raise ValueError("refusing to write a journal that contains a SAS signature")
-            _atomic_write(self.path, text)
+            _write_in_cache(self.path, text)
             self._dirty = False
             self._unsaved_blocks = 0
             self._last_save = time.monotonic()
@@ -616,6 +616,20 @@ class UploadJournal:
             f"UploadJournal(name={self.name!r}, version={self.version!r}, status={self.status!r}, "
             f"files={len(self._files)}, container_url={strip_query(self.container_url)!r})"
         )
+
+
+def _write_in_cache(path: Path, text: str) -> None:
+    """_atomic_write, its failure one line naming the folder: a full disk must stop the command
+    at once with its cause, not surface as an OSError (or be retried as a network failure)."""
+    try:
+        _atomic_write(path, text)
+    except OSError as exc:
+        raise AzModelsError(
+            f"The azmodels cache folder {path.parent} cannot be written "
+            f"({exc.strerror or exc}): free space there or set AZMODELS_CACHE_DIR to another "
+            "folder, then run the command again (an upload resumes where it stopped).",
+            code="CacheDirUnusable",
+        ) from None
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -804,7 +818,7 @@ class ReplaceIntent:
         text = json.dumps({"key": intent.key, "created": _now(), **intent.data}, indent=1)
         if "sig=" in text.lower():
             raise ValueError("refusing to write a note that contains a SAS signature")
-        _atomic_write(intent.path, text)
+        _write_in_cache(intent.path, text)
         return intent
 
     @classmethod

@@ -57,7 +57,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UploadError
+from ..errors import AzModelsError, UploadError
 from ..http.backoff import TransportSettings
 from ..records import WeightFile
 from .storage import file_metadata, open_container, storage_error
@@ -280,10 +280,11 @@ class BlobTransfer:
                 journal.set_status("uploading")
             sent, last_byte = self._run(container, plans, journal, on_progress)
         except _FileFailure as failure:
-            if isinstance(failure.error, (UploadError, KeyboardInterrupt)):
+            # Ours already say what failed (a journal's full disk among them): kept as they are.
+            if isinstance(failure.error, (AzModelsError, KeyboardInterrupt)):
                 raise failure.error from None
             raise _upload_error(failure.error, failure.relative) from None
-        except UploadError:
+        except AzModelsError:
             raise
         except Exception as error:
             raise _upload_error(error, None) from None

@@ -55,7 +55,8 @@ def register(router: Router) -> None:
 # -- inference -----------------------------------------------------------------------------------
 
 
-def _authorize_inference(app: Sandbox, req: Request) -> None:
+def authorize(app: Sandbox, req: Request) -> None:
+    """An api-key or the owner's token; the pipeline asks before it reads the body."""
     key = req.headers.get("api-key")
     if key is not None:
         if any(hmac.compare_digest(key, k) for k in app.keys):
@@ -93,7 +94,7 @@ def _text(content: Any) -> str:
 
 def _completion(app: Sandbox, req: Request, name: str | None) -> Response:
     """A chat completion of deployment `name` (None: OpenAI/v1, named by the body's `model`)."""
-    _authorize_inference(app, req)
+    authorize(app, req)
     if name is None:
         name = req.json_object().get("model")
         if not isinstance(name, str) or not name:

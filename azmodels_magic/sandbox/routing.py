@@ -58,6 +58,27 @@ def json_response(status: int, obj: Any, headers: dict[str, str] | None = None) 
     return Response(status, json.dumps(obj, separators=(",", ":")).encode(), dict(headers or {}))
 
 
+# ARM's front door refuses JSON nested deeper than its parsers take; so does the sandbox (the
+# spec check and the routes walk bodies recursively).
+MAX_JSON_DEPTH = 64
+TOO_DEEP = f"The request content is nested more than {MAX_JSON_DEPTH} levels deep."
+
+
+def json_depth(value: Any) -> int:
+    """How deeply `value` nests (iteratively: the point is to refuse what recursion cannot take)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
 def raw_json_response(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
     return Response(status, text.encode(), dict(headers or {}))
 
@@ -85,6 +106,9 @@ class Request:
     params: dict[str, str] = field(default_factory=dict)
     received: float = field(default_factory=time.perf_counter)
     principal: str = ""  # "owner", "reader" or "key"
+    # Reads the body off the socket: called by the pipeline only once the request is
+    # authenticated, so an anonymous sender's body is never taken in.
+    read_body: Callable[[], bytes] | None = field(default=None, repr=False)
 
     def json(self, *, required: bool = True) -> Any:
         if not self.body.strip():
@@ -97,6 +121,8 @@ class Request:
             raise ApiError(
                 400, "InvalidRequestContent", f"The request content is not valid JSON: {exc}."
             ) from None
+        except RecursionError:
+            raise ApiError(400, "InvalidRequestContent", TOO_DEEP) from None
 
     def json_object(self, *, required: bool = True) -> dict[str, Any]:
         body = self.json(required=required)

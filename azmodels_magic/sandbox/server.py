@@ -7,11 +7,14 @@ arm_routes.py, quota_routes.py, foundry_routes.py and inference.py.
 
 from __future__ import annotations
 
+import errno
 import hmac
 import ipaddress
 import json
 import os
 import re
+import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -29,15 +32,18 @@ from .log import get_logger
 from .protocol import CANARY_PATH, INFO_PATH, SPEC_LOG_ENV
 from .routing import (
     ACCOUNT,
+    MAX_JSON_DEPTH,
     PROJECT,
     RESOURCE_GROUP,
     SUBSCRIPTION,
+    TOO_DEEP,
     ApiError,
     Request,
     Response,
     Route,
     Router,
     error_body,
+    json_depth,
     json_response,
 )
 from .store import Store
@@ -51,6 +57,15 @@ FOUNDRY_API_VERSIONS = ("2025-11-15-preview", "v1")
 RESOURCES_API_VERSIONS = ("2022-09-01", "2021-04-01")
 METRICS_API_VERSIONS = ("2024-02-01", "2023-10-01", "2021-05-01", "2018-01-01", *ARM_API_VERSIONS)
 WRITE_METHODS = frozenset({"PUT", "PATCH", "POST", "DELETE"})
+# ARM's front door caps a request body (far below this); the sandbox's bodies are small JSON.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+# A body must arrive within this (loopback): a sender that stops short must not hold a thread.
+BODY_SECONDS = 5.0
+# A connection idle this long between requests is closed (a client reconnects).
+IDLE_SECONDS = 300.0
+# After an answer given without reading the body: how long to take in (and drop) the rest, so
+# the close does not reset the connection before the client has read the answer.
+DRAIN_SECONDS = 2.0
 
 
 @dataclass
@@ -232,15 +247,47 @@ class Sandbox:
         try:
             route, params = self.router.match(req.method, req.path)
             req.params = params
-            if route.plane != "inference":
+            if route.plane == "inference":
+                try:
+                    inference.authorize(self, req)
+                except ApiError:
+                    # Refused without its body: the route answers (and counts) the refusal.
+                    req.read_body = None
+                    return route.handler(self, req)
+            else:
                 self.authenticate(req, route)
                 self.check_api_version(req, route.plane)
+            self.take_body(req)
             if checker is not None:
                 self.check_spec(req, checker)
             return route.handler(self, req)
         except ApiError as exc:
             headers = {**exc.headers, "x-ms-error-code": exc.code}
             return json_response(exc.status, error_body(exc.code, exc.message, exc.extra), headers)
+
+    def take_body(self, req: Request) -> None:
+        """Read the body (now that the sender is known) and refuse what no JSON route takes: a
+        media type other than JSON (415, as ARM) or JSON nested too deeply to walk (400)."""
+        if req.read_body is not None:
+            req.body, req.read_body = req.read_body(), None
+        if not req.body.strip():
+            return
+        media = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                f"The content media type '{media or 'null'}' is not supported. Only "
+                "'application/json' is supported.",
+            )
+        try:
+            parsed = json.loads(req.body)
+        except (ValueError, UnicodeDecodeError):
+            return  # the route answers that itself, naming the JSON error
+        except RecursionError:
+            raise ApiError(400, "InvalidRequestContent", TOO_DEEP) from None
+        if json_depth(parsed) > MAX_JSON_DEPTH:
+            raise ApiError(400, "InvalidRequestContent", TOO_DEEP)
 
     def handle_operations(self, req: Request) -> Response:
         """The operations listener: records what each request carried (the token canary),
@@ -401,6 +448,16 @@ def _loopback_host(host: str) -> bool:
         return False
 
 
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+            "disk is full" in str(exc)
+        )
+    return False
+
+
 def foreign_request(headers: Any) -> str | None:
     """Why a request must not be served, or None. A web page can reach a loopback server: by
     DNS rebinding (its own name, resolved to 127.0.0.1: the Host header says that name) or by
@@ -425,6 +482,67 @@ class _HTTPHandler(BaseHTTPRequestHandler):
     server_version = "azmodels-sandbox"
     sandbox: Sandbox  # set on the subclass made by make_server
     entry = "handle"  # the Sandbox method that answers this listener's requests
+    timeout = IDLE_SECONDS  # socketserver sets it on the connection: no client holds one for ever
+    body_pending = False
+
+    def _read_body(self) -> bytes:
+        """The body, once: refused from its Content-Length alone when too large (413, nothing
+        read), and within BODY_SECONDS (408 when it stops short)."""
+        self.body_pending = False
+        raw = self.headers.get("Content-Length") or "0"
+        if not raw.strip().isdigit():
+            self.close_connection = True
+            raise ApiError(
+                400, "InvalidRequestContent", f"Content-Length '{raw[:40]}' is not a size."
+            )
+        length = int(raw)
+        if length > MAX_BODY_BYTES:
+            self.body_pending = True
+            raise ApiError(
+                413,
+                "RequestEntityTooLarge",
+                f"The request body is {length} bytes; the limit is 8 MiB ({MAX_BODY_BYTES} bytes).",
+            )
+        parts: list[bytes] = []
+        got, deadline = 0, time.monotonic() + BODY_SECONDS
+        try:
+            while got < length:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                self.connection.settimeout(left)
+                chunk = self.rfile.read1(min(length - got, 65536))
+                if not chunk:
+                    break
+                parts.append(chunk)
+                got += len(chunk)
+        except TimeoutError:
+            self.close_connection = True
+            raise ApiError(
+                408,
+                "RequestTimeout",
+                f"The request body did not arrive within {BODY_SECONDS:.0f} seconds: "
+                f"{got} of {length} bytes.",
+            ) from None
+        finally:
+            self.connection.settimeout(self.timeout)
+        if got < length:
+            self.close_connection = True
+            raise ApiError(
+                400, "InvalidRequestContent", f"The request body ended at {got} of {length} bytes."
+            )
+        return b"".join(parts)
+
+    def _drain(self) -> None:
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + DRAIN_SECONDS
+            while (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                if not self.connection.recv(65536):
+                    break
+        except OSError:
+            pass  # gone or silent: closing is all that is left
 
     def version_string(self) -> str:
         return self.server_version
@@ -433,11 +551,12 @@ class _HTTPHandler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         request_id = str(uuid.uuid4())
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""
+            # Nothing of the body is read here: the pipeline reads it once the sender is known.
+            self.body_pending = (self.headers.get("Content-Length") or "0").strip() != "0"
             split = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-            req = Request(self.command, split.path, query, self.headers, body, received=started)
+            req = Request(self.command, split.path, query, self.headers, b"", received=started,
+                          read_body=self._read_body)  # fmt: skip
             refused = foreign_request(self.headers)
             if refused:  # before any route, the info page and fault injection alike
                 response = json_response(
@@ -451,23 +570,49 @@ class _HTTPHandler(BaseHTTPRequestHandler):
                 )
             else:
                 response = getattr(self.sandbox, self.entry)(req)
-        except Exception:  # the sandbox must answer like a service, not drop the connection
-            log.exception("unhandled error on %s %s", self.command, urlsplit(self.path).path)
-            response = json_response(
-                500,
-                error_body("InternalServerError", "The sandbox failed on this request."),
-                {"x-ms-error-code": "InternalServerError"},
-            )
+        except Exception as exc:  # the sandbox must answer like a service, not drop the connection
+            if _disk_full(exc):
+                # Not a transient 500 a client retries for minutes: its cause, at once.
+                folder = self.sandbox.settings.data_dir
+                log.error("the data folder %s is full: %s", folder, exc)
+                response = json_response(
+                    507,
+                    error_body(
+                        "InsufficientStorage",
+                        f"The sandbox's disk is full: its data folder {folder} has no space "
+                        "left. Free space there, or start the sandbox with another data folder.",
+                    ),
+                    {"x-ms-error-code": "InsufficientStorage"},
+                )
+            else:
+                response = self._failed()
+        self._respond(response, started, request_id)
+
+    def _failed(self) -> Response:
+        log.exception("unhandled error on %s %s", self.command, urlsplit(self.path).path)
+        return json_response(
+            500,
+            error_body("InternalServerError", "The sandbox failed on this request."),
+            {"x-ms-error-code": "InternalServerError"},
+        )
+
+    def _respond(self, response: Response, started: float, request_id: str) -> None:
         self.send_response(response.status)
         self.send_header("x-ms-request-id", request_id)
         if response.content_type and response.body:
             self.send_header("Content-Type", response.content_type)
         for name, value in response.headers.items():
             self.send_header(name, value)
+        unread = self.body_pending
+        if unread:  # what is left of the body cannot be taken for the next request
+            self.close_connection = True
+            self.send_header("Connection", "close")
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         if response.body and self.command != "HEAD":
             self.wfile.write(response.body)
+        if unread:
+            self._drain()
         log.info(
             "%s %s %d %.1fms",
             self.command,
