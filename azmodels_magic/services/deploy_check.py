@@ -256,19 +256,10 @@ class _Plan:
                 code="ModelNotOfferedInRegion",
                 steps=steps,
             )
-        try:
-            usage = self.quota.usage(region, self.usage_name)
-        except AzModelsError:
-            usage = None  # quota unreadable (e.g. no permission): the service will decide
-        if usage is not None and self.needed > usage.available:
+        usage = _short_of(self.quota, region, self.usage_name, self.needed)
+        if usage is not None:
             text, steps = self.elsewhere(region)
-            raise QuotaExceededError(
-                f"{self.label} needs {self.needed}, {usage.available} left of {usage.limit} in "
-                f"{region} ({usage.usage_name}: {usage.used} of {usage.limit} used); nothing "
-                f"was sent.{text}",
-                code="InsufficientQuota",
-                steps=steps,
-            )
+            raise _insufficient(self.label, self.needed, usage, region, text, steps)
         reported = [c.available_capacity for c in here if c.available_capacity is not None]
         if reported:
             room = max(reported)
@@ -310,22 +301,36 @@ class _CustomPlan:
         self.needed = units if added is None else added
 
     def check(self, region: str) -> None:
-        try:
-            usage = self.quota.usage(region, self.usage_name)
-        except AzModelsError:
-            usage = None  # quota unreadable (e.g. no permission): the service will decide
-        if usage is not None and self.needed > usage.available:
-            raise QuotaExceededError(
-                f"{self.what} needs {self.needed}, {usage.available} left of {usage.limit} in "
-                f"{region} ({usage.usage_name}: {usage.used} of {usage.limit} used); nothing "
-                f"was sent.{self.HINT}",
-                code="InsufficientQuota",
-            )
+        usage = _short_of(self.quota, region, self.usage_name, self.needed)
+        if usage is not None:
+            raise _insufficient(self.what, self.needed, usage, region, self.HINT)
 
     def refused(self, error: QuotaExceededError, region: str) -> QuotaExceededError:
         """The service's own refusal, as it gave it (one line)."""
         self.quota.cache.invalidate("deployments")  # what we knew of the quota was stale
         return error
+
+
+def _short_of(quota: QuotaService, region: str, usage_name: str, needed: int):
+    """The usage `needed` units would overrun in `region`, or None: it fits, or the quota cannot
+    be read (e.g. no permission), and then the service decides."""
+    try:
+        usage = quota.usage(region, usage_name)
+    except AzModelsError:
+        return None
+    return usage if usage is not None and needed > usage.available else None
+
+
+def _insufficient(
+    what: str, needed: int, usage: Any, region: str, text: str, steps: tuple | list = ()
+) -> QuotaExceededError:
+    """The one-line refusal of a deployment the quota left cannot take; nothing was sent."""
+    return QuotaExceededError(
+        f"{what} needs {needed}, {usage.available} left of {usage.limit} in {region} "
+        f"({usage.usage_name}: {usage.used} of {usage.limit} used); nothing was sent.{text}",
+        code="InsufficientQuota",
+        steps=list(steps),
+    )
 
 
 class _GuardedArm(ArmClient):

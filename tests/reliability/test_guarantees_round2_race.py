@@ -19,6 +19,25 @@ def container_of(url: str) -> str:
     return url.split("?")[0].rstrip("/").rsplit("/", 1)[1]
 
 
+def _lose_race(app, raw, child, point: str, mine, name: str) -> tuple[str, str]:
+    """Machine A overwrites while machine B (`child`) waits at `point`, then B goes on: B's last
+    error line (it must fail) and the container now registered (A's bytes, checked)."""
+    try:
+        wait_paused(child, point)
+        small_blocks(app)
+        app.uploads.upload(
+            base_model="gpt-4o", source=str(mine), name=name, overwrite=True, progress=False
+        )
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.wait(60) != 0, "the loser reported success"
+        error = child.stderr.read().strip().splitlines()[-1]
+    finally:
+        kill(child)
+    check_stored(app, raw, name, mine)
+    return error, container_of(raw.read_sas(name, "1"))
+
+
 # -- break 13: the loser of a two-machine --overwrite race ----------------------------------------
 
 
@@ -40,20 +59,8 @@ def test_the_loser_of_an_overwrite_race_says_whose_bytes_are_registered(app, tmp
     child = start_child(
         app, theirs, name, "gate-register", "--overwrite", env={"AZMODELS_CACHE_DIR": str(b_cache)}
     )
-    try:
-        wait_paused(child, "gate-register")  # B deleted the old registration, registers next
-        small_blocks(app)
-        app.uploads.upload(
-            base_model="gpt-4o", source=str(mine), name=name, overwrite=True, progress=False
-        )
-        child.stdin.write("go\n")
-        child.stdin.flush()
-        assert child.wait(60) != 0, "the loser reported success"
-        error = child.stderr.read().strip().splitlines()[-1]
-    finally:
-        kill(child)
-    check_stored(app, raw, name, mine)
-    registered_container = container_of(raw.read_sas(name, "1"))
+    # B deleted the old registration and registers next; A overwrites meanwhile.
+    error, registered_container = _lose_race(app, raw, child, "gate-register", mine, name)
     assert "registration was accepted" not in error, error
     assert "registered by another upload" in error, error
     assert registered_container in error, f"the loser does not say whose bytes: {error}"
@@ -85,20 +92,7 @@ def test_an_overwrite_replaced_elsewhere_before_its_swap_leaves_their_version(
         app, theirs, name, "gate-swap", "--overwrite",
         env={"AZMODELS_CACHE_DIR": str(tmp_path / "machine-b")},
     )  # fmt: skip
-    try:
-        wait_paused(child, "gate-swap")
-        small_blocks(app)
-        app.uploads.upload(
-            base_model="gpt-4o", source=str(mine), name=name, overwrite=True, progress=False
-        )
-        child.stdin.write("go\n")
-        child.stdin.flush()
-        assert child.wait(60) != 0, "the loser reported success"
-        error = child.stderr.read().strip().splitlines()[-1]
-    finally:
-        kill(child)
-    check_stored(app, raw, name, mine)
-    registered_container = container_of(raw.read_sas(name, "1"))
+    error, registered_container = _lose_race(app, raw, child, "gate-swap", mine, name)
     assert "replaced by another upload" in error and registered_container in error, error
     assert "staged were removed" in error, error
     held = stored_bytes(raw)
