@@ -202,3 +202,8 @@ def magic_app_on(shell, info: SandboxInfo | None = None, **settings: Any) -> Ite
             setattr(app, name, value)
         app._credential, app._tokens, app._sandbox_info = saved
         app._reset()
+
+
+def upload_line(source: object, name: str, *extra: str) -> list[str]:
+    """`upload` of `source` as `name` (registered on gpt-4o, as uploads need a base model)."""
+    return ["upload", "--base-model", "gpt-4o", "--source", str(source), "--name", name, *extra]

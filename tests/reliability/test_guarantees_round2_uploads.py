@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from reliability_support import Raw, file_sha256, make_weights, sha256, start_app
+from reliability_support import Raw, file_sha256, make_weights, sha256, start_app, upload_line
 from test_upload_guarantees import change_in_place, kill_at, registered, small_blocks
 
 from azmodels_magic.errors import AzModelsError, UploadError
@@ -19,8 +19,6 @@ from azmodels_magic.journal import UploadJournal
 from azmodels_magic.sample_weights import write_safetensors
 
 BIG = {"w": ("F32", (2600, 1000))}  # ~10 MB: forty 256 KiB blocks, more than the read-ahead
-
-UPLOAD = ["upload", "--base-model", "gpt-4o"]  # registration needs a base model
 
 
 class Hook:
@@ -142,26 +140,15 @@ def test_a_finished_run_of_folder_a_does_not_answer_for_folder_b(app, tmp_path, 
 
     small_blocks(app)
     with pytest.raises(AzModelsError) as refused:
-        app.execute(
-            [
-                "upload",
-                "--base-model",
-                "gpt-4o",
-                "--source",
-                str(b),
-                "--name",
-                name,
-                "--no-progress",
-            ]
-        )
+        app.execute(upload_line(str(b), name, "--no-progress"))
     text = str(refused.value)
     assert "--overwrite" in text and "\n" not in text, text
     assert ("config.json" if other == "other-files" else "model.safetensors") in text, text
     assert raw.download(name, "1") == stored_a, "A's registration must be left as it was"
 
     small_blocks(app)
-    done = app.execute([*UPLOAD, "--source", str(b), "--name", name, "--overwrite",
-                        "--no-progress"])  # fmt: skip
+    done = app.execute(upload_line(str(b), name, "--overwrite",
+                        "--no-progress"))  # fmt: skip
     assert "already stored by an earlier run" not in done.message
     stored = raw.download(name, "1")
     assert sha256(stored["model.safetensors"]) == file_sha256(b / "model.safetensors")
@@ -232,18 +219,7 @@ def test_a_5_tib_file_is_planned_with_the_blocks_the_upload_uses(app, tmp_path) 
     """50,000 blocks at most: 5 TiB in 128 MiB blocks (40,960 of them), not 327,680 blocks of
     16 MiB the service would refuse, plus one Put Blob for the small file."""
     folder = _with_sparse(tmp_path / "m", 5 * 1024**4)
-    plan = app.execute(
-        [
-            "upload",
-            "--base-model",
-            "gpt-4o",
-            "--source",
-            str(folder),
-            "--name",
-            "huge-5t",
-            "--dry-run",
-        ]
-    ).value
+    plan = app.execute(upload_line(str(folder), "huge-5t", "--dry-run")).value
     shown = dict(plan.rows())["Block plan"]
     from azmodels_magic.sizes import human_size
 
@@ -275,18 +251,7 @@ def test_a_file_over_the_block_blob_limit_is_refused_before_a_slot(app, roomy) -
     before = raw.blob_count()
     for extra in (["--dry-run"], []):
         with pytest.raises(ValidationError) as refused:
-            app.execute(
-                [
-                    "upload",
-                    "--base-model",
-                    "gpt-4o",
-                    "--source",
-                    str(folder),
-                    "--name",
-                    "huge-200t",
-                    *extra,
-                ]
-            )
+            app.execute(upload_line(str(folder), "huge-200t", *extra))
         text = str(refused.value)
         assert "huge.dat" in text and "50,000 blocks" in text and "\n" not in text, text
     assert raw.blob_count() == before, "a slot (its container) was asked for"
@@ -313,15 +278,13 @@ def _linked_model(tmp_path: Path) -> tuple[Path, Path]:
 def test_symlinked_folders_are_named_when_not_followed(app, tmp_path) -> None:
     raw = Raw(app._sandbox_info)
     folder, _ = _linked_model(tmp_path)
-    plan = app.execute([*UPLOAD, "--source", str(folder), "--name", "linked-dirs",
-                        "--dry-run"]).value  # fmt: skip
+    plan = app.execute(upload_line(str(folder), "linked-dirs", "--dry-run")).value
     shown = dict(plan.rows())
     assert "2 symlinked folders (alias/, tok/)" in shown["Skipped"], shown
     assert "--follow-symlinks" in shown["Skipped"]
 
     small_blocks(app)
-    done = app.execute([*UPLOAD, "--source", str(folder), "--name", "linked-dirs",
-                        "--no-progress"])  # fmt: skip
+    done = app.execute(upload_line(str(folder), "linked-dirs", "--no-progress"))
     assert "skipped: 2 symlinked folders (alias/, tok/)" in done.message, done.message
     assert set(raw.download("linked-dirs", "1")) == {"model.safetensors", "real/inside.json"}
 
@@ -329,15 +292,16 @@ def test_symlinked_folders_are_named_when_not_followed(app, tmp_path) -> None:
 def test_symlinked_folders_are_followed_when_asked(app, tmp_path) -> None:
     raw = Raw(app._sandbox_info)
     folder, outside = _linked_model(tmp_path)
-    plan = app.execute([*UPLOAD, "--source", str(folder), "--name", "follow-dirs",
-                        "--follow-symlinks", "--dry-run"]).value  # fmt: skip
+    plan = app.execute(
+        upload_line(str(folder), "follow-dirs", "--follow-symlinks", "--dry-run")
+    ).value
     shown = dict(plan.rows())
     assert str(outside / "tokenizer.json") in shown["  tok/tokenizer.json"]
     assert "Skipped" not in shown
 
     small_blocks(app)
-    app.execute([*UPLOAD, "--source", str(folder), "--name", "follow-dirs", "--follow-symlinks",
-                 "--no-progress"])  # fmt: skip
+    app.execute(upload_line(str(folder), "follow-dirs", "--follow-symlinks",
+                 "--no-progress"))  # fmt: skip
     stored = raw.download("follow-dirs", "1")
     assert stored["tok/tokenizer.json"] == b'{"outside": 1}'
     assert stored["alias/inside.json"] == stored["real/inside.json"] == b'{"inside": 1}'
@@ -351,8 +315,7 @@ def test_a_symlinked_folder_loop_is_refused_in_one_line(app, tmp_path) -> None:
     (folder / "sub" / "back").symlink_to(folder, target_is_directory=True)
     for extra in (["--dry-run"], []):
         with pytest.raises(ValidationError) as refused:
-            app.execute([*UPLOAD, "--source", str(folder), "--name", "loop-dirs",
-                         "--follow-symlinks", *extra])  # fmt: skip
+            app.execute(upload_line(str(folder), "loop-dirs", "--follow-symlinks", *extra))
         text = str(refused.value)
         assert "sub/back/" in text and "loop" in text and "\n" not in text, text
     assert registered(Raw(app._sandbox_info), "loop-dirs") == []

@@ -13,7 +13,15 @@ import threading
 from pathlib import Path
 
 import pytest
-from reliability_support import BLOCK, Raw, file_sha256, make_weights, sha256, start_app
+from reliability_support import (
+    BLOCK,
+    Raw,
+    file_sha256,
+    make_weights,
+    sha256,
+    start_app,
+    upload_line,
+)
 
 from azmodels_magic.journal import ReplaceIntent, UploadJournal
 from azmodels_magic.services.uploads import UploadService, upload_key
@@ -274,9 +282,7 @@ def test_a_second_upload_of_the_same_version_is_refused_before_asking_for_a_slot
         wait_paused(child, "blocks")
         containers = set(raw.blob_count())
         with pytest.raises(ConflictError, match="in progress") as caught:
-            app.execute(
-                ["upload", "--base-model", "gpt-4o", "--source", str(source), "--name", name]
-            )
+            app.execute(upload_line(str(source), name))
         assert f"process {child.pid}" in str(caught.value)
         assert set(raw.blob_count()) == containers, "the refused upload asked for a slot"
         # nor may its staged blocks be removed under it
@@ -386,31 +392,18 @@ def test_overwriting_or_deleting_a_deployed_version_needs_force(app, tmp_path) -
     app.uploads.upload(base_model="gpt-4o", source=str(old), name=name, progress=False)
     app.execute(["deploy", "--name", name, "--deployment-name", "serves-it"])
 
-    plan = app.execute(["upload", "--base-model", "gpt-4o", "--source", str(new), "--name", name,
-                        "--overwrite", "--dry-run"]).value  # fmt: skip
+    plan = app.execute(upload_line(str(new), name, "--overwrite", "--dry-run")).value
     assert plan.in_use == ["serves-it"]
     assert any("serves-it" in str(v) for _, v in plan.rows())
     with pytest.raises(ConflictError, match=r"serves-it.*--force"):
-        app.execute(
-            [
-                "upload",
-                "--base-model",
-                "gpt-4o",
-                "--source",
-                str(new),
-                "--name",
-                name,
-                "--overwrite",
-            ]
-        )
+        app.execute(upload_line(str(new), name, "--overwrite"))
     check_stored(app, raw, name, old)
     with pytest.raises(ConflictError, match=r"serves-it.*--force"):
         app.execute(["delete", "--name", name])
     assert [m["version"] for m in registered(raw, name)] == ["1"]
 
     small_blocks(app)
-    done = app.execute(["upload", "--base-model", "gpt-4o", "--source", str(new), "--name", name,
-                        "--overwrite", "--force", "--no-progress"])  # fmt: skip
+    done = app.execute(upload_line(str(new), name, "--overwrite", "--force", "--no-progress"))
     assert "serves-it now serves the new weights" in done.message
     check_stored(app, raw, name, new)
     app.execute(["delete", "--name", name, "--force"])
@@ -458,22 +451,13 @@ def test_a_link_leading_outside_the_folder_needs_follow_symlinks(app, offline, t
 
     for az in (offline, app):
         with pytest.raises(ValidationError, match="--follow-symlinks") as caught:
-            az.execute(
-                [
-                    "upload",
-                    "--base-model",
-                    "gpt-4o",
-                    "--source",
-                    str(folder),
-                    "--name",
-                    "linked-out",
-                ]
-            )
+            az.execute(upload_line(str(folder), "linked-out"))
         assert "notes.txt" in str(caught.value) and str(secret) in str(caught.value)
     assert registered(Raw(app._sandbox_info), "linked-out") == []
 
-    plan = app.execute(["upload", "--base-model", "gpt-4o", "--source", str(folder), "--name",
-                        "linked-out", "--follow-symlinks", "--dry-run"]).value  # fmt: skip
+    plan = app.execute(
+        upload_line(str(folder), "linked-out", "--follow-symlinks", "--dry-run")
+    ).value
     shown = dict(plan.rows())
     assert str(secret) in shown["  notes.txt"]
     assert str(folder / "config.json") in shown["  same.json"]
@@ -504,18 +488,7 @@ def test_hostile_file_names_are_refused_before_the_network(
         handle.write(b"x")
     for line in (["--dry-run"], []):
         with pytest.raises(ValidationError) as caught:
-            offline.execute(
-                [
-                    "upload",
-                    "--base-model",
-                    "gpt-4o",
-                    "--source",
-                    str(folder),
-                    "--name",
-                    "hostile",
-                    *line,
-                ]
-            )
+            offline.execute(upload_line(str(folder), "hostile", *line))
         text = str(caught.value)
         assert shown in text, text
         assert "\x1b" not in text and "\n" not in text
