@@ -210,8 +210,15 @@ def _file(relative: str, props: Any) -> SourceFile:
         relative=relative,
         size=int(props.size or 0),
         declared_sha256=_sha256((props.metadata or {}).get("sha256")),
-        version=props.etag,
+        version=_quoted(props.etag),
     )
+
+
+def _quoted(etag: str | None) -> str | None:
+    """An ETag as HTTP carries it: a listing gives it bare, a blob's properties quoted."""
+    if not etag or etag.startswith(('"', "W/")):
+        return etag
+    return f'"{etag}"'
 
 
 def _md5(props: Any) -> bytes | None:

@@ -55,7 +55,6 @@ def new_session(url: str) -> Any:
     import requests
 
     session = requests.Session()
-    session.max_redirects = 0
     session.trust_env = urlsplit(url).scheme.lower() != "http"
     return session
 
@@ -191,11 +190,19 @@ class RangeReader(io.RawIOBase):
     had when it was listed (If-Match): a file changed meanwhile fails, named, never mixed."""
 
     def __init__(
-        self, url: str, size: int, etag: str | None, *, shown: str, settings: TransportSettings
+        self,
+        url: str,
+        size: int,
+        etag: str | None,
+        *,
+        shown: str,
+        settings: TransportSettings,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
         checked_url(url)
         self._session = new_session(url)
+        self._headers = dict(headers or {})  # a hub's token, for the hub only: never shown
         self._url = url  # may be pre-signed: never shown, never in the repr
         self._size = size
         self._etag = etag
@@ -227,7 +234,11 @@ class RangeReader(io.RawIOBase):
         if wanted <= 0:
             return 0
         start = self._position
-        headers = {"Range": f"bytes={start}-{start + wanted - 1}", "Accept-Encoding": "identity"}
+        headers = {
+            **self._headers,
+            "Range": f"bytes={start}-{start + wanted - 1}",
+            "Accept-Encoding": "identity",
+        }
         if self._etag:
             headers["If-Match"] = self._etag
         response = send(
@@ -275,9 +286,10 @@ def range_reader(
     *,
     shown: str,
     settings: TransportSettings,
+    headers: Mapping[str, str] | None = None,
 ) -> BinaryIO:
     """A buffered RangeReader: a parser's many small reads share one GET."""
-    raw = RangeReader(url, size, etag, shown=shown, settings=settings)
+    raw = RangeReader(url, size, etag, shown=shown, settings=settings, headers=headers)
     return io.BufferedReader(raw, buffer_size=READ_BUFFER)  # type: ignore[return-value]
 
 
