@@ -139,6 +139,8 @@ class HubSource:
             return UploadError(f"The hub repository {repo} has no {what or 'such file'}.")
         if isinstance(error, errors.HfHubHTTPError):
             status = getattr(getattr(error, "response", None), "status_code", None)
+            if status == 404:
+                return UploadError(f"The hub has nothing at {repo}{what and ' ' + what} (404).")
             return UploadError(f"The hub answered {status} for {repo}{what and ' ' + what}.")
         return UploadError(
             f"Could not reach the hub at {self.endpoint} for {repo}: {type(error).__name__}. "
