@@ -7,9 +7,12 @@ committed in order. No weight byte passes through this machine.
 - Every block is conditional on the source's ETag (x-ms-source-if-match), so a source that
   changes during the copy fails the next block (SourceConditionNotMet), never mixes versions.
 - Resumable. Block ids name the source's identity (its ETag, or a content digest it declares),
-  the block size and the block's index; a re-run lists the blob's uncommitted blocks
-  (`get_block_list("uncommitted")`) and stages only the missing ones. A block of another source
+  the block size and the block's index; a re-run lists the blocks the blob holds
+  (`get_block_list("all")`: uncommitted ones, and committed ones should a kill have come between
+  the commit and its record) and stages only the missing ones. A block of another source
   version has another id, so it is never reused. Without any identity nothing is reused.
+- A pre-signed source URL may expire during a long copy: the source may be given as a callable,
+  asked for the URL before each block (a hub source re-resolves it when it is old).
 - The block size is `clients.blob`'s (`file_blocks`): the same 50,000-block and 4,000 MiB limits,
   and a file over them is refused before anything is staged.
 - Retries and timeouts are the planes' (`TransportSettings`, through `open_container`).
@@ -84,7 +87,7 @@ class BlobCopy:
         self,
         sas_url: str,
         blob_name: str,
-        source_url: str,
+        source_url: str | Callable[[], str],
         size: int,
         *,
         source_etag: str | None = None,
@@ -96,7 +99,8 @@ class BlobCopy:
         on_skip: Callable[[int], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> CopyResult:
-        """Copy `size` bytes at `source_url` into `blob_name` of the container at `sas_url`.
+        """Copy `size` bytes at `source_url` (or at what it returns, asked per block) into
+        `blob_name` of the container at `sas_url`.
 
         `source_etag`: every block is conditional on it. `identity`: what names the source's
         content for a resume (default: the ETag). `source_authorization`: "Bearer ..." when
@@ -148,21 +152,24 @@ class BlobCopy:
 
     @staticmethod
     def _staged(blob: Any, identity: str | None) -> dict[str, int]:
-        """id -> size of the blob's uncommitted blocks (none reused without an identity)."""
+        """id -> size of the blocks the blob holds (none reused without an identity)."""
         from azure.core.exceptions import ResourceNotFoundError
 
         if not identity:
             return {}
         try:
-            _, uncommitted = blob.get_block_list("uncommitted")
+            committed, uncommitted = blob.get_block_list("all")
         except ResourceNotFoundError:
             return {}
-        return {b.id: b.size for b in uncommitted}
+        # The commit takes the uncommitted block of an id over a committed one ("latest").
+        present = {b.id: b.size for b in committed}
+        present.update({b.id: b.size for b in uncommitted})
+        return present
 
     def _stage(
         self,
         blob: Any,
-        source_url: str,
+        source_url: str | Callable[[], str],
         ids: list[str],
         lengths: list[int],
         block_size: int,
@@ -187,7 +194,7 @@ class BlobCopy:
             try:
                 blob.stage_block_from_url(
                     ids[index],
-                    source_url,
+                    source_url() if callable(source_url) else source_url,
                     source_offset=index * block_size,
                     source_length=lengths[index],
                     **options,

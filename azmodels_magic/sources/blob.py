@@ -168,8 +168,17 @@ class BlobSource:
 
     # ------------------------------------------------------------------ Source
 
+    @property
+    def folder(self) -> bool:
+        """A container or prefix (a model's folder), not one blob."""
+        listing = self._listing()
+        return not (len(listing) == 1 and next(iter(listing.values()))[0] == self._path)
+
     def files(self) -> tuple[SourceFile, ...]:
         return tuple(file for _, file, _ in self._listing().values())
+
+    def check_unchanged(self, file: SourceFile, reader: BinaryIO) -> None:
+        """Nothing left to check: every read was conditional on the blob's ETag."""
 
     def content_md5(self, file: SourceFile) -> bytes | None:
         """The Content-MD5 the blob's writer set, when it did."""

@@ -85,7 +85,10 @@ class _Download:
 
 
 class HubSource:
+    """The files of a hub repository (or of a folder in it) at one commit."""
+
     kind = "hub"
+    folder = True  # a repository, or a folder of one
 
     def __init__(self, spec: str, *, settings: TransportSettings | None = None) -> None:
         self.spec = parse_hub(spec)
@@ -247,6 +250,9 @@ class HubSource:
             shown=self.display,
             settings=self._settings,
         )
+
+    def check_unchanged(self, file: SourceFile, reader: BinaryIO) -> None:
+        """Nothing to check: the files are those of one commit, which never changes."""
 
     def copy_url(self, file: SourceFile) -> str | None:
         download = self._download(file)

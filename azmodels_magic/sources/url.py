@@ -309,6 +309,7 @@ class UrlSource:
     `copy_url` is the URL the redirects lead to."""
 
     kind = "url"
+    folder = False  # one file
 
     def __init__(self, url: str, *, settings: TransportSettings | None = None) -> None:
         checked_url(url)
@@ -340,6 +341,9 @@ class UrlSource:
             shown=self.display,
             settings=self._settings,
         )
+
+    def check_unchanged(self, file: SourceFile, reader: BinaryIO) -> None:
+        """Nothing left to check: every read was conditional on the file's ETag."""
 
     def copy_url(self, file: SourceFile) -> str | None:
         return self._resolve().url

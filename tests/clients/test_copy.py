@@ -100,6 +100,36 @@ def test_an_interrupted_copy_resumes_without_staging_staged_blocks_again(
     assert storage.read(dest, "m.bin") == data
 
 
+def test_a_copy_run_again_after_its_commit_fetches_nothing(storage: Storage) -> None:
+    """A kill between the commit and its record: the committed blocks are reused."""
+    _, data, url, etag = source(storage, 3 * BLOCK)
+    dest, dest_url = destination(storage)
+    copier = BlobCopy(block_size=BLOCK)
+    copier.copy(dest_url, "done.bin", url, len(data), source_etag=etag)
+    asked: list[int] = []
+
+    def source_url() -> str:  # a pre-signed URL is asked for per block (renewed when old)
+        asked.append(1)
+        return url
+
+    again = copier.copy(dest_url, "done.bin", source_url, len(data), source_etag=etag)
+    assert (again.blocks_reused, again.bytes_copied, asked) == (3, 0, [])
+    assert storage.read(dest, "done.bin") == data
+
+
+def test_a_source_given_as_a_callable_is_asked_per_block(storage: Storage) -> None:
+    _, data, url, etag = source(storage, 3 * BLOCK)
+    dest, dest_url = destination(storage)
+    asked: list[int] = []
+
+    def source_url() -> str:
+        asked.append(1)
+        return url
+
+    BlobCopy(block_size=BLOCK).copy(dest_url, "c.bin", source_url, len(data), source_etag=etag)
+    assert len(asked) == 3 and storage.read(dest, "c.bin") == data
+
+
 def test_blocks_of_another_source_version_are_not_reused(storage: Storage) -> None:
     container, data, url, etag = source(storage, 4 * BLOCK, name="v")
     dest, dest_url = destination(storage)

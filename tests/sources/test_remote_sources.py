@@ -207,6 +207,7 @@ def test_a_blob_prefix_lists_its_files_with_what_they_declare(storage: Storage) 
     assert len(whole.files()) == 4  # a container: every blob
     one = remote_source(storage.url(container, "llama/config.json", sas))
     assert [f.relative for f in one.files()] == ["config.json"]  # a blob: its last segment
+    assert (source.folder, whole.folder, one.folder) == (True, True, False)
 
 
 def test_a_blob_prefix_is_copied_blob_to_blob(storage: Storage) -> None:
