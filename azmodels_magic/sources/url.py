@@ -136,7 +136,9 @@ def resolve(session: Any, url: str, settings: TransportSettings) -> Resolved:
         response = send(
             session, "HEAD", current, headers={"Accept-Encoding": "identity"}, settings=settings
         )
-        if response.status_code in (405, 501) or (
+        # A pre-signed GET refuses HEAD (its signature names the method: 403), some servers
+        # do not allow HEAD, or answer it without a length: ask for the first byte instead.
+        if response.status_code in (403, 405, 501) or (
             response.ok and response.headers.get("Content-Length") is None
         ):
             response = send(

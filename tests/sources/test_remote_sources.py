@@ -113,6 +113,18 @@ def test_a_url_source_follows_redirects_and_reads_the_header_by_ranges(site: Sit
     assert ranged and all(s.headers.get("if-match") == '"v1"' for s in ranged)
 
 
+def test_a_presigned_url_that_refuses_head_is_sized_by_a_ranged_get(site: Site) -> None:
+    """A pre-signed GET link's signature names its method: HEAD gets 403."""
+    data = random_bytes(5000)
+    serve = ranged_file(lambda: data, lambda: '"s3"')
+    site.routes["/bucket/m.gguf"] = lambda seen: (
+        (403, {}, b"") if seen.method == "HEAD" else serve(seen)
+    )
+    (file,) = UrlSource(f"{site.url}/bucket/m.gguf?X-Amz-Signature=abc").files()
+    assert (file.size, file.version) == (5000, '"s3"')
+    assert [s.headers.get("range") for s in site.seen if s.method == "GET"] == ["bytes=0-0"]
+
+
 def test_a_url_source_changed_while_read_is_refused(site: Site) -> None:
     state = {"data": random_bytes(600_000), "etag": '"a"'}
     site.routes["/m.bin"] = ranged_file(lambda: state["data"], lambda: state["etag"])
