@@ -4,6 +4,9 @@ bad source is one line without its SAS."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,6 +69,68 @@ def test_a_multi_block_copy_stores_the_source_byte_for_byte(storage: Storage) ->
     assert sum(progress) == result.bytes_copied == len(data)
     props = storage.service.get_blob_client(dest, "model.safetensors").get_blob_properties()
     assert props.metadata == {"size": str(len(data))}
+
+
+class CountingProxy:
+    """A TCP relay in front of Azurite that counts every byte each way: what the client really
+    sent and received, measured outside it."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.sent = self.received = 0
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(
+                target=self._pipe, args=(client, upstream, "sent"), daemon=True
+            ).start()
+            threading.Thread(
+                target=self._pipe, args=(upstream, client, "received"), daemon=True
+            ).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, direction: str) -> None:
+        try:
+            while data := source.recv(65536):
+                with self._lock:
+                    setattr(self, direction, getattr(self, direction) + len(data))
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def test_no_weight_byte_passes_through_the_client(storage: Storage) -> None:
+    size = 4 * 1024 * KIB
+    container, data, _, etag = source(storage, size)
+    proxy = CountingProxy(storage.azurite.port)
+    try:
+        # Both URLs name the relay: storage reads the source itself (the same instance).
+        relay = storage.azurite.blob_endpoint.replace(str(storage.azurite.port), str(proxy.port))
+        dest = storage.container()
+        src_url = f"{relay}/{container}/w/model.safetensors?{storage.sas(container)}"
+        dest_url = f"{relay}/{dest}?{storage.sas(dest, write=True)}"
+        BlobCopy(block_size=BLOCK, max_workers=2).copy(
+            dest_url, "m.safetensors", src_url, size, source_etag=etag
+        )
+    finally:
+        proxy.close()
+    assert storage.read(dest, "m.safetensors") == data
+    assert 0 < proxy.sent + proxy.received < size // 50  # requests and answers, no weights
 
 
 def test_small_and_empty_files_are_copied_too(storage: Storage) -> None:
