@@ -156,8 +156,10 @@ class BlobSource:
         status = getattr(error, "status_code", None)
         code = getattr(error, "error_code", None)
         if status == 404:
+            private = "" if self._query or self._credential else " (or it is private: add a SAS)"
             return UploadError(
-                f"The source {self.display} was not found ({code or 404}): check the address."
+                f"The source {self.display} was not found ({code or 404}){private}: check the "
+                "address."
             )
         if status in (401, 403):
             return UploadError(
