@@ -16,11 +16,11 @@ import ipaddress
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from ..clients.storage import _sha256, open_container
+from ..clients.storage import _sha256, open_container, storage_error
 from ..errors import UploadError, ValidationError
 from ..http.backoff import TransportSettings
 from . import SourceFile
-from .url import checked_url, range_reader, shown_url
+from .url import RangeReader, buffered, changed, checked_url, shown_url
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 # Public clouds' blob endpoints: <account>.blob.core.windows.net and the sovereign clouds'.
@@ -139,8 +139,6 @@ class BlobSource:
         except HttpResponseError as error:
             raise self._refused(error) from None
         except AzureError as error:
-            from ..clients.storage import storage_error
-
             raise storage_error(error, f"listing {self.display}") from None
         finally:
             container.close()
@@ -192,18 +190,10 @@ class BlobSource:
         return f"{url}?{self._query}" if self._query else url
 
     def open(self, file: SourceFile) -> BinaryIO:
-        if self._credential is not None:
-            raise UploadError(
-                f"The source {self.display} is read with a sign-in, not a SAS: its header "
-                "cannot be read by URL. Give a URL with a SAS."
-            )
-        return range_reader(
-            self._blob_url(file),
-            file.size,
-            file.version,
-            shown=self.display,
-            settings=self._settings,
-        )
+        """Ranged reads through storage's own client (with the SAS, or the user's credential),
+        each conditional on the blob's ETag."""
+        name = self._listing()[file.relative][0]
+        return buffered(_BlobReader(self, name, file))
 
     def copy_url(self, file: SourceFile) -> str | None:
         return self._blob_url(file)
@@ -214,6 +204,44 @@ class BlobSource:
         if self._credential is None:
             return None
         return f"Bearer {self._credential.get_token(STORAGE_SCOPE).token}"
+
+
+class _BlobReader(RangeReader):
+    """Ranged downloads of one blob (If-Match on its ETag), through storage's client."""
+
+    def __init__(self, source: BlobSource, name: str, file: SourceFile) -> None:
+        super().__init__(file.size, shown=f"{source.display.rstrip('/')}/{file.relative}")
+        self._source = source
+        self._container = source._container()
+        self._blob = self._container.get_blob_client(name)
+        self._etag = file.version
+
+    def _read_range(self, start: int, wanted: int, view: memoryview) -> int:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import AzureError, HttpResponseError, ResourceModifiedError
+
+        options: dict[str, Any] = {}
+        if self._etag:
+            options = {"etag": self._etag, "match_condition": MatchConditions.IfNotModified}
+        try:
+            data = self._blob.download_blob(
+                offset=start, length=wanted, max_concurrency=1, **options
+            ).readall()
+        except ResourceModifiedError:
+            raise changed(self._shown) from None
+        except HttpResponseError as error:
+            if getattr(error, "status_code", None) == 412:
+                raise changed(self._shown) from None
+            raise self._source._refused(error) from None
+        except AzureError as error:
+            raise storage_error(error, f"reading {self._shown}") from None
+        data = data[:wanted]
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._container.close()
+        super().close()
 
 
 def _file(relative: str, props: Any) -> SourceFile:

@@ -188,32 +188,17 @@ def _size(response: Any, shown: str) -> int:
 
 
 class RangeReader(io.RawIOBase):
-    """A seekable reader of a remote file by ranged GETs, each conditional on the ETag the file
-    had when it was listed (If-Match): a file changed meanwhile fails, named, never mixed."""
+    """A seekable reader of a remote file of `size` bytes, each read one ranged request
+    (`_read_range`, which subclasses make); this base keeps the position."""
 
-    def __init__(
-        self,
-        url: str,
-        size: int,
-        etag: str | None,
-        *,
-        shown: str,
-        settings: TransportSettings,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
+    def __init__(self, size: int, *, shown: str) -> None:
         super().__init__()
-        checked_url(url)
-        self._session = new_session(url)
-        self._headers = dict(headers or {})  # a hub's token, for the hub only: never shown
-        self._url = url  # may be pre-signed: never shown, never in the repr
         self._size = size
-        self._etag = etag
         self._shown = shown
-        self._settings = settings
         self._position = 0
 
     def __repr__(self) -> str:
-        return f"RangeReader({self._shown!r}, size={self._size})"
+        return f"{type(self).__name__}({self._shown!r}, size={self._size})"
 
     def readable(self) -> bool:
         return True
@@ -235,7 +220,40 @@ class RangeReader(io.RawIOBase):
         wanted = min(len(buffer), self._size - self._position)
         if wanted <= 0:
             return 0
-        start = self._position
+        got = self._read_range(self._position, wanted, memoryview(buffer))
+        if got < wanted:
+            raise UploadError(f"The source {self._shown} ended early (it may have changed).")
+        self._position += got
+        return got
+
+    def _read_range(self, start: int, wanted: int, view: memoryview) -> int:
+        """Read `wanted` bytes from `start` into `view`; the number read."""
+        raise NotImplementedError
+
+
+class HttpRangeReader(RangeReader):
+    """Ranged GETs, each conditional on the ETag the file had when it was listed (If-Match): a
+    file changed meanwhile fails, named, never mixed."""
+
+    def __init__(
+        self,
+        url: str,
+        size: int,
+        etag: str | None,
+        *,
+        shown: str,
+        settings: TransportSettings,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(size, shown=shown)
+        checked_url(url)
+        self._session = new_session(url)
+        self._headers = dict(headers or {})  # a hub's token, for the hub only: never shown
+        self._url = url  # may be pre-signed: never shown, never in the repr
+        self._etag = etag
+        self._settings = settings
+
+    def _read_range(self, start: int, wanted: int, view: memoryview) -> int:
         headers = {
             **self._headers,
             "Range": f"bytes={start}-{start + wanted - 1}",
@@ -261,7 +279,6 @@ class RangeReader(io.RawIOBase):
                 "Content-Range", ""
             ).startswith(f"bytes {start}-"):
                 raise UploadError(f"The source {self._shown} answered another byte range.")
-            view = memoryview(buffer)
             got = 0
             for chunk in response.iter_content(chunk_size=min(wanted, READ_BUFFER)):
                 take = min(len(chunk), wanted - got)
@@ -271,9 +288,6 @@ class RangeReader(io.RawIOBase):
                     break
         finally:
             response.close()  # a 200's rest is never read
-        if got < wanted:
-            raise UploadError(f"The source {self._shown} ended early (it may have changed).")
-        self._position += got
         return got
 
     def close(self) -> None:
@@ -290,8 +304,14 @@ def range_reader(
     settings: TransportSettings,
     headers: Mapping[str, str] | None = None,
 ) -> BinaryIO:
-    """A buffered RangeReader: a parser's many small reads share one GET."""
-    raw = RangeReader(url, size, etag, shown=shown, settings=settings, headers=headers)
+    """A buffered HttpRangeReader: a parser's many small reads share one GET."""
+    return buffered(
+        HttpRangeReader(url, size, etag, shown=shown, settings=settings, headers=headers)
+    )
+
+
+def buffered(raw: RangeReader) -> BinaryIO:
+    """`raw` behind a read buffer: a parser's many small reads share one ranged request."""
     return io.BufferedReader(raw, buffer_size=READ_BUFFER)  # type: ignore[return-value]
 
 
