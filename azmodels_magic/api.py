@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .sandbox_launcher import SandboxInfo
     from .services.deployments import DeploymentService
     from .services.models import ModelDetails, ModelService
+    from .services.quota import QuotaService
     from .services.uploads import UploadService
 
 _CONNECTION_TRAITS = (
@@ -258,6 +259,13 @@ class AzModels(AzModelsConfig):
     @property
     def deployments(self) -> DeploymentService:
         return self._composition.deployments
+
+    @property
+    def quota(self) -> QuotaService:
+        """Quota, regional capacity and the subscription's accounts: the service `deploy`
+        checks with. E.g. `az.quota.quota()`, `az.quota.regions("gpt-4o")`,
+        `az.quota.accounts()`."""
+        return self._composition.quota
 
     # -- sandbox --------------------------------------------------------------------------------
 

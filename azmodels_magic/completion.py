@@ -265,9 +265,7 @@ class AzModelsCompleter:
 
 
 def _quota(app: Any) -> Any:
-    from .services.deploy_check import quota_service  # lazy: %load_ext loads us
-
-    return quota_service(app.deployments)
+    return app.quota
 
 
 def _split(text: str) -> tuple[list[str], str]:

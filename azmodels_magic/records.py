@@ -14,6 +14,14 @@ from typing import Any
 from .redaction import strip_query
 
 BASE, CUSTOM = "base", "custom"
+
+
+def region_key(region: str) -> str:
+    """'West US 2', 'westus2' and 'WestUS2' are one region: how every region is compared and
+    kept."""
+    return region.replace(" ", "").lower()
+
+
 # Tags under this prefix are azmodels' own record of what was uploaded (format, size, digests).
 META_PREFIX = "azmodels."
 
@@ -492,7 +500,7 @@ class ModelCapacity:
         props = body.get("properties") or {}
         model = props.get("model") or {}
         return cls(
-            region=str(body.get("location") or "").replace(" ", "").lower(),
+            region=region_key(str(body.get("location") or "")),
             model_format=str(model.get("format") or ""),
             model_name=str(model.get("name") or ""),
             model_version=str(model.get("version") or ""),
@@ -522,7 +530,7 @@ class Account:
         return cls(
             name=str(body.get("name") or ""),
             resource_group=group,
-            region=str(body.get("location") or "").replace(" ", "").lower(),
+            region=region_key(str(body.get("location") or "")),
             kind=str(body.get("kind") or ""),
             endpoint=str(props.get("endpoint") or ""),
             provisioning_state=str(props.get("provisioningState") or ""),

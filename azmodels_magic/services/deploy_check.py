@@ -20,25 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..clients.arm import ArmClient
 from ..errors import AzModelsError, QuotaExceededError, ValidationError
-from ..records import BASE, Account, BaseModel, ModelCapacity, SkuOption
+from ..records import BASE, Account, BaseModel, ModelCapacity, SkuOption, region_key
 from ..rules import capacity_queryable
 from ..steps import NextStep
-from .quota import QuotaService, RegionOption, region_key, usage_name_of
+from .quota import QuotaService, RegionOption, usage_name_of
 
 if TYPE_CHECKING:
     from .deployments import DeploymentService
 
 MAX_SUGGESTIONS = 3
-
-
-def quota_service(deployments: DeploymentService) -> QuotaService:
-    """A QuotaService sharing the deployment service's connection and cache."""
-    return QuotaService(
-        deployments.connection,
-        deployments.models,
-        cache=deployments.cache,
-        region_accounts=deployments.region_accounts,
-    )
 
 
 def check_before_deploy(
@@ -51,8 +41,8 @@ def check_before_deploy(
 ) -> ArmClient:
     """The client of the account to deploy in, once everything that can be checked is; raises
     a one-line error (with where it fits instead) and sends nothing otherwise."""
-    quota = quota_service(deployments)
-    arm = account_for_region(deployments, quota, region)
+    quota = deployments.quota
+    arm = account_for_region(deployments, region)
     if not isinstance(target, BaseModel):
         if not sku.usage_name:
             return arm  # no usage is known for this SKU: the service decides
@@ -84,7 +74,7 @@ def check_before_scale(deployments: DeploymentService, deployment: Any, capacity
             f"Scaling '{deployment.name}' ({deployment.model_name} {deployment.model_version} "
             f"{sku.name}) from {deployment.capacity} to {capacity}"
         )
-        custom = _CustomPlan(quota_service(deployments), what, sku, capacity, added=added)
+        custom = _CustomPlan(deployments.quota, what, sku, capacity, added=added)
         region_now = actual_region(custom.quota, arm)
         custom.check(region_now)
         return _GuardedArm(arm, custom, region_now)
@@ -99,7 +89,7 @@ def check_before_scale(deployments: DeploymentService, deployment: Any, capacity
     if model is None:
         return arm  # the catalog no longer lists it: the service will decide
     sku = deployments.capacity_range(deployment)
-    quota = quota_service(deployments)
+    quota = deployments.quota
     plan = _Plan(quota, model, sku, capacity, deployment.name, added=added)
     plan.what = (
         f"Scaling '{deployment.name}' ({model.name} {model.version} {sku.name}) from "
@@ -148,15 +138,13 @@ def check_account_kind(quota: QuotaService, arm: ArmClient, model: BaseModel) ->
     )
 
 
-def account_for_region(
-    deployments: DeploymentService, quota: QuotaService, region: str | None
-) -> ArmClient:
-    if not region:
-        return deployments.arm
-    try:
-        return deployments._check_region(region)
-    except ValidationError:
-        pass  # not configured: look for an account of yours there
+def account_for_region(deployments: DeploymentService, region: str | None) -> ArmClient:
+    """The client of the account to deploy in: the connected one (no --region, or its own), the
+    one `region_accounts` maps the region to, else one of yours discovered there."""
+    quota = deployments.quota
+    configured = quota.configured_client(region)
+    if configured is not None:
+        return configured
     wanted = region_key(region)
     try:
         accounts = [a for a in quota.accounts() if a.region == wanted]

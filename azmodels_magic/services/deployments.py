@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from .. import rules
 from ..cache import TtlCache
-from ..clients.arm import ArmClient
 from ..errors import (
     AzModelsError,
     ConflictError,
@@ -50,6 +49,7 @@ from . import deploy_check
 if TYPE_CHECKING:
     from ..connection import Connection
     from .models import ModelService
+    from .quota import QuotaService
 
 log = get_logger(__name__)
 
@@ -59,11 +59,6 @@ _UNKNOWN_RANGE = CapacityRange(minimum=1, maximum=rules.MAX_CAPACITY, default=ru
 KEY_ENV = "AZURE_AI_API_KEY"
 METRICS = ("ModelRequests", "TimeToResponse", "ClientErrors", "ServerErrors")
 _STATUS_FILTERS = {"running", "stopped", "failed", "creating"}
-
-
-def _region_key(region: str) -> str:
-    """'West US 2', 'westus2' and 'WestUS2' are one region."""
-    return region.replace(" ", "").lower()
 
 
 @dataclass
@@ -226,18 +221,16 @@ class DeploymentService:
         self,
         connection: Connection,
         models: ModelService,
+        quota: QuotaService,
         *,
         cache: TtlCache,
         custom_sku: str = rules.CUSTOM_SKU,
-        region_accounts: dict[str, str] | None = None,
     ) -> None:
         self.connection = connection
         self.models = models
+        self.quota = quota  # where to deploy for --region, and the checks before a deploy
         self.cache = cache
         self.custom_sku = custom_sku
-        self.region_accounts = {
-            _region_key(region): account for region, account in (region_accounts or {}).items()
-        }
 
     @property
     def arm(self):
@@ -382,28 +375,6 @@ class DeploymentService:
             )
         return (_custom_usage(chosen) if isinstance(model, CustomModel) else chosen), units
 
-    def _check_region(self, region: str | None):
-        if not region:
-            return self.arm
-        here = self.arm.location
-        if _region_key(region) == _region_key(here):
-            return self.arm
-        account = self.region_accounts.get(_region_key(region))
-        if account:
-            return ArmClient(
-                self.arm.plane,
-                subscription_id=self.arm.subscription_id,
-                resource_group=self.arm.resource_group,
-                account=account,
-                location=region,
-            )
-        raise ValidationError(
-            f"--region {region}: the connected account '{self.arm.account}' is in {here}, and "
-            f"no account is configured for {region}. Drop --region, connect to an account in "
-            f"{region}, or map one with `%config AzModels.region_accounts = "
-            f"{{'{region}': '<account>'}}`."
-        )
-
     def deploy(
         self,
         *,
@@ -435,7 +406,7 @@ class DeploymentService:
         chosen, units = self.check_sku(target, sku, capacity)
         # The account to look in first: re-running the same deploy adopts what it made (which
         # already holds its quota), so the quota pre-check comes only before a new PUT.
-        arm = deploy_check.account_for_region(self, deploy_check.quota_service(self), region)
+        arm = deploy_check.account_for_region(self, region)
         body = self._model_body(target, model_format)
         try:
             existing = arm.get_deployment(deployment_name)

@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .. import rules
 from ..errors import AzModelsError, NotFoundError, ValidationError, one_line
 from ..http.background import Task
-from ..records import BASE, Account, BaseModel, Deployment, ModelCapacity, QuotaUsage
+from ..records import (
+    BASE,
+    Account,
+    BaseModel,
+    Deployment,
+    ModelCapacity,
+    QuotaUsage,
+    region_key,
+)
 from ..redaction import redact
 from ..rules import capacity_queryable
 from ..steps import NextStep
@@ -25,17 +33,13 @@ from ..wording import did_you_mean, plural
 
 if TYPE_CHECKING:
     from ..cache import TtlCache
+    from ..clients.arm import ArmClient
     from ..connection import Connection
     from .models import ModelService
 
 T = TypeVar("T")
 R = TypeVar("R")
 DEFAULT_CONCURRENCY = 8
-
-
-def region_key(region: str) -> str:
-    """'West US 2', 'westus2' and 'WestUS2' are one region."""
-    return region.replace(" ", "").lower()
 
 
 @dataclass(frozen=True)
@@ -382,6 +386,19 @@ class QuotaService:
                 steps=[NextStep.of("accounts list")],
             )
         return match
+
+    def configured_client(self, region: str | None) -> ArmClient | None:
+        """The client for `region` without looking anything up: the connected account's when
+        there is no region or it is the account's own, the account `region_accounts` maps it to,
+        else None."""
+        if not region or region_key(region) == region_key(self.arm.location):
+            return self.arm
+        account = self.region_accounts.get(region_key(region))
+        if not account:
+            return None
+        return self.arm.for_account(
+            account, resource_group=self.arm.resource_group, location=region
+        )
 
     def client_for(self, account: Account):
         return self.arm.for_account(
