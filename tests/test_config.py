@@ -108,9 +108,9 @@ def test_every_azmodels_variable_is_read_through_the_one_registry():
         if "sandbox" in path.relative_to(package).parts or path.name == "environment.py":
             continue  # the sandbox wing imports nothing of the client: it has its own
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if variable.fullmatch(node.value):
-                    elsewhere.append(f"{path.relative_to(package)}:{node.lineno} {node.value}")
+            text = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(text, str) and variable.fullmatch(text):
+                elsewhere.append(f"{path.relative_to(package)}:{node.lineno} {text}")
     assert elsewhere == []
     names = [s.name for s in environment.SETTINGS]
     assert len(set(names)) == len(names)
