@@ -406,7 +406,7 @@ class DeploymentService:
         chosen, units = self.check_sku(target, sku, capacity)
         # The account to look in first: re-running the same deploy adopts what it made (which
         # already holds its quota), so the quota pre-check comes only before a new PUT.
-        arm = deploy_check.account_for_region(self, region)
+        arm = deploy_check.account_for_region(self.quota, region)
         body = self._model_body(target, model_format)
         try:
             existing = arm.get_deployment(deployment_name)
@@ -425,7 +425,7 @@ class DeploymentService:
             details = self._adopt(arm, existing, wait, on_status)
         else:
             arm = deploy_check.check_before_deploy(
-                self, target, chosen, units, region, deployment_name
+                self.quota, target, chosen, units, region, deployment_name
             )
             operation = arm.put_deployment(
                 deployment_name, sku=chosen.name, capacity=units, model=body
@@ -543,7 +543,9 @@ class DeploymentService:
         self.check_capacity(deployment, capacity)
         if capacity == deployment.capacity:
             return ScaleReport(deployment, deployment.capacity, capacity, waited=True)
-        arm = deploy_check.check_before_scale(self, deployment, capacity)
+        arm = deploy_check.check_before_scale(
+            self.quota, deployment, capacity, self.capacity_range(deployment)
+        )
         operation = arm.patch_deployment(name, sku=deployment.sku, capacity=capacity)
         self.cache.invalidate("deployments")
         unknown = self._follow(arm, operation, name, on_status) if wait else ""
