@@ -36,9 +36,10 @@ from .steps import NextStep, Syntax
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .results.models import ModelDetails
     from .sandbox_launcher import SandboxInfo
     from .services.deployments import DeploymentService
-    from .services.models import ModelDetails, ModelService
+    from .services.models import ModelService
     from .services.quota import QuotaService
     from .services.uploads import UploadService
 

@@ -22,6 +22,7 @@ from .errors import (
     UsageError,
     internal_error_text,
 )
+from .presentation.cards import card_for
 from .presentation.tables import frame_text
 from .records import Displayable
 from .sandbox_launcher import remembered
@@ -37,8 +38,6 @@ def _render(value: Any) -> str:
     if hasattr(value, "columns") and hasattr(value, "to_string"):
         return frame_text(value)
     if isinstance(value, Displayable):
-        from .presentation.cards import card_for  # lazy: it loads the services
-
         return card_for(value, terminal_syntax).text()
     return str(value)
 

@@ -21,9 +21,10 @@ from typing import Any
 from ..clients.arm import ArmClient
 from ..errors import AzModelsError, QuotaExceededError, ValidationError
 from ..records import BASE, Account, BaseModel, ModelCapacity, SkuOption, region_key
+from ..results.quota import RegionOption
 from ..rules import capacity_queryable
 from ..steps import NextStep
-from .quota import QuotaService, RegionOption, usage_name_of
+from .quota import QuotaService, usage_name_of
 
 MAX_SUGGESTIONS = 3
 
