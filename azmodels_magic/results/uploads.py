@@ -138,7 +138,7 @@ class UploadStatus(Displayable):
     complete: bool  # every byte committed
     registered: bool
     updated: str
-    storage: str  # the container URL, without a credential
+    blob_uri: str  # the model's storage: its container's address, without a credential
     replaces: bool = False  # an --overwrite of a registered version
     base_model: str | None = None  # as the upload was given them, for the command that resumes
     weight_type: str | None = None
@@ -183,7 +183,7 @@ class UploadStatus(Displayable):
             ("State", self.state),
             ("Registered", "yes" if self.registered else "no"),
             ("Last activity", self.updated),
-            ("Storage", self.storage),
+            ("Storage", self.blob_uri),
             ("To finish", self.hint),
         ]
 
@@ -193,7 +193,7 @@ class Pruned:
     """One orphaned container and what `uploads prune` did with it."""
 
     path: str  # name/version it was staged for
-    storage: str  # the container URL, without a credential
+    blob_uri: str  # the model's storage: its container's address, without a credential
     reason: str  # why it is orphaned
     removed: bool = False
     why_left: str = ""  # when not removed: why (a dry run: what would be tried)
@@ -223,16 +223,16 @@ class PruneReport:
         count = len(self.items)
         found = f"{count} orphaned container{'s' if count != 1 else ''}"
         if self.dry_run:
-            listed = "; ".join(f"{p.storage} ({p.path}: {p.reason})" for p in self.items)
+            listed = "; ".join(f"{p.blob_uri} ({p.path}: {p.reason})" for p in self.items)
             return f"Dry run: {found} known to this machine: {listed}. Nothing was removed."
         parts = []
         if self.removed:
             parts.append(
                 f"Removed the weights in {len(self.removed)} of {found} "
-                f"({', '.join(p.storage for p in self.removed)})."
+                f"({', '.join(p.blob_uri for p in self.removed)})."
             )
         if self.left:
-            listed = "; ".join(f"{p.storage} ({p.path}: {p.why_left})" for p in self.left)
+            listed = "; ".join(f"{p.blob_uri} ({p.path}: {p.why_left})" for p in self.left)
             parts.append(f"Left {len(self.left)}: {listed}.")
         return " ".join(parts)
 
@@ -240,7 +240,7 @@ class PruneReport:
         return {
             "dry_run": self.dry_run,
             "items": [
-                {"path": p.path, "storage": p.storage, "reason": p.reason,
+                {"path": p.path, "storage": p.blob_uri, "reason": p.reason,
                  "removed": p.removed, "left_because": p.why_left or None}
                 for p in self.items
             ],

@@ -19,8 +19,8 @@ from ..wording import did_you_mean, plural
 from .uploads import busy_error, key_for
 
 if TYPE_CHECKING:
-    from ..clients.storage import StoredFile
     from ..connection import Connection
+    from ..records import StoredFile
 
 
 @rules.checked_arguments  # the Python API calls these: typed arguments, one clear line

@@ -78,11 +78,11 @@ _DETAIL_TAGS = ("architecture", "architectures", "parameter_count", "quantizatio
 
 
 def _left(item: Pruned, why: str) -> Pruned:
-    return Pruned(item.path, item.storage, item.reason, removed=False, why_left=why)
+    return Pruned(item.path, item.blob_uri, item.reason, removed=False, why_left=why)
 
 
 def _removed(item: Pruned) -> Pruned:
-    return Pruned(item.path, item.storage, item.reason, removed=True)
+    return Pruned(item.path, item.blob_uri, item.reason, removed=True)
 
 
 def upload_key(
@@ -991,7 +991,7 @@ class UploadService:
             complete=journal.complete,
             registered=registered,
             updated=journal.updated,
-            storage=journal.container_url,
+            blob_uri=journal.container_url,
             replaces=journal.slot_version != journal.version,
             base_model=journal.base_model,
             weight_type=journal.weight_type,
@@ -1013,7 +1013,7 @@ class UploadService:
     def _leftover_status(note: Leftover) -> UploadStatus:
         return UploadStatus(
             name=note.name, version=note.version, source="", size=0, bytes_done=0, files=0,
-            complete=False, registered=False, updated=note.created, storage=note.container_url,
+            complete=False, registered=False, updated=note.created, blob_uri=note.container_url,
             orphaned=note.reason,
         )  # fmt: skip
 
