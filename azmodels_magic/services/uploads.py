@@ -66,7 +66,8 @@ from ..results.uploads import (
 from ..sizes import human_size
 from ..steps import NextStep
 from ..weights import collect_files, inspect_source
-from .upload_sources import check_source, escaped
+from ..wording import escaped
+from .upload_sources import check_source
 
 if TYPE_CHECKING:
     from ..connection import Connection
