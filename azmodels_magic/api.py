@@ -36,9 +36,11 @@ from .steps import NextStep, Syntax
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .results.models import ModelDetails
     from .sandbox_launcher import SandboxInfo
     from .services.deployments import DeploymentService
-    from .services.models import ModelDetails, ModelService
+    from .services.models import ModelService
+    from .services.quota import QuotaService
     from .services.uploads import UploadService
 
 _CONNECTION_TRAITS = (
@@ -258,6 +260,13 @@ class AzModels(AzModelsConfig):
     @property
     def deployments(self) -> DeploymentService:
         return self._composition.deployments
+
+    @property
+    def quota(self) -> QuotaService:
+        """Quota, regional capacity and the subscription's accounts: the service `deploy`
+        checks with. E.g. `az.quota.quota()`, `az.quota.regions("gpt-4o")`,
+        `az.quota.accounts()`."""
+        return self._composition.quota
 
     # -- sandbox --------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import re
 import sys
 from typing import Any
 
+from . import environment
 from .errors import (
     CLI_DEBUG_HINT,
     AzModelsError,
@@ -21,12 +22,12 @@ from .errors import (
     UsageError,
     internal_error_text,
 )
+from .presentation.cards import card_for
 from .presentation.tables import frame_text
 from .records import Displayable
 from .sandbox_launcher import remembered
 from .steps import plain
 
-SANDBOX_ENV = "AZMODELS_SANDBOX"  # an ARM endpoint of a running sandbox to attach to
 # A next step as the terminal writes it: `azmodels deploy --name x` (as `str()` of an error does).
 terminal_syntax = plain
 
@@ -37,8 +38,6 @@ def _render(value: Any) -> str:
     if hasattr(value, "columns") and hasattr(value, "to_string"):
         return frame_text(value)
     if isinstance(value, Displayable):
-        from .presentation.cards import card_for  # lazy: it loads the services
-
         return card_for(value, terminal_syntax).text()
     return str(value)
 
@@ -48,7 +47,7 @@ def _sandbox_to_attach(app, argv: list[str]) -> str | None:
     (when no Azure project is configured)."""
     if argv[:1] == ["help"] or argv[:2] in (["sandbox", "start"], ["sandbox", "stop"]):
         return None
-    explicit = os.environ.get(SANDBOX_ENV)
+    explicit = environment.SANDBOX.read()
     if explicit:
         return explicit
     if app.project_endpoint or app.subscription_id:
@@ -61,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; never a traceback unless AZMODELS_DEBUG=1.
 
     Exit status: 0 done, 1 error, 2 usage error, 130 interrupted."""
-    debug = os.environ.get("AZMODELS_DEBUG") == "1"
+    debug = environment.DEBUG.read()
     _replace_what_cannot_be_written()
     try:
         return _run(list(sys.argv[1:] if argv is None else argv))

@@ -173,10 +173,8 @@ class AzModelsCompleter:
         """For `deploy --deployment-name`: a free name made from the model's name."""
         if not model:
             return []
-        from .services.models import suggest_deployment_name  # lazy: %load_ext loads us
-
         taken = {name.lower() for name in self.deployment_names()}
-        stem = suggest_deployment_name(model)
+        stem = rules.suggest_deployment_name(model)
         for n in range(1, 100):
             candidate = stem if n == 1 else f"{stem}-{n}"
             if candidate.lower() not in taken:
@@ -265,9 +263,7 @@ class AzModelsCompleter:
 
 
 def _quota(app: Any) -> Any:
-    from .services.deploy_check import quota_service  # lazy: %load_ext loads us
-
-    return quota_service(app.deployments)
+    return app.quota
 
 
 def _split(text: str) -> tuple[list[str], str]:

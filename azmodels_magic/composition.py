@@ -13,11 +13,13 @@ from .auth import TokenCredential, TokenProvider
 from .cache import TtlCache
 from .config import AzModelsConfig
 from .connection import Connection
+from .environment import ACCOUNT_TIMEOUT
 
 if TYPE_CHECKING:
     from .sandbox_launcher import SandboxInfo
     from .services.deployments import DeploymentService
     from .services.models import ModelService
+    from .services.quota import QuotaService
     from .services.uploads import UploadService
 
 S = TypeVar("S")
@@ -86,17 +88,31 @@ class Composition:
         return self._service("uploads", lambda: UploadService(self.connection, self.models))
 
     @property
+    def quota(self) -> QuotaService:
+        from .services.quota import QuotaService  # lazy: %load_ext loads this module
+
+        return self._service(
+            "quota",
+            lambda: QuotaService(
+                self.connection,
+                self.models,
+                cache=self.cache,
+                region_accounts=dict(self.settings.region_accounts),
+                account_timeout=ACCOUNT_TIMEOUT.read(),
+            ),
+        )
+
+    @property
     def deployments(self) -> DeploymentService:
         from .services.deployments import DeploymentService  # lazy: %load_ext loads this module
 
-        settings = self.settings
         return self._service(
             "deployments",
             lambda: DeploymentService(
                 self.connection,
                 self.models,
+                self.quota,
                 cache=self.cache,
-                custom_sku=settings.custom_sku,
-                region_accounts=dict(settings.region_accounts),
+                custom_sku=self.settings.custom_sku,
             ),
         )

@@ -31,13 +31,19 @@ _FOUNDRY_HOST = re.compile(r"^(?P<account>[^.]+)\.services\.ai\.azure\.com\Z")
 
 
 def is_loopback(host: str | None) -> bool:
-    """Loopback hosts may use plain http (the sandbox); every other host must use https."""
+    """`localhost` or a loopback address: where plain http may go (the sandbox), and what one
+    project is wherever its port (`journal.project_identity`). The one loopback check."""
     if not host:
         return False
-    if host.lower() == "localhost":
-        return True
+    return host.lower() == "localhost" or is_loopback_address(host)
+
+
+def is_loopback_address(host: str | None) -> bool:
+    """A loopback IP address written as one (`127.0.0.1`, `::1`, `[::1]`); never a name, which
+    could resolve elsewhere by the time a request connects (`http.origin` resolves `localhost`
+    itself)."""
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address((host or "").strip("[]")).is_loopback
     except ValueError:
         return False
 

@@ -64,7 +64,14 @@ ROLE_HINT = (
 
 
 class AzModelsError(Exception):
-    """Base of every error azmodels raises on purpose."""
+    """Base of every error azmodels raises on purpose.
+
+    Where a builtin category fits, an error is that builtin too, so Python code catches it as it
+    catches any other: `ValidationError` and `UsageError` are `ValueError`s, `NotFoundError` a
+    `LookupError`, `AuthenticationError` and `PermissionDeniedError` `PermissionError`s,
+    `OperationTimeoutError` a `TimeoutError`. (The builtin comes second: `str()`, `repr()` and
+    the fields are ours.) Conflicts, quota, service failures and cancellations have no builtin
+    that means the same and stay plain `AzModelsError`s."""
 
     default_hint: str | None = None
     default_steps: tuple[NextStep, ...] = ()  # what default_hint's {0}, {1}... name
@@ -113,7 +120,7 @@ class AzModelsError(Exception):
         return f"{type(self).__name__}({str(self)!r})"
 
 
-class UsageError(AzModelsError):
+class UsageError(AzModelsError, ValueError):
     """The command line was wrong: unknown command or flag, a missing or malformed value."""
 
 
@@ -129,11 +136,11 @@ class HelpRequested(AzModelsError):
         return self.message  # many lines, on purpose
 
 
-class ValidationError(AzModelsError):
+class ValidationError(AzModelsError, ValueError):
     """Input the service (or our checks before calling it) refuses: names, versions, SKUs..."""
 
 
-class NotFoundError(AzModelsError):
+class NotFoundError(AzModelsError, LookupError):
     """The model, version, deployment or operation does not exist."""
 
 
@@ -141,14 +148,14 @@ class ConflictError(AzModelsError):
     """The thing already exists, or is in a state that forbids the change."""
 
 
-class AuthenticationError(AzModelsError):
+class AuthenticationError(AzModelsError, PermissionError):
     """No credential, or the service did not accept it (401)."""
 
     default_hint = SIGN_IN_HINT
     default_steps = SIGN_IN_STEPS
 
 
-class PermissionDeniedError(AzModelsError):
+class PermissionDeniedError(AzModelsError, PermissionError):
     """Signed in, but without the role the operation needs (403)."""
 
     default_hint = ROLE_HINT
@@ -166,7 +173,7 @@ class OperationFailedError(AzModelsError):
     """A long-running operation ended Failed or Canceled."""
 
 
-class OperationTimeoutError(AzModelsError):
+class OperationTimeoutError(AzModelsError, TimeoutError):
     """A long-running operation did not finish in time; it may still finish on the service."""
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import json
 import os
 import tempfile
@@ -35,6 +34,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .clients.blob import block_size_for
+from .config import is_loopback
+from .environment import CACHE_DIR
 from .errors import AzModelsError, ValidationError
 from .records import WeightFile
 from .redaction import get_logger, strip_query
@@ -48,9 +49,9 @@ SAVE_EVERY_BLOCKS = 64
 
 def cache_dir() -> Path:
     """The user's azmodels cache directory (not created)."""
-    explicit = os.environ.get("AZMODELS_CACHE_DIR")
+    explicit = CACHE_DIR.read()
     if explicit:
-        return Path(explicit).expanduser()
+        return explicit
     xdg = os.environ.get("XDG_CACHE_HOME")
     if xdg:
         return Path(xdg).expanduser() / "azmodels"
@@ -61,15 +62,6 @@ def uploads_dir() -> Path:
     return cache_dir() / "uploads"
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def project_identity(endpoint: str) -> str:
     """What names a project in an endpoint URL: host (lowercase) and path. The scheme, port,
     user info, query and a trailing slash are incidental; every loopback address is 'loopback'
@@ -78,7 +70,7 @@ def project_identity(endpoint: str) -> str:
         return endpoint  # already an identity
     parts = urlsplit(endpoint.strip())
     host = (parts.hostname or "").lower()
-    if _is_loopback(host):
+    if is_loopback(host):
         host = "loopback"
     return f"{host}{parts.path.rstrip('/')}"
 

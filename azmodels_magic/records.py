@@ -12,8 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from .redaction import strip_query
+from .sizes import human_size
 
 BASE, CUSTOM = "base", "custom"
+
+
+def region_key(region: str) -> str:
+    """'West US 2', 'westus2' and 'WestUS2' are one region: how every region is compared and
+    kept."""
+    return region.replace(" ", "").lower()
+
+
 # Tags under this prefix are azmodels' own record of what was uploaded (format, size, digests).
 META_PREFIX = "azmodels."
 
@@ -58,6 +67,51 @@ class WeightFile:
     relative: str  # posix path inside the model folder; the blob name
     size: int  # bytes
     mtime_ns: int  # with path and size, the identity a resumed upload checks
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """What `inspect_source` learnt about a model's weights, without loading a tensor."""
+
+    source: Path  # what the user gave (file or folder), absolute
+    format: str  # one of SUPPORTED_FORMATS
+    files: tuple[WeightFile, ...]  # every file to upload, weights and the rest, by relative path
+    weight_files: tuple[str, ...]  # relative paths of the files in `format`
+    total_size: int  # bytes of all `files`
+    details: dict[str, Any] = field(default_factory=dict)  # what the headers tell; JSON-ready
+
+    def summary(self) -> str:
+        """One line, e.g. "safetensors, 3 files, 1.2 GB, 124,439,808 parameters (F16, F32)"."""
+        d = self.details
+        count = len(self.files)
+        parts = [
+            self.format,
+            f"{count} file{'' if count == 1 else 's'}",
+            human_size(self.total_size),
+        ]
+        if "parameter_count" in d:
+            kinds = d.get("dtypes") or ([d["quantization"]] if d.get("quantization") else [])
+            text = f"{d['parameter_count']:,} parameters"
+            parts.append(f"{text} ({', '.join(kinds)})" if kinds else text)
+        if d.get("opset") is not None:
+            parts.append(f"opset {d['opset']}")
+        if d.get("producer_name"):
+            parts.append(f"from {d['producer_name']}")
+        if d.get("container"):
+            parts.append(f"{d['container']} container")
+        architecture = ", ".join(d.get("architectures") or []) or d.get("architecture")
+        if architecture:
+            parts.append(f"architecture {architecture}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One file of a model as storage holds it."""
+
+    path: str  # the blob name: the path relative to the uploaded folder
+    size: int
+    sha256: str | None  # None: stored by something other than azmodels
 
 
 @dataclass(frozen=True)
@@ -492,7 +546,7 @@ class ModelCapacity:
         props = body.get("properties") or {}
         model = props.get("model") or {}
         return cls(
-            region=str(body.get("location") or "").replace(" ", "").lower(),
+            region=region_key(str(body.get("location") or "")),
             model_format=str(model.get("format") or ""),
             model_name=str(model.get("name") or ""),
             model_version=str(model.get("version") or ""),
@@ -522,8 +576,11 @@ class Account:
         return cls(
             name=str(body.get("name") or ""),
             resource_group=group,
-            region=str(body.get("location") or "").replace(" ", "").lower(),
+            region=region_key(str(body.get("location") or "")),
             kind=str(body.get("kind") or ""),
             endpoint=str(props.get("endpoint") or ""),
             provisioning_state=str(props.get("provisioningState") or ""),
         )
+
+
+AnyModel = BaseModel | CustomModel  # what `find` returns: a model of the catalog or the registry

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import builtins
 import collections.abc
+import fnmatch
 import functools
 import inspect
 import keyword
@@ -534,3 +535,16 @@ def check_lora(lora: object) -> dict | None:
             raise ValidationError(f"LoRA dropout must be from 0 to 1, got {dropout}.")
         config["dropout"] = float(dropout)
     return config or None
+
+
+def matches(pattern: str | None, *fields: str) -> bool:
+    """Case-insensitive: a glob when the pattern has wildcards, else a substring."""
+    if not pattern:
+        return True
+    needle = pattern.lower()
+    wild = any(ch in needle for ch in "*?[")
+    for text in fields:
+        hay = (text or "").lower()
+        if (wild and fnmatch.fnmatchcase(hay, needle)) or (not wild and needle in hay):
+            return True
+    return False

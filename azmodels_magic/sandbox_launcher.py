@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import is_loopback
+from .environment import DATA_DIR
 from .errors import AzModelsError, ValidationError
 from .http.origin import origin_of
 from .sandbox.protocol import (
@@ -56,16 +57,15 @@ __all__ = [
     "terminal_data_dir",
 ]
 
-DATA_DIR_ENV = "AZMODELS_DATA_DIR"  # overrides the per-user data folder (tests, shared machines)
 # What a sandbox keeps in its data folder: what `reset` removes (nothing else in the folder).
 _STATE = ("sandbox.sqlite3", "sandbox.sqlite3-wal", "sandbox.sqlite3-shm", "azurite", LOG_NAME)
 
 
 def terminal_data_dir() -> Path:
     """The per-user folder of the terminal's sandbox (not created)."""
-    explicit = os.environ.get(DATA_DIR_ENV)
+    explicit = DATA_DIR.read()
     if explicit:
-        return Path(explicit).expanduser() / "sandbox"
+        return explicit / "sandbox"
     import platformdirs
 
     return Path(platformdirs.user_data_dir("azmodels", appauthor=False)) / "sandbox"
@@ -205,7 +205,7 @@ class SandboxProcess:
                 raise AzModelsError(
                     f"Cannot keep the sandbox's state in {self.data_dir}: "
                     f"{(exc.strerror or str(exc)).lower()}. Give a writable folder with --data-dir "
-                    f"(or set {DATA_DIR_ENV}).",
+                    f"(or set {DATA_DIR.name}).",
                     code="SandboxStartFailed",
                 ) from None
             with log_file:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 
@@ -58,3 +59,13 @@ def moment(value: object, now: object = None) -> str:
     if (when.hour, when.minute, when.second, when.microsecond) == (0, 0, 0, 0):
         return f"{when:%Y-%m-%d}, {relative}"
     return f"{when:%Y-%m-%d %H:%M} UTC, {relative}"
+
+
+def escaped(name: str) -> str:
+    """`name` printable on one line: control characters as \\xNN, bytes that are not UTF-8 (the
+    surrogates os.fsdecode makes of them) as \\xNN too."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return "".join(
+        ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+        for ch in text
+    )

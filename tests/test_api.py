@@ -106,3 +106,17 @@ def test_errors_raised_through_run_name_commands_as_python_runs_them(monkeypatch
     assert "`az.run('sandbox start')`" in str(caught.value)
     assert "%azmodels" not in str(caught.value)
     assert "`azmodels sandbox start`" in caught.value.text()  # the terminal's, when asked
+
+
+def test_quota_is_one_service_the_deployments_share_until_a_setting_changes(monkeypatch):
+    monkeypatch.setenv("AZMODELS_ACCOUNT_TIMEOUT", "7.5")
+    app = AzModels()
+    app.use_sandbox(INFO)
+    app.region_accounts = {"West US 2": "team-b"}
+    quota = app.quota
+    assert app.deployments.quota is quota  # built once, handed to the deployment service
+    assert quota.region_accounts == {"westus2": "team-b"}
+    assert quota.account_timeout == 7.5  # AZMODELS_ACCOUNT_TIMEOUT
+    app.region_accounts = {}
+    assert app.quota is not quota and app.deployments.quota is app.quota
+    assert app.quota.region_accounts == {}

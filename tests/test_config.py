@@ -89,3 +89,47 @@ def test_loopback_hosts_are_loopback(host):
 )
 def test_hosts_that_only_start_like_loopback_are_not(host):
     assert not is_loopback(host)
+
+
+def test_every_azmodels_variable_is_read_through_the_one_registry():
+    """Each AZMODELS_* variable the client reads is declared once, in `environment`; no other
+    module of the client names one on its own (in a message, as part of a sentence, is fine)."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import azmodels_magic
+    from azmodels_magic import environment
+
+    package = Path(azmodels_magic.__file__).parent
+    variable = re.compile(r"AZMODELS_[A-Z_]+")
+    elsewhere = []
+    for path in package.rglob("*.py"):
+        if "sandbox" in path.relative_to(package).parts or path.name == "environment.py":
+            continue  # the sandbox wing imports nothing of the client: it has its own
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            text = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(text, str) and variable.fullmatch(text):
+                elsewhere.append(f"{path.relative_to(package)}:{node.lineno} {text}")
+    assert elsewhere == []
+    names = [s.name for s in environment.SETTINGS]
+    assert len(set(names)) == len(names)
+    docs = (package.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert [n for n in names if f"`{n}`" not in docs] == []
+
+
+def test_a_bad_azmodels_variable_is_one_line_naming_it():
+    import pytest
+
+    from azmodels_magic.environment import ACCOUNT_TIMEOUT, DEBUG
+    from azmodels_magic.errors import ValidationError
+
+    assert ACCOUNT_TIMEOUT.read({}) == 60.0
+    assert ACCOUNT_TIMEOUT.read({"AZMODELS_ACCOUNT_TIMEOUT": " 2.5 "}) == 2.5
+    for bad in ("soon", "0", "-1", "inf", "nan"):
+        with pytest.raises(ValidationError) as caught:
+            ACCOUNT_TIMEOUT.read({"AZMODELS_ACCOUNT_TIMEOUT": bad})
+        assert str(caught.value).startswith(f"AZMODELS_ACCOUNT_TIMEOUT={bad!r} is not valid")
+        assert "\n" not in str(caught.value)
+    assert DEBUG.read({"AZMODELS_DEBUG": "1"}) is True
+    assert DEBUG.read({"AZMODELS_DEBUG": "yes"}) is False  # only "1", as before

@@ -41,3 +41,28 @@ def test_sign_in_hints_name_commands_in_each_front_ends_syntax():
     assert "Reconnect with `%azmodels connect --sandbox URL` (its ARM endpoint, shown by " in text
     assert "`%azmodels sandbox status`), or start a new one with `%azmodels sandbox start`." in text
     assert "{" not in text
+
+
+def test_python_users_catch_our_errors_by_the_builtin_category():
+    from azmodels_magic import errors
+
+    expected = {
+        errors.UsageError: ValueError,
+        errors.ValidationError: ValueError,
+        errors.NotFoundError: LookupError,
+        errors.AuthenticationError: PermissionError,
+        errors.PermissionDeniedError: PermissionError,
+        errors.OperationTimeoutError: TimeoutError,
+    }
+    for cls, builtin in expected.items():
+        try:
+            raise cls(f"{SAS} was refused", code="Code", request_id="rid")
+        except builtin as exc:
+            # Still ours in every way: the one redacted line, the fields, the base class.
+            assert isinstance(exc, errors.AzModelsError)
+            assert "sig=" not in str(exc) and "sig=" not in repr(exc)
+            assert exc.code == "Code" and "(request id rid)" in str(exc)
+    # A status maps to the class that is both.
+    assert issubclass(errors.error_for_status(404, None), LookupError)
+    assert issubclass(errors.error_for_status(400, None), ValueError)
+    assert not issubclass(errors.ConflictError, (ValueError, LookupError, OSError))

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..http.operation import Operation
 from ..http.plane import Plane, segment
-from ..records import Account, BaseModel, Deployment, ModelCapacity, QuotaUsage
+from ..records import Account, BaseModel, Deployment, ModelCapacity, QuotaUsage, region_key
 
 PROVIDER = "Microsoft.CognitiveServices"
 
@@ -139,7 +139,7 @@ class ArmClient:
                 continue
             if str(item.get("kind", "")).lower() != kind.lower():
                 continue
-            regions.update(str(r).replace(" ", "").lower() for r in item.get("locations") or [])
+            regions.update(region_key(str(r)) for r in item.get("locations") or [])
         return sorted(regions)
 
     def iter_accounts(self, resource_group: str | None = None) -> Iterator[Account]:

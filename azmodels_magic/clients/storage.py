@@ -12,12 +12,12 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ServiceError, UploadError, ValidationError
 from ..http.backoff import REFUSED_RETRIES, TransportSettings, refused_connection
 from ..http.origin import Origin, origin_of
+from ..records import StoredFile
 from ..redaction import get_logger, redact, strip_query
 from ..rules import LEGACY_MANIFEST
 
@@ -32,15 +32,6 @@ _HTTP_LOG_SINK = logging.Logger("azmodels_magic.blob.http-silenced")
 _HTTP_LOG_SINK.disabled = True
 
 CREDENTIAL_HINT = "The storage credential lacks the permission, or it expired."
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    """One file of a model as storage holds it."""
-
-    path: str  # the blob name: the path relative to the uploaded folder
-    size: int
-    sha256: str | None  # None: stored by something other than azmodels
 
 
 def file_metadata(sha256: str, size: int) -> dict[str, str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AzModelsError
+from ..presentation.outcomes import next_steps
 from ..presentation.tables import WIDE
 from ..records import Displayable
 from ..redaction import get_logger
@@ -40,8 +41,6 @@ class Outcome:
 
     def render(self, syntax: Syntax) -> None:
         """Write the commands the message names, and its next steps, in `syntax`."""
-        from ..presentation.outcomes import next_steps  # lazy: it loads the services
-
         lines = [fill(self.message, self.steps, syntax)] if self.message else []
         lines += next_steps(self.next, syntax)
         self.message, self.steps, self.next, self.syntax = "\n".join(lines), (), (), syntax

@@ -11,7 +11,7 @@ from ..presentation.confirm import confirm
 from ..presentation.forms import deploy_form
 from ..presentation.progress import StatusProgress
 from ..presentation.tables import deployments_frame, metrics_frame
-from ..services.deployments import KEY_ENV, accepted_text
+from ..results.deployments import KEY_ENV, accepted_text
 from ..steps import NextStep
 from . import Outcome
 from .quota import deployments_all_accounts

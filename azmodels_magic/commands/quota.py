@@ -13,7 +13,6 @@ from ..presentation.quota_views import (
     quota_frame,
     regions_frame,
 )
-from ..services.deploy_check import quota_service as shared
 from ..wording import plural
 from . import Outcome, aligned_lines
 
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def quota_service(app: AzModels) -> QuotaService:
-    return shared(app.deployments)
+    return app.quota
 
 
 def quota(app: AzModels, args: argparse.Namespace) -> Outcome:

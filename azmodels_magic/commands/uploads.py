@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import argparse
 
     from ..api import AzModels
-    from ..services.uploads import UploadStatus
+    from ..results.uploads import UploadStatus
 
 
 def upload(app: AzModels, args: argparse.Namespace) -> Outcome:

@@ -16,6 +16,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..config import is_loopback_address
 from ..errors import ServiceError, ValidationError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -77,20 +78,13 @@ def _odd_character(url: str) -> str | None:
     return f"the non-ASCII character {_escaped(char)} (host names go in their punycode form)"
 
 
-def _is_loopback_address(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _resolves_to_loopback_only(host: str, port: int) -> bool:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError:
         return False
     addresses = {info[4][0] for info in infos}
-    return bool(addresses) and all(_is_loopback_address(a.split("%", 1)[0]) for a in addresses)
+    return bool(addresses) and all(is_loopback_address(a.split("%", 1)[0]) for a in addresses)
 
 
 def origin_of(url: str, *, what: str = "URL") -> Origin:
@@ -124,7 +118,7 @@ def origin_of(url: str, *, what: str = "URL") -> Origin:
         host = host[1:-1]
     if not host or host != (split.hostname or "").lower() or ours.port != split_port:
         raise _refuse(url, "its host or port can be read two ways", what)
-    if not _is_loopback_address(host) and _is_loose_ipv4(host):
+    if not is_loopback_address(host) and _is_loose_ipv4(host):
         raise _refuse(url, "write an IP address in its usual dotted form (e.g. 127.0.0.1)", what)
     port = split_port if split_port is not None else _DEFAULT_PORTS[scheme]
     origin = Origin(scheme, host, port)
@@ -149,7 +143,7 @@ def _is_loose_ipv4(host: str) -> bool:
 
 
 def _plain_http_allowed(host: str, port: int) -> bool:
-    if _is_loopback_address(host):
+    if is_loopback_address(host):
         return True
     # Only `localhost` by name: another name could resolve to loopback now and elsewhere at
     # connect time (DNS rebinding).

@@ -13,9 +13,9 @@ from functools import singledispatch
 from typing import Any
 
 from ..records import BaseModel, CustomModel
-from ..services.deployments import KEY_ENV, DeploymentDetails
-from ..services.models import ModelDetails
-from ..services.uploads import UploadPlan, UploadStatus
+from ..results.deployments import KEY_ENV, DeploymentDetails
+from ..results.models import ModelDetails
+from ..results.uploads import UploadPlan, UploadStatus
 from ..sizes import human_size
 from ..steps import Syntax, plain
 from ..wording import moment

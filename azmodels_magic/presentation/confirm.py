@@ -7,26 +7,22 @@ The caller (a command) says what its result looks like while the widget waits (`
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ..environment import INTERACTIVE
 from ..errors import CancelledError, UsageError
 from .widgets import ConfirmBox
 
 T = TypeVar("T")
 
-INTERACTIVE_ENV = "AZMODELS_INTERACTIVE"  # "0" forces non-interactive, "terminal" forces input()
-
 
 def interaction_mode() -> str:
     """'notebook', 'terminal' or 'none'."""
-    forced = os.environ.get(INTERACTIVE_ENV)
-    if forced in ("0", "none"):
-        return "none"
-    if forced == "terminal":
-        return "terminal"
+    forced = INTERACTIVE.read()
+    if forced:
+        return forced
     shell = sys.modules.get("IPython") and _ipython()
     if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
         return "notebook"

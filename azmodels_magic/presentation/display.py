@@ -16,7 +16,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ..records import Displayable
+from ..results.deployments import DeploymentDetails
+from ..results.models import ModelDetails
+from ..results.uploads import UploadPlan, UploadStatus
 from ..steps import Syntax, plain
+from .cards import card_for
 from .colours import status_colour
 from .tables import WIDE, cell_text
 from .text import cut
@@ -151,21 +155,13 @@ def _html_formatter(frame: Any) -> str | None:
     return table
 
 
-# The Displayable records, by name (no import at load). IPython's text printer meets a
-# dataclass's own __repr__ before a base class's printer, so each is registered itself.
-CARD_RECORDS = (
-    ("azmodels_magic.services.models", "ModelDetails"),
-    ("azmodels_magic.services.deployments", "DeploymentDetails"),
-    ("azmodels_magic.services.uploads", "UploadPlan"),
-    ("azmodels_magic.services.uploads", "UploadStatus"),
-)
+# The Displayable records. IPython's text printer meets a dataclass's own __repr__ before a
+# base class's printer, so each is registered itself.
+CARD_RECORDS = (ModelDetails, DeploymentDetails, UploadPlan, UploadStatus)
 
 
 def record_card(record: Displayable, syntax: Syntax = plain):
-    """The card of a record. The cards module imports the services (their record types): it
-    loads when a record is first shown, not with the extension."""
-    from .cards import card_for  # lazy: it loads the services; %load_ext loads this module
-
+    """The card of a record, naming commands in `syntax`."""
     return card_for(record, syntax)
 
 
@@ -202,8 +198,8 @@ def install(shell: Any, syntax: Syntax | None = None) -> bool:
     formatter.for_type(Displayable, as_html)
     text = shell.display_formatter.formatters.get("text/plain")
     if text is not None:
-        for module, name in CARD_RECORDS:
-            text.for_type_by_name(module, name, as_text)
+        for record in CARD_RECORDS:
+            text.for_type(record, as_text)
     setattr(formatter, _INSTALLED, True)
     return True
 
@@ -218,6 +214,6 @@ def uninstall(shell: Any) -> None:
     formatter.pop(Displayable, None)
     text = formatters.get("text/plain")
     if text is not None:
-        for module, name in CARD_RECORDS:
-            text.pop(f"{module}.{name}", None)
+        for record in CARD_RECORDS:
+            text.pop(record, None)
     setattr(formatter, _INSTALLED, False)

@@ -22,7 +22,7 @@ from typing import Any
 from .. import rules
 from ..errors import AzModelsError, ValidationError
 from ..records import BASE, CUSTOM, BaseModel, CustomModel, SkuOption
-from ..services.models import matches
+from ..rules import matches
 from ..weights import WeightsInfo, inspect_source
 from .actions import Actions, Result
 from .text import clean

@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..services.models import deploy_step
+from ..results.models import deploy_step
 from ..sizes import human_rate, human_size
 from ..steps import NextStep, Syntax
 from ..wording import plural
 
 if TYPE_CHECKING:
-    from ..services.uploads import UploadReport
+    from ..results.uploads import UploadReport
 
 DONE = "✓"
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..records import QuotaUsage
-    from ..services.quota import AccountSummary, AllDeployments, RegionOption
+    from ..results.quota import AccountSummary, AllDeployments, RegionOption
 
 QUOTA_COLUMNS = ["region", "usage_name", "model", "sku", "used", "limit", "available", "unit"]
 REGION_COLUMNS = [

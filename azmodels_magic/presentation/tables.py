@@ -21,7 +21,7 @@ from .text import clean, clean_value, cut
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..services.deployments import DeploymentMetrics
+    from ..results.deployments import DeploymentMetrics
 
 MODEL_COLUMNS = [
     "name", "type", "format", "version", "size", "size_bytes", "status", "publisher", "description",

@@ -16,33 +16,21 @@ GlobalProvisionedManaged one: AIServices.GlobalProvisionedManaged.Fireworks, EVI
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..clients.arm import ArmClient
 from ..errors import AzModelsError, QuotaExceededError, ValidationError
-from ..records import BASE, Account, BaseModel, ModelCapacity, SkuOption
+from ..records import BASE, Account, BaseModel, ModelCapacity, SkuOption, region_key
+from ..results.quota import RegionOption
 from ..rules import capacity_queryable
 from ..steps import NextStep
-from .quota import QuotaService, RegionOption, region_key, usage_name_of
-
-if TYPE_CHECKING:
-    from .deployments import DeploymentService
+from .quota import QuotaService, usage_name_of
 
 MAX_SUGGESTIONS = 3
 
 
-def quota_service(deployments: DeploymentService) -> QuotaService:
-    """A QuotaService sharing the deployment service's connection and cache."""
-    return QuotaService(
-        deployments.connection,
-        deployments.models,
-        cache=deployments.cache,
-        region_accounts=deployments.region_accounts,
-    )
-
-
 def check_before_deploy(
-    deployments: DeploymentService,
+    quota: QuotaService,
     target: Any,
     sku: SkuOption,
     units: int,
@@ -51,8 +39,7 @@ def check_before_deploy(
 ) -> ArmClient:
     """The client of the account to deploy in, once everything that can be checked is; raises
     a one-line error (with where it fits instead) and sends nothing otherwise."""
-    quota = quota_service(deployments)
-    arm = account_for_region(deployments, quota, region)
+    arm = account_for_region(quota, region)
     if not isinstance(target, BaseModel):
         if not sku.usage_name:
             return arm  # no usage is known for this SKU: the service decides
@@ -68,38 +55,38 @@ def check_before_deploy(
     return _GuardedArm(arm, plan, region_now)
 
 
-def check_before_scale(deployments: DeploymentService, deployment: Any, capacity: int) -> ArmClient:
+def check_before_scale(
+    quota: QuotaService, deployment: Any, capacity: int, sku: SkuOption
+) -> ArmClient:
     """The client to scale the deployment with, once the capacity it adds is checked against the
     quota and the region's capacity; raises a one-line error (with where it fits instead) and
-    sends nothing otherwise. Scaling down, and custom deployments, need no check."""
-    arm = deployments.arm
+    sends nothing otherwise. Scaling down needs no check. `sku`: the deployment's SKU, with its
+    range and usage name."""
+    arm = quota.arm
     added = capacity - deployment.capacity
     if added <= 0:
         return arm
     if deployment.type != BASE:
-        sku = deployments.capacity_range(deployment)
         if not sku.usage_name:
             return arm  # no usage is known for this SKU: the service decides
         what = (
             f"Scaling '{deployment.name}' ({deployment.model_name} {deployment.model_version} "
             f"{sku.name}) from {deployment.capacity} to {capacity}"
         )
-        custom = _CustomPlan(quota_service(deployments), what, sku, capacity, added=added)
+        custom = _CustomPlan(quota, what, sku, capacity, added=added)
         region_now = actual_region(custom.quota, arm)
         custom.check(region_now)
         return _GuardedArm(arm, custom, region_now)
     model = next(
         (
             m
-            for m in deployments.models.base_versions(deployment.model_name)
+            for m in quota.models.base_versions(deployment.model_name)
             if not deployment.model_version or m.version == deployment.model_version
         ),
         None,
     )
     if model is None:
         return arm  # the catalog no longer lists it: the service will decide
-    sku = deployments.capacity_range(deployment)
-    quota = quota_service(deployments)
     plan = _Plan(quota, model, sku, capacity, deployment.name, added=added)
     plan.what = (
         f"Scaling '{deployment.name}' ({model.name} {model.version} {sku.name}) from "
@@ -148,15 +135,12 @@ def check_account_kind(quota: QuotaService, arm: ArmClient, model: BaseModel) ->
     )
 
 
-def account_for_region(
-    deployments: DeploymentService, quota: QuotaService, region: str | None
-) -> ArmClient:
-    if not region:
-        return deployments.arm
-    try:
-        return deployments._check_region(region)
-    except ValidationError:
-        pass  # not configured: look for an account of yours there
+def account_for_region(quota: QuotaService, region: str | None) -> ArmClient:
+    """The client of the account to deploy in: the connected one (no --region, or its own), the
+    one `region_accounts` maps the region to, else one of yours discovered there."""
+    configured = quota.configured_client(region)
+    if configured is not None:
+        return configured
     wanted = region_key(region)
     try:
         accounts = [a for a in quota.accounts() if a.region == wanted]
@@ -164,7 +148,7 @@ def account_for_region(
         accounts = []
     if accounts:
         return quota.client_for(sorted(accounts, key=lambda a: a.name.lower())[0])
-    arm = deployments.arm
+    arm = quota.arm
     raise ValidationError(
         f"--region {region}: you have no account in {wanted} (the connected account "
         f"'{arm.account}' is in {arm.location}). Create one, e.g. `az cognitiveservices account "

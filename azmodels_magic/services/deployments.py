@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .. import rules
 from ..cache import TtlCache
-from ..clients.arm import ArmClient
 from ..errors import (
     AzModelsError,
     ConflictError,
@@ -33,189 +30,38 @@ from ..errors import (
 )
 from ..http.operation import Operation, poll_until
 from ..records import (
-    BASE,
     CUSTOM,
     BaseModel,
     CapacityRange,
     CustomModel,
     Deployment,
-    Displayable,
     SkuOption,
 )
 from ..redaction import get_logger
-from ..steps import NextStep, Syntax, plain
-from ..wording import did_you_mean, plural
+from ..results.deployments import (
+    DeploymentDetails,
+    DeploymentList,
+    DeploymentMetrics,
+    MetricPoint,
+    ScaleReport,
+    accepted_text,
+)
+from ..steps import NextStep
+from ..wording import did_you_mean
 from . import deploy_check
 
 if TYPE_CHECKING:
     from ..connection import Connection
     from .models import ModelService
+    from .quota import QuotaService
 
 log = get_logger(__name__)
 
 # Any capacity: a custom deploy whose base model the catalog does not list has no advertised
 # range, so the service decides (its refusal is shown as it gave it).
 _UNKNOWN_RANGE = CapacityRange(minimum=1, maximum=rules.MAX_CAPACITY, default=rules.CUSTOM_CAPACITY)
-KEY_ENV = "AZURE_AI_API_KEY"
 METRICS = ("ModelRequests", "TimeToResponse", "ClientErrors", "ServerErrors")
 _STATUS_FILTERS = {"running", "stopped", "failed", "creating"}
-
-
-def _region_key(region: str) -> str:
-    """'West US 2', 'westus2' and 'WestUS2' are one region."""
-    return region.replace(" ", "").lower()
-
-
-@dataclass
-class DeploymentList:
-    deployments: list[Deployment]
-
-    def summary(self) -> str:
-        base = sum(1 for d in self.deployments if d.type == BASE)
-        custom = len(self.deployments) - base
-        found = f"{plural(len(self.deployments), 'deployment')} found"
-        return f"{found} ({base} base, {custom} custom)"
-
-    def __len__(self) -> int:
-        return len(self.deployments)
-
-    def __iter__(self):
-        return iter(self.deployments)
-
-
-@dataclass
-class MetricPoint:
-    time: datetime
-    requests: int
-    average_latency_ms: float | None
-    client_errors: int
-    server_errors: int
-
-
-@dataclass
-class DeploymentMetrics:
-    """Hourly metrics of one deployment, as Azure Monitor reports them."""
-
-    deployment: str
-    points: list[MetricPoint]
-
-    @property
-    def requests(self) -> int:
-        return sum(p.requests for p in self.points)
-
-    @property
-    def errors(self) -> int:
-        return sum(p.client_errors + p.server_errors for p in self.points)
-
-    @property
-    def error_rate(self) -> float | None:
-        return self.errors / self.requests if self.requests else None
-
-    @property
-    def average_latency_ms(self) -> float | None:
-        weighted = [(p.average_latency_ms, p.requests) for p in self.points if p.requests]
-        total = sum(n for _, n in weighted if _ is not None)
-        if not total:
-            return None
-        return sum(v * n for v, n in weighted if v is not None) / total
-
-
-@dataclass
-class DeploymentDetails(Displayable):
-    """What `deploy` and `deployments show` tell about one deployment (presentation shows it
-    as a card)."""
-
-    deployment: Deployment
-    region: str
-    endpoint: str
-    metrics: DeploymentMetrics | None = None
-    notes: list[str] = field(default_factory=list)
-    # Why the outcome of an accepted deploy could not be followed ("" when it was).
-    state_unknown: str = ""
-
-    @property
-    def name(self) -> str:
-        return self.deployment.name
-
-    @property
-    def status(self) -> str:
-        return self.deployment.status
-
-    def snippets(self) -> dict[str, str]:
-        # OpenAI/v1: the deployment is the body's `model` (json.dumps quotes any name safely).
-        body = json.dumps({"model": self.name, "messages": [{"role": "user", "content": "Hello!"}]})
-        python = (
-            "import os, requests\n"
-            f'url = "{self.endpoint}"\n'
-            f'headers = {{"api-key": os.environ["{KEY_ENV}"]}}\n'
-            f"body = {body}\n"
-            "print(requests.post(url, headers=headers, json=body, timeout=60).json())"
-        )
-        curl = (
-            f'curl -s "{self.endpoint}" -H "api-key: ${KEY_ENV}" '
-            f"-H 'Content-Type: application/json' -d '{body}'"
-        )
-        return {"python": python, "curl": curl}
-
-    def steps(self) -> dict[str, NextStep]:
-        """The commands to use it next: its key, scale, delete."""
-        n = self.deployment.name
-        return {
-            "key": NextStep.of("deployments key", name=n, what="Key"),
-            "scale": NextStep.of("deployments scale", name=n, capacity="N", what="Scale"),
-            "delete": NextStep.of("deployments delete", name=n, what="Delete"),
-        }
-
-    def to_dict(self, syntax: Syntax = plain) -> dict[str, Any]:
-        """The JSON form; the next commands written in `syntax`."""
-        steps = self.steps()
-        data = self.deployment.to_dict()
-        data.update(
-            type=self.deployment.type,
-            status=self.status,
-            region=self.region,
-            endpoint=self.endpoint,
-            snippets=self.snippets(),
-            commands={key: syntax(steps[key]) for key in ("scale", "delete")},
-        )
-        if self.state_unknown:
-            data["state_unknown"] = self.state_unknown
-        if self.metrics is not None:
-            data["metrics_24h"] = {
-                "requests": self.metrics.requests,
-                "average_latency_ms": self.metrics.average_latency_ms,
-                "error_rate": self.metrics.error_rate,
-            }
-        return data
-
-
-def accepted_text(verb: str, name: str, reason: str) -> str:
-    """What a command says when the service accepted its change but the outcome is unknown."""
-    check = f"`deployments show --name {name}`"
-    if verb == "delete":
-        check += " (once it is not found, it is deleted)"
-    return (
-        f"The service accepted the {verb} of '{name}', but its state is unknown ({reason}). "
-        f"Check with {check}; running the same command again picks it up."
-    )
-
-
-@dataclass
-class ScaleReport:
-    deployment: Deployment
-    previous: int
-    target: int
-    waited: bool
-    state_unknown: str = ""  # why an accepted scale could not be followed ("" when it was)
-
-    def summary(self) -> str:
-        d = self.deployment
-        if self.state_unknown:
-            return accepted_text("scale", d.name, self.state_unknown)
-        if self.previous == self.target:
-            return f"Deployment '{d.name}' already has capacity {self.target}: nothing to do."
-        state = "" if self.waited else " (still updating: check with `deployments show`)"
-        return f"Scaled '{d.name}' ({d.sku}) from {self.previous} to {self.target}{state}."
 
 
 @rules.checked_arguments  # the Python API calls these: typed arguments, one clear line
@@ -226,18 +72,16 @@ class DeploymentService:
         self,
         connection: Connection,
         models: ModelService,
+        quota: QuotaService,
         *,
         cache: TtlCache,
         custom_sku: str = rules.CUSTOM_SKU,
-        region_accounts: dict[str, str] | None = None,
     ) -> None:
         self.connection = connection
         self.models = models
+        self.quota = quota  # where to deploy for --region, and the checks before a deploy
         self.cache = cache
         self.custom_sku = custom_sku
-        self.region_accounts = {
-            _region_key(region): account for region, account in (region_accounts or {}).items()
-        }
 
     @property
     def arm(self):
@@ -382,28 +226,6 @@ class DeploymentService:
             )
         return (_custom_usage(chosen) if isinstance(model, CustomModel) else chosen), units
 
-    def _check_region(self, region: str | None):
-        if not region:
-            return self.arm
-        here = self.arm.location
-        if _region_key(region) == _region_key(here):
-            return self.arm
-        account = self.region_accounts.get(_region_key(region))
-        if account:
-            return ArmClient(
-                self.arm.plane,
-                subscription_id=self.arm.subscription_id,
-                resource_group=self.arm.resource_group,
-                account=account,
-                location=region,
-            )
-        raise ValidationError(
-            f"--region {region}: the connected account '{self.arm.account}' is in {here}, and "
-            f"no account is configured for {region}. Drop --region, connect to an account in "
-            f"{region}, or map one with `%config AzModels.region_accounts = "
-            f"{{'{region}': '<account>'}}`."
-        )
-
     def deploy(
         self,
         *,
@@ -435,7 +257,7 @@ class DeploymentService:
         chosen, units = self.check_sku(target, sku, capacity)
         # The account to look in first: re-running the same deploy adopts what it made (which
         # already holds its quota), so the quota pre-check comes only before a new PUT.
-        arm = deploy_check.account_for_region(self, deploy_check.quota_service(self), region)
+        arm = deploy_check.account_for_region(self.quota, region)
         body = self._model_body(target, model_format)
         try:
             existing = arm.get_deployment(deployment_name)
@@ -454,7 +276,7 @@ class DeploymentService:
             details = self._adopt(arm, existing, wait, on_status)
         else:
             arm = deploy_check.check_before_deploy(
-                self, target, chosen, units, region, deployment_name
+                self.quota, target, chosen, units, region, deployment_name
             )
             operation = arm.put_deployment(
                 deployment_name, sku=chosen.name, capacity=units, model=body
@@ -572,7 +394,9 @@ class DeploymentService:
         self.check_capacity(deployment, capacity)
         if capacity == deployment.capacity:
             return ScaleReport(deployment, deployment.capacity, capacity, waited=True)
-        arm = deploy_check.check_before_scale(self, deployment, capacity)
+        arm = deploy_check.check_before_scale(
+            self.quota, deployment, capacity, self.capacity_range(deployment)
+        )
         operation = arm.patch_deployment(name, sku=deployment.sku, capacity=capacity)
         self.cache.invalidate("deployments")
         unknown = self._follow(arm, operation, name, on_status) if wait else ""

@@ -22,19 +22,10 @@ from typing import TYPE_CHECKING
 from ..errors import ValidationError
 from ..rules import blob_name_problem
 from ..weights import collect_files
+from ..wording import escaped
 
 if TYPE_CHECKING:
     from ..records import WeightFile
-
-
-def escaped(name: str) -> str:
-    """`name` printable on one line: control characters as \\xNN, bytes that are not UTF-8 (the
-    surrogates os.fsdecode makes of them) as \\xNN too."""
-    text = os.fsencode(name).decode("utf-8", "backslashreplace")
-    return "".join(
-        ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
-        for ch in text
-    )
 
 
 def _bad_name(name: str) -> str | None:

@@ -26,7 +26,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,289 +53,37 @@ from ..errors import (
 from ..http.operation import poll_until
 from ..journal import Leftover, ReplaceIntent, UploadJournal, UploadLock, same_location
 from ..journal import upload_key as journal_key
-from ..records import META_PREFIX, CustomModel, Displayable, WeightFile
+from ..records import META_PREFIX, CustomModel, WeightFile
 from ..redaction import get_logger, strip_query
-from ..rules import suggest_deployment_name
-from ..sizes import human_rate, human_size
-from ..steps import NextStep, Syntax, fill, plain
+from ..results.uploads import (
+    Forgotten,
+    Pruned,
+    PruneReport,
+    UploadPlan,
+    UploadReport,
+    UploadStatus,
+)
+from ..sizes import human_size
+from ..steps import NextStep
 from ..weights import collect_files, inspect_source
-from .upload_sources import check_source, escaped
+from ..wording import escaped
+from .upload_sources import check_source
 
 if TYPE_CHECKING:
     from ..connection import Connection
     from ..progress_protocol import TransferProgress
-    from ..weights import WeightsInfo
     from .models import ModelService
 
 _DETAIL_TAGS = ("architecture", "architectures", "parameter_count", "quantization", "dtypes",
                 "tensor_count", "model_type", "context_length", "opset")  # fmt: skip
 
 
-@dataclass
-class UploadPlan(Displayable):
-    """What an upload will do: shown by --dry-run, and followed by the real run."""
-
-    name: str
-    version: str
-    info: WeightsInfo
-    target: str
-    block_size: int
-    workers: int
-    resume_bytes: int = 0  # already staged by an interrupted run of the same upload
-    replaces: bool = False  # --overwrite of an existing version
-    in_use: list[str] = field(default_factory=list)  # deployments serving the replaced version
-    links: dict[str, str] = field(default_factory=dict)  # symbolic links: relative -> target
-    notes: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # symlinked folders left out ("x/")
-
-    @property
-    def skipped_folders(self) -> str:
-        """'1 symlinked folder (x/)', or '' when none was left out."""
-        if not self.skipped:
-            return ""
-        count = len(self.skipped)
-        shown = ", ".join(escaped(s) for s in self.skipped[:3]) + (", ..." if count > 3 else "")
-        return f"{count} symlinked folder{'s' if count != 1 else ''} ({shown})"
-
-    @property
-    def skipped_text(self) -> str:
-        """'skipped: 1 symlinked folder (x/)', or '' when none was left out."""
-        return f"skipped: {self.skipped_folders}" if self.skipped else ""
-
-    @property
-    def blocks(self) -> int:
-        """Requests the transfer makes for the bytes: its blocks, or one Put Blob a file."""
-        return sum(max(1, file_blocks(f.size, self.block_size)[1]) for f in self.info.files)
-
-    @property
-    def largest_block(self) -> int:
-        """The largest block sent: the base size, grown for a file that needs more than the
-        service's 50,000 blocks of it (as the transfer grows it)."""
-        return max(
-            [self.block_size, *(file_blocks(f.size, self.block_size)[0] for f in self.info.files)]
-        )
-
-    def rows(self) -> list[tuple[str, Any]]:
-        info = self.info
-        rows: list[tuple[str, Any]] = [
-            ("Model", f"{self.name} version {self.version}"),
-            ("Target", self.target),
-            ("Source", str(info.source)),
-            ("Format", info.format),
-            ("Files", f"{len(info.files)} ({human_size(info.total_size)})"),
-            ("Weights", info.summary()),
-            (
-                "Block plan",
-                f"{self.blocks} block{'s' if self.blocks != 1 else ''} of up to "
-                f"{human_size(self.largest_block)}, "
-                f"{self.workers} in parallel",
-            ),
-        ]
-        if self.resume_bytes:
-            rows.append(("Resume", f"{human_size(self.resume_bytes)} already uploaded"))
-        if self.replaces:
-            rows.append(("Replaces", f"the existing version {self.version}"))
-        if self.in_use:
-            rows.append(("Deployed as", ", ".join(self.in_use) + " (replacing needs --force)"))
-        rows.extend(("Note", note) for note in self.notes)
-        if self.skipped:
-            rows.append(("Skipped", f"{self.skipped_folders}: --follow-symlinks uploads them"))
-        if self.links:
-            rows.append(("Links", f"{len(self.links)} symbolic link(s), uploaded as their targets"))
-        rows.extend(
-            ("  " + f.relative, human_size(f.size) + self._link_text(f.relative))
-            for f in info.files[:20]
-        )
-        if len(info.files) > 20:
-            rows.append(("  ...", f"{len(info.files) - 20} more files"))
-        return rows
-
-    def _link_text(self, relative: str) -> str:
-        target = self.links.get(relative)
-        return f" -> {target}" if target else ""
-
-
-@dataclass
-class UploadReport:
-    """A finished upload: the registered model and how the transfer went."""
-
-    model: CustomModel
-    plan: UploadPlan
-    bytes_sent: int
-    bytes_skipped: int
-    seconds: float
-    sha256: dict[str, str]
-
-    @property
-    def next_steps(self) -> list[NextStep]:
-        """What the user may do next: deploy the model, see its details."""
-        model = self.model
-        return [
-            NextStep.of(
-                "deploy", name=model.name, version=model.version,
-                deployment_name=suggest_deployment_name(model.name), what="Deploy it",
-            ),
-            NextStep.of("show", model.name, version=model.version, what="Details"),
-        ]  # fmt: skip
-
-    def summary(self) -> str:
-        rate = human_rate(self.bytes_sent / self.seconds) if self.seconds > 0 else "-"
-        resumed = f", {human_size(self.bytes_skipped)} resumed" if self.bytes_skipped else ""
-        files = len(self.plan.info.files)
-        serving = ""
-        if self.plan.in_use:
-            serving = f" Deployment {', '.join(self.plan.in_use)} now serves the new weights."
-        skipped = f" ({self.plan.skipped_text})" if self.plan.skipped else ""
-        return (
-            f"Uploaded {files} file{'s' if files != 1 else ''} "
-            f"({human_size(self.plan.info.total_size)}{resumed}){skipped} in "
-            f"{self.seconds:.1f} s at {rate}; registered {self.model.name} version "
-            f"{self.model.version}.{serving}"
-        )
-
-
-@dataclass
-class UploadStatus(Displayable):
-    """One upload known to this machine's journal, merged with the registry."""
-
-    name: str
-    version: str
-    source: str
-    size: int
-    bytes_done: int
-    files: int
-    complete: bool  # every byte committed
-    registered: bool
-    updated: str
-    storage: str  # the container URL, without a credential
-    replaces: bool = False  # an --overwrite of a registered version
-    base_model: str | None = None  # as the upload was given them, for the command that resumes
-    weight_type: str | None = None
-    orphaned: str = ""  # why nothing uses its storage and no upload will resume it ("": in use)
-
-    @property
-    def path(self) -> str:
-        return f"{self.name}/{self.version}"
-
-    @property
-    def state(self) -> str:
-        if self.orphaned:
-            return f"orphaned: {self.orphaned}"
-        return "complete" if self.complete else "partial (resumable)"
-
-    @property
-    def finish(self) -> NextStep | None:
-        """The command that resumes and registers it (None once registered or orphaned)."""
-        if self.registered or self.orphaned:
-            return None
-        weight_type = None if self.weight_type == "FullWeight" else self.weight_type
-        return NextStep.of(
-            "upload", source=self.source, name=self.name, version=self.version,
-            base_model=self.base_model, weight_type=weight_type,
-            overwrite=self.replaces, what="Resume and register",
-        )  # fmt: skip
-
-    @property
-    def hint(self) -> str:
-        """`finish` as text outside any front end (each front end writes `finish` its way)."""
-        if self.orphaned:
-            return f"{plain(NextStep.of('uploads prune'))}  # removes it"
-        step = self.finish
-        return f"{plain(step)}  # resumes and registers" if step else ""
-
-    def rows(self) -> list[tuple[str, Any]]:
-        done = f"{human_size(self.bytes_done)} of {human_size(self.size)}"
-        return [
-            ("Source", self.source),
-            ("Files", self.files),
-            ("Uploaded", done),
-            ("State", self.state),
-            ("Registered", "yes" if self.registered else "no"),
-            ("Last activity", self.updated),
-            ("Storage", self.storage),
-            ("To finish", self.hint),
-        ]
-
-
-@dataclass(frozen=True)
-class Pruned:
-    """One orphaned container and what `uploads prune` did with it."""
-
-    path: str  # name/version it was staged for
-    storage: str  # the container URL, without a credential
-    reason: str  # why it is orphaned
-    removed: bool = False
-    why_left: str = ""  # when not removed: why (a dry run: what would be tried)
-
-
-@dataclass
-class PruneReport:
-    """What `uploads prune` found (in this machine's journals) and did."""
-
-    dry_run: bool
-    items: list[Pruned] = field(default_factory=list)
-
-    @property
-    def removed(self) -> list[Pruned]:
-        return [p for p in self.items if p.removed]
-
-    @property
-    def left(self) -> list[Pruned]:
-        return [p for p in self.items if not p.removed]
-
-    def summary(self) -> str:
-        if not self.items:
-            return (
-                "No orphaned storage known to this machine (only what its upload journals "
-                "know of can be found)."
-            )
-        count = len(self.items)
-        found = f"{count} orphaned container{'s' if count != 1 else ''}"
-        if self.dry_run:
-            listed = "; ".join(f"{p.storage} ({p.path}: {p.reason})" for p in self.items)
-            return f"Dry run: {found} known to this machine: {listed}. Nothing was removed."
-        parts = []
-        if self.removed:
-            parts.append(
-                f"Removed the weights in {len(self.removed)} of {found} "
-                f"({', '.join(p.storage for p in self.removed)})."
-            )
-        if self.left:
-            listed = "; ".join(f"{p.storage} ({p.path}: {p.why_left})" for p in self.left)
-            parts.append(f"Left {len(self.left)}: {listed}.")
-        return " ".join(parts)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "items": [
-                {"path": p.path, "storage": p.storage, "reason": p.reason,
-                 "removed": p.removed, "left_because": p.why_left or None}
-                for p in self.items
-            ],
-        }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Forgotten:
-    """What forgetting an upload did: one sentence, whose `{0}` names `steps[0]`."""
-
-    message: str
-    steps: tuple[NextStep, ...] = ()
-
-    def text(self, syntax: Syntax = plain) -> str:
-        return fill(self.message, self.steps, syntax)
-
-    def __str__(self) -> str:
-        return self.text()
-
-
 def _left(item: Pruned, why: str) -> Pruned:
-    return Pruned(item.path, item.storage, item.reason, removed=False, why_left=why)
+    return Pruned(item.path, item.blob_uri, item.reason, removed=False, why_left=why)
 
 
 def _removed(item: Pruned) -> Pruned:
-    return Pruned(item.path, item.storage, item.reason, removed=True)
+    return Pruned(item.path, item.blob_uri, item.reason, removed=True)
 
 
 def upload_key(
@@ -632,6 +380,9 @@ class UploadService:
             skipped=sorted(skipped),
         )
         _check_blob_sizes(info.files, plan.block_size)  # before a slot is asked for
+        layout = [file_blocks(f.size, plan.block_size) for f in info.files]
+        plan.blocks = sum(max(1, count) for _, count in layout)
+        plan.largest_block = max([plan.block_size, *(block for block, _ in layout)])
         if existing is not None:
             using = self.models._deployments_of(existing, same_version=True) or []
             plan.in_use = [d.name for d in using]
@@ -1241,7 +992,7 @@ class UploadService:
             complete=journal.complete,
             registered=registered,
             updated=journal.updated,
-            storage=journal.container_url,
+            blob_uri=journal.container_url,
             replaces=journal.slot_version != journal.version,
             base_model=journal.base_model,
             weight_type=journal.weight_type,
@@ -1263,7 +1014,7 @@ class UploadService:
     def _leftover_status(note: Leftover) -> UploadStatus:
         return UploadStatus(
             name=note.name, version=note.version, source="", size=0, bytes_done=0, files=0,
-            complete=False, registered=False, updated=note.created, storage=note.container_url,
+            complete=False, registered=False, updated=note.created, blob_uri=note.container_url,
             orphaned=note.reason,
         )  # fmt: skip
 

@@ -6,14 +6,11 @@ as bytes, apart from config.json and shard indexes, which are small JSON and che
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .. import rules
 from ..errors import ValidationError
-from ..records import WeightFile
-from ..sizes import human_size
+from ..records import WeightFile, WeightsInfo
 from . import gguf, hf_config, onnx, pytorch, safetensors
 from .common import Malformed, reason
 from .detect import probe
@@ -29,42 +26,6 @@ _PARSERS = {
     "onnx": (onnx.inspect, onnx.merge),
     "pytorch": (pytorch.inspect, pytorch.merge),
 }
-
-
-@dataclass(frozen=True)
-class WeightsInfo:
-    """What `inspect_source` learnt about a model's weights, without loading a tensor."""
-
-    source: Path  # what the user gave (file or folder), absolute
-    format: str  # one of SUPPORTED_FORMATS
-    files: tuple[WeightFile, ...]  # every file to upload, weights and the rest, by relative path
-    weight_files: tuple[str, ...]  # relative paths of the files in `format`
-    total_size: int  # bytes of all `files`
-    details: dict[str, Any] = field(default_factory=dict)  # what the headers tell; JSON-ready
-
-    def summary(self) -> str:
-        """One line, e.g. "safetensors, 3 files, 1.2 GB, 124,439,808 parameters (F16, F32)"."""
-        d = self.details
-        count = len(self.files)
-        parts = [
-            self.format,
-            f"{count} file{'' if count == 1 else 's'}",
-            human_size(self.total_size),
-        ]
-        if "parameter_count" in d:
-            kinds = d.get("dtypes") or ([d["quantization"]] if d.get("quantization") else [])
-            text = f"{d['parameter_count']:,} parameters"
-            parts.append(f"{text} ({', '.join(kinds)})" if kinds else text)
-        if d.get("opset") is not None:
-            parts.append(f"opset {d['opset']}")
-        if d.get("producer_name"):
-            parts.append(f"from {d['producer_name']}")
-        if d.get("container"):
-            parts.append(f"{d['container']} container")
-        architecture = ", ".join(d.get("architectures") or []) or d.get("architecture")
-        if architecture:
-            parts.append(f"architecture {architecture}")
-        return ", ".join(parts)
 
 
 def inspect_source(

@@ -111,7 +111,7 @@ def test_without_the_extension_ipython_shows_records_as_cards_with_python_comman
         "shell = InteractiveShell.instance()\n"
         "from azmodels_magic.api import AzModels\n"
         "from azmodels_magic.records import BaseModel\n"
-        "from azmodels_magic.services.models import ModelDetails, deploy_step\n"
+        "from azmodels_magic.results.models import ModelDetails, deploy_step\n"
         "model = BaseModel.from_rest({'model': {'name': 'm', 'version': '1', 'format': 'F'}})\n"
         "details = ModelDetails(model=model, deploy_step=deploy_step(model, what='Deploy'))\n"
         "data, _ = shell.display_formatter.format(details)\n"

@@ -13,7 +13,7 @@ from presentation_support import *  # noqa: F403 (the shared fixtures)
 
 from azmodels_magic.magics import magic_syntax
 from azmodels_magic.presentation.cards import card_for
-from azmodels_magic.services.deployments import KEY_ENV
+from azmodels_magic.results.deployments import KEY_ENV
 
 
 # A base OpenAI model, a base model of another publisher, and a custom model: the card prints

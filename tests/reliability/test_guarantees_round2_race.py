@@ -110,7 +110,7 @@ def test_orphaned_storage_is_listed_and_pruned_honestly(app, tmp_path, monkeypat
     replaced weights (readable only) as left, with why, never as removed."""
     from test_upload_guarantees import kill_at
 
-    from azmodels_magic.services.uploads import PruneReport
+    from azmodels_magic.results.uploads import PruneReport
 
     monkeypatch.setenv("AZMODELS_CACHE_DIR", str(tmp_path / "cache"))
     raw = Raw(app._sandbox_info)

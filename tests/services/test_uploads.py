@@ -431,7 +431,7 @@ def test_uploads_list_show_and_resume_after_a_failed_registration(app, tmp_path)
     )  # fmt: skip
     text = card_for(status).text()
     assert "To finish" in text and "sig=" not in text.lower()
-    assert "?" not in status.storage  # the container URL, never the SAS
+    assert "?" not in status.blob_uri  # the container URL, never the SAS
 
     report = app.execute(f"upload --base-model gpt-4o --source {source} --name failed-reg").value
     assert (report.bytes_sent, report.bytes_skipped) == (0, size)  # nothing sent twice

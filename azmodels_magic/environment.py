@@ -1,0 +1,98 @@
+"""The `AZMODELS_*` environment variables the client reads: each declared once, here.
+
+Every module reads its variable through its `Setting` (`DEBUG.read()`), never `os.environ`
+directly, so this list is the whole story (docs/architecture.md prints it). The sandbox wing has
+its own few (`AZMODELS_AZURITE`, `AZMODELS_SANDBOX_SPEC_LOG`): it imports nothing of the client.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from .errors import ValidationError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """One environment variable: its name, what it means, its value when unset, its parser."""
+
+    name: str
+    meaning: str
+    default: T
+    parse: Callable[[str], T]
+
+    def read(self, environ: Mapping[str, str] | None = None) -> T:
+        """The variable's value (`default` when unset or empty); a value the parser refuses is
+        one line naming the variable."""
+        raw = (os.environ if environ is None else environ).get(self.name, "").strip()
+        if not raw:
+            return self.default
+        try:
+            return self.parse(raw)
+        except ValueError as exc:
+            raise ValidationError(
+                f"{self.name}={raw!r} is not valid ({exc}): it is {self.meaning}; unset it or "
+                "fix it.",
+                code="BadEnvironmentVariable",
+            ) from None
+
+
+def _flag(raw: str) -> bool:
+    return raw == "1"
+
+
+def _folder(raw: str) -> Path:
+    return Path(raw).expanduser()
+
+
+def _seconds(raw: str) -> float:
+    value = float(raw)
+    if not value > 0 or value == float("inf"):
+        raise ValueError("a number of seconds above 0")
+    return value
+
+
+def _interaction(raw: str) -> str:
+    """'none', 'terminal', or '' (any other value: decided from where it runs)."""
+    return {"0": "none", "none": "none", "terminal": "terminal"}.get(raw, "")
+
+
+DEBUG = Setting("AZMODELS_DEBUG", "'1' to show the traceback of a failure in the CLI", False, _flag)
+SANDBOX = Setting(
+    "AZMODELS_SANDBOX", "the ARM endpoint of a running sandbox the CLI attaches to", "", str
+)
+INTERACTIVE = Setting(
+    "AZMODELS_INTERACTIVE",
+    "how confirmations ask: '0' or 'none' never asks (as in a script), 'terminal' asks with "
+    "input(); unset, from where it runs",
+    "",
+    _interaction,
+)
+DATA_DIR: Setting[Path | None] = Setting(
+    "AZMODELS_DATA_DIR",
+    "the folder that keeps the terminal's sandbox state (unset: the per-user data folder)",
+    None,
+    _folder,
+)
+CACHE_DIR: Setting[Path | None] = Setting(
+    "AZMODELS_CACHE_DIR",
+    "the folder of upload journals and locks (unset: $XDG_CACHE_HOME/azmodels, else "
+    "~/.cache/azmodels)",
+    None,
+    _folder,
+)
+ACCOUNT_TIMEOUT = Setting(
+    "AZMODELS_ACCOUNT_TIMEOUT",
+    "seconds the all-accounts views (`accounts list`, `deployments list --all-accounts`) wait "
+    "for one account before they report it as a warning",
+    60.0,
+    _seconds,
+)
+
+SETTINGS: tuple[Setting, ...] = (DEBUG, SANDBOX, INTERACTIVE, DATA_DIR, CACHE_DIR, ACCOUNT_TIMEOUT)
