@@ -85,16 +85,23 @@ class QuotaReport:
     usages: list[QuotaUsage]
     regions: list[str]
     warnings: list[str] = field(default_factory=list)
+    model: str = ""  # the --model asked about
+    not_offered: list[str] = field(default_factory=list)  # regions asked whose catalog lacks it
 
     def summary(self) -> str:
         full = sum(1 for u in self.usages if u.limit and u.used >= u.limit)
-        where = (
-            ", ".join(self.regions)
-            if len(self.regions) <= 4
-            else plural(len(self.regions), "region")
-        )
-        text = f"{plural(len(self.usages), 'quota')} in {where}"
-        return text + (f"; {full} exhausted" if full else "") + "."
+        where = _regions_text([r for r in self.regions if r not in self.not_offered])
+        of = f" for {self.model}" if self.model else ""
+        text = f"{plural(len(self.usages), 'quota')}{of} in {where}" if where else ""
+        text += f"; {full} exhausted" if full else ""
+        if self.not_offered:
+            lacking = f"{self.model} is not offered in {_regions_text(self.not_offered)}"
+            text = f"{text}; {lacking}" if text else f"No quota{of}: {lacking}"
+        return text + "."
+
+
+def _regions_text(regions: list[str]) -> str:
+    return ", ".join(regions) if len(regions) <= 4 else plural(len(regions), "region")
 
 
 @dataclass
@@ -247,7 +254,11 @@ class QuotaService:
         rows: list[QuotaUsage] = []
         warnings: list[str] = []
         declared = self.usage_names_of(model) if model else set()
-        for region, found, error in in_parallel(chosen, self.usages, concurrency=self.concurrency):
+        # A model's quota matters only where it is offered: elsewhere the shared pools it could
+        # draw on (OpenAI.ProvisionedManaged...) are listed, but not for it.
+        not_offered = self._not_offering(chosen, model) if declared else []
+        asked = [r for r in chosen if r not in not_offered]
+        for region, found, error in in_parallel(asked, self.usages, concurrency=self.concurrency):
             if error is not None:
                 if not isinstance(error, AzModelsError) or len(chosen) == 1:
                     raise error
@@ -263,7 +274,18 @@ class QuotaService:
                 )
                 and (not sku or u.sku.lower() == sku.lower())
             )
-        return QuotaReport(rows, chosen, warnings)
+        return QuotaReport(rows, chosen, warnings, model=model or "", not_offered=not_offered)
+
+    def _not_offering(self, regions: list[str], model: str) -> list[str]:
+        """Of `regions`, those whose catalog does not list `model` (a catalog that cannot be
+        read counts as offering it: its quota is shown rather than hidden)."""
+        wanted = model.lower()
+        results = in_parallel(regions, self.catalog, concurrency=self.concurrency)
+        return [
+            region
+            for region, found, error in results
+            if error is None and not any(m.name.lower() == wanted for m in found or ())
+        ]
 
     def usage_names_of(self, model: str) -> set[str]:
         """The usages the catalog says `model`'s SKUs draw on (lower case). Many are shared
