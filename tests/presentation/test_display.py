@@ -105,7 +105,7 @@ def test_a_derived_frame_keeps_the_colours(shell):
 def sandbox_magics(shell, app, monkeypatch):
     registered = shell.magics_manager.registry["AzModelsMagics"]
     monkeypatch.setattr(registered, "app", app)
-    app.deployments.deploy(model="gpt-4o-mini", deployment_name="display-me")
+    app.deployments.deploy(model="gpt-4.1-mini", deployment_name="display-me")
     yield registered
     shell.user_ns.pop("df", None)
     shell.user_ns.pop("stored", None)

@@ -35,7 +35,7 @@ def test_frames_are_typed(app, custom_model, unique):
     assert str(custom["size_bytes"].dtype) == "Int64"
 
     name = unique("typed")
-    app.deployments.deploy(model="gpt-4o-mini", deployment_name=name, capacity=3)
+    app.deployments.deploy(model="gpt-4.1-mini", deployment_name=name, capacity=3)
     deployments = app.list_deployments()
     assert str(deployments["capacity"].dtype) == "Int64" and 3 in set(deployments["capacity"])
     assert str(deployments["created"].dtype) == UTC_NS and deployments["created"].notna().all()
