@@ -69,8 +69,17 @@ def status_badge(value: Any) -> str:
 
 
 def frame_html(frame: Any) -> str | None:
-    """A frame of ours as notebook HTML with a coloured status column; other frames as pandas
-    renders them (None when pandas has no HTML for it)."""
+    """A frame of ours as notebook HTML with a coloured status column, its empty columns left
+    out (and named under it) unless --wide; other frames as pandas renders them (None when
+    pandas has no HTML for it). The frame itself keeps every column."""
+    empty = _empty_columns(frame) if is_ours(frame) and not frame.attrs.get(WIDE) else []
+    if empty:
+        trimmed = frame.drop(columns=empty)
+        trimmed.attrs = dict(frame.attrs)
+        table = frame_html(trimmed)
+        names = html.escape(", ".join(map(str, empty)))
+        note = f"<p class='azmodels-empty-columns'>Empty, not shown: {names} (--wide shows them)"
+        return None if table is None else f"{table}{note}</p>"
     column = status_column(frame) if is_ours(frame) else None
     if column is None or not _plain_labels(frame):
         return frame._repr_html_()
@@ -110,6 +119,14 @@ def frame_html(frame: Any) -> str | None:
             show_dimensions=pd.get_option("display.show_dimensions"),
             classes=f"azmodels azmodels-{kind}",
         )
+
+
+def _empty_columns(frame: Any) -> list[Any]:
+    """The columns with nothing in any row (missing values, empty text or lists), when the
+    frame has rows."""
+    if len(frame) == 0 or frame.columns.has_duplicates:
+        return []
+    return [c for c in frame.columns if not any(cell_text(v) for v in frame[c])]
 
 
 def _plain_labels(frame: Any) -> bool:

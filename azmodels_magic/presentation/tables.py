@@ -259,11 +259,47 @@ def metrics_frame(metrics: DeploymentMetrics) -> pd.DataFrame:
     return frame.set_index("time")
 
 
+# Per kind of frame (frame.attrs["azmodels"]): its answer columns, always shown (cut if they
+# must be), then its other columns by importance, each shown only when it fits whole beside
+# the ones before it. Columns a kind does not name follow in the frame's order.
+IMPORTANCE = {
+    "models": (
+        ["name", "version", "status"],
+        ["type", "publisher", "size", "format", "weight_type", "base_model", "warnings",
+         "created", "default_version", "skus", "capabilities", "inference_deprecation",
+         "description", "size_bytes"],
+    ),
+    "deployments": (
+        ["deployment", "status", "model"],
+        ["model_version", "sku", "capacity", "account", "region", "note", "type", "created"],
+    ),
+    "uploads": (
+        ["path", "state", "progress"],
+        ["name", "version", "size", "uploaded", "registered", "hint", "last_activity", "source"],
+    ),
+    # With one region asked, region is the same on every row: said once instead.
+    "quota": (
+        ["region", "usage_name", "used", "limit", "available"],
+        ["model", "sku", "unit"],
+    ),
+    "regions": (
+        ["region", "sku", "fits", "deployable"],
+        ["account", "quota_available", "available_capacity", "quota_used", "quota_limit",
+         "model_version"],
+    ),
+    "accounts": (
+        ["account", "region"],
+        ["deployments", "projects", "kind", "resource_group", "note"],
+    ),
+}  # fmt: skip
+# Columns that say again what another says in another form: left out when that one is shown.
+RESTATES = {"size_bytes": "size"}
+
+
 def _fit(widths: list[int], limit: int, whole: list[bool]) -> list[int] | None:
     """Narrow the widest text columns until the row fits in `limit`; None when it cannot.
     Columns marked `whole` (numbers, times) are never cut."""
-    floors = [w if whole[i] else min(w, _MIN_FIRST if i == 0 else _MIN_COLUMN)
-              for i, w in enumerate(widths)]  # fmt: skip
+    floors = _floors(widths, whole)
     excess = sum(widths) + _GAP * (len(widths) - 1) - limit
     while excess > 0:
         candidates = [i for i, w in enumerate(widths) if w > floors[i]]
@@ -275,11 +311,73 @@ def _fit(widths: list[int], limit: int, whole: list[bool]) -> list[int] | None:
     return widths
 
 
+def _floors(widths: list[int], whole: list[bool]) -> list[int]:
+    """How narrow each column may be cut: numbers and times not at all, the first (the names)
+    to _MIN_FIRST, other text to _MIN_COLUMN."""
+    return [w if whole[i] else min(w, _MIN_FIRST if i == 0 else _MIN_COLUMN)
+            for i, w in enumerate(widths)]  # fmt: skip
+
+
 def terminal_width() -> int:
     """The terminal's width (COLUMNS when set, as pandas reads it), 120 when there is none."""
     import shutil
 
     return shutil.get_terminal_size(fallback=(120, 24)).columns
+
+
+def _ordered(frame: pd.DataFrame) -> tuple[list[str], int]:
+    """The frame's columns, most important first (the frame's order for kinds not in
+    IMPORTANCE), and how many of them are its answer."""
+    answer, details = IMPORTANCE.get(str(frame.attrs.get(FRAME_KIND)), (list(frame.columns), []))
+    named = [c for c in (*answer, *details) if c in frame.columns]
+    return named + [c for c in frame.columns if c not in named], sum(c in frame for c in answer)
+
+
+def _noise(
+    headers: list[str], columns: list[list[str]], text: list[bool], answer: int
+) -> tuple[set[int], dict[int, str]]:
+    """Which columns tell nothing row by row: empty ones; text the same on every row (said
+    once instead: "unit Count"), and of the other columns, besides the `answer` ones, any
+    value the same on every row; text repeating an earlier column, or another column's
+    value in another form (RESTATES). Returns their positions, and the constants' as "header
+    value"; the first column stays when all would go."""
+    gone: set[int] = set()
+    constants: dict[int, str] = {}
+    several = len(columns[0]) > 1
+    for i, values in enumerate(columns):
+        if not any(values):
+            gone.add(i)
+        elif several and len(set(values)) == 1 and (text[i] or i >= answer):
+            gone.add(i)
+            constants[i] = f"{headers[i]} {values[0]}"
+        elif RESTATES.get(headers[i]) in headers or (
+            text[i] and any(values == columns[j] for j in range(i) if j not in gone)
+        ):
+            gone.add(i)
+    if len(gone) == len(columns):
+        gone.discard(0)
+        constants.pop(0, None)
+    return gone, constants
+
+
+def _notes(constants: list[str], dropped: list[str], empty: list[str], limit: int) -> list[str]:
+    """The lines under a table: what every row has, and which columns are left out."""
+    import textwrap
+
+    def wrapped(text: str) -> list[str]:
+        # The closing advice stays on one line (spaces kept from breaking).
+        return [
+            line.replace("\xa0", " ")
+            for line in textwrap.wrap(text, limit, break_on_hyphens=False, break_long_words=True)
+        ]
+
+    lines = wrapped(f"(every row: {'; '.join(constants)})") if constants else []
+    if dropped or empty:
+        parts = [f"{len(dropped)} more: {', '.join(dropped)}"] if dropped else []
+        parts += [f"empty: {', '.join(empty)}"] if empty else []
+        advice = "--wide or --format json shows all)".replace(" ", "\xa0")
+        lines += wrapped(f"({'; '.join(parts)}; {advice}")
+    return lines
 
 
 def frame_text(
@@ -288,9 +386,13 @@ def frame_text(
 ) -> str:  # fmt: skip
     """A DataFrame as a plain text table for terminals, one line per row.
 
-    It fits `width` (the terminal's): long cells are cut with …, then the widest columns are
-    narrowed, and if even that is not enough the last columns are left out (named below the
-    table). `wide` (or --wide) shows every column and whole cells instead."""
+    For our kinds of frame (IMPORTANCE) the columns come most important first, and the ones
+    that tell nothing row by row are left out (`_noise`; a value the same on every row is said
+    once below the table). The table fits `width` (the terminal's): the answer columns are
+    always shown, long cells cut with … and the widest narrowed; each other column is shown
+    when it fits whole beside them, in order of importance. Every column left out is named
+    below the table. `wide` (or --wide) shows every column, in the frame's order, with whole
+    cells instead."""
     import pandas as pd
 
     if frame.empty:
@@ -298,40 +400,53 @@ def frame_text(
     wide = bool(frame.attrs.get(WIDE) if wide is None else wide)
     if not isinstance(frame.index, pd.RangeIndex):
         frame = frame.reset_index()  # e.g. the metrics' time index: a column like the others
-    headers = [clean(str(c), lines=False) for c in frame.columns]
-    columns = [[cell_text(v) for v in frame[c]] for c in frame.columns]
+    order, answer = (list(frame.columns), len(frame.columns)) if wide else _ordered(frame)
+    headers = [clean(str(c), lines=False) for c in order]
+    columns = [[cell_text(v) for v in frame[c]] for c in order]
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-               for c in frame.columns]  # fmt: skip
+               for c in order]  # fmt: skip
     whole = [n or isinstance(frame[c].dtype, pd.DatetimeTZDtype) or pd.api.types.is_bool_dtype(
-             frame[c]) for n, c in zip(numeric, frame.columns, strict=True)]  # fmt: skip
+             frame[c]) for n, c in zip(numeric, order, strict=True)]  # fmt: skip
     natural = [max(len(h), *(len(v) for v in col)) for h, col in zip(headers, columns, strict=True)]
-    widths = list(natural)
-    dropped: list[str] = []
     limit = width or terminal_width()
-    while not wide:
-        widths = _fit([min(n, max_cell) for n in natural], limit, whole)
-        if widths is not None or len(natural) == 1:
-            widths = widths or [limit]
-            break
-        # Even narrowed, the row is wider than the terminal: leave out a column with nothing
-        # in it, else the last one.
-        empty = [i for i, col in enumerate(columns) if i and not any(col)]
-        gone = empty[-1] if empty else len(columns) - 1
-        dropped.insert(0, headers.pop(gone))
-        for values in (columns, numeric, natural, whole):
-            values.pop(gone)
+    if wide:
+        shown, widths = list(range(len(order))), natural
+        constants: dict[int, str] = {}
+        dropped: list[str] = []
+        empty: list[str] = []
+    else:
+        noise: set[int] = set()
+        constants = {}
+        if str(frame.attrs.get(FRAME_KIND)) in IMPORTANCE:
+            text = [not w for w in whole]
+            noise, constants = _noise(headers, columns, text, answer)
+        empty = [headers[i] for i in sorted(noise) if not any(columns[i])]
+        dropped = [headers[i] for i in sorted(noise) if i not in constants and any(columns[i])]
+        capped = [min(n, max_cell) for n in natural]
+        shown, used = [], -_GAP
+        for i in range(len(order)):
+            if i in noise:
+                continue
+            # The answer is always shown (cut if it must be); another column when it fits whole.
+            if i < answer or used + _GAP + capped[i] <= limit:
+                shown.append(i)
+                used += _GAP + capped[i]
+            else:
+                dropped.append(headers[i])
+        widths = _fit([capped[i] for i in shown], limit, [whole[i] for i in shown])
+        while widths is None and len(shown) > 1:  # even the answer is too wide: its last go
+            dropped.insert(0, headers[shown.pop()])
+            widths = _fit([capped[i] for i in shown], limit, [whole[i] for i in shown])
+        widths = widths or [limit]
     lines = []
     for row in range(-1, len(frame)):
         cells = []
-        for i, w in enumerate(widths):
-            text = cut(headers[i] if row < 0 else columns[i][row], w)
-            cells.append(text.rjust(w) if numeric[i] else text.ljust(w))
+        for i, w in zip(shown, widths, strict=True):
+            cell = cut(headers[i] if row < 0 else columns[i][row], w)
+            cells.append(cell.rjust(w) if numeric[i] else cell.ljust(w))
         lines.append((" " * _GAP).join(cells).rstrip())
-    if dropped:
-        note = f"({len(dropped)} more: {', '.join(dropped)}; --wide or --format json shows all)"
-        if len(note) > limit:
-            note = f"({len(dropped)} more columns: --wide or --format json shows all)"
-        lines.append(cut(note, limit))
+    dropped.sort(key=headers.index)  # most important first
+    lines += _notes(list(constants.values()), dropped, empty, limit)
     return "\n".join(lines)
 
 

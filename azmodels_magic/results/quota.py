@@ -56,16 +56,23 @@ class QuotaReport:
     usages: list[QuotaUsage]
     regions: list[str]
     warnings: list[str] = field(default_factory=list)
+    model: str = ""  # the --model asked about
+    not_offered: list[str] = field(default_factory=list)  # regions asked whose catalog lacks it
 
     def summary(self) -> str:
         full = sum(1 for u in self.usages if u.limit and u.used >= u.limit)
-        where = (
-            ", ".join(self.regions)
-            if len(self.regions) <= 4
-            else plural(len(self.regions), "region")
-        )
-        text = f"{plural(len(self.usages), 'quota')} in {where}"
-        return text + (f"; {full} exhausted" if full else "") + "."
+        where = _regions_text([r for r in self.regions if r not in self.not_offered])
+        of = f" for {self.model}" if self.model else ""
+        text = f"{plural(len(self.usages), 'quota')}{of} in {where}" if where else ""
+        text += f"; {full} exhausted" if full else ""
+        if self.not_offered:
+            lacking = f"{self.model} is not offered in {_regions_text(self.not_offered)}"
+            text = f"{text}; {lacking}" if text else f"No quota{of}: {lacking}"
+        return text + "."
+
+
+def _regions_text(regions: list[str]) -> str:
+    return ", ".join(regions) if len(regions) <= 4 else plural(len(regions), "region")
 
 
 @dataclass

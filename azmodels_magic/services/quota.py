@@ -163,7 +163,11 @@ class QuotaService:
         rows: list[QuotaUsage] = []
         warnings: list[str] = []
         declared = self.usage_names_of(model) if model else set()
-        for region, found, error in in_parallel(chosen, self.usages, concurrency=self.concurrency):
+        # A model's quota matters only where it is offered: elsewhere the shared pools it could
+        # draw on (OpenAI.ProvisionedManaged...) are listed, but not for it.
+        not_offered = self._not_offering(chosen, model) if declared else []
+        asked = [r for r in chosen if r not in not_offered]
+        for region, found, error in in_parallel(asked, self.usages, concurrency=self.concurrency):
             if error is not None:
                 if not isinstance(error, AzModelsError) or len(chosen) == 1:
                     raise error
@@ -179,7 +183,18 @@ class QuotaService:
                 )
                 and (not sku or u.sku.lower() == sku.lower())
             )
-        return QuotaReport(rows, chosen, warnings)
+        return QuotaReport(rows, chosen, warnings, model=model or "", not_offered=not_offered)
+
+    def _not_offering(self, regions: list[str], model: str) -> list[str]:
+        """Of `regions`, those whose catalog does not list `model` (a catalog that cannot be
+        read counts as offering it: its quota is shown rather than hidden)."""
+        wanted = model.lower()
+        results = in_parallel(regions, self.catalog, concurrency=self.concurrency)
+        return [
+            region
+            for region, found, error in results
+            if error is None and not any(m.name.lower() == wanted for m in found or ())
+        ]
 
     def usage_names_of(self, model: str) -> set[str]:
         """The usages the catalog says `model`'s SKUs draw on (lower case). Many are shared

@@ -60,12 +60,31 @@ def test_other_frames_render_as_pandas_does(shell):
 
 
 def test_cells_are_escaped_and_cut_like_pandas_cuts_them(shell):
-    frame = ours("models", name=["<script>alert(1)</script>"], status=["Ready"],
-                 description=["x" * 200], size_bytes=pd.array([None], dtype="Int64"))  # fmt: skip
+    frame = ours("models", name=["<script>alert(1)</script>", "b"], status=["Ready", "Ready"],
+                 description=["x" * 200, "y"],
+                 size_bytes=pd.array([None, 5], dtype="Int64"))  # fmt: skip
     text = html_of(shell, frame)
     assert "<script>" not in text and "&lt;script&gt;" in text
     assert "x" * 40 not in text and "x" * 31 + "…" in text
     assert "&lt;NA&gt;" not in text and "<td></td>" in text  # a missing size is just empty
+
+
+def test_empty_columns_are_left_out_of_the_view_not_the_frame(shell):
+    frame = ours("models", name=["a", "b"], status=["Ready", "Ready"], format=["", ""],
+                 size_bytes=pd.array([None, None], dtype="Int64"), skus=[[], []],
+                 publisher=["OpenAI", ""])  # fmt: skip
+    text = html_of(shell, frame)
+    assert ">format<" not in text and ">size_bytes<" not in text and ">skus<" not in text
+    assert ">publisher<" in text and "OpenAI" in text  # empty in one row only: shown
+    assert "Empty, not shown: format, size_bytes, skus (--wide shows them)" in text
+    assert f"color:{GREEN}" in text  # still our coloured table
+    assert list(frame.columns) == ["name", "status", "format", "size_bytes", "skus", "publisher"]
+    frame.attrs["azmodels_wide"] = True
+    wide = html_of(shell, frame)
+    assert ">format<" in wide and "Empty, not shown" not in wide
+    accounts = ours("accounts", account=["a"], note=[""])  # no status column either
+    assert ">note<" not in html_of(shell, accounts)
+    assert "Empty, not shown: note" in html_of(shell, accounts)
 
 
 def test_long_frames_are_cut_like_pandas(shell):
@@ -86,7 +105,7 @@ def test_a_derived_frame_keeps_the_colours(shell):
 def sandbox_magics(shell, app, monkeypatch):
     registered = shell.magics_manager.registry["AzModelsMagics"]
     monkeypatch.setattr(registered, "app", app)
-    app.deployments.deploy(model="gpt-4o-mini", deployment_name="display-me")
+    app.deployments.deploy(model="gpt-4.1-mini", deployment_name="display-me")
     yield registered
     shell.user_ns.pop("df", None)
     shell.user_ns.pop("stored", None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -34,7 +35,7 @@ def test_frames_are_typed(app, custom_model, unique):
     assert str(custom["size_bytes"].dtype) == "Int64"
 
     name = unique("typed")
-    app.deployments.deploy(model="gpt-4o-mini", deployment_name=name, capacity=3)
+    app.deployments.deploy(model="gpt-4.1-mini", deployment_name=name, capacity=3)
     deployments = app.list_deployments()
     assert str(deployments["capacity"].dtype) == "Int64" and 3 in set(deployments["capacity"])
     assert str(deployments["created"].dtype) == UTC_NS and deployments["created"].notna().all()
@@ -90,7 +91,7 @@ def test_one_very_long_value_is_cut_without_padding_every_row(app):
     frame = models_frame(rows, "base")
     lines = frame_text(frame, width=150).splitlines()
     assert max(map(len, lines)) <= 150
-    assert len(lines) == 6  # one line per row: nothing wraps
+    assert len(lines) == 6 or lines[6].startswith("(")  # one line per row, then the notes
     short = [line for i, line in enumerate(lines[1:]) if i != 2]
     assert all(not line.endswith(" ") for line in short)
     assert "…" in lines[3]
@@ -158,3 +159,115 @@ def test_base_frame_built_by_columns_is_cell_for_cell_the_row_built_one(app):
     assert last["name"] == "evilname" and last["description"] == "bad red"
     assert last["skus"] == ["GlobalStandard", "Standard"]
     assert last["capabilities"] == ["chat", "plain"]
+
+
+def table_columns(text: str, first: str) -> dict[str, list[str]]:
+    """A printed table's columns by header: the runs of positions that are not a gap of two
+    or more spaces on every line (from the header, which starts with `first`, through the rows;
+    the lines said before and the notes under the table excluded)."""
+    lines = text.splitlines()
+    lines = lines[next(i for i, line in enumerate(lines) if line.startswith(first)) :]
+    lines = lines[: next((i for i, line in enumerate(lines) if line.startswith("(")), len(lines))]
+    width = max(map(len, lines))
+    padded = [line.ljust(width) for line in lines]
+    blank = [all(line[j] == " " for line in padded) for j in range(width)]
+    spans, start = [], None
+    for j in range(width + 1):
+        gap = j == width or (blank[j] and (j + 1 == width or blank[j + 1] or (j and blank[j - 1])))
+        if not gap and start is None:
+            start = j
+        elif gap and start is not None:
+            spans.append((start, j))
+            start = None
+    return {padded[0][a:b].strip(): [line[a:b].strip() for line in padded[1:]] for a, b in spans}
+
+
+def test_a_kind_of_table_shows_its_answer_first_and_says_constants_once():
+    frame = pd.DataFrame(
+        {
+            "region": ["eastus", "eastus", "eastus"],
+            "usage_name": ["OpenAI.GlobalStandard.gpt-4.1-mini", "OpenAI.Standard.gpt-4.1", "X"],
+            "model": ["gpt-4.1-mini", "gpt-4.1", ""],
+            "sku": ["GlobalStandard", "Standard", "Standard"],
+            "used": pd.array([0, 5, 0], dtype="Int64"),
+            "limit": pd.array([1000, 1000, 1000], dtype="Int64"),
+            "available": pd.array([1000, 995, 1000], dtype="Int64"),
+            "unit": ["Count", "Count", "Count"],
+            "note": ["", "", ""],
+        }
+    )
+    frame.attrs["azmodels"] = "quota"
+    text = frame_text(frame, width=60)
+    columns = table_columns(text, "usage_name")
+    assert list(columns)[:4] == ["usage_name", "used", "limit", "available"]
+    assert columns["usage_name"][0] == "OpenAI.GlobalStandard.gpt-4.1-mini"  # the answer whole
+    assert "region" not in columns and "unit" not in columns and "note" not in columns
+    lines = text.splitlines()
+    assert "(every row: region eastus; unit Count)" in lines
+    notes = " ".join(lines[lines.index("(every row: region eastus; unit Count)") + 1 :])
+    assert notes == "(2 more: model, sku; empty: note; --wide or --format json shows all)"
+    assert max(map(len, lines)) <= 60
+    # The limit is the same on every row too, but it is part of the answer: it stays.
+    assert columns["limit"] == ["1000"] * 3
+    # --wide: every column, in the frame's order.
+    assert list(table_columns(frame_text(frame, wide=True), "region")) == list(frame.columns)
+    # One row: nothing is "the same on every row".
+    assert "region" in table_columns(frame_text(frame.head(1), width=200), "region")
+
+
+def test_cli_tables_at_80_columns_show_the_answer_and_no_noise(app, custom_model, unique):
+    """The real CLI, COLUMNS=80, against the sandbox: each command's answer columns are there,
+    and no column is empty or the same on every row (those are said once under the table)."""
+    import os
+
+    app.deployments.deploy(model="gpt-4.1", deployment_name=unique("narrow"), capacity=2)
+    env = {**os.environ, "AZMODELS_SANDBOX": app._sandbox_info.arm_endpoint, "COLUMNS": "80"}
+
+    def cli(*argv: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "azmodels_magic.cli", *argv], env=env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    # The answer of each command, and its numbers that may rightly be one value on every row.
+    answers = {
+        ("list",): ("name", {"name", "version", "status"}, set()),
+        ("regions", "--name", "gpt-4.1"): (
+            "region", {"region", "sku", "fits", "deployable", "account"}, {"fits", "deployable"}),
+        ("quota",): (
+            "usage_name", {"usage_name", "used", "limit", "available"},
+            {"used", "limit", "available"}),
+        ("deployments", "list"): ("deployment", {"deployment", "status", "model"}, set()),
+        ("uploads", "list"): ("path", {"path", "state", "progress"}, {"progress"}),
+    }  # fmt: skip
+    for argv, (first, answer, may_repeat) in answers.items():
+        text = cli(*argv)
+        table = text[text.index(f"{first} ") :]  # from the header on (the summary is prose)
+        assert max(map(len, table.splitlines())) <= 80, (argv, text)
+        columns = table_columns(text, first)
+        said_once = re.findall(r"(?:\(every row: |; )(\w+) ", table.replace("\n", " "))
+        assert answer <= set(columns) | set(said_once), (argv, text)
+        rows = len(next(iter(columns.values())))
+        for header, cells in columns.items():
+            assert any(cells), (argv, header, "empty")
+            if rows > 1 and header not in may_repeat:
+                assert len(set(cells)) > 1, (argv, header, "the same on every row")
+    quota = cli("quota")
+    assert "(every row: region " in quota and "unit Count" in quota
+    assert "OpenAI.GlobalStandard.gpt-4.1 " in quota + " "  # a usage name whole, not cut
+    regions = cli("regions", "--name", "gpt-4.1")
+    assert "model_version 2025-04-14" in regions  # the same everywhere: said once
+
+
+def test_quota_of_a_model_covers_the_regions_its_text_names(app):
+    """`quota --all-regions --model`: the regions whose catalog lacks the model are named as
+    such, and no row comes from them (their shared pools are not the model's quota)."""
+    from azmodels_magic.commands.quota import quota_service
+
+    report = quota_service(app).quota(all_regions=True, model="gpt-4o")
+    offering = {r for r in report.regions if r not in report.not_offered}
+    assert {u.region for u in report.usages} == offering
+    assert report.not_offered, "the sandbox offers gpt-4o in some regions only"
+    summary = report.summary()
+    assert f"for gpt-4o in {', '.join(sorted(offering))}" in summary
+    assert f"not offered in {', '.join(report.not_offered)}" in summary
