@@ -49,7 +49,7 @@ def test_commands(complete):
 
 
 def test_actions_of_a_group(complete):
-    assert complete("%azmodels deployments ") == ["list", "show", "key", "delete", "scale"]
+    assert complete("%azmodels deployments ") == ["list", "show", "scale", "delete", "key"]
     assert complete("%azmodels deployments sc") == ["scale"]
     assert complete("%azmodels uploads l") == ["list"]
     assert complete("%azmodels uploads p") == ["prune"]
