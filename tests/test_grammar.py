@@ -278,3 +278,20 @@ def test_a_command_far_from_any_lists_them_all():
         grammar.parse("zzzzzz")
     assert "Did you mean" not in str(caught.value)
     assert "Choose one of list, show" in str(caught.value)
+
+
+def test_the_table_loads_no_service():
+    """Building the grammar loads every command module; their handlers load the services."""
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, json\n"
+        "from azmodels_magic import grammar\n"
+        "grammar.build_parser()\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith("
+        "('azmodels_magic.services', 'azmodels_magic.clients', 'requests', 'pandas')))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
