@@ -293,5 +293,7 @@ def test_the_table_loads_no_service():
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith("
         "('azmodels_magic.services', 'azmodels_magic.clients', 'requests', 'pandas')))))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
