@@ -10,8 +10,10 @@ Values are checked here, before any network call, whenever the rule is known wit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import shlex
+from collections.abc import Iterator
 from functools import lru_cache
 
 from .commands import table
@@ -49,6 +51,31 @@ class _Parser(argparse.ArgumentParser):
     def print_help(self, file=None) -> None:  # type: ignore[override]
         raise HelpRequested(self.format_help().rstrip())
 
+    def format_usage(self) -> str:
+        with self._required_marked():
+            return super().format_usage()
+
+    def format_help(self) -> str:
+        with self._required_marked():
+            return super().format_help()
+
+    @contextlib.contextmanager
+    def _required_marked(self) -> Iterator[None]:
+        """Required options shown as required (`--source PATH`, not `[--source PATH]`): argparse
+        is not told, as `parse` checks them itself, counting a bare word for its option."""
+        marked = [
+            action for action in self._actions
+            if action.option_strings and (argument := self.argument_of.get(action.dest))
+            and argument.required and not argument.positional
+        ]  # fmt: skip
+        for action in marked:
+            action.required = True
+        try:
+            yield
+        finally:
+            for action in marked:
+                action.required = False
+
     def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
         raise UsageError((message or "invalid command").strip())
 
@@ -67,12 +94,10 @@ def _add(parser: _Parser, argument: Argument) -> None:
     options: dict = {"dest": argument.dest, "help": argument.help or None}
     if argument.action == "store_true":
         parser.add_argument(*flags, action="store_true", **options)
-    else:
+    else:  # not `required`: `parse` says what is missing, a bare word counting for its flag
         options.update(
             type=argument.type, choices=argument.choices or None, default=argument.default,
             metavar=argument.metavar, nargs=argument.nargs, action=argument.action,
-            # with a bare-word form, `parse` says what is missing
-            required=argument.required and not argument.positional,
         )  # fmt: skip
         parser.add_argument(*flags, **options)
     parser.argument_of[argument.dest] = argument
@@ -138,6 +163,9 @@ def parse(
         raise HelpRequested(parser.format_help().rstrip())
     args, extras = parser.parse_known_args(argv)
     args.path = " ".join(w for w in (args.command, getattr(args, "action", None)) if w)
+    command = table.commands().get(args.path)
+    if command is not None:
+        _settle(args, command, f"{prog} {args.path}")
     if extras and not stores_results and extras[0] in ("-o", "--out"):
         raise UsageError(
             f"{extras[0]} VAR stores a result in a notebook variable; a terminal has none."
@@ -153,31 +181,36 @@ def parse(
         raise HelpRequested(target.format_help().rstrip())
     if args.command in table.groups() and not args.action:
         _subparser(parser, args.command).print_help()
-    _merge_bare_words(args, table.lookup(args.path), f"{prog} {args.path}")
     return args
 
 
-def _merge_bare_words(args: argparse.Namespace, command: Command, usage: str) -> None:
-    """`show NAME` and `show --name NAME` give the same parsed arguments; both, disagreeing, is
-    a usage error, and so is neither when the value is required."""
+def _settle(args: argparse.Namespace, command: Command, usage: str) -> None:
+    """`show NAME` and `show --name NAME` give the same parsed arguments (both, disagreeing, is
+    a usage error); then every required argument must have a value."""
+    missing: list[Argument] = []
     for argument in command.arguments:
-        if not argument.positional:
-            continue
-        word = getattr(args, _positional_dest(argument))
-        delattr(args, _positional_dest(argument))
-        flagged = getattr(args, argument.dest)
-        if word is not None and flagged is not None and word != flagged:
-            raise UsageError(
-                f"{command.path} got two {argument.noun}s ({word!r}, {flagged!r}): give one."
-            )
-        value = flagged if flagged is not None else word
-        if value is None and argument.required:
-            metavar = argument.metavar or argument.dest.upper()
-            raise UsageError(
-                f"{command.path} needs {argument.what}: `{usage} {metavar}` "
-                f"(or {argument.flag} {metavar})."
-            )
-        setattr(args, argument.dest, value)
+        value = getattr(args, argument.dest)
+        if argument.positional:
+            word = getattr(args, _positional_dest(argument))
+            delattr(args, _positional_dest(argument))
+            if word is not None and value is not None and word != value:
+                raise UsageError(
+                    f"{command.path} got two {argument.noun}s ({word!r}, {value!r}): give one."
+                )
+            value = value if value is not None else word
+            setattr(args, argument.dest, value)
+        if argument.required and value is None:
+            missing.append(argument)
+    if len(missing) == 1 and missing[0].positional:
+        argument = missing[0]
+        metavar = argument.metavar or argument.dest.upper()
+        raise UsageError(
+            f"{command.path} needs {argument.what}: `{usage} {metavar}` "
+            f"(required: {argument.flag} {metavar}, or {metavar} alone)."
+        )
+    if missing:
+        flags = ", ".join(argument.flag for argument in missing)
+        raise UsageError(f"the following arguments are required: {flags}. See `{usage} --help`.")
 
 
 def _subparser(parser: argparse.ArgumentParser, word: str) -> argparse.ArgumentParser:

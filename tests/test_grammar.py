@@ -225,8 +225,13 @@ def test_a_missing_bare_word_says_both_forms():
         grammar.parse("deployments show", prog="azmodels")
     assert str(caught.value) == (
         "deployments show needs a deployment name: `azmodels deployments show NAME` "
-        "(or --name NAME)."
+        "(required: --name NAME, or NAME alone)."
     )
+    with pytest.raises(UsageError, match=r"required: --source, --name\. See `azmodels upload"):
+        grammar.parse("upload")
+    with pytest.raises(HelpRequested) as caught:  # required options are shown as required
+        grammar.parse("upload --help")
+    assert "upload [-h] --source PATH [--name NAME]" in caught.value.message
 
 
 def test_out_only_where_a_result_is_stored_and_never_in_the_terminal():
