@@ -214,10 +214,14 @@ def _settle(args: argparse.Namespace, command: Command, usage: str) -> None:
 
 
 def _subparser(parser: argparse.ArgumentParser, word: str) -> argparse.ArgumentParser:
+    names: list[str] = []
     for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction) and word in action.choices:
-            return action.choices[word]
-    raise UsageError(f"no help for '{word}': run `{parser.prog} help` for the commands.")
+        if isinstance(action, argparse._SubParsersAction):
+            if word in action.choices:
+                return action.choices[word]
+            names += list(action.choices)
+    more = did_you_mean(word, names, f"Run `{parser.prog} help` for the commands.")
+    raise UsageError(f"no help for '{word}'.{more}")
 
 
 def command_names() -> list[str]:

@@ -278,6 +278,13 @@ def test_a_mistyped_command_gets_did_you_mean(line, suggestion):
     assert f"unknown command '{line.split()[-1]}'" in text
 
 
+def test_help_for_a_mistyped_command_gets_did_you_mean():
+    with pytest.raises(UsageError, match=r"no help for 'deplyo'\. Did you mean deploy\?"):
+        grammar.parse("help deplyo")
+    with pytest.raises(UsageError, match=r"no help for 'zzzz'\. Run `azmodels help`"):
+        grammar.parse("help zzzz")
+
+
 def test_a_command_far_from_any_lists_them_all():
     with pytest.raises(UsageError) as caught:
         grammar.parse("zzzzzz")
