@@ -172,7 +172,8 @@ def parse(
         )
     if extras:
         raise UsageError(
-            f"unrecognized arguments: {' '.join(extras)}. See `{prog} {args.path} --help`."
+            f"unrecognized arguments: {' '.join(extras)}.{_flag_hint(parser, args, extras[0])} "
+            f"See `{prog} {args.path} --help`."
         )
     if args.command == "help":
         target = parser
@@ -182,6 +183,18 @@ def parse(
     if args.command in table.groups() and not args.action:
         _subparser(parser, args.command).print_help()
     return args
+
+
+def _flag_hint(parser: argparse.ArgumentParser, args: argparse.Namespace, word: str) -> str:
+    """' Did you mean --name?' when `word` is a mistyped flag of the command, else ''."""
+    if not word.startswith("--") or not args.path:
+        return ""
+    for name in args.path.split():
+        parser = _subparser(parser, name)
+    # compared without the dashes, which would make every flag look alike
+    names = [f[2:] for a in parser._actions for f in a.option_strings if f.startswith("--")]
+    hint = did_you_mean(word.partition("=")[0][2:], names, "")
+    return hint.replace("mean ", "mean --").replace(", ", ", --") if hint.strip() else ""
 
 
 def _settle(args: argparse.Namespace, command: Command, usage: str) -> None:

@@ -285,6 +285,18 @@ def test_help_for_a_mistyped_command_gets_did_you_mean():
         grammar.parse("help zzzz")
 
 
+def test_a_mistyped_flag_gets_did_you_mean():
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("deployments show chat --metircs", prog="%azmodels")
+    assert str(caught.value) == (
+        "unrecognized arguments: --metircs. Did you mean --metrics? "
+        "See `%azmodels deployments show --help`."
+    )
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("list --bogus")
+    assert "Did you mean" not in str(caught.value)
+
+
 def test_a_command_far_from_any_lists_them_all():
     with pytest.raises(UsageError) as caught:
         grammar.parse("zzzzzz")
