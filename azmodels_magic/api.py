@@ -349,11 +349,18 @@ class AzModels(AzModelsConfig):
 
     @rules.checked
     def execute(
-        self, line: str | list[str], *, prog: str = "azmodels", syntax: Syntax | None = None
+        self,
+        line: str | list[str],
+        *,
+        prog: str = "azmodels",
+        syntax: Syntax | None = None,
+        stores_results: bool = True,
     ) -> Outcome:
         """Parse and run one command; the Outcome has value, message and JSON data. The
-        commands it names are written in `syntax` (by default as `prog` would run them)."""
-        return execute(self, grammar.parse(line, prog=prog), syntax or prog_syntax(prog))
+        commands it names are written in `syntax` (by default as `prog` would run them);
+        `stores_results=False` where `-o VAR` means nothing (a terminal)."""
+        args = grammar.parse(line, prog=prog, stores_results=stores_results)
+        return execute(self, args, syntax or prog_syntax(prog))
 
     @rules.checked
     def run(self, line: str | list[str]) -> Any:

@@ -96,7 +96,7 @@ def _run(argv: list[str]) -> int:
         sandbox = _sandbox_to_attach(app, argv)
         if sandbox:
             app.attach_sandbox(sandbox)
-        outcome = app.execute(argv, prog="azmodels", syntax=terminal_syntax)
+        outcome = app.execute(argv, prog="azmodels", syntax=terminal_syntax, stores_results=False)
     except HelpRequested as help_text:
         _out(help_text.message)
         return 0

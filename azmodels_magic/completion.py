@@ -1,10 +1,12 @@
 """Tab completion for `%azmodels`: commands, flags, choices, and model / deployment names.
 
-Commands and flags come from the grammar itself, so completion never disagrees with the parser.
-Names come from the services' short-lived cache (`cache.peek`): completion never waits on the
-network for long. When a list is missing or older than `cache_seconds`, a background thread
-reloads it (at most once per cache lifetime, or after the cache was emptied by a change); a
-missing list is waited for at most `budget` seconds, a stale one is used as it is.
+Commands and flags come from the grammar itself, so completion never disagrees with the parser;
+what an argument's values are (a model, a deployment, a region...) is its `Kind` in the command
+table, declared with the command. Names come from the services' short-lived cache
+(`cache.peek`): completion never waits on the network for long. When a list is missing or older
+than `cache_seconds`, a background thread reloads it (at most once per cache lifetime, or after
+the cache was emptied by a change); a missing list is waited for at most `budget` seconds, a
+stale one is used as it is.
 
 Registered by `load_ipython_extension` with `shell.set_hook('complete_command', ...,
 str_key='%azmodels')`; nothing heavy is imported until the first completion.
@@ -22,22 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import grammar, rules
+from .commands.table import Argument, Kind
 
 PREFIXES = ("%azmodels", "%%azmodels", "azmodels")
-# (command path, option dest) -> what its values are
-MODEL_VALUES = {("show", "name"), ("show", "name_flag"), ("deploy", "name"),
-                ("deployments list", "model")}  # fmt: skip
-CUSTOM_VALUES = {("delete", "name"), ("update", "name")}
-BASE_VALUES = {("upload", "base_model"), ("regions", "name"), ("quota", "model")}
-ACCOUNT_VALUES = {("connect", "account")}
-REGION_VALUES = {("quota", "regions"), ("deploy", "region")}
-DEPLOYMENT_VALUES = {("deployments show", "name"), ("deployments delete", "name"),
-                     ("deployments scale", "name"), ("deployments key", "name")}  # fmt: skip
-UPLOAD_PATH_VALUES = {("uploads show", "upload_path"), ("uploads delete", "upload_path"),
-                      ("uploads show", "path"), ("uploads delete", "path")}  # fmt: skip
-
-
-PATH_DESTS = {"source", "data_dir"}  # files and folders on this machine
 
 
 @dataclass
@@ -84,77 +73,75 @@ class AzModelsCompleter:
         if not words or words[0] not in PREFIXES:
             return []
         parser: argparse.ArgumentParser = grammar.build_parser()
-        path: list[str] = []
         rest = words[1:]
-        while rest:
+        while rest:  # down to the command's own parser
             sub = _subcommands(parser)
             if sub is None or rest[0] not in sub.choices:
                 break
-            parser = sub.choices[rest[0]]
-            path.append(rest.pop(0))
+            parser = sub.choices[rest.pop(0)]
         sub = _subcommands(parser)
         if sub is not None:  # a command (or a group's action) comes next
             if rest:
                 return []
             return _starting(list(sub.choices), current)
-        command = " ".join(path)
 
         if current.startswith("--") and "=" in current:
             flag, _, partial = current.partition("=")
             action = _option(parser, flag)
             if action is None:
                 return []
-            return _starting(self.values(command, action, words), partial)
+            return _starting(self.values(parser, action, rest), partial)
         previous = rest[-1] if rest else None
         action = _option(parser, previous) if previous else None
         if action is not None and action.nargs != 0 and not _is_nargs_plus(action):
-            if action.dest in PATH_DESTS:
+            if _kind(parser, action) is Kind.LOCAL_PATH:
                 return _paths(current)
-            return _starting(self.values(command, action, words), current)
+            return _starting(self.values(parser, action, rest), current)
         if current.startswith("-"):
             return _starting(_flags(parser, rest), current)
         positional = _free_positional(parser, rest)
         if positional is not None:
-            return _starting(self.values(command, positional, words), current)
+            return _starting(self.values(parser, positional, rest), current)
         if action is not None and _is_nargs_plus(action):
-            if (command, action.dest) in REGION_VALUES:  # quota --region R ...
-                return _starting(self.values(command, action, words), current)
+            if _kind(parser, action) is not Kind.TEXT:  # quota --region R ...
+                return _starting(self.values(parser, action, rest), current)
             return []  # free text (tags), the user is typing values
         return _starting(_flags(parser, rest), current)
 
     # -- values ---------------------------------------------------------------------------------
 
-    def values(self, command: str, action: argparse.Action, words: list[str]) -> list[str]:
-        """What may follow an option (or fill a positional) of `command`."""
+    def values(
+        self, parser: argparse.ArgumentParser, action: argparse.Action, rest: list[str]
+    ) -> list[str]:
+        """What may follow an option (or fill a positional) of the command `parser` reads;
+        `rest` is what was typed after the command's words."""
         if action.choices:
             return [str(c) for c in action.choices]
-        key = (command, action.dest)
-        if key in MODEL_VALUES:
+        kind = _kind(parser, action)
+        if kind is Kind.MODEL:
             return self.model_names()
-        if key in CUSTOM_VALUES:
+        if kind is Kind.CUSTOM_MODEL:
             return self.model_names(base=False)
-        if key in BASE_VALUES:
+        if kind is Kind.BASE_MODEL:
             return self.model_names(custom=False)
-        if key in DEPLOYMENT_VALUES:
+        if kind is Kind.DEPLOYMENT:
             return self.deployment_names()
-        if key in UPLOAD_PATH_VALUES:
+        if kind is Kind.UPLOAD_PATH:
             return self.upload_paths()
-        if key in ACCOUNT_VALUES:
+        if kind is Kind.ACCOUNT:
             return sorted((a.name for a in self._cached("accounts")), key=str.lower)
-        if key in REGION_VALUES:
+        if kind is Kind.REGION:
             return self._cached("regions")
-        model = _value_of(words, "--name")
-        if model is None and command == "show" and len(words) > 2 and words[2][:1] != "-":
-            model = words[2]  # show NAME
-        if command == "deploy" and action.dest == "deployment_name":
+        model = _model_on_line(parser, rest)
+        if not model:
+            return []
+        if kind is Kind.NEW_DEPLOYMENT:
             return self.free_deployment_names(model)
-        if action.dest == "version" and model and command in (
-            "show", "deploy", "delete", "update", "regions",
-        ):  # fmt: skip
+        if kind is Kind.VERSION:
             return self.versions(model)
-        if command in ("deploy", "regions") and action.dest == "sku" and model:
+        if kind is Kind.SKU:
             return self.skus(model)
-        if command == "deploy" and action.dest == "model_format" and model:
+        if kind is Kind.MODEL_FORMAT:
             return self.model_formats(model)
         return []
 
@@ -306,12 +293,19 @@ def _flags(parser: argparse.ArgumentParser, used_words: Iterable[str]) -> list[s
     return [f for f in flags if f != "--help"] + help_flags
 
 
-def _free_positional(parser: argparse.ArgumentParser, rest: list[str]) -> argparse.Action | None:
-    """The positional argument still to be given (e.g. show's NAME), if any."""
-    positionals = [a for a in parser._actions if not a.option_strings and a.nargs != 0]
-    if not positionals:
-        return None
-    given = 0
+def _argument(parser: argparse.ArgumentParser, action: argparse.Action) -> Argument | None:
+    """The command table's declaration behind one of the grammar's actions."""
+    return getattr(parser, "argument_of", {}).get(action.dest)
+
+
+def _kind(parser: argparse.ArgumentParser, action: argparse.Action) -> Kind:
+    argument = _argument(parser, action)
+    return argument.kind if argument is not None else Kind.TEXT
+
+
+def _bare_words(parser: argparse.ArgumentParser, rest: list[str]) -> list[str]:
+    """The words of `rest` that are not options or option values."""
+    words: list[str] = []
     skip = False
     for word in rest:
         if skip:
@@ -321,16 +315,40 @@ def _free_positional(parser: argparse.ArgumentParser, rest: list[str]) -> argpar
             action = _option(parser, word.partition("=")[0])
             skip = action is not None and action.nargs != 0 and "=" not in word
             continue
-        given += 1
-    return positionals[given] if given < len(positionals) else None
+        words.append(word)
+    return words
 
 
-def _value_of(words: list[str], flag: str) -> str | None:
-    for index, word in enumerate(words):
-        if word == flag and index + 1 < len(words):
-            return words[index + 1]
-        if word.startswith(flag + "="):
-            return word.split("=", 1)[1]
+def _free_positional(parser: argparse.ArgumentParser, rest: list[str]) -> argparse.Action | None:
+    """The positional argument still to be given (e.g. show's NAME), if any: not when its
+    `--name` form was given."""
+    flagged = {w.partition("=")[0] for w in rest if w.startswith("-")}
+    positionals = [a for a in parser._actions if not a.option_strings and a.nargs != 0]
+    given = len(_bare_words(parser, rest))
+    if given >= len(positionals):
+        return None
+    action = positionals[given]
+    argument = _argument(parser, action)
+    return None if argument is not None and argument.flag in flagged else action
+
+
+def _model_on_line(parser: argparse.ArgumentParser, rest: list[str]) -> str | None:
+    """The model the line names (`--name M`, `--name=M` or the bare word): a version, SKU or
+    format is completed for it."""
+    for action in parser._actions:
+        argument = _argument(parser, action)
+        if argument is None or not argument.kind.names_a_model:
+            continue
+        if action.option_strings:
+            for index, word in enumerate(rest):
+                if word in action.option_strings and index + 1 < len(rest):
+                    return rest[index + 1]
+                if word.partition("=")[0] in action.option_strings and "=" in word:
+                    return word.partition("=")[2]
+        else:
+            bare = _bare_words(parser, rest)
+            if bare:
+                return bare[0]
     return None
 
 

@@ -1,4 +1,6 @@
-"""The one command grammar, defined once for the magic, the CLI and `%azmodels help`.
+"""The one command grammar for the magic, the CLI, the Python API and `%azmodels help`, built
+from the command table (`commands.table`: each command's words, help and arguments, declared
+beside its handler). A value given with `--name`/`--path` can also be given as a bare word.
 
 Values are checked here, before any network call, whenever the rule is known without the service
 (names, versions, tags, capacity). Parse errors raise `UsageError` (one line, no SystemExit);
@@ -8,44 +10,17 @@ Values are checked here, before any network call, whenever the rule is known wit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import shlex
+from collections.abc import Iterator
 from functools import lru_cache
 
+from .commands import table
+from .commands.table import Argument, Command
 from .errors import HelpRequested, UsageError
-from .rules import (  # noqa: F401 - the grammar's checks are the rules
-    DEPLOYMENT_NAME,
-    FORMATS,
-    MAX_CAPACITY,
-    MODEL_NAME,
-    STATUSES,
-    TAG_KEY,
-    TYPES,
-    VAR_NAME,
-    VERSION,
-    WEIGHT_TYPES,
-    capacity,
-    check,
-    check_capacity,
-    check_choice,
-    check_tag_keys,
-    check_tags,
-    deployment_name,
-    fraction,
-    model_format,
-    model_name,
-    non_negative_int,
-    positive_int,
-    problem,
-    tag,
-    tag_key,
-    var_name,
-    version,
-)
-from .sandbox import protocol as sandbox_protocol
-
-_PATH_HELP = "name/version, e.g. my-model/1"  # dest upload_path: args.path is the command
-
+from .rules import check_tags  # noqa: F401 - the grammar's tag check is the rules' one
+from .wording import did_you_mean
 
 # -- the parser ---------------------------------------------------------------------------------
 
@@ -57,6 +32,8 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(*args, **kwargs)
+        self.command: Command | None = None  # the table's command this parser reads
+        self.argument_of: dict[str, Argument] = {}  # an action's dest -> its declaration
 
     def error(self, message: str) -> None:  # type: ignore[override]
         match = re.search(
@@ -64,247 +41,103 @@ class _Parser(argparse.ArgumentParser):
         )
         if match:
             where, given, choices = match.groups()
-            choices = choices.replace("'", "")
+            names = [c.strip().strip("'") for c in choices.split(",")]
             if where in ("COMMAND", "ACTION"):
-                message = f"unknown command '{given}': choose one of {choices}"
-            else:
-                message = f"argument {where}: '{given}' is not one of {choices}"
+                more = did_you_mean(given, names, f"Choose one of {', '.join(names)}.")
+                raise UsageError(f"unknown command '{given}'.{more} See `{self.prog} --help`.")
+            message = f"argument {where}: '{given}' is not one of {', '.join(names)}"
         raise UsageError(f"{message}. See `{self.prog} --help`.")
 
     def print_help(self, file=None) -> None:  # type: ignore[override]
         raise HelpRequested(self.format_help().rstrip())
 
+    def format_usage(self) -> str:
+        with self._required_marked():
+            return super().format_usage()
+
+    def format_help(self) -> str:
+        with self._required_marked():
+            return super().format_help()
+
+    @contextlib.contextmanager
+    def _required_marked(self) -> Iterator[None]:
+        """Required options shown as required (`--source PATH`, not `[--source PATH]`): argparse
+        is not told, as `parse` checks them itself, counting a bare word for its option."""
+        marked = [
+            action for action in self._actions
+            if action.option_strings and (argument := self.argument_of.get(action.dest))
+            and argument.required and not argument.positional
+        ]  # fmt: skip
+        for action in marked:
+            action.required = True
+        try:
+            yield
+        finally:
+            for action in marked:
+                action.required = False
+
     def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
         raise UsageError((message or "invalid command").strip())
-
-
-def _output_options(parser: argparse.ArgumentParser, *, formats: bool = True) -> None:
-    if formats:
-        parser.add_argument(
-            "--format", choices=("table", "json"), default="table", help="table (default) or json"
-        )
-        parser.add_argument(
-            "--wide", action="store_true", help="every column and whole cells (no fitting or cuts)"
-        )
-    parser.add_argument(
-        "-o", "--out", dest="out", metavar="VAR", type=var_name,
-        help="store the result in VAR (in the notebook's namespace) without displaying it",
-    )  # fmt: skip
 
 
 def _sub(subparsers, name: str, help_text: str, description: str = "") -> _Parser:
     return subparsers.add_parser(name, help=help_text, description=description or help_text)
 
 
-@lru_cache(maxsize=4)
-def build_parser(prog: str = "azmodels") -> _Parser:
-    """The whole grammar of DESIGN.md. Built once per program name."""
+def _positional_dest(argument: Argument) -> str:
+    """Where argparse puts the bare-word form of `argument` before `parse` merges it."""
+    return f"{argument.dest}_positional"
+
+
+def _add(parser: _Parser, argument: Argument) -> None:
+    flags = [f for f in (argument.short, argument.flag) if f]
+    options: dict = {"dest": argument.dest, "help": argument.help or None}
+    if argument.action == "store_true":
+        parser.add_argument(*flags, action="store_true", **options)
+    else:  # not `required`: `parse` says what is missing, a bare word counting for its flag
+        options.update(
+            type=argument.type, choices=argument.choices or None, default=argument.default,
+            metavar=argument.metavar, nargs=argument.nargs, action=argument.action,
+        )  # fmt: skip
+        parser.add_argument(*flags, **options)
+    parser.argument_of[argument.dest] = argument
+    if argument.positional:
+        word = _positional_dest(argument)
+        parser.add_argument(
+            word, nargs="?", type=argument.type, help=argument.help or None,
+            metavar=argument.metavar or argument.dest.upper(),
+        )  # fmt: skip
+        parser.argument_of[word] = argument
+
+
+@lru_cache(maxsize=8)
+def build_parser(prog: str = "azmodels", *, stores_results: bool = True) -> _Parser:
+    """The whole grammar, from the command table. Built once per program name and kind of
+    front end: where results are not stored (a terminal), no command takes `-o VAR`."""
     root = _Parser(
         prog=prog,
         description="Manage Azure AI Foundry models: catalog, custom uploads, deployments.",
         epilog=f"Run `{prog} <command> --help` for the options of a command.",
     )
-    commands = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    top = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    groups = table.groups()
+    actions: dict[str, argparse._SubParsersAction] = {}
+    for command in table.commands().values():
+        *group, name = command.path.split()
+        where = top
+        if group:
+            if group[0] not in actions:
+                parent = _sub(top, group[0], groups[group[0]])
+                actions[group[0]] = parent.add_subparsers(
+                    dest="action", metavar="ACTION", parser_class=_Parser
+                )
+            where = actions[group[0]]
+        parser = _sub(where, name, command.help, command.description)
+        parser.command = command
+        for argument in command.options(stores_results=stores_results):
+            _add(parser, argument)
 
-    p = _sub(commands, "list", "list base (catalog) and custom models as one table")
-    p.add_argument("--type", choices=(*TYPES, "all"), default="all", help="which models")
-    p.add_argument("--query", metavar="PATTERN", help="case-insensitive filter on name/publisher")
-    _output_options(p)
-
-    p = _sub(commands, "show", "details of a model (custom first, then base)")
-    p.add_argument("name", nargs="?", metavar="NAME", help="model name")
-    p.add_argument("--name", dest="name_flag", metavar="NAME", help="model name")
-    p.add_argument("--type", choices=TYPES, help="pick base or custom when a name is in both")
-    p.add_argument("--version", type=version, help="a specific version")
-    _output_options(p)
-
-    p = _sub(commands, "upload", "upload weights (file or folder) and register a custom model")
-    p.add_argument("--source", required=True, metavar="PATH", help="weights file or model folder")
-    p.add_argument("--name", required=True, type=model_name, help="custom model name")
-    p.add_argument(
-        "--format", dest="weights_format", choices=FORMATS,
-        help="expected weights format (checked against the bytes)",
-    )  # fmt: skip
-    p.add_argument("--description", default="", help="free text")
-    p.add_argument("--tags", nargs="+", type=tag, default=[], metavar="K=V", help="tags")
-    p.add_argument("--version", type=version, default="1", help="version (default 1)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing version")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
-    p.add_argument(
-        "--base-model", metavar="M",
-        help="the base model these weights derive from: a catalog name or an "
-        "azureml://registries/... id (required unless --weight-type DraftModel)",
-    )  # fmt: skip
-    p.add_argument("--weight-type", choices=WEIGHT_TYPES, default="FullWeight")
-    p.add_argument("--lora-rank", type=positive_int, metavar="N", help="LoRA rank (r)")
-    p.add_argument("--lora-alpha", type=positive_int, metavar="N", help="LoRA alpha")
-    p.add_argument("--lora-target-modules", nargs="+", metavar="M", help="modules the LoRA adapts")
-    p.add_argument("--lora-dropout", type=fraction, metavar="F", help="LoRA dropout, 0 to 1")
-    p.add_argument("--publisher", metavar="P", help="publisher id (catalogInfo.publisherId)")
-    p.add_argument("--force", action="store_true", help="replace a version a deployment uses")
-    p.add_argument(
-        "--follow-symlinks", action="store_true",
-        help="upload what links leading outside the folder point at, and symlinked folders",
-    )  # fmt: skip
-    _output_options(p, formats=False)
-
-    p = _sub(commands, "delete", "delete a custom model version (and its weights)")
-    p.add_argument("--name", required=True, help="custom model name")
-    p.add_argument("--version", type=version, help="version (default: the only or latest one)")
-    p.add_argument("--keep-weights", action="store_true", help="keep the uploaded blobs")
-    p.add_argument("--force", action="store_true", help="do not ask for confirmation")
-
-    p = _sub(commands, "update", "change a custom model's description or tags")
-    p.add_argument("--name", required=True, type=model_name)
-    p.add_argument("--version", required=True, type=version)
-    p.add_argument("--description", help="new description")
-    p.add_argument("--set-tag", nargs="+", type=tag, default=[], metavar="K=V")
-    p.add_argument("--remove-tag", nargs="+", type=tag_key, default=[], metavar="K")
-    _output_options(p, formats=False)
-
-    p = _sub(commands, "deploy", "deploy a base or custom model to an inference endpoint")
-    p.add_argument("--name", metavar="MODEL", help="model name (custom first, then base)")
-    p.add_argument("--deployment-name", type=deployment_name, metavar="NAME")
-    p.add_argument("--type", choices=TYPES, help="pick base or custom when a name is in both")
-    p.add_argument("--sku", help="SKU, e.g. GlobalStandard (default: the model's default)")
-    p.add_argument("--capacity", type=capacity, metavar="N", help="capacity units")
-    p.add_argument("--region", metavar="R", help="region of the account to deploy in")
-    p.add_argument("--version", type=version, help="model version (default: the default one)")
-    p.add_argument(
-        "--model-format",
-        type=model_format,
-        metavar="F",
-        help="model.format to send (default: the catalog's; FireworksCustom for custom models)",
-    )
-    p.add_argument("--no-wait", action="store_true", help="return at once (status Creating)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    _output_options(p, formats=False)
-
-    group = _sub(commands, "deployments", "list, show, scale and delete deployments")
-    sub = group.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
-    p = _sub(sub, "list", "deployments as a table")
-    p.add_argument("--model", metavar="M", help="only deployments of this model")
-    p.add_argument("--type", choices=(*TYPES, "all"), default="all")
-    p.add_argument("--status", choices=STATUSES)
-    _output_options(p)
-    p.add_argument(
-        "--all-accounts", action="store_true",
-        help="deployments of every account in the subscription (account and region columns)",
-    )  # fmt: skip
-    p = _sub(sub, "show", "details, endpoint and last-24h metrics of a deployment")
-    p.add_argument("--name", required=True, metavar="NAME")
-    p.add_argument("--metrics", action="store_true", help="return the hourly metrics DataFrame")
-    _output_options(p)
-    p = _sub(
-        sub, "key", "put the account's API key into $AZURE_AI_API_KEY (for the Try it snippets)",
-        "Put the account's API key into the environment variable AZURE_AI_API_KEY of this Python "
-        "process (the notebook's kernel), where the deployment card's Try it snippets read it. "
-        "The key itself is never shown.",
-    )  # fmt: skip
-    p.add_argument("--name", required=True, metavar="NAME", help="the deployment to call")
-    p = _sub(sub, "delete", "delete a deployment (the model stays)")
-    p.add_argument("--name", required=True, metavar="NAME")
-    p.add_argument("--force", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p = _sub(sub, "scale", "change a deployment's capacity")
-    p.add_argument("--name", required=True, metavar="NAME")
-    p.add_argument("--capacity", required=True, type=capacity, metavar="N")
-    p.add_argument("--no-wait", action="store_true")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    _output_options(p, formats=False)
-
-    p = _sub(commands, "quota", "quota per region: used, limit and what is left per usage name")
-    p.add_argument(
-        "--region", dest="regions", nargs="+", action="extend", metavar="R",
-        help="regions to show (default: the connected account's)",
-    )  # fmt: skip
-    p.add_argument("--all-regions", action="store_true", help="every region of the subscription")
-    p.add_argument("--model", metavar="M", help="only usages of this model")
-    p.add_argument("--sku", metavar="S", help="only usages of this SKU, e.g. GlobalStandard")
-    _output_options(p)
-
-    p = _sub(commands, "regions", "where a base model can be deployed: capacity and your quota")
-    p.add_argument("--name", required=True, metavar="MODEL", help="base model name")
-    p.add_argument("--version", type=version, help="model version (default: the default one)")
-    p.add_argument("--sku", metavar="S", help="only this SKU")
-    p.add_argument("--capacity", type=capacity, metavar="N", help="the capacity you need")
-    _output_options(p)
-
-    group = _sub(commands, "accounts", "the AI Services / OpenAI accounts of the subscription")
-    sub = group.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
-    p = _sub(sub, "list", "accounts with their region, projects and deployments")
-    _output_options(p)
-
-    group = _sub(commands, "uploads", "uploads known to this machine (resumable ones too)")
-    sub = group.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
-    p = _sub(sub, "list", "uploads in this machine's journal, merged with the registry")
-    p.add_argument("--prefix", metavar="P", help="only names starting with P")
-    _output_options(p)
-    p = _sub(sub, "show", "one upload")
-    p.add_argument("--path", dest="upload_path", required=True, metavar="P", help=_PATH_HELP)
-    _output_options(p)
-    p = _sub(sub, "delete", "forget a stale upload and remove its staged blobs")
-    p.add_argument("--path", dest="upload_path", required=True, metavar="P", help=_PATH_HELP)
-    p = _sub(
-        sub,
-        "prune",
-        "remove orphaned storage: slots never registered, replaced versions' weights",
-        "Remove the storage this machine's upload journals know nothing uses any more (`uploads "
-        "list` shows it as orphaned). Only what this machine's journals know of can be found: "
-        "Azure gives no listing of a project's storage. Removing needs the upload slot's "
-        "credential; what cannot be removed is listed as left, with why.",
-    )
-    p.add_argument(
-        "--dry-run", action="store_true", help="list what would be removed; change nothing"
-    )
-
-    p = _sub(commands, "connect", "connect to a Foundry project (no options: show the connection)")
-    p.add_argument("--project-endpoint", metavar="URL")
-    p.add_argument("--subscription", metavar="ID")
-    p.add_argument("--resource-group", metavar="RG")
-    p.add_argument("--account", metavar="NAME")
-    p.add_argument("--project", metavar="NAME")
-    p.add_argument("--location", metavar="REGION")
-    p.add_argument("--tenant", metavar="ID")
-    p.add_argument("--arm-endpoint", metavar="URL")
-    p.add_argument("--sandbox", metavar="URL", help="attach to a running sandbox")
-
-    group = _sub(commands, "sandbox", "run the local sandbox (Azure stand-in) and connect to it")
-    sub = group.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
-    p = _sub(sub, "start", "start a sandbox in the background and connect to it")
-    p.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help="keep state here (default: the terminal's one per-user folder, reused by the next "
-        "start; a notebook's sandbox is throwaway)",
-    )
-    p.add_argument("--reset", action="store_true", help="start with empty state")
-    p.add_argument("--fault-rate", type=fraction, default=0.0, metavar="F")
-    p.add_argument("--seed", type=non_negative_int, metavar="N")
-    p.add_argument(
-        "--provision-seconds", type=float, default=sandbox_protocol.PROVISION_SECONDS, metavar="S"
-    )
-    p.add_argument("--catalog-size", type=non_negative_int, default=0, metavar="N")
-    p.add_argument(
-        "--page-size", type=non_negative_int, default=sandbox_protocol.PAGE_SIZE, metavar="N"
-    )
-    p.add_argument(
-        "--regions", nargs="+", action="extend", default=[], metavar="R",
-        help="the subscription's regions (default: eastus eastus2 swedencentral westus3)",
-    )  # fmt: skip
-    p.add_argument(
-        "--accounts", nargs="+", action="extend", default=[], metavar="NAME=REGION",
-        help="more accounts besides the default one, e.g. team-b=swedencentral",
-    )  # fmt: skip
-    p.add_argument(
-        "--quota", nargs="+", action="extend", default=[], metavar="[REGION:]USAGE|SKU=N",
-        help="quota limits, e.g. eastus:OpenAI.GlobalStandard.gpt-4o=50 (default 1000 each)",
-    )  # fmt: skip
-    _sub(sub, "stop", "stop the sandbox this session started")
-    _sub(sub, "status", "the sandbox this session is connected to")
-
-    p = _sub(commands, "help", "show help for all commands or one")
+    p = _sub(top, "help", "show help for all commands or one")
     p.add_argument("topic", nargs="*", metavar="COMMAND")
     return root
 
@@ -317,53 +150,93 @@ def split(line: str) -> list[str]:
         raise UsageError(f"cannot read the command line: {exc}.") from None
 
 
-def parse(argv: list[str] | str, *, prog: str = "azmodels") -> argparse.Namespace:
-    """Parse a command; `help` and `--help` raise HelpRequested, mistakes raise UsageError."""
+def parse(
+    argv: list[str] | str, *, prog: str = "azmodels", stores_results: bool = True
+) -> argparse.Namespace:
+    """Parse a command; `help` and `--help` raise HelpRequested, mistakes raise UsageError.
+
+    `stores_results=False` (a terminal): `-o VAR` is not part of the grammar."""
     if isinstance(argv, str):
         argv = split(argv)
-    parser = build_parser(prog)
+    parser = build_parser(prog, stores_results=stores_results)
     if not argv:
         raise HelpRequested(parser.format_help().rstrip())
     args, extras = parser.parse_known_args(argv)
     args.path = " ".join(w for w in (args.command, getattr(args, "action", None)) if w)
+    command = table.commands().get(args.path)
+    if command is not None:
+        _settle(args, command, f"{prog} {args.path}")
+    if extras and not stores_results and extras[0] in ("-o", "--out"):
+        raise UsageError(
+            f"{extras[0]} VAR stores a result in a notebook variable; a terminal has none."
+        )
     if extras:
         raise UsageError(
-            f"unrecognized arguments: {' '.join(extras)}. See `{prog} {args.path} --help`."
+            f"unrecognized arguments: {' '.join(extras)}.{_flag_hint(parser, args, extras[0])} "
+            f"See `{prog} {args.path} --help`."
         )
     if args.command == "help":
         target = parser
         for word in args.topic:
             target = _subparser(target, word)
         raise HelpRequested(target.format_help().rstrip())
-    if args.command in ("deployments", "uploads", "sandbox", "accounts") and not args.action:
+    if args.command in table.groups() and not args.action:
         _subparser(parser, args.command).print_help()
-    if args.command == "show":
-        given = [v for v in (args.name, args.name_flag) if v]
-        if len(given) == 2 and given[0] != given[1]:
-            raise UsageError(f"show got two names ({given[0]!r}, {given[1]!r}): give one.")
-        if not given:
-            raise UsageError(f"show needs a model name: `{prog} show NAME`.")
-        args.name = given[0]
     return args
 
 
+def _flag_hint(parser: argparse.ArgumentParser, args: argparse.Namespace, word: str) -> str:
+    """' Did you mean --name?' when `word` is a mistyped flag of the command, else ''."""
+    if not word.startswith("--") or not args.path:
+        return ""
+    for name in args.path.split():
+        parser = _subparser(parser, name)
+    # compared without the dashes, which would make every flag look alike
+    names = [f[2:] for a in parser._actions for f in a.option_strings if f.startswith("--")]
+    hint = did_you_mean(word.partition("=")[0][2:], names, "")
+    return hint.replace("mean ", "mean --").replace(", ", ", --") if hint.strip() else ""
+
+
+def _settle(args: argparse.Namespace, command: Command, usage: str) -> None:
+    """`show NAME` and `show --name NAME` give the same parsed arguments (both, disagreeing, is
+    a usage error); then every required argument must have a value."""
+    missing: list[Argument] = []
+    for argument in command.arguments:
+        value = getattr(args, argument.dest)
+        if argument.positional:
+            word = getattr(args, _positional_dest(argument))
+            delattr(args, _positional_dest(argument))
+            if word is not None and value is not None and word != value:
+                raise UsageError(
+                    f"{command.path} got two {argument.noun}s ({word!r}, {value!r}): give one."
+                )
+            value = value if value is not None else word
+            setattr(args, argument.dest, value)
+        if argument.required and value is None:
+            missing.append(argument)
+    if len(missing) == 1 and missing[0].positional:
+        argument = missing[0]
+        metavar = argument.metavar or argument.dest.upper()
+        raise UsageError(
+            f"{command.path} needs {argument.what}: `{usage} {metavar}` "
+            f"(required: {argument.flag} {metavar}, or {metavar} alone)."
+        )
+    if missing:
+        flags = ", ".join(argument.flag for argument in missing)
+        raise UsageError(f"the following arguments are required: {flags}. See `{usage} --help`.")
+
+
 def _subparser(parser: argparse.ArgumentParser, word: str) -> argparse.ArgumentParser:
+    names: list[str] = []
     for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction) and word in action.choices:
-            return action.choices[word]
-    raise UsageError(f"no help for '{word}': run `{parser.prog} help` for the commands.")
+        if isinstance(action, argparse._SubParsersAction):
+            if word in action.choices:
+                return action.choices[word]
+            names += list(action.choices)
+    more = did_you_mean(word, names, f"Run `{parser.prog} help` for the commands.")
+    raise UsageError(f"no help for '{word}'.{more}")
 
 
 def command_names() -> list[str]:
     """Every command path, e.g. 'list', 'deployments scale' (for completion and docs)."""
-    names: list[str] = []
-    root = build_parser()
-    for action in root._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                inner = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
-                if inner:
-                    names.extend(f"{name} {child}" for child in inner[0].choices)
-                else:
-                    names.append(name)
-    return names
+    return [*table.commands(), "help"]

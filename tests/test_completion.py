@@ -49,7 +49,7 @@ def test_commands(complete):
 
 
 def test_actions_of_a_group(complete):
-    assert complete("%azmodels deployments ") == ["list", "show", "key", "delete", "scale"]
+    assert complete("%azmodels deployments ") == ["list", "show", "scale", "delete", "key"]
     assert complete("%azmodels deployments sc") == ["scale"]
     assert complete("%azmodels uploads l") == ["list"]
     assert complete("%azmodels uploads p") == ["prune"]
@@ -91,6 +91,49 @@ def test_deployment_names(complete, names):
     assert complete("%azmodels deployments delete --name chat") == [names.deployment]
     assert complete("%azmodels deployments key --name ") == [names.deployment]
     assert complete("%azmodels deployments show --name zzz") == []
+
+
+def test_bare_words_complete_as_their_flags_do(complete, names):
+    assert complete("%azmodels deployments key ") == [names.deployment]
+    assert complete("%azmodels deployments show chat") == [names.deployment]
+    assert complete("%azmodels regions gpt-4o-m") == ["gpt-4o-mini"]
+    assert complete("%azmodels delete ") == [names.custom]
+    # the named model, as a bare word, is the one its versions and SKUs come from
+    assert complete("%azmodels deploy gpt-4o --version ") == ["2024-08-06", "2024-11-20"]
+    assert complete("%azmodels regions gpt-4o --sku GlobalS") == ["GlobalStandard"]
+    # given as --name, the bare word is not offered again: flags come next
+    after_flag = complete("%azmodels deployments show --name chat-prod ")
+    assert names.deployment not in after_flag and "--metrics" in after_flag
+
+
+def test_upload_paths(complete, names):
+    found = complete("%azmodels uploads show ")
+    assert f"{names.custom}/1" in found
+    assert complete("%azmodels uploads delete --path my-t") == [f"{names.custom}/1"]
+
+
+def test_every_kind_a_command_declares_is_completed(complete):
+    """Each value kind the table declares has a source of names (no kind left unanswered)."""
+    from azmodels_magic.commands.table import Kind, commands
+
+    declared = {a.kind for c in commands().values() for a in c.options()}
+    lines = {
+        Kind.MODEL: "%azmodels show gpt-4o-m",
+        Kind.CUSTOM_MODEL: "%azmodels update --name my-t",
+        Kind.BASE_MODEL: "%azmodels quota --model gpt-4o-m",
+        Kind.VERSION: "%azmodels show gpt-4o --version 2024-1",
+        Kind.SKU: "%azmodels deploy --name gpt-4o --sku GlobalS",
+        Kind.MODEL_FORMAT: "%azmodels deploy --name gpt-4o --model-format O",
+        Kind.NEW_DEPLOYMENT: "%azmodels deploy --name gpt-4o-mini --deployment-name ",
+        Kind.DEPLOYMENT: "%azmodels deployments delete chat",
+        Kind.UPLOAD_PATH: "%azmodels uploads show my-t",
+        Kind.REGION: "%azmodels quota --region east",
+        Kind.ACCOUNT: "%azmodels connect --account ",
+        Kind.LOCAL_PATH: "%azmodels upload --source /",
+    }
+    assert declared - {Kind.TEXT} == set(lines)
+    for line in lines.values():
+        wait_for(lambda line=line: complete(line) != [])
 
 
 def test_deployment_name_suggests_a_free_one(complete, names, app):

@@ -121,3 +121,203 @@ def test_upload_lora_and_publisher_flags_parse_and_check_their_values():
     ):
         with pytest.raises(UsageError, match=complaint):
             grammar.parse(f"upload --source w --name mm {flags}")
+
+
+# -- the command table is the grammar's only source ----------------------------------------------
+
+
+def _leaf(parser, path: str):
+    for word in path.split():
+        parser = grammar._subparser(parser, word)
+    return parser
+
+
+def test_every_command_and_argument_of_the_grammar_comes_from_the_table():
+    from azmodels_magic.commands import table
+
+    root = grammar.build_parser()
+    declared = table.commands()
+    assert set(grammar.command_names()) == {*declared, "help"}
+    for path, command in declared.items():
+        assert callable(command.handler), path
+        parser = _leaf(root, path)
+        assert parser.command is command
+        for action in parser._actions:
+            if action.dest != "help":  # argparse's own --help
+                argument = parser.argument_of[action.dest]  # completion reads its kind here
+                assert isinstance(argument.kind, table.Kind), (path, action.dest)
+    assert set(table.groups()) == {"uploads", "deployments", "accounts", "sandbox"}
+
+
+def test_a_commands_declared_arguments_can_be_read():
+    from azmodels_magic.commands.table import Kind, arguments
+
+    deploy = {a.dest: a for a in arguments("deploy")}
+    assert deploy["name"].kind is Kind.MODEL and deploy["name"].positional
+    assert deploy["capacity"].type("5") == 5  # the rule the grammar checks with
+    assert deploy["region"].kind is Kind.REGION
+    assert "out" in deploy
+    assert "out" not in {a.dest for a in arguments("deploy", stores_results=False)}
+    key = {a.dest: a for a in arguments("deployments key")}
+    assert key["name"].kind is Kind.DEPLOYMENT
+
+
+# Values for the arguments a command requires besides its bare word.
+_REQUIRED = {"source": "w.safetensors", "capacity": "5", "version": "1"}
+
+
+def _bare_word_commands():
+    from azmodels_magic.commands import table
+
+    for path, command in table.commands().items():
+        for argument in command.arguments:
+            if argument.positional:
+                yield pytest.param(path, command, argument, id=path)
+
+
+@pytest.mark.parametrize(("path", "command", "argument"), list(_bare_word_commands()))
+def test_a_bare_word_and_its_flag_parse_to_the_same_arguments(path, command, argument):
+    value = "tiny/1" if argument.flag == "--path" else "tiny"
+    others = [
+        word
+        for a in command.arguments
+        if a.required and not a.positional
+        for word in (a.flag, _REQUIRED[a.dest])
+    ]
+    as_word = grammar.parse([*path.split(), value, *others])
+    as_flag = grammar.parse([*path.split(), argument.flag, value, *others])
+    assert vars(as_word) == vars(as_flag)
+    assert getattr(as_word, argument.dest) == value
+    assert not [k for k in vars(as_word) if k.endswith("_positional")]
+    both = grammar.parse([*path.split(), value, argument.flag, value, *others])
+    assert vars(both) == vars(as_flag)  # the same value twice is fine
+    with pytest.raises(UsageError) as caught:
+        grammar.parse([*path.split(), value, argument.flag, value + "x", *others])
+    assert f"two {argument.noun}s" in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "checks"),
+    [
+        ("deployments show chat", {"name": "chat"}),
+        ("deployments key chat", {"name": "chat"}),
+        ("deployments scale chat --capacity 3", {"name": "chat", "capacity": 3}),
+        ("uploads show tiny/1", {"upload_path": "tiny/1"}),
+        ("uploads delete --path tiny/1", {"upload_path": "tiny/1"}),
+        ("deploy gpt-4o --deployment-name chat", {"name": "gpt-4o", "deployment_name": "chat"}),
+        ("regions gpt-4o --capacity 10", {"name": "gpt-4o", "capacity": 10}),
+        ("delete my-model --version 2", {"name": "my-model", "version": "2"}),
+    ],
+)
+def test_names_and_paths_as_bare_words(line, checks):
+    args = grammar.parse(line)
+    for key, value in checks.items():
+        assert getattr(args, key) == value
+
+
+def test_a_bare_word_is_checked_by_the_same_rule_as_its_flag():
+    with pytest.raises(UsageError, match="not a valid model name"):
+        grammar.parse("update 1bad --version 1")
+
+
+def test_a_missing_bare_word_says_both_forms():
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("deployments show", prog="azmodels")
+    assert str(caught.value) == (
+        "deployments show needs a deployment name: `azmodels deployments show NAME` "
+        "(required: --name NAME, or NAME alone)."
+    )
+    with pytest.raises(UsageError, match=r"required: --source, --name\. See `azmodels upload"):
+        grammar.parse("upload")
+    with pytest.raises(HelpRequested) as caught:  # required options are shown as required
+        grammar.parse("upload --help")
+    assert "upload [-h] --source PATH [--name NAME]" in caught.value.message
+
+
+def test_out_only_where_a_result_is_stored_and_never_in_the_terminal():
+    from azmodels_magic.commands.table import Output, commands
+
+    notebook = grammar.build_parser("%azmodels")
+    terminal = grammar.build_parser("azmodels", stores_results=False)
+    for path, command in commands().items():
+        stores = command.output is not Output.NONE
+        assert ("-o" in _leaf(notebook, path)._option_string_actions) == stores, path
+        assert "-o" not in _leaf(terminal, path)._option_string_actions, path
+        assert "-o VAR" not in _leaf(terminal, path).format_help(), path
+    for action in ("delete", "deployments delete", "deployments key", "uploads delete",
+                   "uploads prune", "connect", "sandbox start"):  # fmt: skip
+        assert commands()[action].output is Output.NONE, action
+    assert grammar.parse("list -o frame", prog="%azmodels").out == "frame"
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("list -o frame", stores_results=False)
+    assert "a terminal has none" in str(caught.value)
+
+
+def test_the_terminal_help_has_no_out_option(capsys):
+    from azmodels_magic.cli import main
+
+    assert main(["help", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "--format" in listed and "-o VAR" not in listed and "--out" not in listed
+
+
+@pytest.mark.parametrize(
+    ("line", "suggestion"),
+    [
+        ("deplyo", "Did you mean deploy?"),
+        ("lsit", "Did you mean list?"),
+        ("deployments shwo", "Did you mean show?"),
+        ("uploads prnue", "Did you mean prune?"),
+    ],
+)
+def test_a_mistyped_command_gets_did_you_mean(line, suggestion):
+    with pytest.raises(UsageError) as caught:
+        grammar.parse(line, prog="%azmodels")
+    text = str(caught.value)
+    assert suggestion in text and "\n" not in text
+    assert f"unknown command '{line.split()[-1]}'" in text
+
+
+def test_help_for_a_mistyped_command_gets_did_you_mean():
+    with pytest.raises(UsageError, match=r"no help for 'deplyo'\. Did you mean deploy\?"):
+        grammar.parse("help deplyo")
+    with pytest.raises(UsageError, match=r"no help for 'zzzz'\. Run `azmodels help`"):
+        grammar.parse("help zzzz")
+
+
+def test_a_mistyped_flag_gets_did_you_mean():
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("deployments show chat --metircs", prog="%azmodels")
+    assert str(caught.value) == (
+        "unrecognized arguments: --metircs. Did you mean --metrics? "
+        "See `%azmodels deployments show --help`."
+    )
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("list --bogus")
+    assert "Did you mean" not in str(caught.value)
+
+
+def test_a_command_far_from_any_lists_them_all():
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("zzzzzz")
+    assert "Did you mean" not in str(caught.value)
+    assert "Choose one of list, show" in str(caught.value)
+
+
+def test_the_table_loads_no_service():
+    """Building the grammar loads every command module; their handlers load the services."""
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, json\n"
+        "from azmodels_magic import grammar\n"
+        "grammar.build_parser()\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith("
+        "('azmodels_magic.services', 'azmodels_magic.clients', 'requests', 'pandas')))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

@@ -55,12 +55,12 @@ def test_help_prints_text(shell, capsys):
 
 def test_every_command_of_the_grammar_has_a_handler():
     from azmodels_magic import grammar
-    from azmodels_magic.commands import HANDLERS, handler_for
+    from azmodels_magic.commands import handler_for, table
 
     for path in grammar.command_names():
         if path != "help":  # help is answered by the grammar itself
             assert callable(handler_for(path)), path
-    assert set(HANDLERS) == set(grammar.command_names()) - {"help"}
+    assert set(table.commands()) == set(grammar.command_names()) - {"help"}
 
 
 def test_config_magic_reaches_the_configurable(shell):

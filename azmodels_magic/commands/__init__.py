@@ -1,13 +1,14 @@
 """Command handlers: the glue between the grammar and the services.
 
-Each handler takes the facade and the parsed arguments and returns an `Outcome`. The magic, the
-CLI and `AzModels.run` all call `execute`, so a command behaves the same everywhere; each passes
-its own `Syntax`, in which `execute` writes the commands an outcome names.
+Each command module (`models`, `uploads`, `deployments`, `quota`, `session`) declares its
+commands in `table`, each beside its handler; a handler takes the facade and the parsed arguments
+and returns an `Outcome`. The magic, the CLI and `AzModels.run` all call `execute`, so a command
+behaves the same everywhere; each passes its own `Syntax`, in which `execute` writes the commands
+an outcome names.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from ..presentation.tables import WIDE
 from ..records import Displayable
 from ..redaction import get_logger
 from ..steps import NextStep, Syntax, fill, plain
+from . import table
 
 if TYPE_CHECKING:
     import argparse
@@ -70,38 +72,8 @@ def _records(frame) -> list[dict[str, Any]]:
     return json.loads(frame.to_json(orient="records", date_format="iso"))
 
 
-# command path -> "module:function" (modules load on first use; keeps %load_ext fast)
-HANDLERS: dict[str, str] = {
-    "list": "models:list_models",
-    "show": "models:show_model",
-    "upload": "uploads:upload",
-    "delete": "uploads:delete",
-    "update": "uploads:update",
-    "uploads list": "uploads:uploads_list",
-    "uploads show": "uploads:uploads_show",
-    "uploads delete": "uploads:uploads_delete",
-    "uploads prune": "uploads:uploads_prune",
-    "deploy": "deployments:deploy",
-    "deployments list": "deployments:deployments_list",
-    "deployments show": "deployments:deployments_show",
-    "deployments scale": "deployments:deployments_scale",
-    "deployments key": "deployments:deployments_key",
-    "deployments delete": "deployments:deployments_delete",
-    "quota": "quota:quota",
-    "regions": "quota:regions",
-    "accounts list": "quota:accounts_list",
-    "connect": "session:connect",
-    "sandbox start": "session:sandbox_start",
-    "sandbox stop": "session:sandbox_stop",
-    "sandbox status": "session:sandbox_status",
-}
-
-
 def handler_for(path: str) -> Callable[[AzModels, argparse.Namespace], Outcome]:
-    target = HANDLERS[path]  # every command of the grammar has one (a test checks)
-    module_name, function = target.split(":")
-    module = importlib.import_module(f"{__name__}.{module_name}")
-    return getattr(module, function)
+    return table.lookup(path).handler  # every command of the grammar has one (a test checks)
 
 
 def finish_interrupted(app: AzModels) -> None:

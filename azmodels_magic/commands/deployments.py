@@ -1,4 +1,4 @@
-"""Handlers of deploy and the deployments commands."""
+"""The deployment commands: deploy and the deployments group."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 from ..cache import bulk_objects
 from ..errors import UsageError
 from ..presentation.confirm import confirm
-from ..presentation.forms import deploy_form
 from ..presentation.progress import StatusProgress
 from ..presentation.tables import deployments_frame, metrics_frame
 from ..results.deployments import KEY_ENV, accepted_text
+from ..rules import STATUSES, TYPES, capacity, deployment_name, model_format, version
 from ..steps import NextStep
 from . import Outcome
 from .quota import deployments_all_accounts
+from .table import Argument, Kind, Output, command, group
 
 if TYPE_CHECKING:
     import argparse
@@ -35,11 +36,32 @@ def _shown(bar) -> Callable[[str], None] | None:
     return bar if bar.enabled else None
 
 
+@command(
+    "deploy", "deploy a base or custom model to an inference endpoint",
+    Argument("--name", "model name (custom first, then base)", kind=Kind.MODEL, metavar="MODEL",
+             positional=True),
+    Argument("--deployment-name", kind=Kind.NEW_DEPLOYMENT, type=deployment_name,
+             metavar="NAME"),
+    Argument("--type", "pick base or custom when a name is in both", choices=TYPES),
+    Argument("--sku", "SKU, e.g. GlobalStandard (default: the model's default)", kind=Kind.SKU),
+    Argument("--capacity", "capacity units", type=capacity, metavar="N"),
+    Argument("--region", "region of the account to deploy in", kind=Kind.REGION, metavar="R"),
+    Argument("--version", "model version (default: the default one)", kind=Kind.VERSION,
+             type=version),
+    Argument("--model-format", "model.format to send (default: the catalog's; FireworksCustom "
+             "for custom models)", kind=Kind.MODEL_FORMAT, type=model_format, metavar="F"),
+    Argument("--no-wait", "return at once (status Creating)", action="store_true"),
+    Argument("--no-progress", "no progress bar", action="store_true"),
+    output=Output.STORE,
+)  # fmt: skip
 def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
+
     missing = [flag for flag, value in (("--name", args.name),
                ("--deployment-name", args.deployment_name)) if not value]  # fmt: skip
     if missing:
         if not args.name and not args.deployment_name and app.interactive_forms():
+            from ..presentation.forms import deploy_form  # lazy: it loads the services
+
             return Outcome(value=deploy_form(app), message="")
         raise UsageError(
             f"deploy needs {' and '.join(missing)}: e.g. {{0}}.",
@@ -73,6 +95,23 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
     return Outcome(value=details, message=message, steps=tuple(steps))
 
 
+group("deployments", "list, show, scale and delete deployments")
+_DEPLOYMENT = Argument(
+    "--name", "deployment name", kind=Kind.DEPLOYMENT, required=True, metavar="NAME",
+    positional=True,
+)  # fmt: skip
+_NO_PROGRESS = Argument("--no-progress", "no progress bar", action="store_true")
+
+
+@command(
+    "deployments list", "deployments as a table",
+    Argument("--model", "only deployments of this model", kind=Kind.MODEL, metavar="M"),
+    Argument("--type", choices=(*TYPES, "all"), default="all"),
+    Argument("--status", choices=STATUSES),
+    Argument("--all-accounts", "deployments of every account in the subscription (account and "
+             "region columns)", action="store_true"),
+    output=Output.FORMAT,
+)  # fmt: skip
 def deployments_list(app: AzModels, args: argparse.Namespace) -> Outcome:
     if getattr(args, "all_accounts", False):
         return deployments_all_accounts(app, args)
@@ -83,6 +122,12 @@ def deployments_list(app: AzModels, args: argparse.Namespace) -> Outcome:
     return Outcome(value=frame, message=found.summary())
 
 
+@command(
+    "deployments show", "details, endpoint and last-24h metrics of a deployment",
+    _DEPLOYMENT,
+    Argument("--metrics", "return the hourly metrics DataFrame", action="store_true"),
+    output=Output.FORMAT,
+)  # fmt: skip
 def deployments_show(app: AzModels, args: argparse.Namespace) -> Outcome:
     if args.metrics:
         metrics = app.deployments.metrics(args.name)
@@ -98,6 +143,14 @@ def deployments_show(app: AzModels, args: argparse.Namespace) -> Outcome:
     return Outcome(value=app.deployments.show(args.name))
 
 
+@command(
+    "deployments scale", "change a deployment's capacity",
+    _DEPLOYMENT,
+    Argument("--capacity", type=capacity, required=True, metavar="N"),
+    Argument("--no-wait", action="store_true"),
+    _NO_PROGRESS,
+    output=Output.STORE,
+)  # fmt: skip
 def deployments_scale(app: AzModels, args: argparse.Namespace) -> Outcome:
     current = app.deployments.settled(args.name)  # a scale in flight is waited for
     app.deployments.check_capacity(current, args.capacity)  # refusals stay one line
@@ -113,6 +166,12 @@ def deployments_scale(app: AzModels, args: argparse.Namespace) -> Outcome:
     return Outcome(value=report.deployment, message=report.summary(), show_value=False)
 
 
+@command(
+    "deployments delete", "delete a deployment (the model stays)",
+    _DEPLOYMENT,
+    Argument("--force", "do not ask for confirmation", action="store_true"),
+    _NO_PROGRESS,
+)  # fmt: skip
 def deployments_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
     deployment = app.deployments.get(args.name)
 
@@ -129,12 +188,21 @@ def deployments_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
     )
 
 
+@command(
+    "deployments key", "put the account's API key into $AZURE_AI_API_KEY (for the Try it snippets)",
+    Argument("--name", "the deployment to call", kind=Kind.DEPLOYMENT, required=True,
+             metavar="NAME", positional=True),
+    description="Put the account's API key into the environment variable AZURE_AI_API_KEY of "
+    "this Python process (the notebook's kernel), where the deployment card's Try it snippets "
+    "read it. The key itself is never shown.",
+)  # fmt: skip
 def deployments_key(app: AzModels, args: argparse.Namespace) -> Outcome:
     """The account key into this process's $AZURE_AI_API_KEY, where the Try it snippets read it.
 
     Never shown: a terminal cannot receive an environment variable from a child process, so the
     CLI refuses rather than print the secret."""
     import os
+
 
     if app.detach_sandbox:  # the CLI: a process that ends with this command
         raise UsageError(

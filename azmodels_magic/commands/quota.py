@@ -1,5 +1,5 @@
-"""Handlers of quota, regions, accounts list, `connect --account` and
-`deployments list --all-accounts`."""
+"""The quota commands: quota, regions, accounts list; and the handlers of `connect --account`
+and `deployments list --all-accounts`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from ..presentation.quota_views import (
     quota_frame,
     regions_frame,
 )
+from ..rules import capacity, version
 from ..wording import plural
 from . import Outcome, aligned_lines
+from .table import Argument, Kind, Output, command, group
 
 if TYPE_CHECKING:
     import argparse
@@ -27,6 +29,15 @@ def quota_service(app: AzModels) -> QuotaService:
     return app.quota
 
 
+@command(
+    "quota", "quota per region: used, limit and what is left per usage name",
+    Argument("--region", "regions to show (default: the connected account's)",
+             kind=Kind.REGION, dest="regions", nargs="+", action="extend", metavar="R"),
+    Argument("--all-regions", "every region of the subscription", action="store_true"),
+    Argument("--model", "only usages of this model", kind=Kind.BASE_MODEL, metavar="M"),
+    Argument("--sku", "only usages of this SKU, e.g. GlobalStandard", metavar="S"),
+    output=Output.FORMAT,
+)  # fmt: skip
 def quota(app: AzModels, args: argparse.Namespace) -> Outcome:
     if args.regions and args.all_regions:
         raise UsageError("quota takes --region or --all-regions, not both.")
@@ -39,6 +50,16 @@ def quota(app: AzModels, args: argparse.Namespace) -> Outcome:
     return Outcome(value=quota_frame(report.usages), message=message)
 
 
+@command(
+    "regions", "where a base model can be deployed: capacity and your quota",
+    Argument("--name", "base model name", kind=Kind.BASE_MODEL, required=True, metavar="MODEL",
+             positional=True),
+    Argument("--version", "model version (default: the default one)", kind=Kind.VERSION,
+             type=version),
+    Argument("--sku", "only this SKU", kind=Kind.SKU, metavar="S"),
+    Argument("--capacity", "the capacity you need", type=capacity, metavar="N"),
+    output=Output.FORMAT,
+)  # fmt: skip
 def regions(app: AzModels, args: argparse.Namespace) -> Outcome:
     model, options = quota_service(app).regions(
         args.name, version=args.version, sku=args.sku, capacity=args.capacity
@@ -64,6 +85,12 @@ def regions(app: AzModels, args: argparse.Namespace) -> Outcome:
     return Outcome(value=regions_frame(options), message=message)
 
 
+group("accounts", "the AI Services / OpenAI accounts of the subscription")
+
+
+@command(
+    "accounts list", "accounts with their region, projects and deployments", output=Output.FORMAT
+)
 def accounts_list(app: AzModels, args: argparse.Namespace) -> Outcome:
     summaries = quota_service(app).account_summaries()
     current = app.connection.arm.account.lower()

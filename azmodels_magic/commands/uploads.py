@@ -1,18 +1,18 @@
-"""Handlers of upload, delete, update and the uploads commands."""
+"""The upload commands: upload, delete, update and the uploads group."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from ..errors import ConflictError
-from ..journal import check_uploads_dir
 from ..presentation.confirm import confirm
-from ..presentation.outcomes import upload_done, upload_steps
 from ..presentation.progress import ByteProgress
 from ..presentation.tables import uploads_frame
 from ..presentation.text import clean
+from ..rules import FORMATS, WEIGHT_TYPES, fraction, model_name, positive_int, tag, tag_key, version
 from ..steps import NextStep
 from . import Outcome
+from .table import Argument, Kind, Output, command, group
 
 if TYPE_CHECKING:
     import argparse
@@ -21,7 +21,38 @@ if TYPE_CHECKING:
     from ..results.uploads import UploadStatus
 
 
+@command(
+    "upload", "upload weights (file or folder) and register a custom model",
+    Argument("--source", "weights file or model folder", kind=Kind.LOCAL_PATH, required=True,
+             metavar="PATH"),
+    Argument("--name", "custom model name", type=model_name, required=True, metavar="NAME",
+             positional=True),
+    Argument("--format", "expected weights format (checked against the bytes)",
+             choices=FORMATS, dest="weights_format"),
+    Argument("--description", "free text", default=""),
+    Argument("--tags", "tags", type=tag, nargs="+", default=[], metavar="K=V"),
+    Argument("--version", "version (default 1)", type=version, default="1"),
+    Argument("--overwrite", "replace an existing version", action="store_true"),
+    Argument("--no-progress", "no progress bar", action="store_true"),
+    Argument("--dry-run", "show the plan, change nothing", action="store_true"),
+    Argument("--base-model", "the base model these weights derive from: a catalog name or an "
+             "azureml://registries/... id (required unless --weight-type DraftModel)",
+             kind=Kind.BASE_MODEL, metavar="M"),
+    Argument("--weight-type", choices=WEIGHT_TYPES, default="FullWeight"),
+    Argument("--lora-rank", "LoRA rank (r)", type=positive_int, metavar="N"),
+    Argument("--lora-alpha", "LoRA alpha", type=positive_int, metavar="N"),
+    Argument("--lora-target-modules", "modules the LoRA adapts", nargs="+", metavar="M"),
+    Argument("--lora-dropout", "LoRA dropout, 0 to 1", type=fraction, metavar="F"),
+    Argument("--publisher", "publisher id (catalogInfo.publisherId)", metavar="P"),
+    Argument("--force", "replace a version a deployment uses", action="store_true"),
+    Argument("--follow-symlinks", "upload what links leading outside the folder point at, "
+             "and symlinked folders", action="store_true"),
+    output=Output.STORE,
+)  # fmt: skip
 def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
+    from ..journal import check_uploads_dir  # lazy: the journal loads the blob client
+    from ..presentation.outcomes import upload_done, upload_steps  # lazy: loads the services
+
     tags = dict(args.tags)
     if args.dry_run:
         plan = app.uploads.plan(
@@ -57,6 +88,15 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
     )
 
 
+@command(
+    "delete", "delete a custom model version (and its weights)",
+    Argument("--name", "custom model name", kind=Kind.CUSTOM_MODEL, required=True,
+             metavar="NAME", positional=True),
+    Argument("--version", "version (default: the only or latest one)", kind=Kind.VERSION,
+             type=version),
+    Argument("--keep-weights", "keep the uploaded blobs", action="store_true"),
+    Argument("--force", "do not ask for confirmation", action="store_true"),
+)  # fmt: skip
 def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
     model = app.models.resolve_custom(args.name, args.version)
     app.models._refuse_if_uploading(model)  # before asking for a confirmation
@@ -86,6 +126,16 @@ def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
     )
 
 
+@command(
+    "update", "change a custom model's description or tags",
+    Argument("--name", "custom model name", kind=Kind.CUSTOM_MODEL, type=model_name,
+             required=True, metavar="NAME", positional=True),
+    Argument("--version", kind=Kind.VERSION, type=version, required=True),
+    Argument("--description", "new description"),
+    Argument("--set-tag", type=tag, nargs="+", default=[], metavar="K=V"),
+    Argument("--remove-tag", type=tag_key, nargs="+", default=[], metavar="K"),
+    output=Output.STORE,
+)  # fmt: skip
 def update(app: AzModels, args: argparse.Namespace) -> Outcome:
     model = app.models.update(
         args.name,
@@ -103,6 +153,20 @@ def update(app: AzModels, args: argparse.Namespace) -> Outcome:
     )
 
 
+group("uploads", "uploads known to this machine (resumable ones too)")
+# The upload's name/version, as `--path` or as a bare word (its dest is not `path`, which is the
+# parsed command's words).
+_UPLOAD_PATH = Argument(
+    "--path", "name/version, e.g. my-model/1", kind=Kind.UPLOAD_PATH, dest="upload_path",
+    required=True, metavar="NAME/VERSION", positional=True,
+)  # fmt: skip
+
+
+@command(
+    "uploads list", "uploads in this machine's journal, merged with the registry",
+    Argument("--prefix", "only names starting with P", metavar="P"),
+    output=Output.FORMAT,
+)  # fmt: skip
 def uploads_list(app: AzModels, args: argparse.Namespace) -> Outcome:
     rows = app.uploads.status(prefix=args.prefix)
     frame = uploads_frame(rows)
@@ -122,14 +186,25 @@ def uploads_list(app: AzModels, args: argparse.Namespace) -> Outcome:
     return Outcome(value=frame, message=message, steps=steps)
 
 
+@command("uploads show", "one upload", _UPLOAD_PATH, output=Output.FORMAT)
 def uploads_show(app: AzModels, args: argparse.Namespace) -> Outcome:
     return Outcome(value=app.uploads.status_of(args.upload_path))
 
 
+@command("uploads delete", "forget a stale upload and remove its staged blobs", _UPLOAD_PATH)
 def uploads_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
     return Outcome(message=app.uploads.forget(args.upload_path).text(_notebook))
 
 
+@command(
+    "uploads prune",
+    "remove orphaned storage: slots never registered, replaced versions' weights",
+    Argument("--dry-run", "list what would be removed; change nothing", action="store_true"),
+    description="Remove the storage this machine's upload journals know nothing uses any more "
+    "(`uploads list` shows it as orphaned). Only what this machine's journals know of can be "
+    "found: Azure gives no listing of a project's storage. Removing needs the upload slot's "
+    "credential; what cannot be removed is listed as left, with why.",
+)  # fmt: skip
 def uploads_prune(app: AzModels, args: argparse.Namespace) -> Outcome:
     report = app.uploads.prune(dry_run=args.dry_run)
     return Outcome(value=report, message=report.summary(), show_value=False)

@@ -46,11 +46,12 @@ commands = st.builds(
 
 
 def parse_or_our_error(argv) -> None:
-    try:
-        grammar.parse(argv)
-    except AzModelsError as exc:  # UsageError, HelpRequested, ValidationError...
-        assert str(exc).strip() or type(exc).__name__ == "HelpRequested"
-    # anything else (SystemExit, TypeError, ...) fails the test with its traceback
+    for stores_results in (True, False):  # the notebook's grammar and the terminal's (no -o)
+        try:
+            grammar.parse(argv, stores_results=stores_results)
+        except AzModelsError as exc:  # UsageError, HelpRequested, ValidationError...
+            assert str(exc).strip() or type(exc).__name__ == "HelpRequested"
+        # anything else (SystemExit, TypeError, ...) fails the test with its traceback
 
 
 @SETTINGS
