@@ -55,7 +55,6 @@ def _shown(bar) -> Callable[[str], None] | None:
     output=Output.STORE,
 )  # fmt: skip
 def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
-
     missing = [flag for flag, value in (("--name", args.name),
                ("--deployment-name", args.deployment_name)) if not value]  # fmt: skip
     if missing:
@@ -202,7 +201,6 @@ def deployments_key(app: AzModels, args: argparse.Namespace) -> Outcome:
     Never shown: a terminal cannot receive an environment variable from a child process, so the
     CLI refuses rather than print the secret."""
     import os
-
 
     if app.detach_sandbox:  # the CLI: a process that ends with this command
         raise UsageError(
