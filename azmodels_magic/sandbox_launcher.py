@@ -332,7 +332,7 @@ class SandboxProcess:
 
 
 def _state_path() -> Path:
-    from .journal import cache_dir  # lazy: the journal loads the blob client
+    from .uploadstate import cache_dir
 
     return cache_dir() / "sandbox.json"
 
@@ -347,7 +347,7 @@ def remember(info: SandboxInfo) -> None:
 
 def remembered() -> dict[str, Any] | None:
     """The detached sandbox noted by `remember`, if its process is still alive."""
-    from .journal import Shape, read_cache_json  # lazy: the journal loads the blob client
+    from .uploadstate import Shape, read_cache_json
 
     def shape(data: object) -> dict[str, Any]:
         note = Shape(data)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from azmodels_magic import journal as journal_module
-from azmodels_magic.clients.blob import MIB
-from azmodels_magic.journal import UploadJournal, cache_dir, journal_path
+from azmodels_magic.clients.blob import MIB, block_sizes_for
 from azmodels_magic.records import WeightFile
+from azmodels_magic.uploadstate import UploadJournal, cache_dir, journal_path
+from azmodels_magic.uploadstate import journal as journal_module
 
 SAS_URL = (
     "https://acct.blob.core.windows.net/c1?sv=2024-08-04&se=2030-01-01&sp=racwl&sig=SECRETSIG%3D"
@@ -49,7 +49,8 @@ def make(tmp_path: Path, key: str = "https://p|m|1", **overrides) -> UploadJourn
         "files": files,
     }
     options.update(overrides)
-    return UploadJournal.create(key, **options)
+    layout = block_sizes_for(options["files"], options["block_size"])  # the transfer's layout
+    return UploadJournal.create(key, block_sizes=layout, **options)
 
 
 def test_cache_dir_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ Design, and why:
   Their cost is the round trip, not the bytes: with many of them, up to 4 x the workers (at most
   32) send at once, and since the budget counts bytes, hundreds of small files fit where one
   block would. A folder of thousands of small files takes seconds, not minutes.
-- Resume. With a journal (azmodels_magic.journal), each staged block is recorded; a re-run asks
+- Resume. With a journal (uploadstate.journal), each staged block is recorded; a re-run asks
   the service which blocks it really holds (`get_block_list("all")`) and skips only blocks both
   journaled and present with the right size. Skipped blocks are still read to feed SHA-256:
   reading is cheap, sending is not, and the digest is always of the whole file. Each one is
@@ -63,7 +63,7 @@ from ..records import WeightFile
 from .storage import file_metadata, open_container, storage_error
 
 if TYPE_CHECKING:
-    from ..journal import UploadJournal
+    from ..uploadstate.journal import UploadJournal
 
 MIB = 1024 * 1024
 DEFAULT_BLOCK_SIZE = 8 * MIB
@@ -97,6 +97,11 @@ def block_size_for(size: int, base: int = DEFAULT_BLOCK_SIZE) -> int:
             )
         block = min(block * 2, MAX_BLOCK_SIZE)
     return block
+
+
+def block_sizes_for(files: Sequence[WeightFile], base: int) -> dict[str, int]:
+    """Each file's block size (relative path -> bytes): the layout a journal records."""
+    return {f.relative: block_size_for(f.size, base) for f in files}
 
 
 def file_blocks(size: int, base: int) -> tuple[int, int]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import ConflictError
-from ..journal import check_uploads_dir
 from ..presentation.confirm import confirm
 from ..presentation.outcomes import upload_done, upload_steps
 from ..presentation.progress import ByteProgress
 from ..presentation.tables import uploads_frame
 from ..presentation.text import clean
 from ..steps import NextStep
+from ..uploadstate import check_uploads_dir
 from . import Outcome
 
 if TYPE_CHECKING:

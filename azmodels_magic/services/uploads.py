@@ -14,7 +14,7 @@ slot asked for under a staging version, while the old registration stays. Only o
 byte is committed and verified does the swap happen: a ReplaceIntent (journal.py) is written
 first, then the old registration is deleted and the new one registered. A process that dies
 inside that short window leaves the note, and the next command, any command, finishes the swap
-or puts the old registration back (`recover`).
+or puts the old registration back (`UploadService.recover`, crash recovery's one entry point).
 
 One process at a time per upload (UploadLock): a second upload of the same name and version on
 this machine is refused before it asks for a slot, so it leaves nothing behind.
@@ -37,6 +37,7 @@ from ..clients.blob import (
     MIB,
     BlobTransfer,
     UploadResult,
+    block_sizes_for,
     file_blocks,
     file_sha256,
 )
@@ -51,13 +52,13 @@ from ..errors import (
     ValidationError,
 )
 from ..http.operation import poll_until
-from ..journal import Leftover, ReplaceIntent, UploadJournal, UploadLock, same_location
-from ..journal import upload_key as journal_key
 from ..records import META_PREFIX, CustomModel, Displayable, WeightFile
 from ..redaction import get_logger, strip_query
 from ..rules import suggest_deployment_name
 from ..sizes import human_rate, human_size
 from ..steps import NextStep, Syntax, fill, plain
+from ..uploadstate import Leftover, ReplaceIntent, UploadJournal, UploadLock, same_location
+from ..uploadstate import upload_key as journal_key
 from ..weights import collect_files, inspect_source
 from .upload_sources import check_source, escaped
 
@@ -830,6 +831,7 @@ class UploadService:
             container_url=slot.blob_uri,
             block_size=plan.block_size,
             files=plan.info.files,
+            block_sizes=block_sizes_for(plan.info.files, plan.block_size),
             slot_version=slot_version,
             base_model=prepared.base_model,
             weight_type=prepared.weight_type,
@@ -949,42 +951,38 @@ class UploadService:
 
     # -- replacements interrupted by a crash ----------------------------------------------------
 
-    def settle(self, name: str) -> bool:
-        """Deal with interrupted replacements of model `name` (see `recover`); whether there
-        were any. One directory listing when there are none."""
-        prefix = _project_prefix(self.connection)
-        pending = [
-            i for i in ReplaceIntent.list_all() if i.name == name and i.key.startswith(prefix)
-        ]
-        if not pending:
-            return False
-        self.recover()
-        return True
+    def recover(self, name: str | None = None) -> list[str]:
+        """Crash recovery, its one entry point: finish, or roll back, the replacements
+        (`upload --overwrite`) a killed process left between deleting the old registration and
+        registering the new one (see ReplaceIntent), in this project; of model `name` only,
+        when given. Returns one sentence per replacement dealt with (empty when none was).
 
-    def recover(self) -> list[str]:
-        """Finish, or roll back, replacements a killed process left between deleting the old
-        registration and registering the new one (see ReplaceIntent). One sentence per
-        replacement dealt with. Replacements whose upload still runs are left alone, and one
-        that cannot be settled now (the service unreachable) waits for the next command."""
-        intents = ReplaceIntent.list_all()
-        if not intents:
-            return []
-        prefix = _project_prefix(self.connection)
+        Costs one directory listing when nothing is pending. Never raises for what cannot be
+        done now (the service unreachable, the cache folder unreadable): a warning says so and
+        the next command tries again. Replacements whose upload still runs are left alone (it
+        finishes its swap itself)."""
         done: list[str] = []
-        for intent in intents:
-            if not intent.key.startswith(prefix):
-                continue
-            lock = UploadLock(intent.key, "recover")
-            if not lock.acquire():
-                continue  # its upload is still running: it finishes the swap itself
-            with lock:
-                try:
-                    done.append(self._recover_one(intent))
-                except AzModelsError as exc:
-                    get_logger(__name__).warning(
-                        "The interrupted replacement of '%s' version %s is still pending: %s",
-                        intent.name, intent.version, exc,
-                    )  # fmt: skip
+        try:
+            intents = ReplaceIntent.list_all()
+            if not intents:
+                return done
+            prefix = _project_prefix(self.connection)
+            for intent in intents:
+                if not intent.key.startswith(prefix) or name not in (None, intent.name):
+                    continue
+                lock = UploadLock(intent.key, "recover")
+                if not lock.acquire():
+                    continue  # its upload is still running: it finishes the swap itself
+                with lock:
+                    try:
+                        done.append(self._recover_one(intent))
+                    except AzModelsError as exc:
+                        get_logger(__name__).warning(
+                            "The interrupted replacement of '%s' version %s is still pending: %s",
+                            intent.name, intent.version, exc,
+                        )  # fmt: skip
+        except (AzModelsError, OSError) as exc:  # the cache folder unusable: the next command
+            get_logger(__name__).warning("An interrupted replacement is still pending: %s", exc)
         return done
 
     def _recover_one(self, intent) -> str:

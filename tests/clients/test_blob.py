@@ -23,13 +23,14 @@ from azmodels_magic.clients.blob import (
     MIB,
     BlobTransfer,
     block_size_for,
+    block_sizes_for,
     default_workers,
 )
 from azmodels_magic.errors import UploadError
 from azmodels_magic.http.backoff import TransportSettings
-from azmodels_magic.journal import UploadJournal
 from azmodels_magic.records import WeightFile
 from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, Azurite
+from azmodels_magic.uploadstate import UploadJournal
 
 azure_blob = pytest.importorskip("azure.storage.blob")
 REPO = Path(__file__).resolve().parents[2]
@@ -104,6 +105,7 @@ def new_journal(key: str, files: list[WeightFile], url: str, block_size: int) ->
         container_url=url,
         block_size=block_size,
         files=files,
+        block_sizes=block_sizes_for(files, block_size),
     )
 
 
@@ -286,7 +288,7 @@ CHILD = """
 import os, time
 from pathlib import Path
 from azmodels_magic.clients.blob import BlobTransfer
-from azmodels_magic.journal import UploadJournal
+from azmodels_magic.uploadstate import UploadJournal
 from azmodels_magic.records import WeightFile
 
 path = Path(os.environ["SRC"])
