@@ -15,8 +15,9 @@ from ..records import BASE, CUSTOM, META_PREFIX, BaseModel, CustomModel, Deploym
 from ..redaction import redact
 from ..steps import NextStep, Syntax, plain
 from ..uploadstate import UploadJournal, UploadLock, same_location
+from ..uploadstate.keys import key_for
+from ..uploadstate.lock import busy_error
 from ..wording import did_you_mean, plural
-from .uploads import busy_error, key_for
 
 if TYPE_CHECKING:
     from ..clients.storage import StoredFile

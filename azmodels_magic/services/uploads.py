@@ -11,7 +11,7 @@ failure keeps the journal for a re-run.
 Replacing a version (--overwrite) keeps a registered version at every instant, even through a
 kill -9. The service gives no upload slot for an existing version, so the new weights go to a
 slot asked for under a staging version, while the old registration stays. Only once every new
-byte is committed and verified does the swap happen: a ReplaceIntent (journal.py) is written
+byte is committed and verified does the swap happen: a ReplaceIntent (uploadstate) is written
 first, then the old registration is deleted and the new one registered. A process that dies
 inside that short window leaves the note, and the next command, any command, finishes the swap
 or puts the old registration back (`UploadService.recover`, crash recovery's one entry point).
@@ -56,11 +56,12 @@ from ..records import META_PREFIX, CustomModel, Displayable, WeightFile
 from ..redaction import get_logger, strip_query
 from ..rules import suggest_deployment_name
 from ..sizes import human_rate, human_size
+from ..sources.local import LocalSource, escaped
 from ..steps import NextStep, Syntax, fill, plain
 from ..uploadstate import Leftover, ReplaceIntent, UploadJournal, UploadLock, same_location
-from ..uploadstate import upload_key as journal_key
-from ..weights import collect_files, inspect_source
-from .upload_sources import check_source, escaped
+from ..uploadstate.keys import key_for
+from ..uploadstate.lock import busy_error
+from ..weights import inspect_source
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -339,36 +340,9 @@ def _removed(item: Pruned) -> Pruned:
     return Pruned(item.path, item.storage, item.reason, removed=True)
 
 
-def upload_key(
-    project_endpoint: str, name: str, version: str, *, sandbox_dir: str | None = None
-) -> str:
-    """The journal key of an upload (port-free: see journal.upload_key)."""
-    return journal_key(project_endpoint, name, version, sandbox_dir=sandbox_dir)
-
-
-def key_for(connection: Connection, name: str, version: str) -> str:
-    """The journal key of name/version in the project `connection` reaches."""
-    sandbox_dir = getattr(connection, "sandbox_dir", None)
-    return upload_key(connection.config.project_endpoint, name, version, sandbox_dir=sandbox_dir)
-
-
 def _project_prefix(connection: Connection) -> str:
     """What every journal key of the project `connection` reaches starts with."""
     return key_for(connection, "", "")[:-1]  # "<project>|"
-
-
-def busy_error(key: str, name: str, version: str) -> ConflictError:
-    """The refusal when another process holds the upload of name/version on this machine."""
-    holder = UploadLock.holder(key)
-    who = f" (process {holder.pid}, since {holder.since})" if holder and holder.pid else ""
-    if holder is not None and holder.action == "replace":
-        what = f"'{name}' version {version} is being replaced by another upload{who}"
-    else:
-        what = f"An upload of '{name}' version {version} is in progress{who}"
-    return ConflictError(
-        f"{what} on this machine: wait for it to finish, then try again.",
-        code="UploadInProgress",
-    )
 
 
 def _add_hint(
@@ -476,11 +450,11 @@ def _check_blob_sizes(files: tuple[WeightFile, ...], block_size: int) -> None:
             ) from None
 
 
-def _difference(journal: UploadJournal, files: tuple[WeightFile, ...]) -> str | None:
+def _difference(journal: UploadJournal, info: WeightsInfo) -> str | None:
     """What tells the files a finished journal stored from `files` (names, sizes, then the
     SHA-256 of the bytes now against the one recorded at commit); None when they are the same."""
     stored = {f.relative: f for f in journal.files}
-    current = {f.relative: f for f in files}
+    current = {f.relative: f for f in info.files}
     if extra := sorted(current.keys() - stored.keys()):
         return f"{escaped(extra[0])} was not among them"
     if missing := sorted(stored.keys() - current.keys()):
@@ -489,7 +463,8 @@ def _difference(journal: UploadJournal, files: tuple[WeightFile, ...]) -> str | 
         if file.size != stored[relative].size:
             return f"{escaped(relative)} has another size"
     for relative, file in sorted(current.items()):
-        if stored[relative].sha256 is None or file_sha256(file) != stored[relative].sha256:
+        recorded = stored[relative].sha256
+        if recorded is None or file_sha256(info.source, file) != recorded:
             return f"{escaped(relative)} holds other bytes"
     return None
 
@@ -574,10 +549,9 @@ class UploadService:
         rules.check(rules.model_name, name)
         rules.check(rules.version, version)
         rules.check_tags(tags)
-        skipped: list[str] = []
-        files = collect_files(source, follow_symlinks=follow_symlinks, skipped_folders=skipped)
-        links = check_source(source, follow_symlinks=follow_symlinks, files=files)  # local
-        info = inspect_source(source, declared_format=format, files=files)
+        local = LocalSource(source, follow_symlinks=follow_symlinks)
+        local.files()  # listed and checked (names, links) before any network call
+        info = inspect_source(local, declared_format=format)
         if any(m.name.lower() == name.lower() for m in self.models.catalog()):
             raise ConflictError(
                 f"'{name}' is the name of a base model in the catalog: base models cannot be "
@@ -597,7 +571,7 @@ class UploadService:
         ):
             # Every byte committed and registered, the note never written: but only these very
             # files may be answered for by it (another source under the same name is not).
-            differs = _difference(journal, info.files)
+            differs = _difference(journal, info)
             if differs is None:
                 finished = existing
             elif not overwrite:
@@ -629,8 +603,8 @@ class UploadService:
             block_size=journal.block_size if resumable else transfer.block_size,
             workers=transfer.max_workers,
             replaces=existing is not None,
-            links=links,
-            skipped=sorted(skipped),
+            links=local.links,
+            skipped=sorted(local.skipped_folders),
         )
         _check_blob_sizes(info.files, plan.block_size)  # before a slot is asked for
         if existing is not None:
@@ -826,7 +800,7 @@ class UploadService:
             prepared.key,
             name=name,
             version=version,
-            source=str(plan.info.source),
+            source=plan.info.source.display,
             pending_upload_id=slot.pending_upload_id,
             container_url=slot.blob_uri,
             block_size=plan.block_size,
@@ -848,6 +822,7 @@ class UploadService:
         """Every byte into the slot; each committed blob records its SHA-256 and size."""
         return prepared.transfer.upload(
             sas_url,
+            prepared.plan.info.source,
             prepared.plan.info.files,
             journal=journal,
             on_start=progress.start if progress else None,

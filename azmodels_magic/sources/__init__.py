@@ -33,6 +33,9 @@ class Source(Protocol):
 
     kind: str  # "local", "url", "blob", "hub"
     display: str  # how messages name it: never holds a secret (no SAS query, no token)
+    # A model's folder (a local folder, a container prefix, a hub repository), not one file:
+    # a folder may hold configs and tokenizers next to the weights, and its JSON is checked.
+    folder: bool
 
     def files(self) -> tuple[SourceFile, ...]:
         """Every file to upload, weights and the rest, sorted by relative path."""
@@ -40,6 +43,12 @@ class Source(Protocol):
 
     def open(self, file: SourceFile) -> BinaryIO:
         """A seekable binary reader of `file` (headers are read from it, digests computed)."""
+        ...
+
+    def check_unchanged(self, file: SourceFile, reader: BinaryIO) -> None:
+        """Raise UploadError when `file` changed while `reader` (from `open`) read it: called
+        after its last byte is read, before it may be committed (a source whose reads are
+        conditional on `version` may have nothing left to check)."""
         ...
 
     def copy_url(self, file: SourceFile) -> str | None:

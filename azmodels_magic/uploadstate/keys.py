@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from ..redaction import strip_query
@@ -66,3 +67,17 @@ def normalize_key(key: str) -> str:
 
 def key_hash(key: str) -> str:
     return hashlib.sha256(normalize_key(key).encode("utf-8")).hexdigest()
+
+
+class _Reaches(Protocol):
+    """What names the project a connection reaches (a `connection.Connection`)."""
+
+    config: Any  # its `project_endpoint`
+    sandbox_dir: str | None
+
+
+def key_for(connection: _Reaches, name: str, version: str) -> str:
+    """The key of name/version in the project `connection` reaches."""
+    return upload_key(
+        connection.config.project_endpoint, name, version, sandbox_dir=connection.sandbox_dir
+    )

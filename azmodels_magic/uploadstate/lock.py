@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ValidationError
+from ..errors import ConflictError, ValidationError
 from .folders import BAD_CONTENT, now, uploads_dir
 from .keys import key_hash
 
@@ -137,3 +137,17 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def busy_error(key: str, name: str, version: str) -> ConflictError:
+    """The refusal when another process holds the upload of name/version on this machine."""
+    holder = UploadLock.holder(key)
+    who = f" (process {holder.pid}, since {holder.since})" if holder and holder.pid else ""
+    if holder is not None and holder.action == "replace":
+        what = f"'{name}' version {version} is being replaced by another upload{who}"
+    else:
+        what = f"An upload of '{name}' version {version} is in progress{who}"
+    return ConflictError(
+        f"{what} on this machine: wait for it to finish, then try again.",
+        code="UploadInProgress",
+    )

@@ -12,7 +12,6 @@ parser is bounded in depth, counts and sizes (a hostile header is "malformed", n
 from __future__ import annotations
 
 from .detect import detect_format
-from .files import collect_files
 from .safetensors import SAFETENSORS_SIZES
 from .source import SUPPORTED_FORMATS, WeightsInfo, inspect_source
 
@@ -20,7 +19,6 @@ __all__ = [
     "SAFETENSORS_SIZES",
     "SUPPORTED_FORMATS",
     "WeightsInfo",
-    "collect_files",
     "detect_format",
     "inspect_source",
 ]

@@ -23,8 +23,8 @@ from reliability_support import (
     upload_line,
 )
 
-from azmodels_magic.services.uploads import UploadService, upload_key
-from azmodels_magic.uploadstate import ReplaceIntent, UploadJournal
+from azmodels_magic.services.uploads import UploadService
+from azmodels_magic.uploadstate import ReplaceIntent, UploadJournal, upload_key
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
