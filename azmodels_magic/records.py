@@ -59,6 +59,14 @@ class WeightFile:
     size: int  # bytes
     mtime_ns: int  # with path and size, the identity a resumed upload checks
 
+    # As a `sources.SourceFile` (a local source's files are these): nothing declared (the
+    # digest is computed while uploading), and the mtime is what changes with the bytes.
+    declared_sha256 = None
+
+    @property
+    def version(self) -> str:
+        return str(self.mtime_ns)
+
 
 @dataclass(frozen=True)
 class CapacityRange:

@@ -80,6 +80,22 @@ def test_create_load_round_trip(cache: Path, tmp_path: Path) -> None:
     assert UploadJournal.load("another key") is None
 
 
+def test_a_journal_of_the_mtime_format_still_resumes(cache: Path, tmp_path: Path) -> None:
+    files = [weight(tmp_path, "model.safetensors", 3000), weight(tmp_path, "sub/config.json", 10)]
+    journal = make(tmp_path, files=files)
+    journal.mark_staged("model.safetensors", "00000-00000000", "d" * 32)
+    journal.flush()
+    data = json.loads(journal.path.read_text())
+    for entry in data["files"]:  # format 2 named a file's identity by its mtime, no version
+        entry["mtime_ns"] = int(entry.pop("version"))
+    data["format"] = 2
+    journal.path.write_text(json.dumps(data))
+    loaded = UploadJournal.load("https://p|m|1")
+    assert loaded is not None  # not set aside
+    assert loaded.matches(files)
+    assert loaded.file("model.safetensors").block_ids == ["00000-00000000"]
+
+
 def test_never_writes_the_sas(cache: Path, tmp_path: Path) -> None:
     journal = make(tmp_path)
     journal.mark_staged("model.safetensors", "00000-00000000")

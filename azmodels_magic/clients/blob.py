@@ -63,7 +63,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import AzModelsError, UploadError
 from ..http.backoff import TransportSettings
-from ..records import WeightFile
 from .storage import file_metadata, open_container, storage_error
 
 if TYPE_CHECKING:
@@ -104,7 +103,7 @@ def block_size_for(size: int, base: int = DEFAULT_BLOCK_SIZE) -> int:
     return block
 
 
-def block_sizes_for(files: Sequence[WeightFile], base: int) -> dict[str, int]:
+def block_sizes_for(files: Sequence[SourceFile], base: int) -> dict[str, int]:
     """Each file's block size (relative path -> bytes): the layout a journal records."""
     return {f.relative: block_size_for(f.size, base) for f in files}
 
@@ -159,7 +158,7 @@ class _Plan:
     """One file's transfer plan (and, while it runs, its completion state)."""
 
     index: int
-    file: WeightFile
+    file: SourceFile
     block_size: int
     ids: list[str]  # every block id in order; empty for a single put
     skip: set[int] = field(default_factory=set)  # block indexes already on the service
@@ -252,7 +251,7 @@ class BlobTransfer:
         self,
         sas_url: str,
         source: Source,
-        files: Sequence[WeightFile],
+        files: Sequence[SourceFile],
         *,
         journal: UploadJournal | None = None,
         on_start: Callable[[int], None] | None = None,
@@ -333,7 +332,7 @@ class BlobTransfer:
     # ---------------------------------------------------------------- planning
 
     def _plan(
-        self, index: int, file: WeightFile, base: int, journal: UploadJournal | None
+        self, index: int, file: SourceFile, base: int, journal: UploadJournal | None
     ) -> _Plan:
         if journal is not None:
             # The caller checked the journal is of these files (UploadJournal.matches); each
@@ -342,7 +341,7 @@ class BlobTransfer:
                 entry = journal.file(file.relative)
             except KeyError:
                 raise _changed_since_journaled() from None
-            if (entry.size, entry.mtime_ns) != (file.size, file.mtime_ns):
+            if (entry.size, entry.version) != (file.size, file.version):
                 raise _changed_since_journaled()
             size = entry.block_size
             count = 0 if file.size <= base else -(-file.size // size)
@@ -586,7 +585,7 @@ class BlobTransfer:
         plan.sha256 = digest.hexdigest()
 
     @staticmethod
-    def _check_length(file: WeightFile, data: bytes, expected: int) -> None:
+    def _check_length(file: SourceFile, data: bytes, expected: int) -> None:
         if len(data) != expected:
             raise UploadError(f"{file.relative} shrank while it was read; run again.")
 

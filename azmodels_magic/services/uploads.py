@@ -52,7 +52,7 @@ from ..errors import (
     ValidationError,
 )
 from ..http.operation import poll_until
-from ..records import META_PREFIX, CustomModel, Displayable, WeightFile
+from ..records import META_PREFIX, CustomModel, Displayable
 from ..redaction import get_logger, strip_query
 from ..rules import suggest_deployment_name
 from ..sizes import human_rate, human_size
@@ -66,6 +66,7 @@ from ..weights import inspect_source
 if TYPE_CHECKING:
     from ..connection import Connection
     from ..progress_protocol import TransferProgress
+    from ..sources import SourceFile
     from ..weights import WeightsInfo
     from .models import ModelService
 
@@ -436,7 +437,7 @@ def tree_digest(digests: dict[str, str]) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
-def _check_blob_sizes(files: tuple[WeightFile, ...], block_size: int) -> None:
+def _check_blob_sizes(files: tuple[SourceFile, ...], block_size: int) -> None:
     """Refuse a file larger than one block blob can hold (50,000 blocks of 4,000 MiB)."""
     for file in files:
         try:

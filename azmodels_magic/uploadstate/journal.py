@@ -26,15 +26,17 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..records import WeightFile
 from ..redaction import strip_query
 from .folders import Shape, atomic_write, now, read_cache_json, uploads_dir, write_in_cache
 from .keys import key_hash, normalize_key
 
+if TYPE_CHECKING:
+    from ..sources import SourceFile
+
 STATUSES = ("uploading", "uploaded", "registered", "failed")
-_FORMAT = 2  # 2: block digests, port-free keys
+_FORMAT = 3  # 2: block digests, port-free keys; 3: a file's version (was its mtime_ns)
 # Staged-block writes are throttled: at most one per interval, or one per this many blocks.
 SAVE_INTERVAL = 0.5
 SAVE_EVERY_BLOCKS = 64
@@ -94,7 +96,9 @@ def _journal_shape(data: object) -> dict[str, Any]:
             raise ValueError(f"file {relative[:80]!r} appears twice")
         seen.add(relative)
         f.get("size", int)
-        f.get("mtime_ns", int)
+        f.get("version", str, required=False)
+        if "version" not in entry:
+            f.get("mtime_ns", int)  # a journal of format 2: a local file's mtime
         f.get("block_size", int, required=False)
         f.get("committed", bool, required=False)
         f.get("sha256", str, required=False)
@@ -113,7 +117,7 @@ class JournalFile:
 
     relative: str
     size: int
-    mtime_ns: int
+    version: str | None  # the source's `SourceFile.version` when journaled (locally: the mtime)
     block_size: int  # the per-file block size (the journal's, grown for very large files)
     block_ids: list[str] = field(default_factory=list)  # staged so far (SDK-level ids)
     committed: bool = False
@@ -192,7 +196,7 @@ class UploadJournal:
         pending_upload_id: str | None,
         container_url: str,
         block_size: int,
-        files: Sequence[WeightFile],
+        files: Sequence[SourceFile],
         block_sizes: Mapping[str, int],
         slot_version: str | None = None,
         base_model: str | None = None,
@@ -204,7 +208,7 @@ class UploadJournal:
             f.relative: JournalFile(
                 relative=f.relative,
                 size=f.size,
-                mtime_ns=f.mtime_ns,
+                version=f.version,
                 block_size=block_sizes[f.relative],
             )
             for f in files
@@ -255,7 +259,7 @@ class UploadJournal:
             f["relative"]: JournalFile(
                 relative=f["relative"],
                 size=f["size"],
-                mtime_ns=f["mtime_ns"],
+                version=f["version"] if "version" in f else str(f["mtime_ns"]),
                 block_size=f.get("block_size") or data["block_size"],
                 block_ids=list(f.get("block_ids") or []),
                 committed=bool(f.get("committed")),
@@ -284,12 +288,12 @@ class UploadJournal:
 
     # ---------------------------------------------------------------- queries
 
-    def matches(self, files: Iterable[WeightFile]) -> bool:
-        """True when `files` are exactly the journaled ones (same relative, size and mtime_ns):
+    def matches(self, files: Iterable[SourceFile]) -> bool:
+        """True when `files` are exactly the journaled ones (same relative, size and version):
         a changed source must restart, never mix old blocks with new bytes."""
         with self._lock:
-            current = {f.relative: (f.size, f.mtime_ns) for f in files}
-            journaled = {r: (f.size, f.mtime_ns) for r, f in self._files.items()}
+            current = {f.relative: (f.size, f.version) for f in files}
+            journaled = {r: (f.size, f.version) for r, f in self._files.items()}
             return current == journaled
 
     def file(self, relative: str) -> JournalFile:
@@ -300,7 +304,7 @@ class UploadJournal:
             return JournalFile(
                 relative=entry.relative,
                 size=entry.size,
-                mtime_ns=entry.mtime_ns,
+                version=entry.version,
                 block_size=entry.block_size,
                 block_ids=sorted(staged),
                 committed=entry.committed,
@@ -413,7 +417,7 @@ class UploadJournal:
                     {
                         "relative": f.relative,
                         "size": f.size,
-                        "mtime_ns": f.mtime_ns,
+                        "version": f.version,
                         "block_size": f.block_size,
                         "block_ids": sorted(self._staged[r]),
                         "block_digests": {b: d for b, d in self._staged[r].items() if d},

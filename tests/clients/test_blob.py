@@ -132,6 +132,22 @@ def test_block_size_grows_in_powers_of_two_up_to_the_limit() -> None:
 # ------------------------------------------------------------------------- transfers
 
 
+def test_a_source_copied_server_side_is_refused_before_anything_is_sent(
+    azurite: Azurite, service, tmp_path: Path
+) -> None:
+    container, url = sas_url(azurite, service)
+    file = write(tmp_path, "model.bin", 600 * KIB)
+
+    class Remote(LocalSource):  # hands a URL: its blocks would be staged from it (not built)
+        def copy_url(self, file) -> str:
+            return "https://example.invalid/model.bin"
+
+    with pytest.raises(UploadError) as caught:
+        BlobTransfer(block_size=256 * KIB).upload(url, Remote(tmp_path), [file])
+    assert "server side" in str(caught.value)
+    assert list(service.get_container_client(container).list_blobs()) == []
+
+
 def test_single_small_file(azurite: Azurite, service, tmp_path: Path) -> None:
     container, url = sas_url(azurite, service)
     file = write(tmp_path, "config.json", 1234)
