@@ -341,6 +341,15 @@ def _removed(item: Pruned) -> Pruned:
     return Pruned(item.path, item.storage, item.reason, removed=True)
 
 
+def open_source(source: str | os.PathLike[str], *, follow_symlinks: bool) -> LocalSource:
+    """The source an upload's `source` names, its files listed and checked before any network
+    call. A local file or folder today; a remote source (a URL, another blob, a hub) is one
+    more module of `sources`, chosen here from the text, and the rest of the path is the same."""
+    local = LocalSource(source, follow_symlinks=follow_symlinks)
+    local.files()  # names and links checked here: no slot is asked for a refused folder
+    return local
+
+
 def _project_prefix(connection: Connection) -> str:
     """What every journal key of the project `connection` reaches starts with."""
     return key_for(connection, "", "")[:-1]  # "<project>|"
@@ -550,8 +559,7 @@ class UploadService:
         rules.check(rules.model_name, name)
         rules.check(rules.version, version)
         rules.check_tags(tags)
-        local = LocalSource(source, follow_symlinks=follow_symlinks)
-        local.files()  # listed and checked (names, links) before any network call
+        local = open_source(source, follow_symlinks=follow_symlinks)
         info = inspect_source(local, declared_format=format)
         if any(m.name.lower() == name.lower() for m in self.models.catalog()):
             raise ConflictError(
