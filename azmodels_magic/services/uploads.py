@@ -461,8 +461,9 @@ def _check_blob_sizes(files: tuple[SourceFile, ...], block_size: int) -> None:
 
 
 def _difference(journal: UploadJournal, info: WeightsInfo) -> str | None:
-    """What tells the files a finished journal stored from `files` (names, sizes, then the
-    SHA-256 of the bytes now against the one recorded at commit); None when they are the same."""
+    """What tells the files a finished journal stored from `info`'s files (names, sizes, then
+    the SHA-256 of the bytes now, read through the source, against the one recorded at
+    commit); None when they are the same."""
     stored = {f.relative: f for f in journal.files}
     current = {f.relative: f for f in info.files}
     if extra := sorted(current.keys() - stored.keys()):
