@@ -77,7 +77,9 @@ class Composition:
         return self._service(
             "models",
             lambda: ModelService(
-                self.connection, cache=self.cache, settle=lambda name: self.uploads.settle(name)
+                self.connection,
+                cache=self.cache,
+                recover=lambda name: bool(self.uploads.recover(name)),
             ),
         )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 from .redaction import strip_query
 from .sizes import human_size
@@ -68,14 +68,68 @@ class WeightFile:
     size: int  # bytes
     mtime_ns: int  # with path and size, the identity a resumed upload checks
 
+    # As a `sources.SourceFile` (a local source's files are these): nothing declared (the
+    # digest is computed while uploading), and the mtime is what changes with the bytes.
+    declared_sha256 = None
+
+    @property
+    def version(self) -> str:
+        return str(self.mtime_ns)
+
+
+# Where an upload's bytes come from (implementations in `sources`): the types live here, in
+# the core, so records and results can name them.
+@dataclass(frozen=True)
+class SourceFile:
+    """One file of a source, named as it will be below the model's folder in storage."""
+
+    relative: str  # '/'-separated path inside the source; becomes the blob name's tail
+    size: int  # bytes
+    # The SHA-256 the source itself declares (a hub's LFS digest, blob metadata), lowercase hex;
+    # None when nobody declared one (local files: their digest is computed while uploading).
+    declared_sha256: str | None = None
+    # What changes when the file changes (an ETag; locally size and mtime): reads and copies are
+    # made conditional on it, so a source changed mid-upload is noticed, never mixed.
+    version: str | None = None
+
+
+class Source(Protocol):
+    """An upload's source. Implementations: `sources.local` (this machine); remote ones add a
+    module each."""
+
+    kind: str  # "local", "url", "blob", "hub"
+    display: str  # how messages name it: never holds a secret (no SAS query, no token)
+    # A model's folder (a local folder, a container prefix, a hub repository), not one file:
+    # a folder may hold configs and tokenizers next to the weights, and its JSON is checked.
+    folder: bool
+
+    def files(self) -> tuple[SourceFile, ...]:
+        """Every file to upload, weights and the rest, sorted by relative path."""
+        ...
+
+    def open(self, file: SourceFile) -> BinaryIO:
+        """A seekable binary reader of `file` (headers are read from it, digests computed)."""
+        ...
+
+    def check_unchanged(self, file: SourceFile, reader: BinaryIO) -> None:
+        """Raise UploadError when `file` changed while `reader` (from `open`) read it: called
+        after its last byte is read, before it may be committed (a source whose reads are
+        conditional on `version` may have nothing left to check)."""
+        ...
+
+    def copy_url(self, file: SourceFile) -> str | None:
+        """A URL the storage service can read `file` from for a server-side copy (Put Block From
+        URL), or None when the bytes must pass through this machine (a local file)."""
+        ...
+
 
 @dataclass(frozen=True)
 class WeightsInfo:
     """What `inspect_source` learnt about a model's weights, without loading a tensor."""
 
-    source: Path  # what the user gave (file or folder), absolute
+    source: Source  # where the bytes come from (`display` names it)
     format: str  # one of SUPPORTED_FORMATS
-    files: tuple[WeightFile, ...]  # every file to upload, weights and the rest, by relative path
+    files: tuple[SourceFile, ...]  # every file to upload, weights and the rest, by relative path
     weight_files: tuple[str, ...]  # relative paths of the files in `format`
     total_size: int  # bytes of all `files`
     details: dict[str, Any] = field(default_factory=dict)  # what the headers tell; JSON-ready

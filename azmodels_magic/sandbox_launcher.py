@@ -44,6 +44,7 @@ from .sandbox.protocol import (
     SandboxInfo,
 )
 from .steps import NextStep
+from .uploadstate.folders import Shape, cache_dir, read_cache_json
 
 __all__ = [
     "INFO_PATH",
@@ -332,8 +333,6 @@ class SandboxProcess:
 
 
 def _state_path() -> Path:
-    from .journal import cache_dir  # lazy: the journal loads the blob client
-
     return cache_dir() / "sandbox.json"
 
 
@@ -347,7 +346,6 @@ def remember(info: SandboxInfo) -> None:
 
 def remembered() -> dict[str, Any] | None:
     """The detached sandbox noted by `remember`, if its process is still alive."""
-    from .journal import Shape, read_cache_json  # lazy: the journal loads the blob client
 
     def shape(data: object) -> dict[str, Any]:
         note = Shape(data)

@@ -326,10 +326,11 @@ def make_folder(root: Path, files: int, size: int) -> Path:
 def journal_cost(folder: Path, work: Path, samples: int = 50) -> float:
     """Seconds one `mark_committed` takes in a journal of this folder's files (measured apart,
     in a scratch cache dir): each committed small file rewrites and fsyncs the whole journal."""
-    from azmodels_magic.journal import UploadJournal
-    from azmodels_magic.weights import collect_files
+    from azmodels_magic.clients.blob import block_sizes_for
+    from azmodels_magic.sources.local import LocalSource
+    from azmodels_magic.uploadstate import UploadJournal
 
-    files = collect_files(folder)
+    files = LocalSource(folder).files()
     previous = os.environ.get("AZMODELS_CACHE_DIR")
     os.environ["AZMODELS_CACHE_DIR"] = str(work / "journal-cost")
     try:
@@ -342,6 +343,7 @@ def journal_cost(folder: Path, work: Path, samples: int = 50) -> float:
             container_url="http://127.0.0.1/devstoreaccount1/cost",
             block_size=8 * MIB,
             files=files,
+            block_sizes=block_sizes_for(files, 8 * MIB),
         )
         started = time.perf_counter()
         for file in files[:samples]:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from azmodels_magic import journal as journal_module
-from azmodels_magic.clients.blob import MIB
-from azmodels_magic.journal import UploadJournal, cache_dir, journal_path
+from azmodels_magic.clients.blob import MIB, block_sizes_for
 from azmodels_magic.records import WeightFile
+from azmodels_magic.uploadstate import UploadJournal, cache_dir, journal_path
+from azmodels_magic.uploadstate import journal as journal_module
 
 SAS_URL = (
     "https://acct.blob.core.windows.net/c1?sv=2024-08-04&se=2030-01-01&sp=racwl&sig=SECRETSIG%3D"
@@ -49,7 +49,8 @@ def make(tmp_path: Path, key: str = "https://p|m|1", **overrides) -> UploadJourn
         "files": files,
     }
     options.update(overrides)
-    return UploadJournal.create(key, **options)
+    layout = block_sizes_for(options["files"], options["block_size"])  # the transfer's layout
+    return UploadJournal.create(key, block_sizes=layout, **options)
 
 
 def test_cache_dir_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -77,6 +78,22 @@ def test_create_load_round_trip(cache: Path, tmp_path: Path) -> None:
     assert loaded.status == "uploading"
     assert [f.relative for f in loaded.files] == ["model.safetensors", "sub/config.json"]
     assert UploadJournal.load("another key") is None
+
+
+def test_a_journal_of_the_mtime_format_still_resumes(cache: Path, tmp_path: Path) -> None:
+    files = [weight(tmp_path, "model.safetensors", 3000), weight(tmp_path, "sub/config.json", 10)]
+    journal = make(tmp_path, files=files)
+    journal.mark_staged("model.safetensors", "00000-00000000", "d" * 32)
+    journal.flush()
+    data = json.loads(journal.path.read_text())
+    for entry in data["files"]:  # format 2 named a file's identity by its mtime, no version
+        entry["mtime_ns"] = int(entry.pop("version"))
+    data["format"] = 2
+    journal.path.write_text(json.dumps(data))
+    loaded = UploadJournal.load("https://p|m|1")
+    assert loaded is not None  # not set aside
+    assert loaded.matches(files)
+    assert loaded.file("model.safetensors").block_ids == ["00000-00000000"]
 
 
 def test_never_writes_the_sas(cache: Path, tmp_path: Path) -> None:

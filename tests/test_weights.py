@@ -24,13 +24,16 @@ from azmodels_magic.sample_weights import (
     write_safetensors,
 )
 from azmodels_magic.sizes import human_size
-from azmodels_magic.weights import (
-    SUPPORTED_FORMATS,
-    WeightsInfo,
-    collect_files,
-    detect_format,
-    inspect_source,
-)
+from azmodels_magic.sources.local import LocalSource, collect_files
+from azmodels_magic.weights import SUPPORTED_FORMATS, WeightsInfo, detect_format
+from azmodels_magic.weights import inspect_source as inspect
+
+
+def inspect_source(path: Path, **options) -> WeightsInfo:
+    """What the headers of a local file or folder say, read through its source."""
+    follow_symlinks = options.pop("follow_symlinks", False)
+    return inspect(LocalSource(path, follow_symlinks=follow_symlinks), **options)
+
 
 # ------------------------------------------------------------------------------------------
 # Hand-made files (independent of azmodels_magic.sample_weights, so a shared bug can't hide)
@@ -184,7 +187,7 @@ def test_safetensors_detected_and_inspected(st_file: Path):
     info = inspect_source(st_file)
     assert isinstance(info, WeightsInfo)
     assert info.format == "safetensors"
-    assert info.source == st_file
+    assert info.source.display == str(st_file)
     assert info.weight_files == ("model.safetensors",)
     assert [f.relative for f in info.files] == ["model.safetensors"]
     assert info.files[0].path == st_file and info.files[0].size == st_file.stat().st_size
@@ -261,7 +264,7 @@ def test_symlinked_files_are_followed(tmp_path: Path):
     snapshot = tmp_path / "snapshot"
     snapshot.mkdir()
     (snapshot / "model.safetensors").symlink_to(blobs / "abc123")
-    info = inspect_source(snapshot)
+    info = inspect_source(snapshot, follow_symlinks=True)  # leaving the folder: said so
     assert info.weight_files == ("model.safetensors",)
     assert info.details["dtypes"] == ["BF16"]
     assert info.files[0].size == (blobs / "abc123").stat().st_size

@@ -25,7 +25,7 @@ Design, and why:
   Their cost is the round trip, not the bytes: with many of them, up to 4 x the workers (at most
   32) send at once, and since the budget counts bytes, hundreds of small files fit where one
   block would. A folder of thousands of small files takes seconds, not minutes.
-- Resume. With a journal (azmodels_magic.journal), each staged block is recorded; a re-run asks
+- Resume. With a journal (uploadstate.journal), each staged block is recorded; a re-run asks
   the service which blocks it really holds (`get_block_list("all")`) and skips only blocks both
   journaled and present with the right size. Skipped blocks are still read to feed SHA-256:
   reading is cheap, sending is not, and the digest is always of the whole file. Each one is
@@ -34,10 +34,14 @@ Design, and why:
   the stored bytes). Committed files are checked by blob size and the sha256 metadata we set at
   commit, and re-read: their recorded SHA-256 must still be of the bytes there now, else the
   file is sent again.
-- A source changing under the reader. Each file's size, mtime, ctime and inode are compared
-  when it is opened and after its last byte is read, before it may be committed (AzCopy's
-  "source modified during transfer"): a file rewritten meanwhile fails, named, rather than
-  being stored as a mix of bytes that never existed together.
+- Every byte is read through the upload's `Source` (`sources`: a local file or folder now):
+  `source.open(file)` gives the reader, and `source.check_unchanged` runs after a file's last
+  byte is read, before it may be committed (locally: size, mtime, ctime and inode, AzCopy's
+  "source modified during transfer"), so a file rewritten meanwhile fails, named, rather than
+  being stored as a mix of bytes that never existed together. A source that hands a URL
+  (`copy_url`) will have its blocks staged by the service from that URL instead (Put Block
+  From URL, issue 19): the seam is `_stage_from_url` below; until it is built such a source is
+  refused before anything is sent.
 - Secrets. The SAS URL lives only in local variables of `upload`; it never becomes an attribute,
   a repr, a log line (azure-core's header logging goes to a disabled logger, urllib3's request
   lines are redacted) or journal text. Failures surface as one redacted `UploadError` line.
@@ -59,11 +63,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import AzModelsError, UploadError
 from ..http.backoff import TransportSettings
-from ..records import WeightFile
 from .storage import file_metadata, open_container, storage_error
 
 if TYPE_CHECKING:
-    from ..journal import UploadJournal
+    from ..sources import Source, SourceFile
+    from ..uploadstate.journal import UploadJournal
 
 MIB = 1024 * 1024
 DEFAULT_BLOCK_SIZE = 8 * MIB
@@ -97,6 +101,11 @@ def block_size_for(size: int, base: int = DEFAULT_BLOCK_SIZE) -> int:
             )
         block = min(block * 2, MAX_BLOCK_SIZE)
     return block
+
+
+def block_sizes_for(files: Sequence[SourceFile], base: int) -> dict[str, int]:
+    """Each file's block size (relative path -> bytes): the layout a journal records."""
+    return {f.relative: block_size_for(f.size, base) for f in files}
 
 
 def file_blocks(size: int, base: int) -> tuple[int, int]:
@@ -149,7 +158,7 @@ class _Plan:
     """One file's transfer plan (and, while it runs, its completion state)."""
 
     index: int
-    file: WeightFile
+    file: SourceFile
     block_size: int
     ids: list[str]  # every block id in order; empty for a single put
     skip: set[int] = field(default_factory=set)  # block indexes already on the service
@@ -241,14 +250,15 @@ class BlobTransfer:
     def upload(
         self,
         sas_url: str,
-        files: Sequence[WeightFile],
+        source: Source,
+        files: Sequence[SourceFile],
         *,
         journal: UploadJournal | None = None,
         on_start: Callable[[int], None] | None = None,
         on_progress: Callable[[int], None] | None = None,
         on_skip: Callable[[int], None] | None = None,
     ) -> UploadResult:
-        """Upload `files` (blob name = `relative`) into the container of `sas_url`.
+        """Upload `files` of `source` (blob name = `relative`) into the container of `sas_url`.
 
         `on_start(total_bytes)` is called once first; `on_skip(bytes)` once, before any progress,
         with the bytes a resumed upload does not send again (only when there are some);
@@ -259,6 +269,7 @@ class BlobTransfer:
         relatives = [f.relative for f in files]
         if len(set(relatives)) != len(relatives):
             raise ValueError("two weight files have the same relative path")
+        _stage_from_url(source, files)
         if journal is not None and len(journal.files) != len(files):
             raise _changed_since_journaled()
         base = journal.block_size if journal is not None else self.block_size
@@ -269,7 +280,7 @@ class BlobTransfer:
         container = self._container(sas_url, base)
         try:
             if journal is not None:
-                self._check_service(container, plans, journal)
+                self._check_service(container, source, plans, journal)
             skipped = sum(p.skipped_bytes for p in plans)
             started = time.monotonic()  # the progress bar's clock starts here too
             if on_start:
@@ -278,7 +289,7 @@ class BlobTransfer:
                 on_skip(skipped)
             if journal is not None and journal.status != "uploading":
                 journal.set_status("uploading")
-            sent, last_byte = self._run(container, plans, journal, on_progress)
+            sent, last_byte = self._run(container, source, plans, journal, on_progress)
         except _FileFailure as failure:
             # Ours already say what failed (a journal's full disk among them): kept as they are.
             if isinstance(failure.error, (AzModelsError, KeyboardInterrupt)):
@@ -321,7 +332,7 @@ class BlobTransfer:
     # ---------------------------------------------------------------- planning
 
     def _plan(
-        self, index: int, file: WeightFile, base: int, journal: UploadJournal | None
+        self, index: int, file: SourceFile, base: int, journal: UploadJournal | None
     ) -> _Plan:
         if journal is not None:
             # The caller checked the journal is of these files (UploadJournal.matches); each
@@ -330,7 +341,7 @@ class BlobTransfer:
                 entry = journal.file(file.relative)
             except KeyError:
                 raise _changed_since_journaled() from None
-            if (entry.size, entry.mtime_ns) != (file.size, file.mtime_ns):
+            if (entry.size, entry.version) != (file.size, file.version):
                 raise _changed_since_journaled()
             size = entry.block_size
             count = 0 if file.size <= base else -(-file.size // size)
@@ -338,7 +349,9 @@ class BlobTransfer:
             size, count = file_blocks(file.size, base)
         return _Plan(index, file, size, [block_id(index, i) for i in range(count)])
 
-    def _check_service(self, container: Any, plans: list[_Plan], journal: UploadJournal) -> None:
+    def _check_service(
+        self, container: Any, source: Source, plans: list[_Plan], journal: UploadJournal
+    ) -> None:
         """Trust the journal only as far as the service confirms it (in parallel: one request
         per file that has something journaled)."""
         from azure.core.exceptions import ResourceNotFoundError
@@ -358,7 +371,7 @@ class BlobTransfer:
                     and stored_sha in (None, entry.sha256)
                     # the file may have changed in place since (same size and mtime): its
                     # recorded digest must still describe the bytes there now
-                    and file_sha256(plan.file) == entry.sha256
+                    and file_sha256(source, plan.file) == entry.sha256
                 ):
                     plan.done_sha256 = entry.sha256
                     return
@@ -422,6 +435,7 @@ class BlobTransfer:
     def _run(
         self,
         container: Any,
+        source: Source,
         plans: list[_Plan],
         journal: UploadJournal | None,
         on_progress: Callable[[int], None] | None,
@@ -503,7 +517,7 @@ class BlobTransfer:
                 if abort.is_set():
                     break
                 if plan.done_sha256 is None:
-                    self._read_file(plan, work, gate)
+                    self._read_file(source, plan, work, gate)
                     if not abort.is_set() and plan.release():
                         try:
                             finish_file(plan)  # every block was already on the service
@@ -523,22 +537,21 @@ class BlobTransfer:
 
     def _read_file(
         self,
+        source: Source,
         plan: _Plan,
         work: queue.Queue[tuple[_Plan, int, bytes] | None],
         gate: _Gate,
     ) -> None:
         file = plan.file
         digest = hashlib.sha256()
-        with open(file.path, "rb") as handle:
-            opened = _opened(file, handle)
-            if hasattr(os, "posix_fadvise"):
-                os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        with source.open(file) as handle:
+            _read_sequentially(handle)
             if plan.single_put:
                 if not gate.acquire(file.size):
                     return
                 data = handle.read(file.size)
                 self._check_length(file, data, file.size)
-                _unchanged(file, handle, opened)
+                source.check_unchanged(file, handle)
                 digest.update(data)
                 plan.sha256 = digest.hexdigest()
                 with plan.lock:
@@ -568,11 +581,11 @@ class BlobTransfer:
                 raise UploadError(f"{file.relative} grew while it was read; run again.")
             # Before this reader lets the file be committed: blocks read before and after a
             # rewrite would be stored (and hashed) as bytes that never existed together.
-            _unchanged(file, handle, opened)
+            source.check_unchanged(file, handle)
         plan.sha256 = digest.hexdigest()
 
     @staticmethod
-    def _check_length(file: WeightFile, data: bytes, expected: int) -> None:
+    def _check_length(file: SourceFile, data: bytes, expected: int) -> None:
         if len(data) != expected:
             raise UploadError(f"{file.relative} shrank while it was read; run again.")
 
@@ -599,43 +612,35 @@ class BlobTransfer:
         return open_container(sas_url, settings=self.settings, **options)
 
 
-def _identity(st: os.stat_result) -> tuple[int, ...]:
-    """What changes when a file's bytes may have: a write moves mtime and ctime (ctime even
-    when mtime is set back), a replacement the inode (AzCopy's "source modified during
-    transfer" check)."""
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-
-
-def _opened(file: WeightFile, handle: Any) -> tuple[int, ...]:
-    """The identity of the open file, refused when it is not the file that was listed."""
-    st = os.fstat(handle.fileno())
-    if st.st_size != file.size or st.st_mtime_ns != file.mtime_ns:
-        raise UploadError(f"{file.relative} changed since it was listed; run again.")
-    return _identity(st)
-
-
-def _unchanged(file: WeightFile, handle: Any, opened: tuple[int, ...]) -> None:
-    """Refuse a file that changed while it was read (in place, or replaced at its path)."""
+def _read_sequentially(handle: Any) -> None:
+    """Tell the kernel a local file is read front to back (read-ahead); nothing otherwise."""
     try:
-        now = _identity(os.stat(file.path))
-    except OSError:
-        now = None
-    if _identity(os.fstat(handle.fileno())) != opened or now != opened:
+        fileno = handle.fileno()
+    except (OSError, AttributeError):  # a reader with no file behind it
+        return
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fileno, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+
+
+def _stage_from_url(source: Source, files: Sequence[SourceFile]) -> None:
+    """The seam for sources the service can read itself (issue 19): their blocks are to be
+    staged with Put Block From URL, in the same plan, journal and commit as read blocks. Not
+    built yet: such a source is refused before anything is sent."""
+    if any(source.copy_url(f) is not None for f in files):
         raise UploadError(
-            f"{file.relative} changed while it was read (source modified during transfer): "
-            "nothing was registered. Run the same upload again once it no longer changes."
+            f"{source.display} can only be copied server side, which is not supported yet: "
+            "download it, then upload the local copy."
         )
 
 
-def file_sha256(file: WeightFile) -> str:
+def file_sha256(source: Source, file: SourceFile) -> str:
     """The SHA-256 of the file's bytes now (unchanged while read), for a committed file a
     resume would otherwise trust."""
     digest = hashlib.sha256()
-    with open(file.path, "rb") as handle:
-        opened = _opened(file, handle)
+    with source.open(file) as handle:
         while chunk := handle.read(MIB):
             digest.update(chunk)
-        _unchanged(file, handle, opened)
+        source.check_unchanged(file, handle)
     return digest.hexdigest()
 
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AzModelsError
 from ..presentation.outcomes import next_steps
 from ..presentation.tables import WIDE
 from ..records import Displayable
@@ -77,18 +76,10 @@ def handler_for(path: str) -> Callable[[AzModels, argparse.Namespace], Outcome]:
 
 
 def finish_interrupted(app: AzModels) -> None:
-    """Finish (or roll back) an `upload --overwrite` that a killed process left between
-    deleting the old registration and registering the new one. Costs one directory listing
-    when there is none; never fails the command it runs before (the next one tries again)."""
-    from ..journal import ReplaceIntent  # lazy: the journal loads the blob client
-
-    try:
-        if not ReplaceIntent.list_all():
-            return
-        for note in app.uploads.recover():
-            get_logger(__name__).warning("%s", note)
-    except (AzModelsError, OSError) as exc:  # not connected, cache unreadable: the next one
-        get_logger(__name__).warning("An interrupted replacement is still pending: %s", exc)
+    """Crash recovery before a command (`UploadService.recover`, its one entry point): an
+    `upload --overwrite` a killed process left half done is finished or rolled back."""
+    for note in app.uploads.recover():  # one directory listing when nothing is pending
+        get_logger(__name__).warning("%s", note)
 
 
 def execute(app: AzModels, args: argparse.Namespace, syntax: Syntax = plain) -> Outcome:

@@ -11,6 +11,7 @@ from ..presentation.tables import uploads_frame
 from ..presentation.text import clean
 from ..rules import FORMATS, WEIGHT_TYPES, fraction, model_name, positive_int, tag, tag_key, version
 from ..steps import NextStep
+from ..uploadstate import check_uploads_dir
 from . import Outcome
 from .table import Argument, Kind, Output, command, group
 
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
     output=Output.STORE,
 )  # fmt: skip
 def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
-    from ..journal import check_uploads_dir  # lazy: the journal loads the blob client
     from ..presentation.outcomes import upload_done, upload_steps  # lazy: loads the services
 
     tags = dict(args.tags)

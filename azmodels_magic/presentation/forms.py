@@ -23,6 +23,7 @@ from .. import rules
 from ..errors import AzModelsError, ValidationError
 from ..records import BASE, CUSTOM, BaseModel, CustomModel, SkuOption
 from ..rules import matches
+from ..sources.local import LocalSource
 from ..weights import WeightsInfo, inspect_source
 from .actions import Actions, Result
 from .text import clean
@@ -476,7 +477,8 @@ class UploadForm(_Form):
             self.validate()
             return None
         try:
-            self.info = inspect_source(source)
+            local = LocalSource(source)
+            self.info = inspect_source(local)
         except (AzModelsError, OSError) as exc:
             if isinstance(exc, AzModelsError):
                 self.inspect_problem = str(exc)
@@ -486,7 +488,7 @@ class UploadForm(_Form):
         else:
             _hint(self.details, "Detected: " + clean(self.info.summary(), lines=False), _OK)
             # The name follows the path (as a placeholder) until the user types one.
-            self._suggested = suggest_model_name(self.info.source.stem)
+            self._suggested = suggest_model_name(local.root.stem)
             self.name.placeholder = self._suggested or _NAME_PLACEHOLDER
         self.validate()
         return self.info

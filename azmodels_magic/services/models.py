@@ -9,14 +9,15 @@ from .. import rules
 from ..cache import TtlCache
 from ..clients.storage import delete_blobs, stored_files
 from ..errors import AzModelsError, NotFoundError, UsageError, ValidationError
-from ..journal import UploadJournal, UploadLock, same_location
 from ..records import BASE, CUSTOM, META_PREFIX, AnyModel, BaseModel, CustomModel, Deployment
 from ..redaction import redact
 from ..results.models import DeleteReport, ModelDetails, ModelList, deploy_step
 from ..rules import matches
 from ..steps import NextStep
+from ..uploadstate import UploadJournal, UploadLock, same_location
+from ..uploadstate.keys import key_for
+from ..uploadstate.lock import busy_error
 from ..wording import did_you_mean, plural
-from .uploads import busy_error, key_for
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -32,14 +33,14 @@ class ModelService:
         connection: Connection,
         *,
         cache: TtlCache,
-        settle: Callable[[str], bool] | None = None,
+        recover: Callable[[str], bool] | None = None,
     ) -> None:
         self.connection = connection
         self.cache = cache
         # Before saying a custom model is not there: finish a replacement of it that a killed
         # process left half done (its old registration deleted, the new one not yet made), so
-        # that even a direct Python call sees a registered version. True when one was settled.
-        self.settle = settle
+        # that even a direct Python call sees a registered version. True when one was dealt with.
+        self.recover = recover
 
     # -- raw collections ------------------------------------------------------------------------
 
@@ -96,7 +97,7 @@ class ModelService:
         try:
             return self._find(name, type=type, version=version)
         except NotFoundError:
-            if type == BASE or self.settle is None or not self.settle(name):
+            if type == BASE or self.recover is None or not self.recover(name):
                 raise
             self.invalidate()
             return self._find(name, type=type, version=version)
@@ -188,7 +189,7 @@ class ModelService:
     def resolve_custom(self, name: str, version: str | None) -> CustomModel:
         """The custom version a delete/update means; a base model or ambiguity is an error."""
         versions = self.custom_versions(name)
-        if not versions and self.settle is not None and self.settle(name):
+        if not versions and self.recover is not None and self.recover(name):
             self.invalidate()
             versions = self.custom_versions(name)
         if not versions:

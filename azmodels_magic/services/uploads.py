@@ -11,10 +11,10 @@ failure keeps the journal for a re-run.
 Replacing a version (--overwrite) keeps a registered version at every instant, even through a
 kill -9. The service gives no upload slot for an existing version, so the new weights go to a
 slot asked for under a staging version, while the old registration stays. Only once every new
-byte is committed and verified does the swap happen: a ReplaceIntent (journal.py) is written
+byte is committed and verified does the swap happen: a ReplaceIntent (uploadstate) is written
 first, then the old registration is deleted and the new one registered. A process that dies
 inside that short window leaves the note, and the next command, any command, finishes the swap
-or puts the old registration back (`recover`).
+or puts the old registration back (`UploadService.recover`, crash recovery's one entry point).
 
 One process at a time per upload (UploadLock): a second upload of the same name and version on
 this machine is refused before it asks for a slot, so it leaves nothing behind.
@@ -37,6 +37,7 @@ from ..clients.blob import (
     MIB,
     BlobTransfer,
     UploadResult,
+    block_sizes_for,
     file_blocks,
     file_sha256,
 )
@@ -51,9 +52,7 @@ from ..errors import (
     ValidationError,
 )
 from ..http.operation import poll_until
-from ..journal import Leftover, ReplaceIntent, UploadJournal, UploadLock, same_location
-from ..journal import upload_key as journal_key
-from ..records import META_PREFIX, CustomModel, WeightFile
+from ..records import META_PREFIX, CustomModel
 from ..redaction import get_logger, strip_query
 from ..results.uploads import (
     Forgotten,
@@ -64,14 +63,19 @@ from ..results.uploads import (
     UploadStatus,
 )
 from ..sizes import human_size
+from ..sources.local import LocalSource
 from ..steps import NextStep
-from ..weights import collect_files, inspect_source
+from ..uploadstate import Leftover, ReplaceIntent, UploadJournal, UploadLock, same_location
+from ..uploadstate.keys import key_for
+from ..uploadstate.lock import busy_error
+from ..weights import inspect_source
 from ..wording import escaped
-from .upload_sources import check_source
 
 if TYPE_CHECKING:
     from ..connection import Connection
     from ..progress_protocol import TransferProgress
+    from ..sources import SourceFile
+    from ..weights import WeightsInfo
     from .models import ModelService
 
 _DETAIL_TAGS = ("architecture", "architectures", "parameter_count", "quantization", "dtypes",
@@ -86,36 +90,18 @@ def _removed(item: Pruned) -> Pruned:
     return Pruned(item.path, item.blob_uri, item.reason, removed=True)
 
 
-def upload_key(
-    project_endpoint: str, name: str, version: str, *, sandbox_dir: str | None = None
-) -> str:
-    """The journal key of an upload (port-free: see journal.upload_key)."""
-    return journal_key(project_endpoint, name, version, sandbox_dir=sandbox_dir)
-
-
-def key_for(connection: Connection, name: str, version: str) -> str:
-    """The journal key of name/version in the project `connection` reaches."""
-    sandbox_dir = getattr(connection, "sandbox_dir", None)
-    return upload_key(connection.config.project_endpoint, name, version, sandbox_dir=sandbox_dir)
+def open_source(source: str | os.PathLike[str], *, follow_symlinks: bool) -> LocalSource:
+    """The source an upload's `source` names, its files listed and checked before any network
+    call. A local file or folder today; a remote source (a URL, another blob, a hub) is one
+    more module of `sources`, chosen here from the text, and the rest of the path is the same."""
+    local = LocalSource(source, follow_symlinks=follow_symlinks)
+    local.files()  # names and links checked here: no slot is asked for a refused folder
+    return local
 
 
 def _project_prefix(connection: Connection) -> str:
     """What every journal key of the project `connection` reaches starts with."""
     return key_for(connection, "", "")[:-1]  # "<project>|"
-
-
-def busy_error(key: str, name: str, version: str) -> ConflictError:
-    """The refusal when another process holds the upload of name/version on this machine."""
-    holder = UploadLock.holder(key)
-    who = f" (process {holder.pid}, since {holder.since})" if holder and holder.pid else ""
-    if holder is not None and holder.action == "replace":
-        what = f"'{name}' version {version} is being replaced by another upload{who}"
-    else:
-        what = f"An upload of '{name}' version {version} is in progress{who}"
-    return ConflictError(
-        f"{what} on this machine: wait for it to finish, then try again.",
-        code="UploadInProgress",
-    )
 
 
 def _add_hint(
@@ -209,7 +195,7 @@ def tree_digest(digests: dict[str, str]) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
-def _check_blob_sizes(files: tuple[WeightFile, ...], block_size: int) -> None:
+def _check_blob_sizes(files: tuple[SourceFile, ...], block_size: int) -> None:
     """Refuse a file larger than one block blob can hold (50,000 blocks of 4,000 MiB)."""
     for file in files:
         try:
@@ -223,11 +209,12 @@ def _check_blob_sizes(files: tuple[WeightFile, ...], block_size: int) -> None:
             ) from None
 
 
-def _difference(journal: UploadJournal, files: tuple[WeightFile, ...]) -> str | None:
-    """What tells the files a finished journal stored from `files` (names, sizes, then the
-    SHA-256 of the bytes now against the one recorded at commit); None when they are the same."""
+def _difference(journal: UploadJournal, info: WeightsInfo) -> str | None:
+    """What tells the files a finished journal stored from `info`'s files (names, sizes, then
+    the SHA-256 of the bytes now, read through the source, against the one recorded at
+    commit); None when they are the same."""
     stored = {f.relative: f for f in journal.files}
-    current = {f.relative: f for f in files}
+    current = {f.relative: f for f in info.files}
     if extra := sorted(current.keys() - stored.keys()):
         return f"{escaped(extra[0])} was not among them"
     if missing := sorted(stored.keys() - current.keys()):
@@ -236,7 +223,8 @@ def _difference(journal: UploadJournal, files: tuple[WeightFile, ...]) -> str | 
         if file.size != stored[relative].size:
             return f"{escaped(relative)} has another size"
     for relative, file in sorted(current.items()):
-        if stored[relative].sha256 is None or file_sha256(file) != stored[relative].sha256:
+        recorded = stored[relative].sha256
+        if recorded is None or file_sha256(info.source, file) != recorded:
             return f"{escaped(relative)} holds other bytes"
     return None
 
@@ -321,10 +309,8 @@ class UploadService:
         rules.check(rules.model_name, name)
         rules.check(rules.version, version)
         rules.check_tags(tags)
-        skipped: list[str] = []
-        files = collect_files(source, follow_symlinks=follow_symlinks, skipped_folders=skipped)
-        links = check_source(source, follow_symlinks=follow_symlinks, files=files)  # local
-        info = inspect_source(source, declared_format=format, files=files)
+        local = open_source(source, follow_symlinks=follow_symlinks)
+        info = inspect_source(local, declared_format=format)
         if any(m.name.lower() == name.lower() for m in self.models.catalog()):
             raise ConflictError(
                 f"'{name}' is the name of a base model in the catalog: base models cannot be "
@@ -344,7 +330,7 @@ class UploadService:
         ):
             # Every byte committed and registered, the note never written: but only these very
             # files may be answered for by it (another source under the same name is not).
-            differs = _difference(journal, info.files)
+            differs = _difference(journal, info)
             if differs is None:
                 finished = existing
             elif not overwrite:
@@ -376,8 +362,8 @@ class UploadService:
             block_size=journal.block_size if resumable else transfer.block_size,
             workers=transfer.max_workers,
             replaces=existing is not None,
-            links=links,
-            skipped=sorted(skipped),
+            links=local.links,
+            skipped=sorted(local.skipped_folders),
         )
         _check_blob_sizes(info.files, plan.block_size)  # before a slot is asked for
         layout = [file_blocks(f.size, plan.block_size) for f in info.files]
@@ -576,11 +562,12 @@ class UploadService:
             prepared.key,
             name=name,
             version=version,
-            source=str(plan.info.source),
+            source=plan.info.source.display,
             pending_upload_id=slot.pending_upload_id,
             container_url=slot.blob_uri,
             block_size=plan.block_size,
             files=plan.info.files,
+            block_sizes=block_sizes_for(plan.info.files, plan.block_size),
             slot_version=slot_version,
             base_model=prepared.base_model,
             weight_type=prepared.weight_type,
@@ -597,6 +584,7 @@ class UploadService:
         """Every byte into the slot; each committed blob records its SHA-256 and size."""
         return prepared.transfer.upload(
             sas_url,
+            prepared.plan.info.source,
             prepared.plan.info.files,
             journal=journal,
             on_start=progress.start if progress else None,
@@ -700,42 +688,38 @@ class UploadService:
 
     # -- replacements interrupted by a crash ----------------------------------------------------
 
-    def settle(self, name: str) -> bool:
-        """Deal with interrupted replacements of model `name` (see `recover`); whether there
-        were any. One directory listing when there are none."""
-        prefix = _project_prefix(self.connection)
-        pending = [
-            i for i in ReplaceIntent.list_all() if i.name == name and i.key.startswith(prefix)
-        ]
-        if not pending:
-            return False
-        self.recover()
-        return True
+    def recover(self, name: str | None = None) -> list[str]:
+        """Crash recovery, its one entry point: finish, or roll back, the replacements
+        (`upload --overwrite`) a killed process left between deleting the old registration and
+        registering the new one (see ReplaceIntent), in this project; of model `name` only,
+        when given. Returns one sentence per replacement dealt with (empty when none was).
 
-    def recover(self) -> list[str]:
-        """Finish, or roll back, replacements a killed process left between deleting the old
-        registration and registering the new one (see ReplaceIntent). One sentence per
-        replacement dealt with. Replacements whose upload still runs are left alone, and one
-        that cannot be settled now (the service unreachable) waits for the next command."""
-        intents = ReplaceIntent.list_all()
-        if not intents:
-            return []
-        prefix = _project_prefix(self.connection)
+        Costs one directory listing when nothing is pending. Never raises for what cannot be
+        done now (the service unreachable, the cache folder unreadable): a warning says so and
+        the next command tries again. Replacements whose upload still runs are left alone (it
+        finishes its swap itself)."""
         done: list[str] = []
-        for intent in intents:
-            if not intent.key.startswith(prefix):
-                continue
-            lock = UploadLock(intent.key, "recover")
-            if not lock.acquire():
-                continue  # its upload is still running: it finishes the swap itself
-            with lock:
-                try:
-                    done.append(self._recover_one(intent))
-                except AzModelsError as exc:
-                    get_logger(__name__).warning(
-                        "The interrupted replacement of '%s' version %s is still pending: %s",
-                        intent.name, intent.version, exc,
-                    )  # fmt: skip
+        try:
+            intents = ReplaceIntent.list_all()
+            if not intents:
+                return done
+            prefix = _project_prefix(self.connection)
+            for intent in intents:
+                if not intent.key.startswith(prefix) or name not in (None, intent.name):
+                    continue
+                lock = UploadLock(intent.key, "recover")
+                if not lock.acquire():
+                    continue  # its upload is still running: it finishes the swap itself
+                with lock:
+                    try:
+                        done.append(self._recover_one(intent))
+                    except AzModelsError as exc:
+                        get_logger(__name__).warning(
+                            "The interrupted replacement of '%s' version %s is still pending: %s",
+                            intent.name, intent.version, exc,
+                        )  # fmt: skip
+        except (AzModelsError, OSError) as exc:  # the cache folder unusable: the next command
+            get_logger(__name__).warning("An interrupted replacement is still pending: %s", exc)
         return done
 
     def _recover_one(self, intent) -> str:

@@ -32,25 +32,27 @@ class Probe:
 
 
 def detect_format(path: str | Path) -> str | None:
-    """The weights format of a file from its first bytes, or None when it is none of them.
+    """The weights format of a local file from its first bytes, or None when it is none of them.
 
     Raises ValidationError only when the file can't be read.
     """
-    return probe(Path(path), Path(path).name).format
-
-
-def probe(path: Path, shown: str) -> Probe:
+    shown = Path(path).name
     try:
         with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            head = fh.read(_START)
-            if head[:1] == b"\x08":
-                head += fh.read(_ONNX_HEAD - len(head))
-            return _probe_bytes(fh, head, size)
+            return probe(fh, os.fstat(fh.fileno()).st_size).format
     except IsADirectoryError:
         raise ValidationError(f"{shown} is a folder: give the path of a file.") from None
     except OSError as exc:
         raise ValidationError(f"Cannot read {shown}: {reason(exc)}. {FIX_ACCESS}") from None
+
+
+def probe(fh: BinaryIO, size: int) -> Probe:
+    """What the first bytes of `fh` (a seekable reader of `size` bytes) say it is."""
+    fh.seek(0)
+    head = fh.read(_START)
+    if head[:1] == b"\x08":
+        head += fh.read(_ONNX_HEAD - len(head))
+    return _probe_bytes(fh, head, size)
 
 
 def _probe_bytes(fh: BinaryIO, head: bytes, size: int) -> Probe:

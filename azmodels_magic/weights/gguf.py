@@ -10,8 +10,7 @@ from __future__ import annotations
 import math
 import mmap
 import struct
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .common import MAX_KEPT_STRING, Malformed
 
@@ -213,8 +212,18 @@ class _Reader:
         self.pos = pos
 
 
-def inspect(path: Path) -> dict[str, Any]:
-    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+def inspect(fh: BinaryIO, size: int) -> dict[str, Any]:
+    """The header's details, read from `fh` (a seekable reader; `size`: the file's bytes)."""
+    try:
+        fileno = fh.fileno()
+    except (OSError, AttributeError):  # io.UnsupportedOperation is an OSError
+        fileno = None
+    if fileno is None:
+        # A reader with no file behind it (a remote source): read whole for now. A remote
+        # source should hand a buffer that fetches ranges on demand instead (issue 19).
+        fh.seek(0)
+        return read(_Reader(fh.read(size)))
+    with mmap.mmap(fileno, 0, access=mmap.ACCESS_READ) as buf:
         return read(_Reader(buf))
 
 

@@ -7,11 +7,10 @@ left alone (uploaded as bytes). JSON nested deeper than the decoder's stack allo
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from ..errors import ValidationError
-from ..records import WeightFile
+from ..sources import Source, SourceFile
 from .common import MAX_JSON_BYTES, reason
 
 _CONFIG_KEYS = (
@@ -24,13 +23,13 @@ _CONFIG_KEYS = (
 )
 
 
-def check_indexes(files: tuple[WeightFile, ...]) -> None:
+def check_indexes(source: Source, files: tuple[SourceFile, ...]) -> None:
     """A shard index (model.safetensors.index.json) must find every shard it names."""
     present = {wf.relative for wf in files}
     for wf in files:
         if not wf.relative.endswith(".index.json"):
             continue
-        index = _load_json(wf)
+        index = _load_json(source, wf)
         weight_map = index.get("weight_map") if isinstance(index, dict) else None
         if not isinstance(weight_map, dict):
             continue
@@ -44,12 +43,12 @@ def check_indexes(files: tuple[WeightFile, ...]) -> None:
                 )
 
 
-def config_details(files: tuple[WeightFile, ...]) -> dict[str, Any]:
+def config_details(source: Source, files: tuple[SourceFile, ...]) -> dict[str, Any]:
     """architectures, model_type, torch_dtype and sizes from the folder's config.json."""
     config_file = next((wf for wf in files if wf.relative == "config.json"), None)
     if config_file is None:
         return {}
-    config = _load_json(config_file)
+    config = _load_json(source, config_file)
     if not isinstance(config, dict):
         return {}
     # Multimodal configs keep the language model's sizes under text_config.
@@ -65,13 +64,13 @@ def config_details(files: tuple[WeightFile, ...]) -> dict[str, Any]:
     return found
 
 
-def _load_json(wf: WeightFile) -> Any:
+def _load_json(source: Source, wf: SourceFile) -> Any:
     """The file's JSON, or None when it is too large to be a config or an index."""
+    if wf.size > MAX_JSON_BYTES:
+        return None
     try:
-        with open(wf.path, encoding="utf-8") as fh:
-            if os.fstat(fh.fileno()).st_size > MAX_JSON_BYTES:
-                return None
-            return json.load(fh)
+        with source.open(wf) as fh:
+            return json.loads(fh.read().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
         raise ValidationError(

@@ -7,7 +7,6 @@ costs bounded time.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from .common import MAX_KEPT_STRING, Malformed
@@ -96,53 +95,51 @@ def _read_varint(fh: BinaryIO) -> int:
             raise ValueError("a varint longer than 10 bytes")
 
 
-def inspect(path: Path) -> dict[str, Any]:
+def inspect(fh: BinaryIO, size: int) -> dict[str, Any]:
+    """The header's details, read from `fh` (a seekable reader; `size`: the file's bytes)."""
+    fh.seek(0)
     details: dict[str, Any] = {}
     opsets: dict[str, int] = {}
     seen_graph = False
     fields = 0
-    with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        try:
-            while fh.tell() < size:
-                fields += 1
-                if fields > MAX_FIELDS:
+    try:
+        while fh.tell() < size:
+            fields += 1
+            if fields > MAX_FIELDS:
+                raise Malformed(f"is malformed: it has more than {MAX_FIELDS:,} top-level fields")
+            tag = _read_varint(fh)
+            number, wire = tag >> 3, tag & 7
+            if wire == 0:
+                value = _read_varint(fh)
+                if number == 1:
+                    details["ir_version"] = value
+                elif number == 5:
+                    details["model_version"] = value
+            elif wire in (1, 5):
+                fh.seek(8 if wire == 1 else 4, os.SEEK_CUR)
+            elif wire == 2:
+                length = _read_varint(fh)
+                if fh.tell() + length > size:
                     raise Malformed(
-                        f"is malformed: it has more than {MAX_FIELDS:,} top-level fields"
+                        f"is truncated: field {number} needs {length:,} bytes but only "
+                        f"{size - fh.tell():,} remain"
                     )
-                tag = _read_varint(fh)
-                number, wire = tag >> 3, tag & 7
-                if wire == 0:
-                    value = _read_varint(fh)
-                    if number == 1:
-                        details["ir_version"] = value
-                    elif number == 5:
-                        details["model_version"] = value
-                elif wire in (1, 5):
-                    fh.seek(8 if wire == 1 else 4, os.SEEK_CUR)
-                elif wire == 2:
-                    length = _read_varint(fh)
-                    if fh.tell() + length > size:
-                        raise Malformed(
-                            f"is truncated: field {number} needs {length:,} bytes but only "
-                            f"{size - fh.tell():,} remain"
-                        )
-                    if number in (2, 3, 4) and length <= MAX_KEPT_STRING:
-                        details[_NAMES[number]] = fh.read(length).decode("utf-8", "replace")
-                    elif number == 8 and length <= MAX_KEPT_STRING:
-                        domain, version = _parse_opset(fh.read(length))
-                        opsets[domain] = version
-                    else:
-                        seen_graph = seen_graph or number == 7
-                        fh.seek(length, os.SEEK_CUR)
+                if number in (2, 3, 4) and length <= MAX_KEPT_STRING:
+                    details[_NAMES[number]] = fh.read(length).decode("utf-8", "replace")
+                elif number == 8 and length <= MAX_KEPT_STRING:
+                    domain, version = _parse_opset(fh.read(length))
+                    opsets[domain] = version
                 else:
-                    raise Malformed(f"has protobuf wire type {wire} in field {number}")
-            if fh.tell() > size:
-                raise Malformed("is truncated: its last field runs past the end of the file")
-        except _Short:
-            raise Malformed("is truncated: the file ends inside a field") from None
-        except ValueError as exc:
-            raise Malformed(f"is corrupt ({exc})") from None
+                    seen_graph = seen_graph or number == 7
+                    fh.seek(length, os.SEEK_CUR)
+            else:
+                raise Malformed(f"has protobuf wire type {wire} in field {number}")
+        if fh.tell() > size:
+            raise Malformed("is truncated: its last field runs past the end of the file")
+    except _Short:
+        raise Malformed("is truncated: the file ends inside a field") from None
+    except ValueError as exc:
+        raise Malformed(f"is corrupt ({exc})") from None
     if not seen_graph:
         raise Malformed("has no graph (a ModelProto without field 7)")
     if details.get("ir_version", 0) >= 3 and not opsets:

@@ -10,7 +10,6 @@ import os
 import re
 import struct
 import zipfile
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from .common import Malformed
@@ -79,17 +78,17 @@ def is_torch_zip(fh: BinaryIO, head: bytes) -> bool:
         return False
 
 
-def inspect(path: Path) -> dict[str, Any]:
-    with open(path, "rb") as fh:
-        if fh.read(4) != b"PK\x03\x04":
-            return {"container": "legacy-pickle"}
-        size = os.fstat(fh.fileno()).st_size
-        try:
-            with open_archive(fh) as archive:
-                infos = archive.infolist()
-        except _ZIP_ERRORS as exc:
-            # ValueError covers UnicodeDecodeError from a garbled entry name
-            raise Malformed(f"is a damaged zip archive ({exc}); truncated?") from None
+def inspect(fh: BinaryIO, size: int) -> dict[str, Any]:
+    """The header's details, read from `fh` (a seekable reader; `size`: the file's bytes)."""
+    fh.seek(0)
+    if fh.read(4) != b"PK\x03\x04":
+        return {"container": "legacy-pickle"}
+    try:
+        with open_archive(fh) as archive:
+            infos = archive.infolist()
+    except _ZIP_ERRORS as exc:
+        # ValueError covers UnicodeDecodeError from a garbled entry name
+        raise Malformed(f"is a damaged zip archive ({exc}); truncated?") from None
     for info in infos:
         if info.header_offset + info.compress_size > size:
             raise Malformed(f"is truncated: zip entry {info.filename!r} runs past the end")

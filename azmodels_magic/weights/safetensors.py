@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import struct
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .common import Malformed
 
@@ -38,20 +36,20 @@ SAFETENSORS_SIZES = {
 }
 
 
-def inspect(path: Path) -> dict[str, Any]:
-    with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        prefix = fh.read(8)
-        if len(prefix) < 8:
-            raise Malformed("is truncated: it is shorter than the 8-byte safetensors prefix")
-        (n,) = struct.unpack("<Q", prefix)
-        if n > MAX_HEADER:
-            raise Malformed(f"is malformed: its header length {n:,} is over the 100 MB limit")
-        if n + 8 > size:
-            raise Malformed(
-                f"is truncated: its header needs {n:,} bytes but the file has only {size - 8:,}"
-            )
-        raw = fh.read(n)
+def inspect(fh: BinaryIO, size: int) -> dict[str, Any]:
+    """The header's details, read from `fh` (a seekable reader; `size`: the file's bytes)."""
+    fh.seek(0)
+    prefix = fh.read(8)
+    if len(prefix) < 8:
+        raise Malformed("is truncated: it is shorter than the 8-byte safetensors prefix")
+    (n,) = struct.unpack("<Q", prefix)
+    if n > MAX_HEADER:
+        raise Malformed(f"is malformed: its header length {n:,} is over the 100 MB limit")
+    if n + 8 > size:
+        raise Malformed(
+            f"is truncated: its header needs {n:,} bytes but the file has only {size - 8:,}"
+        )
+    raw = fh.read(n)
     header = _parse_header(raw)
     metadata = header.pop("__metadata__", None)
     if metadata is not None and not isinstance(metadata, dict):

@@ -6,15 +6,15 @@ as bytes, apart from config.json and shard indexes, which are small JSON and che
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import PurePosixPath
 
 from .. import rules
 from ..errors import ValidationError
-from ..records import WeightFile, WeightsInfo
+from ..records import Source, SourceFile, WeightsInfo
 from . import gguf, hf_config, onnx, pytorch, safetensors
-from .common import Malformed, reason
-from .detect import probe
-from .files import AUXILIARY_PICKLE, STRONG_SUFFIXES, absolute, collect_files
+from .common import FIX_ACCESS, Malformed, reason
+from .detect import Probe, probe
+from .files import AUXILIARY_PICKLE, STRONG_SUFFIXES
 
 SUPPORTED_FORMATS = rules.FORMATS  # the one list the grammar, forms and API check too
 _FORMATS_TEXT = ", ".join(SUPPORTED_FORMATS)
@@ -28,17 +28,12 @@ _PARSERS = {
 }
 
 
-def inspect_source(
-    source: str | Path,
-    *,
-    declared_format: str | None = None,
-    files: tuple[WeightFile, ...] | None = None,
-) -> WeightsInfo:
-    """Find the files of `source`, their weights format, and what the headers say.
+def inspect_source(source: Source, *, declared_format: str | None = None) -> WeightsInfo:
+    """Find the files of `source`, their weights format, and what the headers say: every byte
+    read through `source.open` (a seekable reader), so a remote source is read the same way.
 
     A folder may hold config.json, tokenizer files and the like next to the weights; they are
-    uploaded too. `declared_format` (from --format) must agree with the bytes. `files` is
-    `collect_files(source)` when the caller has it already (a folder is then walked once).
+    uploaded too. `declared_format` (from --format) must agree with the bytes.
     """
     declared = None
     if declared_format is not None:
@@ -48,26 +43,26 @@ def inspect_source(
                 f"--format {declared_format} is not supported: use one of {_FORMATS_TEXT}, or "
                 "leave --format out to detect it from the file."
             )
-    root = absolute(source)
-    if files is None:
-        files = collect_files(root)
-    is_folder = root.is_dir()
+    files = source.files()
+    is_folder = source.folder
+    root = source.display
 
-    by_format: dict[str, list[WeightFile]] = {}
+    by_format: dict[str, list[SourceFile]] = {}
     hints: list[str] = []
     for wf in files:
-        found = probe(wf.path, wf.relative)
+        found = _probe(source, wf)
+        name = PurePosixPath(wf.relative).name
         if found.format is not None:
-            if is_folder and found.format == "pytorch" and AUXILIARY_PICKLE.match(wf.path.name):
+            if is_folder and found.format == "pytorch" and AUXILIARY_PICKLE.match(name):
                 continue  # trainer state next to the weights, uploaded as an extra
             by_format.setdefault(found.format, []).append(wf)
             continue
-        suffix = wf.path.suffix.lower()
+        suffix = PurePosixPath(name).suffix.lower()
         if found.damaged:
             raise ValidationError(f"{wf.relative} {found.problem}.")
         if is_folder and suffix in STRONG_SUFFIXES:
             # A misnamed or garbled weights file would otherwise be uploaded as an "extra".
-            why = f" ({wf.path.name} {found.problem})" if found.problem else ""
+            why = f" ({name} {found.problem})" if found.problem else ""
             raise ValidationError(
                 f"{wf.relative} is named like a {suffix[1:]} file, but its bytes are none of the "
                 f"supported formats ({_FORMATS_TEXT}){why}. Replace it with the real file or "
@@ -93,12 +88,13 @@ def inspect_source(
         )
 
     if is_folder:
-        hf_config.check_indexes(files)
+        hf_config.check_indexes(source, files)
     read_header, merge = _PARSERS[fmt]
     parts = []
     for wf in weights:
         try:
-            parts.append(read_header(wf.path))
+            with source.open(wf) as reader:
+                parts.append(read_header(reader, wf.size))
         except Malformed as exc:
             raise ValidationError(
                 f"{wf.relative} {exc}. Download or export it again, then upload."
@@ -107,9 +103,9 @@ def inspect_source(
             raise ValidationError(f"Cannot read {wf.relative}: {reason(exc)}.") from None
     details = merge(parts)
     if is_folder:
-        details.update(hf_config.config_details(files))
+        details.update(hf_config.config_details(source, files))
     return WeightsInfo(
-        source=root,
+        source=source,
         format=fmt,
         files=files,
         weight_files=tuple(wf.relative for wf in weights),
@@ -118,8 +114,17 @@ def inspect_source(
     )
 
 
+def _probe(source: Source, file: SourceFile) -> Probe:
+    """What `file`'s first bytes say it is; an unreadable file is one line naming it."""
+    try:
+        with source.open(file) as reader:
+            return probe(reader, file.size)
+    except OSError as exc:
+        raise ValidationError(f"Cannot read {file.relative}: {reason(exc)}. {FIX_ACCESS}") from None
+
+
 def _no_weights_message(
-    root: Path, files: tuple[WeightFile, ...], is_folder: bool, hints: list[str]
+    root: str, files: tuple[SourceFile, ...], is_folder: bool, hints: list[str]
 ) -> str:
     hint = f" ({hints[0]})" if hints else ""
     if is_folder:

@@ -23,19 +23,23 @@ from azmodels_magic.clients.blob import (
     MIB,
     BlobTransfer,
     block_size_for,
+    block_sizes_for,
     default_workers,
 )
 from azmodels_magic.errors import UploadError
 from azmodels_magic.http.backoff import TransportSettings
-from azmodels_magic.journal import UploadJournal
 from azmodels_magic.records import WeightFile
 from azmodels_magic.sandbox.azurite import DEV_ACCOUNT, Azurite
+from azmodels_magic.sources.local import LocalSource
+from azmodels_magic.uploadstate import UploadJournal
 
 azure_blob = pytest.importorskip("azure.storage.blob")
 REPO = Path(__file__).resolve().parents[2]
 KIB = 1024
 
 NO_RETRIES = TransportSettings(max_retries=0)
+# The transfer opens each listed WeightFile at its own path, whatever folder the source names.
+LOCAL = LocalSource(REPO)
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +108,7 @@ def new_journal(key: str, files: list[WeightFile], url: str, block_size: int) ->
         container_url=url,
         block_size=block_size,
         files=files,
+        block_sizes=block_sizes_for(files, block_size),
     )
 
 
@@ -127,11 +132,27 @@ def test_block_size_grows_in_powers_of_two_up_to_the_limit() -> None:
 # ------------------------------------------------------------------------- transfers
 
 
+def test_a_source_copied_server_side_is_refused_before_anything_is_sent(
+    azurite: Azurite, service, tmp_path: Path
+) -> None:
+    container, url = sas_url(azurite, service)
+    file = write(tmp_path, "model.bin", 600 * KIB)
+
+    class Remote(LocalSource):  # hands a URL: its blocks would be staged from it (not built)
+        def copy_url(self, file) -> str:
+            return "https://example.invalid/model.bin"
+
+    with pytest.raises(UploadError) as caught:
+        BlobTransfer(block_size=256 * KIB).upload(url, Remote(tmp_path), [file])
+    assert "server side" in str(caught.value)
+    assert list(service.get_container_client(container).list_blobs()) == []
+
+
 def test_single_small_file(azurite: Azurite, service, tmp_path: Path) -> None:
     container, url = sas_url(azurite, service)
     file = write(tmp_path, "config.json", 1234)
     seen: list[int] = []
-    result = BlobTransfer(block_size=256 * KIB).upload(url, [file], on_progress=seen.append)
+    result = BlobTransfer(block_size=256 * KIB).upload(url, LOCAL, [file], on_progress=seen.append)
     data = download(service, container, "config.json")
     assert data == file.path.read_bytes()
     [digest] = result.files
@@ -148,7 +169,7 @@ def test_multi_block_file_round_trips(azurite: Azurite, service, tmp_path: Path)
     transfer = BlobTransfer(block_size=256 * KIB, max_workers=4)
     totals: list[int] = []
     deltas: list[int] = []
-    result = transfer.upload(url, [file], on_start=totals.append, on_progress=deltas.append)
+    result = transfer.upload(url, LOCAL, [file], on_start=totals.append, on_progress=deltas.append)
     data = download(service, container, "model.safetensors")
     [digest] = result.files
     assert digest.sha256 == sha(data) == sha(file.path.read_bytes())
@@ -171,7 +192,7 @@ def test_folder_with_nested_paths(azurite: Azurite, service, tmp_path: Path) -> 
         write(src, "weights/deep/part-2.safetensors", 256 * KIB),  # exactly one block
         write(src, "tokenizer/tokenizer.json", 70 * KIB),
     ]
-    result = BlobTransfer(block_size=256 * KIB, max_workers=3).upload(url, files)
+    result = BlobTransfer(block_size=256 * KIB, max_workers=3).upload(url, LOCAL, files)
     names = sorted(b.name for b in service.get_container_client(container).list_blobs())
     assert names == sorted(f.relative for f in files)
     assert [d.relative for d in result.files] == [f.relative for f in files]
@@ -189,7 +210,7 @@ def test_journal_records_the_upload_without_the_sas(
     _, url = sas_url(azurite, service)
     files = [write(tmp_path, "a.bin", 600 * KIB), write(tmp_path, "b/c.bin", 10)]
     journal = new_journal("ep|m|1", files, url, 256 * KIB)
-    result = BlobTransfer(block_size=256 * KIB).upload(url, files, journal=journal)
+    result = BlobTransfer(block_size=256 * KIB).upload(url, LOCAL, files, journal=journal)
     text = journal.path.read_text()
     assert "sig=" not in text.lower() and "?" not in text
     loaded = UploadJournal.load("ep|m|1")
@@ -203,10 +224,10 @@ def test_a_complete_journal_skips_everything(azurite: Azurite, service, tmp_path
     _, url = sas_url(azurite, service)
     files = [write(tmp_path, "a.bin", 600 * KIB), write(tmp_path, "b.json", 10)]
     journal = new_journal("ep|m|2", files, url, 256 * KIB)
-    first = BlobTransfer(block_size=256 * KIB).upload(url, files, journal=journal)
+    first = BlobTransfer(block_size=256 * KIB).upload(url, LOCAL, files, journal=journal)
     skips: list[int] = []
     again = BlobTransfer(block_size=256 * KIB).upload(
-        url, files, journal=UploadJournal.load("ep|m|2"), on_skip=skips.append
+        url, LOCAL, files, journal=UploadJournal.load("ep|m|2"), on_skip=skips.append
     )
     assert again.bytes_sent == 0 and again.bytes_skipped == sum(f.size for f in files)
     assert skips == [again.bytes_skipped]
@@ -219,20 +240,18 @@ def test_a_committed_blob_that_vanished_is_sent_again(
     container, url = sas_url(azurite, service)
     files = [write(tmp_path, "a.bin", 600 * KIB)]
     journal = new_journal("ep|m|3", files, url, 256 * KIB)
-    BlobTransfer(block_size=256 * KIB).upload(url, files, journal=journal)
+    BlobTransfer(block_size=256 * KIB).upload(url, LOCAL, files, journal=journal)
     service.get_blob_client(container, "a.bin").delete_blob()
-    again = BlobTransfer(block_size=256 * KIB).upload(url, files, journal=journal)
+    again = BlobTransfer(block_size=256 * KIB).upload(url, LOCAL, files, journal=journal)
     assert again.bytes_sent == files[0].size
     assert download(service, container, "a.bin") == files[0].path.read_bytes()
 
 
 def test_bounded_memory_blocks_read_but_not_stored(
-    azurite: Azurite, service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    azurite: Azurite, service, tmp_path: Path
 ) -> None:
     """Memory holds at most workers + 2 blocks: measured from outside, as bytes the transfer
     has read from the file minus bytes the service has acknowledged (on_progress)."""
-    import azmodels_magic.clients.blob as blob_module
-
     _, url = sas_url(azurite, service)
     block = 64 * KIB
     file = write(tmp_path, "big.bin", 4 * MIB)
@@ -262,10 +281,12 @@ def test_bounded_memory_blocks_read_but_not_stored(
                 peak[0] = max(peak[0], read[0] - stored[0])
             return data
 
-    def counting_open(path, mode="r"):
-        return CountingFile(open(path, mode))  # CountingFile closes it
+    class CountingSource(LocalSource):  # every byte the transfer reads, through its source
+        def open(self, file):
+            return CountingFile(super().open(file))  # CountingFile closes it
 
-    monkeypatch.setattr(blob_module, "open", counting_open, raising=False)
+        def check_unchanged(self, file, reader) -> None:
+            super().check_unchanged(file, reader.handle)
 
     def slow(delta: int) -> None:  # slow workers: the reader runs ahead as far as it may
         with lock:
@@ -273,7 +294,7 @@ def test_bounded_memory_blocks_read_but_not_stored(
         time.sleep(0.01)
 
     result = BlobTransfer(block_size=block, max_workers=workers).upload(
-        url, [file], on_progress=slow
+        url, CountingSource(tmp_path), [file], on_progress=slow
     )
     assert read[0] == file.size  # every byte went through the wrapper: the count is real
     assert workers * block < peak[0] <= (workers + 2) * block
@@ -286,15 +307,17 @@ CHILD = """
 import os, time
 from pathlib import Path
 from azmodels_magic.clients.blob import BlobTransfer
-from azmodels_magic.journal import UploadJournal
+from azmodels_magic.uploadstate import UploadJournal
 from azmodels_magic.records import WeightFile
+from azmodels_magic.sources.local import LocalSource
 
 path = Path(os.environ["SRC"])
 stat = path.stat()
 file = WeightFile(path=path, relative="model.bin", size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 journal = UploadJournal.load(os.environ["KEY"])
 BlobTransfer(block_size=256 * 1024, max_workers=1).upload(
-    os.environ["URL"], [file], journal=journal, on_progress=lambda n: time.sleep(0.05)
+    os.environ["URL"], LocalSource(path), [file], journal=journal,
+    on_progress=lambda n: time.sleep(0.05),
 )
 """
 
@@ -336,7 +359,7 @@ def test_resume_after_kill_9(azurite: Azurite, service, tmp_path: Path) -> None:
     skips: list[int] = []
     # The journal's block size wins over a different one given now.
     transfer = BlobTransfer(block_size=8 * MIB, max_workers=4)
-    result = transfer.upload(url, [file], journal=journal, on_skip=skips.append)
+    result = transfer.upload(url, LOCAL, [file], journal=journal, on_skip=skips.append)
     assert result.bytes_sent <= 0.6 * file.size
     assert result.bytes_skipped >= 0.4 * file.size
     assert result.bytes_sent + result.bytes_skipped == file.size
@@ -357,10 +380,10 @@ def test_a_changed_source_is_refused(azurite: Azurite, service, tmp_path: Path) 
     changed = WeightFile(file.path, "model.bin", stat.st_size, stat.st_mtime_ns)
     assert not journal.matches([changed])
     with pytest.raises(UploadError, match="changed"):
-        BlobTransfer(block_size=256 * KIB).upload(url, [changed], journal=journal)
+        BlobTransfer(block_size=256 * KIB).upload(url, LOCAL, [changed], journal=journal)
     # A file that changes after it was listed (stale WeightFile) is refused too, not mixed.
     with pytest.raises(UploadError, match="changed"):
-        BlobTransfer(block_size=256 * KIB).upload(url, [file])
+        BlobTransfer(block_size=256 * KIB).upload(url, LOCAL, [file])
 
 
 # ------------------------------------------------------------------------- failures, secrets
@@ -373,7 +396,9 @@ def test_refused_upload_is_one_redacted_line_and_keeps_the_journal(
     file = write(tmp_path, "model.bin", 600 * KIB)
     journal = new_journal("ep|denied|1", [file], url, 256 * KIB)
     with pytest.raises(UploadError) as caught:
-        BlobTransfer(block_size=256 * KIB, settings=NO_RETRIES).upload(url, [file], journal=journal)
+        BlobTransfer(block_size=256 * KIB, settings=NO_RETRIES).upload(
+            url, LOCAL, [file], journal=journal
+        )
     text = str(caught.value)
     assert "\n" not in text and "sig=" not in text.lower()
     assert "403" in text and caught.value.status == 403
@@ -386,7 +411,7 @@ def test_unreachable_storage_is_an_upload_error(tmp_path: Path) -> None:
     file = write(tmp_path, "model.bin", 10)
     url = "http://127.0.0.1:9/devstoreaccount1/c1?sv=2024&sig=TOPSECRET"
     with pytest.raises(UploadError) as caught:
-        BlobTransfer(settings=NO_RETRIES).upload(url, [file])
+        BlobTransfer(settings=NO_RETRIES).upload(url, LOCAL, [file])
     assert "TOPSECRET" not in str(caught.value) and "TOPSECRET" not in repr(caught.value)
 
 
@@ -399,7 +424,7 @@ def test_no_secret_in_reprs_or_logs(
     transfer = BlobTransfer(block_size=256 * KIB)
     journal = new_journal("ep|logs|1", [file], url, 256 * KIB)
     with caplog.at_level(logging.DEBUG):
-        transfer.upload(url, [file], journal=journal)
+        transfer.upload(url, LOCAL, [file], journal=journal)
     assert caplog.records  # urllib3 and azure-core did log at DEBUG
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert signature not in logged
@@ -421,5 +446,7 @@ def test_callbacks_are_serialised(azurite: Azurite, service, tmp_path: Path) -> 
         time.sleep(0.002)
         inside.release()
 
-    BlobTransfer(block_size=64 * KIB, max_workers=4).upload(url, [file], on_progress=on_progress)
+    BlobTransfer(block_size=64 * KIB, max_workers=4).upload(
+        url, LOCAL, [file], on_progress=on_progress
+    )
     assert overlaps == []

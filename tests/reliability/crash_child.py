@@ -37,8 +37,8 @@ def gate(point: str) -> None:
 
 def install(point: str) -> None:
     from azmodels_magic.clients.foundry import FoundryClient, Registration
-    from azmodels_magic.journal import UploadJournal
     from azmodels_magic.services.uploads import UploadService
+    from azmodels_magic.uploadstate import UploadJournal
 
     if point == "blocks":
         original = UploadJournal.mark_staged

@@ -17,9 +17,9 @@ import pytest
 from reliability_support import BLOCK, Raw, file_sha256, make_weights, start_app
 
 from azmodels_magic.errors import AzModelsError
-from azmodels_magic.journal import UploadJournal
 from azmodels_magic.sandbox_launcher import SandboxProcess
 from azmodels_magic.services.uploads import UploadService
+from azmodels_magic.uploadstate import UploadJournal
 
 CHILD = Path(__file__).with_name("crash_child.py")
 

@@ -85,7 +85,7 @@ def test_a_bad_journal_of_the_upload_itself_is_set_aside_and_the_upload_runs(
 ):
     from reliability_support import make_weights
 
-    from azmodels_magic.journal import journal_path
+    from azmodels_magic.uploadstate import journal_path
 
     weights = make_weights(tmp_path)
     path = journal_path(app.uploads.key("bad-journal", "1"))

@@ -15,8 +15,8 @@ from reliability_support import Raw, file_sha256, make_weights, sha256, start_ap
 from test_upload_guarantees import change_in_place, kill_at, registered, small_blocks
 
 from azmodels_magic.errors import AzModelsError, UploadError
-from azmodels_magic.journal import UploadJournal
 from azmodels_magic.sample_weights import write_safetensors
+from azmodels_magic.uploadstate import UploadJournal
 
 BIG = {"w": ("F32", (2600, 1000))}  # ~10 MB: forty 256 KiB blocks, more than the read-ahead
 

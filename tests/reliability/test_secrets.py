@@ -216,11 +216,14 @@ def test_no_secret_anywhere(
         texts += [str(storage_error.value), repr(storage_error.value)]
         from azmodels_magic.clients.blob import BlobTransfer
         from azmodels_magic.records import WeightFile
+        from azmodels_magic.sources.local import LocalSource
 
         stat = weights.stat()
         wf = WeightFile(weights, "w.safetensors", stat.st_size, stat.st_mtime_ns)
         with pytest.raises(AzModelsError) as transfer_error:
-            BlobTransfer(block_size=BLOCK, settings=NO_RETRIES).upload(wrong, [wf])
+            BlobTransfer(block_size=BLOCK, settings=NO_RETRIES).upload(
+                wrong, LocalSource(weights), [wf]
+            )
         texts += [str(transfer_error.value), repr(transfer_error.value)]
 
         # a 403 with the reader token (no role) and its text

@@ -23,8 +23,8 @@ from reliability_support import (
     upload_line,
 )
 
-from azmodels_magic.journal import ReplaceIntent, UploadJournal
-from azmodels_magic.services.uploads import UploadService, upload_key
+from azmodels_magic.services.uploads import UploadService
+from azmodels_magic.uploadstate import ReplaceIntent, UploadJournal, upload_key
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
@@ -216,8 +216,9 @@ def test_a_journal_under_an_old_full_endpoint_key_is_still_found(tmp_path, monke
     import hashlib
     import json
 
-    from azmodels_magic import journal as journal_module
+    from azmodels_magic.clients.blob import block_sizes_for
     from azmodels_magic.records import WeightFile
+    from azmodels_magic.uploadstate import journal as journal_module
 
     monkeypatch.setenv("AZMODELS_CACHE_DIR", str(tmp_path / "cache"))
     source = make_weights(tmp_path, seed=32)
@@ -227,7 +228,7 @@ def test_a_journal_under_an_old_full_endpoint_key_is_still_found(tmp_path, monke
     journal = UploadJournal.create(
         upload_key(endpoint, "m", "1"), name="m", version="1", source=str(source),
         pending_upload_id="pu", container_url="https://st.blob.core.windows.net/c",
-        block_size=BLOCK, files=files,
+        block_size=BLOCK, files=files, block_sizes=block_sizes_for(files, BLOCK),
     )  # fmt: skip
     journal.mark_staged(source.name, "00000-00000000", "d" * 32)
     journal.flush()

@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 
 from azmodels_magic.errors import ValidationError
-from azmodels_magic.weights import inspect_source
+from azmodels_magic.sources.local import LocalSource
+from azmodels_magic.weights import WeightsInfo
+from azmodels_magic.weights import inspect_source as inspect
+
+
+def inspect_source(path: Path) -> WeightsInfo:
+    """What the headers of a local file or folder say, read through its source."""
+    return inspect(LocalSource(path))
+
 
 GiB = 1 << 30
 

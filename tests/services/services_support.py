@@ -206,7 +206,7 @@ def register_directly(app, name: str, version: str, files: dict[str, bytes]) -> 
 
 
 def journal_of(app, name: str, version: str):
-    from azmodels_magic.journal import UploadJournal
+    from azmodels_magic.uploadstate import UploadJournal
 
     return UploadJournal.load(app.uploads.key(name, version))
 
@@ -243,7 +243,7 @@ def upload_and_kill(
 ) -> float:  # fmt: skip
     """Run `upload ...` in a child Python attached to the same sandbox, and kill -9 it once its
     journal records at least `at` of the bytes. Returns the share journaled at the kill."""
-    from azmodels_magic.journal import journal_path
+    from azmodels_magic.uploadstate import journal_path
 
     path = journal_path(app.uploads.key(name, version))
     env = dict(os.environ, AZMODELS_TEST_SANDBOX=json.dumps(asdict(app._sandbox_info)))

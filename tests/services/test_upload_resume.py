@@ -109,7 +109,8 @@ def test_a_source_changed_between_attempts_starts_over(app, tmp_path):
 
     # Same name and size, other bytes (and a new mtime).
     write_safetensors(path, {"w": ("U8", (24 * MIB,))}, seed=2)
-    os.utime(path, ns=(old.files[0].mtime_ns + 10**9, old.files[0].mtime_ns + 10**9))
+    later = int(old.files[0].version) + 10**9  # a local file's version is its mtime
+    os.utime(path, ns=(later, later))
     new_sha = sha256_file(path)
     assert new_sha != old_sha and path.stat().st_size == old.bytes_total
 

@@ -203,7 +203,7 @@ def test_gguf_metadata_is_read_and_recorded(app, tmp_path):
 
 
 def test_dry_run_shows_the_plan_and_changes_nothing(app, tmp_path, weights):
-    from azmodels_magic.journal import uploads_dir
+    from azmodels_magic.uploadstate import uploads_dir
 
     if registered(app, "single-file", "1") is None:  # when run alone
         app.execute(f"upload --base-model gpt-4o --source {weights} --name single-file")
@@ -632,7 +632,7 @@ def _freeze_at_registration(monkeypatch, counts: dict[str, int], foundry) -> dic
 
 def test_a_resumed_upload_reads_the_journal_and_the_version_once(app, tmp_path, monkeypatch):
     from azmodels_magic.clients.blob import BlobTransfer
-    from azmodels_magic.journal import UploadJournal
+    from azmodels_magic.uploadstate import UploadJournal
 
     source = write_safetensors(tmp_path / "w.safetensors", {"w": ("F16", (32, 32))}, seed=21)
     _fail_registration(app, source, "read-once")  # every byte stored, not registered
