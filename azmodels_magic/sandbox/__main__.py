@@ -15,6 +15,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from . import hub_routes
 from .azurite import Azurite, AzuriteError, new_account_key
 from .log import RedactingFilter, get_logger
 from .protocol import HOST, LOCATION, PAGE_SIZE, PROVISION_SECONDS, SandboxInfo
@@ -190,6 +191,7 @@ def serve(args: argparse.Namespace) -> int:
         reader_token=sandbox.reader_token,
         blob_endpoint=azurite.blob_endpoint,
         storage_key=storage_key,
+        hub_token=sandbox.hub_token,
         data_dir=str(data_dir),
         pid=os.getpid(),
     ).to_dict()
@@ -197,7 +199,8 @@ def serve(args: argparse.Namespace) -> int:
     sys.stdout.write(json.dumps(info) + "\n")
     sys.stdout.flush()
     # Importing azure.storage.blob takes most of a second: do it now, not in the first upload.
-    threading.Thread(target=sandbox.blob_service, name="blob-warmup", daemon=True).start()
+    # Then seed the hub stand-in's container (its routes wait for it if asked first).
+    threading.Thread(target=_warm_up, args=(sandbox,), name="blob-warmup", daemon=True).start()
     log.info(
         "sandbox serving on %s (Azurite on %d, %d catalog models, data in %s)",
         sandbox.base_url,
@@ -221,6 +224,13 @@ def serve(args: argparse.Namespace) -> int:
             shutil.rmtree(data_dir, ignore_errors=True)
         log.info("sandbox stopped")
     return 0
+
+
+def _warm_up(sandbox: Sandbox) -> None:
+    try:
+        hub_routes.seed(sandbox)
+    except Exception:  # Azurite stopping as the sandbox stops: the hub's routes try again
+        log.warning("seeding the hub stand-in's container failed", exc_info=True)
 
 
 def main(argv: list[str] | None = None) -> int:

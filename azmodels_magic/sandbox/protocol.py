@@ -50,6 +50,9 @@ class SandboxInfo:
     # Azurite's account key (the account is azurite.DEV_ACCOUNT): for tools and tests that
     # read the sandbox's storage directly; the client itself only uses the SAS it is given.
     storage_key: str = field(default="", repr=False)
+    # The bearer token the hub stand-in (sandbox/hub_routes.py, HF_ENDPOINT=arm_endpoint) takes
+    # as a logged-in user's: it opens the gated repositories.
+    hub_token: str = field(default="", repr=False)
 
     @classmethod
     def from_json(cls, line: str) -> SandboxInfo:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from . import arm_routes, foundry_routes, inference, quota_routes, spec_check
+from . import arm_routes, foundry_routes, hub_routes, inference, quota_routes, spec_check
 from .azurite import DEV_ACCOUNT
 from .catalog import Catalog
 from .faults import FaultInjector
@@ -106,12 +106,14 @@ class Sandbox:
         self.token = store.secret("token")
         self.reader_token = store.secret("reader_token")
         self.keys = (store.secret("key1", 24), store.secret("key2", 24))
+        self.hub_token = "hf_" + store.secret("hub_token", 24)  # opens the hub's gated repos
         self.base_url = ""  # set once the server is bound
         self.router = Router()
         arm_routes.register(self.router)
         quota_routes.register(self.router)
         foundry_routes.register(self.router)
         inference.register(self.router)
+        hub_routes.register(self.router)
         self._blob_service = None
         self._blob_lock = threading.Lock()
         self.info: dict[str, Any] | None = None  # the JSON line, served at INFO_PATH
@@ -247,6 +249,9 @@ class Sandbox:
         try:
             route, params = self.router.match(req.method, req.path)
             req.params = params
+            if route.plane == "hub":  # the hub's own token rules and error shape, no api-version
+                self.take_body(req, json_only=False)
+                return route.handler(self, req)
             if route.plane == "inference":
                 try:
                     inference.authorize(self, req)
@@ -265,12 +270,12 @@ class Sandbox:
             headers = {**exc.headers, "x-ms-error-code": exc.code}
             return json_response(exc.status, error_body(exc.code, exc.message, exc.extra), headers)
 
-    def take_body(self, req: Request) -> None:
+    def take_body(self, req: Request, json_only: bool = True) -> None:
         """Read the body (now that the sender is known) and refuse what no JSON route takes: a
         media type other than JSON (415, as ARM) or JSON nested too deeply to walk (400)."""
         if req.read_body is not None:
             req.body, req.read_body = req.read_body(), None
-        if not req.body.strip():
+        if not json_only or not req.body.strip():
             return
         media = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if media != "application/json" and not media.endswith("+json"):
@@ -623,7 +628,8 @@ class _HTTPHandler(BaseHTTPRequestHandler):
 
     # OPTIONS (a browser's CORS preflight) goes through the same checks and routes: no route
     # answers it, and no response ever carries Access-Control-Allow-* headers.
-    do_GET = do_PUT = do_PATCH = do_POST = do_DELETE = do_OPTIONS = _dispatch
+    # HEAD: the hub stand-in's resolve route (no Azure route answers it).
+    do_GET = do_HEAD = do_PUT = do_PATCH = do_POST = do_DELETE = do_OPTIONS = _dispatch
 
     def log_message(self, format: str, *args: Any) -> None:
         # The stdlib logs full request lines (queries included); our own line is enough.
