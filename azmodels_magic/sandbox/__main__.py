@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--latency-ms", type=float, default=0.0, help="time added to each request (a WAN's)"
     )
     serve.add_argument("--location", default=LOCATION)
+    serve.add_argument(
+        "--count-storage-traffic",
+        action="store_true",
+        help="relay storage through a counter: the request-body bytes clients send to Azurite "
+        "are served at /.sandbox/storage/requests",
+    )
     serve.add_argument("--log-level", default="INFO")
     return parser
 
@@ -158,8 +164,11 @@ def serve(args: argparse.Namespace) -> int:
             regions=regions,
             accounts=tuple(args.accounts),
             latency_ms=max(0.0, args.latency_ms),
+            count_storage_traffic=args.count_storage_traffic,
         )
         sandbox = Sandbox(settings, store, azurite.port, storage_key)
+        if settings.count_storage_traffic:
+            sandbox.count_storage_traffic()
         server = make_server(sandbox)
         operations = make_operations_server(sandbox)
     except BaseException:
@@ -189,7 +198,7 @@ def serve(args: argparse.Namespace) -> int:
         accounts=[ACCOUNT, *(parse_account(a, RESOURCE_GROUP).name for a in args.accounts)],
         token=sandbox.token,
         reader_token=sandbox.reader_token,
-        blob_endpoint=azurite.blob_endpoint,
+        blob_endpoint=sandbox.blob_endpoint,
         storage_key=storage_key,
         hub_token=sandbox.hub_token,
         data_dir=str(data_dir),
@@ -218,6 +227,8 @@ def serve(args: argparse.Namespace) -> int:
         server.server_close()
         operations.shutdown()
         operations.server_close()
+        if sandbox.storage_proxy is not None:
+            sandbox.storage_proxy.stop()
         azurite.stop()
         store.close()
         if own_dir:

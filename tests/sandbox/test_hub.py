@@ -138,3 +138,17 @@ def test_hf_endpoint_selects_the_stand_in(info, hub) -> None:
     seen = json.loads(out.stdout)
     assert seen["sha"] == hub.model_info(PUBLIC).sha
     assert seen["files"]["model.safetensors"] > 0
+
+
+def test_a_regular_file_is_served_by_the_hub_itself_with_ranges(info, hub) -> None:
+    url = f"{info.arm_endpoint}/{PUBLIC}/resolve/main/config.json"
+    whole = requests.get(url, allow_redirects=False, timeout=30)
+    assert whole.status_code == 200 and whole.headers["X-Repo-Commit"] == hub.model_info(PUBLIC).sha
+    assert json.loads(whole.content)["model_type"] == "llama"
+    head = requests.get(url, headers={"Range": "bytes=0-9"}, timeout=30)
+    assert head.status_code == 206 and head.content == whole.content[:10]
+    assert head.headers["Content-Range"] == f"bytes 0-9/{len(whole.content)}"
+    tail = requests.get(url, headers={"Range": "bytes=-5"}, timeout=30)
+    assert tail.status_code == 206 and tail.content == whole.content[-5:]
+    beyond = requests.get(url, headers={"Range": f"bytes={len(whole.content)}-"}, timeout=30)
+    assert beyond.status_code == 416
