@@ -204,12 +204,15 @@ def serve(args: argparse.Namespace) -> int:
         data_dir=str(data_dir),
         pid=os.getpid(),
     ).to_dict()
+    try:  # before the ready line: a client never sees storage without the hub's container
+        hub_routes.seed(sandbox)
+    except Exception:  # Azurite failing already: its routes try again, its watch below stops us
+        log.warning("seeding the hub stand-in's container failed", exc_info=True)
     sandbox.info = info  # served at protocol.INFO_PATH, for a launcher's discover()
     sys.stdout.write(json.dumps(info) + "\n")
     sys.stdout.flush()
     # Importing azure.storage.blob takes most of a second: do it now, not in the first upload.
-    # Then seed the hub stand-in's container (its routes wait for it if asked first).
-    threading.Thread(target=_warm_up, args=(sandbox,), name="blob-warmup", daemon=True).start()
+    threading.Thread(target=sandbox.blob_service, name="blob-warmup", daemon=True).start()
     log.info(
         "sandbox serving on %s (Azurite on %d, %d catalog models, data in %s)",
         sandbox.base_url,
@@ -235,13 +238,6 @@ def serve(args: argparse.Namespace) -> int:
             shutil.rmtree(data_dir, ignore_errors=True)
         log.info("sandbox stopped")
     return 0
-
-
-def _warm_up(sandbox: Sandbox) -> None:
-    try:
-        hub_routes.seed(sandbox)
-    except Exception:  # Azurite stopping as the sandbox stops: the hub's routes try again
-        log.warning("seeding the hub stand-in's container failed", exc_info=True)
 
 
 def main(argv: list[str] | None = None) -> int:

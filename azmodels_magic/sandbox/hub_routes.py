@@ -29,9 +29,10 @@ refused on every route, as the hub refuses invalid credentials.
 
 from __future__ import annotations
 
-import contextlib
+import base64
 import hashlib
 import hmac
+import http.client
 import json
 import random
 import re
@@ -39,9 +40,10 @@ import struct
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 from functools import cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlsplit
 
 from .azurite import DEV_ACCOUNT
 from .routing import Request, Response, Router, empty_response, iso, json_response
@@ -173,26 +175,66 @@ def repositories() -> dict[str, HubRepo]:
 
 _seeded: set[str] = set()  # the Azurite endpoints seeded by this process
 _seed_lock = threading.Lock()
+STORAGE_VERSION = "2021-08-06"
 
 
 def seed(app: Sandbox) -> None:
-    """Put every repository's files in the hub container (once per Azurite and process; files
-    already there are kept: their bytes are the same)."""
+    """Put every repository's files in the hub container, once per Azurite and process (files
+    already there are kept: their bytes are the same). `serve` calls it before the sandbox says
+    it is ready, so the container is there before any client looks at storage; plain
+    http.client with Shared Key, as the storage SDK takes most of a second to import."""
     if app.azurite_endpoint in _seeded:
         return
-    from azure.core.exceptions import ResourceExistsError
-
     with _seed_lock:
         if app.azurite_endpoint in _seeded:
             return
-        container = app.blob_service().get_container_client(HUB_CONTAINER)
-        with contextlib.suppress(ResourceExistsError):
-            container.create_container()
-        for repo in repositories().values():
-            for f in repo.files:
-                with contextlib.suppress(ResourceExistsError):
-                    container.upload_blob(f.blob_name(repo.repo_id), f.data, overwrite=False)
+        endpoint = urlsplit(app.azurite_endpoint)
+        conn = http.client.HTTPConnection(endpoint.hostname, endpoint.port, timeout=30)
+        try:
+            container = f"{endpoint.path}/{HUB_CONTAINER}"
+            _storage_put(app, conn, container, b"", {}, "restype=container")
+            for repo in repositories().values():
+                for f in repo.files:
+                    blob = f"{container}/{quote(f.blob_name(repo.repo_id))}"
+                    headers = {"x-ms-blob-type": "BlockBlob", "If-None-Match": "*"}
+                    _storage_put(app, conn, blob, f.data, headers)
+        finally:
+            conn.close()
         _seeded.add(app.azurite_endpoint)
+
+
+def _storage_put(
+    app: Sandbox,
+    conn: http.client.HTTPConnection,
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+    query: str = "",
+) -> None:
+    """One PUT to Azurite signed with its account key (Shared Key); what exists is kept."""
+    headers = {
+        **headers,
+        "x-ms-date": formatdate(usegmt=True),
+        "x-ms-version": STORAGE_VERSION,
+        "Content-Length": str(len(body)),
+    }
+    ms = "".join(f"{k.lower()}:{v}\n" for k, v in sorted(headers.items()) if k.startswith("x-ms-"))
+    resource = f"/{DEV_ACCOUNT}{unquote(path)}"
+    for name, value in sorted(parse_qsl(query)):
+        resource += f"\n{name.lower()}:{value}"
+    # PUT, Content-Encoding, -Language, -Length (empty when 0), -MD5, -Type, Date,
+    # If-Modified-Since, If-Match, If-None-Match, If-Unmodified-Since, Range.
+    fields = ["PUT", "", "", str(len(body)) if body else "", "", "", "", "", "",
+              headers.get("If-None-Match", ""), "", ""]  # fmt: skip
+    to_sign = "\n".join(fields) + "\n" + ms + resource
+    key = base64.b64decode(app.storage_key)
+    signature = base64.b64encode(hmac.new(key, to_sign.encode(), hashlib.sha256).digest())
+    headers["Authorization"] = f"SharedKey {DEV_ACCOUNT}:{signature.decode()}"
+    conn.request("PUT", f"{path}?{query}" if query else path, body=body, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    if response.status not in (201, 409, 412):  # created, or there already
+        raise RuntimeError(f"Azurite answered {response.status} to PUT {unquote(path)}")
 
 
 # -- errors and access ---------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The sandbox's HTTP server: a ThreadingHTTPServer and the request pipeline every route shares
 (faults, auth, api-version, Azure-shaped errors, request ids).
 
-The router, requests and responses are in routing.py; the routes themselves live in
-arm_routes.py, quota_routes.py, foundry_routes.py and inference.py.
+The router, requests and responses are in routing.py, the routes' shared kit in kit.py, their
+SQL in store.py; the routes themselves live in arm_routes.py, quota_routes.py,
+foundry_routes.py, inference.py and hub_routes.py (the Hugging Face hub's stand-in).
 """
 
 from __future__ import annotations

@@ -41,6 +41,15 @@ def service(info):
     )
 
 
+def test_the_hub_is_seeded_at_start_and_the_sandboxs_own_calls_are_not_counted(
+    counted: SandboxProcess,
+) -> None:
+    info = counted.info
+    hub = service(info).get_container_client("hub")  # before any hub route was asked
+    assert len(list(hub.list_blobs())) == 8  # two repositories of four files
+    assert traffic(info)["bodyBytes"] == 0  # the seeding went to Azurite directly
+
+
 def test_an_upload_counts_its_body_bytes_and_never_the_query(counted: SandboxProcess) -> None:
     info = counted.info
     container = service(info).get_container_client("counted-upload")
