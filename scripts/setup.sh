@@ -42,7 +42,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" >"$stamp"
 fi
 
-if [ ! -x node_modules/.bin/azurite-blob ]; then
+# Azurite as package.json pins it: a folder installed for an older pin is brought up to date.
+azurite_pin="$(sed -n 's/.*"azurite": "\([^"]*\)".*/\1/p' package.json)"
+azurite_have="$(sed -n 's/^  "version": "\([^"]*\)".*/\1/p' node_modules/azurite/package.json 2>/dev/null)"
+if [ ! -x node_modules/.bin/azurite-blob ] || [ "$azurite_have" != "$azurite_pin" ]; then
   command -v npm >/dev/null 2>&1 || {
     echo "setup: npm (Node.js 20+) is needed for Azurite, the storage emulator: install Node.js" >&2
     exit 1

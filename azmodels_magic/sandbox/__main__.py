@@ -15,6 +15,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from . import hub_routes
 from .azurite import Azurite, AzuriteError, new_account_key
 from .log import RedactingFilter, get_logger
 from .protocol import HOST, LOCATION, PAGE_SIZE, PROVISION_SECONDS, SandboxInfo
@@ -89,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--latency-ms", type=float, default=0.0, help="time added to each request (a WAN's)"
     )
     serve.add_argument("--location", default=LOCATION)
+    serve.add_argument(
+        "--count-storage-traffic",
+        action="store_true",
+        help="relay storage through a counter: the request-body bytes clients send to Azurite "
+        "are served at /.sandbox/storage/requests",
+    )
     serve.add_argument("--log-level", default="INFO")
     return parser
 
@@ -157,8 +164,11 @@ def serve(args: argparse.Namespace) -> int:
             regions=regions,
             accounts=tuple(args.accounts),
             latency_ms=max(0.0, args.latency_ms),
+            count_storage_traffic=args.count_storage_traffic,
         )
         sandbox = Sandbox(settings, store, azurite.port, storage_key)
+        if settings.count_storage_traffic:
+            sandbox.count_storage_traffic()
         server = make_server(sandbox)
         operations = make_operations_server(sandbox)
     except BaseException:
@@ -188,11 +198,16 @@ def serve(args: argparse.Namespace) -> int:
         accounts=[ACCOUNT, *(parse_account(a, RESOURCE_GROUP).name for a in args.accounts)],
         token=sandbox.token,
         reader_token=sandbox.reader_token,
-        blob_endpoint=azurite.blob_endpoint,
+        blob_endpoint=sandbox.blob_endpoint,
         storage_key=storage_key,
+        hub_token=sandbox.hub_token,
         data_dir=str(data_dir),
         pid=os.getpid(),
     ).to_dict()
+    try:  # before the ready line: a client never sees storage without the hub's container
+        hub_routes.seed(sandbox)
+    except Exception:  # Azurite failing already: its routes try again, its watch below stops us
+        log.warning("seeding the hub stand-in's container failed", exc_info=True)
     sandbox.info = info  # served at protocol.INFO_PATH, for a launcher's discover()
     sys.stdout.write(json.dumps(info) + "\n")
     sys.stdout.flush()
@@ -215,6 +230,8 @@ def serve(args: argparse.Namespace) -> int:
         server.server_close()
         operations.shutdown()
         operations.server_close()
+        if sandbox.storage_proxy is not None:
+            sandbox.storage_proxy.stop()
         azurite.stop()
         store.close()
         if own_dir:

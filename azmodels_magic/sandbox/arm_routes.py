@@ -9,16 +9,29 @@ then applied; a delete is Deleting for S/2, then the deployment is gone.
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from .catalog import CUSTOM_CAPABILITIES, CUSTOM_SKUS, base_skus, is_custom_format
-from .regions import AccountSpec, region_key, sku_usage, subscription
+from .kit import (
+    ACCT,
+    ACTION,
+    LOC,
+    account_body,
+    account_id,
+    check_account,
+    check_location,
+    check_subscription,
+    deployment_at,
+    poll_hint,
+    project_body,
+    used_capacity,
+    view,
+)
+from .regions import AccountSpec, sku_usage, subscription
 from .routing import (
     ACCOUNT,
     PROJECT,
-    RESOURCE_GROUP,
     SUBSCRIPTION,
     USER,
     ApiError,
@@ -35,15 +48,10 @@ from .store import dumps, loads, now
 if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
     from .server import Sandbox
 
-CS = r"/providers/Microsoft\.CognitiveServices"
-SUB = r"/subscriptions/(?P<sub>[^/]+)"
-ACCT = SUB + r"/resourceGroups/(?P<rg>[^/]+)" + CS + r"/accounts/(?P<account>[^/]+)"
-LOC = SUB + CS + r"/locations/(?P<location>[^/]+)"
 # `\Z`, not `$`: `$` also matches before a trailing newline.
 DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}\Z")
 UPGRADE_OPTIONS = ("OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade")
 DEPLOYMENT_TYPE = "Microsoft.CognitiveServices/accounts/deployments"
-ACTION = "Microsoft.CognitiveServices/accounts"
 
 
 def register(router: Router) -> None:
@@ -66,70 +74,7 @@ def register(router: Router) -> None:
     add("GET", one + r"/skus", deployment_skus, "arm", f"{ACTION}/deployments/skus/read")
 
 
-# -- scope checks ---------------------------------------------------------------------------------
-
-
-def check_subscription(req: Request) -> None:
-    sub = req.params["sub"]
-    if sub.lower() != SUBSCRIPTION:
-        raise ApiError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
-
-
-def account_id(spec: AccountSpec) -> str:
-    return (
-        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{spec.resource_group}"
-        f"/providers/Microsoft.CognitiveServices/accounts/{spec.name}"
-    )
-
-
-def check_account(req: Request, app: Sandbox | None = None) -> AccountSpec:
-    """The account the path names (404 when the subscription has none of that name)."""
-    check_subscription(req)
-    rg, account = req.params["rg"], req.params["account"]
-    spec = subscription(app).account(account) if app is not None else None
-    if spec is None and account.lower() == ACCOUNT:
-        spec = AccountSpec(ACCOUNT, RESOURCE_GROUP, "", has_project=True)
-    groups = {RESOURCE_GROUP}
-    if app is not None:
-        groups |= {a.resource_group for a in subscription(app).accounts.values()}
-    if rg.lower() not in groups:
-        raise ApiError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
-    if spec is None or spec.resource_group != rg.lower():
-        raise ApiError(
-            404,
-            "ResourceNotFound",
-            f"The Resource 'Microsoft.CognitiveServices/accounts/{account}' under resource group "
-            f"'{rg}' was not found.",
-        )
-    if spec.hung:
-        hang()
-    return spec
-
-
-def hang() -> None:
-    """Never answer (an account whose region is down): the client's timeouts must cope. The
-    connection is held until the client gives up; the server's threads are daemons."""
-    while True:
-        time.sleep(60)
-
-
 # -- catalog, account, project -------------------------------------------------------------------
-
-
-def check_location(app: Sandbox, req: Request) -> str:
-    """The region the path names, if the subscription has it."""
-    check_subscription(req)
-    region = region_key(req.params["location"])
-    sub = subscription(app)
-    if sub.catalog(region) is None:
-        raise ApiError(
-            400,
-            "LocationNotAvailableForResourceType",
-            f"The provided location '{req.params['location']}' is not available for resource "
-            "type 'Microsoft.CognitiveServices/accounts'. List of available regions for the "
-            f"resource type is '{','.join(sub.regions)}'.",
-        )
-    return region
 
 
 def list_catalog(app: Sandbox, req: Request) -> Response:
@@ -145,28 +90,6 @@ def list_catalog(app: Sandbox, req: Request) -> Response:
 
 def get_account(app: Sandbox, req: Request) -> Response:
     return json_response(200, account_body(app, check_account(req, app)))
-
-
-def account_body(app: Sandbox, spec: AccountSpec) -> dict[str, Any]:
-    return {
-        "id": account_id(spec),
-        "name": spec.name,
-        "type": "Microsoft.CognitiveServices/accounts",
-        "location": spec.location,
-        "kind": spec.kind,
-        "sku": {"name": "S0"},
-        "tags": {},
-        "properties": {
-            "endpoint": f"{app.base_url}/",
-            "endpoints": {
-                "AI Foundry API": f"{app.base_url}/",
-                "OpenAI Language Model Instance API": f"{app.base_url}/",
-            },
-            "provisioningState": "Succeeded",
-            "customSubDomainName": spec.name,
-            "allowProjectManagement": True,
-        },
-    }
 
 
 def list_keys(app: Sandbox, req: Request) -> Response:
@@ -193,74 +116,16 @@ def list_projects(app: Sandbox, req: Request) -> Response:
     return json_response(200, {"value": items})
 
 
-def project_body(app: Sandbox) -> dict[str, Any]:
-    return {
-        "id": app.project_arm_id,
-        "name": f"{ACCOUNT}/{PROJECT}",
-        "type": "Microsoft.CognitiveServices/accounts/projects",
-        "location": app.settings.location,
-        "properties": {
-            "provisioningState": "Succeeded",
-            "displayName": PROJECT,
-            "isDefault": True,
-            "endpoints": {"AI Foundry API": app.project_endpoint},
-        },
-    }
-
-
 # -- deployment state ------------------------------------------------------------------------------
-
-
-def view(row: Any, t: float) -> dict[str, Any] | None:
-    """The deployment as it is at time t, or None once its deletion has finished."""
-    if row is None or (row["gone_at"] is not None and t >= row["gone_at"]):
-        return None
-    d = dict(row)
-    pending = loads(d.pop("pending"), None)
-    changing = False
-    if d["delete_at"] is not None:
-        state = "Deleting"
-    elif t < d["accepted_until"]:
-        state = "Accepted"
-    elif t < d["ready_at"]:
-        state = "Creating"
-    elif pending and t < d["pending_until"]:
-        state, changing = "Accepted", True
-    else:
-        state = "Succeeded"
-        if pending:
-            d.update(pending)
-    d["state"] = state
-    d["pending"] = pending
-    d["serving"] = state == "Succeeded" or changing  # a scale in flight keeps it serving
-    return d
 
 
 def settle(app: Sandbox, t: float) -> None:
     """Apply finished updates and drop finished deletions (call inside a transaction)."""
-    conn = app.store
-    conn.execute("DELETE FROM deployments WHERE gone_at IS NOT NULL AND gone_at <= ?", (t,))
-    for row in conn.query(
-        "SELECT * FROM deployments WHERE pending IS NOT NULL AND pending_until <= ?", (t,)
-    ):
+    app.store.drop_gone_deployments(t)
+    for row in app.store.deployments_with_update_due(t):
         d = view(row, t)
-        if d is None or d["state"] != "Succeeded":
-            continue
-        conn.execute(
-            "UPDATE deployments SET sku_name=?, capacity=?, model=?, custom=?, capabilities=?, "
-            "rate_limits=?, skus=?, pending=NULL, pending_until=NULL WHERE account=? AND name=?",
-            (
-                d["sku_name"],
-                d["capacity"],
-                d["model"],
-                d["custom"],
-                d["capabilities"],
-                d["rate_limits"],
-                d["skus"],
-                d["account"],
-                d["name"],
-            ),
-        )
+        if d is not None and d["state"] == "Succeeded":
+            app.store.apply_deployment_update(d)
 
 
 def deployment_body(app: Sandbox, d: dict[str, Any]) -> dict[str, Any]:
@@ -305,25 +170,12 @@ def _account_path(app: Sandbox, account: str) -> str:
     return account_id(spec) if spec else app.account_id
 
 
-def get_row(app: Sandbox, name: str, account: str = ACCOUNT) -> Any:
-    return app.store.one(
-        "SELECT * FROM deployments WHERE account = ? AND name = ?", (account, name)
-    )
-
-
 def not_found(name: str, account: str = ACCOUNT) -> ApiError:
     return ApiError(
         404,
         "DeploymentNotFound",
         f"The deployment '{name}' was not found in account '{account}'.",
     )
-
-
-def poll_hint(app: Sandbox) -> dict[str, str]:
-    """When to poll again: Retry-After in whole seconds, as ARM sends it, and the finer
-    retry-after-ms (a quarter of the provisioning time), so fast sandboxes poll fast."""
-    ms = int(min(1000, max(50, app.settings.provision_seconds * 250)))
-    return {"Retry-After": "1", "retry-after-ms": str(ms)}
 
 
 def operation_headers(
@@ -343,10 +195,7 @@ def operation_headers(
 
 def new_operation(app: Sandbox, kind: str, target: str, start: float, end: float) -> str:
     op_id = str(uuid.uuid4())
-    app.store.execute(
-        "INSERT INTO operations (id, kind, target, started_at, ends_at) VALUES (?, ?, ?, ?, ?)",
-        (op_id, kind, target, start, end),
-    )
+    app.store.insert_operation(op_id, kind, target, start, end, None)
     return op_id
 
 
@@ -372,13 +221,8 @@ def list_deployments(app: Sandbox, req: Request) -> Response:
     size = app.settings.page_size
     with app.store.transaction():
         settle(app, t)
-        total = app.store.one(
-            "SELECT COUNT(*) AS n FROM deployments WHERE account = ?", (spec.name,)
-        )["n"]
-        rows = app.store.query(
-            "SELECT * FROM deployments WHERE account = ? ORDER BY name LIMIT ? OFFSET ?",
-            (spec.name, size, offset),
-        )
+        total = app.store.count_deployments(spec.name)
+        rows = app.store.deployments_page(spec.name, size, offset)
     items = [deployment_body(app, d) for d in (view(r, t) for r in rows) if d is not None]
     return json_response(200, app.page(req, items, total, offset))
 
@@ -386,7 +230,7 @@ def list_deployments(app: Sandbox, req: Request) -> Response:
 def get_deployment(app: Sandbox, req: Request) -> Response:
     spec = check_account(req, app)
     name = req.params["name"]
-    d = view(get_row(app, name, spec.name), now())
+    d = deployment_at(app, now(), name, spec.name)
     if d is None:
         raise not_found(name, spec.name)
     return json_response(200, deployment_body(app, d))
@@ -395,7 +239,7 @@ def get_deployment(app: Sandbox, req: Request) -> Response:
 def deployment_skus(app: Sandbox, req: Request) -> Response:
     spec = check_account(req, app)
     name = req.params["name"]
-    d = view(get_row(app, name, spec.name), now())
+    d = deployment_at(app, now(), name, spec.name)
     if d is None:
         raise not_found(name, spec.name)
     value = [
@@ -482,18 +326,8 @@ def resolve_model(app: Sandbox, model: dict[str, Any], region: str = "") -> dict
                 "InvalidResourceProperties",
                 f"properties.model.source must be the project's ARM id '{app.project_arm_id}'.",
             )
-        if version is None:
-            row = app.store.one(
-                "SELECT version FROM models WHERE name = ? AND ready_at <= ? "
-                "ORDER BY created_at DESC LIMIT 1",
-                (name, now()),
-            )
-        else:
-            row = app.store.one(
-                "SELECT version FROM models WHERE name = ? AND version = ? AND ready_at <= ?",
-                (name, version, now()),
-            )
-        if row is None:
+        ready = app.store.ready_model_version(name, version, now())
+        if ready is None:
             label = f"'{name}' version '{version}'" if version else f"'{name}'"
             raise ApiError(
                 400,
@@ -501,7 +335,7 @@ def resolve_model(app: Sandbox, model: dict[str, Any], region: str = "") -> dict
                 f"The custom model {label} is not registered in project '{PROJECT}' or has not "
                 "finished provisioning (provisioningState must be Succeeded).",
             )
-        resolved = {"format": fmt, "name": name, "version": row["version"], "source": source}
+        resolved = {"format": fmt, "name": name, "version": ready, "source": source}
         return {
             "model": resolved,
             "entry": {"format": fmt, "name": name},
@@ -509,7 +343,7 @@ def resolve_model(app: Sandbox, model: dict[str, Any], region: str = "") -> dict
             "skus": CUSTOM_SKUS,
             "capabilities": CUSTOM_CAPABILITIES,
             "max_capacity": None,
-            "label": f"'{name}' version '{row['version']}'",
+            "label": f"'{name}' version '{ready}'",
         }
     region = region or app.settings.location
     catalog = subscription(app).catalog(region) or app.catalog
@@ -535,26 +369,6 @@ def resolve_model(app: Sandbox, model: dict[str, Any], region: str = "") -> dict
         "max_capacity": m.get("maxCapacity"),
         "label": f"{m['format']} '{m['name']}' version '{resolved['version']}'",
     }
-
-
-def used_capacity(app: Sandbox, region: str, pool: str, exclude: tuple[str, str] | None) -> int:
-    """Capacity held in a quota pool of a region by deployments not being deleted."""
-    sub = subscription(app)
-    used = 0
-    rows = app.store.query(
-        "SELECT account, name, target_sku, target_usage, target_capacity FROM deployments "
-        "WHERE delete_at IS NULL"
-    )
-    for row in rows:
-        spec = sub.account(row["account"])
-        if spec is None or spec.location != region_key(region):
-            continue
-        if exclude and (row["account"].lower(), row["name"].lower()) == exclude:
-            continue
-        usage = row["target_usage"] or row["target_sku"]
-        if sub.pool(region, usage, row["target_sku"])[0] == pool:
-            used += row["target_capacity"]
-    return used
 
 
 def check_quota(
@@ -614,7 +428,7 @@ def put_deployment(app: Sandbox, req: Request) -> Response:
     s = app.settings.provision_seconds
     with app.store.transaction():
         settle(app, t)
-        existing = view(get_row(app, name, spec.name), t)
+        existing = deployment_at(app, t, name, spec.name)
         if existing is not None and existing["state"] == "Deleting":
             raise ApiError(
                 409, "RequestConflict", f"The deployment '{name}' is being deleted; retry later."
@@ -644,19 +458,10 @@ def put_deployment(app: Sandbox, req: Request) -> Response:
         }
         if existing is None:
             check_quota(app, spec, usage, sku_name, capacity, None)
-            app.store.execute(
-                "DELETE FROM deployments WHERE account = ? AND name = ?", (spec.name, name)
-            )
+            app.store.delete_deployment(spec.name, name)
             ready = t + s
             op_id = new_operation(app, "deployment-create", f"{spec.name}/{name}", t, ready)
-            app.store.execute(
-                "INSERT INTO deployments (account, name, sku_name, capacity, model, custom, "
-                "capabilities, rate_limits, skus, version_upgrade_option, rai_policy_name, tags, "
-                "created_at, created_by, modified_at, accepted_until, ready_at, target_sku, "
-                "target_capacity, create_op, last_op, target_usage) VALUES (:account, :name, "
-                ":sku_name, :capacity, :model, :custom, :capabilities, :rate_limits, :skus, "
-                ":upgrade, :rai, :tags, :t, :user, :t, "
-                ":accepted, :ready, :sku_name, :capacity, :op, :op, :usage)",
+            app.store.insert_deployment(
                 {
                     **columns,
                     "account": spec.name,
@@ -671,7 +476,7 @@ def put_deployment(app: Sandbox, req: Request) -> Response:
                     "op": op_id,
                 },
             )
-            d = view(get_row(app, name, spec.name), t)
+            d = deployment_at(app, t, name, spec.name)
             return json_response(
                 201, deployment_body(app, d), operation_headers(app, req, op_id, False, region)
             )
@@ -683,11 +488,7 @@ def put_deployment(app: Sandbox, req: Request) -> Response:
                 f"The deployment '{name}' is {existing['state']}: another operation is in "
                 "progress; retry when it has finished.",
             )
-        app.store.execute(
-            "UPDATE deployments SET tags=?, version_upgrade_option=?, rai_policy_name=?, "
-            "modified_at=? WHERE account=? AND name=?",
-            (dumps(tags), upgrade, rai, t, spec.name, existing["name"]),
-        )
+        app.store.set_deployment_settings(spec.name, existing["name"], dumps(tags), upgrade, rai, t)
         headers: dict[str, str] = {}
         if existing["state"] != "Succeeded":  # an idempotent retry of the running operation
             headers = operation_headers(app, req, existing["last_op"], False, region)
@@ -695,7 +496,7 @@ def put_deployment(app: Sandbox, req: Request) -> Response:
             check_quota(app, spec, usage, sku_name, capacity, existing["name"])
             op_id = _start_update(app, spec.name, existing["name"], columns, t)
             headers = operation_headers(app, req, op_id, False, region)
-        d = view(get_row(app, name, spec.name), t)
+        d = deployment_at(app, t, name, spec.name)
         return json_response(200, deployment_body(app, d), headers)
 
 
@@ -704,21 +505,8 @@ def _start_update(app: Sandbox, account: str, name: str, columns: dict[str, Any]
     op_id = new_operation(app, "deployment-update", f"{account}/{name}", t, until)
     columns = dict(columns)
     usage = columns.pop("usage")
-    app.store.execute(
-        "UPDATE deployments SET pending=?, pending_until=?, target_sku=?, target_capacity=?, "
-        "target_usage=?, modified_at=?, last_op=? WHERE account=? AND name=?",
-        (
-            dumps(columns),
-            until,
-            columns["sku_name"],
-            columns["capacity"],
-            usage,
-            t,
-            op_id,
-            account,
-            name,
-        ),
-    )
+    target = (columns["sku_name"], columns["capacity"], usage)
+    app.store.start_deployment_update(account, name, dumps(columns), until, target, t, op_id)
     return op_id
 
 
@@ -739,7 +527,7 @@ def patch_deployment(app: Sandbox, req: Request) -> Response:
     t = now()
     with app.store.transaction():
         settle(app, t)
-        d = view(get_row(app, name, spec.name), t)
+        d = deployment_at(app, t, name, spec.name)
         if d is None:
             raise not_found(name, spec.name)
         if d["state"] != "Succeeded":
@@ -750,12 +538,9 @@ def patch_deployment(app: Sandbox, req: Request) -> Response:
                 "retry when it has finished.",
             )
         if tags is not None:
-            app.store.execute(
-                "UPDATE deployments SET tags=?, modified_at=? WHERE account=? AND name=?",
-                (dumps(tags), t, spec.name, name),
-            )
+            app.store.set_deployment_tags(spec.name, name, dumps(tags), t)
         if sku is None:
-            return json_response(200, deployment_body(app, view(get_row(app, name, spec.name), t)))
+            return json_response(200, deployment_body(app, deployment_at(app, t, name, spec.name)))
         skus = loads(d["skus"], [])
         sku_name = sku.get("name") or d["sku_name"]
         if not isinstance(sku_name, str):
@@ -801,30 +586,17 @@ def delete_deployment(app: Sandbox, req: Request) -> Response:
     t = now()
     with app.store.transaction():
         settle(app, t)
-        d = view(get_row(app, name, spec.name), t)
+        d = deployment_at(app, t, name, spec.name)
         if d is None:
             return empty_response(204)
         if d["state"] == "Deleting":
             return empty_response(202, operation_headers(app, req, d["last_op"], True, region))
         # A delete cancels a create or update still in flight.
-        app.store.execute(
-            "UPDATE operations SET final_status='Canceled', ends_at=?, error=? "
-            "WHERE id IN (?, ?) AND final_status IS NULL AND ends_at > ?",
-            (
-                t,
-                dumps({"code": "Canceled", "message": "The deployment was deleted."}),
-                d["create_op"],
-                d["last_op"],
-                t,
-            ),
-        )
+        canceled = dumps({"code": "Canceled", "message": "The deployment was deleted."})
+        app.store.cancel_running_operations((d["create_op"], d["last_op"]), t, canceled)
         gone = t + app.settings.provision_seconds / 2
         op_id = new_operation(app, "deployment-delete", f"{spec.name}/{d['name']}", t, gone)
-        app.store.execute(
-            "UPDATE deployments SET delete_at=?, gone_at=?, last_op=?, pending=NULL, "
-            "pending_until=NULL WHERE account=? AND name=?",
-            (t, gone, op_id, spec.name, d["name"]),
-        )
+        app.store.start_deployment_delete(spec.name, d["name"], t, gone, op_id)
     return empty_response(202, operation_headers(app, req, op_id, True, region))
 
 
@@ -842,10 +614,8 @@ def op_state(row: Any, t: float) -> tuple[str, float | None]:
 
 def _operation(app: Sandbox, req: Request) -> Any:
     check_subscription(req)
-    row = app.store.one(
-        "SELECT * FROM operations WHERE id = ? AND kind LIKE 'deployment-%'", (req.params["op"],)
-    )
-    if row is None:
+    row = app.store.operation(req.params["op"])
+    if row is None or not row["kind"].startswith("deployment-"):
         raise ApiError(404, "NotFound", f"The operation '{req.params['op']}' was not found.")
     return row
 
@@ -880,7 +650,7 @@ def operation_result(app: Sandbox, req: Request) -> Response:
     if row["kind"] == "deployment-delete":
         return empty_response(204)
     account, _, name = row["target"].rpartition("/")
-    d = view(get_row(app, name, account or ACCOUNT), t)
+    d = deployment_at(app, t, name, account or ACCOUNT)
     if d is None:
         return empty_response(204)
     return json_response(200, deployment_body(app, d))

@@ -30,7 +30,7 @@ DEV_ACCOUNT = "devstoreaccount1"
 DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 INSTALL_HINT = (
     "Azurite (the Azure Storage emulator) is not installed: run `npm install` in the azmodels "
-    "folder (its package.json pins azurite), or `npm install -g azurite@3.35.0`, or point "
+    "folder (its package.json pins azurite), or `npm install -g azurite@3.37.0`, or point "
     "AZMODELS_AZURITE at an azurite-blob executable."
 )
 _LISTENING = re.compile(r"listens on (http://[\d.]+:(\d+))")
@@ -123,6 +123,9 @@ class Azurite:
             "--silent",
             "--skipApiVersionCheck",
             "--loose",
+            # Offline, and nothing left behind: 3.37's telemetry writes an Azure Monitor folder
+            # into the temp folder and sends usage data.
+            "--disableTelemetry",
         ]  # fmt: skip
         process = subprocess.Popen(
             command,

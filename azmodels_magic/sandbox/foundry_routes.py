@@ -19,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
-from .arm_routes import poll_hint
 from .azurite import DEV_ACCOUNT
 from .catalog import version_key
+from .kit import poll_hint
 from .routing import (
     ACCOUNT,
     PROJECT,
@@ -152,10 +152,6 @@ def model_body(app: Sandbox, row: Any, t: float) -> dict[str, Any]:
 _OMIT_WHEN_NULL = frozenset({"description", "baseModel"})
 
 
-def get_model_row(app: Sandbox, name: str, version: str) -> Any:
-    return app.store.one("SELECT * FROM models WHERE name = ? AND version = ?", (name, version))
-
-
 def sas_for(app: Sandbox, container: str, **permissions: bool) -> str:
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
@@ -177,7 +173,7 @@ def list_models(app: Sandbox, req: Request) -> Response:
     check_project(req)
     offset = app.skip_token(req)
     latest: dict[str, Any] = {}
-    for row in app.store.query("SELECT * FROM models"):
+    for row in app.store.models():
         best = latest.get(row["name"])
         key = (version_key(row["version"]), row["created_at"])
         if best is None or key > (version_key(best["version"]), best["created_at"]):
@@ -193,7 +189,7 @@ def list_versions(app: Sandbox, req: Request) -> Response:
     check_project(req)
     offset = app.skip_token(req)
     rows = sorted(
-        app.store.query("SELECT * FROM models WHERE name = ?", (req.params["name"],)),
+        app.store.model_versions(req.params["name"]),
         key=lambda r: (version_key(r["version"]), r["created_at"]),
     )
     t = now()
@@ -205,7 +201,7 @@ def list_versions(app: Sandbox, req: Request) -> Response:
 def get_version(app: Sandbox, req: Request) -> Response:
     check_project(req)
     name, version = req.params["name"], req.params["version"]
-    row = get_model_row(app, name, version)
+    row = app.store.model(name, version)
     if row is None:
         raise version_not_found(name, version)
     return json_response(200, model_body(app, row, now()))
@@ -229,11 +225,11 @@ def start_pending_upload(app: Sandbox, req: Request) -> Response:
     if upload_id is not None and (not isinstance(upload_id, str) or not upload_id.strip()):
         raise ApiError(400, "InvalidRequestContent", "pendingUploadId must be a non-empty string.")
     with app.store.transaction():
-        if get_model_row(app, name, version) is not None:
+        if app.store.model(name, version) is not None:
             raise version_exists(name, version)
         row = None
         if upload_id:
-            row = app.store.one("SELECT * FROM pending_uploads WHERE id = ?", (upload_id,))
+            row = app.store.pending_upload(upload_id)
         if row is not None and (row["name"], row["version"]) != (name, version):
             raise ApiError(
                 400,
@@ -244,12 +240,10 @@ def start_pending_upload(app: Sandbox, req: Request) -> Response:
         if row is None:
             upload_id = upload_id or str(uuid.uuid4())
             container = f"upload-{uuid.uuid4().hex}"
-            app.store.execute(
-                "INSERT INTO pending_uploads (id, name, version, container, data_reference_id, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (upload_id, name, version, container, str(uuid.uuid4()), now()),
+            app.store.insert_pending_upload(
+                upload_id, name, version, container, str(uuid.uuid4()), now()
             )
-            row = app.store.one("SELECT * FROM pending_uploads WHERE id = ?", (upload_id,))
+            row = app.store.pending_upload(upload_id)
     from azure.core.exceptions import ResourceExistsError
 
     with contextlib.suppress(ResourceExistsError):  # also recreates one lost with Azurite's data
@@ -292,8 +286,7 @@ def parse_blob_uri(app: Sandbox, blob_uri: str) -> tuple[str, str]:
     if len(parts) < 2 or parts[0] != DEV_ACCOUNT or not parts[1]:
         raise _incomplete(f"blobUri '{blob_uri.split('?')[0]}' is not a container of this project.")
     container, prefix = parts[1], parts[2] if len(parts) > 2 else ""
-    known = app.store.one("SELECT 1 FROM pending_uploads WHERE container = ?", (container,))
-    if known is None:
+    if not app.store.is_upload_container(container):
         raise _incomplete(
             f"blobUri '{blob_uri.split('?')[0]}' was not handed out by startPendingUpload."
         )
@@ -337,7 +330,7 @@ def _uncommitted_blocks(
     check than to upload."""
     import http.client
 
-    endpoint = urlsplit(app.blob_endpoint)
+    endpoint = urlsplit(app.azurite_endpoint)  # the sandbox's own check: not counted
     query = f"comp=blocklist&blocklisttype=uncommitted&{sas_for(app, container, read=True)}"
     local = threading.local()
     opened: list[http.client.HTTPConnection] = []
@@ -410,7 +403,7 @@ def check_base_model(app: Sandbox, base: Any) -> str | None:
     short = match.group(1) if match else name
     if app.catalog.has_name(short):
         return name
-    if app.store.one("SELECT 1 FROM models WHERE name = ?", (short,)):
+    if app.store.has_model(short):
         return name
     raise ApiError(
         400,
@@ -446,7 +439,7 @@ def create_async(app: Sandbox, req: Request) -> Response:
         not isinstance(catalog, dict) or not isinstance(catalog.get("publisherId", ""), str)
     ):
         raise ApiError(400, "InvalidRequestContent", "catalogInfo.publisherId must be a string.")
-    if get_model_row(app, name, version) is not None:
+    if app.store.model(name, version) is not None:
         raise version_exists(name, version)
     container, prefix = parse_blob_uri(app, blob_uri)
     base = check_base_model(app, base)
@@ -454,19 +447,12 @@ def create_async(app: Sandbox, req: Request) -> Response:
     t = now()
     op_id = str(uuid.uuid4())
     with app.store.transaction():
-        if get_model_row(app, name, version) is not None:
+        if app.store.model(name, version) is not None:
             raise version_exists(name, version)
         # The version shows as Creating at once (the name is never left without a version
         # while an overwrite registers again); it is removed if its weights fail the check.
-        app.store.execute(
-            "INSERT INTO operations (id, kind, target, version, started_at, ends_at) "
-            "VALUES (?, 'model-create', ?, ?, ?, ?)",
-            (op_id, name, version, t, CHECKING),
-        )
-        app.store.execute(
-            "INSERT INTO models (name, version, description, tags, weight_type, base_model, "
-            "lora_config, extra, container, prefix, created_at, created_by, modified_at, "
-            "ready_at, op_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        app.store.insert_operation(op_id, "model-create", name, t, CHECKING, version)
+        app.store.insert_model(
             (
                 name,
                 version,
@@ -591,8 +577,8 @@ def _start_check(app: Sandbox, op_id: str) -> None:
 
 def _finish_registration(app: Sandbox, op_id: str) -> None:
     try:
-        op = app.store.one("SELECT * FROM operations WHERE id = ?", (op_id,))
-        row = app.store.one("SELECT * FROM models WHERE op_id = ?", (op_id,))
+        op = app.store.operation(op_id)
+        row = app.store.model_of_operation(op_id)
         if op is None or op["ends_at"] != CHECKING:
             return
         if row is None:  # deleted while checked
@@ -610,11 +596,8 @@ def _finish_registration(app: Sandbox, op_id: str) -> None:
         ready = now() + min(0.5, app.settings.provision_seconds)
         extra = {**(loads(row["extra"], {}) if row["extra"] else {}), **artifact_profile(names)}
         with app.store.transaction():
-            app.store.execute(
-                "UPDATE models SET ready_at = ?, extra = ? WHERE op_id = ?",
-                (ready, dumps(extra), op_id),
-            )
-            app.store.execute("UPDATE operations SET ends_at = ? WHERE id = ?", (ready, op_id))
+            app.store.set_model_ready(op_id, ready, dumps(extra))
+            app.store.end_operation(op_id, ready)
     finally:
         with _running_lock:
             _running.discard(op_id)
@@ -626,20 +609,17 @@ FAIL_AFTER_SECONDS = 0.5
 
 
 def _fail(app: Sandbox, op_id: str, code: str, message: str) -> None:
-    op = app.store.one("SELECT started_at FROM operations WHERE id = ?", (op_id,))
+    op = app.store.operation(op_id)
     if op is not None:
         time.sleep(max(0.0, op["started_at"] + FAIL_AFTER_SECONDS - now()))
     with app.store.transaction():
-        app.store.execute("DELETE FROM models WHERE op_id = ?", (op_id,))
-        app.store.execute(
-            "UPDATE operations SET final_status = 'Failed', ends_at = ?, error = ? WHERE id = ?",
-            (now(), dumps({"code": code, "message": message}), op_id),
-        )
+        app.store.delete_model_of_operation(op_id)
+        app.store.fail_operation(op_id, now(), dumps({"code": code, "message": message}))
 
 
 def operation_body(app: Sandbox, op_id: str, t: float) -> dict[str, Any]:
-    op = app.store.one("SELECT * FROM operations WHERE id = ? AND kind = 'model-create'", (op_id,))
-    if op is None:
+    op = app.store.operation(op_id)
+    if op is None or op["kind"] != "model-create":
         raise ApiError(404, "NotFound", f"The operation '{op_id}' was not found.")
     if op["final_status"] == "Failed":
         return {"id": op_id, "status": "Failed", "error": loads(op["error"])}
@@ -648,7 +628,7 @@ def operation_body(app: Sandbox, op_id: str, t: float) -> dict[str, Any]:
         return {"id": op_id, "status": "InProgress"}
     if t < op["ends_at"]:
         return {"id": op_id, "status": "InProgress"}
-    row = get_model_row(app, op["target"], op["version"])
+    row = app.store.model(op["target"], op["version"])
     if row is None or row["op_id"] != op_id:
         return {
             "id": op_id,
@@ -667,7 +647,7 @@ def poll_operation(app: Sandbox, req: Request) -> Response:
     check_project(req)
     op_id = req.params["op"]
     body = operation_body(app, op_id, now())
-    op = app.store.one("SELECT target, version FROM operations WHERE id = ?", (op_id,))
+    op = app.store.operation(op_id)
     if (op["target"], op["version"]) != (
         unquote(req.params["name"]),
         unquote(req.params["version"]),
@@ -703,7 +683,7 @@ def patch_version(app: Sandbox, req: Request) -> Response:
         )
     body = req.json_object()
     with app.store.transaction():
-        row = get_model_row(app, name, version)
+        row = app.store.model(name, version)
         if row is None:
             raise version_not_found(name, version)
         description = row["description"]
@@ -724,20 +704,14 @@ def patch_version(app: Sandbox, req: Request) -> Response:
                     raise ApiError(
                         400, "InvalidRequestContent", f"The tag '{key}' must be a string or null."
                     )
-        app.store.execute(
-            "UPDATE models SET description=?, tags=?, modified_at=? WHERE name=? AND version=?",
-            (description, dumps(tags), now(), name, version),
-        )
-        row = get_model_row(app, name, version)
+        app.store.set_model_description_tags(name, version, description, dumps(tags), now())
+        row = app.store.model(name, version)
     return json_response(200, model_body(app, row, now()))
 
 
 def delete_version(app: Sandbox, req: Request) -> Response:
     check_project(req)
-    app.store.execute(
-        "DELETE FROM models WHERE name = ? AND version = ?",
-        (req.params["name"], req.params["version"]),
-    )
+    app.store.delete_model(req.params["name"], req.params["version"])
     # 200 whether or not it existed, as azure-ai-projects 2.10 documents and requires (the
     # TypeSpec says 204; the SDK accepts only 200: EVIDENCE.md §2).
     return empty_response(200)
@@ -755,7 +729,7 @@ def credentials(app: Sandbox, req: Request) -> Response:
             "The request body must be a ModelCredentialRequest with blobUri: the storage "
             "location of the model version.",
         )
-    row = get_model_row(app, name, version)
+    row = app.store.model(name, version)
     if row is None:
         raise version_not_found(name, version)
     blob_uri = app.container_url(row["container"], row["prefix"])

@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .arm_routes import ACCT, check_account, get_row, view
+from .kit import ACCT, check_account, deployment_at
 from .routing import ApiError, Request, Response, Router, error_body, json_response
 from .store import loads, now
 
@@ -110,7 +110,7 @@ def _completion(app: Sandbox, req: Request, name: str | None) -> Response:
             "MissingApiVersionParameter",
             "The api-version query parameter (?api-version=) is required for all requests.",
         )
-    d = view(get_row(app, name), now())
+    d = deployment_at(app, now(), name)
     if d is None or not d["serving"]:
         raise ApiError(
             404,

@@ -19,6 +19,11 @@ INFO_PATH = "/.sandbox/info"  # GET: the ready line again (loopback only, no fau
 # request `{method, path, authorization}`; `authorization` is "none", "sandbox-token" (the
 # sandbox's owner or reader token), "other-bearer" or "other": never the header's value.
 CANARY_PATH = "/.sandbox/operations-host/requests"
+# GET on the main listener of a sandbox started with --count-storage-traffic (404 otherwise):
+# what clients sent to storage through the counting relay the blob endpoint then names,
+# `{requests, bodyBytes, value: [{method, path, bodyBytes}]}` (totals since start; the path
+# without its query, so no SAS). The sandbox's own storage calls are not counted.
+STORAGE_TRAFFIC_PATH = "/.sandbox/storage/requests"
 HOST = "127.0.0.1"
 # Defaults of `serve`, which a launcher passes on unless told otherwise.
 PROVISION_SECONDS = 3.0  # how long a deployment stays Creating
@@ -50,6 +55,9 @@ class SandboxInfo:
     # Azurite's account key (the account is azurite.DEV_ACCOUNT): for tools and tests that
     # read the sandbox's storage directly; the client itself only uses the SAS it is given.
     storage_key: str = field(default="", repr=False)
+    # The bearer token the hub stand-in (sandbox/hub_routes.py, HF_ENDPOINT=arm_endpoint) takes
+    # as a logged-in user's: it opens the gated repositories.
+    hub_token: str = field(default="", repr=False)
 
     @classmethod
     def from_json(cls, line: str) -> SandboxInfo:

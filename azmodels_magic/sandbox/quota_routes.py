@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from .arm_routes import (
+from .catalog import CUSTOM_USAGE, CUSTOM_USAGE_LOCALIZED, base_skus, is_finetune_sku
+from .kit import (
     ACCT,
     ACTION,
     CS,
@@ -20,7 +21,6 @@ from .arm_routes import (
     project_body,
     used_capacity,
 )
-from .catalog import CUSTOM_USAGE, CUSTOM_USAGE_LOCALIZED, base_skus, is_finetune_sku
 from .regions import sku_usage, subscription
 from .routing import SUBSCRIPTION, ApiError, Request, Response, Router, json_response
 

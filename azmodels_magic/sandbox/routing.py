@@ -2,7 +2,8 @@
 errors and the names of the one account and project every sandbox has.
 
 server.py runs the pipeline and imports the route modules (arm_routes.py, quota_routes.py,
-foundry_routes.py, inference.py); they import this module, which imports none of them.
+foundry_routes.py, inference.py, hub_routes.py); they import this module and kit.py, which
+import none of them.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ class Route:
     method: str
     pattern: re.Pattern[str]
     handler: Handler
-    plane: str  # "arm", "metrics", "foundry" or "inference": decides auth and api-versions
+    plane: str  # "arm", "metrics", "resources", "foundry", "inference" or "hub": auth, api-versions
     action: str  # the permission a write needs, named in 403 messages
 
 

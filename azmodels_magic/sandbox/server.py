@@ -1,8 +1,9 @@
 """The sandbox's HTTP server: a ThreadingHTTPServer and the request pipeline every route shares
 (faults, auth, api-version, Azure-shaped errors, request ids).
 
-The router, requests and responses are in routing.py; the routes themselves live in
-arm_routes.py, quota_routes.py, foundry_routes.py and inference.py.
+The router, requests and responses are in routing.py, the routes' shared kit in kit.py, their
+SQL in store.py; the routes themselves live in arm_routes.py, quota_routes.py,
+foundry_routes.py, inference.py and hub_routes.py (the Hugging Face hub's stand-in).
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from . import arm_routes, foundry_routes, inference, quota_routes, spec_check
+from . import arm_routes, foundry_routes, hub_routes, inference, quota_routes, spec_check
 from .azurite import DEV_ACCOUNT
 from .catalog import Catalog
 from .faults import FaultInjector
 from .log import get_logger
-from .protocol import CANARY_PATH, INFO_PATH, SPEC_LOG_ENV
+from .protocol import CANARY_PATH, INFO_PATH, SPEC_LOG_ENV, STORAGE_TRAFFIC_PATH
 from .routing import (
     ACCOUNT,
     MAX_JSON_DEPTH,
@@ -46,6 +47,7 @@ from .routing import (
     json_depth,
     json_response,
 )
+from .storage_proxy import StorageProxy
 from .store import Store
 
 log = get_logger("azmodels_magic.sandbox.server")
@@ -87,6 +89,8 @@ class Settings:
     regions: tuple[str, ...] = ()  # empty: the default regions (see regions.py)
     accounts: tuple[str, ...] = ()  # extra accounts, `[RESOURCE_GROUP/]NAME=REGION`
     latency_ms: float = 0.0  # added to every Azure request, as a real service's time would be
+    # A counting relay in front of Azurite (storage_proxy.py): clients are handed its address.
+    count_storage_traffic: bool = False
     # Where spec violations are appended (one JSON line each); None: answers are not checked.
     spec_log: str | None = field(default_factory=lambda: os.environ.get(SPEC_LOG_ENV) or None)
 
@@ -97,7 +101,9 @@ class Sandbox:
     def __init__(self, settings: Settings, store: Store, blob_port: int, storage_key: str):
         self.settings = settings
         self.store = store
-        self.blob_port = blob_port
+        self.azurite_port = blob_port  # where Azurite listens: the sandbox's own storage calls
+        self.blob_port = blob_port  # the port clients are handed (the counting relay's, if any)
+        self.storage_proxy: StorageProxy | None = None
         self.storage_key = storage_key  # Azurite's account key: signs the SAS handed out
         self.catalog = Catalog.load(settings.catalog_size, settings.catalog_file)
         self.faults = FaultInjector(
@@ -106,12 +112,14 @@ class Sandbox:
         self.token = store.secret("token")
         self.reader_token = store.secret("reader_token")
         self.keys = (store.secret("key1", 24), store.secret("key2", 24))
+        self.hub_token = "hf_" + store.secret("hub_token", 24)  # opens the hub's gated repos
         self.base_url = ""  # set once the server is bound
         self.router = Router()
         arm_routes.register(self.router)
         quota_routes.register(self.router)
         foundry_routes.register(self.router)
         inference.register(self.router)
+        hub_routes.register(self.router)
         self._blob_service = None
         self._blob_lock = threading.Lock()
         self.info: dict[str, Any] | None = None  # the JSON line, served at INFO_PATH
@@ -145,7 +153,18 @@ class Sandbox:
 
     @property
     def blob_endpoint(self) -> str:
+        """The storage endpoint clients are given (in SAS URLs, the ready line)."""
         return f"http://127.0.0.1:{self.blob_port}/{DEV_ACCOUNT}"
+
+    @property
+    def azurite_endpoint(self) -> str:
+        """Azurite itself: the sandbox's own storage calls, never counted as a client's."""
+        return f"http://127.0.0.1:{self.azurite_port}/{DEV_ACCOUNT}"
+
+    def count_storage_traffic(self) -> None:
+        """Put the counting relay in front of Azurite: from now on clients are handed its port."""
+        self.storage_proxy = StorageProxy(self.settings.host, self.azurite_port).start()
+        self.blob_port = self.storage_proxy.port
 
     def container_url(self, container: str, prefix: str = "") -> str:
         url = f"{self.blob_endpoint}/{container}"
@@ -169,7 +188,7 @@ class Sandbox:
 
                 conn = (
                     f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"
-                    f"AccountKey={self.storage_key};BlobEndpoint={self.blob_endpoint};"
+                    f"AccountKey={self.storage_key};BlobEndpoint={self.azurite_endpoint};"
                 )
                 self._blob_service = BlobServiceClient.from_connection_string(
                     conn, retry_total=2, connection_timeout=10, read_timeout=60
@@ -233,6 +252,17 @@ class Sandbox:
         if req.path == CANARY_PATH and req.method == "GET":
             with self._canary_lock:
                 return json_response(200, {"value": list(self.canary)})
+        if req.path == STORAGE_TRAFFIC_PATH and req.method == "GET":
+            if self.storage_proxy is None:
+                return json_response(
+                    404,
+                    error_body(
+                        "NotCounting",
+                        "Storage traffic is not counted: start the sandbox with "
+                        "--count-storage-traffic.",
+                    ),
+                )
+            return json_response(200, self.storage_proxy.report())
         if self.settings.latency_ms > 0:
             time.sleep(self.settings.latency_ms / 1000)
         fault = self.faults.draw()
@@ -247,6 +277,9 @@ class Sandbox:
         try:
             route, params = self.router.match(req.method, req.path)
             req.params = params
+            if route.plane == "hub":  # the hub's own token rules and error shape, no api-version
+                self.take_body(req, json_only=False)
+                return route.handler(self, req)
             if route.plane == "inference":
                 try:
                     inference.authorize(self, req)
@@ -265,12 +298,12 @@ class Sandbox:
             headers = {**exc.headers, "x-ms-error-code": exc.code}
             return json_response(exc.status, error_body(exc.code, exc.message, exc.extra), headers)
 
-    def take_body(self, req: Request) -> None:
+    def take_body(self, req: Request, json_only: bool = True) -> None:
         """Read the body (now that the sender is known) and refuse what no JSON route takes: a
         media type other than JSON (415, as ARM) or JSON nested too deeply to walk (400)."""
         if req.read_body is not None:
             req.body, req.read_body = req.read_body(), None
-        if not req.body.strip():
+        if not json_only or not req.body.strip():
             return
         media = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if media != "application/json" and not media.endswith("+json"):
@@ -623,7 +656,8 @@ class _HTTPHandler(BaseHTTPRequestHandler):
 
     # OPTIONS (a browser's CORS preflight) goes through the same checks and routes: no route
     # answers it, and no response ever carries Access-Control-Allow-* headers.
-    do_GET = do_PUT = do_PATCH = do_POST = do_DELETE = do_OPTIONS = _dispatch
+    # HEAD: the hub stand-in's resolve route (no Azure route answers it).
+    do_GET = do_HEAD = do_PUT = do_PATCH = do_POST = do_DELETE = do_OPTIONS = _dispatch
 
     def log_message(self, format: str, *args: Any) -> None:
         # The stdlib logs full request lines (queries included); our own line is enough.
