@@ -11,9 +11,6 @@ import grimp
 KNOWN: set[frozenset[str]] = {
     # `commands` names `AzModels` for its annotations; `api` imports `commands`.
     frozenset({"api", "commands"}),
-    # The sandbox's route modules name `Sandbox` (server) for their annotations.
-    frozenset({"sandbox.arm_routes", "sandbox.foundry_routes", "sandbox.inference",
-               "sandbox.quota_routes", "sandbox.regions", "sandbox.routing", "sandbox.server"}),
 }  # fmt: skip
 
 

@@ -16,12 +16,13 @@ import threading
 from pathlib import Path
 
 from . import hub_routes
+from .app import Settings
 from .azurite import Azurite, AzuriteError, new_account_key
 from .log import RedactingFilter, get_logger
 from .protocol import HOST, LOCATION, PAGE_SIZE, PROVISION_SECONDS, SandboxInfo
 from .regions import DEFAULT_REGIONS, check_setup, parse_account, parse_regions
 from .routing import ACCOUNT, PROJECT, RESOURCE_GROUP, SUBSCRIPTION
-from .server import Sandbox, Settings, make_operations_server, make_server
+from .server import Sandbox, make_operations_server, make_server
 from .store import Store
 
 log = get_logger("azmodels_magic.sandbox")

@@ -45,8 +45,8 @@ from .routing import (
 )
 from .store import dumps, loads, now
 
-if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
-    from .server import Sandbox
+if TYPE_CHECKING:
+    from .app import App
 
 # `\Z`, not `$`: `$` also matches before a trailing newline.
 DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}\Z")
@@ -77,7 +77,7 @@ def register(router: Router) -> None:
 # -- catalog, account, project -------------------------------------------------------------------
 
 
-def list_catalog(app: Sandbox, req: Request) -> Response:
+def list_catalog(app: App, req: Request) -> Response:
     catalog = subscription(app).catalog(check_location(app, req)) or app.catalog
     offset = app.skip_token(req)
     size = app.settings.page_size
@@ -88,16 +88,16 @@ def list_catalog(app: Sandbox, req: Request) -> Response:
     return raw_json_response(200, text + "}")
 
 
-def get_account(app: Sandbox, req: Request) -> Response:
+def get_account(app: App, req: Request) -> Response:
     return json_response(200, account_body(app, check_account(req, app)))
 
 
-def list_keys(app: Sandbox, req: Request) -> Response:
+def list_keys(app: App, req: Request) -> Response:
     check_account(req, app)
     return json_response(200, {"key1": app.keys[0], "key2": app.keys[1]})
 
 
-def get_project(app: Sandbox, req: Request) -> Response:
+def get_project(app: App, req: Request) -> Response:
     spec = check_account(req, app)
     if not spec.has_project or req.params["project"].lower() != PROJECT:
         raise ApiError(
@@ -109,7 +109,7 @@ def get_project(app: Sandbox, req: Request) -> Response:
     return json_response(200, project_body(app))
 
 
-def list_projects(app: Sandbox, req: Request) -> Response:
+def list_projects(app: App, req: Request) -> Response:
     """Projects_List: the default account has the sandbox's one project, the others none."""
     spec = check_account(req, app)
     items = [project_body(app)] if spec.has_project else []
@@ -119,7 +119,7 @@ def list_projects(app: Sandbox, req: Request) -> Response:
 # -- deployment state ------------------------------------------------------------------------------
 
 
-def settle(app: Sandbox, t: float) -> None:
+def settle(app: App, t: float) -> None:
     """Apply finished updates and drop finished deletions (call inside a transaction)."""
     app.store.drop_gone_deployments(t)
     for row in app.store.deployments_with_update_due(t):
@@ -128,7 +128,7 @@ def settle(app: Sandbox, t: float) -> None:
             app.store.apply_deployment_update(d)
 
 
-def deployment_body(app: Sandbox, d: dict[str, Any]) -> dict[str, Any]:
+def deployment_body(app: App, d: dict[str, Any]) -> dict[str, Any]:
     capacity = d["capacity"]
     rate_limits = []
     for limit in loads(d["rate_limits"], []):
@@ -165,7 +165,7 @@ def deployment_body(app: Sandbox, d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _account_path(app: Sandbox, account: str) -> str:
+def _account_path(app: App, account: str) -> str:
     spec = subscription(app).account(account)
     return account_id(spec) if spec else app.account_id
 
@@ -179,7 +179,7 @@ def not_found(name: str, account: str = ACCOUNT) -> ApiError:
 
 
 def operation_headers(
-    app: Sandbox, req: Request, op_id: str, location: bool, region: str = ""
+    app: App, req: Request, op_id: str, location: bool, region: str = ""
 ) -> dict[str, str]:
     version = {"api-version": req.query.get("api-version")}
     loc = f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.CognitiveServices/locations/"
@@ -193,7 +193,7 @@ def operation_headers(
     return headers
 
 
-def new_operation(app: Sandbox, kind: str, target: str, start: float, end: float) -> str:
+def new_operation(app: App, kind: str, target: str, start: float, end: float) -> str:
     op_id = str(uuid.uuid4())
     app.store.insert_operation(op_id, kind, target, start, end, None)
     return op_id
@@ -213,7 +213,7 @@ def check_readable(spec: AccountSpec) -> None:
         )
 
 
-def list_deployments(app: Sandbox, req: Request) -> Response:
+def list_deployments(app: App, req: Request) -> Response:
     spec = check_account(req, app)
     check_readable(spec)
     offset = app.skip_token(req)
@@ -227,7 +227,7 @@ def list_deployments(app: Sandbox, req: Request) -> Response:
     return json_response(200, app.page(req, items, total, offset))
 
 
-def get_deployment(app: Sandbox, req: Request) -> Response:
+def get_deployment(app: App, req: Request) -> Response:
     spec = check_account(req, app)
     name = req.params["name"]
     d = deployment_at(app, now(), name, spec.name)
@@ -236,7 +236,7 @@ def get_deployment(app: Sandbox, req: Request) -> Response:
     return json_response(200, deployment_body(app, d))
 
 
-def deployment_skus(app: Sandbox, req: Request) -> Response:
+def deployment_skus(app: App, req: Request) -> Response:
     spec = check_account(req, app)
     name = req.params["name"]
     d = deployment_at(app, now(), name, spec.name)
@@ -293,7 +293,7 @@ def check_capacity(sku: dict[str, Any], capacity: Any, max_capacity: Any) -> int
     return capacity
 
 
-def resolve_model(app: Sandbox, model: dict[str, Any], region: str = "") -> dict[str, Any]:
+def resolve_model(app: App, model: dict[str, Any], region: str = "") -> dict[str, Any]:
     """Check a deployment's properties.model; returns what the deployment row keeps of it."""
     fmt, name, version = model.get("format"), model.get("name"), model.get("version")
     for key, value in (("format", fmt), ("name", name)):
@@ -372,7 +372,7 @@ def resolve_model(app: Sandbox, model: dict[str, Any], region: str = "") -> dict
 
 
 def check_quota(
-    app: Sandbox, spec: AccountSpec, usage: str, sku_name: str, capacity: int, exclude: str | None
+    app: App, spec: AccountSpec, usage: str, sku_name: str, capacity: int, exclude: str | None
 ) -> None:
     region = spec.location or app.settings.location
     pool, limit = subscription(app).pool(region, usage, sku_name)
@@ -396,7 +396,7 @@ def _target(d: dict[str, Any]) -> tuple[str, int, str]:
     return source["sku_name"], source["capacity"], source["model"]
 
 
-def put_deployment(app: Sandbox, req: Request) -> Response:
+def put_deployment(app: App, req: Request) -> Response:
     spec = check_account(req, app)
     region = spec.location or app.settings.location
     name = req.params["name"]
@@ -500,7 +500,7 @@ def put_deployment(app: Sandbox, req: Request) -> Response:
         return json_response(200, deployment_body(app, d), headers)
 
 
-def _start_update(app: Sandbox, account: str, name: str, columns: dict[str, Any], t: float) -> str:
+def _start_update(app: App, account: str, name: str, columns: dict[str, Any], t: float) -> str:
     until = t + app.settings.provision_seconds / 2
     op_id = new_operation(app, "deployment-update", f"{account}/{name}", t, until)
     columns = dict(columns)
@@ -510,7 +510,7 @@ def _start_update(app: Sandbox, account: str, name: str, columns: dict[str, Any]
     return op_id
 
 
-def patch_deployment(app: Sandbox, req: Request) -> Response:
+def patch_deployment(app: App, req: Request) -> Response:
     spec = check_account(req, app)
     region = spec.location or app.settings.location
     name = req.params["name"]
@@ -579,7 +579,7 @@ def patch_deployment(app: Sandbox, req: Request) -> Response:
     return empty_response(202, operation_headers(app, req, op_id, True, region))
 
 
-def delete_deployment(app: Sandbox, req: Request) -> Response:
+def delete_deployment(app: App, req: Request) -> Response:
     spec = check_account(req, app)
     region = spec.location or app.settings.location
     name = req.params["name"]
@@ -612,7 +612,7 @@ def op_state(row: Any, t: float) -> tuple[str, float | None]:
     return "Succeeded", row["ends_at"]
 
 
-def _operation(app: Sandbox, req: Request) -> Any:
+def _operation(app: App, req: Request) -> Any:
     check_subscription(req)
     row = app.store.operation(req.params["op"])
     if row is None or not row["kind"].startswith("deployment-"):
@@ -620,7 +620,7 @@ def _operation(app: Sandbox, req: Request) -> Any:
     return row
 
 
-def operation_status(app: Sandbox, req: Request) -> Response:
+def operation_status(app: App, req: Request) -> Response:
     row = _operation(app, req)
     status, ended = op_state(row, now())
     body: dict[str, Any] = {
@@ -638,7 +638,7 @@ def operation_status(app: Sandbox, req: Request) -> Response:
     return json_response(200, body, poll_hint(app) if status == "InProgress" else None)
 
 
-def operation_result(app: Sandbox, req: Request) -> Response:
+def operation_result(app: App, req: Request) -> Response:
     row = _operation(app, req)
     t = now()
     status, _ = op_state(row, t)

@@ -38,8 +38,8 @@ from .routing import (
 )
 from .store import dumps, loads, now
 
-if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
-    from .server import Sandbox
+if TYPE_CHECKING:
+    from .app import App
 
 PROJ = r"/api/projects/(?P<project>[^/]+)"
 VERSION = PROJ + r"/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)"
@@ -120,7 +120,7 @@ def version_exists(name: str, version: str) -> ApiError:
     )
 
 
-def model_body(app: Sandbox, row: Any, t: float) -> dict[str, Any]:
+def model_body(app: App, row: Any, t: float) -> dict[str, Any]:
     body = {
         "id": f"azureai://accounts/{ACCOUNT}/projects/{PROJECT}/models/{row['name']}"
         f"/versions/{row['version']}",
@@ -152,7 +152,7 @@ def model_body(app: Sandbox, row: Any, t: float) -> dict[str, Any]:
 _OMIT_WHEN_NULL = frozenset({"description", "baseModel"})
 
 
-def sas_for(app: Sandbox, container: str, **permissions: bool) -> str:
+def sas_for(app: App, container: str, **permissions: bool) -> str:
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
     start = datetime.now(UTC) - timedelta(minutes=5)  # tolerate clock skew like Azure does
@@ -169,7 +169,7 @@ def sas_for(app: Sandbox, container: str, **permissions: bool) -> str:
 # -- reads ---------------------------------------------------------------------------------------
 
 
-def list_models(app: Sandbox, req: Request) -> Response:
+def list_models(app: App, req: Request) -> Response:
     check_project(req)
     offset = app.skip_token(req)
     latest: dict[str, Any] = {}
@@ -185,7 +185,7 @@ def list_models(app: Sandbox, req: Request) -> Response:
     return json_response(200, app.page(req, items, len(rows), offset))
 
 
-def list_versions(app: Sandbox, req: Request) -> Response:
+def list_versions(app: App, req: Request) -> Response:
     check_project(req)
     offset = app.skip_token(req)
     rows = sorted(
@@ -198,7 +198,7 @@ def list_versions(app: Sandbox, req: Request) -> Response:
     return json_response(200, app.page(req, items, len(rows), offset))
 
 
-def get_version(app: Sandbox, req: Request) -> Response:
+def get_version(app: App, req: Request) -> Response:
     check_project(req)
     name, version = req.params["name"], req.params["version"]
     row = app.store.model(name, version)
@@ -210,7 +210,7 @@ def get_version(app: Sandbox, req: Request) -> Response:
 # -- upload slot ---------------------------------------------------------------------------------
 
 
-def start_pending_upload(app: Sandbox, req: Request) -> Response:
+def start_pending_upload(app: App, req: Request) -> Response:
     check_project(req)
     name, version = check_names(req)
     body = req.json_object(required=False)
@@ -280,7 +280,7 @@ def _incomplete(message: str) -> ApiError:
     return ApiError(400, "UploadIncomplete", message)
 
 
-def parse_blob_uri(app: Sandbox, blob_uri: str) -> tuple[str, str]:
+def parse_blob_uri(app: App, blob_uri: str) -> tuple[str, str]:
     """(container, prefix) of a blobUri handed out by startPendingUpload."""
     parts = unquote(urlsplit(blob_uri).path).lstrip("/").split("/", 2)
     if len(parts) < 2 or parts[0] != DEV_ACCOUNT or not parts[1]:
@@ -293,7 +293,7 @@ def parse_blob_uri(app: Sandbox, blob_uri: str) -> tuple[str, str]:
     return container, prefix
 
 
-def check_weights(app: Sandbox, container: str, prefix: str) -> list[str]:
+def check_weights(app: App, container: str, prefix: str) -> list[str]:
     """Raise UploadIncomplete unless the container holds complete, committed weights."""
     from azure.core.exceptions import ResourceNotFoundError
 
@@ -321,9 +321,7 @@ def check_weights(app: Sandbox, container: str, prefix: str) -> list[str]:
     return sorted(committed)
 
 
-def _uncommitted_blocks(
-    app: Sandbox, container: str, names: list[str]
-) -> Iterator[tuple[str, int]]:
+def _uncommitted_blocks(app: App, container: str, names: list[str]) -> Iterator[tuple[str, int]]:
     """(name, uncommitted block count) of each blob: one Get Block List per blob, asked several
     at a time on kept-alive connections with a read SAS. Plain http.client, not the SDK's
     pipeline, whose per-request CPU made a folder of thousands of small files take far longer to
@@ -393,7 +391,7 @@ def base_model_of(body: dict[str, Any], weight_type: str) -> Any:
     return base
 
 
-def check_base_model(app: Sandbox, base: Any) -> str | None:
+def check_base_model(app: App, base: Any) -> str | None:
     if base is None:
         return None
     if not isinstance(base, str) or not base.strip():
@@ -412,7 +410,7 @@ def check_base_model(app: Sandbox, base: Any) -> str | None:
     )
 
 
-def create_async(app: Sandbox, req: Request) -> Response:
+def create_async(app: App, req: Request) -> Response:
     check_project(req)
     name, version = check_names(req)
     body = req.json_object()
@@ -563,7 +561,7 @@ _running: set[str] = set()
 _running_lock = threading.Lock()
 
 
-def _start_check(app: Sandbox, op_id: str) -> None:
+def _start_check(app: App, op_id: str) -> None:
     """Check the weights of operation `op_id` in a thread, unless one is at it already (a
     sandbox restarted mid-check starts it again at the next poll)."""
     with _running_lock:
@@ -575,7 +573,7 @@ def _start_check(app: Sandbox, op_id: str) -> None:
     ).start()
 
 
-def _finish_registration(app: Sandbox, op_id: str) -> None:
+def _finish_registration(app: App, op_id: str) -> None:
     try:
         op = app.store.operation(op_id)
         row = app.store.model_of_operation(op_id)
@@ -608,7 +606,7 @@ def _finish_registration(app: Sandbox, op_id: str) -> None:
 FAIL_AFTER_SECONDS = 0.5
 
 
-def _fail(app: Sandbox, op_id: str, code: str, message: str) -> None:
+def _fail(app: App, op_id: str, code: str, message: str) -> None:
     op = app.store.operation(op_id)
     if op is not None:
         time.sleep(max(0.0, op["started_at"] + FAIL_AFTER_SECONDS - now()))
@@ -617,7 +615,7 @@ def _fail(app: Sandbox, op_id: str, code: str, message: str) -> None:
         app.store.fail_operation(op_id, now(), dumps({"code": code, "message": message}))
 
 
-def operation_body(app: Sandbox, op_id: str, t: float) -> dict[str, Any]:
+def operation_body(app: App, op_id: str, t: float) -> dict[str, Any]:
     op = app.store.operation(op_id)
     if op is None or op["kind"] != "model-create":
         raise ApiError(404, "NotFound", f"The operation '{op_id}' was not found.")
@@ -641,7 +639,7 @@ def operation_body(app: Sandbox, op_id: str, t: float) -> dict[str, Any]:
     return {"id": op_id, "status": "Succeeded", "result": model_body(app, row, t)}
 
 
-def poll_operation(app: Sandbox, req: Request) -> Response:
+def poll_operation(app: App, req: Request) -> Response:
     """A poll on the operations listener: the first answers 202 with a new Location (azd
     follows one, §1), later ones 200 with the operation's status."""
     check_project(req)
@@ -661,7 +659,7 @@ def poll_operation(app: Sandbox, req: Request) -> Response:
     return json_response(200, body, poll_hint(app) if body["status"] == "InProgress" else None)
 
 
-def get_operation(app: Sandbox, req: Request) -> Response:
+def get_operation(app: App, req: Request) -> Response:
     check_project(req)
     body = operation_body(app, req.params["op"], now())
     return json_response(200, body, poll_hint(app) if body["status"] == "InProgress" else None)
@@ -670,7 +668,7 @@ def get_operation(app: Sandbox, req: Request) -> Response:
 # -- update, delete, credentials -----------------------------------------------------------------
 
 
-def patch_version(app: Sandbox, req: Request) -> Response:
+def patch_version(app: App, req: Request) -> Response:
     check_project(req)
     name, version = req.params["name"], req.params["version"]
     content_type = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
@@ -709,7 +707,7 @@ def patch_version(app: Sandbox, req: Request) -> Response:
     return json_response(200, model_body(app, row, now()))
 
 
-def delete_version(app: Sandbox, req: Request) -> Response:
+def delete_version(app: App, req: Request) -> Response:
     check_project(req)
     app.store.delete_model(req.params["name"], req.params["version"])
     # 200 whether or not it existed, as azure-ai-projects 2.10 documents and requires (the
@@ -717,7 +715,7 @@ def delete_version(app: Sandbox, req: Request) -> Response:
     return empty_response(200)
 
 
-def credentials(app: Sandbox, req: Request) -> Response:
+def credentials(app: App, req: Request) -> Response:
     check_project(req)
     name, version = req.params["name"], req.params["version"]
     # ModelCredentialRequest {blobUri}: required (Spec and SDK 2.10, EVIDENCE.md §2).

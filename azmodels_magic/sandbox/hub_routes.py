@@ -48,8 +48,8 @@ from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlsplit
 from .azurite import DEV_ACCOUNT
 from .routing import Request, Response, Router, empty_response, iso, json_response
 
-if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
-    from .server import Sandbox
+if TYPE_CHECKING:
+    from .app import App
 
 HUB_CONTAINER = "hub"  # Azurite's container the hub's LFS files are stored in
 PUBLIC_REPO = "sandbox-org/tiny-chat"
@@ -178,7 +178,7 @@ _seed_lock = threading.Lock()
 STORAGE_VERSION = "2021-08-06"
 
 
-def seed(app: Sandbox) -> None:
+def seed(app: App) -> None:
     """Put every repository's files in the hub container, once per Azurite and process (files
     already there are kept: their bytes are the same). `serve` calls it before the sandbox says
     it is ready, so the container is there before any client looks at storage; plain
@@ -204,7 +204,7 @@ def seed(app: Sandbox) -> None:
 
 
 def _storage_put(
-    app: Sandbox,
+    app: App,
     conn: http.client.HTTPConnection,
     path: str,
     body: bytes,
@@ -255,7 +255,7 @@ class HubError(Exception):
 def hub_route(handler):
     """Answer a HubError the way the hub does (not Azure's error shape)."""
 
-    def answer(app: Sandbox, req: Request) -> Response:
+    def answer(app: App, req: Request) -> Response:
         try:
             return handler(app, req)
         except HubError as exc:
@@ -265,7 +265,7 @@ def hub_route(handler):
     return answer
 
 
-def token_of(app: Sandbox, req: Request) -> str | None:
+def token_of(app: App, req: Request) -> str | None:
     """The sandbox's hub token if the request carries it, None if it carries none."""
     header = req.headers.get("Authorization")
     if header is None:
@@ -276,7 +276,7 @@ def token_of(app: Sandbox, req: Request) -> str | None:
     return token
 
 
-def find_repo(app: Sandbox, req: Request) -> tuple[HubRepo, str]:
+def find_repo(app: App, req: Request) -> tuple[HubRepo, str]:
     """The repository and the commit a revision names (`main` or the commit itself)."""
     signed_in = token_of(app, req) is not None
     repo = repositories().get(req.params["repo"])
@@ -319,7 +319,7 @@ def commit_info(commit: str) -> dict[str, str]:
 
 
 @hub_route
-def model_info(app: Sandbox, req: Request) -> Response:
+def model_info(app: App, req: Request) -> Response:
     repo, commit = find_repo(app, req)
     seed(app)
     blobs = _flag(req.query.get("blobs"))
@@ -357,7 +357,7 @@ def model_info(app: Sandbox, req: Request) -> Response:
 
 
 @hub_route
-def tree(app: Sandbox, req: Request) -> Response:
+def tree(app: App, req: Request) -> Response:
     repo, commit = find_repo(app, req)
     seed(app)
     base = (req.params.get("path") or "").strip("/")
@@ -378,7 +378,7 @@ def tree(app: Sandbox, req: Request) -> Response:
 
 
 @hub_route
-def paths_info(app: Sandbox, req: Request) -> Response:
+def paths_info(app: App, req: Request) -> Response:
     repo, commit = find_repo(app, req)
     seed(app)
     form = parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True)
@@ -398,7 +398,7 @@ def paths_info(app: Sandbox, req: Request) -> Response:
 
 
 @hub_route
-def resolve_file(app: Sandbox, req: Request) -> Response:
+def resolve_file(app: App, req: Request) -> Response:
     repo, commit = find_repo(app, req)
     path = req.params["path"]
     f = repo.file(path)
@@ -443,7 +443,7 @@ def file_response(data: bytes, ranged: str | None, headers: dict[str, str]) -> R
     return Response(206, data[start : end + 1], headers, content_type="application/octet-stream")
 
 
-def blob_sas_url(app: Sandbox, blob: str) -> str:
+def blob_sas_url(app: App, blob: str) -> str:
     """A read-only pre-signed URL of a blob of the hub container (as the hub's CDN URLs are)."""
     from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 

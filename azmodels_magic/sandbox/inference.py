@@ -15,8 +15,8 @@ from .kit import ACCT, check_account, deployment_at
 from .routing import ApiError, Request, Response, Router, error_body, json_response
 from .store import loads, now
 
-if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
-    from .server import Sandbox
+if TYPE_CHECKING:
+    from .app import App
 
 METRICS = {
     "ModelRequests": ("Count", "Model Requests", "total"),
@@ -55,7 +55,7 @@ def register(router: Router) -> None:
 # -- inference -----------------------------------------------------------------------------------
 
 
-def authorize(app: Sandbox, req: Request) -> None:
+def authorize(app: App, req: Request) -> None:
     """An api-key or the owner's token; the pipeline asks before it reads the body."""
     key = req.headers.get("api-key")
     if key is not None:
@@ -92,7 +92,7 @@ def _text(content: Any) -> str:
     return ""
 
 
-def _completion(app: Sandbox, req: Request, name: str | None) -> Response:
+def _completion(app: App, req: Request, name: str | None) -> Response:
     """A chat completion of deployment `name` (None: OpenAI/v1, named by the body's `model`)."""
     authorize(app, req)
     if name is None:
@@ -188,11 +188,11 @@ def _stream(completion_id: str, created: int, model: str, answer: str) -> Respon
     return Response(200, "".join(parts).encode(), {}, content_type="text/event-stream")
 
 
-def chat_completions(app: Sandbox, req: Request) -> Response:
+def chat_completions(app: App, req: Request) -> Response:
     return _answer(app, req, req.params["name"], by_path=True)
 
 
-def chat_completions_v1(app: Sandbox, req: Request) -> Response:
+def chat_completions_v1(app: App, req: Request) -> Response:
     try:
         named = req.json_object().get("model")
     except ApiError:
@@ -200,7 +200,7 @@ def chat_completions_v1(app: Sandbox, req: Request) -> Response:
     return _answer(app, req, named if isinstance(named, str) else "", by_path=False)
 
 
-def _answer(app: Sandbox, req: Request, name: str, *, by_path: bool) -> Response:
+def _answer(app: App, req: Request, name: str, *, by_path: bool) -> Response:
     """The completion or its error, recorded for the metrics under the deployment it named."""
     try:
         response = _completion(app, req, name if by_path else None)
@@ -280,7 +280,7 @@ def _values(metric: str, rows: list[tuple], aggregations: list[str]) -> dict[str
     return out
 
 
-def metrics(app: Sandbox, req: Request) -> Response:
+def metrics(app: App, req: Request) -> Response:
     check_account(req)
     names = [n.strip() for n in (req.query.get("metricnames") or "").split(",") if n.strip()]
     if not names:

@@ -15,8 +15,8 @@ from .regions import AccountSpec, region_key, subscription
 from .routing import ACCOUNT, PROJECT, RESOURCE_GROUP, SUBSCRIPTION, ApiError, Request
 from .store import loads
 
-if TYPE_CHECKING:  # the app the routes are given; server.py imports the route modules
-    from .server import Sandbox
+if TYPE_CHECKING:
+    from .app import App
 
 CS = r"/providers/Microsoft\.CognitiveServices"
 SUB = r"/subscriptions/(?P<sub>[^/]+)"
@@ -41,7 +41,7 @@ def account_id(spec: AccountSpec) -> str:
     )
 
 
-def check_account(req: Request, app: Sandbox | None = None) -> AccountSpec:
+def check_account(req: Request, app: App | None = None) -> AccountSpec:
     """The account the path names (404 when the subscription has none of that name)."""
     check_subscription(req)
     rg, account = req.params["rg"], req.params["account"]
@@ -72,7 +72,7 @@ def hang() -> None:
         time.sleep(60)
 
 
-def check_location(app: Sandbox, req: Request) -> str:
+def check_location(app: App, req: Request) -> str:
     """The region the path names, if the subscription has it."""
     check_subscription(req)
     region = region_key(req.params["location"])
@@ -88,7 +88,7 @@ def check_location(app: Sandbox, req: Request) -> str:
     return region
 
 
-def account_body(app: Sandbox, spec: AccountSpec) -> dict[str, Any]:
+def account_body(app: App, spec: AccountSpec) -> dict[str, Any]:
     return {
         "id": account_id(spec),
         "name": spec.name,
@@ -110,7 +110,7 @@ def account_body(app: Sandbox, spec: AccountSpec) -> dict[str, Any]:
     }
 
 
-def project_body(app: Sandbox) -> dict[str, Any]:
+def project_body(app: App) -> dict[str, Any]:
     return {
         "id": app.project_arm_id,
         "name": f"{ACCOUNT}/{PROJECT}",
@@ -150,19 +150,19 @@ def view(row: Any, t: float) -> dict[str, Any] | None:
     return d
 
 
-def deployment_at(app: Sandbox, t: float, name: str, account: str = ACCOUNT) -> dict | None:
+def deployment_at(app: App, t: float, name: str, account: str = ACCOUNT) -> dict | None:
     """Deployment `name` of `account` as it is at time t, or None."""
     return view(app.store.deployment(account, name), t)
 
 
-def poll_hint(app: Sandbox) -> dict[str, str]:
+def poll_hint(app: App) -> dict[str, str]:
     """When to poll again: Retry-After in whole seconds, as ARM sends it, and the finer
     retry-after-ms (a quarter of the provisioning time), so fast sandboxes poll fast."""
     ms = int(min(1000, max(50, app.settings.provision_seconds * 250)))
     return {"Retry-After": "1", "retry-after-ms": str(ms)}
 
 
-def used_capacity(app: Sandbox, region: str, pool: str, exclude: tuple[str, str] | None) -> int:
+def used_capacity(app: App, region: str, pool: str, exclude: tuple[str, str] | None) -> int:
     """Capacity held in a quota pool of a region by deployments not being deleted."""
     sub = subscription(app)
     used = 0

@@ -24,8 +24,8 @@ from .kit import (
 from .regions import sku_usage, subscription
 from .routing import SUBSCRIPTION, ApiError, Request, Response, Router, json_response
 
-if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
-    from .server import Sandbox
+if TYPE_CHECKING:
+    from .app import App
 
 _USAGE_FILTER = re.compile(r"^\s*name[./]value\s+eq\s+'([^']*)'\s*$")
 
@@ -53,7 +53,7 @@ def register(router: Router) -> None:
 # -- usages --------------------------------------------------------------------------------------
 
 
-def usage_items(app: Sandbox, region: str) -> list[dict[str, Any]]:
+def usage_items(app: App, region: str) -> list[dict[str, Any]]:
     sub = subscription(app)
     items = []
     for usage, sku in sub.usage_names(region):
@@ -75,7 +75,7 @@ def usage_items(app: Sandbox, region: str) -> list[dict[str, Any]]:
     return items
 
 
-def list_usages(app: Sandbox, req: Request) -> Response:
+def list_usages(app: App, req: Request) -> Response:
     region = check_location(app, req)
     items = usage_items(app, region)
     raw = req.query.get("$filter")
@@ -108,7 +108,7 @@ def _capacity_query(req: Request) -> tuple[str, str, str]:
     return wanted[0], wanted[1], wanted[2]
 
 
-def capacity_items(app: Sandbox, regions: list[str], fmt: str, name: str, version: str):
+def capacity_items(app: App, regions: list[str], fmt: str, name: str, version: str):
     sub = subscription(app)
     items = []
     for region in regions:
@@ -151,14 +151,14 @@ def capacity_items(app: Sandbox, regions: list[str], fmt: str, name: str, versio
     return items
 
 
-def model_capacities(app: Sandbox, req: Request) -> Response:
+def model_capacities(app: App, req: Request) -> Response:
     check_subscription(req)
     fmt, name, version = _capacity_query(req)
     regions = list(subscription(app).regions)
     return json_response(200, {"value": capacity_items(app, regions, fmt, name, version)})
 
 
-def location_model_capacities(app: Sandbox, req: Request) -> Response:
+def location_model_capacities(app: App, req: Request) -> Response:
     region = check_location(app, req)
     fmt, name, version = _capacity_query(req)
     return json_response(200, {"value": capacity_items(app, [region], fmt, name, version)})
@@ -167,13 +167,13 @@ def location_model_capacities(app: Sandbox, req: Request) -> Response:
 # -- accounts ------------------------------------------------------------------------------------
 
 
-def list_accounts(app: Sandbox, req: Request) -> Response:
+def list_accounts(app: App, req: Request) -> Response:
     check_subscription(req)
     specs = sorted(subscription(app).accounts.values(), key=lambda a: a.name.lower())
     return _account_page(app, req, specs)
 
 
-def list_group_accounts(app: Sandbox, req: Request) -> Response:
+def list_group_accounts(app: App, req: Request) -> Response:
     check_subscription(req)
     group = req.params["rg"].lower()
     specs = [a for a in subscription(app).accounts.values() if a.resource_group == group]
@@ -184,14 +184,14 @@ def list_group_accounts(app: Sandbox, req: Request) -> Response:
     return _account_page(app, req, sorted(specs, key=lambda a: a.name.lower()))
 
 
-def _account_page(app: Sandbox, req: Request, specs: list) -> Response:
+def _account_page(app: App, req: Request, specs: list) -> Response:
     offset = app.skip_token(req)
     page = specs[offset : offset + app.settings.page_size]
     items = [account_body(app, spec) for spec in page]
     return json_response(200, app.page(req, items, len(specs), offset))
 
 
-def account_models(app: Sandbox, req: Request) -> Response:
+def account_models(app: App, req: Request) -> Response:
     spec = check_account(req, app)
     catalog = subscription(app).catalog(spec.location) or app.catalog
     # The catalog lists a model once per account kind; an account's models are its kind's.
@@ -201,7 +201,7 @@ def account_models(app: Sandbox, req: Request) -> Response:
     return json_response(200, app.page(req, [dict(e["model"]) for e in entries], len(mine), offset))
 
 
-def account_skus(app: Sandbox, req: Request) -> Response:
+def account_skus(app: App, req: Request) -> Response:
     check_account(req, app)
     value = [
         {"resourceType": "Microsoft.CognitiveServices/accounts", "sku": {"name": n, "tier": t}}
@@ -210,7 +210,7 @@ def account_skus(app: Sandbox, req: Request) -> Response:
     return json_response(200, {"value": value})
 
 
-def list_projects(app: Sandbox, req: Request) -> Response:
+def list_projects(app: App, req: Request) -> Response:
     spec = check_account(req, app)
     items = [project_body(app)] if spec.has_project else []
     return json_response(200, {"value": items})
@@ -226,7 +226,7 @@ def display_name(region: str) -> str:
     return " ".join(parts)
 
 
-def resource_skus(app: Sandbox, req: Request) -> Response:
+def resource_skus(app: App, req: Request) -> Response:
     """ResourceSkus_List: the account SKUs each kind can have, per region, shaped as recorded
     from real ARM (azd's Test_AIAgent_Init_NoPrompt_WithProject cassette): one entry per
     (kind, SKU, region), regions in upper case."""
@@ -247,7 +247,7 @@ def resource_skus(app: Sandbox, req: Request) -> Response:
     return json_response(200, {"value": items})
 
 
-def provider(app: Sandbox, req: Request) -> Response:
+def provider(app: App, req: Request) -> Response:
     """The provider's registration (Microsoft.Resources): the regions where accounts can be."""
     check_subscription(req)
     locations = [display_name(r) for r in subscription(app).regions]

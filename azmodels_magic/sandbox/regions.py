@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from .catalog import CUSTOM_SKUS, CUSTOM_USAGE, CUSTOM_USAGE_DEFAULT_LIMIT, Catalog
 from .routing import ACCOUNT, RESOURCE_GROUP
 
-if TYPE_CHECKING:  # the app the routes are given; server.py imports this module
-    from .server import Sandbox
+if TYPE_CHECKING:
+    from .app import App
 
 DEFAULT_REGIONS = ("eastus", "eastus2", "swedencentral", "westus3")
 DEFAULT_LIMIT = 1000
@@ -164,7 +164,7 @@ def sku_usage(model: dict[str, Any], sku: dict[str, Any]) -> str:
 _lock = threading.Lock()
 
 
-def subscription(app: Sandbox) -> Subscription:
+def subscription(app: App) -> Subscription:
     """The app's Subscription (built on first use from its settings)."""
     found = getattr(app, "_subscription", None)
     if found is not None:

@@ -14,11 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
-
-if TYPE_CHECKING:  # handlers take the app; server.py imports this module
-    from .server import Sandbox
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 RESOURCE_GROUP = "rg-azmodels-sandbox"
@@ -132,7 +129,8 @@ class Request:
         return body
 
 
-Handler = Callable[["Sandbox", Request], Response]
+# The app is an `app.App` (routing sits below it: the app module names `Request`).
+Handler = Callable[[Any, Request], Response]
 
 
 @dataclass

@@ -12,25 +12,23 @@ import errno
 import hmac
 import ipaddress
 import json
-import os
 import re
 import socket
 import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from . import arm_routes, foundry_routes, hub_routes, inference, quota_routes, spec_check
+from .app import Settings
 from .azurite import DEV_ACCOUNT
 from .catalog import Catalog
 from .faults import FaultInjector
 from .log import get_logger
-from .protocol import CANARY_PATH, INFO_PATH, SPEC_LOG_ENV, STORAGE_TRAFFIC_PATH
+from .protocol import CANARY_PATH, INFO_PATH, STORAGE_TRAFFIC_PATH
 from .routing import (
     ACCOUNT,
     MAX_JSON_DEPTH,
@@ -68,31 +66,6 @@ IDLE_SECONDS = 300.0
 # After an answer given without reading the body: how long to take in (and drop) the rest, so
 # the close does not reset the connection before the client has read the answer.
 DRAIN_SECONDS = 2.0
-
-
-@dataclass
-class Settings:
-    data_dir: Path
-    host: str = "127.0.0.1"
-    port: int = 0
-    fault_rate: float = 0.0
-    seed: int | None = None
-    fault_retry_after_ms: int = 1000
-    provision_seconds: float = 3.0
-    catalog_size: int = 0
-    page_size: int = 100
-    quota: dict[str, int] = field(default_factory=dict)
-    sas_minutes: float = 60.0
-    location: str = "eastus"
-    catalog_file: str | None = None
-    default_quota: int = 1000
-    regions: tuple[str, ...] = ()  # empty: the default regions (see regions.py)
-    accounts: tuple[str, ...] = ()  # extra accounts, `[RESOURCE_GROUP/]NAME=REGION`
-    latency_ms: float = 0.0  # added to every Azure request, as a real service's time would be
-    # A counting relay in front of Azurite (storage_proxy.py): clients are handed its address.
-    count_storage_traffic: bool = False
-    # Where spec violations are appended (one JSON line each); None: answers are not checked.
-    spec_log: str | None = field(default_factory=lambda: os.environ.get(SPEC_LOG_ENV) or None)
 
 
 class Sandbox:
