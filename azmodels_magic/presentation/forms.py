@@ -23,6 +23,7 @@ from .. import rules
 from ..errors import AzModelsError, ValidationError
 from ..records import BASE, CUSTOM, BaseModel, CustomModel, SkuOption
 from ..services.models import matches
+from ..steps import NOTEBOOK
 from ..weights import WeightsInfo, inspect_source
 from .actions import Actions, Result
 from .text import clean
@@ -130,7 +131,7 @@ class _Form:
 
             def run() -> Result:
                 print(command_line(argv))
-                return self.app.execute(argv, prog="%azmodels")
+                return self.app.execute(argv, front_end=NOTEBOOK)
 
             self.last_outcome = show_outcome(self.output, run, debug=self.app.debug)
         finally:

@@ -161,7 +161,7 @@ class DeploymentDetails(Displayable):
         """The commands to use it next: its key, scale, delete."""
         n = self.deployment.name
         return {
-            "key": NextStep.of("deployments key", name=n, what="Key"),
+            "key": NextStep.of("deployments key", name=n, what="Key", fills=KEY_ENV),
             "scale": NextStep.of("deployments scale", name=n, capacity="N", what="Scale"),
             "delete": NextStep.of("deployments delete", name=n, what="Delete"),
         }
@@ -400,8 +400,8 @@ class DeploymentService:
         raise ValidationError(
             f"--region {region}: the connected account '{self.arm.account}' is in {here}, and "
             f"no account is configured for {region}. Drop --region, connect to an account in "
-            f"{region}, or map one with `%config AzModels.region_accounts = "
-            f"{{'{region}': '<account>'}}`."
+            f"{region}, or map one with {{0}}.",
+            steps=[deploy_check.map_region_account(region)],
         )
 
     def deploy(
