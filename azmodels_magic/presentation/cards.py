@@ -54,7 +54,7 @@ class Card:
         lines.append("=" * len(lines[0]))
         width = max((len(label) for _, rows in self.sections for label, _ in rows), default=0)
         for heading, rows in self.sections:
-            lines.append(f"\n{heading}")
+            lines.append(f"\n{heading}" if lines[-1] else heading)  # one blank line after code
             for label, value in rows:
                 if isinstance(value, Code):  # flush left, so a pasted line or block runs
                     note = f": {clean(value.note, lines=False)}" if value.note else ":"
@@ -63,7 +63,7 @@ class Card:
                 text = _plain(value).replace("\n", "\n" + " " * (width + 4))
                 lines.append(f"  {clean(label, lines=False).ljust(width)}  {text}")
         if self.commands:
-            lines.append("\nNext")
+            lines.append("\nNext" if lines[-1] else "Next")
             for label, command in self.commands:
                 lines.append(f"  {label}: {command}")
         return "\n".join(lines)
