@@ -19,6 +19,7 @@ from .errors import (
     AzModelsError,
     HelpRequested,
     UsageError,
+    ValidationError,
     internal_error_text,
 )
 from .presentation.tables import frame_text
@@ -105,7 +106,12 @@ def _run(argv: list[str]) -> int:
     front_end = terminal(
         stdin_is_terminal=is_terminal(sys.stdin), stdout_is_terminal=is_terminal(sys.stdout)
     )
-    app = AzModels(**_settings_from_environment(AzModels))
+    settings = _settings_from_environment(AzModels)
+    try:
+        app = AzModels(**settings)
+    except ValidationError as exc:  # a value the user exported: say which variable it was
+        given = ", ".join(f"${setting_variable(name)}" for name in settings)
+        raise UsageError(f"{exc.message} (given by {given})") from None
     app.detach_sandbox = True  # `azmodels sandbox start` must outlive this process
     try:
         sandbox = _sandbox_to_attach(app, argv)

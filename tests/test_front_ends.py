@@ -124,6 +124,16 @@ def test_the_terminal_reads_the_setting_it_advises(app, tmp_path):
     assert "[NoAccountInRegion]" not in mapped and "[ModelNotOfferedInRegion]" in mapped
 
 
+def test_a_wrong_setting_variable_is_one_line_naming_it(app, tmp_path):
+    done = subprocess.run(
+        [*CLI, "list"], capture_output=True, text=True, timeout=120,
+        env=_cli_env(app, tmp_path, AZMODELS_REGION_ACCOUNTS="westus=acct"),
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert "region_accounts" in line and "$AZMODELS_REGION_ACCOUNTS" in line, line
+
+
 def test_python_writes_steps_as_az_run_and_attributes(app, weights):
     shown = []
     for line in commands("py", weights):
