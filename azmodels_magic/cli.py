@@ -25,7 +25,14 @@ from .errors import (
 from .presentation.tables import frame_text
 from .records import Displayable
 from .sandbox_launcher import remembered
-from .steps import FrontEnd, is_terminal, setting_from_text, setting_variable, terminal
+from .steps import (
+    FrontEnd,
+    is_terminal,
+    plain,
+    setting_from_text,
+    setting_variable,
+    terminal,
+)
 
 SANDBOX_ENV = "AZMODELS_SANDBOX"  # an ARM endpoint of a running sandbox to attach to
 
@@ -90,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     except AzModelsError as exc:
         if debug:
             raise
-        _error(exc.text(terminal().write))
+        _error(exc.text(plain))  # the terminal's syntax
         return 2 if isinstance(exc, UsageError) else 1
     except Exception as exc:  # a bug: one line, and how to see more
         if debug:
