@@ -345,17 +345,16 @@ class AzModels(AzModelsConfig):
         """Parse and run one command as typed in `front_end` (by default a terminal's); the
         Outcome has value, message and JSON data, the steps it names in the front end's syntax."""
         front_end = front_end or terminal(stdin_is_terminal=is_terminal(sys.stdin))
-        return execute(self, grammar.parse(line, prog=front_end.prog), front_end)
+        try:
+            return execute(self, grammar.parse(line, prog=front_end.prog), front_end)
+        except AzModelsError as error:
+            error.syntax = front_end.write  # its str() names steps as the front end writes them
+            raise
 
     @rules.checked
     def run(self, line: str | list[str]) -> Any:
         """Run one command of the grammar and return its value (like the magic does)."""
-        front_end = python_front_end()
-        try:
-            outcome = self.execute(line, front_end=front_end)
-        except AzModelsError as error:
-            error.syntax = front_end.write  # its str() names steps as Python writes them
-            raise
+        outcome = self.execute(line, front_end=python_front_end())
         return outcome.value if outcome.value is not None else outcome.message
 
     def close(self) -> None:

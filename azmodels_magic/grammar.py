@@ -43,6 +43,7 @@ from .rules import (  # noqa: F401 - the grammar's checks are the rules
     version,
 )
 from .sandbox import protocol as sandbox_protocol
+from .steps import NextStep
 
 _PATH_HELP = "name/version, e.g. my-model/1"  # dest upload_path: args.path is the command
 
@@ -69,7 +70,8 @@ class _Parser(argparse.ArgumentParser):
                 message = f"unknown command '{given}': choose one of {choices}"
             else:
                 message = f"argument {where}: '{given}' is not one of {choices}"
-        raise UsageError(f"{message}. See `{self.prog} --help`.")
+        path = " ".join(self.prog.split()[1:])  # the command's words, after the program's name
+        raise UsageError(f"{message}. See {{0}}.", steps=[NextStep.of(path, help=True)])
 
     def print_help(self, file=None) -> None:  # type: ignore[override]
         raise HelpRequested(self.format_help().rstrip())
@@ -328,7 +330,8 @@ def parse(argv: list[str] | str, *, prog: str = "azmodels") -> argparse.Namespac
     args.path = " ".join(w for w in (args.command, getattr(args, "action", None)) if w)
     if extras:
         raise UsageError(
-            f"unrecognized arguments: {' '.join(extras)}. See `{prog} {args.path} --help`."
+            f"unrecognized arguments: {' '.join(extras)}. See {{0}}.",
+            steps=[NextStep.of(args.path, help=True)],
         )
     if args.command == "help":
         target = parser
@@ -342,7 +345,7 @@ def parse(argv: list[str] | str, *, prog: str = "azmodels") -> argparse.Namespac
         if len(given) == 2 and given[0] != given[1]:
             raise UsageError(f"show got two names ({given[0]!r}, {given[1]!r}): give one.")
         if not given:
-            raise UsageError(f"show needs a model name: `{prog} show NAME`.")
+            raise UsageError("show needs a model name: {0}.", steps=[NextStep.of("show", "NAME")])
         args.name = given[0]
     return args
 
@@ -351,7 +354,9 @@ def _subparser(parser: argparse.ArgumentParser, word: str) -> argparse.ArgumentP
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction) and word in action.choices:
             return action.choices[word]
-    raise UsageError(f"no help for '{word}': run `{parser.prog} help` for the commands.")
+    raise UsageError(
+        f"no help for '{word}': run {{0}} for the commands.", steps=[NextStep.of("help")]
+    )
 
 
 def command_names() -> list[str]:

@@ -57,6 +57,9 @@ def commands(front: str, weights: str) -> list[str]:
         f"show fe-up-{front}",
         "uploads list",
         "sandbox status",
+        "deploy --bogus",  # usage errors name the help to read
+        "deplyo",
+        "help nope",
     ]
 
 
@@ -84,6 +87,7 @@ def test_the_notebook_writes_steps_as_the_magic_and_config(shell, app, weights, 
     captured = capsys.readouterr()
     shown = captured.out + captured.err
     assert "Deploy it:" in shown and "Check progress with `%azmodels deployments show" in shown
+    assert "See `%azmodels deploy --help`" in shown
     _check("notebook", shown)
 
 
@@ -103,6 +107,7 @@ def test_the_terminal_writes_steps_as_the_cli_and_its_variables(app, weights, tm
         shown.append(done.stdout + done.stderr)
     text = "\n".join(shown)
     assert "Deploy it:" in text and "Check progress with `azmodels deployments show" in text
+    assert "See `azmodels deploy --help`" in text
     _check("terminal", text)
 
 
@@ -146,6 +151,7 @@ def test_python_writes_steps_as_az_run_and_attributes(app, weights):
                      else str(value))  # fmt: skip
     text = "\n".join(shown)
     assert "Delete: az.run('deployments delete --name fe-chat-py')" in text  # the card's Next
+    assert "See `az.run('deploy --help')`" in text
     _check("python", text)
 
 

@@ -73,8 +73,12 @@ def test_bad_input_is_one_usage_line(line, fragment):
 
 
 def test_usage_error_points_at_the_subcommand_help():
-    with pytest.raises(UsageError, match=r"See `%azmodels deploy --help`"):
+    from azmodels_magic.steps import NOTEBOOK, PYTHON
+
+    with pytest.raises(UsageError) as caught:
         grammar.parse("deploy --capacity x", prog="%azmodels")
+    assert "See `%azmodels deploy --help`." in caught.value.text(NOTEBOOK.write)
+    assert "See `az.run('deploy --help')`." in caught.value.text(PYTHON.write)
 
 
 @pytest.mark.parametrize(
