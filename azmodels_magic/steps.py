@@ -129,14 +129,12 @@ class FrontEnd:
     # How it asks (a confirmation): "widget" (a notebook's form), "input" (a terminal's prompt)
     # or "" (it cannot: a script, CI, a pipe; the command says to pass --force).
     asks: str = ""
-    stdout_is_terminal: bool = False  # a secret is printed only where it is not (a pipe, $(...))
+    # A secret is printed only where stdout is known not to be a terminal (a pipe, `$(...)`).
+    stdout_is_terminal: bool = True
 
     def write(self, step: NextStep) -> str:
         """`step` in this front end's syntax, ready to paste."""
         return _WRITERS[self.name](step)
-
-    def fill(self, template: str, steps: Sequence[NextStep]) -> str:
-        return fill(template, steps, self.write)
 
     @property
     def forms(self) -> bool:
@@ -177,7 +175,7 @@ def terminal(*, stdin_is_terminal: bool = False, stdout_is_terminal: bool = True
 
 # The front end of text read outside any front end (logs, `str()` of an error): the terminal's,
 # one that asks nothing.
-PLAIN = FrontEnd("terminal", "azmodels", stdout_is_terminal=True)
+PLAIN = FrontEnd("terminal", "azmodels")
 # A notebook's widgets (the dashboard, the forms): they write steps as the magic does, and ask
 # with widgets of their own.
 NOTEBOOK = FrontEnd("notebook", "%azmodels", asks="widget")
