@@ -200,9 +200,10 @@ def build_parser(prog: str = "azmodels") -> _Parser:
     _output_options(p)
     p = _sub(
         sub, "key", "put the account's API key into $AZURE_AI_API_KEY (for the Try it snippets)",
-        "Put the account's API key into the environment variable AZURE_AI_API_KEY of this Python "
-        "process (the notebook's kernel), where the deployment card's Try it snippets read it. "
-        "The key itself is never shown.",
+        "Put the account's API key into the environment variable AZURE_AI_API_KEY, where the "
+        "deployment card's Try it snippets read it (its Key line shows how): a notebook or "
+        "Python sets it in its own process; a terminal prints the key only for the shell to "
+        "capture, never on a screen.",
     )  # fmt: skip
     p.add_argument("--name", required=True, metavar="NAME", help="the deployment to call")
     p = _sub(sub, "delete", "delete a deployment (the model stays)")
