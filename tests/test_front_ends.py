@@ -91,18 +91,18 @@ def test_the_notebook_writes_steps_as_the_magic_and_config(shell, app, weights, 
     _check("notebook", shown)
 
 
-def _cli_env(app, tmp_path, **extra: str) -> dict[str, str]:
+def _cli_env(app, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "AZMODELS_SANDBOX"))}
     env.update(AZMODELS_SANDBOX=app.sandbox_info.arm_endpoint, **extra)
     return env
 
 
-def test_the_terminal_writes_steps_as_the_cli_and_its_variables(app, weights, tmp_path):
+def test_the_terminal_writes_steps_as_the_cli_and_its_variables(app, weights):
     shown = []
     for line in commands("term", weights):
         done = subprocess.run(
             [*CLI, *line.split()], capture_output=True, text=True,
-            env=_cli_env(app, tmp_path), timeout=120,
+            env=_cli_env(app), timeout=120,
         )  # fmt: skip
         shown.append(done.stdout + done.stderr)
     text = "\n".join(shown)
@@ -111,7 +111,7 @@ def test_the_terminal_writes_steps_as_the_cli_and_its_variables(app, weights, tm
     _check("terminal", text)
 
 
-def test_the_terminal_reads_the_setting_it_advises(app, tmp_path):
+def test_the_terminal_reads_the_setting_it_advises(app):
     """The variable the refusal names is the one the CLI reads: with it, the account question is
     settled and the deploy goes on to the next check (the model is not offered in westus)."""
     line = ["deploy", "--name", "gpt-4o-mini", "--deployment-name", "fe-mapped", "--region",
@@ -120,7 +120,7 @@ def test_the_terminal_reads_the_setting_it_advises(app, tmp_path):
     for extra in ({}, {"AZMODELS_REGION_ACCOUNTS": '{"westus": "fe-westus-account"}'}):
         done = subprocess.run(
             [*CLI, *line], capture_output=True, text=True, timeout=120,
-            env=_cli_env(app, tmp_path, **extra),
+            env=_cli_env(app, **extra),
         )  # fmt: skip
         assert done.returncode == 1
         outcomes.append(done.stderr)
@@ -129,10 +129,10 @@ def test_the_terminal_reads_the_setting_it_advises(app, tmp_path):
     assert "[NoAccountInRegion]" not in mapped and "[ModelNotOfferedInRegion]" in mapped
 
 
-def test_a_wrong_setting_variable_is_one_line_naming_it(app, tmp_path):
+def test_a_wrong_setting_variable_is_one_line_naming_it(app):
     done = subprocess.run(
         [*CLI, "list"], capture_output=True, text=True, timeout=120,
-        env=_cli_env(app, tmp_path, AZMODELS_REGION_ACCOUNTS="westus=acct"),
+        env=_cli_env(app, AZMODELS_REGION_ACCOUNTS="westus=acct"),
     )  # fmt: skip
     assert done.returncode == 2 and done.stdout == ""
     [line] = done.stderr.splitlines()
