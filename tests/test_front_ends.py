@@ -57,6 +57,17 @@ def commands(front: str, weights: str) -> list[str]:
         f"show fe-up-{front}",
         "uploads list",
         "sandbox status",
+        f"deploy --name gpt-4o --deployment-name fe-big-{front} --capacity 2000",  # fits elsewhere
+        f"deployments scale --name fe-chat-{front} --capacity 30001",
+        "delete --name no-such-model --force",
+        "uploads show --path tiny/1",
+        "uploads prune --dry-run",
+        "list --type custom",
+        "deployments list",
+        "quota",
+        "regions --name gpt-4o-mini",
+        "accounts list",
+        "connect",
         "deploy --bogus",  # usage errors name the help to read
         "deplyo",
         "help nope",
