@@ -18,14 +18,15 @@ if TYPE_CHECKING:
 def load_ipython_extension(ipython: Any) -> None:
     # Here, not at the top: `import azmodels_magic` (the CLI, the sandbox) must not load IPython.
     from .completion import register
-    from .magics import AzModelsMagics, magic_syntax
+    from .magics import AzModelsMagics
     from .presentation.display import install
+    from .steps import NOTEBOOK
 
     magics = AzModelsMagics(ipython)
     ipython.register_magics(magics)
     register(ipython, magics)  # %azmodels <TAB>: commands, flags, names
     # Status colours for our DataFrames (registered by name: no pandas import), records as cards.
-    install(ipython, magic_syntax)
+    install(ipython, NOTEBOOK.write)
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -26,12 +26,11 @@ from .config import AzModelsConfig, validate_project_endpoint
 from .connection import Connection
 from .errors import AzModelsError
 from .http.origin import ensure_secure
-from .presentation.confirm import interaction_mode
 from .presentation.display import install
 from .presentation.tables import deployments_frame, models_frame
 from .redaction import log_to_stderr
 from .sandbox_manager import SandboxManager
-from .steps import NextStep, Syntax
+from .steps import PYTHON, FrontEnd, asking, is_terminal, terminal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,14 +91,21 @@ def _alias(piece: str, name: str) -> property:
     )
 
 
-def python_syntax(step: NextStep) -> str:
-    """A next step as Python writes it: `az.run('deploy --name x')`."""
-    return f"az.run({step.line()!r})"
+def python_front_end() -> FrontEnd:
+    """`AzModels.run`'s front end: steps written as Python (`az.run(...)`), asking as the place
+    it runs can (a Jupyter kernel's widgets, a terminal's prompt; a script asks nothing)."""
+    return FrontEnd("python", "azmodels", asks=asking(_how_python_can_ask()))
 
 
-def prog_syntax(prog: str) -> Syntax:
-    """The syntax of a program name: `%azmodels ...` for the notebook's widgets."""
-    return lambda step: f"{prog} {step.line()}"
+def _how_python_can_ask() -> str:
+    shell = None
+    if "IPython" in sys.modules:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+        return "widget"
+    return "input" if is_terminal(sys.stdin) else ""
 
 
 def _cards_in_ipython() -> None:
@@ -109,7 +115,7 @@ def _cards_in_ipython() -> None:
         return
     from IPython import get_ipython
 
-    install(get_ipython(), python_syntax)
+    install(get_ipython(), PYTHON.write)
 
 
 _cards_in_ipython()
@@ -326,10 +332,6 @@ class AzModels(AzModelsConfig):
 
     # -- what the front ends show ---------------------------------------------------------------
 
-    def interactive_forms(self) -> bool:
-        """True where a form can be shown and used (a Jupyter kernel)."""
-        return interaction_mode() == "notebook"
-
     @rules.checked
     def list_deployments(
         self, *, model: str | None = None, type: str = "all", status: str | None = None
@@ -348,28 +350,21 @@ class AzModels(AzModelsConfig):
         return self.models.show(name, type=type, version=version)
 
     @rules.checked
-    def execute(
-        self,
-        line: str | list[str],
-        *,
-        prog: str = "azmodels",
-        syntax: Syntax | None = None,
-        stores_results: bool = True,
-    ) -> Outcome:
-        """Parse and run one command; the Outcome has value, message and JSON data. The
-        commands it names are written in `syntax` (by default as `prog` would run them);
-        `stores_results=False` where `-o VAR` means nothing (a terminal)."""
-        args = grammar.parse(line, prog=prog, stores_results=stores_results)
-        return execute(self, args, syntax or prog_syntax(prog))
+    def execute(self, line: str | list[str], *, front_end: FrontEnd | None = None) -> Outcome:
+        """Parse and run one command as typed in `front_end` (by default a terminal's); the
+        Outcome has value, message and JSON data, the steps it names in the front end's syntax."""
+        front_end = front_end or terminal(stdin_is_terminal=is_terminal(sys.stdin))
+        try:
+            args = grammar.parse(line, prog=front_end.prog, stores_results=front_end.stores_results)
+            return execute(self, args, front_end)
+        except AzModelsError as error:
+            error.syntax = front_end.write  # its str() names steps as the front end writes them
+            raise
 
     @rules.checked
     def run(self, line: str | list[str]) -> Any:
         """Run one command of the grammar and return its value (like the magic does)."""
-        try:
-            outcome = self.execute(line, syntax=python_syntax)
-        except AzModelsError as error:
-            error.syntax = python_syntax  # its str() names commands as Python runs them
-            raise
+        outcome = self.execute(line, front_end=python_front_end())
         return outcome.value if outcome.value is not None else outcome.message
 
     def close(self) -> None:

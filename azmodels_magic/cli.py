@@ -20,25 +20,30 @@ from .errors import (
     AzModelsError,
     HelpRequested,
     UsageError,
+    ValidationError,
     internal_error_text,
 )
 from .presentation.cards import card_for
 from .presentation.tables import frame_text
 from .records import Displayable
 from .sandbox_launcher import remembered
-from .steps import plain
+from .steps import (
+    FrontEnd,
+    is_terminal,
+    plain,
+    setting_from_text,
+    setting_variable,
+    terminal,
+)
 
-# A next step as the terminal writes it: `azmodels deploy --name x` (as `str()` of an error does).
-terminal_syntax = plain
 
-
-def _render(value: Any) -> str:
+def _render(value: Any, front_end: FrontEnd) -> str:
     if value is None:
         return ""
     if hasattr(value, "columns") and hasattr(value, "to_string"):
         return frame_text(value)
     if isinstance(value, Displayable):
-        return card_for(value, terminal_syntax).text()
+        return card_for(value, front_end.write).text()
     return str(value)
 
 
@@ -54,6 +59,19 @@ def _sandbox_to_attach(app, argv: list[str]) -> str | None:
         return None
     state = remembered()
     return state["arm_endpoint"] if state else None
+
+
+def _settings_from_environment(facade: Any) -> dict[str, Any]:
+    """The settings a terminal gives as AZMODELS_<SETTING> variables (how the terminal writes a
+    setting to change: `export AZMODELS_REGION_ACCOUNTS='{"westus": "acct"}'`). Settings read
+    from an AZURE_* variable of their own are given there instead."""
+    traits = facade.class_traits(config=True)
+    found = {}
+    for name, trait in traits.items():
+        text = os.environ.get(setting_variable(name))
+        if text is not None and not getattr(trait, "env", None):
+            found[name] = setting_from_text(text)
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     except AzModelsError as exc:
         if debug:
             raise
-        _error(exc.text(terminal_syntax))
+        _error(exc.text(plain))  # the terminal's syntax
         return 2 if isinstance(exc, UsageError) else 1
     except Exception as exc:  # a bug: one line, and how to see more
         if debug:
@@ -90,13 +108,21 @@ def _run(argv: list[str]) -> int:
     # Imported inside main's handlers: a Ctrl-C or failure while it loads is one line.
     from .api import AzModels
 
-    app = AzModels()
+    front_end = terminal(
+        stdin_is_terminal=is_terminal(sys.stdin), stdout_is_terminal=is_terminal(sys.stdout)
+    )
+    settings = _settings_from_environment(AzModels)
+    try:
+        app = AzModels(**settings)
+    except ValidationError as exc:  # a value the user exported: say which variable it was
+        given = ", ".join(f"${setting_variable(name)}" for name in settings)
+        raise UsageError(f"{exc.message} (given by {given})") from None
     app.detach_sandbox = True  # `azmodels sandbox start` must outlive this process
     try:
         sandbox = _sandbox_to_attach(app, argv)
         if sandbox:
             app.attach_sandbox(sandbox)
-        outcome = app.execute(argv, prog="azmodels", syntax=terminal_syntax, stores_results=False)
+        outcome = app.execute(argv, front_end=front_end)
     except HelpRequested as help_text:
         _out(help_text.message)
         return 0
@@ -107,7 +133,7 @@ def _run(argv: list[str]) -> int:
         return 0
     if outcome.message:
         _out(outcome.message)
-    text = _render(outcome.value) if outcome.show_value else ""
+    text = _render(outcome.value, front_end) if outcome.show_value else ""
     if text:
         _out(text)
     return 0

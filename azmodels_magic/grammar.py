@@ -20,6 +20,7 @@ from .commands import table
 from .commands.table import Argument, Command
 from .errors import HelpRequested, UsageError
 from .rules import check_tags  # noqa: F401 - the grammar's tag check is the rules' one
+from .steps import NextStep
 from .wording import did_you_mean
 
 # -- the parser ---------------------------------------------------------------------------------
@@ -44,9 +45,11 @@ class _Parser(argparse.ArgumentParser):
             names = [c.strip().strip("'") for c in choices.split(",")]
             if where in ("COMMAND", "ACTION"):
                 more = did_you_mean(given, names, f"Choose one of {', '.join(names)}.")
-                raise UsageError(f"unknown command '{given}'.{more} See `{self.prog} --help`.")
-            message = f"argument {where}: '{given}' is not one of {', '.join(names)}"
-        raise UsageError(f"{message}. See `{self.prog} --help`.")
+                message = f"unknown command '{given}'.{more}"
+            else:
+                message = f"argument {where}: '{given}' is not one of {', '.join(names)}."
+        path = " ".join(self.prog.split()[1:])  # the command's words, after the program's name
+        raise UsageError(f"{message} See {{0}}.", steps=[NextStep.of(path, help=True)])
 
     def print_help(self, file=None) -> None:  # type: ignore[override]
         raise HelpRequested(self.format_help().rstrip())
@@ -165,15 +168,17 @@ def parse(
     args.path = " ".join(w for w in (args.command, getattr(args, "action", None)) if w)
     command = table.commands().get(args.path)
     if command is not None:
-        _settle(args, command, f"{prog} {args.path}")
+        _settle(args, command)
     if extras and not stores_results and extras[0] in ("-o", "--out"):
         raise UsageError(
-            f"{extras[0]} VAR stores a result in a notebook variable; a terminal has none."
+            f"{extras[0]} VAR stores a result in a notebook variable; leave it out here (a "
+            "terminal prints the result, az.run returns it)."
         )
     if extras:
         raise UsageError(
             f"unrecognized arguments: {' '.join(extras)}.{_flag_hint(parser, args, extras[0])} "
-            f"See `{prog} {args.path} --help`."
+            "See {0}.",
+            steps=[NextStep.of(args.path, help=True)],
         )
     if args.command == "help":
         target = parser
@@ -197,7 +202,7 @@ def _flag_hint(parser: argparse.ArgumentParser, args: argparse.Namespace, word: 
     return hint.replace("mean ", "mean --").replace(", ", ", --") if hint.strip() else ""
 
 
-def _settle(args: argparse.Namespace, command: Command, usage: str) -> None:
+def _settle(args: argparse.Namespace, command: Command) -> None:
     """`show NAME` and `show --name NAME` give the same parsed arguments (both, disagreeing, is
     a usage error); then every required argument must have a value."""
     missing: list[Argument] = []
@@ -218,12 +223,16 @@ def _settle(args: argparse.Namespace, command: Command, usage: str) -> None:
         argument = missing[0]
         metavar = argument.metavar or argument.dest.upper()
         raise UsageError(
-            f"{command.path} needs {argument.what}: `{usage} {metavar}` "
-            f"(required: {argument.flag} {metavar}, or {metavar} alone)."
+            f"{command.path} needs {argument.what}: {{0}} "
+            f"(required: {argument.flag} {metavar}, or {metavar} alone).",
+            steps=[NextStep.of(command.path, metavar)],
         )
     if missing:
         flags = ", ".join(argument.flag for argument in missing)
-        raise UsageError(f"the following arguments are required: {flags}. See `{usage} --help`.")
+        raise UsageError(
+            f"the following arguments are required: {flags}. See {{0}}.",
+            steps=[NextStep.of(command.path, help=True)],
+        )
 
 
 def _subparser(parser: argparse.ArgumentParser, word: str) -> argparse.ArgumentParser:
@@ -233,8 +242,8 @@ def _subparser(parser: argparse.ArgumentParser, word: str) -> argparse.ArgumentP
             if word in action.choices:
                 return action.choices[word]
             names += list(action.choices)
-    more = did_you_mean(word, names, f"Run `{parser.prog} help` for the commands.")
-    raise UsageError(f"no help for '{word}'.{more}")
+    more = did_you_mean(word, names, "Run {0} for the commands.")
+    raise UsageError(f"no help for '{word}'.{more}", steps=[NextStep.of("help")])
 
 
 def command_names() -> list[str]:

@@ -19,7 +19,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from . import grammar
 from .api import AzModels
 from .errors import AzModelsError, HelpRequested, internal_error_text
-from .steps import NextStep
+from .steps import FrontEnd, asking, is_terminal
 
 PROG = "%azmodels"
 
@@ -27,11 +27,6 @@ _RED, _RESET = "\x1b[0;31m", "\x1b[0m"
 # `{expr}` is hidden from the shell-like split as one opaque mark (private-use characters), so
 # quotes inside an expression (`{d['k']}`) are not taken for the command's own quoting.
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
-
-
-def magic_syntax(step: NextStep) -> str:
-    """A next step as the notebook writes it: `%azmodels deploy --name x`."""
-    return f"{PROG} {step.line()}"
 
 
 def _hide_expressions(line: str) -> tuple[str, list[str]]:
@@ -97,6 +92,15 @@ class AzModelsMagics(Magics):
                 display(value)
         return None
 
+    def front_end(self) -> FrontEnd:
+        """The magic's front end: steps written as `%azmodels ...` and `%config ...`; a notebook
+        asks with widgets, IPython in a terminal with input()."""
+        if type(self.shell).__name__ == "ZMQInteractiveShell":
+            way = "widget"
+        else:
+            way = "input" if is_terminal(sys.stdin) else ""
+        return FrontEnd("notebook", PROG, asks=asking(way))
+
     def _words(self, line: str) -> list[str]:
         """The command's words, each `{var}`/`$var` expanded inside its own word."""
         if "{" not in line and "$" not in line:
@@ -110,15 +114,16 @@ class AzModelsMagics(Magics):
         return [self.shell.var_expand(word, depth=4) for word in words]
 
     def _guarded(self, line: str) -> Any:
+        front_end = self.front_end()
         try:
-            return self._run(self._words(line))
+            return self._run(self._words(line), front_end)
         except HelpRequested as help_text:
             print(help_text.message)
             return None
         except AzModelsError as exc:
             if self.app.debug:
                 raise
-            raise DisplayedError(type(exc).__name__, exc.text(magic_syntax)) from None
+            raise DisplayedError(type(exc).__name__, exc.text(front_end.write)) from None
         except KeyboardInterrupt:
             raise
         except Exception as exc:
@@ -126,19 +131,19 @@ class AzModelsMagics(Magics):
                 raise
             raise DisplayedError("InternalError", internal_error_text(exc)) from None
 
-    def _run(self, words: list[str]) -> Any:
+    def _run(self, words: list[str], front_end: FrontEnd) -> Any:
         if not words:
-            if self.app.interactive_forms():  # a notebook: the dashboard
+            if front_end.forms:  # a notebook: the dashboard
                 from .presentation.dashboard import dashboard  # lazy: only bare %azmodels
 
                 return dashboard(self.app)
             raise HelpRequested(grammar.build_parser(PROG).format_help().rstrip())
-        if words == ["upload"] and self.app.interactive_forms():
+        if words == ["upload"] and front_end.forms:
             # `upload` needs --source and --name; with neither, a notebook shows the form.
             from .presentation.forms import upload_form  # lazy: only the upload form
 
             return upload_form(self.app)
-        outcome = self.app.execute(words, prog=PROG, syntax=magic_syntax)
+        outcome = self.app.execute(words, front_end=front_end)
         if outcome.message:
             print(outcome.message, file=sys.stdout)
         value = outcome.value

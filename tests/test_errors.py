@@ -27,9 +27,10 @@ def test_a_malformed_storage_address_never_echoes_its_sas():
 
 
 def test_sign_in_hints_name_commands_in_each_front_ends_syntax():
-    from azmodels_magic.api import python_syntax
     from azmodels_magic.errors import SANDBOX_SIGN_IN_HINT, AuthenticationError
-    from azmodels_magic.magics import magic_syntax
+    from azmodels_magic.steps import NOTEBOOK, PYTHON
+
+    magic_syntax, python_syntax = NOTEBOOK.write, PYTHON.write
 
     error = AuthenticationError("The service refused the token.")
     assert "(or use the sandbox: `azmodels sandbox start`)." in str(error)

@@ -73,8 +73,12 @@ def test_bad_input_is_one_usage_line(line, fragment):
 
 
 def test_usage_error_points_at_the_subcommand_help():
-    with pytest.raises(UsageError, match=r"See `%azmodels deploy --help`"):
+    from azmodels_magic.steps import NOTEBOOK, PYTHON
+
+    with pytest.raises(UsageError) as caught:
         grammar.parse("deploy --capacity x", prog="%azmodels")
+    assert "See `%azmodels deploy --help`." in caught.value.text(NOTEBOOK.write)
+    assert "See `az.run('deploy --help')`." in caught.value.text(PYTHON.write)
 
 
 @pytest.mark.parametrize(
@@ -250,7 +254,7 @@ def test_out_only_where_a_result_is_stored_and_never_in_the_terminal():
     assert grammar.parse("list -o frame", prog="%azmodels").out == "frame"
     with pytest.raises(UsageError) as caught:
         grammar.parse("list -o frame", stores_results=False)
-    assert "a terminal has none" in str(caught.value)
+    assert "leave it out here" in str(caught.value)
 
 
 def test_the_terminal_help_has_no_out_option(capsys):

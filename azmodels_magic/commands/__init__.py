@@ -3,8 +3,9 @@
 Each command module (`models`, `uploads`, `deployments`, `quota`, `session`) declares its
 commands in `table`, each beside its handler; a handler takes the facade and the parsed arguments
 and returns an `Outcome`. The magic, the CLI and `AzModels.run` all call `execute`, so a command
-behaves the same everywhere; each passes its own `Syntax`, in which `execute` writes the commands
-an outcome names.
+behaves the same everywhere; each passes its own `FrontEnd` (its syntax, how it asks, whether
+stdout is a terminal), which the handler reads as `args.front_end` and in whose syntax `execute`
+writes the steps an outcome names.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..presentation.outcomes import next_steps
 from ..presentation.tables import WIDE
 from ..records import Displayable
 from ..redaction import get_logger
-from ..steps import NextStep, Syntax, fill, plain
+from ..steps import PLAIN, FrontEnd, NextStep, Syntax, fill, plain
 from . import table
 
 if TYPE_CHECKING:
@@ -40,8 +41,9 @@ class Outcome:
     next: tuple[NextStep, ...] = ()  # "Next steps" after the message, one line each
     syntax: Syntax = plain  # how `execute` wrote the commands (the caller's front end)
 
-    def render(self, syntax: Syntax) -> None:
-        """Write the commands the message names, and its next steps, in `syntax`."""
+    def render(self, front_end: FrontEnd) -> None:
+        """Write the steps the message names, and its next steps, in `front_end`'s syntax."""
+        syntax = front_end.write
         lines = [fill(self.message, self.steps, syntax)] if self.message else []
         lines += next_steps(self.next, syntax)
         self.message, self.steps, self.next, self.syntax = "\n".join(lines), (), (), syntax
@@ -82,13 +84,14 @@ def finish_interrupted(app: AzModels) -> None:
         get_logger(__name__).warning("%s", note)
 
 
-def execute(app: AzModels, args: argparse.Namespace, syntax: Syntax = plain) -> Outcome:
-    """Run a parsed command; the commands its outcome names are written in `syntax`."""
+def execute(app: AzModels, args: argparse.Namespace, front_end: FrontEnd = PLAIN) -> Outcome:
+    """Run a parsed command typed in `front_end`; the steps its outcome names are written in
+    its syntax."""
     if args.command not in ("connect", "sandbox"):
         finish_interrupted(app)  # a replacement a killed process left half done: any command
-    args.syntax = syntax  # for outcomes made later (after a confirmation in a notebook)
+    args.front_end = front_end  # the handler's (and outcomes made later, after a confirmation)
     outcome = handler_for(args.path)(app, args)
-    outcome.render(syntax)
+    outcome.render(front_end)
     outcome.out = getattr(args, "out", None)
     outcome.format = getattr(args, "format", None) or "table"
     if getattr(args, "wide", False) and isinstance(getattr(outcome.value, "attrs", None), dict):

@@ -58,7 +58,7 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
     missing = [flag for flag, value in (("--name", args.name),
                ("--deployment-name", args.deployment_name)) if not value]  # fmt: skip
     if missing:
-        if not args.name and not args.deployment_name and app.interactive_forms():
+        if not args.name and not args.deployment_name and args.front_end.forms:
             from ..presentation.forms import deploy_form  # lazy: it loads the services
 
             return Outcome(value=deploy_form(app), message="")
@@ -184,6 +184,7 @@ def deployments_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
         action=run,
         force=args.force,
         pending=lambda widget, message: Outcome(value=widget, message=message),
+        asks=args.front_end.asks,
     )
 
 
@@ -191,30 +192,38 @@ def deployments_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
     "deployments key", "put the account's API key into $AZURE_AI_API_KEY (for the Try it snippets)",
     Argument("--name", "the deployment to call", kind=Kind.DEPLOYMENT, required=True,
              metavar="NAME", positional=True),
-    description="Put the account's API key into the environment variable AZURE_AI_API_KEY of "
-    "this Python process (the notebook's kernel), where the deployment card's Try it snippets "
-    "read it. The key itself is never shown.",
+    description="Put the account's API key into the environment variable AZURE_AI_API_KEY, where "
+    "the deployment card's Try it snippets read it (its Key line shows how): a notebook or Python "
+    "sets it in its own process; a terminal prints the key only for the shell to capture, never "
+    "on a screen.",
 )  # fmt: skip
 def deployments_key(app: AzModels, args: argparse.Namespace) -> Outcome:
-    """The account key into this process's $AZURE_AI_API_KEY, where the Try it snippets read it.
+    """The account key where the Try it snippets read it, $AZURE_AI_API_KEY; never on a screen.
 
-    Never shown: a terminal cannot receive an environment variable from a child process, so the
-    CLI refuses rather than print the secret."""
+    The notebook's magic and Python keep it in their own process's environment. A terminal cannot
+    receive a variable from a child process, so the CLI prints the key alone where its output is
+    captured (`export AZURE_AI_API_KEY="$(azmodels deployments key --name X)"`, as Azure CLI
+    prints keys) and, on a screen, says how to capture it instead."""
     import os
 
-    if app.detach_sandbox:  # the CLI: a process that ends with this command
-        raise UsageError(
-            f"`deployments key` sets ${KEY_ENV} inside a Python process, and this one ends now: "
-            "run it in a notebook ({0}), or in Python: "
-            f'os.environ["{KEY_ENV}"] = az.deployments.api_key().',
-            steps=[NextStep.of("deployments key", name=args.name)],
-        )
+    front_end = args.front_end
     deployment = app.deployments.get(args.name)  # a typo is an error, not a silent key
+    if front_end.name == "terminal":
+        if front_end.stdout_is_terminal:
+            return Outcome(
+                message=(
+                    f"The key is printed only where it is captured, never on a screen: {{0}} "
+                    f"puts it into ${KEY_ENV} of this shell, where the Try it snippets of "
+                    f"'{deployment.name}' read it."
+                ),
+                steps=(NextStep.of("deployments key", name=deployment.name, fills=KEY_ENV),),
+            )
+        return Outcome(message=app.deployments.api_key())
     os.environ[KEY_ENV] = app.deployments.api_key()
     return Outcome(
         message=(
             f"${KEY_ENV} now holds the API key of account {app.deployments.arm.account} (this "
-            f"kernel only; not shown). The Try it snippets of '{deployment.name}' read it: {{0}}."
+            f"process only; not shown). The Try it snippets of '{deployment.name}' read it: {{0}}."
         ),
         steps=(NextStep.of("deployments show", name=deployment.name),),
     )

@@ -10,7 +10,7 @@ from ..presentation.progress import ByteProgress
 from ..presentation.tables import uploads_frame
 from ..presentation.text import clean
 from ..rules import FORMATS, WEIGHT_TYPES, fraction, model_name, positive_int, tag, tag_key, version
-from ..steps import NextStep
+from ..steps import FrontEnd, NextStep
 from ..uploadstate import check_uploads_dir
 from . import Outcome
 from .table import Argument, Kind, Output, command, group
@@ -114,7 +114,7 @@ def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
             model.name, model.version, keep_weights=args.keep_weights
         )
         outcome = Outcome(message=report.summary(), steps=report.steps)
-        outcome.render(args.syntax)  # a notebook's confirmation runs this after `execute`
+        outcome.render(args.front_end)  # a notebook's confirmation runs this after `execute`
         return outcome
 
     return confirm(
@@ -123,6 +123,7 @@ def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
         action=run,
         force=args.force,
         pending=lambda widget, message: Outcome(value=widget, message=message),
+        asks=args.front_end.asks,
     )
 
 
@@ -170,8 +171,8 @@ _UPLOAD_PATH = Argument(
 def uploads_list(app: AzModels, args: argparse.Namespace) -> Outcome:
     rows = app.uploads.status(prefix=args.prefix)
     frame = uploads_frame(rows)
-    if len(frame):  # each row's next step, in the notebook's words
-        frame["hint"] = [_finish(row) for row in rows]
+    if len(frame):  # each row's next step, in the front end's words
+        frame["hint"] = [_finish(row, args.front_end) for row in rows]
     orphaned = sum(1 for r in rows if r.orphaned)
     partial = sum(1 for r in rows if not r.registered and not r.orphaned)
     message = f"{len(rows)} upload{'s' if len(rows) != 1 else ''} known to this machine"
@@ -193,7 +194,8 @@ def uploads_show(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 @command("uploads delete", "forget a stale upload and remove its staged blobs", _UPLOAD_PATH)
 def uploads_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
-    return Outcome(message=app.uploads.forget(args.upload_path).text(_notebook))
+    forgotten = app.uploads.forget(args.upload_path)
+    return Outcome(message=forgotten.message, steps=forgotten.steps)
 
 
 @command(
@@ -210,14 +212,9 @@ def uploads_prune(app: AzModels, args: argparse.Namespace) -> Outcome:
     return Outcome(value=report, message=report.summary(), show_value=False)
 
 
-def _finish(status: UploadStatus) -> str:
-    if status.orphaned:
-        return f"{_notebook(NextStep.of('uploads prune'))}  # removes it"
-    step = status.finish  # the source path is the user's: shown without control sequences
-    return clean(f"{_notebook(step)}  # resumes and registers", lines=False) if step else ""
-
-
-def _notebook(step: NextStep) -> str:
-    """A next step as the notebook writes it (the CLI rewrites `%azmodels` as it does in
-    every message)."""
-    return f"%azmodels {step.line()}"
+def _finish(status: UploadStatus, front_end: FrontEnd) -> str:
+    """The command that finishes an upload (resume and register, or prune), in the front end's
+    syntax: the command alone, so a copied cell runs (the column says what it is)."""
+    step = status.next_step
+    # the source path is the user's: shown without control sequences
+    return clean(front_end.write(step), lines=False) if step else ""

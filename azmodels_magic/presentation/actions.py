@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from ..services.deployments import DeploymentService
     from ..services.models import ModelService
+    from ..steps import FrontEnd
 
 
 class Result(Protocol):
@@ -34,6 +35,7 @@ class Actions(Protocol):
     @property
     def deployments(self) -> DeploymentService: ...
 
-    def execute(self, line: list[str], *, prog: str = ...) -> Result:
-        """Parse and run one command (argv without the program name), as typed after `prog`."""
+    def execute(self, line: list[str], *, front_end: FrontEnd | None = ...) -> Result:
+        """Parse and run one command (argv without the program name), as typed in `front_end`
+        (the forms and the dashboard: `steps.NOTEBOOK`)."""
         ...

@@ -22,7 +22,16 @@ from ..wording import moment
 from .colours import STATUS_COLOURS, status_colour
 from .text import clean
 
-__all__ = ["STATUS_COLOURS", "Card", "card_for", "status_colour"]
+__all__ = ["STATUS_COLOURS", "Card", "Code", "card_for", "status_colour"]
+
+
+@dataclass(frozen=True)
+class Code:
+    """Lines to paste (a command, a snippet): printed exactly as they run, never indented by the
+    card nor sharing a line with anything else; `note` says what they do, beside the label."""
+
+    text: str
+    note: str = ""
 
 
 @dataclass
@@ -45,12 +54,16 @@ class Card:
         lines.append("=" * len(lines[0]))
         width = max((len(label) for _, rows in self.sections for label, _ in rows), default=0)
         for heading, rows in self.sections:
-            lines.append(f"\n{heading}")
+            lines.append(f"\n{heading}" if lines[-1] else heading)  # one blank line after code
             for label, value in rows:
+                if isinstance(value, Code):  # flush left, so a pasted line or block runs
+                    note = f": {clean(value.note, lines=False)}" if value.note else ":"
+                    lines += [f"  {clean(label, lines=False)}{note}", clean(value.text), ""]
+                    continue
                 text = _plain(value).replace("\n", "\n" + " " * (width + 4))
                 lines.append(f"  {clean(label, lines=False).ljust(width)}  {text}")
         if self.commands:
-            lines.append("\nNext")
+            lines.append("\nNext" if lines[-1] else "Next")
             for label, command in self.commands:
                 lines.append(f"  {label}: {command}")
         return "\n".join(lines)
@@ -91,6 +104,10 @@ class Card:
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, Code):
+        note = f"{html.escape(clean(value.note))}" if value.note else ""
+        code = html.escape(clean(value.text))
+        return f'{note}<pre style="margin:2px 0;font-size:0.85em;user-select:all">{code}</pre>'
     text = html.escape(_plain(value))
     if "\n" in text:
         return f'<pre style="margin:2px 0;font-size:0.85em">{text}</pre>'
@@ -264,9 +281,9 @@ def deployment_card(details: DeploymentDetails, syntax: Syntax = plain) -> Card:
     card.section(
         "Try it",
         [
-            ("Key", f"{syntax(steps['key'])}  # puts the key into ${KEY_ENV}, never shown"),
-            ("Python", snippets["python"]),
-            ("curl", snippets["curl"]),
+            ("Key", Code(syntax(steps["key"]), f"puts the key into ${KEY_ENV}, never shown")),
+            ("Python", Code(snippets["python"])),
+            ("curl", Code(snippets["curl"])),
         ],
     )
     card.commands = [(steps[key].what, syntax(steps[key])) for key in ("scale", "delete")]
@@ -287,5 +304,7 @@ def upload_status_card(status: UploadStatus, syntax: Syntax = plain) -> Card:
     else:
         badge = "partial" if not status.complete else "unregistered"
     card = Card(title=f"Upload {status.path}", badge=badge)
-    card.section("Upload", status.rows())
+    step = status.next_step  # in the front end's syntax, not the service's plain text
+    finish = Code(syntax(step), step.what) if step else ""
+    card.section("Upload", [(k, finish if k == "To finish" else v) for k, v in status.rows()])
     return card

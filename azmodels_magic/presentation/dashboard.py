@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..records import CUSTOM
+from ..steps import NOTEBOOK
 from .actions import Actions, Result
 from .display import frame_html
 from .forms import DeployForm, _classes, command_line
@@ -116,7 +117,7 @@ class Dashboard:
             self.app.models.custom_models(refresh=True)
             self.app.deployments.all(refresh=True)
         for kind in KINDS:
-            outcome = self.app.execute(LIST_COMMANDS[kind], prog="%azmodels")
+            outcome = self.app.execute(LIST_COMMANDS[kind], front_end=NOTEBOOK)
             frame = outcome.value
             self.frames[kind] = frame
             self.messages[kind] = outcome.message
@@ -228,7 +229,7 @@ class Dashboard:
     def _run(self, argv: list[str], *, reload: bool = False) -> Result | None:
         def run() -> Result:
             print(command_line(argv))
-            outcome = self.app.execute(argv, prog="%azmodels")
+            outcome = self.app.execute(argv, front_end=NOTEBOOK)
             if reload:
                 self.load()
             return outcome
@@ -321,7 +322,7 @@ class Dashboard:
     def _action(self, argv: list[str]) -> Callable[[], Result]:
         def run() -> Result:
             print(command_line(argv))
-            outcome = self.app.execute(argv, prog="%azmodels")
+            outcome = self.app.execute(argv, front_end=NOTEBOOK)
             self.last_outcome = outcome
             self.load()
             return outcome

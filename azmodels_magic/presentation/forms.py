@@ -24,6 +24,7 @@ from ..errors import AzModelsError, ValidationError
 from ..records import BASE, CUSTOM, BaseModel, CustomModel, SkuOption
 from ..rules import matches
 from ..sources.local import LocalSource
+from ..steps import NOTEBOOK
 from ..weights import WeightsInfo, inspect_source
 from .actions import Actions, Result
 from .text import clean
@@ -131,7 +132,7 @@ class _Form:
 
             def run() -> Result:
                 print(command_line(argv))
-                return self.app.execute(argv, prog="%azmodels")
+                return self.app.execute(argv, front_end=NOTEBOOK)
 
             self.last_outcome = show_outcome(self.output, run, debug=self.app.debug)
         finally:

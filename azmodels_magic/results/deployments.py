@@ -109,7 +109,7 @@ class DeploymentDetails(Displayable):
         """The commands to use it next: its key, scale, delete."""
         n = self.deployment.name
         return {
-            "key": NextStep.of("deployments key", name=n, what="Key"),
+            "key": NextStep.of("deployments key", name=n, what="Key", fills=KEY_ENV),
             "scale": NextStep.of("deployments scale", name=n, capacity="N", what="Scale"),
             "delete": NextStep.of("deployments delete", name=n, what="Delete"),
         }

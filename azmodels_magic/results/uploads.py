@@ -167,12 +167,17 @@ class UploadStatus(Displayable):
         )  # fmt: skip
 
     @property
-    def hint(self) -> str:
-        """`finish` as text outside any front end (each front end writes `finish` its way)."""
+    def next_step(self) -> NextStep | None:
+        """What settles it: `uploads prune` once orphaned, else `finish` (None: nothing)."""
         if self.orphaned:
-            return f"{plain(NextStep.of('uploads prune'))}  # removes it"
-        step = self.finish
-        return f"{plain(step)}  # resumes and registers" if step else ""
+            return NextStep.of("uploads prune", what="Remove its storage")
+        return self.finish
+
+    @property
+    def hint(self) -> str:
+        """`next_step` as text outside any front end (each front end writes it its own way)."""
+        step = self.next_step
+        return plain(step) if step else ""
 
     def rows(self) -> list[tuple[str, Any]]:
         done = f"{human_size(self.bytes_done)} of {human_size(self.size)}"

@@ -153,12 +153,15 @@ def account_for_region(quota: QuotaService, region: str | None) -> ArmClient:
         f"--region {region}: you have no account in {wanted} (the connected account "
         f"'{arm.account}' is in {arm.location}). Create one, e.g. `az cognitiveservices account "
         f"create --name <name> --resource-group {arm.resource_group} --location {wanted} "
-        "--kind AIServices --sku S0`, or map an existing one with `%config "
-        f"AzModels.region_accounts = {{'{wanted}': '<account>'}}`; {{0}} "
-        "shows yours.",
+        "--kind AIServices --sku S0`, or map an existing one with {1}; {0} shows yours.",
         code="NoAccountInRegion",
-        steps=[NextStep.of("accounts list")],
+        steps=[NextStep.of("accounts list"), map_region_account(wanted)],
     )
+
+
+def map_region_account(region: str) -> NextStep:
+    """The setting that names your account in `region` (`region_accounts`), as a step."""
+    return NextStep.change("region_accounts", {region: "<account>"}, what="Map an account")
 
 
 class _Plan:

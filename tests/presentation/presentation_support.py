@@ -41,8 +41,11 @@ def custom_model(app, weights):
 
 @pytest.fixture
 def magics(shell, app, monkeypatch):
-    """The shell's %azmodels, pointed at the module's sandbox, believing it is in a notebook."""
+    """The shell's %azmodels, pointed at the module's sandbox, believing it is in a notebook
+    (where it shows forms and asks with widgets)."""
+    from azmodels_magic.steps import NOTEBOOK
+
     registered = shell.magics_manager.registry["AzModelsMagics"]
     monkeypatch.setattr(registered, "app", app)
-    monkeypatch.setattr(app, "interactive_forms", lambda: True)
+    monkeypatch.setattr(registered, "front_end", lambda: NOTEBOOK)
     return registered

@@ -31,9 +31,9 @@ class FrontEnd:
     def deployments(self):
         return self.app.deployments
 
-    def execute(self, line: list[str], *, prog: str = "azmodels"):
-        self.ran.append((list(line), prog))
-        return self.app.execute(line, prog=prog)
+    def execute(self, line: list[str], *, front_end=None):
+        self.ran.append((list(line), front_end.prog if front_end else "azmodels"))
+        return self.app.execute(line, front_end=front_end)
 
 
 def test_the_deploy_form_runs_its_command_through_the_front_end(app, unique):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from presentation_support import *  # noqa: F403 (the shared fixtures)
 
-from azmodels_magic.api import python_syntax
+from azmodels_magic.api import python_front_end
 from azmodels_magic.presentation.cards import card_for
 from azmodels_magic.wording import moment, since
 
@@ -92,7 +92,7 @@ def test_each_front_end_writes_next_steps_in_its_own_syntax(shell, magics, app, 
     assert "Run `azmodels list` to see them." in caught.value.text()
     report = app.execute(
         ["deploy", "--name", "gpt-4o-mini", "--deployment-name", "syntax-chat", "--no-wait"],
-        syntax=python_syntax,
+        front_end=python_front_end(),
     )
     assert report.message.endswith(
         "Check progress with `az.run('deployments show --name syntax-chat')`."

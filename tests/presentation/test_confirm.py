@@ -6,18 +6,16 @@ from __future__ import annotations
 from presentation_support import *  # noqa: F403 (the shared fixtures)
 
 from azmodels_magic.errors import NotFoundError
-from azmodels_magic.presentation import confirm as confirm_module
 from azmodels_magic.presentation.widgets import output_text
+from azmodels_magic.steps import NOTEBOOK
 
 
-def test_delete_in_a_notebook_waits_for_the_typed_name(app, weights, unique, monkeypatch):
+def test_delete_in_a_notebook_waits_for_the_typed_name(app, weights, unique):
     name = unique("confirm-me")
     app.uploads.upload(
         base_model="gpt-4o", source=str(weights), name=name, version="1", progress=False
     )
-    monkeypatch.setattr(confirm_module, "interaction_mode", lambda: "notebook")
-
-    outcome = app.execute(["delete", f"--name={name}", "--version=1"])
+    outcome = app.execute(["delete", f"--name={name}", "--version=1"], front_end=NOTEBOOK)
     assert outcome.message == f"Confirm below to delete custom model '{name}' version 1."
     box = outcome.value.children[1].children  # the name field and the button
     text, button = box

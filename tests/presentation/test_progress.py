@@ -10,6 +10,7 @@ import pytest
 from presentation_support import *  # noqa: F403 (the shared fixtures)
 
 from azmodels_magic.presentation.progress import STAGES, ByteProgress, StatusProgress
+from azmodels_magic.steps import NOTEBOOK
 
 
 @pytest.fixture
@@ -100,7 +101,7 @@ def test_upload_ends_with_done_lines_next_steps_and_the_bars_speed(progress_on, 
     name = unique("done")
     outcome = progress_on.execute(
         ["upload", "--base-model", "gpt-4o", "--source", str(weights), "--name", name],
-        prog="%azmodels",
+        front_end=NOTEBOOK,
     )
     lines = outcome.message.splitlines()
     assert lines[0].startswith("✓ Upload complete: 1 file (216 B) in ")

@@ -60,8 +60,7 @@ def test_resume_after_kill_sends_only_what_is_missing(app, tmp_path):
     assert (row["state"], row["registered"]) == ("partial (resumable)", "no")
     assert 30.0 <= row["progress"] < 100.0
     assert row["hint"] == (
-        f"%azmodels upload --source {source} --name resumed --version 1 --base-model gpt-4o  "
-        "# resumes and registers"
+        f"azmodels upload --source {source} --name resumed --version 1 --base-model gpt-4o"
     )
     status = app.execute("uploads show --path resumed/1").value
     assert (status.complete, status.registered, status.size) == (False, False, size)

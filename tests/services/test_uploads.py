@@ -421,9 +421,9 @@ def test_uploads_list_show_and_resume_after_a_failed_registration(app, tmp_path)
     ), outcome.message
     row = outcome.value.set_index("path").loc["failed-reg/1"]
     assert (row["state"], row["registered"], row["progress"]) == ("complete", "no", 100.0)
-    assert row["hint"] == (
-        f"%azmodels upload --source {source} --name failed-reg --version 1 "
-        "--base-model gone-failed-reg  # resumes and registers"  # as it was asked
+    assert row["hint"] == (  # as it was asked, in the terminal's words (app.execute's)
+        f"azmodels upload --source {source} --name failed-reg --version 1 "
+        "--base-model gone-failed-reg"
     )
     status = app.execute("uploads show --path failed-reg/1").value
     assert (status.registered, status.complete, status.bytes_done, status.size) == (
