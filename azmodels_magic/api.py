@@ -24,13 +24,14 @@ from .commands import Outcome, execute
 from .composition import Composition
 from .config import AzModelsConfig, validate_project_endpoint
 from .connection import Connection
+from .environment import asking
 from .errors import AzModelsError
 from .http.origin import ensure_secure
 from .presentation.display import install
 from .presentation.tables import deployments_frame, models_frame
 from .redaction import log_to_stderr
 from .sandbox_manager import SandboxManager
-from .steps import PYTHON, FrontEnd, asking, is_terminal, terminal
+from .steps import PYTHON, FrontEnd, is_terminal, terminal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -353,7 +354,7 @@ class AzModels(AzModelsConfig):
     def execute(self, line: str | list[str], *, front_end: FrontEnd | None = None) -> Outcome:
         """Parse and run one command as typed in `front_end` (by default a terminal's); the
         Outcome has value, message and JSON data, the steps it names in the front end's syntax."""
-        front_end = front_end or terminal(stdin_is_terminal=is_terminal(sys.stdin))
+        front_end = front_end or terminal(asks=asking("input" if is_terminal(sys.stdin) else ""))
         try:
             args = grammar.parse(line, prog=front_end.prog, stores_results=front_end.stores_results)
             return execute(self, args, front_end)

@@ -109,7 +109,8 @@ def _run(argv: list[str]) -> int:
     from .api import AzModels
 
     front_end = terminal(
-        stdin_is_terminal=is_terminal(sys.stdin), stdout_is_terminal=is_terminal(sys.stdout)
+        asks=environment.asking("input" if is_terminal(sys.stdin) else ""),
+        stdout_is_terminal=is_terminal(sys.stdout),
     )
     settings = _settings_from_environment(AzModels)
     try:

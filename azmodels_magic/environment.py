@@ -96,3 +96,14 @@ ACCOUNT_TIMEOUT = Setting(
 )
 
 SETTINGS: tuple[Setting, ...] = (DEBUG, SANDBOX, INTERACTIVE, DATA_DIR, CACHE_DIR, ACCOUNT_TIMEOUT)
+
+
+def asking(way: str) -> str:
+    """How a front end that would ask with `way` asks, after $AZMODELS_INTERACTIVE: "0" or
+    "none" never asks, "terminal" asks with input()."""
+    forced = INTERACTIVE.read()  # "none", "terminal" or "" (unset)
+    if forced == "none":
+        return ""
+    if forced == "terminal":
+        return "input"
+    return way

@@ -18,8 +18,9 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 
 from . import grammar
 from .api import AzModels
+from .environment import asking
 from .errors import AzModelsError, HelpRequested, internal_error_text
-from .steps import FrontEnd, asking, is_terminal
+from .steps import FrontEnd, is_terminal
 
 PROG = "%azmodels"
 

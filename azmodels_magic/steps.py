@@ -16,8 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .environment import INTERACTIVE
-
 # How a front end writes a step (the whole command or assignment, ready to paste).
 Syntax = Callable[["NextStep"], str]
 
@@ -145,17 +143,6 @@ class FrontEnd:
         return self.asks == "widget"
 
 
-def asking(way: str) -> str:
-    """How a front end that would ask with `way` asks, after $AZMODELS_INTERACTIVE: "0" or
-    "none" never asks, "terminal" asks with input()."""
-    forced = INTERACTIVE.read()  # "none", "terminal" or "" (unset)
-    if forced == "none":
-        return ""
-    if forced == "terminal":
-        return "input"
-    return way
-
-
 def is_terminal(stream: Any) -> bool:
     """True when `stream` (sys.stdin, sys.stdout) is a terminal."""
     try:
@@ -164,16 +151,12 @@ def is_terminal(stream: Any) -> bool:
         return False
 
 
-def terminal(*, stdin_is_terminal: bool = False, stdout_is_terminal: bool = True) -> FrontEnd:
+def terminal(*, asks: str = "", stdout_is_terminal: bool = True) -> FrontEnd:
     """The terminal's front end (the `azmodels` CLI, and `AzModels.execute` unless told
-    otherwise): it asks with input() where stdin is a terminal. Its stdout is taken for a screen
-    unless it says otherwise: nothing secret is printed there."""
-    return FrontEnd(
-        "terminal",
-        "azmodels",
-        asks=asking("input" if stdin_is_terminal else ""),
-        stdout_is_terminal=stdout_is_terminal,
-    )
+    otherwise): it asks as `asks` says (`environment.asking`: input() where stdin is a
+    terminal). Its stdout is taken for a screen unless it says otherwise: nothing secret is
+    printed there."""
+    return FrontEnd("terminal", "azmodels", asks=asks, stdout_is_terminal=stdout_is_terminal)
 
 
 # The front end of text read outside any front end (logs, `str()` of an error): the terminal's,
