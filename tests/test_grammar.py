@@ -6,6 +6,7 @@ import pytest
 
 from azmodels_magic import grammar
 from azmodels_magic.errors import HelpRequested, UsageError
+from azmodels_magic.steps import NOTEBOOK
 
 
 @pytest.mark.parametrize(
@@ -292,7 +293,7 @@ def test_help_for_a_mistyped_command_gets_did_you_mean():
 def test_a_mistyped_flag_gets_did_you_mean():
     with pytest.raises(UsageError) as caught:
         grammar.parse("deployments show chat --metircs", prog="%azmodels")
-    assert str(caught.value) == (
+    assert caught.value.text(NOTEBOOK.write) == (
         "unrecognized arguments: --metircs. Did you mean --metrics? "
         "See `%azmodels deployments show --help`."
     )
