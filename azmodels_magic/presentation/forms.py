@@ -163,7 +163,9 @@ class _Form:
 
 
 class DeployForm(_Form):
-    """Model picker, deployment name, SKU, capacity and region, and a Deploy button."""
+    """Model picker, deployment name, SKU, capacity (a number box bounded to the SKU's range; a
+    slider when the range is small enough to drag to every value), region (a choice of where
+    the model is offered), and a Deploy button."""
 
     verb = "Deploy"
     busy = "Deploying…"
@@ -360,13 +362,12 @@ class DeployForm(_Form):
             region = region_option.region
             if region in choices:
                 continue
-            if region_option.account:
-                where = f"your account {region_option.account}, {region_option.room}"
+            if region_option.account:  # short enough for the dropdown: yours, and the room
+                choices[region] = f"{region} ({region_option.account}: {region_option.room})"
             else:
-                where = "offered, but you have no account there"
-            choices[region] = f"{region}: {where}"
+                choices[region] = f"{region} (no account of yours)"
         if not choices and here:
-            choices[here] = f"{here}: the connected account's region"
+            choices[here] = f"{here} (the connected account's region)"
         return [(label, region) for region, label in choices.items()]
 
     def _offer_regions(self, option: SkuOption | None) -> None:
