@@ -393,7 +393,8 @@ def test_quickstart_and_deploy_form_in_chromium(lab: Lab) -> None:
             expect(chart).to_be_visible()
             table = page.locator(".azmodels-quota table").last
             beside = chart.evaluate(
-                "(el, t) => el.getBoundingClientRect().left >= t.getBoundingClientRect().right",
+                "(el, t) => el.getBoundingClientRect().right <= t.getBoundingClientRect().left"
+                " && el.getBoundingClientRect().top >= t.getBoundingClientRect().top - 40",
                 table.element_handle(),
             )
             assert beside, "the chart is not beside the quota table"

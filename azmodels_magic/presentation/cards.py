@@ -26,11 +26,16 @@ __all__ = ["STATUS_COLOURS", "Card", "card_for", "status_colour"]
 
 
 # Long values (a sha256, a blob URL, a path) wrap inside the card instead of widening it past
-# its edge; `anywhere` also lets the table shrink them (`break-word` would not).
-_WRAP = "overflow-wrap:anywhere;word-break:break-word;white-space:normal"
-_TABLE_STYLE = "border-collapse:collapse;margin:0;width:100%;table-layout:auto"
-_LABEL_STYLE = f"padding:1px 12px 1px 0;color:#605e5c;text-align:left;vertical-align:top;{_WRAP}"
-_VALUE_STYLE = f"padding:1px 0;text-align:left;vertical-align:top;{_WRAP}"
+# its edge: `anywhere` lets the table shrink a value to fit. Labels break only between words
+# (`break-word` keeps a label's words whole when the table is narrowed).
+_TABLE_STYLE = "border-collapse:collapse;margin:0;max-width:100%"
+_LABEL_STYLE = (
+    "padding:1px 12px 1px 0;color:#605e5c;text-align:left;vertical-align:top;"
+    "white-space:normal;overflow-wrap:break-word"
+)
+_VALUE_STYLE = "padding:1px 0;text-align:left;vertical-align:top;white-space:normal;" + (
+    "overflow-wrap:anywhere;word-break:break-word"
+)
 _PRE_STYLE = "margin:2px 0;font-size:0.85em;white-space:pre-wrap;overflow-wrap:anywhere"
 
 

@@ -158,7 +158,7 @@ def quota_chart_svg(frame: pd.DataFrame) -> str | None:
         f"{r.usage_name} ({r.region})" if several else str(r.usage_name) for r in shown.itertuples()
     ]
     percent = [min(100.0, 100 * s) for s in shown["_share"]]
-    figure = Figure(figsize=(5.4, 0.3 * len(shown) + 1.1))
+    figure = Figure(figsize=(4.6, 0.3 * len(shown) + 1.1))
     axes = figure.add_subplot()
     positions = list(range(len(shown)))
     axes.barh(positions, [100.0] * len(shown), color=_TRACK, height=0.7)  # the limit
@@ -197,16 +197,19 @@ def quota_chart_svg(frame: pd.DataFrame) -> str | None:
 
 
 def with_chart(frame: pd.DataFrame, table_html: str) -> str:
-    """The quota table with its chart beside it; a line instead when no quota is in use; the
-    table alone without matplotlib."""
+    """The quota table with its chart beside it (to its left); a line instead when no quota is
+    in use; the table alone without matplotlib."""
     title = html.escape(chart_title(frame))
     if chart_rows(frame).empty:
         return f'<div class="azmodels-quota-note" style="color:#605e5c">{title}</div>{table_html}'
     svg = quota_chart_svg(frame)
     if svg is None:
         return table_html
+    # The chart first, then the table beside it, each at its own width; where the window is
+    # too narrow for both, the table moves below the chart (never the chart below 50 rows).
     return (
-        '<div class="azmodels-quota" style="display:flex;gap:16px;align-items:flex-start">'
-        f'<div style="min-width:0;overflow-x:auto">{table_html}</div>'
-        f'<div class="azmodels-quota-chart" style="flex:none" title="{title}">{svg}</div></div>'
+        '<div class="azmodels-quota" style="display:flex;flex-wrap:wrap;gap:8px 24px;'
+        f'align-items:flex-start"><div class="azmodels-quota-chart" style="flex:none" '
+        f'title="{title}">{svg}</div><div style="flex:none;max-width:100%;overflow-x:auto">'
+        f"{table_html}</div></div>"
     )
