@@ -392,12 +392,14 @@ def test_quickstart_and_deploy_form_in_chromium(lab: Lab) -> None:
             chart = page.locator(".azmodels-quota-chart").last
             expect(chart).to_be_visible()
             table = page.locator(".azmodels-quota table").last
-            beside = chart.evaluate(
-                "(el, t) => el.getBoundingClientRect().right <= t.getBoundingClientRect().left"
-                " && el.getBoundingClientRect().top >= t.getBoundingClientRect().top - 40",
+            # Beside the table where the window has room for both, else above it: never below
+            # its rows (the quota table is ~1100 px wide: above it in this 1400 px window).
+            where = chart.evaluate(
+                """(el, t) => { const c = el.getBoundingClientRect(), r = t.getBoundingClientRect();
+                  return c.right <= r.left ? 'beside' : c.bottom <= r.top ? 'above' : 'over'; }""",
                 table.element_handle(),
             )
-            assert beside, "the chart is not beside the quota table"
+            assert where in ("beside", "above"), where
             _shoot_last_cell(page, "quota.png")
 
             # The upload form: the name and version the form fills are values; after an upload
