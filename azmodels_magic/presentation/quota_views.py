@@ -158,30 +158,34 @@ def quota_chart_svg(frame: pd.DataFrame) -> str | None:
         f"{r.usage_name} ({r.region})" if several else str(r.usage_name) for r in shown.itertuples()
     ]
     percent = [min(100.0, 100 * s) for s in shown["_share"]]
-    figure = Figure(figsize=(4.6, 0.3 * len(shown) + 1.1))
+    figure = Figure(figsize=(4.8, 0.32 * len(shown) + 1.2))
     axes = figure.add_subplot()
     positions = list(range(len(shown)))
     axes.barh(positions, [100.0] * len(shown), color=_TRACK, height=0.7)  # the limit
     colours = [_FULL if s >= 1 else _USED for s in shown["_share"]]
-    # A used quota is never thinner than 1% of the track: a sliver would read as unused.
-    axes.barh(positions, [max(p, 1.0) for p in percent], color=colours, height=0.7)
+    # A used quota is never thinner than 2% of the track: a sliver would read as unused.
+    axes.barh(positions, [max(p, 2.0) for p in percent], color=colours, height=0.7)
     for y, row, pct in zip(positions, shown.itertuples(), percent, strict=True):
+        # used / limit beside the bar's end; inside it, in white, when the bar is long
         exact = f"{pct:.0f}%" if pct >= 1 else f"{pct:.1f}%"
+        inside = pct >= 55
         axes.text(
-            99, y, f"{int(row.used):,} / {int(row.limit):,} ({exact})", va="center", ha="right",
-            fontsize=7, color="white" if pct > 70 else "#323130",
+            pct - 1 if inside else max(pct, 2.0) + 1.5, y,
+            f"{int(row.used):,} / {int(row.limit):,} ({exact})", va="center",
+            ha="right" if inside else "left", fontsize=8,
+            color="white" if inside else "#323130",
         )  # fmt: skip
-    axes.set_yticks(positions, labels, fontsize=7)
+    axes.set_yticks(positions, labels, fontsize=8)
     axes.set_xlim(0, 100)
-    axes.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"], fontsize=7)
+    axes.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"], fontsize=8)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
-    figure.suptitle(chart_title(frame), x=0.01, ha="left", fontsize=8)
+    figure.suptitle(chart_title(frame), x=0.01, ha="left", fontsize=9)
     # The legend below the axes, never over a bar.
     figure.legend(
         handles=[Patch(color=_USED, label="used"), Patch(color=_FULL, label="full"),
                  Patch(color=_TRACK, label="limit (100%)")],
-        loc="lower left", ncols=3, fontsize=7, frameon=False,
+        loc="lower left", ncols=3, fontsize=8, frameon=False,
     )  # fmt: skip
     figure.tight_layout(rect=(0, 0.07, 1, 1))
     import io
