@@ -126,7 +126,7 @@ class Dashboard:
             frame = outcome.value
             self.frames[kind] = frame
             self.messages[kind] = outcome.message
-            if self.selection[kind] not in self._values(kind):
+            if self.selection[kind] not in self.row_values(kind):
                 self.selection[kind] = None  # gone since: nothing selected
             self._render(kind)
         self._titles()
@@ -166,11 +166,11 @@ class Dashboard:
         if frame is None or frame.empty:
             self.tables[kind].value = f"<i>No {kind} yet.</i>"
             return
-        picked = self._values(kind).index(self.selection[kind]) if self.selection[kind] else None
+        picked = self.row_values(kind).index(self.selection[kind]) if self.selection[kind] else None
         label = None if picked is None else str(frame.index[picked])
         self.tables[kind].value = clickable_html(kind, table_html(frame), label)
 
-    def _values(self, kind: str) -> list[str]:
+    def row_values(self, kind: str) -> list[str]:
         """The value of each row of a tab's frame, in order (see `select`)."""
         frame = self.frames.get(kind)
         if frame is None or frame.empty:
@@ -193,7 +193,7 @@ class Dashboard:
         """Select a row by its value (a model 'type:name:version', a deployment or upload path),
         on the current tab or `kind`'s (shown). None clears the selection."""
         kind = kind or self.kind
-        if value is not None and value not in self._values(kind):
+        if value is not None and value not in self.row_values(kind):
             raise ValueError(f"No row '{value}' in the {TITLES[kind]} tab.")
         self.selection[kind] = value
         self._render(kind)
@@ -213,7 +213,7 @@ class Dashboard:
                 return
             labels = [str(i) for i in frame.index]
             if label in labels:
-                self.select(self._values(kind)[labels.index(label)], kind)
+                self.select(self.row_values(kind)[labels.index(label)], kind)
         finally:
             self.clicks.value = ""  # the same row clicked again is a change again
 
@@ -222,7 +222,7 @@ class Dashboard:
         value = self.selected_value
         if value is None:
             return None
-        values = self._values(self.kind)
+        values = self.row_values(self.kind)
         if value not in values:
             return None
         return self.frames[self.kind].iloc[values.index(value)].to_dict()
