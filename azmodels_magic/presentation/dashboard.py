@@ -1,7 +1,8 @@
 """The dashboard `%azmodels` shows in a notebook: models, deployments and uploads at a glance.
 
 Three tabs hold the DataFrames of `list`, `deployments list` and `uploads list` (status in
-colour). Click a row to select it (it is highlighted and named below the tabs), then Show,
+colour). Click a row to select it (it is highlighted and named below the tabs; or type its name
+into the box beside Refresh, which completes it), then Show,
 Deploy (the deploy form, preselected), Scale or Delete (type the name to confirm). Every action
 runs a command through `actions.execute` (the front end's: see `actions.py`), and its result or
 one-line error shows in the dashboard's output area; the tables refresh afterwards.
@@ -47,6 +48,7 @@ class Dashboard:
         self.last_outcome: Result | None = None
         # The selected row's value, per tab (see `select`); None: nothing selected there.
         self.selection: dict[str, str | None] = dict.fromkeys(KINDS)
+        self._finding = False  # selecting from what was typed into `find` (keep that text)
 
         self.tables = {kind: w.HTML() for kind in KINDS}
         boxes = [
@@ -60,6 +62,11 @@ class Dashboard:
         # `clickable_html`); hidden, it carries the click from the browser to Python.
         self.clicks = w.Text(layout=w.Layout(display="none"))
         self.pick_hint = w.HTML()  # the selected row, or how to select one
+        # Or type (completes the current tab's rows): where a page runs no inline handlers.
+        self.find = w.Combobox(
+            placeholder="or type a name to select it", ensure_option=True,
+            layout=w.Layout(width="300px"),
+        )  # fmt: skip
         self.show_button = w.Button(description="Show", icon="info-circle")
         self.deploy_button = w.Button(description="Deploy", icon="rocket", button_style="primary")
         self.scale_capacity = w.BoundedIntText(
@@ -71,7 +78,7 @@ class Dashboard:
         self.output = w.Output()
 
         _classes("azmodels-dashboard", tabs=self.tabs, refresh=self.refresh_button,
-                 clicks=self.clicks, pick=self.pick_hint, show=self.show_button,
+                 clicks=self.clicks, pick=self.pick_hint, find=self.find, show=self.show_button,
                  deploy=self.deploy_button, capacity=self.scale_capacity, scale=self.scale_button,
                  delete=self.delete_button, output=self.output)  # fmt: skip
         self.load()
@@ -79,6 +86,7 @@ class Dashboard:
         self.refresh_button.on_click(lambda _b: self.refresh())
         self.tabs.observe(lambda _c: self._tab_changed(), names="selected_index")
         self.clicks.observe(lambda change: self.clicked(change["new"]), names="value")
+        self.find.observe(lambda change: self.found(change["new"]), names="value")
         self.show_button.on_click(lambda _b: self.show())
         self.deploy_button.on_click(lambda _b: self.deploy())
         self.scale_button.on_click(lambda _b: self.scale())
@@ -98,7 +106,7 @@ class Dashboard:
         )
         self.widget = w.VBox(
             [
-                w.HBox([w.HTML("<b>azmodels</b>"), self.refresh_button, self.summary]),
+                w.HBox([w.HTML("<b>azmodels</b>"), self.refresh_button, self.find, self.summary]),
                 self.tabs,
                 actions,
                 self.clicks,
@@ -177,8 +185,17 @@ class Dashboard:
             return []
         return [_row_value(kind, row) for row in frame.to_dict("records")]
 
+    def _labels(self, kind: str) -> list[str]:
+        """Each row of a tab's frame in words (what `find` completes), in order."""
+        frame = self.frames.get(kind)
+        if frame is None or frame.empty:
+            return []
+        return [_row_label(kind, row) for row in frame.to_dict("records")]
+
     def _tab_changed(self) -> None:
         kind = self.kind
+        self.find.options = tuple(self._labels(kind))
+        self.find.value = ""
         self.deploy_button.layout.display = None if kind == MODELS else "none"
         self.scale_capacity.layout.display = None if kind == DEPLOYMENTS else "none"
         self.scale_button.layout.display = None if kind == DEPLOYMENTS else "none"
@@ -197,6 +214,8 @@ class Dashboard:
             raise ValueError(f"No row '{value}' in the {TITLES[kind]} tab.")
         self.selection[kind] = value
         self._render(kind)
+        if not self._finding:
+            self.find.value = ""  # selected another way: the typed text is stale
         if kind != self.kind:
             self.select_tab(kind)  # its observer updates the actions
         else:
@@ -216,6 +235,16 @@ class Dashboard:
                 self.select(self.row_values(kind)[labels.index(label)], kind)
         finally:
             self.clicks.value = ""  # the same row clicked again is a change again
+
+    def found(self, label: str) -> None:
+        """A row's words typed (or completed) into `find`: select that row."""
+        labels = self._labels(self.kind)
+        if label in labels:
+            self._finding = True
+            try:
+                self.select(self.row_values(self.kind)[labels.index(label)])
+            finally:
+                self._finding = False
 
     def row(self) -> dict[str, Any] | None:
         """The selected row of the current tab, as a dict of its columns."""

@@ -84,6 +84,20 @@ def test_clicking_a_row_selects_it(app, chat, custom_model):
     assert board.selected_value == chat
 
 
+def test_typing_a_name_selects_its_row(app, chat):
+    board = Dashboard(app)
+    assert "gpt-4o 2024-11-20 (base)" in board.find.options  # the current tab's rows
+    board.select_tab("deployments")
+    label = next(o for o in board.find.options if o.startswith(f"{chat}: gpt-4o ("))
+    board.find.value = label
+    assert board.selected_value == chat and board.find.value == label
+    assert not board.show_button.disabled
+    board.find.value = "no such row"  # not a row: nothing changes
+    assert board.selected_value == chat
+    board.select(None)  # selected another way: the typed text goes
+    assert board.find.value == "" and board.show_button.disabled
+
+
 def test_actions_follow_the_tab(app, chat):
     board = Dashboard(app)
     assert board.kind == "models"
