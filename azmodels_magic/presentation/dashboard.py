@@ -2,7 +2,7 @@
 
 Three tabs hold the DataFrames of `list`, `deployments list` and `uploads list` (status in
 colour). Click a row to select it (it is highlighted and named below the tabs; or type its name
-into the box beside Refresh, which completes it), then Show,
+into the box beside the actions, which completes it), then Show,
 Deploy (the deploy form, preselected), Scale or Delete (type the name to confirm). Every action
 runs a command through `actions.execute` (the front end's: see `actions.py`), and its result or
 one-line error shows in the dashboard's output area; the tables refresh afterwards.
@@ -96,6 +96,7 @@ class Dashboard:
         actions = w.HBox(
             [
                 self.pick_hint,
+                self.find,
                 self.show_button,
                 self.deploy_button,
                 self.scale_capacity,
@@ -106,7 +107,7 @@ class Dashboard:
         )
         self.widget = w.VBox(
             [
-                w.HBox([w.HTML("<b>azmodels</b>"), self.refresh_button, self.find, self.summary]),
+                w.HBox([w.HTML("<b>azmodels</b>"), self.refresh_button, self.summary]),
                 self.tabs,
                 actions,
                 self.clicks,
