@@ -64,17 +64,24 @@ class Dashboard:
         self.pick_hint = w.HTML()  # the selected row, or how to select one
         # Or type (completes the current tab's rows): where a page runs no inline handlers.
         self.find = w.Combobox(
-            placeholder="or type a name to select it", ensure_option=True,
-            layout=w.Layout(width="300px"),
-        )  # fmt: skip
-        self.show_button = w.Button(description="Show", icon="info-circle")
-        self.deploy_button = w.Button(description="Deploy", icon="rocket", button_style="primary")
+            placeholder="or type a name", ensure_option=True, layout=w.Layout(width="200px")
+        )
+
+        def snug():  # one row of actions beside a long selection (a Layout per widget)
+            return w.Layout(width="auto")
+
+        self.show_button = w.Button(description="Show", icon="info-circle", layout=snug())
+        self.deploy_button = w.Button(
+            description="Deploy", icon="rocket", button_style="primary", layout=snug()
+        )
         self.scale_capacity = w.BoundedIntText(
             value=1, min=1, max=1_000_000, description="Capacity",
             layout=w.Layout(width="170px"), style={"description_width": "60px"},
         )  # fmt: skip
-        self.scale_button = w.Button(description="Scale", icon="arrows-v")
-        self.delete_button = w.Button(description="Delete", icon="trash", button_style="danger")
+        self.scale_button = w.Button(description="Scale", icon="arrows-v", layout=snug())
+        self.delete_button = w.Button(
+            description="Delete", icon="trash", button_style="danger", layout=snug()
+        )
         self.output = w.Output()
 
         _classes("azmodels-dashboard", tabs=self.tabs, refresh=self.refresh_button,
