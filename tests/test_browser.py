@@ -4,8 +4,11 @@ Starts JupyterLab on loopback (a free port, a token, a temp root holding a copy 
 and drives Debian's Chromium (/usr/bin/chromium, `apt-get install chromium`; never a downloaded
 browser) with Playwright. It runs every cell of the quickstart, then in new cells starts a sandbox
 and screenshots, into artifacts/: `list` (list.png), `list --type base` (list-base.png), a `show`
-card (show-card.png), an upload with its bar and ✓ lines (upload.png), the deploy form after a
-click on Deploy, its bar full (deploy-form.png; also browser.png), and the dashboard
+card (show-card.png), an upload with its bar and ✓ lines (upload.png), the custom model's card
+(custom-card.png: its sha256 values wrap inside it), the deploy form after a click on Deploy, its
+bar full (deploy-form.png; also browser.png; capacity a bounded number box, region a choice),
+`quota` with its chart beside the table (quota.png), the upload form after an upload
+(upload-form.png: values as values, the button off), and the dashboard with a row clicked
 (dashboard.png). It checks the deployment in the form's output and in `deployments list`.
 
 Runs only when asked: AZMODELS_BROWSER_TEST=1 (CI sets it; scripts/setup.sh then installs
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -328,11 +332,38 @@ def test_quickstart_and_deploy_form_in_chromium(lab: Lab) -> None:
             assert "✓ Model registered: tiny-browser" in uploaded
             _shoot_last_cell(page, "upload.png")
 
+            # The custom model's card: long values (sha256, blob URL) wrap inside the card.
+            _run_code(page, "%azmodels show tiny-browser --type custom")
+            _wait(page, "show custom", _idle_and_done, timeout=120)
+            assert "sha256" in _last_outputs(page)
+            card = page.locator(".jp-Notebook .jp-CodeCell").last.locator(".azmodels-card")
+            expect(card).to_be_visible()
+            # In a narrow window (half a laptop screen) the sha256 values wrap inside the card.
+            page.set_viewport_size({"width": 720, "height": 2400})
+            page.wait_for_timeout(500)
+            width = card.evaluate("el => [el.scrollWidth, el.clientWidth]")
+            assert width[0] <= width[1] + 1 and width[1] < 700, f"card overflows: {width}"
+            _shoot_last_cell(page, "custom-card.png")
+            page.set_viewport_size({"width": 1400, "height": 2400})
+
             # `%azmodels deploy` with no flags: the form.
             _run_new_cell(page, "%azmodels deploy")
             form = page.locator(".azmodels-deploy-form").last
             expect(form).to_be_visible(timeout=180_000)
             expect(form.locator(".azmodels-deploy-model select")).not_to_have_value("")
+            form.locator(".azmodels-deploy-model select").select_option(
+                label="gpt-4o-mini 2024-07-18 (base)"
+            )
+            # GlobalStandard takes 1-30000: a number box bounded to it, not a slider.
+            capacity = form.locator(".azmodels-deploy-capacity input[type=number]")
+            expect(capacity).to_have_value("10", timeout=60_000)
+            capacity.fill("5")
+            capacity.press("Tab")
+            # The region: a choice of where the model is offered (the account's region first).
+            region = form.locator(".azmodels-deploy-region select")
+            expect(region).to_have_value(re.compile(r"^eastus \(azmodels-sandbox: "))
+            offered = [o.replace("\xa0", " ") for o in region.locator("option").all_inner_texts()]
+            assert "swedencentral (no account of yours)" in offered, offered
             form.locator(".azmodels-deploy-name input").fill(DEPLOYMENT)
             button = form.locator("button.azmodels-deploy-button")
             expect(button).to_be_enabled(timeout=60_000)
@@ -357,12 +388,60 @@ def test_quickstart_and_deploy_form_in_chromium(lab: Lab) -> None:
             state = _wait(page, "deployments list", _idle_and_done, timeout=120)
             listed = state["cells"][-1]["outputs"]
             assert DEPLOYMENT in listed and "Running" in listed, listed[:2000]
+            assert "gpt-4o-mini" in listed and "GlobalStandard" in listed
+
+            # Quota: the chart of % used beside the table, saying what it shows.
+            _run_code(page, "%azmodels quota")
+            _wait(page, "quota", _idle_and_done, timeout=120)
+            assert "% of quota used: top " in _last_outputs(page)
+            chart = page.locator(".azmodels-quota-chart").last
+            expect(chart).to_be_visible()
+            table = page.locator(".azmodels-quota table").last
+            # Beside the table where the window has room for both, else above it: never below
+            # its rows (the quota table is ~1100 px wide: above it in this 1400 px window).
+            where = chart.evaluate(
+                """(el, t) => { const c = el.getBoundingClientRect(), r = t.getBoundingClientRect();
+                  return c.right <= r.left ? 'beside' : c.bottom <= r.top ? 'above' : 'over'; }""",
+                table.element_handle(),
+            )
+            assert where in ("beside", "above"), where
+            _shoot_last_cell(page, "quota.png")
+
+            # The upload form: the name and version the form fills are values; after an upload
+            # the button is off until a field changes.
+            _run_new_cell(page, "%azmodels upload")
+            upload = page.locator(".azmodels-upload-form").last
+            expect(upload).to_be_visible(timeout=120_000)
+            expect(upload.locator(".azmodels-upload-version input")).to_have_value("1")
+            path = upload.locator(".azmodels-upload-path input")
+            path.fill("tiny_browser.safetensors")
+            path.press("Tab")
+            expect(upload.locator(".azmodels-upload-name input")).to_have_value("tiny-browser")
+            upload.locator(".azmodels-upload-version input").fill("2")
+            upload.locator(".azmodels-upload-base_model input").fill("Phi-4")
+            upload_button = upload.locator("button.azmodels-upload-button")
+            expect(upload_button).to_be_enabled(timeout=60_000)
+            upload_button.click()
+            expect(upload.locator(".azmodels-upload-hint")).to_contain_text(
+                "Uploaded and registered tiny-browser version 2", timeout=180_000
+            )
+            expect(upload_button).to_be_disabled()
+            _shoot_last_cell(page, "upload-form.png")
 
             # The dashboard: tables like list's, actions waiting for a row.
             _run_code(page, "%azmodels")
             board = page.locator(".azmodels-dashboard").last
             expect(board).to_be_visible(timeout=120_000)
-            expect(board.locator("button.azmodels-dashboard-show")).to_be_disabled()
+            show = board.locator("button.azmodels-dashboard-show")
+            expect(show).to_be_disabled()
+            # A click on a row selects it (no dropdown): highlighted, named, actions enabled.
+            board.locator(".lm-TabBar-tab", has_text="Deployments").click()
+            board.locator(".azmodels-clickable tbody tr", has_text=DEPLOYMENT).first.click()
+            expect(show).to_be_enabled(timeout=60_000)
+            expect(board.locator(".azmodels-dashboard-pick")).to_contain_text(
+                f"Selected: {DEPLOYMENT}"
+            )
+            expect(board.locator("tr.azmodels-picked")).to_contain_text(DEPLOYMENT)
             _shoot_last_cell(page, "dashboard.png")
 
             _run_new_cell(page, "%azmodels sandbox stop")
@@ -376,6 +455,7 @@ def test_quickstart_and_deploy_form_in_chromium(lab: Lab) -> None:
         finally:
             browser.close()
     for name in ("browser.png", "list.png", "list-base.png", "show-card.png", "upload.png",
-                 "deploy-form.png", "dashboard.png"):  # fmt: skip
+                 "custom-card.png", "deploy-form.png", "quota.png", "upload-form.png",
+                 "dashboard.png"):  # fmt: skip
         assert (ARTIFACTS / name).stat().st_size > 5_000, name
     shutil.rmtree(lab.state / "runtime", ignore_errors=True)

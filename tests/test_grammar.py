@@ -74,7 +74,7 @@ def test_bad_input_is_one_usage_line(line, fragment):
 
 
 def test_usage_error_points_at_the_subcommand_help():
-    from azmodels_magic.steps import NOTEBOOK, PYTHON
+    from azmodels_magic.steps import PYTHON
 
     with pytest.raises(UsageError) as caught:
         grammar.parse("deploy --capacity x", prog="%azmodels")

@@ -34,6 +34,20 @@ class Code:
     note: str = ""
 
 
+# Long values (a sha256, a blob URL, a path) wrap inside the card instead of widening it past
+# its edge: `anywhere` lets the table shrink a value to fit. Labels break only between words
+# (`break-word` keeps a label's words whole when the table is narrowed).
+_TABLE_STYLE = "border-collapse:collapse;margin:0;max-width:100%"
+_LABEL_STYLE = (
+    "padding:1px 12px 1px 0;color:#605e5c;text-align:left;vertical-align:top;"
+    "white-space:normal;overflow-wrap:break-word"
+)
+_VALUE_STYLE = "padding:1px 0;text-align:left;vertical-align:top;white-space:normal;" + (
+    "overflow-wrap:anywhere;word-break:break-word"
+)
+_PRE_STYLE = "margin:2px 0;font-size:0.85em;white-space:pre-wrap;overflow-wrap:anywhere"
+
+
 @dataclass
 class Card:
     title: str
@@ -78,19 +92,18 @@ class Card:
         )
         parts = [
             '<div class="azmodels-card" style="border:1px solid #d0d0d0;border-radius:6px;'
-            'padding:10px 14px;max-width:820px;font-family:sans-serif">',
+            'padding:10px 14px;max-width:820px;box-sizing:border-box;font-family:sans-serif">',
             f'<div style="font-size:1.2em;font-weight:600">{e(self.title)}{badge}</div>',
         ]
         for heading, rows in self.sections:
             parts.append(
                 f'<div style="margin-top:8px;font-weight:600;color:#605e5c">{e(heading)}</div>'
-                '<table style="border-collapse:collapse;margin:0">'
+                f'<table style="{_TABLE_STYLE}">'
             )
             for label, value in rows:
                 parts.append(
-                    f'<tr><td style="padding:1px 12px 1px 0;color:#605e5c;text-align:left;'
-                    f'vertical-align:top">{e(clean(label, lines=False))}</td>'
-                    f'<td style="padding:1px 0;text-align:left">{_cell(value)}</td></tr>'
+                    f'<tr><td style="{_LABEL_STYLE}">{e(clean(label, lines=False))}</td>'
+                    f'<td style="{_VALUE_STYLE}">{_cell(value)}</td></tr>'
                 )
             parts.append("</table>")
         if self.commands:
@@ -110,7 +123,7 @@ def _cell(value: Any) -> str:
         return f'{note}<pre style="margin:2px 0;font-size:0.85em;user-select:all">{code}</pre>'
     text = html.escape(_plain(value))
     if "\n" in text:
-        return f'<pre style="margin:2px 0;font-size:0.85em">{text}</pre>'
+        return f'<pre style="{_PRE_STYLE}">{text}</pre>'
     return text
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import rules
 from ..errors import AzModelsError, ValidationError
-from ..records import BASE, CUSTOM, BaseModel, CustomModel, SkuOption
+from ..records import BASE, CUSTOM, BaseModel, CustomModel, SkuOption, region_key
 from ..rules import matches
 from ..sources.local import LocalSource
 from ..steps import NOTEBOOK
@@ -31,10 +31,17 @@ from .text import clean
 from .widgets import ErrorLine, capture, clear, show_outcome
 
 AnyModel = BaseModel | CustomModel
+DEFAULT_VERSION = "1"  # what `upload` registers when no --version is given
 
 _OK, _BAD, _NOTE = "#107c10", "#a4262c", "#605e5c"
 _LABEL_WIDTH = "140px"  # fits "Deployment name" and "Description"
-_NAME_PLACEHOLDER = "e.g. my-llama"
+_NAME_PLACEHOLDER = "e.g. my-llama (or give the weights' path: the name follows it)"
+# A capacity slider only when every value on it can be dragged to; else a number box.
+SLIDER_POSITIONS = 100
+# Placeholders are hints, not values: lighter and in italics, so an empty field looks empty.
+_HINT_CSS = (
+    "<style>.azmodels-form input::placeholder{color:#a19f9d;font-style:italic;opacity:1}</style>"
+)
 
 
 def model_key(model: AnyModel) -> str:
@@ -156,7 +163,9 @@ class _Form:
 
 
 class DeployForm(_Form):
-    """Model picker, deployment name, SKU, capacity and region, and a Deploy button."""
+    """Model picker, deployment name, SKU, capacity (a number box bounded to the SKU's range; a
+    slider when the range is small enough to drag to every value), region (a choice of where
+    the model is offered), and a Deploy button."""
 
     verb = "Deploy"
     busy = "Deploying…"
@@ -189,21 +198,26 @@ class DeployForm(_Form):
             description="Deployment name", placeholder="e.g. chat", style=style, layout=wide
         )
         self.sku = w.Dropdown(description="SKU", options=[], style=style, layout=wide)
-        self.capacity = w.IntSlider(
+        # Two ways to enter a capacity; `capacity` is the one the SKU's range calls for.
+        self.capacity_slider = w.IntSlider(
             description="Capacity", min=1, max=1, value=1, style=style, layout=wide,
             continuous_update=False,
         )  # fmt: skip
-        self.capacity_range = w.HTML()
-        self.region = w.Text(
-            description="Region", value=app.location or "", placeholder="(the account's region)",
-            style=style, layout=wide,
+        self.capacity_number = w.BoundedIntText(
+            description="Capacity", min=1, max=1, value=1, style=style,
+            layout=_layout(width="280px"),
         )  # fmt: skip
+        self.capacity = self.capacity_number
+        self.capacity_box = w.Box([self.capacity])
+        self.capacity_range = w.HTML()
+        # The regions where the model is offered with the SKU (filled when the SKU is known).
+        self.region = w.Dropdown(description="Region", options=[], style=style, layout=wide)
         self._build_button("rocket")
 
         self.search.observe(self._searched, names="value")
         self.model.observe(lambda _c: self._model_changed(), names="value")
         self.sku.observe(lambda _c: self._sku_changed(), names="value")
-        for field in (self.name, self.capacity, self.region):
+        for field in (self.name, self.capacity_slider, self.capacity_number, self.region):
             field.observe(lambda _c: self.validate(), names="value")
 
         if model:
@@ -222,9 +236,10 @@ class DeployForm(_Form):
         self._model_changed()
 
         _classes("azmodels-deploy", search=self.search, model=self.model, name=self.name,
-                 sku=self.sku, capacity=self.capacity, region=self.region, button=self.button,
-                 hint=self.hint, output=self.output)  # fmt: skip
-        title = w.HTML("<b>Deploy a model</b>")
+                 sku=self.sku, capacity=self.capacity_slider, region=self.region,
+                 button=self.button, hint=self.hint, output=self.output)  # fmt: skip
+        _classes("azmodels-deploy", capacity=self.capacity_number)
+        title = w.HTML("<b>Deploy a model</b>" + _HINT_CSS)
         self.widget = w.VBox(
             [
                 title,
@@ -232,13 +247,14 @@ class DeployForm(_Form):
                 self.model,
                 self.name,
                 self.sku,
-                w.HBox([self.capacity, self.capacity_range]),
+                w.HBox([self.capacity_box, self.capacity_range]),
                 self.region,
                 w.HBox([self.button, self.hint]),
                 self.output,
             ]
         )
         self.widget.add_class("azmodels-deploy-form")
+        self.widget.add_class("azmodels-form")
         self.widget.form = self
 
     # -- the model picker -----------------------------------------------------------------------
@@ -304,23 +320,66 @@ class DeployForm(_Form):
 
     def _sku_changed(self) -> None:
         option = self.sku_option
+        self._offer_regions(option)
         if option is None:
             self.capacity.disabled = True
             self.capacity_range.value = ""
             self.validate()
             return
         rng = option.capacity
-        slider = self.capacity
-        with slider.hold_trait_notifications():
-            if rng.minimum > slider.max:  # keep min <= max at every step
-                slider.max, slider.min = rng.maximum, rng.minimum
+        positions = (rng.maximum - rng.minimum) // max(rng.step, 1) + 1
+        small = positions <= SLIDER_POSITIONS and not rng.allowed
+        field = self.capacity_slider if small else self.capacity_number
+        with field.hold_trait_notifications():
+            if rng.minimum > field.max:  # keep min <= max at every step
+                field.max, field.min = rng.maximum, rng.minimum
             else:
-                slider.min, slider.max = rng.minimum, rng.maximum
-            slider.step = rng.step
-            slider.value = min(max(rng.default, rng.minimum), rng.maximum)
-        slider.disabled = rng.minimum == rng.maximum
+                field.min, field.max = rng.minimum, rng.maximum
+            field.step = rng.step
+            field.value = min(max(rng.default, rng.minimum), rng.maximum)
+        field.disabled = rng.minimum == rng.maximum
+        self.capacity = field
+        self.capacity_box.children = (field,)
         _hint(self.capacity_range, f"{option.name}: {rng.describe()}", _NOTE)
         self.validate()
+
+    # -- region ---------------------------------------------------------------------------------
+
+    def region_choices(self, option: SkuOption | None) -> list[tuple[str, str]]:
+        """(label, region) of each region offering the model with `option`, best first (the
+        quota service's order); the connected account's region alone when that cannot be told
+        (a custom model, or the lookup failed: the service checks again on Deploy)."""
+        here = self.app.location or ""
+        model = self.selected
+        found = []
+        if isinstance(model, BaseModel) and option is not None:
+            try:
+                found = self.app.quota.region_options(model, sku=option.name)
+            except AzModelsError:
+                found = []
+        choices: dict[str, str] = {}
+        for region_option in found:
+            region = region_option.region
+            if region in choices:
+                continue
+            if region_option.account:  # short enough for the dropdown: yours, and the room
+                choices[region] = f"{region} ({region_option.account}: {region_option.room})"
+            else:
+                choices[region] = f"{region} (no account of yours)"
+        if not choices and here:
+            choices[here] = f"{here} (the connected account's region)"
+        return [(label, region) for region, label in choices.items()]
+
+    def _offer_regions(self, option: SkuOption | None) -> None:
+        current = self.region.value or self.app.location
+        choices = self.region_choices(option)
+        regions = [region for _label, region in choices]
+        keys = {region_key(r): r for r in regions}
+        chosen = keys.get(region_key(current or "")) or keys.get(
+            region_key(self.app.location or "")
+        )
+        self.region.options = choices
+        self.region.value = chosen or (regions[0] if regions else None)
 
     def after_submit(self) -> None:
         problem = self.validate()
@@ -391,8 +450,8 @@ class DeployForm(_Form):
         ]
         if model.version:
             argv.append(f"--version={model.version}")
-        region = self.region.value.strip()
-        if region:
+        region = self.region.value or ""
+        if region and region_key(region) != region_key(self.app.location or ""):
             argv.append(f"--region={region}")
         return argv
 
@@ -409,27 +468,35 @@ class UploadForm(_Form):
         self.app = app
         self.info: WeightsInfo | None = None
         self.inspect_problem: str | None = None
-        self._suggested = ""
+        self._filled_name = ""  # the name the form filled in from the weights' file name
+        # True from a successful upload until a field changes: the button waits for a change.
+        self.uploaded = False
         style, wide = _style(), _layout(width="560px")
+        # Values are values (the version's default, a name from the weights' file name: typed
+        # over like any value); placeholders only say what to type, in light italics.
         self.path = w.Text(
-            description="Weights", placeholder="a weights file or a model folder",
+            description="Weights", placeholder="e.g. ./model.safetensors or a model folder",
             continuous_update=False, style=style, layout=wide,
         )  # fmt: skip
         self.details = w.HTML()
         self.name = w.Text(
             description="Model name", placeholder=_NAME_PLACEHOLDER, style=style, layout=wide
         )
-        # What the form fills in itself (the version, a name from the weights' file name) is a
-        # placeholder: it reads as filled, counts as the value, and typing replaces it.
-        self.version = w.Text(description="Version", placeholder="1", style=style, layout=wide)
+        self.version = w.Text(
+            description="Version", value=DEFAULT_VERSION, placeholder="e.g. 1", style=style,
+            layout=wide,
+        )  # fmt: skip
         self.description = w.Text(
-            description="Description", placeholder="optional", style=style, layout=wide
-        )
+            description="Description", placeholder="optional: what the model is for",
+            style=style, layout=wide,
+        )  # fmt: skip
         self.tags = w.Text(
-            description="Tags", placeholder="team=nlp, stage=dev", style=style, layout=wide
-        )
+            description="Tags", placeholder="optional, e.g. team=nlp, stage=dev", style=style,
+            layout=wide,
+        )  # fmt: skip
         self.base_model = w.Text(
-            description="Base model", placeholder="a catalog name or azureml://registries/... id",
+            description="Base model",
+            placeholder="e.g. Phi-4 (a catalog name) or an azureml://registries/... id",
             style=style, layout=wide,
         )  # fmt: skip
         self.weight_type = w.Dropdown(
@@ -439,9 +506,10 @@ class UploadForm(_Form):
         self.overwrite = w.Checkbox(description="Replace the version if it exists", indent=False)
         self._build_button("upload")
 
-        self.path.observe(lambda _c: self.inspect(), names="value")
-        for field in (self.name, self.version, self.tags, self.base_model, self.weight_type):
-            field.observe(lambda _c: self.validate(), names="value")
+        self.path.observe(lambda _c: self._changed(inspect=True), names="value")
+        for field in (self.name, self.version, self.description, self.tags, self.base_model,
+                      self.weight_type, self.overwrite):  # fmt: skip
+            field.observe(lambda _c: self._changed(), names="value")
         self.validate()
         _classes("azmodels-upload", path=self.path, details=self.details, name=self.name,
                  version=self.version, description=self.description, tags=self.tags,
@@ -451,7 +519,7 @@ class UploadForm(_Form):
 
         self.widget = w.VBox(
             [
-                w.HTML("<b>Upload and register a custom model</b>"),
+                w.HTML("<b>Upload and register a custom model</b>" + _HINT_CSS),
                 self.path,
                 self.details,
                 self.name,
@@ -466,13 +534,20 @@ class UploadForm(_Form):
             ]
         )
         self.widget.add_class("azmodels-upload-form")
+        self.widget.add_class("azmodels-form")
         self.widget.form = self
+
+    def _changed(self, *, inspect: bool = False) -> None:
+        self.uploaded = False  # a change makes another upload possible
+        if inspect:
+            self.inspect()
+        else:
+            self.validate()
 
     def inspect(self) -> WeightsInfo | None:
         """Read the weights' headers: format, size and architecture, or why they can't be used."""
         source = self.path.value.strip()
         self.info, self.inspect_problem = None, None
-        self._suggested, self.name.placeholder = "", _NAME_PLACEHOLDER
         if not source:
             self.details.value = ""
             self.validate()
@@ -488,44 +563,44 @@ class UploadForm(_Form):
             _hint(self.details, self.inspect_problem, _BAD)
         else:
             _hint(self.details, "Detected: " + clean(self.info.summary(), lines=False), _OK)
-            # The name follows the path (as a placeholder) until the user types one.
-            self._suggested = suggest_model_name(local.root.stem)
-            self.name.placeholder = self._suggested or _NAME_PLACEHOLDER
+            # The name follows the path until the user types one of their own.
+            suggested = suggest_model_name(local.root.stem)
+            if suggested and self.name.value.strip() in ("", self._filled_name):
+                self._filled_name = suggested
+                self.name.value = suggested  # (its observer validates)
         self.validate()
         return self.info
 
     @property
     def model_name(self) -> str:
-        """The name typed, else the one the form suggested from the weights' file name."""
-        return self.name.value.strip() or self._suggested
+        return self.name.value.strip()
 
     @property
     def model_version(self) -> str:
-        return self.version.value.strip() or self.version.placeholder
+        return self.version.value.strip()
 
     def validate(self) -> str | None:
         problem = self._problem()
         self.problem = problem
-        self.button.disabled = problem is not None
+        self.button.disabled = problem is not None or self.uploaded
+        if self.uploaded:
+            return problem  # the hint still says what was uploaded
         if problem:
             empty = not self.path.value.strip() or not self.model_name
             _hint(self.hint, problem, _BAD if self.inspect_problem or not empty else _NOTE)
         else:
-            filled = [what for what, field in (("name", self.name), ("version", self.version))
-                      if not field.value.strip()]  # fmt: skip
-            note = (f" (the {' and '.join(filled)} the form filled in: type to change)"
-                    if filled else "")  # fmt: skip
             _hint(self.hint, f"Ready to upload as {self.model_name} version "
-                  f"{self.model_version}{note}.", _OK)  # fmt: skip
+                  f"{self.model_version}.", _OK)  # fmt: skip
         return problem
 
     def after_submit(self) -> None:
-        self.validate()
         done = self.last_outcome is not None and getattr(self.last_outcome, "value", None)
+        self.uploaded = bool(done)
+        self.validate()
         if done:  # say so, as the deploy form does (the output above has the details)
             model = self.last_outcome.value.model
             _hint(self.hint, f"Uploaded and registered {model.name} version {model.version}. "
-                  "Change the name or version to upload again.", _OK)  # fmt: skip
+                  "Change a field to upload again (a new version, say).", _OK)  # fmt: skip
 
     def _problem(self) -> str | None:
         if not self.path.value.strip():
@@ -535,6 +610,8 @@ class UploadForm(_Form):
         name = self.model_name
         if not name:
             return "Enter a name for the model."
+        if not self.model_version:
+            return f"Enter a version (e.g. {DEFAULT_VERSION})."
         for checker, value in (
             (rules.model_name, name),
             (rules.version, self.model_version),

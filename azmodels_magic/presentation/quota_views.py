@@ -1,5 +1,5 @@
 """Quota, regions, accounts and every account's deployments as DataFrames with stable columns,
-and the quota table's bar chart (used vs limit) for notebooks.
+and the quota table's bar chart (% of each limit used) for notebooks.
 
 Columns (README "Quota, regions and accounts" documents them):
 - `quota`: region, usage_name, model, sku, used, limit, available, unit
@@ -36,7 +36,8 @@ _INTEGERS = (
     "used", "limit", "available", "available_capacity", "quota_used", "quota_limit",
     "quota_available", "deployable", "projects", "deployments", "capacity",
 )  # fmt: skip
-CHART_ROWS = 12  # the fullest quotas are charted; the table has them all
+CHART_ROWS = 12  # the fullest quotas in use are charted; the table has them all
+_USED, _FULL, _TRACK = "#2e86c1", "#c0392b", "#e6eaee"
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str], kind: str) -> pd.DataFrame:
@@ -122,36 +123,71 @@ def all_deployments_frame(result: AllDeployments) -> pd.DataFrame:
 # -- the chart beside the quota table (notebooks) -------------------------------------------------
 
 
+def chart_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The quotas the chart draws: those in use, fullest first, at most CHART_ROWS."""
+    limited = frame[frame["limit"].fillna(0) > 0]
+    used = limited[limited["used"].fillna(0) > 0]
+    share = used["used"].astype(float) / used["limit"].astype(float)
+    return used.assign(_share=share).sort_values(["_share", "used"], ascending=False)
+
+
+def chart_title(frame: pd.DataFrame) -> str:
+    """What the chart shows, e.g. '% of quota used: top 12 of 56 by use (40 unused)'."""
+    in_use, total = len(chart_rows(frame)), len(frame)
+    if not in_use:
+        return f"No quota in use: all {total} at 0."
+    shown = min(in_use, CHART_ROWS)
+    unused = f" ({total - in_use} unused)" if in_use < total else ""
+    return f"% of quota used: top {shown} of {total} by use{unused}"
+
+
 def quota_chart_svg(frame: pd.DataFrame) -> str | None:
-    """Used vs limit of the fullest quotas as a small horizontal bar chart (SVG), or None when
-    matplotlib is not installed or there is nothing to draw."""
+    """The % used of the quotas in use, fullest first, as a small horizontal bar chart (SVG); None
+    when matplotlib is not installed or no quota is in use."""
     try:
         from matplotlib.figure import Figure
+        from matplotlib.patches import Patch
     except ImportError:
         return None
-    shown = frame[frame["limit"].fillna(0) > 0]
+    shown = chart_rows(frame).head(CHART_ROWS)
     if shown.empty:
         return None
-    share = shown["used"].astype(float) / shown["limit"].astype(float)
-    shown = shown.assign(_share=share).sort_values(["_share", "used"], ascending=False)
-    shown = shown.head(CHART_ROWS).iloc[::-1]
+    shown = shown.iloc[::-1]  # barh draws bottom-up: the fullest on top
     several = shown["region"].nunique() > 1
     labels = [
         f"{r.usage_name} ({r.region})" if several else str(r.usage_name) for r in shown.itertuples()
     ]
-    figure = Figure(figsize=(4.2, 0.28 * len(shown) + 0.7))
+    percent = [min(100.0, 100 * s) for s in shown["_share"]]
+    figure = Figure(figsize=(4.8, 0.32 * len(shown) + 1.2))
     axes = figure.add_subplot()
-    positions = range(len(shown))
-    axes.barh(positions, shown["limit"].astype(float), color="#dde3ea", label="limit")
-    colours = ["#c0392b" if s >= 1 else "#2e86c1" for s in shown["_share"]]
-    axes.barh(positions, shown["used"].astype(float), color=colours, label="used")
-    axes.set_yticks(list(positions), labels, fontsize=7)
-    axes.tick_params(axis="x", labelsize=7)
-    axes.set_xlabel("capacity units", fontsize=7)
-    axes.legend(fontsize=7, loc="lower right", frameon=False)
+    positions = list(range(len(shown)))
+    axes.barh(positions, [100.0] * len(shown), color=_TRACK, height=0.7)  # the limit
+    colours = [_FULL if s >= 1 else _USED for s in shown["_share"]]
+    # A used quota is never thinner than 2% of the track: a sliver would read as unused.
+    axes.barh(positions, [max(p, 2.0) for p in percent], color=colours, height=0.7)
+    for y, row, pct in zip(positions, shown.itertuples(), percent, strict=True):
+        # used / limit beside the bar's end; inside it, in white, when the bar is long
+        exact = f"{pct:.0f}%" if pct >= 1 else f"{pct:.1f}%"
+        inside = pct >= 55
+        axes.text(
+            pct - 1 if inside else max(pct, 2.0) + 1.5, y,
+            f"{int(row.used):,} / {int(row.limit):,} ({exact})", va="center",
+            ha="right" if inside else "left", fontsize=8,
+            color="white" if inside else "#323130",
+        )  # fmt: skip
+    axes.set_yticks(positions, labels, fontsize=8)
+    axes.set_xlim(0, 100)
+    axes.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"], fontsize=8)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
-    figure.tight_layout()
+    figure.suptitle(chart_title(frame), x=0.01, ha="left", fontsize=9)
+    # The legend below the axes, never over a bar.
+    figure.legend(
+        handles=[Patch(color=_USED, label="used"), Patch(color=_FULL, label="full"),
+                 Patch(color=_TRACK, label="limit (100%)")],
+        loc="lower left", ncols=3, fontsize=8, frameon=False,
+    )  # fmt: skip
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
     import io
 
     from matplotlib import rc_context
@@ -165,12 +201,19 @@ def quota_chart_svg(frame: pd.DataFrame) -> str | None:
 
 
 def with_chart(frame: pd.DataFrame, table_html: str) -> str:
-    """The quota table with its chart beside it (the table alone without matplotlib)."""
+    """The quota table with its chart beside it (to its left); a line instead when no quota is
+    in use; the table alone without matplotlib."""
+    title = html.escape(chart_title(frame))
+    if chart_rows(frame).empty:
+        return f'<div class="azmodels-quota-note" style="color:#605e5c">{title}</div>{table_html}'
     svg = quota_chart_svg(frame)
     if svg is None:
         return table_html
-    title = html.escape("used vs limit")
+    # The chart first, then the table beside it, each at its own width; where the window is
+    # too narrow for both, the table moves below the chart (never the chart below 50 rows).
     return (
-        '<div class="azmodels-quota" style="display:flex;gap:16px;align-items:flex-start;'
-        f'flex-wrap:wrap"><div>{table_html}</div><div title="{title}">{svg}</div></div>'
+        '<div class="azmodels-quota" style="display:flex;flex-wrap:wrap;gap:8px 24px;'
+        f'align-items:flex-start"><div class="azmodels-quota-chart" style="flex:none" '
+        f'title="{title}">{svg}</div><div style="flex:none;max-width:100%;overflow-x:auto">'
+        f"{table_html}</div></div>"
     )

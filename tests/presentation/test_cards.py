@@ -124,3 +124,18 @@ def test_without_the_extension_ipython_shows_records_as_cards_with_python_comman
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("m (base model)")
     assert "Deploy: az.run('deploy --name m --version 1 --deployment-name m')" in done.stdout
+
+
+def test_long_card_values_wrap_inside_the_card(app, custom_model):
+    """A sha256 or a blob URL has no space to break at: the card's cells may break it anywhere,
+    so the value wraps inside the card instead of running past its right edge."""
+    card = card_for(app.show("tiny-custom", type="custom"))
+    files = next(rows for heading, rows in card.sections if heading.startswith("Files ("))
+    assert any("sha256 " in str(value) for _label, value in files)
+    shown = card.html()
+    assert "max-width:820px" in shown
+    rows = re.findall(r"<tr><td style=\"([^\"]*)\">.*?</td><td style=\"([^\"]*)\">", shown)
+    assert rows
+    for label, value in rows:  # values may break anywhere; labels only between words
+        assert "overflow-wrap:anywhere" in value and "overflow-wrap:break-word" in label
+    assert re.search(r"<table style=\"[^\"]*max-width:100%", shown)

@@ -37,18 +37,65 @@ def test_actions_wait_for_a_row_and_tables_look_like_list(app, chat, shell):
     board = Dashboard(app)
     for kind in ("models", "deployments"):
         board.select_tab(kind)
-        assert board.selected.value is None and board.row() is None
+        assert board.selected_value is None and board.row() is None
         buttons = (board.show_button, board.deploy_button, board.scale_button,
                    board.delete_button)  # fmt: skip
         assert all(b.disabled for b in buttons), kind
-        assert "pick a row" in board.pick_hint.value
+        assert "Click a row" in board.pick_hint.value
     board.select("dash-chat")
     assert not board.show_button.disabled and not board.scale_button.disabled
-    assert board.pick_hint.value == ""
-    # The same HTML as `%azmodels list` in a notebook, in the classes a notebook output has.
+    assert "Selected: <b>dash-chat: gpt-4o (Running" in board.pick_hint.value
+    # The same HTML as `%azmodels list` in a notebook, in the classes a notebook output has;
+    # only the selected row is marked.
     listed = frame_html(app.execute(["deployments", "list"]).value)
     table = board.tables["deployments"].value
-    assert "jp-RenderedHTMLCommon" in table and listed in table
+    assert "jp-RenderedHTMLCommon" in table
+    picked = table.split('<tr class="azmodels-picked">')
+    assert len(picked) == 2 and picked[1].split("</tr>")[0].count("dash-chat") == 1
+    assert listed in table.replace(' class="azmodels-picked"', "")
+
+
+def test_clicking_a_row_selects_it(app, chat, custom_model):
+    board = Dashboard(app)
+    frame = board.frames["deployments"]
+    label = str(frame.index[list(frame["deployment"]).index(chat)])
+    table = board.tables["deployments"].value
+    assert 'data-kind="deployments"' in table and "onclick=" in table
+    assert 'class="azmodels-picked"' not in table
+    # What the table's onclick does in the browser: the row's kind and index label, as typed.
+    board.clicks.value = f"deployments:{label}"
+    assert board.kind == "deployments"  # a row of another tab: that tab is shown
+    assert board.selected_value == chat and board.row()["deployment"] == chat
+    assert board.clicks.value == ""  # ready for the next click, even on the same row
+    assert f"Selected: <b>{chat}:" in board.pick_hint.value
+    assert not board.show_button.disabled and not board.delete_button.disabled
+    assert (
+        f'<tr class="azmodels-picked">\n      <th>{label}</th>' in board.tables["deployments"].value
+    )
+    # A custom model: Delete is offered; the deployment stays selected on its own tab.
+    models = board.frames["models"]
+    index = models.index[(models["name"] == "tiny-custom").to_numpy()][0]
+    board.clicks.value = f"models:{index}"
+    assert board.kind == "models" and board.row()["name"] == "tiny-custom"
+    assert not board.delete_button.disabled
+    board.select_tab("deployments")
+    assert board.selected_value == chat
+    board.clicks.value = "deployments:no-such-row"  # a stale click selects nothing new
+    assert board.selected_value == chat
+
+
+def test_typing_a_name_selects_its_row(app, chat):
+    board = Dashboard(app)
+    assert "gpt-4o 2024-11-20 (base)" in board.find.options  # the current tab's rows
+    board.select_tab("deployments")
+    label = next(o for o in board.find.options if o.startswith(f"{chat}: gpt-4o ("))
+    board.find.value = label
+    assert board.selected_value == chat and board.find.value == label
+    assert not board.show_button.disabled
+    board.find.value = "no such row"  # not a row: nothing changes
+    assert board.selected_value == chat
+    board.select(None)  # selected another way: the typed text goes
+    assert board.find.value == "" and board.show_button.disabled
 
 
 def test_actions_follow_the_tab(app, chat):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from presentation_support import *  # noqa: F403 (the shared fixtures)
 
@@ -41,11 +43,16 @@ def test_search_filters_the_picker(app):
     assert len(form.model.options) == len(form.choices)
 
 
-def test_sku_change_rebounds_the_capacity_slider(app):
+def test_capacity_is_a_bounded_number_for_a_wide_range_and_a_slider_for_a_small_one(app):
     form = DeployForm(app, model="gpt-4o")
     assert form.selected.name == "gpt-4o" and form.selected.is_default_version
     assert form.sku.value == "GlobalStandard"
+    # 1-30000: a slider could not be dragged to 5, so a number box bounded to the range.
+    assert form.capacity is form.capacity_number
+    assert form.capacity_box.children == (form.capacity_number,)
     assert (form.capacity.min, form.capacity.max, form.capacity.value) == (1, 30000, 10)
+    form.capacity.value = 99_999  # the box keeps it in range, as typing over it does
+    assert form.capacity.value == 30000
     form.sku.value = "ProvisionedManaged"
     assert (form.capacity.min, form.capacity.max, form.capacity.step) == (50, 10000, 50)
     assert form.capacity.value == 50
@@ -53,6 +60,32 @@ def test_sku_change_rebounds_the_capacity_slider(app):
     form.sku.value = "Standard"
     assert (form.capacity.min, form.capacity.max, form.capacity.step) == (1, 300, 1)
     assert form.capacity.value == 10
+    # dall-e-3 takes 1-10: every value can be dragged to, so a slider.
+    form.model.value = form.key_for("dall-e-3")
+    assert form.capacity is form.capacity_slider
+    assert form.capacity_box.children == (form.capacity_slider,)
+    assert (form.capacity.min, form.capacity.max, form.capacity.value) == (1, 10, 2)
+    form.model.value = form.key_for("gpt-4o")  # and back: a number box again
+    assert form.capacity is form.capacity_number and form.capacity.max == 30000
+
+
+def test_region_is_a_choice_of_where_the_model_is_offered(app, custom_model):
+    form = DeployForm(app, model="gpt-4o")
+    regions = [region for _label, region in form.region.options]
+    labels = dict((region, label) for label, region in form.region.options)
+    # The sandbox's catalog offers gpt-4o in eastus (the account's) and swedencentral.
+    assert regions == ["eastus", "swedencentral"]
+    assert form.region.value == app.location == "eastus"
+    assert re.fullmatch(r"eastus \(azmodels-sandbox: \d+ available\)", labels["eastus"])
+    assert labels["swedencentral"] == "swedencentral (no account of yours)"
+    assert not any(word.startswith("--region") for word in form.argv())  # the default region
+    form.region.value = "swedencentral"
+    assert "--region=swedencentral" in form.argv()
+    form.sku.value = "Standard"  # the region stays while the SKU is offered there
+    assert form.region.value == "swedencentral"
+    # A custom model deploys through the connected account: its region is the one choice.
+    form.model.value = form.key_for("tiny-custom", type="custom")
+    assert [region for _label, region in form.region.options] == ["eastus"]
 
 
 def test_skus_follow_the_model(app, custom_model):
@@ -83,7 +116,7 @@ def test_live_validation_of_the_deployment_name(app, unique):
     assert "is free" in form.hint.value
 
 
-def test_clicking_deploy_creates_the_deployment(app, unique):
+def test_clicking_deploy_creates_the_deployment(app, unique, shell):
     name = unique("chat")
     form = DeployForm(app)
     form.model.value = form.key_for("gpt-4o-mini")
@@ -123,11 +156,11 @@ def test_a_refused_deploy_is_one_line_in_the_output(app, unique):
     name = unique("elsewhere")
     form = DeployForm(app, model="gpt-4o")
     form.name.value = name
-    form.region.value = "westeurope"  # no account is mapped there
+    form.region.value = "swedencentral"  # offered there, but no account of yours is
     form.button.click()
     assert len(form.output.outputs) == 2  # the command line, then the error
     error = form.output.outputs[-1]["data"]
-    assert error["text/plain"].startswith("ValidationError: --region westeurope")
+    assert error["text/plain"].startswith("ValidationError: --region swedencentral")
     assert "\n" not in error["text/plain"]
     assert 'class="azmodels-error"' in error["text/html"]
     assert name not in {d.name for d in app.deployments.all(refresh=True)}
@@ -173,18 +206,27 @@ def test_the_path_shows_format_size_and_details(app, weights, tmp_path):
     form.path.value = str(weights)
     form.base_model.value = "gpt-4o"
     assert "safetensors, 1 file, 216 B, 40 parameters (F16, F32)" in form.details.value
-    # Suggested from the file name: shown as a filled-in placeholder that typing replaces.
-    assert form.name.value == "" and form.name.placeholder == "tiny-model"
+    # Real values are values: the name from the file name, the default version; the
+    # placeholders stay hints ("e.g. ..."), never mistaken for what will be sent.
+    assert form.name.value == "tiny-model" and form.version.value == "1"
+    assert form.name.placeholder.startswith("e.g. ") and form.version.placeholder == "e.g. 1"
+    assert form.tags.placeholder.startswith("optional, e.g. ")
     assert form.model_name == "tiny-model" and form.model_version == "1"
     assert form.problem is None and not form.button.disabled
-    assert "the name and version the form filled in: type to change" in form.hint.value
+    assert "Ready to upload as tiny-model version 1." in form.hint.value
     assert "--name=tiny-model" in form.argv() and "--version=1" in form.argv()
-    form.name.value = "typed-name"
-    assert form.model_name == "typed-name" and "--name=typed-name" in form.argv()
-    assert "the version the form filled in" in form.hint.value
-    form.name.value = ""
+    form.path.value = str(weights.with_name("missing.safetensors"))  # unreadable: name kept
+    assert form.name.value == "tiny-model"
+    other = weights.with_name("other_name.safetensors")
+    other.write_bytes(weights.read_bytes())
+    form.path.value = str(other)  # the name the form filled follows the path
+    assert form.name.value == "other-name"
+    form.name.value = "typed-name"  # typed: a new path no longer renames it
     form.path.value = ""
-    assert form.name.placeholder == "e.g. my-llama" and form.model_name == ""
+    form.path.value = str(weights)
+    assert form.model_name == "typed-name" and "--name=typed-name" in form.argv()
+    form.version.value = ""
+    assert form.problem == "Enter a version (e.g. 1)." and form.button.disabled
 
 
 def test_a_model_folder_shows_its_architecture(app, tmp_path):
@@ -195,7 +237,7 @@ def test_a_model_folder_shows_its_architecture(app, tmp_path):
     form.path.value = str(folder)
     form.base_model.value = "gpt-4o"
     assert "architecture LlamaForCausalLM" in form.details.value
-    assert form.model_name == "tiny-llama" == form.name.placeholder
+    assert form.model_name == "tiny-llama" == form.name.value
 
 
 def test_bad_name_version_or_tags_hold_the_button(app, weights):
@@ -235,9 +277,13 @@ def test_clicking_upload_registers_the_model(app, weights, unique, monkeypatch):
     assert f"Model registered: {name} version 3" in text
     assert "100%" in text  # the progress bar, inside the form's output
     assert f"Uploaded and registered {name} version 3." in form.hint.value  # as deploy says
+    assert form.button.disabled and form.problem is None  # done: no second click by mistake
+    form.description.value = "from the form, again"  # any change: the button is back
+    assert not form.button.disabled and "Ready to upload" in form.hint.value
     # Once more: the version exists now, and the service says so in one line.
     form.button.click()
     assert "already exists" in output_text(form.output).strip().splitlines()[-1]
+    assert not form.button.disabled  # a refusal: fix a field and try again
 
 
 def test_upload_with_no_flags_in_a_notebook_is_the_form(shell, magics):

@@ -321,7 +321,11 @@ def test_quota_chart_beside_the_table_and_table_alone_without_matplotlib(world, 
 
     from azmodels_magic.presentation.display import _html_formatter
 
-    frame = world.execute("quota --model gpt-4o").value
+    world.deployments.deploy(model="gpt-4o", deployment_name="charted", capacity=1)
+    try:  # the chart draws the quotas in use
+        frame = world.execute("quota --model gpt-4o").value
+    finally:
+        world.deployments.delete("charted")
     shown = _html_formatter(frame)
     assert "<svg" in shown and "OpenAI.GlobalStandard.gpt-4o" in shown
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
