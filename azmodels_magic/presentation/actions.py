@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from ..services.deployments import DeploymentService
     from ..services.models import ModelService
+    from ..services.quota import QuotaService
     from ..steps import FrontEnd
 
 
@@ -34,6 +35,9 @@ class Actions(Protocol):
 
     @property
     def deployments(self) -> DeploymentService: ...
+
+    @property
+    def quota(self) -> QuotaService: ...
 
     def execute(self, line: list[str], *, front_end: FrontEnd | None = ...) -> Result:
         """Parse and run one command (argv without the program name), as typed in `front_end`

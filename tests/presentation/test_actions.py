@@ -31,6 +31,10 @@ class FrontEnd:
     def deployments(self):
         return self.app.deployments
 
+    @property
+    def quota(self):
+        return self.app.quota
+
     def execute(self, line: list[str], *, front_end=None):
         self.ran.append((list(line), front_end.prog if front_end else "azmodels"))
         return self.app.execute(line, front_end=front_end)
