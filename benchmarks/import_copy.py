@@ -207,18 +207,20 @@ def ours(source: Source, block_mib: int | None, workers: int | None) -> Any:
     return command
 
 
-def azcopy(exe: Path, source: Source, work: Path) -> Any:
+def azcopy(exe: Path, source: Source, work: Path, concurrency: int | None = None) -> Any:
     count = [0]
 
     def command(container: str, sas_url: str) -> tuple[Measured, dict[str, Any]]:
         count[0] += 1
-        scratch = work / f"azcopy-{count[0]}"
+        scratch = work / f"azcopy-{concurrency or 'default'}-{count[0]}"
         env = {
             **os.environ,
             "AZCOPY_LOG_LOCATION": str(scratch / "logs"),
             "AZCOPY_JOB_PLAN_LOCATION": str(scratch / "plans"),
             "AZCOPY_DISABLE_SYSLOG": "true",
         }
+        if concurrency:
+            env["AZCOPY_CONCURRENCY_VALUE"] = str(concurrency)
         base, _, sas = sas_url.partition("?")
         destination = f"{base}/{BLOB}?{sas}"
         command = [str(exe), "copy", source.url, destination, "--from-to", "BlobBlob"]
@@ -245,6 +247,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size-mib", type=int, help="the source blob (default 1024, quick 64)")
     p.add_argument("--block-mib", type=int, help="our block size (default: BlobCopy's)")
     p.add_argument("--workers", type=int, help="our parallel blocks (default: BlobCopy's)")
+    p.add_argument(
+        "--try-shapes",
+        nargs="+",
+        default=[],
+        metavar="MIBxWORKERS",
+        help="also run ours with these shapes each round (e.g. 8x4 32x4 16x8), for tuning",
+    )
+    p.add_argument(
+        "--try-azcopy-concurrency",
+        nargs="+",
+        type=int,
+        default=[],
+        metavar="N",
+        help="also run AzCopy with AZCOPY_CONCURRENCY_VALUE=N each round",
+    )
     args = p.parse_args(argv)
     started = time.monotonic()
     rounds = args.rounds or (1 if args.quick else 3)
@@ -263,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     from _common import sandbox
 
     work = Path(tempfile.mkdtemp(prefix="azmodels-bench-import-"))
-    runs: dict[str, list[Run]] = {"ours": [], "azcopy": []}
+    shapes = {f"ours {shape}": tuple(int(n) for n in shape.split("x")) for shape in args.try_shapes}
+    tried = {f"azcopy {n}": n for n in args.try_azcopy_concurrency}
+    runs: dict[str, list[Run]] = {"ours": [], "azcopy": [], **{n: [] for n in [*shapes, *tried]}}
     try:
         with sandbox(provision_seconds=0, extra_args=["--count-storage-traffic"]) as box:
             storage = Storage(box.info)
@@ -274,9 +293,14 @@ def main(argv: list[str] | None = None) -> int:
             contenders = {
                 "ours": ours(source, args.block_mib, args.workers),
                 "azcopy": azcopy(exe, source, work),
+                **{name: ours(source, *shape) for name, shape in shapes.items()},
+                **{name: azcopy(exe, source, work, n) for name, n in tried.items()},
             }
             for index in range(rounds):
-                order = ["ours", "azcopy"] if index % 2 == 0 else ["azcopy", "ours"]
+                # ours and AzCopy alternate who goes first; shapes being tried go in between
+                order = ["ours", *shapes, *tried, "azcopy"]
+                if index % 2:
+                    order.reverse()
                 for name in order:
                     runs[name].append(measure(storage, relay, source, contenders[name]))
                 o, a = runs["ours"][-1], runs["azcopy"][-1]
@@ -287,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"(load {os.getloadavg()[0]:.1f})",
                     flush=True,
                 )
+                for name in [*shapes, *tried]:
+                    r = runs[name][-1].measured
+                    print(f"  {name}: {r.wall:.2f} s ({r.cpu:.2f} s CPU)", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     add_rows(report, size, runs, version, exe)
@@ -362,7 +389,27 @@ def add_rows(report: Report, size: int, runs: dict[str, list[Run]], version: str
             f"({through / size * 100:.4f} % of {label}); {median([r.requests for r in rs]):.0f} "
             f"requests to storage (median)",
         )
-    checked = [r.verified for r in ours + theirs]
+    for name, rs in runs.items():
+        if name.startswith("azcopy "):
+            ratio = [a.measured.wall / r.measured.wall for a, r in zip(theirs, rs, strict=True)]
+            report.add(
+                f"AzCopy with AZCOPY_CONCURRENCY_VALUE={name.split()[1]}, speed vs its defaults",
+                f"{median(ratio):.2f} x",
+                detail="AzCopy's default wall time / this one's, median of per-round ratios "
+                + ", ".join(f"{x:.2f}" for x in ratio)
+                + f"; per round {walls(rs)} s, CPU {cpus(rs)} s",
+            )
+        if not name.startswith("ours "):
+            continue
+        ratio = [o.measured.wall / r.measured.wall for o, r in zip(ours, rs, strict=True)]
+        report.add(
+            f"ours with {name.split()[1].replace('x', ' MiB x ')} workers, speed vs the defaults",
+            f"{median(ratio):.2f} x",
+            detail="our defaults' wall time / this shape's, median of per-round ratios "
+            + ", ".join(f"{x:.2f}" for x in ratio)
+            + f"; per round {walls(rs)} s",
+        )
+    checked = [r.verified for rs in runs.values() for r in rs]
     report.add(
         "destination = source (size, MD5, SHA-256), every run",
         "yes" if all(checked) else f"no ({checked.count(False)} of {len(checked)} differ)",
