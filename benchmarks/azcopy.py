@@ -172,7 +172,8 @@ class Ours:
             "PYTHONPATH": str(REPO),
         }
         mark = self.log.mark()
-        command = [sys.executable, str(CHILD), "--source", str(shape.source), "--name", name]
+        command = [sys.executable, str(CHILD), "--base-model", "gpt-4o", "--source",
+                   str(shape.source), "--name", name]  # fmt: skip
         result = run_measured(command, env=env, cwd=REPO)
         requests = self.log.since(mark)
         try:
