@@ -444,12 +444,26 @@ def add_rows(report: Report, size: int, runs: dict[str, list[Run]], version: str
         f"ours staged {blocks(ours[0])} blocks of {figures['block_size'] // MIB} MiB, "
         f"{figures['workers']} at a time."
     )
+    report.notes.append(TUNING)
     busy = lambda rs: median([r.measured.cpu / r.measured.wall for r in rs])  # noqa: E731
     report.notes.append(
         f"CPU seconds per wall second: AzCopy {busy(theirs):.2f}, ours {busy(ours):.2f}. Neither "
         "moves a weight byte; on this machine the client's CPU is taken from the 2 cores Azurite "
         "copies with."
     )
+
+
+TUNING = (
+    "Tuning (measured apart on 2026-12-04, interleaved, 2 rounds, load average 4-6): `python "
+    "benchmarks/import_copy.py --rounds 2 --size-mib 512 --try-shapes 8x4 32x4 16x8 16x2`: no "
+    "shape tried beat BlobCopy's defaults (16 MiB blocks x 4 workers here; the"
+    " defaults' time / the shape's: 8 MiB x 4 0.86 x, 32 MiB x 4 0.72 x, 16 MiB x 8 0.84 x, 16 "
+    "MiB x 2 0.84 x), so the defaults were kept; and `--size-mib 256 --try-azcopy-concurrency "
+    "4` made AzCopy slower (0.75 x its default speed), not leaner (6.1 CPU s against 4.9), so "
+    "its CPU is not its 32 connections. AzCopy's wall times at 64 and 256 MiB came at 2.04, "
+    "4.04, 6.04 and 8.04 s: it appears to see its job finish on a 2-second tick, which adds at "
+    "most 2 s to its figure here."
+)
 
 
 def size_label(size: int) -> str:
