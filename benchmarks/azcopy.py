@@ -172,7 +172,8 @@ class Ours:
             "PYTHONPATH": str(REPO),
         }
         mark = self.log.mark()
-        command = [sys.executable, str(CHILD), "--source", str(shape.source), "--name", name]
+        command = [sys.executable, str(CHILD), "--base-model", "gpt-4o", "--source",
+                   str(shape.source), "--name", name]  # fmt: skip
         result = run_measured(command, env=env, cwd=REPO)
         requests = self.log.since(mark)
         try:
@@ -372,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         with sandbox(provision_seconds=0) as box:
             info = box.info
             app = app_for(info)
-            storage = Storage(info.blob_endpoint)
+            storage = Storage(info.blob_endpoint, info.storage_key)
             log = RequestLog(box.log_path)
             ours = Ours(info, app, storage, log, work)
             azcopy = AzCopy(exe, app, storage, work)

@@ -20,9 +20,11 @@ INFO_PATH = "/.sandbox/info"  # GET: the ready line again (loopback only, no fau
 # sandbox's owner or reader token), "other-bearer" or "other": never the header's value.
 CANARY_PATH = "/.sandbox/operations-host/requests"
 # GET on the main listener of a sandbox started with --count-storage-traffic (404 otherwise):
-# what clients sent to storage through the counting relay the blob endpoint then names,
-# `{requests, bodyBytes, value: [{method, path, bodyBytes}]}` (totals since start; the path
-# without its query, so no SAS). The sandbox's own storage calls are not counted.
+# what clients sent to storage through the counting relay the blob endpoint then names, and what
+# storage answered them, `{requests, bodyBytes, responseBodyBytes, value: [{method, path,
+# bodyBytes, responseBodyBytes}]}` (totals since start; body bytes only, heads and chunk framing
+# not counted; the path without its query, so no SAS). The sandbox's own storage calls are not
+# counted.
 STORAGE_TRAFFIC_PATH = "/.sandbox/storage/requests"
 HOST = "127.0.0.1"
 # Defaults of `serve`, which a launcher passes on unless told otherwise.

@@ -1,19 +1,23 @@
 """A counting relay in front of Azurite (`serve --count-storage-traffic`): clients are handed its
-address as the blob endpoint, and it counts the request-body bytes each request sent to storage,
-so a test can prove what crossed from a client to storage (e.g. that a server-side copy sent no
-weight bytes) by measuring, not estimating.
+address as the blob endpoint, and it counts the request-body bytes each request sent to storage
+and the response-body bytes storage sent back, so a test or a benchmark can prove what crossed
+between a client and storage (e.g. that a server-side copy moved no weight bytes either way) by
+measuring, not estimating.
 
-Each request's framing is read on the way up (its head, then the Content-Length or the chunks
-of its body, relayed as they come); answers flow back untouched. Put Block From URL still works
+Each message's framing is read as it is relayed (its head, then the Content-Length or the chunks
+of its body, passed on as they come): requests on the way up, answers on the way down, each
+answer paired with its request in order (HTTP/1.1 answers in order on a connection; an answer to
+HEAD, a 1xx, 204 or 304 has no body). Put Block From URL still works
 through it: Azurite takes a copy source as its own when the source URL's host is the Host the
 request came with, which here is the relay's for both, and then reads the source itself.
 
-What is recorded of each request: method, path (never the query, which holds the SAS) and body
-bytes.
+What is recorded of each request: method, path (never the query, which holds the SAS), its body
+bytes and its answer's body bytes.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import socket
 import threading
@@ -38,6 +42,7 @@ class _Closed(Exception):
 class _Totals:
     requests: int = 0
     body_bytes: int = 0
+    response_body_bytes: int = 0
 
 
 class StorageProxy:
@@ -62,20 +67,32 @@ class StorageProxy:
             self._listener.close()
 
     def report(self) -> dict[str, Any]:
-        """What clients have sent to storage so far (the body of the /.sandbox endpoint)."""
+        """What clients have sent to storage and received from it so far (the body of the
+        /.sandbox endpoint)."""
         with self._lock:
             return {
                 "requests": self._totals.requests,
                 "bodyBytes": self._totals.body_bytes,
-                "value": list(self._recent),
+                "responseBodyBytes": self._totals.response_body_bytes,
+                "value": [dict(entry) for entry in self._recent],
             }
 
-    def _record(self, method: str, path: str, body_bytes: int) -> None:
+    def _begin(self, method: str, path: str) -> dict[str, Any]:
+        """A request's entry, listed as soon as its head is read (its byte counts follow)."""
+        entry = {"method": method, "path": path, "bodyBytes": 0, "responseBodyBytes": 0}
         with self._lock:
             self._totals.requests += 1
-            self._totals.body_bytes += body_bytes
-            self._recent.append({"method": method, "path": path, "bodyBytes": body_bytes})
+            self._recent.append(entry)
             del self._recent[:-KEPT_REQUESTS]
+        return entry
+
+    def _count(self, entry: dict[str, Any], key: str, count: int) -> None:
+        with self._lock:
+            entry[key] = count
+            if key == "bodyBytes":
+                self._totals.body_bytes += count
+            else:
+                self._totals.response_body_bytes += count
 
     # -- relaying -------------------------------------------------------------------------------
 
@@ -96,10 +113,14 @@ class StorageProxy:
         upstream.settimeout(None)
         for sock in (client, upstream):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        down = threading.Thread(target=self._pipe, args=(upstream, client), daemon=True)
+        # The requests sent up whose answers have not come down yet, oldest first.
+        waiting: collections.deque[tuple[str, dict[str, Any]]] = collections.deque()
+        down = threading.Thread(
+            target=self._answers_down, args=(_Reader(upstream), client, waiting), daemon=True
+        )
         down.start()
         try:
-            self._requests_up(_Reader(client), upstream)
+            self._requests_up(_Reader(client), upstream, waiting)
         except (_Closed, OSError, ValueError):
             pass
         finally:
@@ -109,38 +130,71 @@ class StorageProxy:
             client.close()
             upstream.close()
 
-    @staticmethod
-    def _pipe(source: socket.socket, target: socket.socket) -> None:
-        """Answers, as they come."""
-        buffer = bytearray(CHUNK)
-        view = memoryview(buffer)
+    def _answers_down(
+        self,
+        reader: _Reader,
+        client: socket.socket,
+        waiting: collections.deque[tuple[str, dict[str, Any]]],
+    ) -> None:
+        """Relay answers as they come, counting each one's body against its request."""
         try:
-            while n := source.recv_into(buffer):
-                target.sendall(view[:n])
-        except OSError:
+            while True:
+                head = reader.read_head()
+                if head is None:
+                    break
+                client.sendall(head)
+                start, headers = _parse_head(head)
+                status = int([*start.split(" "), "", ""][1] or 0)
+                if 100 <= status < 200:
+                    continue  # an interim answer (100 Continue): the final one follows
+                method, entry = waiting.popleft() if waiting else ("", None)
+                if method == "HEAD" or status in (204, 304):
+                    received = 0
+                elif "chunked" in headers.get("transfer-encoding", "").lower():
+                    received = reader.relay_chunked(client)
+                elif "content-length" in headers:
+                    received = reader.relay(int(headers["content-length"]), client)
+                else:
+                    received = reader.relay_to_end(client)  # the body ends with the connection
+                if entry is not None:
+                    self._count(entry, "responseBodyBytes", received)
+        except (_Closed, OSError, ValueError):
             pass
         with contextlib.suppress(OSError):
-            target.shutdown(socket.SHUT_WR)
+            client.shutdown(socket.SHUT_WR)
 
-    def _requests_up(self, reader: _Reader, upstream: socket.socket) -> None:
+    def _requests_up(
+        self,
+        reader: _Reader,
+        upstream: socket.socket,
+        waiting: collections.deque[tuple[str, dict[str, Any]]],
+    ) -> None:
         """Relay requests one after another (keep-alive), counting each one's body."""
         while True:
             head = reader.read_head()
             if head is None:
                 return
+            start, headers = _parse_head(head)
+            method, target = [*start.split(" "), "", ""][:2]
+            entry = self._begin(method, urlsplit(target).path)
+            waiting.append((method, entry))  # before it goes up: its answer cannot come sooner
             upstream.sendall(head)
-            lines = head.decode("latin-1").split("\r\n")
-            method, target = [*lines[0].split(" "), "", ""][:2]
-            headers = {}
-            for line in lines[1:]:
-                name, sep, value = line.partition(":")
-                if sep:
-                    headers[name.strip().lower()] = value.strip()
             if "chunked" in headers.get("transfer-encoding", "").lower():
                 sent = reader.relay_chunked(upstream)
             else:
                 sent = reader.relay(int(headers.get("content-length") or 0), upstream)
-            self._record(method, urlsplit(target).path, sent)
+            self._count(entry, "bodyBytes", sent)
+
+
+def _parse_head(head: bytes) -> tuple[str, dict[str, str]]:
+    """(the start line, the headers with lower-case names) of a message head."""
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return lines[0], headers
 
 
 class _Reader:
@@ -182,6 +236,19 @@ class _Reader:
             upstream.sendall(part)
             left -= len(part)
         return length
+
+    def relay_to_end(self, upstream: socket.socket) -> int:
+        """Pass on everything until the connection closes; returns how many bytes."""
+        total = 0
+        while True:
+            if self.buffer:
+                upstream.sendall(self.buffer)
+                total += len(self.buffer)
+                self.buffer = b""
+            try:
+                self._fill()
+            except _Closed:
+                return total
 
     def _line(self, upstream: socket.socket) -> bytes:
         while b"\r\n" not in self.buffer:

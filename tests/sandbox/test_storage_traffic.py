@@ -1,6 +1,7 @@
-"""Counting what clients send to storage (`serve --count-storage-traffic`): the blob endpoint is a
-counting relay in front of Azurite, and STORAGE_TRAFFIC_PATH says each request's body bytes. A
-server-side copy (Put Block From URL, Azurite 3.37) through it sends no body bytes."""
+"""Counting what clients send to storage and receive from it (`serve --count-storage-traffic`): the
+blob endpoint is a counting relay in front of Azurite, and STORAGE_TRAFFIC_PATH says each
+request's body bytes and its answer's. A server-side copy (Put Block From URL, Azurite 3.37)
+through it moves no body bytes either way."""
 
 from __future__ import annotations
 
@@ -32,12 +33,13 @@ def traffic(info) -> dict:
     return response.json()
 
 
-def service(info):
+def service(info, **options):
     from azure.storage.blob import BlobServiceClient
 
     return BlobServiceClient(
         info.blob_endpoint,
         credential={"account_name": DEV_ACCOUNT, "account_key": info.storage_key},
+        **options,
     )
 
 
@@ -93,7 +95,32 @@ def test_a_server_side_copy_from_the_hub_sends_no_body_bytes(counted: SandboxPro
     stages = staged["value"][len(before["value"]) :]
     assert len(stages) == 2 and all(r["method"] == "PUT" for r in stages)
     assert staged["bodyBytes"] == before["bodyBytes"]  # the weights never crossed the client
+    assert staged["responseBodyBytes"] == before["responseBodyBytes"]  # neither way
     assert hashlib.sha256(target.download_blob().readall()).hexdigest() == sha256
+
+
+def test_a_download_counts_the_answers_body_bytes(counted: SandboxProcess) -> None:
+    info = counted.info
+    mib = 1024 * 1024  # read in 1 MiB ranges
+    ranged = service(info, max_single_get_size=mib, max_chunk_get_size=mib)
+    container = ranged.get_container_client("counted-download")
+    container.create_container()
+    data = os.urandom(5 * 1024 * 1024 + 123)
+    blob = container.get_blob_client("weights.bin")
+    blob.upload_blob(data)
+    before = traffic(info)
+    # Ranged reads in parallel, then a HEAD (a Content-Length but no body) on the same client.
+    assert blob.download_blob(max_concurrency=3).readall() == data
+    assert blob.get_blob_properties().size == len(data)
+    after = traffic(info)
+    answered = after["value"][len(before["value"]) :]
+    gets = [r for r in answered if r["method"] == "GET"]
+    heads = [r for r in answered if r["method"] == "HEAD"]
+    assert sum(r["responseBodyBytes"] for r in gets) == len(data)
+    assert len(gets) > 1  # the SDK read it in ranges, each counted against its own request
+    assert heads and all(r["responseBodyBytes"] == 0 for r in heads)
+    assert after["responseBodyBytes"] - before["responseBodyBytes"] == len(data)
+    assert after["bodyBytes"] == before["bodyBytes"]  # a download sends nothing up
 
 
 def test_a_sandbox_started_without_counting_says_so(sandbox: SandboxProcess) -> None:
