@@ -4,6 +4,7 @@ HTTP against the sandbox; two machines are two processes with their own AZMODELS
 
 from __future__ import annotations
 
+from azmodels_support import command_names
 from reliability_support import Raw, make_weights
 from test_upload_guarantees import (
     check_stored,
@@ -158,7 +159,7 @@ def test_orphaned_storage_is_listed_and_pruned_honestly(app, tmp_path, monkeypat
 def test_prune_is_in_the_grammar_with_help_saying_what_it_can_find() -> None:
     from azmodels_magic import grammar
 
-    assert "uploads prune" in grammar.command_names()
+    assert "uploads prune" in command_names()
     assert grammar.parse(["uploads", "prune", "--dry-run"]).dry_run is True
     assert grammar.parse(["uploads", "prune"]).dry_run is False
     helped = " ".join(grammar.build_parser().format_help().split())
