@@ -177,3 +177,29 @@ def test_the_check_finds_private_uses_however_written():
         (2, "_reset"),
         (3, "_reset"),
     ]
+
+
+def test_the_app_protocol_names_all_a_command_uses_and_azmodels_has_it():
+    """Handlers annotate the facade with `commands.app.App` (no import of `api`): it must name
+    every attribute they use of it, and `AzModels` must have each."""
+    from azmodels_magic.commands import app as app_module
+
+    protocol = app_module.App
+    declared = {
+        name
+        for cls in protocol.__mro__
+        if cls.__module__.startswith("azmodels_magic")
+        for name in (*vars(cls), *getattr(cls, "__annotations__", {}))
+        if not name.startswith("_")
+    }
+    commands = Path(app_module.__file__).parent
+    used = {
+        node.attr
+        for path in commands.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "app"
+    }
+    assert used and used <= declared, sorted(used - declared)
+    assert [name for name in sorted(declared) if not hasattr(AzModels(), name)] == []
