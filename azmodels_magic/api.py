@@ -84,14 +84,6 @@ _SANDBOX_OPTIONS = (
 )  # fmt: skip
 
 
-def _alias(piece: str, name: str) -> property:
-    """`name` of one of the facade's pieces, read and set through the facade."""
-    return property(
-        lambda self: getattr(getattr(self, piece), name),
-        lambda self, value: setattr(getattr(self, piece), name, value),
-    )
-
-
 def python_front_end() -> FrontEnd:
     """`AzModels.run`'s front end: steps written as Python (`az.run(...)`), asking as the place
     it runs can (a Jupyter kernel's widgets, a terminal's prompt; a script asks nothing)."""
@@ -123,7 +115,21 @@ _cards_in_ipython()
 
 
 class AzModels(AzModelsConfig):
-    """Manage Azure AI Foundry models: the base catalog, custom uploads and deployments."""
+    """Manage Azure AI Foundry models: the base catalog, custom uploads and deployments.
+
+    Its traits are the settings (`%config AzModels.<name>` in a notebook); the services do the
+    work (`az.models`, `az.uploads`, `az.deployments`, `az.quota`), each built on first use and
+    built again after a setting changes. Errors are typed (`azmodels_magic.errors`) and are also
+    the builtin category that fits: a `ValidationError` is a `ValueError`, a `NotFoundError` a
+    `LookupError`, an `OperationTimeoutError` a `TimeoutError`. Any call that reaches Azure may
+    also raise `AuthenticationError`, `PermissionDeniedError` or `ServiceError`.
+
+    Example:
+        >>> az = AzModels.sandbox()                     # or AzModels.connect(...)
+        >>> az.list_models(type="base").head()
+        >>> az.deployments.get("chat")
+        >>> az.close()
+    """
 
     def __init__(self, *, credential: TokenCredential | None = None, **kwargs: Any) -> None:
         self._applying = True  # traits set while constructing need no reaction
@@ -144,7 +150,26 @@ class AzModels(AzModelsConfig):
 
     @classmethod
     def connect(cls, *, credential: TokenCredential | None = None, **settings: Any) -> AzModels:
-        """Connect to a Foundry project; settings not given come from the AZURE_* variables."""
+        """Connect to a Foundry project (nothing is sent until the first call that needs it).
+
+        Args:
+            credential: signs the requests in (an azure-identity credential); None: Azure's
+                DefaultAzureCredential, made on first use.
+            **settings: any settings by name (project_endpoint, subscription_id,
+                resource_group, ...); those not given come from the AZURE_* environment
+                variables azd writes.
+
+        Returns:
+            An AzModels connected with those settings.
+
+        Raises:
+            SettingError: (a ValidationError) an unknown setting, or a value of the wrong type.
+
+        Example:
+            >>> az = AzModels.connect(
+            ...     project_endpoint="https://contoso.services.ai.azure.com/api/projects/chat",
+            ...     subscription_id="...", resource_group="rg-chat")
+        """
         return cls(credential=credential, **settings)
 
     @classmethod
@@ -159,7 +184,30 @@ class AzModels(AzModelsConfig):
         page_size: int = 100,
         **settings: Any,
     ) -> AzModels:
-        """Start a local sandbox (stopped when this object is closed or Python exits)."""
+        """Start a local sandbox, a stand-in for Azure on loopback, and connect to it; no Azure
+        account is needed. It stops when this object is closed or Python exits.
+
+        Args:
+            data_dir: where it keeps its state (None: a temporary folder, removed at the end).
+            fault_rate: the share of requests it answers with a transient error (0 to 1).
+            seed: makes its faults and catalog repeatable.
+            provision_seconds: how long a deployment takes to become ready.
+            catalog_size: extra base models generated into its catalog.
+            page_size: items per page of its lists.
+            **settings: any settings by name, as for `connect`.
+
+        Returns:
+            An AzModels connected to the new sandbox.
+
+        Raises:
+            SettingError: (a ValidationError) an unknown option or setting.
+            AzModelsError: the sandbox did not start (the message says why).
+
+        Example:
+            >>> az = AzModels.sandbox(provision_seconds=1)
+            >>> az.sandbox_info.arm_endpoint
+            'http://127.0.0.1:52731'
+        """
         cls.check_setting_names(settings, also=_SANDBOX_OPTIONS)  # a misspelt option: named
         app = cls(**settings)
         app.start_sandbox(
@@ -211,7 +259,23 @@ class AzModels(AzModelsConfig):
         self._composition.reset()
 
     def set_connection(self, *, credential: TokenCredential | None = None, **settings: Any) -> None:
-        """Change connection settings for this session (what `%azmodels connect` does)."""
+        """Change connection settings for this session (what `%azmodels connect` does). All are
+        checked before any changes; settings not given stay, except that leaving a sandbox
+        returns its settings to their defaults.
+
+        Args:
+            credential: a new credential (None: keep the current one, or, when connected to a
+                sandbox, go back to DefaultAzureCredential).
+            **settings: settings by name, e.g. project_endpoint, account, location.
+
+        Raises:
+            SettingError: (a ValidationError) an unknown setting or a wrong value.
+            ValidationError: a project endpoint not of the project's shape, or an endpoint that
+                is not https (plain http only on a loopback address).
+
+        Example:
+            >>> az.set_connection(account="contoso-eu", location="westeurope")
+        """
         self.check_settings(settings)  # names, types and ranges, before anything changes
         if settings.get("project_endpoint"):  # "" clears it (an account without a project)
             settings["project_endpoint"] = validate_project_endpoint(settings["project_endpoint"])
@@ -233,6 +297,16 @@ class AzModels(AzModelsConfig):
         self._reset()
 
     def connection_summary(self) -> dict[str, str]:
+        """What this object is connected to, as `%azmodels connect` shows it.
+
+        Returns:
+            label -> value: project endpoint, subscription, resource group, account, project,
+            location, ARM endpoint and the kind of credential (never a secret).
+
+        Example:
+            >>> az.connection_summary()["account"]
+            'contoso'
+        """
         account, project = self.project_parts()
         credential = self._composition.credential
         return {
@@ -253,19 +327,32 @@ class AzModels(AzModelsConfig):
     # -- what the settings connect to (built on first use, dropped when a setting changes) -----
 
     @property
+    def credential(self) -> TokenCredential | None:
+        """The credential the connection signs in with (None: DefaultAzureCredential)."""
+        return self._composition.credential
+
+    @property
     def connection(self) -> Connection:
+        """The HTTP clients of the current settings (`connection.arm`, `connection.foundry`),
+        built on first use; a changed setting builds new ones."""
         return self._composition.connection
 
     @property
     def models(self) -> ModelService:
+        """The model service: the base catalog and your custom models, e.g.
+        `az.models.show("gpt-4o")`."""
         return self._composition.models
 
     @property
     def uploads(self) -> UploadService:
+        """The upload service: weights from disk to a registered custom model, e.g.
+        `az.uploads.upload(source="./out", name="my-llama", base_model="...")`."""
         return self._composition.uploads
 
     @property
     def deployments(self) -> DeploymentService:
+        """The deployment service: deploy, list, show, scale and delete deployments, e.g.
+        `az.deployments.get("chat")`."""
         return self._composition.deployments
 
     @property
@@ -279,7 +366,9 @@ class AzModels(AzModelsConfig):
 
     @property
     def sandbox_info(self) -> SandboxInfo | None:
-        """The sandbox the settings point at (None: Azure, or not connected)."""
+        """The sandbox the settings point at (None: Azure, or not connected): its endpoints,
+        names, data folder and process id, and its bearer token (`.token`, never shown in its
+        repr) for calling it yourself, e.g. with curl."""
         return self._composition.sandbox
 
     @property
@@ -292,15 +381,40 @@ class AzModels(AzModelsConfig):
         self._sandbox_manager.detach = value
 
     def start_sandbox(self, **options: Any) -> SandboxInfo:
-        """Start a sandbox in the background and connect this object to it."""
+        """Start a sandbox in the background and connect this object to it (a sandbox started
+        here earlier is stopped first).
+
+        Args:
+            **options: the sandbox's options, as `AzModels.sandbox` takes them (data_dir,
+                fault_rate, seed, provision_seconds, catalog_size, page_size).
+
+        Returns:
+            The new sandbox's details (also `az.sandbox_info`).
+
+        Raises:
+            AzModelsError: the sandbox did not start (the message says why).
+
+        Example:
+            >>> info = az.start_sandbox(provision_seconds=1)
+        """
         self.stop_sandbox()
         info = self._sandbox_manager.start(**options)
         self.use_sandbox(info)
         return info
 
     def use_sandbox(self, info: SandboxInfo, *, credential: TokenCredential | None = None) -> None:
-        """Point every setting at a running sandbox; use its token unless given a credential
-        (e.g. one carrying its read-only token)."""
+        """Point every setting at a running sandbox.
+
+        Args:
+            info: the sandbox (another object's `sandbox_info`, or what `start_sandbox` or
+                `attach_sandbox` returned).
+            credential: signs in instead of the sandbox's own token (e.g. one carrying its
+                read-only `reader_token`).
+
+        Example:
+            >>> other = AzModels()
+            >>> other.use_sandbox(az.sandbox_info)
+        """
         self._composition.sandbox = info
         self._composition.sandbox_token = credential is None
         self.set_connection(
@@ -315,12 +429,36 @@ class AzModels(AzModelsConfig):
         )
 
     def attach_sandbox(self, url: str) -> SandboxInfo:
-        """Connect to a sandbox already running at `url` (its ARM endpoint)."""
+        """Connect to a sandbox already running, e.g. one the `azmodels` terminal command
+        started (it keeps running when this object closes).
+
+        Args:
+            url: its ARM endpoint, e.g. http://127.0.0.1:52731.
+
+        Returns:
+            The sandbox's details, as it reports them.
+
+        Raises:
+            ValidationError: `url` is not a loopback http address or an https one.
+            AzModelsError: no sandbox answers there.
+
+        Example:
+            >>> az.attach_sandbox("http://127.0.0.1:52731")
+        """
         info = self._sandbox_manager.attach(url)
         self.use_sandbox(info)
         return info
 
     def stop_sandbox(self) -> bool:
+        """Stop the sandbox this object started (one attached to is left running).
+
+        Returns:
+            True if one was stopped, False if this object started none.
+
+        Example:
+            >>> az.stop_sandbox()
+            True
+        """
         if not self._sandbox_manager.stop():
             return False
         self._composition.sandbox = None
@@ -328,6 +466,16 @@ class AzModels(AzModelsConfig):
         return True
 
     def sandbox_status(self) -> dict[str, str]:
+        """How the sandbox is doing, as `%azmodels sandbox status` shows it.
+
+        Returns:
+            label -> value: its endpoints, data dir, pid, whether it was started here and
+            whether it is running; {} when not connected to a sandbox.
+
+        Example:
+            >>> az.sandbox_status()["running"]
+            'yes'
+        """
         info = self._composition.sandbox
         return {} if info is None else self._sandbox_manager.status(info)
 
@@ -337,23 +485,90 @@ class AzModels(AzModelsConfig):
     def list_deployments(
         self, *, model: str | None = None, type: str = "all", status: str | None = None
     ) -> pd.DataFrame:
+        """The deployments of the connected account, as a table.
+
+        Args:
+            model: only those of this model.
+            type: "base", "custom" or "all".
+            status: only those "running", "stopped", "failed" or "creating".
+
+        Returns:
+            A DataFrame, one row per deployment (the columns `deployments list` shows).
+
+        Raises:
+            ValidationError: a type or status that is not one of those.
+
+        Example:
+            >>> az.list_deployments(status="running")
+        """
         found = self.deployments.list(model=model, type=type, status=status)
         return deployments_frame(found.deployments)
 
     @rules.checked
     def list_models(self, *, type: str = "all", query: str | None = None) -> pd.DataFrame:
+        """The base catalog and your custom models, as a table.
+
+        Args:
+            type: "base", "custom" or "all".
+            query: only models whose name, publisher or format matches this pattern
+                (a substring, or a glob such as "llama*").
+
+        Returns:
+            A DataFrame, one row per model (the columns `list` shows).
+
+        Raises:
+            ValidationError: a type that is not one of those.
+
+        Example:
+            >>> az.list_models(type="base", query="gpt*")
+        """
         return models_frame(self.models.list(type=type, query=query).models, type)
 
     @rules.checked
     def show(
         self, name: str, *, type: str | None = None, version: str | None = None
     ) -> ModelDetails:
+        """One model in full; the same as `az.models.show`.
+
+        Args:
+            name: the model's name (custom models are looked in first, then the catalog).
+            type: "base" or "custom", when a name is both.
+            version: a version (default: a custom model's newest, a base model's default).
+
+        Returns:
+            The model's details: versions, deployments, stored files; a card in a notebook.
+
+        Raises:
+            NotFoundError: no such model or version.
+            UsageError: the name is both a custom and a base model, and no type was given.
+
+        Example:
+            >>> az.show("gpt-4o")
+        """
         return self.models.show(name, type=type, version=version)
 
     @rules.checked
     def execute(self, line: str | list[str], *, front_end: FrontEnd | None = None) -> Outcome:
-        """Parse and run one command as typed in `front_end` (by default a terminal's); the
-        Outcome has value, message and JSON data, the steps it names in the front end's syntax."""
+        """Parse and run one command of the grammar, with all it produced.
+
+        Args:
+            line: the command as typed ("deployments list --status running") or as argv.
+            front_end: whose syntax the steps in messages are written in and how to ask for
+                confirmation (default: a terminal's).
+
+        Returns:
+            The Outcome: its value (a DataFrame, a record or None), its message for people,
+            its JSON form (`json_data()`) and the -o variable asked for.
+
+        Raises:
+            UsageError: the line is not a command of the grammar.
+            HelpRequested: the line asked for help; its message is the help text.
+            AzModelsError: whatever the command itself raises.
+
+        Example:
+            >>> outcome = az.execute("deployments list --format json")
+            >>> outcome.json_data()
+        """
         front_end = front_end or terminal(asks=asking("input" if is_terminal(sys.stdin) else ""))
         try:
             args = grammar.parse(line, prog=front_end.prog, stores_results=front_end.stores_results)
@@ -364,11 +579,34 @@ class AzModels(AzModelsConfig):
 
     @rules.checked
     def run(self, line: str | list[str]) -> Any:
-        """Run one command of the grammar and return its value (like the magic does)."""
+        """Run one command of the grammar, as `%azmodels` would.
+
+        Args:
+            line: the command as typed ("deployments scale --name chat --capacity 2"), or as
+                argv.
+
+        Returns:
+            Its value (a DataFrame, a record), or its message when it has none.
+
+        Raises:
+            UsageError: the line is not a command of the grammar.
+            AzModelsError: whatever the command itself raises; its message names commands as
+                `az.run(...)` calls.
+
+        Example:
+            >>> az.run("deployments list --status running")
+        """
         outcome = self.execute(line, front_end=python_front_end())
         return outcome.value if outcome.value is not None else outcome.message
 
     def close(self) -> None:
+        """Stop the sandbox started here and close the connections (also on leaving a `with`
+        block).
+
+        Example:
+            >>> with AzModels.sandbox() as az:
+            ...     az.list_models()
+        """
         self.stop_sandbox()
         self._reset()
 
@@ -377,12 +615,3 @@ class AzModels(AzModelsConfig):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- the pieces' state under the names callers used before the split ----------------------
-    # (commands/quota.py reads _credential; the tests read and restore the rest)
-
-    _sandbox_info = _alias("_composition", "sandbox")
-    _credential = _alias("_composition", "credential")
-    _tokens = _alias("_composition", "tokens")
-    _services = _alias("_composition", "services")
-    _sandbox_process = _alias("_sandbox_manager", "process")

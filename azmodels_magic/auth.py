@@ -69,6 +69,11 @@ class TokenProvider:
         self._lock = threading.Lock()
 
     @property
+    def tenant_id(self) -> str:
+        """The tenant tokens are asked for ("": the credential's own)."""
+        return self._tenant_id
+
+    @property
     def credential(self) -> TokenCredential:
         if self._credential is None:
             self._credential = default_credential(self._tenant_id or None)

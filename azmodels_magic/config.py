@@ -166,8 +166,22 @@ class AzModelsConfig(Configurable):
 
     @classmethod
     def check_setting_names(cls, names: Any, also: tuple[str, ...] = ()) -> None:
-        """Every name a setting (or one of `also`), else one SettingError naming the first that
-        is not: a misspelt setting silently ignored connects where the user did not ask."""
+        """Check that every name is a setting: a misspelt setting silently ignored would connect
+        where the user did not ask.
+
+        Args:
+            names: the names to check (a dict's keys will do).
+            also: other names accepted here (a constructor's own keywords).
+
+        Raises:
+            SettingError: (a ValidationError) naming the first unknown name, with the close
+                ones or the list of settings.
+
+        Example:
+            >>> AzModels.check_setting_names({"max_retries": 2, "subscription": "s"})
+            Traceback (most recent call last):
+            SettingError: Unknown setting 'subscription'. Did you mean subscription_id?
+        """
         known = [*cls.class_trait_names(config=True), *also]
         for name in names:
             if name not in known:
@@ -179,14 +193,37 @@ class AzModelsConfig(Configurable):
                 )
 
     def apply_settings(self, settings: dict[str, Any]) -> None:
-        """Set every one of `settings`, or none: a value of the wrong type or out of range is one
-        SettingError and the settings stay as they were (all are checked before any is set)."""
+        """Set every one of `settings`, or none: all are checked before any is set.
+
+        Args:
+            settings: setting name -> value, e.g. {"max_retries": 2}.
+
+        Raises:
+            SettingError: (a ValidationError) an unknown name, or a value of the wrong type or
+                out of range; the settings stay as they were.
+
+        Example:
+            >>> az.apply_settings({"max_retries": 2, "http_timeout": 30.0})
+        """
         self.check_settings(settings)
         for name, value in settings.items():
             setattr(self, name, value)
 
     def check_settings(self, settings: dict[str, Any]) -> None:
-        """Each name a setting and each value of its type and in its range, or a SettingError."""
+        """Check settings without applying them: each name a setting, each value of its type
+        and in its range.
+
+        Args:
+            settings: setting name -> value.
+
+        Raises:
+            SettingError: (a ValidationError) the first name or value that is wrong.
+
+        Example:
+            >>> az.check_settings({"max_retries": -1})
+            Traceback (most recent call last):
+            SettingError: The setting max_retries must be 0 or more, got -1.
+        """
         self.check_setting_names(settings)
         traits = self.traits()
         for name, value in settings.items():
@@ -203,7 +240,17 @@ class AzModelsConfig(Configurable):
     # -- derived values -------------------------------------------------------------------------
 
     def project_parts(self) -> tuple[str, str]:
-        """(account, project) from the settings, falling back to the project endpoint's shape."""
+        """The account and project the settings name, each from its own setting, else read
+        from the project endpoint's shape (https://ACCOUNT.services.ai.azure.com/api/projects/
+        PROJECT).
+
+        Returns:
+            (account, project); "" for either one that neither gives.
+
+        Example:
+            >>> az.project_parts()
+            ('contoso', 'chat-project')
+        """
         account, project = self.account, self.project
         parsed = urlsplit(self.project_endpoint or "")
         path = _PROJECT_PATH.match(parsed.path or "")
@@ -215,7 +262,15 @@ class AzModelsConfig(Configurable):
         return account, project
 
     def settings(self) -> dict[str, object]:
-        """Every configurable value, as a plain dict (no secrets live in the settings)."""
+        """Every setting (what `%config AzModels.<name>` sets) and its value.
+
+        Returns:
+            A plain dict, name -> value (no secrets live in the settings).
+
+        Example:
+            >>> az.settings()["max_retries"]
+            6
+        """
         return {name: getattr(self, name) for name in self.trait_names(config=True)}
 
 

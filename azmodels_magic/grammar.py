@@ -244,8 +244,3 @@ def _subparser(parser: argparse.ArgumentParser, word: str) -> argparse.ArgumentP
             names += list(action.choices)
     more = did_you_mean(word, names, "Run {0} for the commands.")
     raise UsageError(f"no help for '{word}'.{more}", steps=[NextStep.of("help")])
-
-
-def command_names() -> list[str]:
-    """Every command path, e.g. 'list', 'deployments scale' (for completion and docs)."""
-    return [*table.commands(), "help"]

@@ -14,6 +14,14 @@ SANDBOX_OPTIONS = {
 }  # fmt: skip
 
 
+def command_names() -> list[str]:
+    """Every command path of the grammar ('list', 'deployments scale', ...), then 'help' (which
+    the grammar answers itself): the command table's, as the grammar builds its parser from it."""
+    from azmodels_magic.commands import table
+
+    return [*table.commands(), "help"]
+
+
 def start_app(*, sandbox: dict[str, Any] | None = None, **options: Any):
     """An AzModels connected to a new sandbox: small pages, fast provisioning, quick polls.
 

@@ -24,7 +24,7 @@ from . import table
 if TYPE_CHECKING:
     import argparse
 
-    from ..api import AzModels
+    from .app import App
 
 
 @dataclass
@@ -73,18 +73,18 @@ def _records(frame) -> list[dict[str, Any]]:
     return json.loads(frame.to_json(orient="records", date_format="iso"))
 
 
-def handler_for(path: str) -> Callable[[AzModels, argparse.Namespace], Outcome]:
+def handler_for(path: str) -> Callable[[App, argparse.Namespace], Outcome]:
     return table.lookup(path).handler  # every command of the grammar has one (a test checks)
 
 
-def finish_interrupted(app: AzModels) -> None:
+def finish_interrupted(app: App) -> None:
     """Crash recovery before a command (`UploadService.recover`, its one entry point): an
     `upload --overwrite` a killed process left half done is finished or rolled back."""
     for note in app.uploads.recover():  # one directory listing when nothing is pending
         get_logger(__name__).warning("%s", note)
 
 
-def execute(app: AzModels, args: argparse.Namespace, front_end: FrontEnd = PLAIN) -> Outcome:
+def execute(app: App, args: argparse.Namespace, front_end: FrontEnd = PLAIN) -> Outcome:
     """Run a parsed command typed in `front_end`; the steps its outcome names are written in
     its syntax."""
     if args.command not in ("connect", "sandbox"):

@@ -20,10 +20,10 @@ from .table import Argument, Kind, Output, command, group
 if TYPE_CHECKING:
     import argparse
 
-    from ..api import AzModels
+    from .app import App
 
 
-def _status_bar(app: AzModels, args: argparse.Namespace, what: str):
+def _status_bar(app: App, args: argparse.Namespace, what: str):
     """A bar that follows the operation; none with --no-progress or when not waiting for it."""
     waits = not getattr(args, "no_wait", False)
     shown = app.progress and waits and not getattr(args, "no_progress", False)
@@ -54,7 +54,7 @@ def _shown(bar) -> Callable[[str], None] | None:
     Argument("--no-progress", "no progress bar", action="store_true"),
     output=Output.STORE,
 )  # fmt: skip
-def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
+def deploy(app: App, args: argparse.Namespace) -> Outcome:
     missing = [flag for flag, value in (("--name", args.name),
                ("--deployment-name", args.deployment_name)) if not value]  # fmt: skip
     if missing:
@@ -111,7 +111,7 @@ _NO_PROGRESS = Argument("--no-progress", "no progress bar", action="store_true")
              "region columns)", action="store_true"),
     output=Output.FORMAT,
 )  # fmt: skip
-def deployments_list(app: AzModels, args: argparse.Namespace) -> Outcome:
+def deployments_list(app: App, args: argparse.Namespace) -> Outcome:
     if getattr(args, "all_accounts", False):
         return deployments_all_accounts(app, args)
 
@@ -127,7 +127,7 @@ def deployments_list(app: AzModels, args: argparse.Namespace) -> Outcome:
     Argument("--metrics", "return the hourly metrics DataFrame", action="store_true"),
     output=Output.FORMAT,
 )  # fmt: skip
-def deployments_show(app: AzModels, args: argparse.Namespace) -> Outcome:
+def deployments_show(app: App, args: argparse.Namespace) -> Outcome:
     if args.metrics:
         metrics = app.deployments.metrics(args.name)
         rate = metrics.error_rate
@@ -150,7 +150,7 @@ def deployments_show(app: AzModels, args: argparse.Namespace) -> Outcome:
     _NO_PROGRESS,
     output=Output.STORE,
 )  # fmt: skip
-def deployments_scale(app: AzModels, args: argparse.Namespace) -> Outcome:
+def deployments_scale(app: App, args: argparse.Namespace) -> Outcome:
     current = app.deployments.settled(args.name)  # a scale in flight is waited for
     app.deployments.check_capacity(current, args.capacity)  # refusals stay one line
     if current.capacity != args.capacity:
@@ -171,7 +171,7 @@ def deployments_scale(app: AzModels, args: argparse.Namespace) -> Outcome:
     Argument("--force", "do not ask for confirmation", action="store_true"),
     _NO_PROGRESS,
 )  # fmt: skip
-def deployments_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
+def deployments_delete(app: App, args: argparse.Namespace) -> Outcome:
     deployment = app.deployments.get(args.name)
 
     def run() -> Outcome:
@@ -197,7 +197,7 @@ def deployments_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
     "sets it in its own process; a terminal prints the key only for the shell to capture, never "
     "on a screen.",
 )  # fmt: skip
-def deployments_key(app: AzModels, args: argparse.Namespace) -> Outcome:
+def deployments_key(app: App, args: argparse.Namespace) -> Outcome:
     """The account key where the Try it snippets read it, $AZURE_AI_API_KEY; never on a screen.
 
     The notebook's magic and Python keep it in their own process's environment. A terminal cannot

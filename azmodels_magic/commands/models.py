@@ -13,7 +13,7 @@ from .table import Argument, Kind, Output, command
 if TYPE_CHECKING:
     import argparse
 
-    from ..api import AzModels
+    from .app import App
 
 
 @command(
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     Argument("--query", "case-insensitive filter on name/publisher", metavar="PATTERN"),
     output=Output.FORMAT,
 )  # fmt: skip
-def list_models(app: AzModels, args: argparse.Namespace) -> Outcome:
+def list_models(app: App, args: argparse.Namespace) -> Outcome:
     with bulk_objects():
         found = app.models.list(type=args.type, query=args.query)
         frame = models_frame(found.models, args.type)
@@ -37,6 +37,6 @@ def list_models(app: AzModels, args: argparse.Namespace) -> Outcome:
     Argument("--version", "a specific version", kind=Kind.VERSION, type=version),
     output=Output.FORMAT,
 )  # fmt: skip
-def show_model(app: AzModels, args: argparse.Namespace) -> Outcome:
+def show_model(app: App, args: argparse.Namespace) -> Outcome:
     details = app.models.show(args.name, type=args.type, version=args.version)
     return Outcome(value=details)

@@ -21,11 +21,11 @@ from .table import Argument, Kind, Output, command, group
 if TYPE_CHECKING:
     import argparse
 
-    from ..api import AzModels
     from ..services.quota import QuotaService
+    from .app import App
 
 
-def quota_service(app: AzModels) -> QuotaService:
+def quota_service(app: App) -> QuotaService:
     return app.quota
 
 
@@ -38,7 +38,7 @@ def quota_service(app: AzModels) -> QuotaService:
     Argument("--sku", "only usages of this SKU, e.g. GlobalStandard", metavar="S"),
     output=Output.FORMAT,
 )  # fmt: skip
-def quota(app: AzModels, args: argparse.Namespace) -> Outcome:
+def quota(app: App, args: argparse.Namespace) -> Outcome:
     if args.regions and args.all_regions:
         raise UsageError("quota takes --region or --all-regions, not both.")
     report = quota_service(app).quota(
@@ -60,7 +60,7 @@ def quota(app: AzModels, args: argparse.Namespace) -> Outcome:
     Argument("--capacity", "the capacity you need", type=capacity, metavar="N"),
     output=Output.FORMAT,
 )  # fmt: skip
-def regions(app: AzModels, args: argparse.Namespace) -> Outcome:
+def regions(app: App, args: argparse.Namespace) -> Outcome:
     model, options = quota_service(app).regions(
         args.name, version=args.version, sku=args.sku, capacity=args.capacity
     )
@@ -91,7 +91,7 @@ group("accounts", "the AI Services / OpenAI accounts of the subscription")
 @command(
     "accounts list", "accounts with their region, projects and deployments", output=Output.FORMAT
 )
-def accounts_list(app: AzModels, args: argparse.Namespace) -> Outcome:
+def accounts_list(app: App, args: argparse.Namespace) -> Outcome:
     summaries = quota_service(app).account_summaries()
     current = app.connection.arm.account.lower()
     mark = next((s.account.name for s in summaries if s.account.name.lower() == current), "")
@@ -103,7 +103,7 @@ def accounts_list(app: AzModels, args: argparse.Namespace) -> Outcome:
     return Outcome(value=accounts_frame(summaries), message=message)
 
 
-def deployments_all_accounts(app: AzModels, args: argparse.Namespace) -> Outcome:
+def deployments_all_accounts(app: App, args: argparse.Namespace) -> Outcome:
     with bulk_objects():
         result = quota_service(app).all_deployments()
         frame = all_deployments_frame(result)
@@ -118,7 +118,7 @@ def deployments_all_accounts(app: AzModels, args: argparse.Namespace) -> Outcome
     return Outcome(value=frame, message=message)
 
 
-def switch_account(app: AzModels, name: str) -> Outcome:
+def switch_account(app: App, name: str) -> Outcome:
     """`connect --account NAME`: that account, with its resource group and region."""
     try:
         account = quota_service(app).account_named(name)
@@ -141,7 +141,7 @@ def switch_account(app: AzModels, name: str) -> Outcome:
     project, endpoint = (chosen[0][0], chosen[0][1]) if chosen else ("", "")
     # Same subscription, same sign-in: the credential stays (the sandbox's too).
     app.set_connection(
-        credential=app._credential,
+        credential=app.credential,
         account=account.name,
         resource_group=account.resource_group,
         location=account.region,

@@ -15,7 +15,7 @@ from .table import Argument, Kind, command, group
 if TYPE_CHECKING:
     import argparse
 
-    from ..api import AzModels
+    from .app import App
 
 _CONNECT_FLAGS = {
     "project_endpoint": "project_endpoint",
@@ -41,7 +41,7 @@ _CONNECT_FLAGS = {
     Argument("--arm-endpoint", metavar="URL"),
     Argument("--sandbox", "attach to a running sandbox", metavar="URL"),
 )  # fmt: skip
-def connect(app: AzModels, args: argparse.Namespace) -> Outcome:
+def connect(app: App, args: argparse.Namespace) -> Outcome:
     settings = {
         trait: getattr(args, flag) for flag, trait in _CONNECT_FLAGS.items() if getattr(args, flag)
     }
@@ -85,7 +85,7 @@ group("sandbox", "run the local sandbox (Azure stand-in) and connect to it")
              "1000 each)", nargs="+", action="extend", default=[],
              metavar="[REGION:]USAGE|SKU=N"),
 )  # fmt: skip
-def sandbox_start(app: AzModels, args: argparse.Namespace) -> Outcome:
+def sandbox_start(app: App, args: argparse.Namespace) -> Outcome:
     info = app.start_sandbox(
         data_dir=args.data_dir,
         fault_rate=args.fault_rate,
@@ -120,13 +120,13 @@ def _world_options(args: argparse.Namespace) -> dict[str, list[str]]:
 
 
 @command("sandbox stop", "stop the sandbox this session started")
-def sandbox_stop(app: AzModels, args: argparse.Namespace) -> Outcome:
+def sandbox_stop(app: App, args: argparse.Namespace) -> Outcome:
     stopped = app.stop_sandbox()
     return Outcome(message="Sandbox stopped." if stopped else "No sandbox was running.")
 
 
 @command("sandbox status", "the sandbox this session is connected to")
-def sandbox_status(app: AzModels, args: argparse.Namespace) -> Outcome:
+def sandbox_status(app: App, args: argparse.Namespace) -> Outcome:
     rows = app.sandbox_status()
     if not rows:
         return Outcome(

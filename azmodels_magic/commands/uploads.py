@@ -18,8 +18,8 @@ from .table import Argument, Kind, Output, command, group
 if TYPE_CHECKING:
     import argparse
 
-    from ..api import AzModels
     from ..results.uploads import UploadStatus
+    from .app import App
 
 
 @command(
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
              "and symlinked folders", action="store_true"),
     output=Output.STORE,
 )  # fmt: skip
-def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
+def upload(app: App, args: argparse.Namespace) -> Outcome:
     from ..presentation.outcomes import upload_done, upload_steps  # lazy: loads the services
 
     tags = dict(args.tags)
@@ -97,7 +97,7 @@ def upload(app: AzModels, args: argparse.Namespace) -> Outcome:
     Argument("--keep-weights", "keep the uploaded blobs", action="store_true"),
     Argument("--force", "do not ask for confirmation", action="store_true"),
 )  # fmt: skip
-def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
+def delete(app: App, args: argparse.Namespace) -> Outcome:
     model = app.models.resolve_custom(args.name, args.version)
     app.models._refuse_if_uploading(model)  # before asking for a confirmation
     using = app.models._deployments_of(model, same_version=True) or []
@@ -137,7 +137,7 @@ def delete(app: AzModels, args: argparse.Namespace) -> Outcome:
     Argument("--remove-tag", type=tag_key, nargs="+", default=[], metavar="K"),
     output=Output.STORE,
 )  # fmt: skip
-def update(app: AzModels, args: argparse.Namespace) -> Outcome:
+def update(app: App, args: argparse.Namespace) -> Outcome:
     model = app.models.update(
         args.name,
         args.version,
@@ -168,7 +168,7 @@ _UPLOAD_PATH = Argument(
     Argument("--prefix", "only names starting with P", metavar="P"),
     output=Output.FORMAT,
 )  # fmt: skip
-def uploads_list(app: AzModels, args: argparse.Namespace) -> Outcome:
+def uploads_list(app: App, args: argparse.Namespace) -> Outcome:
     rows = app.uploads.status(prefix=args.prefix)
     frame = uploads_frame(rows)
     if len(frame):  # each row's next step, in the front end's words
@@ -188,12 +188,12 @@ def uploads_list(app: AzModels, args: argparse.Namespace) -> Outcome:
 
 
 @command("uploads show", "one upload", _UPLOAD_PATH, output=Output.FORMAT)
-def uploads_show(app: AzModels, args: argparse.Namespace) -> Outcome:
+def uploads_show(app: App, args: argparse.Namespace) -> Outcome:
     return Outcome(value=app.uploads.status_of(args.upload_path))
 
 
 @command("uploads delete", "forget a stale upload and remove its staged blobs", _UPLOAD_PATH)
-def uploads_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
+def uploads_delete(app: App, args: argparse.Namespace) -> Outcome:
     forgotten = app.uploads.forget(args.upload_path)
     return Outcome(message=forgotten.message, steps=forgotten.steps)
 
@@ -207,7 +207,7 @@ def uploads_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
     "found: Azure gives no listing of a project's storage. Removing needs the upload slot's "
     "credential; what cannot be removed is listed as left, with why.",
 )  # fmt: skip
-def uploads_prune(app: AzModels, args: argparse.Namespace) -> Outcome:
+def uploads_prune(app: App, args: argparse.Namespace) -> Outcome:
     report = app.uploads.prune(dry_run=args.dry_run)
     return Outcome(value=report, message=report.summary(), show_value=False)
 

@@ -100,19 +100,6 @@ def clear(output: Any) -> None:
         output.outputs = ()
 
 
-def output_text(output: Any) -> str:
-    """What an Output widget holds, as text (streams and the text/plain of displayed values)."""
-    parts = []
-    for item in output.outputs:
-        if item.get("output_type") == "stream":
-            parts.append(item.get("text", ""))
-        else:
-            data = item.get("data") or {}
-            text = data.get("text/plain", "")
-            parts.append(text if text.endswith("\n") else text + "\n")
-    return "".join(parts)
-
-
 def show_outcome(output: Any, run: Callable[[], Any], *, debug: bool = False) -> Any:
     """Run `run` inside an Output area: its message and value show there, errors as one line.
 

@@ -70,6 +70,14 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def connection_string(blob_endpoint: str, account_key: str) -> str:
+    """What a BlobServiceClient is built from to reach Azurite's account with its key."""
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"
+        f"AccountKey={account_key};BlobEndpoint={blob_endpoint};"
+    )
+
+
 @dataclass
 class Azurite:
     """A running azurite-blob process."""
@@ -85,11 +93,7 @@ class Azurite:
 
     @property
     def connection_string(self) -> str:
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"
-            f"AccountKey={self.account_key};"
-            f"BlobEndpoint={self.blob_endpoint};"
-        )
+        return connection_string(self.blob_endpoint, self.account_key)
 
     def stop(self, timeout: float = 10) -> None:
         if self.process.poll() is None:

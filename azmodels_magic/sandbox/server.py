@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from . import arm_routes, foundry_routes, hub_routes, inference, quota_routes, spec_check
 from .app import Settings
-from .azurite import DEV_ACCOUNT
+from .azurite import DEV_ACCOUNT, connection_string
 from .catalog import Catalog
 from .faults import FaultInjector
 from .log import get_logger
@@ -159,13 +159,10 @@ class Sandbox:
             if self._blob_service is None:
                 from azure.storage.blob import BlobServiceClient
 
-                conn = (
-                    f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"
-                    f"AccountKey={self.storage_key};BlobEndpoint={self.azurite_endpoint};"
-                )
                 self._blob_service = BlobServiceClient.from_connection_string(
-                    conn, retry_total=2, connection_timeout=10, read_timeout=60
-                )
+                    connection_string(self.azurite_endpoint, self.storage_key),
+                    retry_total=2, connection_timeout=10, read_timeout=60,
+                )  # fmt: skip
             return self._blob_service
 
     def quota_limit(self, sku: str) -> int:

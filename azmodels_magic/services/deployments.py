@@ -66,7 +66,14 @@ _STATUS_FILTERS = {"running", "stopped", "failed", "creating"}
 
 @rules.checked_arguments  # the Python API calls these: typed arguments, one clear line
 class DeploymentService:
-    """Deployments of the connected account."""
+    """Deploy base and custom models, and list, show, scale and delete the deployments of the
+    connected account (`az.deployments`).
+
+    Everything that can be checked before a request is checked first (model, SKU, capacity
+    range, region, quota, a name clash), so a refused call sends nothing. Every method checks
+    its arguments' types first (a ValidationError); a call that reaches Azure may raise
+    AuthenticationError, PermissionDeniedError or ServiceError.
+    """
 
     def __init__(
         self,
@@ -85,16 +92,44 @@ class DeploymentService:
 
     @property
     def arm(self):
+        """The ARM client of the connected account (deployments, keys, metrics)."""
         return self.connection.arm
 
     # -- read -----------------------------------------------------------------------------------
 
     def all(self, *, refresh: bool = False) -> list[Deployment]:
+        """Every deployment of the connected account, from the cache unless `refresh`.
+
+        Args:
+            refresh: read them again rather than from the cache.
+
+        Returns:
+            The deployments, any model, any state.
+
+        Example:
+            >>> [d.name for d in az.deployments.all(refresh=True)]
+        """
         return self.models.deployments(refresh=refresh)
 
     def list(
         self, *, model: str | None = None, type: str = "all", status: str | None = None
     ) -> DeploymentList:
+        """The deployments, read fresh (states move on their own), optionally filtered.
+
+        Args:
+            model: only those of this model (any case).
+            type: "base", "custom" or "all".
+            status: only those "running", "stopped", "failed" or "creating".
+
+        Returns:
+            A DeploymentList (`.deployments`, the records; a table in a notebook).
+
+        Raises:
+            ValidationError: a type or status that is not one of those.
+
+        Example:
+            >>> az.deployments.list(status="running").deployments
+        """
         rules.check_choice(type, (*rules.TYPES, "all"), "type")
         if model is not None and not isinstance(model, str):
             raise ValidationError(f"The model is a name (text), got {model!r}.")
@@ -112,6 +147,21 @@ class DeploymentService:
         return DeploymentList(found)
 
     def get(self, name: str) -> Deployment:
+        """One deployment as ARM has it now.
+
+        Args:
+            name: the deployment's name.
+
+        Returns:
+            The Deployment: model, SKU, capacity, state.
+
+        Raises:
+            NotFoundError: no deployment of that name (close names are suggested).
+
+        Example:
+            >>> az.deployments.get("chat").capacity
+            2
+        """
         try:
             return self.arm.get_deployment(name)
         except NotFoundError:
@@ -130,7 +180,17 @@ class DeploymentService:
         """The account key that deployments' endpoints accept in the `api-key` header.
 
         A secret, for code only: put it where the snippets read it,
-        `os.environ["AZURE_AI_API_KEY"] = az.deployments.api_key()`, never into output."""
+        `os.environ["AZURE_AI_API_KEY"] = az.deployments.api_key()`, never into output.
+
+        Returns:
+            The account's first key.
+
+        Raises:
+            NotFoundError: the account has no key (key access is disabled).
+
+        Example:
+            >>> os.environ["AZURE_AI_API_KEY"] = az.deployments.api_key()
+        """
         keys = self.arm.list_keys()
         if not keys:
             raise NotFoundError(f"Account {self.arm.account} has no API key (keys are disabled).")
@@ -139,7 +199,19 @@ class DeploymentService:
     def endpoint(self, name: str, arm=None) -> str:
         """OpenAI/v1 chat completions, for every model (EVIDENCE.md section 5: "All catalog models
         support the OpenAI/v1 API"; the Model Inference beta retired on 2026-08-26); the body's
-        `model` names the deployment."""
+        `model` names the deployment.
+
+        Args:
+            name: the deployment (the URL is the account's; requests name it in `model`).
+            arm: the account's client (default: the connected account's).
+
+        Returns:
+            The URL of the chat completions endpoint.
+
+        Example:
+            >>> az.deployments.endpoint("chat")
+            'https://contoso.services.ai.azure.com/openai/v1/chat/completions'
+        """
         arm = arm or self.arm
         base = self.cache.get(f"account-endpoint:{arm.account}", arm.endpoint).rstrip("/")
         return f"{base}/openai/v1/chat/completions"
@@ -147,6 +219,19 @@ class DeploymentService:
     def details(
         self, deployment: Deployment, *, metrics: bool = False, arm=None
     ) -> DeploymentDetails:
+        """A deployment with where to call it.
+
+        Args:
+            deployment: the deployment (e.g. from `get`).
+            metrics: also read its request metrics of the last 24 hours.
+            arm: its account's client (default: the connected account's).
+
+        Returns:
+            DeploymentDetails: the deployment, its region and endpoint (and metrics).
+
+        Example:
+            >>> az.deployments.details(az.deployments.get("chat")).endpoint
+        """
         arm = arm or self.arm
         return DeploymentDetails(
             deployment=deployment,
@@ -156,6 +241,21 @@ class DeploymentService:
         )
 
     def show(self, name: str) -> DeploymentDetails:
+        """One deployment in full: as `details`, with its metrics when they can be read (a
+        note says why when not).
+
+        Args:
+            name: the deployment's name.
+
+        Returns:
+            DeploymentDetails (a card in a notebook, with code to call it).
+
+        Raises:
+            NotFoundError: no deployment of that name.
+
+        Example:
+            >>> az.deployments.show("chat").endpoint
+        """
         details = self.details(self.get(name))
         try:
             details.metrics = self.metrics(name)
@@ -164,6 +264,19 @@ class DeploymentService:
         return details
 
     def metrics(self, name: str, *, hours: int = 24) -> DeploymentMetrics:
+        """A deployment's hourly request metrics (requests, time to response, client and
+        server errors) from Azure Monitor.
+
+        Args:
+            name: the deployment's name.
+            hours: how far back to read, up to the current hour.
+
+        Returns:
+            DeploymentMetrics: one point per metric and hour.
+
+        Example:
+            >>> az.deployments.metrics("chat", hours=6).points
+        """
         end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         start = end - timedelta(hours=hours)
         body = self.arm.metrics(
@@ -180,7 +293,17 @@ class DeploymentService:
         name) when it is hosted as custom weights are: format `Fireworks` (the FW-* catalog
         models; custom weights draw on AIServices.GlobalProvisionedManaged.Fireworks). An
         OpenAI base model's SKUs (gpt-4o's PTUs, 15 in steps of 5) say nothing of them. None
-        when there is no such entry."""
+        when there is no such entry.
+
+        Args:
+            model: the custom model.
+
+        Returns:
+            The base model's catalog entry, or None.
+
+        Example:
+            >>> az.deployments.base_of(az.models.find("my-llama", type="custom"))
+        """
         name = rules.base_model_name(model.base_model)
         found = self.models.base_versions(name) if name else []
         hosted = [m for m in found if m.format.lower() == "fireworks"]
@@ -188,7 +311,17 @@ class DeploymentService:
 
     def skus_for(self, model: BaseModel | CustomModel) -> tuple[SkuOption, ...]:
         """What the service advertises for the model: its catalog SKUs, or a custom model's base
-        model's; () when nothing is advertised (no list of our own)."""
+        model's; () when nothing is advertised (no list of our own).
+
+        Args:
+            model: a base or custom model (e.g. from `az.models.find`).
+
+        Returns:
+            The SKUs, each with its capacity range.
+
+        Example:
+            >>> [s.name for s in az.deployments.skus_for(az.models.find("gpt-4o"))]
+        """
         if isinstance(model, BaseModel):
             return model.skus
         base = self.base_of(model)
@@ -197,7 +330,25 @@ class DeploymentService:
     def check_sku(
         self, model: BaseModel | CustomModel, sku: str | None, capacity: int | None
     ) -> tuple[SkuOption, int]:
-        """The SKU and capacity to use, or a ValidationError listing what is allowed."""
+        """The SKU and capacity a deploy of `model` would use, checked against what is
+        offered.
+
+        Args:
+            model: a base or custom model.
+            sku: the SKU asked for (default: the model's default SKU; a custom model's:
+                the `custom_sku` setting).
+            capacity: the capacity asked for (default: the SKU's default).
+
+        Returns:
+            (the SKU option, the capacity).
+
+        Raises:
+            ValidationError: a SKU not offered, no SKU to deploy with, or a capacity outside
+                the SKU's range; the message lists what is allowed.
+
+        Example:
+            >>> az.deployments.check_sku(az.models.find("gpt-4o"), "GlobalStandard", 10)
+        """
         options = self.skus_for(model)
         allowed = "; ".join(f"{s.name} ({s.capacity.describe()})" for s in options)
         if isinstance(model, CustomModel):
@@ -240,8 +391,38 @@ class DeploymentService:
         wait: bool = True,
         on_status: Callable[[str], None] | None = None,
     ) -> DeploymentDetails:
-        """Deploy a model; `model_format` overrides the model.format sent (default: the
-        catalog's, FireworksCustom for a custom model)."""
+        """Deploy a base or custom model, after checking the SKU, capacity, quota and region.
+        Running the same deploy again adopts the deployment it made (e.g. after "accepted,
+        state unknown") instead of refusing; a creation that fails is removed again.
+
+        Args:
+            model: the model's name (custom models first, then the catalog).
+            deployment_name: the new deployment's name.
+            type: "base" or "custom", when a name is both.
+            sku: the SKU (default: the model's default; a custom model's: `custom_sku`).
+            capacity: the capacity (default: the SKU's default).
+            region: deploy through your account in this region (default: the connected one's).
+            version: the model's version (default: the newest or the catalog's default).
+            model_format: the model format sent (default: the catalog's; FireworksCustom for a
+                custom model).
+            wait: wait until it is ready (False: return once it is accepted).
+            on_status: called with each state the deployment goes through.
+
+        Returns:
+            DeploymentDetails: the deployment, region and endpoint; `state_unknown` says why
+            when the service accepted it but its outcome could not be followed.
+
+        Raises:
+            ValidationError: a bad name, SKU, capacity or format, a model not yet registered,
+                or a region with no account of yours.
+            NotFoundError: no such model or version.
+            ConflictError: a different deployment of that name exists.
+            QuotaExceededError: not enough quota or capacity (the message names where it fits).
+            OperationFailedError: the service said the creation failed (it was removed).
+
+        Example:
+            >>> az.deployments.deploy(model="gpt-4o", deployment_name="chat", capacity=2)
+        """
         rules.check(rules.deployment_name, deployment_name)
         _check_deploy_values(type=type, sku=sku, capacity=capacity, region=region)
         if model_format is not None:
@@ -332,6 +513,20 @@ class DeploymentService:
     # -- change ---------------------------------------------------------------------------------
 
     def capacity_range(self, deployment: Deployment) -> SkuOption:
+        """The SKU a deployment runs on, with the capacity range it may be scaled within.
+
+        Args:
+            deployment: the deployment.
+
+        Returns:
+            Its SKU option (a custom model without advertised SKUs: any capacity).
+
+        Raises:
+            ValidationError: the range cannot be told (its model is not in the catalog).
+
+        Example:
+            >>> az.deployments.capacity_range(az.deployments.get("chat")).capacity.describe()
+        """
         if deployment.type == CUSTOM:
             model = self._custom_of(deployment)
             options = self.skus_for(model) if model is not None else ()
@@ -363,7 +558,19 @@ class DeploymentService:
         return found if isinstance(found, CustomModel) else None
 
     def check_capacity(self, deployment: Deployment, capacity: int) -> None:
-        """Refuse a scale that the deployment's state or SKU range does not allow."""
+        """Check that a deployment may be scaled to `capacity` now.
+
+        Args:
+            deployment: the deployment.
+            capacity: the capacity asked for.
+
+        Raises:
+            ConflictError: it is being created, changed or deleted.
+            ValidationError: the capacity is outside its SKU's range.
+
+        Example:
+            >>> az.deployments.check_capacity(az.deployments.get("chat"), 5)
+        """
         name = deployment.name
         busy = {"deleting": "Deleting"}.get(
             deployment.provisioning_state.lower(),
@@ -389,6 +596,29 @@ class DeploymentService:
         wait: bool = True,
         on_status: Callable[[str], None] | None = None,
     ) -> ScaleReport:
+        """Change a deployment's capacity, after checking its range and quota. Run again after
+        "accepted, state unknown", it waits for the change in flight.
+
+        Args:
+            name: the deployment's name.
+            capacity: the new capacity.
+            wait: wait until the change is done (False: return once it is accepted).
+            on_status: called with each state the deployment goes through.
+
+        Returns:
+            ScaleReport: the deployment after the change, the `previous` and `target`
+            capacity, and `state_unknown` when the outcome could not be followed.
+
+        Raises:
+            NotFoundError: no deployment of that name.
+            ValidationError: a capacity outside the SKU's range.
+            ConflictError: the deployment is being created, changed or deleted.
+            QuotaExceededError: not enough quota for the new capacity.
+
+        Example:
+            >>> az.deployments.scale("chat", capacity=3).deployment.capacity
+            3
+        """
         rules.check_capacity(capacity)
         deployment = self.settled(name)
         self.check_capacity(deployment, capacity)
@@ -412,6 +642,24 @@ class DeploymentService:
     def delete(
         self, name: str, *, wait: bool = True, on_status: Callable[[str], None] | None = None
     ) -> str:
+        """Delete a deployment (the model stays).
+
+        Args:
+            name: the deployment's name.
+            wait: wait until it is gone (False: return once it is accepted).
+            on_status: called with each state while it is deleted.
+
+        Returns:
+            One line for people: what was deleted, or that the deletion was accepted and its
+            state is unknown.
+
+        Raises:
+            NotFoundError: no deployment of that name.
+
+        Example:
+            >>> az.deployments.delete("chat")
+            "Deleted deployment 'chat'. The model gpt-4o 2024-11-20 is not deleted."
+        """
         deployment = self.get(name)
         operation = self.arm.delete_deployment(name)
         self.cache.invalidate("deployments")
@@ -516,7 +764,21 @@ class DeploymentService:
     def settled(self, name: str) -> Deployment:
         """The deployment once an update in flight has finished (a re-run of a scale whose
         outcome was unknown waits for it rather than refusing), bounded by the plane's
-        operation timeout; a deployment in any other state is returned as it is."""
+        operation timeout; a deployment in any other state is returned as it is.
+
+        Args:
+            name: the deployment's name.
+
+        Returns:
+            The deployment, settled or as it was when the wait ran out.
+
+        Raises:
+            NotFoundError: no deployment of that name.
+
+        Example:
+            >>> az.deployments.settled("chat").status
+            'Running'
+        """
         plane = self.arm.plane
         try:
             return poll_until(

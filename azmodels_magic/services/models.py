@@ -26,7 +26,14 @@ if TYPE_CHECKING:
 
 @rules.checked_arguments  # the Python API calls these: typed arguments, one clear line
 class ModelService:
-    """List, find and show models of both kinds. Lists are cached for `cache_seconds`."""
+    """List, find, show, change and delete models of both kinds: the base catalog of the
+    connected account's region and your custom models in the Foundry project (`az.models`).
+
+    Lists are cached for the `cache_seconds` setting (`refresh=True` reads them again). Every
+    method checks its arguments' types first (a ValidationError, before anything is sent); a
+    call that reaches Azure may raise AuthenticationError, PermissionDeniedError or
+    ServiceError.
+    """
 
     def __init__(
         self,
@@ -45,19 +52,63 @@ class ModelService:
     # -- raw collections ------------------------------------------------------------------------
 
     def catalog(self, *, refresh: bool = False) -> list[BaseModel]:
+        """The base models the connected account's region offers.
+
+        Args:
+            refresh: read it again rather than from the cache.
+
+        Returns:
+            One BaseModel per model version, with its SKUs and capacity ranges.
+
+        Example:
+            >>> [m.name for m in az.models.catalog()][:3]
+        """
         return self.cache.get("catalog", lambda: self.connection.arm.catalog(), refresh=refresh)
 
     def custom_models(self, *, refresh: bool = False) -> list[CustomModel]:
+        """The custom models registered in the project (the service lists one version each).
+
+        Args:
+            refresh: read them again rather than from the cache.
+
+        Returns:
+            One CustomModel per model.
+
+        Example:
+            >>> [(m.name, m.version) for m in az.models.custom_models()]
+        """
         return self.cache.get(
             "custom", lambda: list(self.connection.foundry.iter_models()), refresh=refresh
         )
 
     def invalidate(self) -> None:
+        """Forget the cached lists of custom models and deployments (after a change made
+        elsewhere, e.g. in the portal); the catalog stays cached.
+
+        Example:
+            >>> az.models.invalidate()
+        """
         self.cache.invalidate("custom", "deployments")
 
     # -- list -----------------------------------------------------------------------------------
 
     def list(self, *, type: str = "all", query: str | None = None) -> ModelList:
+        """Models of one kind or both, optionally only those matching a pattern.
+
+        Args:
+            type: "base", "custom" or "all" (custom models first).
+            query: a case-insensitive pattern matched against the name, format and publisher
+                (or base model): a glob when it has wildcards ("llama*"), else a substring.
+
+        Returns:
+            A ModelList (`.models`, the records; a table in a notebook).
+
+        Raises:
+            ValidationError: a type that is not one of those, or a query that is not text.
+
+        Example:
+            >>> az.models.list(type="base", query="gpt-4*").models
+        """
         rules.check_choice(type, (*rules.TYPES, "all"), "type")
         if query is not None and not isinstance(query, str):
             raise ValidationError(f"The query is a text pattern, got {query!r}.")
@@ -82,9 +133,32 @@ class ModelService:
     # -- find and show --------------------------------------------------------------------------
 
     def base_versions(self, name: str) -> list[BaseModel]:
+        """Every version the catalog lists of a base model.
+
+        Args:
+            name: the base model's name (any case).
+
+        Returns:
+            Its versions as catalog entries; [] when the catalog has no such model.
+
+        Example:
+            >>> [m.version for m in az.models.base_versions("gpt-4o")]
+        """
         return [m for m in self.catalog() if m.name.lower() == name.lower()]
 
     def custom_versions(self, name: str) -> list[CustomModel]:
+        """Every registered version of a custom model, oldest first.
+
+        Args:
+            name: the custom model's name.
+
+        Returns:
+            Its versions; [] when no custom model has that name.
+
+        Example:
+            >>> [m.version for m in az.models.custom_versions("my-llama")]
+            ['1', '2']
+        """
         try:
             return sorted(
                 self.connection.foundry.iter_versions(name), key=lambda m: _version_key(m.version)
@@ -93,7 +167,24 @@ class ModelService:
             return []
 
     def find(self, name: str, *, type: str | None = None, version: str | None = None) -> AnyModel:
-        """The model a command means: custom first, then base; `type` picks when both exist."""
+        """The model a name means: your custom models are looked in first, then the catalog.
+
+        Args:
+            name: the model's name.
+            type: "base" or "custom": look only there (needed when a name is both).
+            version: a version (default: a custom model's newest, a base model's default).
+
+        Returns:
+            The CustomModel or BaseModel.
+
+        Raises:
+            ValidationError: an empty name, or a type or version that is not valid.
+            NotFoundError: no such model (close names are suggested) or no such version.
+            UsageError: the name is both a custom and a base model, and no type was given.
+
+        Example:
+            >>> az.models.find("gpt-4o", type="base").skus
+        """
         try:
             return self._find(name, type=type, version=version)
         except NotFoundError:
@@ -141,6 +232,25 @@ class ModelService:
     def show(
         self, name: str, *, type: str | None = None, version: str | None = None
     ) -> ModelDetails:
+        """One model in full: the model, its versions, its deployments, and for a custom
+        model its stored files with their SHA-256 and what its weights declare.
+
+        Args:
+            name: the model's name (custom models first, then the catalog).
+            type: "base" or "custom", when a name is both.
+            version: a version (default: a custom model's newest, a base model's default).
+
+        Returns:
+            ModelDetails (a card in a notebook, `to_dict()` for JSON); what cannot be read
+            (deployments without an ARM role, storage) is left out and said.
+
+        Raises:
+            NotFoundError: no such model or version.
+            UsageError: the name is both a custom and a base model, and no type was given.
+
+        Example:
+            >>> az.models.show("my-llama", version="2").files
+        """
         model = self.find(name, type=type, version=version)
         if isinstance(model, CustomModel):
             versions = [m.version for m in self.custom_versions(model.name)]
@@ -187,7 +297,23 @@ class ModelService:
     # -- change custom models -------------------------------------------------------------------
 
     def resolve_custom(self, name: str, version: str | None) -> CustomModel:
-        """The custom version a delete/update means; a base model or ambiguity is an error."""
+        """The custom model version a delete or update means.
+
+        Args:
+            name: the custom model's name.
+            version: its version; may be left out when it has only one.
+
+        Returns:
+            That version's CustomModel.
+
+        Raises:
+            NotFoundError: no custom model of that name, or no such version.
+            UsageError: the name is a base model's, or the model has several versions and
+                none was given.
+
+        Example:
+            >>> az.models.resolve_custom("my-llama", "2")
+        """
         versions = self.custom_versions(name)
         if not versions and self.recover is not None and self.recover(name):
             self.invalidate()
@@ -233,7 +359,29 @@ class ModelService:
     def delete_version(
         self, name: str, version: str | None = None, *, keep_weights: bool = False
     ) -> DeleteReport:
-        """Remove a registration and, unless `keep_weights`, the blobs it points at."""
+        """Delete a custom model version: its stored weights first (unless `keep_weights`),
+        then its registration.
+
+        Args:
+            name: the custom model's name.
+            version: its version; may be left out when it has only one.
+            keep_weights: remove only the registration; the weights stay in storage.
+
+        Returns:
+            A DeleteReport: the model, how many files were removed, and the deployments that
+            still use that version (deleting a model does not delete them).
+
+        Raises:
+            NotFoundError: no such custom model or version.
+            UsageError: a base model's name, or several versions and none given.
+            ConflictError: an upload of that version is running on this machine.
+            AzModelsError: storage or the registry refused; the message says what was done
+                and that running the same delete again finishes it.
+
+        Example:
+            >>> az.models.delete_version("my-llama", "1").blobs_removed
+            3
+        """
         model = self.resolve_custom(name, version)
         self._refuse_if_uploading(model)
         foundry = self.connection.foundry
@@ -312,6 +460,28 @@ class ModelService:
         set_tags: dict[str, str] | None = None,
         remove_tags: list[str] | None = None,
     ) -> CustomModel:
+        """Change a custom model version's description or tags (its weights cannot change:
+        upload a new version for that).
+
+        Args:
+            name: the custom model's name.
+            version: its version.
+            description: the new description.
+            set_tags: tags to add or change, key -> value.
+            remove_tags: keys of tags to remove.
+
+        Returns:
+            The model as registered after the change.
+
+        Raises:
+            ValidationError: a tag or description that is not valid, or a tag to remove that
+                the model does not have.
+            UsageError: nothing to change was given.
+            NotFoundError: no such custom model or version.
+
+        Example:
+            >>> az.models.update("my-llama", "2", set_tags={"stage": "prod"}).tags
+        """
         rules.check_tags(set_tags)
         rules.check_tag_keys(remove_tags)
         if description is not None and not isinstance(description, str):
@@ -333,6 +503,18 @@ class ModelService:
         return updated
 
     def deployments(self, *, refresh: bool = False) -> list[Deployment]:
+        """Every deployment of the connected account, of any model (the list the services
+        share; `az.deployments.list` filters it).
+
+        Args:
+            refresh: read it again rather than from the cache.
+
+        Returns:
+            The deployments.
+
+        Example:
+            >>> [d.name for d in az.models.deployments()]
+        """
         return self.cache.get(
             "deployments", lambda: list(self.connection.arm.iter_deployments()), refresh=refresh
         )

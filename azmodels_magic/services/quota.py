@@ -87,7 +87,14 @@ def in_parallel(
 
 @rules.checked_arguments  # the Python API calls these: typed arguments, one clear line
 class QuotaService:
-    """Quota, capacity and accounts of the connected subscription."""
+    """Quota, regional capacity and the accounts of the connected subscription (`az.quota`):
+    what `deploy` checks before it sends anything, and where else a model fits.
+
+    Regions are named as ARM names them ("westus2"); any spelling is accepted ("West US 2").
+    Lists are cached for the `cache_seconds` setting. Every method checks its arguments' types
+    first (a ValidationError); a call that reaches Azure may raise AuthenticationError,
+    PermissionDeniedError or ServiceError.
+    """
 
     def __init__(
         self,
@@ -108,33 +115,86 @@ class QuotaService:
 
     @property
     def arm(self):
+        """The ARM client of the connected account."""
         return self.connection.arm
 
     # -- regions and quota ------------------------------------------------------------------------
 
     def all_regions(self) -> list[str]:
         """Regions where the subscription can have an AIServices account (the kind Foundry
-        projects live in), from ARM's resource SKUs as azd reads them."""
+        projects live in), from ARM's resource SKUs as azd reads them.
+
+        Returns:
+            Region names, e.g. ["eastus", "swedencentral", ...].
+
+        Example:
+            >>> az.quota.all_regions()[:3]
+        """
         return self.cache.get("regions", lambda: self.arm.account_regions("AIServices"))
 
     def catalog(self, region: str) -> list[BaseModel]:
-        """A region's catalog (merged by model version), cached like quota."""
+        """A region's catalog (merged by model version), cached like quota.
+
+        Args:
+            region: the region.
+
+        Returns:
+            The base models offered there.
+
+        Example:
+            >>> len(az.quota.catalog("swedencentral"))
+        """
         region = region_key(region)
         if region == region_key(self.arm.location):
             return self.models.catalog()
         return self.cache.get(f"catalog/{region}", lambda: self.arm.catalog(region))
 
     def offered_in(self, region: str, model: BaseModel, sku: str) -> list[ModelCapacity]:
-        """`offered`, for one region and SKU."""
+        """`offered`, for one region and SKU.
+
+        Args:
+            region: the region.
+            model: the base model.
+            sku: the SKU.
+
+        Returns:
+            The region's entry for that SKU ([] when its catalog does not list it).
+
+        Example:
+            >>> az.quota.offered_in("eastus", az.quota.base_model("gpt-4o"), "GlobalStandard")
+        """
         return _listed(region_key(region), self.catalog(region), model, sku)
 
     def offered(self, model: BaseModel, *, sku: str | None = None) -> list[ModelCapacity]:
         """Where the regions' catalogs list `model` (with each SKU), capacity not reported: for
-        formats ARM's modelCapacities cannot be asked about."""
+        formats ARM's modelCapacities cannot be asked about.
+
+        Args:
+            model: the base model.
+            sku: only this SKU.
+
+        Returns:
+            One entry per region and SKU, `available_capacity` None.
+
+        Example:
+            >>> {c.region for c in az.quota.offered(az.quota.base_model("Mistral-Large-2411"))}
+        """
         results = in_parallel(self.all_regions(), self.catalog, concurrency=self.concurrency)
         return [c for region, found, _ in results for c in _listed(region, found, model, sku)]
 
     def usages(self, region: str, *, refresh: bool = False) -> list[QuotaUsage]:
+        """The subscription's quotas in a region, with how much of each is used.
+
+        Args:
+            region: the region.
+            refresh: read them again rather than from the cache.
+
+        Returns:
+            One QuotaUsage per usage name (e.g. OpenAI.GlobalStandard.gpt-4o).
+
+        Example:
+            >>> [(u.usage_name, u.used, u.limit) for u in az.quota.usages("eastus")][:2]
+        """
         region = region_key(region)
         return self.cache.get(
             f"deployments/quota/{region}",
@@ -143,6 +203,18 @@ class QuotaService:
         )
 
     def usage(self, region: str, usage_name: str) -> QuotaUsage | None:
+        """One quota of a region.
+
+        Args:
+            region: the region.
+            usage_name: its name, any case (e.g. "OpenAI.GlobalStandard.gpt-4o").
+
+        Returns:
+            The QuotaUsage, or None when the region has no such quota.
+
+        Example:
+            >>> az.quota.usage("eastus", "OpenAI.GlobalStandard.gpt-4o").limit
+        """
         wanted = usage_name.lower()
         return next((u for u in self.usages(region) if u.usage_name.lower() == wanted), None)
 
@@ -154,7 +226,22 @@ class QuotaService:
         model: str | None = None,
         sku: str | None = None,
     ) -> QuotaReport:
-        """Quota rows of the regions asked (default: the connected account's region)."""
+        """The subscription's quota in some regions: used, limit and what is left.
+
+        Args:
+            regions: the regions (default: the connected account's).
+            all_regions: every region of the subscription instead (a region that cannot be
+                read becomes a warning).
+            model: only the quotas this base model draws on, in the regions that offer it.
+            sku: only quotas of this SKU.
+
+        Returns:
+            A QuotaReport: the rows (`usages`), the regions asked, warnings, and the regions
+            whose catalog does not offer `model`.
+
+        Example:
+            >>> az.quota.quota(regions=["eastus", "westus2"], model="gpt-4o").usages
+        """
         if all_regions:
             chosen = self.all_regions()
         else:
@@ -199,7 +286,17 @@ class QuotaService:
     def usage_names_of(self, model: str) -> set[str]:
         """The usages the catalog says `model`'s SKUs draw on (lower case). Many are shared
         pools, not named after the model: Mistral-Large-2411 GlobalStandard draws on
-        AIServices.GlobalStandard.MaaS in the real catalogs."""
+        AIServices.GlobalStandard.MaaS in the real catalogs.
+
+        Args:
+            model: the base model's name.
+
+        Returns:
+            The usage names, lower case; empty when the catalog cannot be read.
+
+        Example:
+            >>> az.quota.usage_names_of("gpt-4o")
+        """
         try:
             versions = self.models.base_versions(model)
         except AzModelsError:
@@ -209,12 +306,40 @@ class QuotaService:
     # -- where a model fits -----------------------------------------------------------------------
 
     def capacities(self, model_format: str, name: str, version: str) -> list[ModelCapacity]:
+        """How much of a model each region can take now, per SKU (ARM's modelCapacities).
+
+        Args:
+            model_format: the model's format, e.g. "OpenAI".
+            name: the model's name.
+            version: the model's version.
+
+        Returns:
+            One ModelCapacity per region and SKU.
+
+        Example:
+            >>> az.quota.capacities("OpenAI", "gpt-4o", "2024-11-20")[:2]
+        """
         return self.cache.get(
             f"deployments/capacity/{model_format}/{name}/{version}".lower(),
             lambda: self.arm.model_capacities(model_format, name, version),
         )
 
     def base_model(self, name: str, version: str | None = None) -> BaseModel:
+        """A base model of the connected region's catalog.
+
+        Args:
+            name: its name.
+            version: its version (default: the catalog's default).
+
+        Returns:
+            The BaseModel.
+
+        Raises:
+            NotFoundError: the catalog has no such model or version.
+
+        Example:
+            >>> az.quota.base_model("gpt-4o").version
+        """
         found = self.models.find(name, type=BASE, version=version)
         assert isinstance(found, BaseModel)
         return found
@@ -227,7 +352,20 @@ class QuotaService:
         capacity: int | None = None,
     ) -> list[RegionOption]:
         """Every region and SKU where `model` can be deployed, best first: what fits, then the
-        most deployable, your own accounts' regions before others."""
+        most deployable, your own accounts' regions before others.
+
+        Args:
+            model: the base model.
+            sku: only this SKU.
+            capacity: the capacity wanted (says which options fit it).
+
+        Returns:
+            RegionOptions: region, SKU, available capacity, your quota there and your account
+            there (if any).
+
+        Example:
+            >>> az.quota.region_options(az.quota.base_model("gpt-4o"), capacity=10)[0].region
+        """
         if capacity_queryable(model.format):
             caps = [
                 c
@@ -275,6 +413,24 @@ class QuotaService:
         sku: str | None = None,
         capacity: int | None = None,
     ) -> tuple[BaseModel, list[RegionOption]]:
+        """Where a base model can be deployed (what `regions` shows), best first.
+
+        Args:
+            name: the base model's name.
+            version: its version (default: the catalog's default).
+            sku: only this SKU.
+            capacity: the capacity wanted.
+
+        Returns:
+            (the model, its region options as `region_options` orders them).
+
+        Raises:
+            NotFoundError: no such base model or version.
+            ValidationError: a SKU the model does not offer.
+
+        Example:
+            >>> model, options = az.quota.regions("gpt-4o", sku="GlobalStandard", capacity=10)
+        """
         model = self.base_model(name, version)
         if sku and model.sku(sku) is None:
             offered = ", ".join(s.name for s in model.skus)
@@ -287,11 +443,30 @@ class QuotaService:
     # -- accounts ---------------------------------------------------------------------------------
 
     def accounts(self, *, refresh: bool = False) -> list[Account]:
+        """The subscription's AI Services accounts.
+
+        Args:
+            refresh: read them again rather than from the cache.
+
+        Returns:
+            Each Account with its resource group and region.
+
+        Example:
+            >>> [(a.name, a.region) for a in az.quota.accounts()]
+        """
         return self.cache.get("accounts", lambda: list(self.arm.iter_accounts()), refresh=refresh)
 
     def own_regions(self) -> dict[str, str]:
         """region -> your account there: `region_accounts` first, then discovered ones (the
-        connected account wins in its own region)."""
+        connected account wins in its own region).
+
+        Returns:
+            region -> account name (accounts that cannot be listed are left out).
+
+        Example:
+            >>> az.quota.own_regions()
+            {'eastus': 'contoso', 'westus2': 'contoso-west'}
+        """
         found: dict[str, str] = {}
         try:
             for account in self.accounts():
@@ -303,6 +478,21 @@ class QuotaService:
         return found
 
     def account_named(self, name: str) -> Account:
+        """One account of the subscription, read fresh.
+
+        Args:
+            name: the account's name (any case).
+
+        Returns:
+            The Account.
+
+        Raises:
+            NotFoundError: no account of that name (close names are suggested).
+
+        Example:
+            >>> az.quota.account_named("contoso-west").region
+            'westus2'
+        """
         accounts = self.accounts(refresh=True)
         match = next((a for a in accounts if a.name.lower() == name.lower()), None)
         if match is None:
@@ -317,7 +507,17 @@ class QuotaService:
     def configured_client(self, region: str | None) -> ArmClient | None:
         """The client for `region` without looking anything up: the connected account's when
         there is no region or it is the account's own, the account `region_accounts` maps it to,
-        else None."""
+        else None.
+
+        Args:
+            region: the region (None: the connected account's).
+
+        Returns:
+            An ARM client for that account, or None.
+
+        Example:
+            >>> az.quota.configured_client("westus2")
+        """
         if not region or region_key(region) == region_key(self.arm.location):
             return self.arm
         account = self.region_accounts.get(region_key(region))
@@ -328,11 +528,32 @@ class QuotaService:
         )
 
     def client_for(self, account: Account):
+        """An ARM client for another account of the subscription, same sign-in.
+
+        Args:
+            account: the account (e.g. from `accounts`).
+
+        Returns:
+            Its ArmClient.
+
+        Example:
+            >>> az.quota.client_for(az.quota.account_named("contoso-west")).project_names()
+        """
         return self.arm.for_account(
             account.name, resource_group=account.resource_group, location=account.region
         )
 
     def account_summaries(self) -> list[AccountSummary]:
+        """Every account with how many projects and deployments it has, read in parallel (what
+        `accounts list` shows).
+
+        Returns:
+            One AccountSummary per account; an account that fails or is slow has None counts
+            and a note saying why.
+
+        Example:
+            >>> [(s.account.name, s.deployments) for s in az.quota.account_summaries()]
+        """
         accounts = self.accounts(refresh=True)
 
         def count(account: Account) -> tuple[int, int]:
@@ -351,7 +572,14 @@ class QuotaService:
 
     def all_deployments(self) -> AllDeployments:
         """Deployments of every account, read in parallel; an account that fails or is slow
-        becomes a warning."""
+        becomes a warning.
+
+        Returns:
+            AllDeployments: per account its deployments or a warning, and the seconds taken.
+
+        Example:
+            >>> az.quota.all_deployments().summary()
+        """
         started = time.perf_counter()
         accounts = self.accounts(refresh=True)
         results = in_parallel(

@@ -246,10 +246,14 @@ class _Prepared:
 
 @rules.checked_arguments  # the Python API calls these: typed arguments, one clear line
 class UploadService:
-    """Upload, register and track custom-model weights.
+    """Upload, register and track custom-model weights (`az.uploads`).
 
     One path, in this order: plan (local checks, the registry asked once) -> slot -> transfer
-    (journaled) -> verify (storage holds each file as sent) -> register (or swap)."""
+    (journaled) -> verify (storage holds each file as sent) -> register (or swap). An
+    interrupted upload resumes when run again; a model is never registered over incomplete
+    weights. Every method checks its arguments' types first (a ValidationError); a call that
+    reaches Azure may raise AuthenticationError, PermissionDeniedError or ServiceError.
+    """
 
     def __init__(
         self,
@@ -265,7 +269,18 @@ class UploadService:
         self.workers = workers
 
     def key(self, name: str, version: str) -> str:
-        """The journal key of name/version in this project."""
+        """The key this machine's journal and lock of an upload go by.
+
+        Args:
+            name: the model's name.
+            version: its version.
+
+        Returns:
+            The key: the project, the name and the version.
+
+        Example:
+            >>> az.uploads.key("my-llama", "1")
+        """
         return key_for(self.connection, name, version)
 
     # -- plan -----------------------------------------------------------------------------------
@@ -283,7 +298,33 @@ class UploadService:
         follow_symlinks: bool = False,
         weight_type: str = "FullWeight",
     ) -> UploadPlan:
-        """Check everything that can be checked and say what an upload would do."""
+        """Check everything that can be checked and say what an upload would do, sending
+        nothing (what `upload --dry-run` shows). The arguments are `upload`'s.
+
+        Args:
+            source: the weights: a file or a folder.
+            name: the custom model's name.
+            version: its version.
+            format: safetensors, gguf, onnx or pytorch (default: read from the bytes).
+            overwrite: replace the version if it exists.
+            tags: tags to register it with, key -> value.
+            base_model: the catalog model it is a fine-tune of.
+            follow_symlinks: upload what links in the folder point at (default: refuse them).
+            weight_type: FullWeight, LoRA or DraftModel.
+
+        Returns:
+            An UploadPlan: the files, sizes, format and what the weights declare, the target
+            and whether a journal lets it resume.
+
+        Raises:
+            ValidationError: a bad name, version, tag or format, or a source that is not
+                weights.
+            ConflictError: the name is a base model's, or the version exists and `overwrite`
+                is not set.
+
+        Example:
+            >>> az.uploads.plan(source="./out", name="my-llama", base_model="Llama-3.3-70B")
+        """
         return self._prepare(
             source=source, name=name, version=str(version), format=format, overwrite=overwrite,
             tags=tags, base_model=base_model, follow_symlinks=follow_symlinks, running=False,
@@ -409,12 +450,54 @@ class UploadService:
         lora_dropout: float | None = None,
         publisher: str | None = None,
     ) -> UploadReport:
-        """Upload and register. `progress` hears the bytes go; None or a bool: nobody does (a
-        service draws nothing: the front end that wants a bar passes one).
+        """Upload weights and register them as a custom model version; a run that was
+        interrupted resumes from its journal (what `upload` does).
 
-        `base_model` (a catalog name, expanded as azd does, or an azureml://registries/... id)
-        is required unless `weight_type` is DraftModel. The `lora_*` values become loraConfig;
-        for LoRA weights without them, the source folder's adapter_config.json is read."""
+        Args:
+            source: the weights: a file or a folder (e.g. a Hugging Face snapshot).
+            name: the custom model's name.
+            version: its version.
+            format: safetensors, gguf, onnx or pytorch (default: read from the bytes).
+            description: its description.
+            tags: tags to register it with, key -> value.
+            overwrite: replace the version if it exists (a registered version is kept at every
+                instant, even through a crash).
+            base_model: the catalog model it is a fine-tune of (a name, expanded as azd does,
+                or an azureml://registries/... id); required unless `weight_type` is
+                DraftModel.
+            weight_type: FullWeight, LoRA or DraftModel.
+            progress: hears the bytes go (a TransferProgress); None or a bool: nobody does
+                (a service draws nothing: the front end that wants a bar passes one).
+            on_status: called with the registration's state while the service registers it.
+            force: with `overwrite`, replace a version that deployments use (the weights they
+                serve change).
+            follow_symlinks: upload what links in the folder point at (default: refuse them).
+            lora_rank: LoRA's rank (with the other `lora_*` values: the loraConfig; for LoRA
+                weights without them, the folder's adapter_config.json is read).
+            lora_alpha: LoRA's alpha.
+            lora_target_modules: the modules LoRA adapts.
+            lora_dropout: LoRA's dropout.
+            publisher: the publisher registered with it.
+
+        Returns:
+            An UploadReport: the registered model, the plan it followed, bytes sent and
+            skipped (resumed).
+
+        Raises:
+            ValidationError: a bad name, version, tag, format, weight type or LoRA value, or a
+                source that is not weights.
+            ConflictError: the name is a base model's, the version exists and `overwrite` is
+                not set, deployments use the version being replaced and `force` is not set,
+                or the same upload is running in another process.
+            UploadError: the transfer failed; the journal is kept, run it again to resume.
+            OperationFailedError: the service refused to register the weights.
+
+        Example:
+            >>> report = az.uploads.upload(source="./out", name="my-llama", version="2",
+            ...                            base_model="Llama-3.3-70B-Instruct")
+            >>> report.model.status
+            'Succeeded'
+        """
         if weight_type not in rules.WEIGHT_TYPES:  # checked before any network call
             raise ValidationError(
                 f"'{weight_type}' is not a weight type: use one of {', '.join(rules.WEIGHT_TYPES)}."
@@ -449,7 +532,18 @@ class UploadService:
             )  # fmt: skip
 
     def busy_error(self, name: str, version: str) -> ConflictError:
-        """The refusal when another process holds the upload of name/version on this machine."""
+        """The refusal when another process holds the upload of name/version on this machine.
+
+        Args:
+            name: the model's name.
+            version: its version.
+
+        Returns:
+            The ConflictError to raise (naming the process that holds it).
+
+        Example:
+            >>> raise az.uploads.busy_error("my-llama", "2")
+        """
         return busy_error(self.key(name, version), name, version)
 
     def _run(
@@ -692,12 +786,23 @@ class UploadService:
         """Crash recovery, its one entry point: finish, or roll back, the replacements
         (`upload --overwrite`) a killed process left between deleting the old registration and
         registering the new one (see ReplaceIntent), in this project; of model `name` only,
-        when given. Returns one sentence per replacement dealt with (empty when none was).
+        when given. Every command runs it first.
 
         Costs one directory listing when nothing is pending. Never raises for what cannot be
         done now (the service unreachable, the cache folder unreadable): a warning says so and
         the next command tries again. Replacements whose upload still runs are left alone (it
-        finishes its swap itself)."""
+        finishes its swap itself).
+
+        Args:
+            name: only replacements of this model (default: all of the project's).
+
+        Returns:
+            One sentence per replacement dealt with; [] when none was.
+
+        Example:
+            >>> az.uploads.recover()
+            []
+        """
         done: list[str] = []
         try:
             intents = ReplaceIntent.list_all()
@@ -925,6 +1030,17 @@ class UploadService:
     # -- uploads known to this machine ----------------------------------------------------------
 
     def journals(self, prefix: str | None = None) -> list[UploadJournal]:
+        """This machine's upload journals of the connected project.
+
+        Args:
+            prefix: only those of models whose name starts with this (any case).
+
+        Returns:
+            The journals: files, blocks sent, state.
+
+        Example:
+            >>> [(j.name, j.version, j.status) for j in az.uploads.journals()]
+        """
 
         project = _project_prefix(self.connection)
         found = [j for j in UploadJournal.list_all() if j.key.startswith(project)]
@@ -933,7 +1049,21 @@ class UploadService:
         return found
 
     def find_journal(self, path: str) -> UploadJournal:
-        """A journal by 'name/version', 'name' (when it has one upload) or source path."""
+        """One upload journal of this machine.
+
+        Args:
+            path: 'name/version', 'name' (when it has one upload) or the source path.
+
+        Returns:
+            The journal.
+
+        Raises:
+            NotFoundError: no upload known to this machine matches.
+            UsageError: several match: give name/version.
+
+        Example:
+            >>> az.uploads.find_journal("my-llama/2").bytes_staged
+        """
         matches = [
             j for j in self.journals()
             if path in (f"{j.name}/{j.version}", j.name, j.source)
@@ -983,7 +1113,18 @@ class UploadService:
         )
 
     def status(self, *, prefix: str | None = None) -> list[UploadStatus]:
-        """This machine's uploads, then the orphaned storage it knows of (Leftover notes)."""
+        """This machine's uploads, with what the registry says of each, then the orphaned
+        storage it knows of (what `uploads list` shows).
+
+        Args:
+            prefix: only those of models whose name starts with this (any case).
+
+        Returns:
+            One UploadStatus each: progress, whether complete, registered or orphaned.
+
+        Example:
+            >>> [(u.path, u.registered) for u in az.uploads.status()]
+        """
         found = [self._status(j) for j in self.journals(prefix)]
         return found + [self._leftover_status(n) for n in self._leftovers(prefix)]
 
@@ -1009,7 +1150,17 @@ class UploadService:
         no project's storage, so nothing else can be found). Removing needs a credential that
         may write: the upload slot's, asked for again; a registered version's is read-only.
         What cannot be removed is listed as left, with why; nothing is reported removed that
-        storage still holds."""
+        storage still holds.
+
+        Args:
+            dry_run: only say what would be removed.
+
+        Returns:
+            A PruneReport: each item, removed or left (with why).
+
+        Example:
+            >>> az.uploads.prune(dry_run=True).items
+        """
         report = PruneReport(dry_run=dry_run)
         for journal in self.journals():
             state = self._status(journal)
@@ -1071,11 +1222,43 @@ class UploadService:
         return f"storage still holds {human_size(held)} there" if held else ""
 
     def status_of(self, path: str) -> UploadStatus:
+        """One upload of this machine, with what the registry says of it (what
+        `uploads show` shows).
+
+        Args:
+            path: 'name/version', 'name' (when it has one upload) or the source path.
+
+        Returns:
+            Its UploadStatus.
+
+        Raises:
+            NotFoundError: no upload known to this machine matches.
+            UsageError: several match: give name/version.
+
+        Example:
+            >>> az.uploads.status_of("my-llama/2").complete
+            True
+        """
         return self._status(self.find_journal(path))
 
     def forget(self, path: str) -> Forgotten:
         """Remove an upload's journal and, unless a model uses them, its staged blobs. Refused
-        while the upload runs (in another process): its lock says so."""
+        while the upload runs (in another process): its lock says so.
+
+        Args:
+            path: 'name/version', 'name' (when it has one upload) or the source path.
+
+        Returns:
+            Forgotten: one sentence saying what was removed and what stays.
+
+        Raises:
+            NotFoundError: no upload known to this machine matches.
+            UsageError: several match: give name/version.
+            ConflictError: the upload is running in another process.
+
+        Example:
+            >>> az.uploads.forget("my-llama/2").text()
+        """
         journal = self.find_journal(path)
         lock = UploadLock(journal.key, "forget")
         if not lock.acquire():

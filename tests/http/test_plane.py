@@ -49,7 +49,7 @@ def flaky():
 
 
 def test_paging_follows_next_link_and_returns_each_item_once(app):
-    plane = _plane(app._sandbox_info)
+    plane = _plane(app.sandbox_info)
     pages = list(plane.iter_pages(CATALOG))
     # The catalog lists a version once per account kind (as ARM does): that is the item.
     names = [(m["kind"], m["model"]["name"], m["model"]["version"]) for page in pages for m in page]
@@ -81,7 +81,7 @@ def test_exhausted_retries_raise_a_service_error_with_the_code(flaky):
 
 
 def test_errors_carry_code_message_and_request_id(app):
-    plane = _plane(app._sandbox_info)
+    plane = _plane(app.sandbox_info)
     with pytest.raises(NotFoundError) as caught:
         plane.get_json(app.connection.arm.account_id + "/deployments/missing", context="Get")
     error = caught.value
@@ -92,7 +92,7 @@ def test_errors_carry_code_message_and_request_id(app):
 
 
 def test_a_wrong_token_is_one_authentication_error_with_the_sign_in_hint(app):
-    plane = _plane(app._sandbox_info, token="not-the-token")
+    plane = _plane(app.sandbox_info, token="not-the-token")
     with pytest.raises(AuthenticationError) as caught:
         list(plane.iter_items(CATALOG))
     assert "az login" in str(caught.value)
@@ -152,7 +152,7 @@ def test_debug_logs_http_calls_to_stderr_without_secrets(app, capfd):
         app.debug = False
     err = capfd.readouterr().err
     assert "azmodels DEBUG GET" in err
-    assert app._sandbox_info.token not in err
+    assert app.sandbox_info.token not in err
     app.models.catalog(refresh=True)
     assert "azmodels DEBUG" not in capfd.readouterr().err
     assert logging.getLogger("azmodels_magic").level == logging.NOTSET

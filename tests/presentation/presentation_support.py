@@ -10,9 +10,22 @@ import itertools
 
 import pytest
 
-__all__ = ["custom_model", "magics", "unique", "weights"]
+__all__ = ["custom_model", "magics", "output_text", "unique", "weights"]
 
 _counter = itertools.count(1)
+
+
+def output_text(output) -> str:
+    """What an Output widget holds, as text (streams and the text/plain of displayed values)."""
+    parts = []
+    for item in output.outputs:
+        if item.get("output_type") == "stream":
+            parts.append(item.get("text", ""))
+        else:
+            data = item.get("data") or {}
+            text = data.get("text/plain", "")
+            parts.append(text if text.endswith("\n") else text + "\n")
+    return "".join(parts)
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from presentation_support import *  # noqa: F403 (the shared fixtures)
+from presentation_support import output_text
 
 from azmodels_magic.presentation.actions import Actions
 from azmodels_magic.presentation.dashboard import Dashboard
 from azmodels_magic.presentation.forms import DeployForm, UploadForm
-from azmodels_magic.presentation.widgets import output_text
 
 
 @dataclass

@@ -4,9 +4,9 @@ typing the exact name and clicking deletes."""
 from __future__ import annotations
 
 from presentation_support import *  # noqa: F403 (the shared fixtures)
+from presentation_support import output_text
 
 from azmodels_magic.errors import NotFoundError
-from azmodels_magic.presentation.widgets import output_text
 from azmodels_magic.steps import NOTEBOOK
 
 

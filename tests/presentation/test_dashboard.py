@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from presentation_support import *  # noqa: F403 (the shared fixtures)
+from presentation_support import output_text
 
 from azmodels_magic.presentation.dashboard import Dashboard
 from azmodels_magic.presentation.forms import DeployForm
-from azmodels_magic.presentation.widgets import ConfirmBox, output_text
+from azmodels_magic.presentation.widgets import ConfirmBox
 
 
 @pytest.fixture(scope="module")

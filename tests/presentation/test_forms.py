@@ -6,6 +6,7 @@ import re
 
 import pytest
 from presentation_support import *  # noqa: F403 (the shared fixtures)
+from presentation_support import output_text
 
 from azmodels_magic.presentation.forms import (
     DeployForm,
@@ -14,7 +15,6 @@ from azmodels_magic.presentation.forms import (
     parse_tags,
     suggest_model_name,
 )
-from azmodels_magic.presentation.widgets import output_text
 
 # -- the deploy form -----------------------------------------------------------------------------
 

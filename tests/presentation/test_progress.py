@@ -152,7 +152,7 @@ def test_next_steps_align_and_the_cli_shows_them_as_cli_commands(app, unique, we
         "  long one:  > show m",
     ]
     name = unique("cli-done")
-    env = {**os.environ, "AZMODELS_SANDBOX": app._sandbox_info.arm_endpoint}
+    env = {**os.environ, "AZMODELS_SANDBOX": app.sandbox_info.arm_endpoint}
     done = subprocess.run(
         [sys.executable, "-m", "azmodels_magic.cli", "upload", "--base-model", "gpt-4o",
          "--source", str(weights), "--name", name, "--no-progress"],

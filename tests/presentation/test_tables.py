@@ -106,7 +106,7 @@ def test_deployments_frame_without_rows_keeps_its_columns():
 
 
 def test_cli_tables_fit_columns_and_wide_and_json_show_everything(app, custom_model):
-    endpoint = app._sandbox_info.arm_endpoint
+    endpoint = app.sandbox_info.arm_endpoint
     env_base = {"AZMODELS_SANDBOX": endpoint, "COLUMNS": "80", "PATH": "/usr/bin:/bin"}
     import os
 
@@ -221,7 +221,7 @@ def test_cli_tables_at_80_columns_show_the_answer_and_no_noise(app, custom_model
     import os
 
     app.deployments.deploy(model="gpt-4.1", deployment_name=unique("narrow"), capacity=2)
-    env = {**os.environ, "AZMODELS_SANDBOX": app._sandbox_info.arm_endpoint, "COLUMNS": "80"}
+    env = {**os.environ, "AZMODELS_SANDBOX": app.sandbox_info.arm_endpoint, "COLUMNS": "80"}
 
     def cli(*argv: str) -> str:
         done = subprocess.run([sys.executable, "-m", "azmodels_magic.cli", *argv], env=env,

@@ -86,13 +86,10 @@ def main() -> int:
     extra = sys.argv[6:]
     install(point)
     from azmodels_magic import AzModels
-    from azmodels_magic.services.uploads import UploadService
 
     app = AzModels(progress=False, poll_interval=0.1, retry_backoff=0.05)
     app.attach_sandbox(url)
-    app._services["uploads"] = UploadService(
-        app.connection, app.models, block_size=256 * 1024, workers=2
-    )
+    app.uploads.block_size, app.uploads.workers = 256 * 1024, 2
     outcome = app.execute(
         ["upload", "--base-model", "gpt-4o", "--source", source, "--name", name,
          "--version", version, "--no-progress", *extra]

@@ -186,11 +186,12 @@ def magic_app_on(shell, info: SandboxInfo | None = None, **settings: Any) -> Ite
     """The %azmodels magic's own AzModels, pointed at a sandbox for a while, then put back as it
     was (other test modules share the session's shell)."""
     from azmodels_magic.api import _CONNECTION_TRAITS
+    from azmodels_magic.auth import StaticTokenCredential
 
     app = next(c for c in shell.configurables if type(c).__name__ == "AzModels")
-    names = [*_CONNECTION_TRAITS, "progress", "debug", *settings]
-    saved_traits = {name: getattr(app, name) for name in dict.fromkeys(names)}
-    saved = (app._credential, app._tokens, app._sandbox_info)
+    connection = {name: getattr(app, name) for name in _CONNECTION_TRAITS}
+    others = {name: getattr(app, name) for name in ("progress", "debug", *settings)}
+    saved_info, saved_credential = app.sandbox_info, app.credential
     try:
         for name, value in {"progress": False, "debug": False, **settings}.items():
             setattr(app, name, value)
@@ -198,10 +199,16 @@ def magic_app_on(shell, info: SandboxInfo | None = None, **settings: Any) -> Ite
             app.use_sandbox(info)
         yield app
     finally:
-        for name, value in saved_traits.items():
+        for name, value in others.items():
             setattr(app, name, value)
-        app._credential, app._tokens, app._sandbox_info = saved
-        app._reset()
+        app.set_connection(**connection)  # no credential: leaves a sandbox it was pointed at
+        if saved_info is not None:
+            own = isinstance(saved_credential, StaticTokenCredential) and (
+                saved_credential.get_token().token == saved_info.token
+            )  # the sandbox's own token, as `use_sandbox` gives it
+            app.use_sandbox(saved_info, credential=None if own else saved_credential)
+        elif saved_credential is not None:
+            app.set_connection(credential=saved_credential)
 
 
 def upload_line(source: object, name: str, *extra: str) -> list[str]:

@@ -13,7 +13,6 @@ from reliability_support import BLOCK, Raw, magic_app_on, make_weights, one_line
 from azmodels_magic import AzModels
 from azmodels_magic.auth import AccessToken
 from azmodels_magic.errors import AuthenticationError, PermissionDeniedError
-from azmodels_magic.services.uploads import UploadService
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +51,7 @@ class Unavailable:
 
 
 def connect(sandbox, credential) -> AzModels:
-    info = sandbox._sandbox_info
+    info = sandbox.sandbox_info
     app = AzModels(progress=False, retry_backoff=0.05, poll_interval=0.1)
     app.use_sandbox(info, credential=credential)
     return app
@@ -87,7 +86,7 @@ def test_bad_token_gives_the_sign_in_hint(sandbox, make, command) -> None:
 
 def test_a_token_that_expired_in_flight_is_renewed(sandbox) -> None:
     """The first token is refused (401); the credential's next one works: no error at all."""
-    credential = Tokens("stale-token", sandbox._sandbox_info.token)
+    credential = Tokens("stale-token", sandbox.sandbox_info.token)
     app = connect(sandbox, credential)
     assert len(app.run("list --type base")) == 34
     assert credential.calls == 2
@@ -102,7 +101,7 @@ def test_credential_that_raises_gives_the_sign_in_hint_in_one_line(sandbox) -> N
 
 
 def test_magic_shows_the_sign_in_hint_in_one_line(shell, capsys, sandbox) -> None:
-    info = sandbox._sandbox_info
+    info = sandbox.sandbox_info
     with magic_app_on(shell) as app:
         for credential in (Tokens("wrong"), Unavailable()):
             app.set_connection(
@@ -129,7 +128,7 @@ def test_magic_shows_the_sign_in_hint_in_one_line(shell, capsys, sandbox) -> Non
 def reader(sandbox, tmp_path_factory):
     """The sandbox's reader token, and something for it to try to change."""
     az = sandbox
-    az._services["uploads"] = UploadService(az.connection, az.models, block_size=BLOCK)
+    az.uploads.block_size = BLOCK
     az.uploads.upload(
         base_model="gpt-4o",
         source=str(make_weights(tmp_path_factory.mktemp("auth"))),
@@ -137,8 +136,8 @@ def reader(sandbox, tmp_path_factory):
         progress=False,
     )
     az.deployments.deploy(model="gpt-4o", deployment_name="owned-dep", capacity=1)
-    app = connect(sandbox, Tokens(sandbox._sandbox_info.reader_token))
-    app._services["uploads"] = UploadService(app.connection, app.models, block_size=BLOCK)
+    app = connect(sandbox, Tokens(sandbox.sandbox_info.reader_token))
+    app.uploads.block_size = BLOCK
     return app
 
 
@@ -161,7 +160,7 @@ def test_reader_can_read(reader) -> None:
     ids=["deploy", "scale", "delete-deployment", "delete-model", "update", "upload"],
 )
 def test_write_without_the_role_gives_the_role_hint(reader, sandbox, tmp_path, command) -> None:
-    raw = Raw(sandbox._sandbox_info)
+    raw = Raw(sandbox.sandbox_info)
     before = raw.snapshot()
     line = command.format(weights=make_weights(tmp_path))
     with pytest.raises(PermissionDeniedError) as caught:
@@ -169,7 +168,7 @@ def test_write_without_the_role_gives_the_role_hint(reader, sandbox, tmp_path, c
     text = str(caught.value)
     assert "role" in text and ("Azure AI User" in text or "Contributor" in text), text
     assert one_line(text), text
-    assert sandbox._sandbox_info.reader_token not in text
+    assert sandbox.sandbox_info.reader_token not in text
     assert raw.snapshot() == before, "a refused write changed something"
 
 

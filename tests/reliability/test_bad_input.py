@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from reliability_support import BLOCK, Raw, magic_app_on, make_weights, one_line, start_app
 
-from azmodels_magic.services.uploads import UploadService
-
 CUSTOM = "bad-custom"
 DEPLOYMENT = "existing-dep"
 
@@ -163,7 +161,7 @@ def world(tmp_path_factory):
     """A sandbox holding one custom model and one deployment, and the shell's app on it."""
     folder = tmp_path_factory.mktemp("bad-input")
     az = start_app()
-    az._services["uploads"] = UploadService(az.connection, az.models, block_size=BLOCK)
+    az.uploads.block_size = BLOCK
     az.uploads.upload(
         source=str(make_weights(folder)), name=CUSTOM, base_model="gpt-4o", progress=False
     )
@@ -175,7 +173,7 @@ def world(tmp_path_factory):
 @pytest.fixture(scope="module")
 def magic_app(shell, world):
     """The %azmodels magic's own AzModels, pointed at the world's sandbox (restored after)."""
-    with magic_app_on(shell, world._sandbox_info) as app:
+    with magic_app_on(shell, world.sandbox_info) as app:
         yield app
 
 
@@ -218,7 +216,7 @@ def test_the_battery_is_big_enough() -> None:
 def test_wrong_invocation_is_one_line_and_changes_nothing(
     shell, magic_app, world, paths, capsys, line, expected
 ) -> None:
-    raw = Raw(world._sandbox_info)
+    raw = Raw(world.sandbox_info)
     before = state(raw)
     capsys.readouterr()
     result = shell.run_cell(f"%azmodels {line.format(**paths)}")
@@ -248,9 +246,9 @@ CLI_CASES = [
     ("argv", "code"), [c[1:] for c in CLI_CASES], ids=[c[0] for c in CLI_CASES]
 )
 def test_cli_wrong_invocation(world, argv, code) -> None:
-    raw = Raw(world._sandbox_info)
+    raw = Raw(world.sandbox_info)
     before = state(raw)
-    env = {**os.environ, "AZMODELS_SANDBOX": world._sandbox_info.arm_endpoint}
+    env = {**os.environ, "AZMODELS_SANDBOX": world.sandbox_info.arm_endpoint}
     done = subprocess.run(
         [sys.executable, "-m", "azmodels_magic.cli", *argv],
         env=env, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parent,

@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
-from reliability_support import BLOCK, Raw, file_sha256, make_weights, start_app
+from reliability_support import BLOCK, Raw, file_sha256, make_weights
 
+from azmodels_magic import AzModels
 from azmodels_magic.errors import AzModelsError
 from azmodels_magic.sandbox_launcher import SandboxProcess
-from azmodels_magic.services.uploads import UploadService
 from azmodels_magic.uploadstate import UploadJournal
 
 CHILD = Path(__file__).with_name("crash_child.py")
@@ -27,7 +27,7 @@ CHILD = Path(__file__).with_name("crash_child.py")
 def run_child(app, source: Path, name: str, point: str, timeout: float = 60) -> None:
     """Start the uploading process and SIGKILL it once it reports being at `point`."""
     child = subprocess.Popen(
-        [sys.executable, str(CHILD), app._sandbox_info.arm_endpoint, str(source), name, "1", point],
+        [sys.executable, str(CHILD), app.sandbox_info.arm_endpoint, str(source), name, "1", point],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -51,9 +51,7 @@ def run_child(app, source: Path, name: str, point: str, timeout: float = 60) -> 
 
 
 def rerun(app, source: Path, name: str):
-    app._services["uploads"] = UploadService(
-        app.connection, app.models, block_size=BLOCK, workers=2
-    )
+    app.uploads.block_size, app.uploads.workers = BLOCK, 2
     return app.uploads.upload(
         base_model="gpt-4o", source=str(source), name=name, version="1", progress=False
     )
@@ -77,7 +75,7 @@ def check_registered_once(app, raw: Raw, name: str, source: Path) -> None:
     ["blocks", "committed", "register", "polling"],
 )
 def test_kill_during_upload_then_rerun(app, tmp_path, point) -> None:
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = f"crash-{point}"
     source = make_weights(tmp_path, seed=len(point))
     size = source.stat().st_size
@@ -107,11 +105,11 @@ def test_kill_during_upload_then_rerun(app, tmp_path, point) -> None:
 
 def test_kill_then_rerun_through_the_cli(app, tmp_path) -> None:
     """The re-run through the terminal front end: exit 0, one summary line."""
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = "crash-cli"
     source = make_weights(tmp_path, seed=11)
     run_child(app, source, name, "register")
-    env = {**os.environ, "AZMODELS_SANDBOX": app._sandbox_info.arm_endpoint}
+    env = {**os.environ, "AZMODELS_SANDBOX": app.sandbox_info.arm_endpoint}
     done = subprocess.run(
         [sys.executable, "-m", "azmodels_magic.cli", "upload", "--base-model", "gpt-4o",
          "--source", str(source), "--name", name, "--no-progress"],
@@ -159,21 +157,22 @@ def test_sandbox_restart_mid_deploy(tmp_path) -> None:
     """kill -9 the sandbox while a deploy is polled and start it again on the same data dir and
     port: the deploy recovers. Then kill it for good mid-deploy: the service had accepted the
     deploy, so it is not reported as failed: accepted, state unknown, in one line."""
-    az = start_app(
-        sandbox={"data_dir": tmp_path / "state", "provision_seconds": 3},
-        max_retries=12,
-        retry_backoff=0.25,
+    # The test owns the sandbox's process, to kill it as a crash would and start it again.
+    first = SandboxProcess(data_dir=tmp_path / "state", provision_seconds=3)
+    new = None
+    az = AzModels(
+        progress=False, poll_interval=0.1, max_retries=12, retry_backoff=0.25,
         retry_backoff_max=2.0,
-    )
+    )  # fmt: skip
     try:
-        info = az._sandbox_info
+        info = first.start()
+        az.use_sandbox(info)
         thread, result = _deploy_in_thread(az, "restart-me")
         _wait_creating(Raw(info), "restart-me")
-        az._sandbox_process.kill()  # a crash: SIGKILL, Azurite dies with it
+        first.kill()  # a crash: SIGKILL, Azurite dies with it
         new = SandboxProcess(
             data_dir=tmp_path / "state", port=_port(info.arm_endpoint), provision_seconds=3
         )
-        az._sandbox_process = new  # closed with the app
         again = new.start()
         assert again.arm_endpoint == info.arm_endpoint, "the sandbox must come back on its port"
         assert again.token == info.token
@@ -201,3 +200,6 @@ def test_sandbox_restart_mid_deploy(tmp_path) -> None:
         assert "\n" not in text and "refused the connection" in text, text
     finally:
         az.close()
+        for process in (first, new):
+            if process is not None:
+                process.stop()

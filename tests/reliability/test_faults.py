@@ -12,8 +12,6 @@ import pytest
 from azmodels_support import retries_logged
 from reliability_support import BLOCK, Raw, file_sha256, make_weights, sha256, start_app
 
-from azmodels_magic.services.uploads import UploadService
-
 MODEL = "rel-model"
 SEEDS = (1, 2, 3)
 
@@ -21,10 +19,8 @@ SEEDS = (1, 2, 3)
 def run_lifecycle(app, weights: Path) -> dict[str, Any]:
     """list, upload (multi-block), register, deploy base and custom, scale, delete everything.
     Returns what was observed along the way."""
-    app._services["uploads"] = UploadService(
-        app.connection, app.models, block_size=BLOCK, workers=2
-    )
-    raw = Raw(app._sandbox_info)
+    app.uploads.block_size, app.uploads.workers = BLOCK, 2
+    raw = Raw(app.sandbox_info)
     seen: dict[str, Any] = {}
 
     catalog = app.run("list --type base")

@@ -5,6 +5,7 @@ with a parsed command or one of our errors: never a traceback, never SystemExit.
 from __future__ import annotations
 
 import pytest
+from azmodels_support import command_names
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +13,7 @@ from azmodels_magic import grammar
 from azmodels_magic.errors import AzModelsError
 
 WORDS = sorted(
-    {word for path in grammar.command_names() for word in path.split()}
+    {word for path in command_names() for word in path.split()}
     | {"help", "deployments", "uploads", "sandbox"}
 )
 FLAGS = [
@@ -41,7 +42,7 @@ tokens = st.lists(
 )
 # Lines that start like a real command, so the fuzzing reaches every sub-parser's checks.
 commands = st.builds(
-    lambda path, rest: [*path.split(), *rest], st.sampled_from(grammar.command_names()), tokens
+    lambda path, rest: [*path.split(), *rest], st.sampled_from(command_names()), tokens
 )
 
 

@@ -91,7 +91,7 @@ def sandbox_app():
 
 
 def _slots(app, name: str) -> int:
-    database = Path(app._sandbox_info.data_dir) / "sandbox.sqlite3"
+    database = Path(app.sandbox_info.data_dir) / "sandbox.sqlite3"
     with sqlite3.connect(database) as conn:
         (count,) = conn.execute(
             "SELECT COUNT(*) FROM pending_uploads WHERE name = ?", (name,)
@@ -100,7 +100,7 @@ def _slots(app, name: str) -> int:
 
 
 def test_a_card_names_its_next_commands_as_the_terminal_runs_them(sandbox_app, tmp_path):
-    endpoint = sandbox_app._sandbox_info.arm_endpoint
+    endpoint = sandbox_app.sandbox_info.arm_endpoint
     done = run("show", "gpt-4.1", AZMODELS_SANDBOX=endpoint, AZMODELS_CACHE_DIR=str(tmp_path))
     no_traceback(done)
     assert done.returncode == 0, done.stderr
@@ -120,7 +120,7 @@ def test_an_unusable_cache_dir_is_refused_before_any_upload_slot(sandbox_app, tm
     name = f"cache-test-{len(kind)}"
     done = run(
         "upload", "--source", str(weights), "--name", name, "--no-progress",
-        AZMODELS_CACHE_DIR=str(cache), AZMODELS_SANDBOX=sandbox_app._sandbox_info.arm_endpoint,
+        AZMODELS_CACHE_DIR=str(cache), AZMODELS_SANDBOX=sandbox_app.sandbox_info.arm_endpoint,
     )  # fmt: skip
     no_traceback(done)
     assert done.returncode == 1, done.stderr
@@ -138,7 +138,7 @@ def test_an_unwritable_cache_dir_is_refused(sandbox_app, tmp_path):
     try:
         done = run(
             "upload", "--source", str(weights), "--name", "locked-cache", "--no-progress",
-            AZMODELS_CACHE_DIR=str(cache), AZMODELS_SANDBOX=sandbox_app._sandbox_info.arm_endpoint,
+            AZMODELS_CACHE_DIR=str(cache), AZMODELS_SANDBOX=sandbox_app.sandbox_info.arm_endpoint,
         )  # fmt: skip
     finally:
         (cache / "uploads").chmod(0o700)
@@ -180,7 +180,7 @@ def test_output_into_a_closed_pipe_is_quiet(sandbox_app, argv, tmp_path):
     try:
         env = _env(
             AZMODELS_CACHE_DIR=str(tmp_path),
-            AZMODELS_SANDBOX=sandbox_app._sandbox_info.arm_endpoint,
+            AZMODELS_SANDBOX=sandbox_app.sandbox_info.arm_endpoint,
         )
         done = subprocess.run(
             [*CLI, *argv], stdout=write_end, stderr=subprocess.PIPE, text=True, env=env,
@@ -197,7 +197,7 @@ def test_output_into_a_closed_pipe_is_quiet(sandbox_app, argv, tmp_path):
 def test_output_onto_a_full_disk_is_one_line_not_a_bug(sandbox_app, argv, tmp_path):
     """`azmodels list > /dev/full`: the write fails; that is said in one line, exit status 1."""
     env = _env(AZMODELS_CACHE_DIR=str(tmp_path),
-               AZMODELS_SANDBOX=sandbox_app._sandbox_info.arm_endpoint)  # fmt: skip
+               AZMODELS_SANDBOX=sandbox_app.sandbox_info.arm_endpoint)  # fmt: skip
     with open("/dev/full", "w") as full:
         done = subprocess.run([*CLI, *argv], stdout=full, stderr=subprocess.PIPE, text=True,
                               env=env, timeout=120)  # fmt: skip
@@ -212,7 +212,7 @@ def test_output_onto_a_full_disk_is_one_line_not_a_bug(sandbox_app, argv, tmp_pa
 def test_tables_and_cards_on_a_terminal_without_utf8(sandbox_app, encoding, tmp_path):
     """PYTHONIOENCODING=ascii: a cut table and a card's ticks are written in ASCII stand-ins
     of the same width; nothing is 'a bug'."""
-    endpoint = sandbox_app._sandbox_info.arm_endpoint
+    endpoint = sandbox_app.sandbox_info.arm_endpoint
     # 60 columns: the names are cut (at 80 the list's answer columns fit whole).
     env = dict(AZMODELS_SANDBOX=endpoint, AZMODELS_CACHE_DIR=str(tmp_path), COLUMNS="60",
                PYTHONIOENCODING=encoding)  # fmt: skip

@@ -195,7 +195,7 @@ def calm() -> Iterator[tuple[AzModels, Raw]]:
 
     az = start_app(provision_seconds=2.0)
     try:
-        yield az, Raw(az._sandbox_info)
+        yield az, Raw(az.sandbox_info)
     finally:
         az.close()
 

@@ -50,7 +50,7 @@ def test_a_variable_never_adds_force_to_a_delete(shell, capsys):
     try:
         az.execute("deploy --name gpt-4o-mini --deployment-name victim")
         shell.user_ns["target"] = "victim --force"
-        with magic_app_on(shell, az._sandbox_info):
+        with magic_app_on(shell, az.sandbox_info):
             for cell in (
                 "%azmodels deployments delete --name {target}",
                 "%%azmodels\ndeployments delete --name {target}\n",

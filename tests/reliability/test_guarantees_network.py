@@ -390,7 +390,7 @@ FOREIGN_HOSTS = [
 @pytest.mark.parametrize("host", FOREIGN_HOSTS)
 @pytest.mark.parametrize("path", ["/.sandbox/info", "ARM"])
 def test_the_sandbox_refuses_a_foreign_host_header(sandbox_app, host, path):
-    info = sandbox_app._sandbox_info
+    info = sandbox_app.sandbox_info
     port = info.arm_endpoint.rsplit(":", 1)[1]
     headers = {"Authorization": f"Bearer {info.token}"}
     if host:
@@ -404,7 +404,7 @@ def test_two_host_headers_are_refused(sandbox_app):
     import http.client
     from urllib.parse import urlsplit
 
-    info = sandbox_app._sandbox_info
+    info = sandbox_app.sandbox_info
     where = urlsplit(info.arm_endpoint)
     conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
     try:
@@ -420,7 +420,7 @@ def test_two_host_headers_are_refused(sandbox_app):
 
 @pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "127.0.0.1"])
 def test_the_sandbox_serves_loopback_host_headers(sandbox_app, host):
-    info = sandbox_app._sandbox_info
+    info = sandbox_app.sandbox_info
     port = info.arm_endpoint.rsplit(":", 1)[1]
     headers = {"Host": host.format(port=port), "Authorization": f"Bearer {info.token}"}
     assert _raw(info, "GET", ARM_PATH, headers)[0] == 200
@@ -431,7 +431,7 @@ def test_the_sandbox_serves_loopback_host_headers(sandbox_app, host):
     "origin", ["https://evil.example", "http://127.0.0.1.evil.example", "null"]
 )
 def test_a_cross_origin_page_gets_nothing(sandbox_app, origin):
-    info = sandbox_app._sandbox_info
+    info = sandbox_app.sandbox_info
     host = info.arm_endpoint.split("://", 1)[1]
     preflight = {
         "Host": host,
@@ -452,7 +452,7 @@ def test_a_cross_origin_page_gets_nothing(sandbox_app, origin):
 
 def test_a_loopback_page_origin_is_served(sandbox_app):
     """A notebook's own page (http://localhost:8888) is this machine: served."""
-    info = sandbox_app._sandbox_info
+    info = sandbox_app.sandbox_info
     host = info.arm_endpoint.split("://", 1)[1]
     headers = {"Host": host, "Origin": "http://localhost:8888"}
     status, response_headers, _ = _raw(info, "GET", "/.sandbox/info", headers)
@@ -466,7 +466,7 @@ def test_a_loopback_page_origin_is_served(sandbox_app):
 def test_a_stale_sandbox_token_gets_sandbox_advice(sandbox_app):
     import dataclasses
 
-    stale = dataclasses.replace(sandbox_app._sandbox_info, token="token-of-a-previous-start")
+    stale = dataclasses.replace(sandbox_app.sandbox_info, token="token-of-a-previous-start")
     az = AzModels(progress=False, max_retries=0)
     az.use_sandbox(stale)  # e.g. remembered from before the sandbox was restarted
     with pytest.raises(AzModelsError) as refused:

@@ -229,7 +229,7 @@ def test_a_full_cache_disk_fails_fast_naming_the_folder(small_disk, tmp_path, fr
     app = start_app()
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "AZMODELS_"))}
-        env.update(AZMODELS_SANDBOX=app._sandbox_info.arm_endpoint, AZMODELS_CACHE_DIR=str(cache))
+        env.update(AZMODELS_SANDBOX=app.sandbox_info.arm_endpoint, AZMODELS_CACHE_DIR=str(cache))
         started = time.monotonic()
         done = subprocess.run(
             [sys.executable, "-m", "azmodels_magic.cli", "upload", "--base-model", "gpt-4o",

@@ -38,7 +38,7 @@ def test_all_accounts_with_a_hung_account_exits_promptly(tmp_path):
     )
     try:
         env = cli_env(
-            AZMODELS_SANDBOX=app._sandbox_info.arm_endpoint,
+            AZMODELS_SANDBOX=app.sandbox_info.arm_endpoint,
             AZMODELS_CACHE_DIR=str(tmp_path),
             AZMODELS_ACCOUNT_TIMEOUT=str(ACCOUNT_TIMEOUT),
         )
@@ -126,13 +126,13 @@ def test_delete_with_the_read_only_credential_azure_hands_out_reports_what_it_di
     there is nothing left to delete. (A storage refusal other than the credential's own keeps
     the model registered: services/models.py delete_version.)"""
     app.uploads.upload(source=str(make_weights(tmp_path)), name="refused-del", base_model="gpt-4o")
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     sas = raw.read_sas("refused-del", "1")
     container = sas.split("?")[0].rsplit("/", 1)[1]
     done = app.run("delete --name refused-del --force")
     assert "refused-del" in done and "read them, not remove them" in done, done
     assert not any(m["name"] == "refused-del" for m in raw.registry())
-    with _storage(app._sandbox_info) as service:
+    with _storage(app.sandbox_info) as service:
         assert list(service.get_container_client(container).list_blobs())  # as said: they stay
 
 
@@ -144,7 +144,7 @@ def test_switching_account_switches_the_project(tmp_path):
 
     app = start_app(sandbox={"extra_args": ["--accounts", "team-c=westus3"]})
     try:
-        info = app._sandbox_info
+        info = app.sandbox_info
         raw = Raw(info)
         switched = app.execute("connect --account team-c")
         # team-c has no project: an upload has nowhere to register, and must not land in the

@@ -4,6 +4,7 @@ HTTP against the sandbox; two machines are two processes with their own AZMODELS
 
 from __future__ import annotations
 
+from azmodels_support import command_names
 from reliability_support import Raw, make_weights
 from test_upload_guarantees import (
     check_stored,
@@ -46,7 +47,7 @@ def test_the_loser_of_an_overwrite_race_says_whose_bytes_are_registered(app, tmp
     registering its own; machine A's upload registers meanwhile. B must not say its registration
     went through: it says A's weights are registered (not its own), and it empties what it
     staged; the replaced weights it could not remove are named, and its journal knows of them."""
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = "race-ow"
     old = make_weights(tmp_path / "old", seed=61)
     mine = make_weights(tmp_path / "mine", seed=62)
@@ -78,7 +79,7 @@ def test_an_overwrite_replaced_elsewhere_before_its_swap_leaves_their_version(
     """Machine B's new weights are stored; before it swaps, machine A replaces the version.
     B must not delete A's registration (one it never saw), nor fail on a cryptic refusal: it
     says A's weights are registered now, and empties what it staged."""
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = "race-pre"
     small_blocks(app)
     app.uploads.upload(
@@ -113,7 +114,7 @@ def test_orphaned_storage_is_listed_and_pruned_honestly(app, tmp_path, monkeypat
     from azmodels_magic.results.uploads import PruneReport
 
     monkeypatch.setenv("AZMODELS_CACHE_DIR", str(tmp_path / "cache"))
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = "prune-me"
     small_blocks(app)
     app.uploads.upload(
@@ -158,7 +159,7 @@ def test_orphaned_storage_is_listed_and_pruned_honestly(app, tmp_path, monkeypat
 def test_prune_is_in_the_grammar_with_help_saying_what_it_can_find() -> None:
     from azmodels_magic import grammar
 
-    assert "uploads prune" in grammar.command_names()
+    assert "uploads prune" in command_names()
     assert grammar.parse(["uploads", "prune", "--dry-run"]).dry_run is True
     assert grammar.parse(["uploads", "prune"]).dry_run is False
     helped = " ".join(grammar.build_parser().format_help().split())

@@ -66,7 +66,7 @@ def test_a_file_rewritten_during_the_upload_fails_it_and_registers_nothing(
 ) -> None:
     """Rewritten (same size) once its first block is stored: the bytes read so far and the ones
     still to read belong to two files; the upload fails naming it, and nothing is registered."""
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = f"rewritten-{'keep' if keep_mtime else 'move'}"
     source = write_safetensors(tmp_path / "model.safetensors", BIG, seed=1)
     hook = Hook(lambda: rewrite(source, 2, keep_mtime=keep_mtime))
@@ -92,7 +92,7 @@ def test_a_file_rewritten_during_the_upload_fails_it_and_registers_nothing(
 def test_a_resume_re_reads_a_committed_file_changed_in_place(app, tmp_path) -> None:
     """Killed with every file committed and verified; the file then changes keeping size and
     mtime: the resume must store and register the bytes there now, not the stale copy."""
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = "committed-changed"
     source = make_weights(tmp_path, seed=31)
     kill_at(app, source, name, "register")
@@ -125,7 +125,7 @@ def test_a_finished_run_of_folder_a_does_not_answer_for_folder_b(app, tmp_path, 
     """Folder A's run is killed once its registration was accepted; an upload of B under the
     same name is refused (one line: what differs, --overwrite) and A stays registered as it
     was. With --overwrite, B replaces it."""
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = f"done-{other[:5]}"
     a = _folder(tmp_path / "a", seed=41)
     kill_at(app, a, name, "polling")
@@ -181,7 +181,7 @@ def test_storage_refusing_connections_fails_the_upload_within_seconds(tmp_path) 
         killed: list[float] = []
 
         def kill() -> None:
-            _kill_azurite(app._sandbox_info)
+            _kill_azurite(app.sandbox_info)
             killed.append(time.monotonic())
 
         small_blocks(app)
@@ -247,7 +247,7 @@ def test_a_file_over_the_block_blob_limit_is_refused_before_a_slot(app, roomy) -
     from azmodels_magic.errors import ValidationError
 
     folder = _with_sparse(roomy / "m", 200 * 1024**4)
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     before = raw.blob_count()
     for extra in (["--dry-run"], []):
         with pytest.raises(ValidationError) as refused:
@@ -276,7 +276,7 @@ def _linked_model(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_symlinked_folders_are_named_when_not_followed(app, tmp_path) -> None:
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     folder, _ = _linked_model(tmp_path)
     plan = app.execute(upload_line(str(folder), "linked-dirs", "--dry-run")).value
     shown = dict(plan.rows())
@@ -290,7 +290,7 @@ def test_symlinked_folders_are_named_when_not_followed(app, tmp_path) -> None:
 
 
 def test_symlinked_folders_are_followed_when_asked(app, tmp_path) -> None:
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     folder, outside = _linked_model(tmp_path)
     plan = app.execute(
         upload_line(str(folder), "follow-dirs", "--follow-symlinks", "--dry-run")
@@ -318,4 +318,4 @@ def test_a_symlinked_folder_loop_is_refused_in_one_line(app, tmp_path) -> None:
             app.execute(upload_line(str(folder), "loop-dirs", "--follow-symlinks", *extra))
         text = str(refused.value)
         assert "sub/back/" in text and "loop" in text and "\n" not in text, text
-    assert registered(Raw(app._sandbox_info), "loop-dirs") == []
+    assert registered(Raw(app.sandbox_info), "loop-dirs") == []

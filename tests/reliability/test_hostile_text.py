@@ -83,7 +83,7 @@ def test_the_dry_run_plan_of_hostile_weights_is_clean(world, tmp_path):
 
 
 def _cli(world, *argv: str, columns: int = 120) -> str:
-    env = {**os.environ, "AZMODELS_SANDBOX": world._sandbox_info.arm_endpoint,
+    env = {**os.environ, "AZMODELS_SANDBOX": world.sandbox_info.arm_endpoint,
            "COLUMNS": str(columns)}  # fmt: skip
     done = subprocess.run([sys.executable, "-m", "azmodels_magic.cli", *argv], env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip

@@ -89,7 +89,7 @@ def _serve(handler) -> tuple[ThreadingHTTPServer, str]:
 def rewriting(app) -> Iterator[dict]:
     """A 'service' that is the module's sandbox seen through a proxy; `state["rewrite"]` may
     change any answer (method, path, status, headers, body) -> (status, headers, body)."""
-    target = app._sandbox_info.arm_endpoint
+    target = app.sandbox_info.arm_endpoint
     session = requests.Session()
     session.trust_env = False
     state: dict = {"rewrite": lambda *answer: answer[2:]}
@@ -125,7 +125,7 @@ def rewriting(app) -> Iterator[dict]:
             pass
 
     server, base = _serve(Handler)
-    info = app._sandbox_info
+    info = app.sandbox_info
     state["info"] = dataclasses.replace(
         info, arm_endpoint=base, project_endpoint=f"{base}/api/projects/{info.project}"
     )
@@ -239,7 +239,7 @@ def test_connect_to_a_sandbox_never_goes_through_a_proxy(app, env_proxy):
     behind a corporate proxy must still reach the sandbox on this machine)."""
     az = AzModels(progress=False)
     try:
-        az.execute(["connect", "--sandbox", app._sandbox_info.arm_endpoint])
+        az.execute(["connect", "--sandbox", app.sandbox_info.arm_endpoint])
     finally:
         az.close()
     assert env_proxy == []
@@ -248,7 +248,7 @@ def test_connect_to_a_sandbox_never_goes_through_a_proxy(app, env_proxy):
 def test_plain_http_storage_never_goes_through_a_proxy(app, env_proxy, tmp_path):
     """Plain http to Azurite: every request line carries the SAS in clear."""
     az = AzModels(progress=False, retry_backoff=0.01)
-    az.use_sandbox(app._sandbox_info)
+    az.use_sandbox(app.sandbox_info)
     try:
         az.execute(["upload", "--source", str(make_weights(tmp_path)), "--name", "proxied"])
     except AzModelsError:
@@ -317,7 +317,7 @@ def test_the_cli_prints_tables_on_an_ascii_terminal(app, tmp_path):
     env.update(
         LC_ALL="C", LANG="C", PYTHONCOERCECLOCALE="0", PYTHONUTF8="0",
         PYTHONPATH=str(Path(__file__).resolve().parents[2]), COLUMNS="100",
-        AZMODELS_CACHE_DIR=str(tmp_path), AZMODELS_SANDBOX=app._sandbox_info.arm_endpoint,
+        AZMODELS_CACHE_DIR=str(tmp_path), AZMODELS_SANDBOX=app.sandbox_info.arm_endpoint,
     )  # fmt: skip
     env.pop("PYTHONIOENCODING", None)
     done = subprocess.run(
@@ -371,7 +371,7 @@ def test_the_sandbox_storage_refuses_a_rebinding_host(app, tmp_path):
     app.uploads.upload(
         base_model="gpt-4o", source=str(make_weights(tmp_path)), name="rebound", progress=False
     )
-    endpoint = app._sandbox_info.blob_endpoint
+    endpoint = app.sandbox_info.blob_endpoint
     port = endpoint.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]
 
     class RebindingHost(SansIOHTTPPolicy):

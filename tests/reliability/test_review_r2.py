@@ -14,7 +14,7 @@ def test_a_failed_overwrite_puts_the_old_version_back_and_says_so(app, tmp_path,
     """The new version's registration fails after the old one was removed: the old one is
     registered again on its own weights, and the user sees the failure and that it was put
     back (it was an AttributeError traceback, and the next command misreported it)."""
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     old = make_weights(tmp_path / "a", seed=3)
     small_blocks(app)
     app.uploads.upload(base_model="gpt-4o", source=str(old), name="swap-back", progress=False)

@@ -21,7 +21,6 @@ from azmodels_magic.errors import AzModelsError
 from azmodels_magic.http.backoff import TransportSettings
 from azmodels_magic.presentation.cards import card_for
 from azmodels_magic.records import Displayable
-from azmodels_magic.services.uploads import UploadService
 
 # A signature that is not redacted: `sig=` and then a real value (not <redacted>).
 LOOSE_SIG = re.compile(r"sig(=|%3D)(?!<redacted>|%3Credacted)[A-Za-z0-9%+/]{16,}", re.IGNORECASE)
@@ -164,14 +163,12 @@ def test_no_secret_anywhere(
     shell, capsys, tmp_path, fresh_process_loggers, debug_logs, sas_seen, debug
 ) -> None:
     az = start_app()  # the sandbox; the magic's own app is pointed at it
-    info = az._sandbox_info
+    info = az.sandbox_info
     texts: list[str] = []
     borrowed = magic_app_on(shell, info, debug=debug)
     app = borrowed.__enter__()
     try:
-        app._services["uploads"] = UploadService(
-            app.connection, app.models, block_size=BLOCK, workers=2
-        )
+        app.uploads.block_size, app.uploads.workers = BLOCK, 2
         weights = make_weights(tmp_path)
         raw = Raw(info)
         # storage calls before any upload in this process (what `delete` does in a new kernel)
@@ -233,7 +230,7 @@ def test_no_secret_anywhere(
         with pytest.raises(AzModelsError) as denied:
             reader.deployments.deploy(model="gpt-4o", deployment_name="denied", capacity=1)
         texts += [str(denied.value), repr(denied.value)]
-        texts += reprs(reader, StaticTokenCredential(info.reader_token), reader._tokens)
+        texts += reprs(reader, StaticTokenCredential(info.reader_token), reader.connection.tokens)
 
         # tear everything down through the magic too
         run_cells(
@@ -253,7 +250,7 @@ def test_no_secret_anywhere(
         texts += reprs(
             app, az, info, connection, connection.arm, connection.foundry,
             connection.arm.plane, connection.foundry.plane, app.models, app.uploads,
-            app.deployments, app._tokens, app._credential, *values,
+            app.deployments, app.connection.tokens, app.credential, *values,
         )  # fmt: skip
         texts += reprs(*app.uploads.journals())
         texts += [repr(vars(app.uploads)), repr(app.models.custom_models())]

@@ -23,23 +23,20 @@ from reliability_support import (
     upload_line,
 )
 
-from azmodels_magic.services.uploads import UploadService
 from azmodels_magic.uploadstate import ReplaceIntent, UploadJournal, upload_key
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
 
 def small_blocks(app) -> None:
-    app._services["uploads"] = UploadService(
-        app.connection, app.models, block_size=BLOCK, workers=2
-    )
+    app.uploads.block_size, app.uploads.workers = BLOCK, 2
 
 
 def start_child(
     app, source: Path, name: str, point: str, *extra: str, env: dict | None = None
 ) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, str(CHILD), app._sandbox_info.arm_endpoint, str(source), name, "1",
+        [sys.executable, str(CHILD), app.sandbox_info.arm_endpoint, str(source), name, "1",
          point, *extra],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, **(env or {})},
@@ -92,7 +89,7 @@ def check_stored(app, raw: Raw, name: str, source: Path) -> None:
 
 @pytest.mark.parametrize("point", ["blocks", "committed", "swap", "polling"])
 def test_overwrite_killed_keeps_a_registered_version(app, tmp_path, point) -> None:
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = f"ow-{point}"
     old = make_weights(tmp_path / "old", seed=1)
     new = make_weights(tmp_path / "new", seed=2)
@@ -140,7 +137,7 @@ def change_in_place(path: Path, offset: int, data: bytes) -> None:
 
 
 def test_resume_restages_a_block_changed_in_place(app, tmp_path) -> None:
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = "changed-in-place"
     source = make_weights(tmp_path, seed=21)
     kill_at(app, source, name, "blocks")  # three blocks staged and journaled
@@ -162,7 +159,7 @@ def test_resume_of_a_journal_without_block_digests_sends_the_blocks_again(app, t
     """A journal written before block digests existed cannot vouch for its blocks."""
     import json
 
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = "old-journal"
     source = make_weights(tmp_path, seed=22)
     kill_at(app, source, name, "blocks")
@@ -193,12 +190,12 @@ def test_restart_on_another_port_keeps_resumable_uploads(tmp_path) -> None:
     first = start_app(data_dir=str(data))
     try:
         kill_at(first, source, name, "blocks")
-        old_port = _port(first._sandbox_info.arm_endpoint)
+        old_port = _port(first.sandbox_info.arm_endpoint)
     finally:
         first.close()
     second = start_app(data_dir=str(data))
     try:
-        assert _port(second._sandbox_info.arm_endpoint) != old_port
+        assert _port(second.sandbox_info.arm_endpoint) != old_port
         listed = second.execute(["uploads", "list"]).value
         assert name in list(listed["name"]), "the interrupted upload is orphaned"
         small_blocks(second)
@@ -206,7 +203,7 @@ def test_restart_on_another_port_keeps_resumable_uploads(tmp_path) -> None:
             base_model="gpt-4o", source=str(source), name=name, progress=False
         )
         assert 0 < report.bytes_skipped < source.stat().st_size, "it started over"
-        check_stored(second, Raw(second._sandbox_info), name, source)
+        check_stored(second, Raw(second.sandbox_info), name, source)
     finally:
         second.close()
 
@@ -275,7 +272,7 @@ def test_a_second_upload_of_the_same_version_is_refused_before_asking_for_a_slot
 ) -> None:
     from azmodels_magic.errors import ConflictError
 
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = "twice-here"
     source = make_weights(tmp_path, seed=41)
     child = start_child(app, source, name, "blocks")
@@ -325,7 +322,7 @@ def stored_bytes(raw: Raw) -> dict[str, int]:
 def test_the_loser_of_two_uploads_from_two_machines_leaves_nothing_behind(app, tmp_path) -> None:
     """Two machines (two cache dirs) upload one name/version; the one that registers second
     removes its staged weights and its journal."""
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = "twice-apart"
     mine = make_weights(tmp_path / "mine", seed=42)
     theirs = make_weights(tmp_path / "theirs", seed=43)
@@ -360,7 +357,7 @@ def test_the_loser_of_two_uploads_from_two_machines_leaves_nothing_behind(app, t
 def test_delete_during_another_process_overwrite_says_being_replaced(app, tmp_path) -> None:
     from azmodels_magic.errors import ConflictError
 
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = "replaced-now"
     small_blocks(app)
     app.uploads.upload(
@@ -385,7 +382,7 @@ def test_delete_during_another_process_overwrite_says_being_replaced(app, tmp_pa
 def test_overwriting_or_deleting_a_deployed_version_needs_force(app, tmp_path) -> None:
     from azmodels_magic.errors import ConflictError
 
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = "deployed-one"
     old = make_weights(tmp_path / "a", seed=46)
     new = make_weights(tmp_path / "b", seed=47)
@@ -454,7 +451,7 @@ def test_a_link_leading_outside_the_folder_needs_follow_symlinks(app, offline, t
         with pytest.raises(ValidationError, match="--follow-symlinks") as caught:
             az.execute(upload_line(str(folder), "linked-out"))
         assert "notes.txt" in str(caught.value) and str(secret) in str(caught.value)
-    assert registered(Raw(app._sandbox_info), "linked-out") == []
+    assert registered(Raw(app.sandbox_info), "linked-out") == []
 
     plan = app.execute(
         upload_line(str(folder), "linked-out", "--follow-symlinks", "--dry-run")
@@ -470,7 +467,7 @@ def test_a_link_leading_outside_the_folder_needs_follow_symlinks(app, offline, t
         follow_symlinks=True,
         progress=False,
     )
-    stored = Raw(app._sandbox_info).download("linked-out", "1")
+    stored = Raw(app.sandbox_info).download("linked-out", "1")
     assert stored["notes.txt"] == secret.read_bytes()
 
 
@@ -532,7 +529,7 @@ def test_an_interrupted_swap_whose_new_weights_are_gone_restores_the_old_version
 
     from azmodels_magic.sandbox.azurite import DEV_ACCOUNT
 
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = "ow-rollback"
     old = make_weights(tmp_path / "old", seed=61)
     small_blocks(app)
@@ -574,7 +571,7 @@ def test_an_interrupted_overwrite_is_listed_with_how_to_finish_it(app, tmp_path)
     # and `uploads delete` removes what it staged, the registered version untouched
     message = app.execute(["uploads", "delete", "--path", f"{name}/1"]).message
     assert "removed" in message
-    assert [m["version"] for m in registered(Raw(app._sandbox_info), name)] == ["1"]
+    assert [m["version"] for m in registered(Raw(app.sandbox_info), name)] == ["1"]
 
 
 @pytest.mark.parametrize(
@@ -601,7 +598,7 @@ def test_the_journal_key_ignores_incidental_endpoint_details(one, other, same) -
 
 def test_an_interrupted_swap_is_finished_by_any_command_of_a_new_process(app, tmp_path) -> None:
     """The terminal front end, in a new process, running a command unrelated to uploads."""
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = "ow-any-command"
     small_blocks(app)
     app.uploads.upload(
@@ -613,7 +610,7 @@ def test_an_interrupted_swap_is_finished_by_any_command_of_a_new_process(app, tm
     new = make_weights(tmp_path / "b", seed=66)
     kill_at(app, new, name, "swap", "--overwrite")
     assert registered(raw, name) == []
-    env = {**os.environ, "AZMODELS_SANDBOX": app._sandbox_info.arm_endpoint}
+    env = {**os.environ, "AZMODELS_SANDBOX": app.sandbox_info.arm_endpoint}
     done = subprocess.run(
         [sys.executable, "-m", "azmodels_magic.cli", "deployments", "list"],
         env=env, capture_output=True, text=True, timeout=120,
@@ -625,7 +622,7 @@ def test_an_interrupted_swap_is_finished_by_any_command_of_a_new_process(app, tm
 def test_an_interrupted_swap_is_finished_by_a_direct_python_call(app, tmp_path) -> None:
     """No command runs before `az.models.show(...)`: the service itself settles the swap a
     killed process left before it would answer that the model is not there."""
-    raw = Raw(app._sandbox_info)
+    raw = Raw(app.sandbox_info)
     name = "ow-python-call"
     small_blocks(app)
     app.uploads.upload(

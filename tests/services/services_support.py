@@ -49,7 +49,7 @@ def source_digests(root: Path) -> dict[str, str]:
 
 
 def _get(app, path: str) -> requests.Response:
-    info = app._sandbox_info
+    info = app.sandbox_info
     return requests.get(
         info.project_endpoint + path,
         params={"api-version": FOUNDRY_VERSION},
@@ -59,7 +59,7 @@ def _get(app, path: str) -> requests.Response:
 
 
 def _all(app, path: str) -> list[dict[str, Any]]:
-    info = app._sandbox_info
+    info = app.sandbox_info
     items: list[dict[str, Any]] = []
     response = _get(app, path)
     while True:
@@ -98,7 +98,7 @@ def versions_of(app, name: str) -> list[str]:
 
 def read_sas(app, name: str, version: str) -> str:
     """The read SAS of a registered model, from the credentials route."""
-    info = app._sandbox_info
+    info = app.sandbox_info
     blob_uri = _get(app, f"/models/{name}/versions/{version}").json()["blobUri"]
     response = requests.post(
         f"{info.project_endpoint}/models/{name}/versions/{version}/credentials",
@@ -140,8 +140,8 @@ def dev_blobs(app, container: str, *, uncommitted: bool = False) -> dict[str, in
     from azmodels_magic.sandbox.azurite import DEV_ACCOUNT
 
     service = BlobServiceClient(
-        app._sandbox_info.blob_endpoint,
-        credential={"account_name": DEV_ACCOUNT, "account_key": app._sandbox_info.storage_key},
+        app.sandbox_info.blob_endpoint,
+        credential={"account_name": DEV_ACCOUNT, "account_key": app.sandbox_info.storage_key},
     )
     with service:
         client = service.get_container_client(container)
@@ -157,7 +157,7 @@ def register_directly(app, name: str, version: str, files: dict[str, bytes]) -> 
     routes and azure-storage-blob (no azmodels code): slot, blobs, createAsync, poll."""
     from azure.storage.blob import ContainerClient
 
-    info = app._sandbox_info
+    info = app.sandbox_info
     headers = {"Authorization": f"Bearer {info.token}"}
     params = {"api-version": FOUNDRY_VERSION}
     base = f"{info.project_endpoint}/models/{name}/versions/{version}"
@@ -246,7 +246,7 @@ def upload_and_kill(
     from azmodels_magic.uploadstate import journal_path
 
     path = journal_path(app.uploads.key(name, version))
-    env = dict(os.environ, AZMODELS_TEST_SANDBOX=json.dumps(asdict(app._sandbox_info)))
+    env = dict(os.environ, AZMODELS_TEST_SANDBOX=json.dumps(asdict(app.sandbox_info)))
     child = subprocess.Popen(
         [sys.executable, "-c", _UPLOADER, str(block_size), str(workers), *argv],
         env=env,

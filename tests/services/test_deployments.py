@@ -170,9 +170,9 @@ def test_base_deploy_takes_the_default_version_and_sku_from_the_catalog(app, bas
     details = app.deployments.show(base_chat)
     assert (details.deployment.type, details.status) == ("base", "Running")
     assert details.region == app.location == "eastus"
-    assert details.endpoint.startswith(app._sandbox_info.arm_endpoint)
+    assert details.endpoint.startswith(app.sandbox_info.arm_endpoint)
     # OpenAI/v1 for every model (EVIDENCE.md section 5); the body's model names the deployment.
-    assert details.endpoint == f"{app._sandbox_info.arm_endpoint}/openai/v1/chat/completions"
+    assert details.endpoint == f"{app.sandbox_info.arm_endpoint}/openai/v1/chat/completions"
     assert f'"model": "{base_chat}"' in details.snippets()["python"]
 
 
@@ -247,7 +247,7 @@ def test_snippet_reads_the_key_from_the_environment_and_works(app, base_chat, ke
     ]
     for text in everything:
         assert key not in text
-        assert app._sandbox_info.token not in text
+        assert app.sandbox_info.token not in text
     assert f'os.environ["{KEY_ENV}"]' in snippets["python"]
     assert f"${KEY_ENV}" in snippets["curl"]
 
@@ -660,7 +660,7 @@ def test_magic_runs_the_same_commands(app, shell, base_chat, monkeypatch, capsys
 
 
 def _cli(app, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AZMODELS_SANDBOX": app._sandbox_info.arm_endpoint}
+    env = {**os.environ, "AZMODELS_SANDBOX": app.sandbox_info.arm_endpoint}
     return subprocess.run(
         [sys.executable, "-m", "azmodels_magic.cli", *argv],
         capture_output=True,
@@ -819,7 +819,7 @@ def _settled_size(log: Path) -> int:
 
 def requests_during(app, action) -> list[tuple[str, str]]:
     """(method, path) of every request the sandbox answered while `action` ran."""
-    log = Path(app._sandbox_info.data_dir) / "sandbox.log"
+    log = Path(app.sandbox_info.data_dir) / "sandbox.log"
     start = _settled_size(log)
     action()
     end = _settled_size(log)

@@ -144,7 +144,7 @@ def test_a_creation_that_fails_is_reported_and_leaves_no_deployment(sandbox):
     Canceled; deploy says so and leaves nothing behind."""
     az = sandbox(provision_seconds=3.0)
     other = AzModels(progress=False, poll_interval=0.1)
-    other.use_sandbox(az._sandbox_info)
+    other.use_sandbox(az.sandbox_info)
     outcome: dict[str, BaseException] = {}
 
     def deploy() -> None:

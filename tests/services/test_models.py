@@ -356,7 +356,7 @@ def test_update_refusals_change_nothing(app, models, tmp_path):
 
 def test_list_and_show_through_the_magic(shell, app, models, capsys):
     magic_app = next(c for c in shell.configurables if type(c).__name__ == "AzModels")
-    magic_app.use_sandbox(app._sandbox_info)
+    magic_app.use_sandbox(app.sandbox_info)
     capsys.readouterr()
 
     names = sorted({name for name, _ in registry(app)})
@@ -416,7 +416,7 @@ def _has_discover() -> bool:
     "exist: AZMODELS_SANDBOX and `connect --sandbox URL` end in an ImportError traceback",
 )
 def test_cli_attached_to_the_sandbox(app, models, tmp_path):
-    arm = app._sandbox_info.arm_endpoint
+    arm = app.sandbox_info.arm_endpoint
     names = sorted({name for name, _ in registry(app)})
     done = _cli("list", "--type", "custom", "--format", "json", sandbox=arm)
     assert done.returncode == 0, done.stderr
@@ -451,7 +451,7 @@ def test_a_foundry_only_connection_can_show_and_delete_custom_models(app, tmp_pa
 
     source = write_safetensors(tmp_path / "solo.safetensors", {"w": ("F16", (4, 4))}, seed=9)
     app.execute(f"upload --base-model DeepSeek-R1 --source {source} --name foundry-only")
-    info = app._sandbox_info
+    info = app.sandbox_info
     solo = AzModels(progress=False)
     solo.set_connection(
         credential=StaticTokenCredential(info.token), project_endpoint=info.project_endpoint

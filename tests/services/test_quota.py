@@ -42,7 +42,7 @@ def world(tmp_path_factory):
 
 
 def rest(app, method: str, path: str, **kwargs) -> requests.Response:
-    info = app._sandbox_info
+    info = app.sandbox_info
     return requests.request(
         method,
         info.arm_endpoint + path,
@@ -54,7 +54,7 @@ def rest(app, method: str, path: str, **kwargs) -> requests.Response:
 
 
 def deployment_path(app, name: str, account: str | None = None, group: str | None = None) -> str:
-    info = app._sandbox_info
+    info = app.sandbox_info
     return (
         f"/subscriptions/{info.subscription_id}/resourceGroups/{group or info.resource_group}"
         f"/providers/Microsoft.CognitiveServices/accounts/{account or info.account}"

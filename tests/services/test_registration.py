@@ -204,7 +204,7 @@ def test_polling_the_version_is_bounded_by_the_operation_timeout(servers):
 
 
 def _canary(app) -> list[dict[str, str]]:
-    info = app._sandbox_info
+    info = app.sandbox_info
     base = info.project_endpoint.split("/api/projects/", 1)[0]
     response = requests.get(base + CANARY_PATH, timeout=10)
     assert response.status_code == 200, response.text
@@ -219,7 +219,7 @@ def test_an_upload_registers_while_the_operation_host_hears_no_token(app, tmp_pa
     assert model.ready and model.name == "canary-model"
     assert _canary(app) == []
     # The canary does hear what is sent to it: a poll of the Location with the token is recorded.
-    info = app._sandbox_info
+    info = app.sandbox_info
     created = requests.post(
         f"{info.project_endpoint}/models/canary-model/versions/2/createAsync",
         params={"api-version": "v1"},

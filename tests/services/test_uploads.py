@@ -135,10 +135,10 @@ def test_multi_block_file_is_committed_in_blocks_and_byte_exact(app, tmp_path, s
     assert report.bytes_sent == size
     check_stored(app, "multi-block", "1", source)
     blob = BlobClient(
-        app._sandbox_info.blob_endpoint,
+        app.sandbox_info.blob_endpoint,
         container_name(report.model.blob_uri),
         "blocks.safetensors",
-        credential={"account_name": DEV_ACCOUNT, "account_key": app._sandbox_info.storage_key},
+        credential={"account_name": DEV_ACCOUNT, "account_key": app.sandbox_info.storage_key},
     )
     with blob:
         committed, uncommitted = blob.get_block_list("all")
@@ -393,7 +393,7 @@ def _fail_registration(app, source: Path, name: str) -> None:
     base = f"gone-{name}"[:30]
     app.execute(f"upload --base-model gpt-4o --source {source} --name {base}")
     assert base in [m.name for m in app.models.custom_models()]  # now cached
-    info = app._sandbox_info
+    info = app.sandbox_info
     response = requests.delete(
         f"{info.project_endpoint}/models/{base}/versions/1",
         params={"api-version": "2025-11-15-preview"},
@@ -488,7 +488,7 @@ def test_uploads_delete_of_a_registered_upload_keeps_the_weights(app, weights):
 
 def test_upload_through_the_magic(shell, app, weights, capsys):
     magic_app = next(c for c in shell.configurables if type(c).__name__ == "AzModels")
-    magic_app.use_sandbox(app._sandbox_info)
+    magic_app.use_sandbox(app.sandbox_info)
     before = registry(app)
     result = shell.run_cell(
         f"%azmodels upload --base-model gpt-4o --source {weights} --name magic-upload --no-progress"
@@ -529,7 +529,7 @@ def test_a_failed_overwrite_puts_the_old_version_back(tmp_path):
 
     data = tmp_path / "sandbox"
     first = start_app(data_dir=str(data))
-    port = int(first._sandbox_info.arm_endpoint.rsplit(":", 1)[1])
+    port = int(first.sandbox_info.arm_endpoint.rsplit(":", 1)[1])
     try:
         source = write_safetensors(tmp_path / "v1.safetensors", {"w": ("F16", (8, 8))}, seed=1)
         before = first.execute(
@@ -723,8 +723,8 @@ def test_storage_that_does_not_hold_what_was_sent_registers_nothing(app, tmp_pat
     def transfer_then_tamper(prepared, sas_url, journal, progress):
         result = transfer(prepared, sas_url, journal, progress)
         service = BlobServiceClient(
-            app._sandbox_info.blob_endpoint,
-            credential={"account_name": DEV_ACCOUNT, "account_key": app._sandbox_info.storage_key},
+            app.sandbox_info.blob_endpoint,
+            credential={"account_name": DEV_ACCOUNT, "account_key": app.sandbox_info.storage_key},
         )
         with service:
             blob = service.get_blob_client(container_name(journal.container_url), source.name)
@@ -755,8 +755,8 @@ def test_a_manifest_or_metadata_that_is_not_a_digest_shows_none(app):
     )  # fmt: skip
     container = container_name(registered(app, "bad-manifest", "1")["blobUri"])
     service = BlobServiceClient(
-        app._sandbox_info.blob_endpoint,
-        credential={"account_name": DEV_ACCOUNT, "account_key": app._sandbox_info.storage_key},
+        app.sandbox_info.blob_endpoint,
+        credential={"account_name": DEV_ACCOUNT, "account_key": app.sandbox_info.storage_key},
     )
     with service:  # another tool's metadata, under our key
         blob = service.get_blob_client(container, "model.bin")
