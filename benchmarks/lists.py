@@ -144,14 +144,14 @@ def main(argv: list[str] | None = None) -> int:
             # The plane's paging alone (JSON, no records, no frame): what our HTTP costs.
             t, _ = cpu_timed(lambda: list(plane.iter_items(catalog_path)), cpu["fetch_c"])
             fetch_times.append(t)
-            app._cache.invalidate()  # cold: every page fetched again
+            app.models.cache.invalidate()  # cold: every page fetched again
             t, outcome = cpu_timed(lambda: app.execute("list --type base"), cpu["ours_c"])
             times["ours_c"].append(t)
             counts["ours_c"] = len(outcome.value)
             t, (items, deployment_pages) = timed(lambda: bare.items(bare.deployments_url))
             times["bare_d"].append(t)
             counts["bare_d"] = len(items)
-            app._cache.invalidate()
+            app.models.cache.invalidate()
             t, outcome = timed(lambda: app.execute("deployments list"))
             times["ours_d"].append(t)
             counts["ours_d"] = len(outcome.value)
