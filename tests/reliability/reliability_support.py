@@ -154,10 +154,12 @@ class Raw:
             client.close()
 
     def blob_count(self) -> dict[str, int]:
-        """Blobs (committed or staged) per container in the sandbox's Azurite, via its key."""
+        """Blobs (committed or staged) per container in the sandbox's Azurite, via its key: the
+        project's storage only (the hub stand-in's own container is not Azure's)."""
         from azure.storage.blob import BlobServiceClient
 
         from azmodels_magic.sandbox.azurite import DEV_ACCOUNT
+        from azmodels_magic.sandbox.hub_routes import HUB_CONTAINER
 
         conn = (
             f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"
@@ -167,6 +169,8 @@ class Raw:
         try:
             counts = {}
             for container in service.list_containers():
+                if container.name == HUB_CONTAINER:
+                    continue
                 client = service.get_container_client(container.name)
                 counts[container.name] = sum(
                     1 for _ in client.list_blobs(include=["uncommittedblobs"])

@@ -349,9 +349,10 @@ LONG = 200_000
 )
 def test_an_echoed_huge_name_is_cut_in_the_error_line(app, line):
     from azmodels_magic.errors import AzModelsError
+    from azmodels_magic.steps import NOTEBOOK
 
     try:
-        app.run(line)
+        app.execute(line, front_end=NOTEBOOK)  # the notebook: where `-o VAR` is a variable
     except AzModelsError as error:
         text = _one_line(error)
     else:
