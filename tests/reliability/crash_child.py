@@ -7,6 +7,8 @@ it prints "PAUSED <point>" and sleeps until killed; the parent waits for that li
 lands exactly where it is meant to, with no hook in the package itself:
 
 - blocks:     after the third block is staged (journaled), the rest still to send
+- copy-blocks: (a remote source, copied server side) after exactly three blocks are staged
+              from the source's URL; no other block is started
 - committed:  every block committed, not verified yet
 - register:   weights stored and verified, registration not asked for
 - swap:       (an --overwrite) the new weights stored, the old registration deleted, the new
@@ -52,6 +54,30 @@ def install(point: str) -> None:
                 pause(point)
 
         UploadJournal.mark_staged = mark_staged
+    elif point == "copy-blocks":
+        import threading
+
+        from azure.storage.blob import BlobClient
+
+        stage = BlobClient.stage_block_from_url
+        lock, started, staged = threading.Lock(), [0], [0]
+
+        def three_then_pause(self, *args, **kwargs):
+            with lock:
+                started[0] += 1
+                mine = started[0]
+            if mine > 3:
+                while True:  # never staged: the kill comes first
+                    time.sleep(60)
+            result = stage(self, *args, **kwargs)
+            with lock:
+                staged[0] += 1
+                last = staged[0] == 3
+            if last:
+                pause(point)
+            return result
+
+        BlobClient.stage_block_from_url = three_then_pause
     elif point == "committed":
         UploadService._verify = lambda self, *a, **k: pause(point)
     elif point == "register":
