@@ -210,8 +210,12 @@ class BlobCopy:
 
         with ThreadPoolExecutor(self.max_workers, thread_name_prefix="azmodels-copy") as pool:
             futures = [pool.submit(stage, i) for i in todo]
-            for future in futures:
-                future.result()  # the first failure, in block order
+            try:
+                for future in futures:
+                    future.result()  # the first failure, in block order
+            except BaseException:  # Ctrl-C too: the blocks not started yet are not staged
+                failed.set()
+                raise
         return copied[0]
 
 

@@ -126,6 +126,8 @@ def copy_transfer(
             should_stop=should_stop,
         )
         skipped += result.bytes_reused
+        if file.declared_sha256:  # what a re-run that finds it registered compares
+            journal.mark_committed(file.relative, file.declared_sha256)
         digests.append(
             FileDigest(file.relative, file.size, file.declared_sha256 or "", result.blocks)
         )
@@ -138,6 +140,8 @@ def copy_transfer(
         )
         sent += result.bytes_sent
         digests += result.files
+        for done in result.files:
+            journal.mark_committed(done.relative, done.sha256)
         basis.update({f.relative: COMPUTED for f in result.files})
     journal.set_status("uploaded")
     order = {f.relative: i for i, f in enumerate(files)}

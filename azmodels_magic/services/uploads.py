@@ -269,7 +269,12 @@ def _difference(journal: UploadJournal, info: WeightsInfo) -> str | None:
             return f"{escaped(relative)} has another size"
     for relative, file in sorted(current.items()):
         recorded = stored[relative].sha256
-        if recorded is None or file_sha256(info.source, file) != recorded:
+        if info.source.copy_url(file) is not None:
+            # Copied server side: never read whole here; what it declares (or its ETag) says.
+            declared = file.declared_sha256 is not None and file.declared_sha256 == recorded
+            if not declared and (file.version is None or file.version != stored[relative].version):
+                return f"{escaped(relative)} holds other bytes"
+        elif recorded is None or file_sha256(info.source, file) != recorded:
             return f"{escaped(relative)} holds other bytes"
     return None
 

@@ -200,3 +200,35 @@ def test_an_https_file_url_is_copied_and_no_digest_is_claimed_without_verify(app
     assert tags["azmodels.sha256"] == hashlib.sha256(weights).hexdigest()
     assert tags["azmodels.sha256_basis"] == "computed"
     assert "SHA-256 computed" in verified.message
+
+
+def test_an_interrupted_copy_stops_staging_and_the_same_upload_resumes_it(app, tmp_path) -> None:
+    """Ctrl-C (here: raised from the progress callback) stops the blocks not started yet; the
+    staged ones stay for the next run, which copies only the rest."""
+    from azmodels_magic.uploadstate import UploadJournal
+
+    url, data = source_blob(app, tmp_path, "interrupted-source", sha256=False)
+    blocks = -(-len(data) // (256 * 1024))
+
+    class Interrupt:
+        def start(self, total: int) -> None:
+            pass
+
+        def skip(self, nbytes: int) -> None:
+            pass
+
+        def update(self, nbytes: int) -> None:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        app.uploads.upload(
+            source=url, name="interrupted", base_model="gpt-4o", progress=Interrupt()
+        )
+    journal = UploadJournal.load(app.uploads.key("interrupted", "1"))
+    container = journal.container_url.rstrip("/").rsplit("/", 1)[1]
+    target = service(app).get_container_client(container).get_blob_client("model.safetensors")
+    committed, staged = target.get_block_list("all")
+    assert committed == [] and 1 <= len(staged) < blocks  # the blocks in flight, not the rest
+    report = app.uploads.upload(source=url, name="interrupted", base_model="gpt-4o")
+    assert report.bytes_skipped == sum(b.size for b in staged)
+    assert stored_files(app, "interrupted", "1") == {"model.safetensors": data}
