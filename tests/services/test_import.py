@@ -232,3 +232,32 @@ def test_an_interrupted_copy_stops_staging_and_the_same_upload_resumes_it(app, t
     report = app.uploads.upload(source=url, name="interrupted", base_model="gpt-4o")
     assert report.bytes_skipped == sum(b.size for b in staged)
     assert stored_files(app, "interrupted", "1") == {"model.safetensors": data}
+
+
+def test_the_custom_models_frame_says_how_each_sha256_is_known(app) -> None:
+    import pandas as pd
+
+    rows = {r["name"]: r for r in app.list_models(type="custom").to_dict("records")}
+    assert rows["from-hub"]["sha256_basis"] == "declared"
+    assert rows["from-blob"]["sha256_basis"] == "declared"
+    assert rows["hub-verified"]["sha256_basis"] == "computed"
+    # nothing declared, nothing computed: no digest, and no basis for one
+    assert pd.isna(rows["interrupted"]["sha256"]) and pd.isna(rows["interrupted"]["sha256_basis"])
+    assert str(rows["from-url"]["version"]) == "2"  # the latest: verified
+    tags = registered(app, "from-url", "2")["tags"]
+    assert rows["from-url"]["sha256"] == tags["azmodels.sha256"]
+    assert rows["from-url"]["sha256_basis"] == "computed"
+
+
+def test_a_gated_repository_imports_with_the_hubs_token_which_storage_never_sees(app) -> None:
+    token = app.sandbox_info.hub_token
+    os.environ["HF_TOKEN"] = token
+    try:
+        outcome = upload(app, "hf://sandbox-org/gated-chat", "from-gated")
+    finally:
+        os.environ.pop("HF_TOKEN", None)
+    stored = stored_files(app, "from-gated", "1")
+    assert hashlib.sha256(stored["model.safetensors"]).hexdigest() in hub_bytes(app)
+    assert token not in outcome.message + repr(outcome.value)
+    journal = app.uploads.journals("from-gated")[0]
+    assert token not in journal.source
