@@ -176,9 +176,9 @@ def verify_stored(
             if size != file.size or (expected and found != expected):
                 what = "size" if size != file.size else "SHA-256"
                 raise UploadError(
-                    f"Storage holds {escaped(file.relative)} with another {what} than its "
-                    "source declares: nothing was registered. Check the source, then run the "
-                    "upload again."
+                    f"Storage holds {escaped(file.relative)} with another {what} than was "
+                    "declared or computed for it: nothing was registered. Check the source, then "
+                    "run the upload again."
                 )
             blob.set_blob_metadata(
                 {"sha256": found, "size": str(file.size), "sha256_basis": COMPUTED}

@@ -261,3 +261,23 @@ def test_a_gated_repository_imports_with_the_hubs_token_which_storage_never_sees
     assert token not in outcome.message + repr(outcome.value)
     journal = app.uploads.journals("from-gated")[0]
     assert token not in journal.source
+
+
+def test_verify_refuses_bytes_that_are_not_what_the_source_declared(app, tmp_path) -> None:
+    """A blob whose metadata declares a SHA-256 its bytes do not have: without --verify that is
+    recorded as what it is, declared; --verify computes the real one and registers nothing."""
+    from azmodels_magic.errors import UploadError
+
+    url, data = source_blob(app, tmp_path, "lying-source", sha256=False)
+    wrong = "0" * 64
+    blob = service(app).get_container_client("lying-source").get_blob_client("model.safetensors")
+    blob.set_blob_metadata({"sha256": wrong})
+    with pytest.raises(UploadError) as caught:
+        upload(app, url, "lying", "--verify")
+    line = str(caught.value)
+    assert "another SHA-256 than was declared" in line and "nothing was registered" in line
+    assert "\n" not in line and registered(app, "lying", "1") is None
+    upload(app, url, "lying-unverified")
+    tags = registered(app, "lying-unverified", "1")["tags"]
+    assert (tags["azmodels.sha256"], tags["azmodels.sha256_basis"]) == (wrong, "declared")
+    assert hashlib.sha256(data).hexdigest() != wrong
