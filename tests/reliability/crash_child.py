@@ -22,6 +22,7 @@ lands exactly where it is meant to, with no hook in the package itself:
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -116,8 +117,10 @@ def main() -> int:
 
     app = AzModels(progress=False, poll_interval=0.1, retry_backoff=0.05)
     app.attach_sandbox(url)
+    # CRASH_BLOCK_SIZE: smaller blocks for a small source (the sandbox hub's 96 KiB weights).
+    block_size = int(os.environ.get("CRASH_BLOCK_SIZE", 256 * 1024))
     app._services["uploads"] = UploadService(
-        app.connection, app.models, block_size=256 * 1024, workers=2
+        app.connection, app.models, block_size=block_size, workers=2
     )
     outcome = app.execute(
         ["upload", "--base-model", "gpt-4o", "--source", source, "--name", name,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,3 +103,42 @@ def test_a_copy_killed_mid_way_resumes_without_copying_staged_blocks_again(
     stored = raw.download(name, "1")
     assert hashlib.sha256(stored["model.safetensors"]).digest() == hashlib.sha256(data).digest()
     assert [m["version"] for m in raw.registry() if m["name"] == name] == ["1"]
+
+
+def test_a_hub_import_killed_mid_copy_resumes_from_the_pinned_commit(app, tmp_path) -> None:
+    """The same from hf://: the journal names the commit the repository was listed at, and the
+    weights' blocks (ids from the hub's declared SHA-256) are not copied twice."""
+    block = 16 * 1024
+    env = {"HF_ENDPOINT": app.sandbox_info.arm_endpoint, "HF_HOME": str(tmp_path / "hf"),
+           "CRASH_BLOCK_SIZE": str(block)}  # fmt: skip
+    name = "hub-killed"
+    child = start_child(app, "hf://sandbox-org/tiny-chat", name, "copy-blocks", env=env)
+    try:
+        wait_paused(child, "copy-blocks")
+    finally:
+        kill(child)
+    journal = UploadJournal.load(app.uploads.key(name, "1"))
+    assert journal is not None and journal.source.startswith("hf://sandbox-org/tiny-chat@")
+    commit = journal.source.rsplit("@", 1)[1]
+    assert len(commit) == 40  # pinned to the full commit, not the branch
+    container = journal.container_url.rstrip("/").rsplit("/", 1)[1]
+    target = service(app).get_container_client(container).get_blob_client("model.safetensors")
+    assert [len(x) for x in target.get_block_list("all")] == [0, 3]
+
+    saved = {k: os.environ.get(k) for k in ("HF_ENDPOINT", "HF_HOME")}
+    os.environ.update({k: env[k] for k in saved})
+    since = traffic_count(app)
+    try:
+        outcome = app.execute(upload_line(journal.source, name))  # what `uploads list` says
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    files = {f.relative: f for f in outcome.value.plan.info.files}
+    size = files["model.safetensors"].size
+    puts = requests_to(app, "model.safetensors", since)
+    assert len(puts) == -(-size // block) - 3 + 1, puts  # the missing blocks and the commit
+    assert outcome.value.bytes_skipped == 3 * block
+    assert outcome.value.sha256_declared == ["model.safetensors"]
