@@ -180,6 +180,10 @@ class HubSource:
                 continue  # a folder
             lfs = getattr(entry, "lfs", None)
             relative = entry.path[len(prefix) :]
+            # .gitattributes and the like are the repository's, not the model's: hidden files
+            # are left out, as from a local folder.
+            if any(part.startswith(".") for part in relative.split("/")):
+                continue
             found[relative] = (
                 entry.path,
                 SourceFile(
