@@ -150,6 +150,13 @@ class UploadReport:
         if self.plan.in_use:
             serving = f" Deployment {', '.join(self.plan.in_use)} now serves the new weights."
         skipped = f" ({self.plan.skipped_text})" if self.plan.skipped else ""
+        if self.plan.copied:  # storage fetched them itself: no rate through this machine
+            return (
+                f"Copied {files} file{'s' if files != 1 else ''} "
+                f"({human_size(self.plan.info.total_size)}{resumed}) server side from "
+                f"{self.plan.info.source.display} in {self.seconds:.1f} s ({self.verified}); "
+                f"registered {self.model.name} version {self.model.version}.{serving}"
+            )
         return (
             f"Uploaded {files} file{'s' if files != 1 else ''} "
             f"({human_size(self.plan.info.total_size)}{resumed}){skipped} in "

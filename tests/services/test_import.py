@@ -284,3 +284,13 @@ def test_verify_refuses_bytes_that_are_not_what_the_source_declared(app, tmp_pat
     tags = registered(app, "lying-unverified", "1")["tags"]
     assert (tags["azmodels.sha256"], tags["azmodels.sha256_basis"]) == (wrong, "declared")
     assert hashlib.sha256(data).hexdigest() != wrong
+
+
+def test_the_python_api_takes_a_remote_source_and_its_summary_says_what_was_verified(app) -> None:
+    report = app.uploads.upload(
+        source=f"hf://{HUB_REPO}", name="api-import", base_model="gpt-4o", verify=False
+    )
+    text = report.summary()
+    assert text.startswith("Copied 3 files (") and "server side from hf://" in text, text
+    assert "SHA-256 of 1 file declared by the source, not computed" in text, text
+    assert report.model.name == "api-import" and report.sha256_declared == ["model.safetensors"]
