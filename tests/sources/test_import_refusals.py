@@ -207,3 +207,23 @@ def test_a_source_that_changes_during_the_copy(app, tmp_path) -> None:
     assert "changed during the copy" in line and "nothing was registered" in line, line
     assert "staged were removed" in line, line
     assert app.uploads.journals("changing") == []
+
+
+def test_a_hostile_file_name_on_a_hub_is_refused_as_a_local_one_is(
+    app, site: Site, monkeypatch, tmp_path
+) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", site.url)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    tree = [
+        {"type": "file", "path": "config.json", "size": 2, "oid": "c0ffee"},
+        {"type": "file", "path": "evil\x1b[2Jname.json", "size": 2, "oid": "bad"},
+    ]
+    body = json.dumps({"id": "org/hostile", "sha": COMMIT}).encode()
+    site.routes["/api/models/org/hostile/revision/main"] = lambda s: (200, {}, body)
+    site.routes[f"/api/models/org/hostile/tree/{COMMIT}"] = lambda s: (
+        200, {}, json.dumps(tree).encode(),
+    )  # fmt: skip
+    line = refused(app, "hf://org/hostile", "hostile")
+    assert "has a control character in it" in line and "\x1b" not in line, line
+    assert not [s for s in site.seen if "/resolve/" in s.path]  # refused from the listing
