@@ -294,3 +294,15 @@ def test_the_python_api_takes_a_remote_source_and_its_summary_says_what_was_veri
     assert text.startswith("Copied 3 files (") and "server side from hf://" in text, text
     assert "SHA-256 of 1 file declared by the source, not computed" in text, text
     assert report.model.name == "api-import" and report.sha256_declared == ["model.safetensors"]
+
+
+def test_an_import_replaces_a_registered_version_with_overwrite(app, tmp_path) -> None:
+    url, data = source_blob(app, tmp_path, "replaced-source", sha256=True)
+    upload(app, url, "replaced")
+    outcome = upload(app, f"hf://{HUB_REPO}", "replaced", "--overwrite")
+    stored = stored_files(app, "replaced", "1")
+    assert sorted(stored) == ["config.json", "model.safetensors", "tokenizer.json"]
+    assert stored["model.safetensors"] != data
+    tags = registered(app, "replaced", "1")["tags"]
+    assert tags["azmodels.sha256_basis"] == "declared" and tags["azmodels.files"] == "3"
+    assert "Model registered: replaced version 1" in outcome.message
