@@ -166,6 +166,9 @@ class StoredFile:
     path: str  # the blob name: the path relative to the uploaded folder
     size: int
     sha256: str | None  # None: stored by something other than azmodels
+    # How the SHA-256 is known: "computed" from the bytes, or "declared" by the source storage
+    # copied the file from (upload --source hf://..., a URL): nobody here computed it.
+    sha256_basis: str = "computed"
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,10 @@ Design, and why:
   `source.open(file)` gives the reader, and `source.check_unchanged` runs after a file's last
   byte is read, before it may be committed (locally: size, mtime, ctime and inode, AzCopy's
   "source modified during transfer"), so a file rewritten meanwhile fails, named, rather than
-  being stored as a mix of bytes that never existed together. A source that hands a URL
-  (`copy_url`) will have its blocks staged by the service from that URL instead (Put Block
-  From URL, issue 19): the seam is `_stage_from_url` below; until it is built such a source is
-  refused before anything is sent.
+  being stored as a mix of bytes that never existed together. A file whose source hands a URL
+  (`copy_url`) is not sent from here: the service stages its blocks from that URL itself (Put
+  Block From URL: `clients.copy.BlobCopy`, driven by `services.copying`), so such a file given
+  here is refused before anything is sent (`_stage_from_url`).
 - Secrets. The SAS URL lives only in local variables of `upload`; it never becomes an attribute,
   a repr, a log line (azure-core's header logging goes to a disabled logger, urllib3's request
   lines are redacted) or journal text. Failures surface as one redacted `UploadError` line.
@@ -623,13 +623,12 @@ def _read_sequentially(handle: Any) -> None:
 
 
 def _stage_from_url(source: Source, files: Sequence[SourceFile]) -> None:
-    """The seam for sources the service can read itself (issue 19): their blocks are to be
-    staged with Put Block From URL, in the same plan, journal and commit as read blocks. Not
-    built yet: such a source is refused before anything is sent."""
+    """Refuse files the service can read itself: they are copied server side
+    (`clients.copy.BlobCopy`, through `services.copying`), never sent from this machine."""
     if any(source.copy_url(f) is not None for f in files):
         raise UploadError(
-            f"{source.display} can only be copied server side, which is not supported yet: "
-            "download it, then upload the local copy."
+            f"{source.display} is copied server side (Put Block From URL), not sent from this "
+            "machine."
         )
 
 

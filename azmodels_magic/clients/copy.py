@@ -34,6 +34,7 @@ from ..http.backoff import TransportSettings
 from .blob import DEFAULT_BLOCK_SIZE, default_workers, file_blocks
 from .storage import open_container, storage_error
 
+SOURCE_CHANGED = "SourceChanged"  # the code of the error a changed source fails a copy with
 # The service checks a source block of up to this size (Put Block From URL's own limit).
 MAX_COPY_BLOCK = 4000 * 1024 * 1024
 
@@ -209,8 +210,12 @@ class BlobCopy:
 
         with ThreadPoolExecutor(self.max_workers, thread_name_prefix="azmodels-copy") as pool:
             futures = [pool.submit(stage, i) for i in todo]
-            for future in futures:
-                future.result()  # the first failure, in block order
+            try:
+                for future in futures:
+                    future.result()  # the first failure, in block order
+            except BaseException:  # Ctrl-C too: the blocks not started yet are not staged
+                failed.set()
+                raise
         return copied[0]
 
 
@@ -231,7 +236,8 @@ def _copy_error(error: BaseException, shown: str) -> UploadError:
     if code == "SourceConditionNotMet" or (status == 412 and code is None):
         return UploadError(
             f"The source of {shown} changed during the copy (its ETag no longer matches): "
-            "nothing was registered. Run the same upload again to copy the new version."
+            "nothing was registered. Run the same upload again to copy the new version.",
+            code=SOURCE_CHANGED,
         )
     if code == "CannotVerifyCopySource":
         if status == 404:

@@ -176,6 +176,11 @@ def stored_files(sas_url: str, settings: TransportSettings | None = None) -> lis
                 path=blob.name,
                 size=blob.size or 0,
                 sha256=_sha256((blob.metadata or {}).get("sha256")) or legacy.get(blob.name),
+                sha256_basis=(
+                    "declared"
+                    if (blob.metadata or {}).get("sha256_basis") == "declared"
+                    else "computed"
+                ),
             )
             for blob in blobs
             if blob.name != MANIFEST

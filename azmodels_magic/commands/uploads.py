@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 @command(
     "upload", "upload weights (file or folder) and register a custom model",
-    Argument("--source", "weights file or model folder", kind=Kind.LOCAL_PATH, required=True,
-             metavar="PATH"),
+    Argument("--source", "weights file or model folder, or a remote source copied server "
+             "side: hf://ORG/REPO[@REVISION][/SUBFOLDER], an https URL of a file, or of a blob "
+             "or container with a SAS", kind=Kind.LOCAL_PATH, required=True, metavar="PATH"),
     Argument("--name", "custom model name", type=model_name, required=True, metavar="NAME",
              positional=True),
     Argument("--format", "expected weights format (checked against the bytes)",
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     Argument("--force", "replace a version a deployment uses", action="store_true"),
     Argument("--follow-symlinks", "upload what links leading outside the folder point at, "
              "and symlinked folders", action="store_true"),
+    Argument("--verify", "read the stored bytes back through SHA-256 and record the computed "
+             "digest (a remote source's is otherwise the one it declares)", action="store_true"),
     output=Output.STORE,
 )  # fmt: skip
 def upload(app: App, args: argparse.Namespace) -> Outcome:
@@ -82,6 +85,7 @@ def upload(app: App, args: argparse.Namespace) -> Outcome:
             lora_target_modules=args.lora_target_modules,
             lora_dropout=args.lora_dropout,
             publisher=args.publisher,
+            verify=args.verify,
         )
     return Outcome(
         value=report, message=upload_done(report), next=upload_steps(report), show_value=False

@@ -235,7 +235,9 @@ def model_card(details: ModelDetails, syntax: Syntax = plain) -> Card:
         card.section("Files", [("Warning", details.files_warning)])
         card.section(
             f"Files ({len(details.files)})",
-            [(f.path, f"{human_size(f.size)}, sha256 {f.sha256 or 'not recorded'}")
+            [(f.path, f"{human_size(f.size)}, sha256 {f.sha256 or 'not recorded'}"
+              + (" (declared by the source)" if f.sha256 and f.sha256_basis == "declared"
+                 else ""))
              for f in details.files[:50]]
             + ([("...", f"{len(details.files) - 50} more files")] if len(details.files) > 50
                else []),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import shlex
 from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import Any
 
 from .. import rules
@@ -24,6 +25,7 @@ from ..errors import AzModelsError, ValidationError
 from ..records import BASE, CUSTOM, BaseModel, CustomModel, SkuOption, region_key
 from ..rules import matches
 from ..sources.local import LocalSource
+from ..sources.remote import remote_source
 from ..steps import NOTEBOOK
 from ..weights import WeightsInfo, inspect_source
 from .actions import Actions, Result
@@ -36,6 +38,14 @@ DEFAULT_VERSION = "1"  # what `upload` registers when no --version is given
 _OK, _BAD, _NOTE = "#107c10", "#a4262c", "#605e5c"
 _LABEL_WIDTH = "140px"  # fits "Deployment name" and "Description"
 _NAME_PLACEHOLDER = "e.g. my-llama (or give the weights' path: the name follows it)"
+# Where the upload form's weights come from -> (the path box's hint, the remote kinds it takes).
+LOCAL = "This machine"
+_SOURCE_CHOICES = {
+    LOCAL: ("e.g. ./model.safetensors or a model folder", ()),
+    "URL": ("e.g. https://ACCOUNT.blob.core.windows.net/CONTAINER/FOLDER?SAS, or a file's "
+            "https URL", ("url", "blob")),
+    "Hugging Face": ("e.g. hf://ORG/REPO[@REVISION][/SUBFOLDER]", ("hub",)),
+}  # fmt: skip
 # A capacity slider only when every value on it can be dragged to; else a number box.
 SLIDER_POSITIONS = 100
 # Placeholders are hints, not values: lighter and in italics, so an empty field looks empty.
@@ -474,8 +484,12 @@ class UploadForm(_Form):
         style, wide = _style(), _layout(width="560px")
         # Values are values (the version's default, a name from the weights' file name: typed
         # over like any value); placeholders only say what to type, in light italics.
+        # This machine, or a remote source storage copies itself (server side).
+        self.source_kind = w.ToggleButtons(
+            description="From", options=list(_SOURCE_CHOICES), value=LOCAL, style=style
+        )
         self.path = w.Text(
-            description="Weights", placeholder="e.g. ./model.safetensors or a model folder",
+            description="Weights", placeholder=_SOURCE_CHOICES[LOCAL][0],
             continuous_update=False, style=style, layout=wide,
         )  # fmt: skip
         self.details = w.HTML()
@@ -507,11 +521,13 @@ class UploadForm(_Form):
         self._build_button("upload")
 
         self.path.observe(lambda _c: self._changed(inspect=True), names="value")
+        self.source_kind.observe(lambda _c: self._kind_changed(), names="value")
         for field in (self.name, self.version, self.description, self.tags, self.base_model,
                       self.weight_type, self.overwrite):  # fmt: skip
             field.observe(lambda _c: self._changed(), names="value")
         self.validate()
-        _classes("azmodels-upload", path=self.path, details=self.details, name=self.name,
+        _classes("azmodels-upload", source_kind=self.source_kind, path=self.path,
+                 details=self.details, name=self.name,
                  version=self.version, description=self.description, tags=self.tags,
                  base_model=self.base_model, weight_type=self.weight_type,
                  overwrite=self.overwrite, button=self.button, hint=self.hint,
@@ -520,6 +536,7 @@ class UploadForm(_Form):
         self.widget = w.VBox(
             [
                 w.HTML("<b>Upload and register a custom model</b>" + _HINT_CSS),
+                self.source_kind,
                 self.path,
                 self.details,
                 self.name,
@@ -537,6 +554,33 @@ class UploadForm(_Form):
         self.widget.add_class("azmodels-form")
         self.widget.form = self
 
+    def _kind_changed(self) -> None:
+        self.path.placeholder = _SOURCE_CHOICES[self.source_kind.value][0]
+        self._changed(inspect=True)
+
+    def _check_remote(self, source: str) -> None:
+        """A remote source's address, checked as written (no request: the upload lists and
+        reads it); its local checks are skipped."""
+        kinds = _SOURCE_CHOICES[self.source_kind.value][1]
+        try:
+            remote = remote_source(source)
+            if remote is None or remote.kind not in kinds:
+                raise ValidationError(
+                    f"Not a {self.source_kind.value} source: write it as the box's hint shows, "
+                    "or choose another 'From'."
+                )
+        except AzModelsError as exc:
+            self.inspect_problem = str(exc)
+            _hint(self.details, self.inspect_problem, _BAD)
+            return
+        _hint(self.details, f"{remote.display}: listed and copied by storage when the upload "
+              "starts (server side, no weight byte through this machine).", _NOTE)  # fmt: skip
+        tail = source.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1].split("@", 1)[0]
+        suggested = suggest_model_name(PurePosixPath(tail).stem)
+        if suggested and self.name.value.strip() in ("", self._filled_name):
+            self._filled_name = suggested
+            self.name.value = suggested
+
     def _changed(self, *, inspect: bool = False) -> None:
         self.uploaded = False  # a change makes another upload possible
         if inspect:
@@ -550,6 +594,10 @@ class UploadForm(_Form):
         self.info, self.inspect_problem = None, None
         if not source:
             self.details.value = ""
+            self.validate()
+            return None
+        if self.source_kind.value != LOCAL:
+            self._check_remote(source)
             self.validate()
             return None
         try:
@@ -604,6 +652,8 @@ class UploadForm(_Form):
 
     def _problem(self) -> str | None:
         if not self.path.value.strip():
+            if self.source_kind.value != LOCAL:
+                return f"Enter the {self.source_kind.value} source's address."
             return "Enter the path of a weights file or model folder."
         if self.inspect_problem:
             return self.inspect_problem

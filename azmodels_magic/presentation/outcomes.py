@@ -44,7 +44,13 @@ def upload_done(report: UploadReport) -> str:
     info = report.plan.info
     model = report.model
     what = f"{plural(len(info.files), 'file')} ({human_size(info.total_size)})"
-    if report.bytes_sent:
+    if report.plan.copied:  # storage fetched them itself from the remote source
+        resumed = f", {human_size(report.bytes_skipped)} resumed" if report.bytes_skipped else ""
+        transfer = (
+            f"{what}{resumed} copied server side from {info.source.display} in "
+            f"{report.seconds:.1f} s ({human_size(report.bytes_sent)} through this machine)"
+        )
+    elif report.bytes_sent:
         resumed = f", {human_size(report.bytes_skipped)} resumed" if report.bytes_skipped else ""
         rate = human_rate(report.bytes_sent / report.seconds) if report.seconds > 0 else "-"
         transfer = f"{what}{resumed} in {report.seconds:.1f} s at {rate}"
@@ -56,6 +62,8 @@ def upload_done(report: UploadReport) -> str:
         f"{DONE} Upload complete: {transfer}",
         f"{DONE} Model registered: {model.name} version {model.version}",
     ]
+    if report.plan.copied or report.sha256_declared:
+        lines.insert(1, f"{DONE} Verified: {report.verified}")
     if report.plan.in_use:  # an --overwrite --force of a deployed version
         lines.append(
             f"{DONE} Deployment {', '.join(report.plan.in_use)} now serves the new weights"

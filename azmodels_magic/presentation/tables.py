@@ -5,7 +5,9 @@ Column sets (README "DataFrames" documents them):
 - `list --type base`: name, version, format, publisher, status, default_version, skus,
   capabilities, inference_deprecation, description
 - `list --type custom`: name, version, format, size, size_bytes, status, weight_type, base_model,
-  warnings (the service's warning codes, comma-separated), created, description
+  warnings (the service's warning codes, comma-separated), sha256 (of the files, as the upload
+  recorded it; None when nobody declared or computed one), sha256_basis ("computed" from the
+  bytes, or "declared" by the source an import copied from), created, description
 - `deployments list`: deployment, model, model_version, type, status, sku, capacity, created
 """
 
@@ -32,7 +34,7 @@ BASE_COLUMNS = [
 ]  # fmt: skip
 CUSTOM_COLUMNS = [
     "name", "version", "format", "size", "size_bytes", "status", "weight_type", "base_model",
-    "warnings", "created", "description",
+    "warnings", "sha256", "sha256_basis", "created", "description",
 ]  # fmt: skip
 UPLOAD_COLUMNS = [
     "path", "name", "version", "size", "uploaded", "progress", "state", "registered", "source",
@@ -75,6 +77,11 @@ def _row(model: BaseModel | CustomModel) -> dict[str, Any]:
         "weight_type": model.weight_type,
         "base_model": model.base_model,
         "warnings": model.warning_codes,
+        "sha256": model.meta("sha256") or None,
+        # Uploads before imports recorded no basis: their digests were computed.
+        "sha256_basis": (
+            (model.meta("sha256_basis") or "computed") if model.meta("sha256") else None
+        ),
         "created": model.created_at,
     }
 

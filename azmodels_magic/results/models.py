@@ -71,7 +71,8 @@ class ModelDetails(Displayable):
         if self.files_warning:
             data["files_warning"] = self.files_warning
         if self.files:
-            data["files"] = [{"path": f.path, "size": f.size, "sha256": f.sha256}
+            data["files"] = [{"path": f.path, "size": f.size, "sha256": f.sha256,
+                              "sha256_basis": f.sha256_basis if f.sha256 else None}
                              for f in self.files]  # fmt: skip
         if isinstance(self.model, CustomModel):
             data.update(format=self.model.format, size=self.model.size)

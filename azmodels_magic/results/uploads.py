@@ -34,6 +34,9 @@ class UploadPlan(Displayable):
     # than the service's 50,000 blocks of it).
     blocks: int = 0
     largest_block: int = 0
+    # Files storage copies itself from a remote source (Put Block From URL): none of their bytes
+    # passes through this machine.
+    copied: int = 0
 
     @property
     def skipped_folders(self) -> str:
@@ -54,7 +57,7 @@ class UploadPlan(Displayable):
         rows: list[tuple[str, Any]] = [
             ("Model", f"{self.name} version {self.version}"),
             ("Target", self.target),
-            ("Source", str(info.source)),
+            ("Source", info.source.display),
             ("Format", info.format),
             ("Files", f"{len(info.files)} ({human_size(info.total_size)})"),
             ("Weights", info.summary()),
@@ -65,6 +68,11 @@ class UploadPlan(Displayable):
                 f"{self.workers} in parallel",
             ),
         ]
+        if self.copied:
+            rows.append(
+                ("Copy", f"{self.copied} of {len(info.files)} files copied by storage from the "
+                 "source (server side): no weight byte through this machine")
+            )  # fmt: skip
         if self.resume_bytes:
             rows.append(("Resume", f"{human_size(self.resume_bytes)} already uploaded"))
         if self.replaces:
@@ -77,7 +85,12 @@ class UploadPlan(Displayable):
         if self.links:
             rows.append(("Links", f"{len(self.links)} symbolic link(s), uploaded as their targets"))
         rows.extend(
-            ("  " + f.relative, human_size(f.size) + self._link_text(f.relative))
+            (
+                "  " + f.relative,
+                human_size(f.size)
+                + self._link_text(f.relative)
+                + (f", sha256 {f.declared_sha256} (declared)" if f.declared_sha256 else ""),
+            )
             for f in info.files[:20]
         )
         if len(info.files) > 20:
@@ -98,7 +111,27 @@ class UploadReport:
     bytes_sent: int
     bytes_skipped: int
     seconds: float
-    sha256: dict[str, str]
+    sha256: dict[str, str]  # relative -> SHA-256, for the files whose digest is known
+    # Of those, the files whose SHA-256 their source declared (no one computed it here): what
+    # `--verify` would compute.
+    sha256_declared: list[str] = field(default_factory=list)
+
+    @property
+    def verified(self) -> str:
+        """What is known of the stored bytes, said plainly."""
+        files = len(self.plan.info.files)
+        unknown = files - len(self.sha256)
+        declared = len(self.sha256_declared)
+        if not unknown and not declared:
+            return "sizes checked; SHA-256 computed from the bytes"
+        parts = ["sizes checked"]
+        if declared:
+            parts.append(f"SHA-256 of {declared} file{'s' if declared != 1 else ''} declared "
+                         "by the source, not computed")  # fmt: skip
+        if unknown:
+            parts.append(f"{unknown} file{'s' if unknown != 1 else ''} without a SHA-256 "
+                         "(none declared)")  # fmt: skip
+        return "; ".join(parts) + " (--verify computes them)"
 
     @property
     def next_steps(self) -> list[NextStep]:
@@ -117,6 +150,13 @@ class UploadReport:
         if self.plan.in_use:
             serving = f" Deployment {', '.join(self.plan.in_use)} now serves the new weights."
         skipped = f" ({self.plan.skipped_text})" if self.plan.skipped else ""
+        if self.plan.copied:  # storage fetched them itself: no rate through this machine
+            return (
+                f"Copied {files} file{'s' if files != 1 else ''} "
+                f"({human_size(self.plan.info.total_size)}{resumed}) server side from "
+                f"{self.plan.info.source.display} in {self.seconds:.1f} s ({self.verified}); "
+                f"registered {self.model.name} version {self.model.version}.{serving}"
+            )
         return (
             f"Uploaded {files} file{'s' if files != 1 else ''} "
             f"({human_size(self.plan.info.total_size)}{resumed}){skipped} in "

@@ -26,7 +26,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ from ..clients.blob import (
     file_blocks,
     file_sha256,
 )
+from ..clients.copy import SOURCE_CHANGED
 from ..clients.storage import delete_blobs, stored_files
 from ..errors import (
     AzModelsError,
@@ -64,17 +65,19 @@ from ..results.uploads import (
 )
 from ..sizes import human_size
 from ..sources.local import LocalSource
+from ..sources.remote import remote_source
 from ..steps import NextStep
 from ..uploadstate import Leftover, ReplaceIntent, UploadJournal, UploadLock, same_location
 from ..uploadstate.keys import key_for
 from ..uploadstate.lock import busy_error
 from ..weights import inspect_source
 from ..wording import escaped
+from .copying import COMPUTED, DECLARED, copied_files, copy_transfer, verify_stored
 
 if TYPE_CHECKING:
     from ..connection import Connection
     from ..progress_protocol import TransferProgress
-    from ..sources import SourceFile
+    from ..sources import Source, SourceFile
     from ..weights import WeightsInfo
     from .models import ModelService
 
@@ -90,13 +93,55 @@ def _removed(item: Pruned) -> Pruned:
     return Pruned(item.path, item.blob_uri, item.reason, removed=True)
 
 
-def open_source(source: str | os.PathLike[str], *, follow_symlinks: bool) -> LocalSource:
-    """The source an upload's `source` names, its files listed and checked before any network
-    call. A local file or folder today; a remote source (a URL, another blob, a hub) is one
-    more module of `sources`, chosen here from the text, and the rest of the path is the same."""
+def open_source(
+    source: str | os.PathLike[str],
+    *,
+    follow_symlinks: bool,
+    connection: Connection | None = None,
+) -> Source:
+    """The source an upload's `source` names, its files listed and checked before any slot is
+    asked for: a remote one (`hf://...`, an https URL of a file, a blob or a container: see
+    `sources.remote`) when the text says so, else a local file or folder. Remote file names pass
+    the same check local ones do (`rules.blob_name_problem`)."""
+    if isinstance(source, str):
+        settings = connection.transport if connection is not None else None
+        credential = _StorageCredential(connection) if connection is not None else None
+        remote = remote_source(source.strip(), settings=settings, credential=credential)
+        if remote is not None:
+            files = remote.files()
+            # Over what one blob holds: refused from the listing, before a header is read.
+            _check_blob_sizes(files, MAX_BLOCK_SIZE)
+            for file in files:
+                why = rules.blob_name_problem(file.relative)
+                if why:
+                    raise ValidationError(
+                        f"The file name '{escaped(file.relative)}' in {remote.display} {why}: it "
+                        "cannot be stored under that name; nothing was copied."
+                    )
+            return remote
     local = LocalSource(source, follow_symlinks=follow_symlinks)
     local.files()  # names and links checked here: no slot is asked for a refused folder
     return local
+
+
+class _StorageCredential:
+    """The user's Entra credential for a blob source without a SAS, made only when storage asks
+    for a token (most sources never do)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def get_token(self, *scopes: str, **options: Any) -> Any:
+        return self._connection.tokens.credential().get_token(*scopes, **options)
+
+
+def source_spec(source: Source) -> str:
+    """How the journal (and the command that resumes) names `source`: a hub's revision pinned
+    to the commit it was listed at, so a resume copies the same files; never a secret."""
+    commit = getattr(source, "commit", None)
+    if source.kind == "hub" and commit:
+        return str(replace(source.spec, revision=commit))
+    return source.display
 
 
 def _project_prefix(connection: Connection) -> str:
@@ -224,7 +269,12 @@ def _difference(journal: UploadJournal, info: WeightsInfo) -> str | None:
             return f"{escaped(relative)} has another size"
     for relative, file in sorted(current.items()):
         recorded = stored[relative].sha256
-        if recorded is None or file_sha256(info.source, file) != recorded:
+        if info.source.copy_url(file) is not None:
+            # Copied server side: never read whole here; what it declares (or its ETag) says.
+            declared = file.declared_sha256 is not None and file.declared_sha256 == recorded
+            if not declared and (file.version is None or file.version != stored[relative].version):
+                return f"{escaped(relative)} holds other bytes"
+        elif recorded is None or file_sha256(info.source, file) != recorded:
             return f"{escaped(relative)} holds other bytes"
     return None
 
@@ -350,7 +400,7 @@ class UploadService:
         rules.check(rules.model_name, name)
         rules.check(rules.version, version)
         rules.check_tags(tags)
-        local = open_source(source, follow_symlinks=follow_symlinks)
+        local = open_source(source, follow_symlinks=follow_symlinks, connection=self.connection)
         info = inspect_source(local, declared_format=format)
         if any(m.name.lower() == name.lower() for m in self.models.catalog()):
             raise ConflictError(
@@ -403,10 +453,11 @@ class UploadService:
             block_size=journal.block_size if resumable else transfer.block_size,
             workers=transfer.max_workers,
             replaces=existing is not None,
-            links=local.links,
-            skipped=sorted(local.skipped_folders),
+            links=getattr(local, "links", {}),
+            skipped=sorted(getattr(local, "skipped_folders", [])),
         )
         _check_blob_sizes(info.files, plan.block_size)  # before a slot is asked for
+        plan.copied = len(copied_files(local, info.files))  # storage copies these itself
         layout = [file_blocks(f.size, plan.block_size) for f in info.files]
         plan.blocks = sum(max(1, count) for _, count in layout)
         plan.largest_block = max([plan.block_size, *(block for block, _ in layout)])
@@ -449,12 +500,18 @@ class UploadService:
         lora_target_modules: list[str] | None = None,
         lora_dropout: float | None = None,
         publisher: str | None = None,
+        verify: bool = False,
     ) -> UploadReport:
         """Upload weights and register them as a custom model version; a run that was
         interrupted resumes from its journal (what `upload` does).
 
         Args:
-            source: the weights: a file or a folder (e.g. a Hugging Face snapshot).
+            source: the weights: a local file or folder (e.g. a Hugging Face snapshot), or a
+                remote source storage copies itself, server side, with no weight byte through
+                this machine: `hf://ORG/REPO[@REVISION][/SUBFOLDER]` (a model hub's repository;
+                HF_ENDPOINT selects the hub, HF_TOKEN or the hub login opens a gated one), an
+                https URL of one file, or of an Azure blob or container with a SAS. A remote
+                file's SHA-256 is the one its source declares, recorded as declared.
             name: the custom model's name.
             version: its version.
             format: safetensors, gguf, onnx or pytorch (default: read from the bytes).
@@ -478,6 +535,8 @@ class UploadService:
             lora_target_modules: the modules LoRA adapts.
             lora_dropout: LoRA's dropout.
             publisher: the publisher registered with it.
+            verify: stream the stored bytes back through SHA-256 and record the computed
+                digest (refused when it differs from the one the source declares).
 
         Returns:
             An UploadReport: the registered model, the plan it followed, bytes sent and
@@ -528,7 +587,7 @@ class UploadService:
                 prepared, description=description, tags=tags or {}, base_model=base_id,
                 weight_type=weight_type, on_status=on_status, extra=extra,
                 progress=None if isinstance(progress, bool) else progress,
-                force=force,
+                force=force, verify=verify,
             )  # fmt: skip
 
     def busy_error(self, name: str, version: str) -> ConflictError:
@@ -558,6 +617,7 @@ class UploadService:
         on_status: Callable[[str], None] | None,
         force: bool,
         extra: dict[str, Any],
+        verify: bool = False,
     ) -> UploadReport:
         plan = prepared.plan
         name, version = plan.name, plan.version
@@ -584,9 +644,20 @@ class UploadService:
             )
         try:
             slot, journal = self._slot(prepared)
-            result = self._transfer(prepared, slot.sas_url, journal, progress)
+            try:
+                result, basis = self._transfer(prepared, slot.sas_url, journal, progress)
+            except AzModelsError as exc:
+                if exc.code == SOURCE_CHANGED:
+                    # What was staged is of the old version: leave nothing of it behind.
+                    self._discard(slot.sas_url, journal, exc)
+                raise
             digests = {f.relative: f.sha256 for f in result.files}
             self._verify(slot.sas_url, plan, digests, journal)
+            if verify:
+                digests = verify_stored(
+                    slot.sas_url, plan.info.files, digests, self.connection.transport
+                )
+                basis = dict.fromkeys(digests, COMPUTED)
         except AzModelsError as exc:
             if plan.replaces:  # nothing was swapped yet: say so
                 note = f"The registered version {version} is unchanged."
@@ -594,7 +665,7 @@ class UploadService:
             raise
         body = self._register_body(
             plan, slot.blob_uri, digests, description=description, tags=tags,
-            base_model=base_model, weight_type=weight_type, **extra,
+            base_model=base_model, weight_type=weight_type, basis=basis, **extra,
         )  # fmt: skip
         try:
             if plan.replaces:
@@ -615,7 +686,8 @@ class UploadService:
             bytes_sent=result.bytes_sent,
             bytes_skipped=result.bytes_skipped,
             seconds=result.seconds,
-            sha256=digests,
+            sha256={k: v for k, v in digests.items() if v},
+            sha256_declared=sorted(k for k, v in basis.items() if v == DECLARED),
         )
 
     def _slot(self, prepared: _Prepared) -> tuple[Any, UploadJournal]:
@@ -656,7 +728,7 @@ class UploadService:
             prepared.key,
             name=name,
             version=version,
-            source=plan.info.source.display,
+            source=source_spec(plan.info.source),
             pending_upload_id=slot.pending_upload_id,
             container_url=slot.blob_uri,
             block_size=plan.block_size,
@@ -674,17 +746,26 @@ class UploadService:
         sas_url: str,
         journal: UploadJournal,
         progress: TransferProgress | None,
-    ) -> UploadResult:
-        """Every byte into the slot; each committed blob records its SHA-256 and size."""
-        return prepared.transfer.upload(
+    ) -> tuple[UploadResult, dict[str, str]]:
+        """Every byte into the slot; each committed blob records its size and SHA-256 (with
+        how it is known). The digest basis of each file: "computed" as it was sent, "declared"
+        by a remote source storage copied it from (services.copying), "" when nobody said."""
+        plan = prepared.plan
+        if plan.copied:
+            return copy_transfer(
+                plan.info.source, plan.info.files, sas_url, transfer=prepared.transfer,
+                block_size=plan.block_size, journal=journal, progress=progress,
+            )  # fmt: skip
+        result = prepared.transfer.upload(
             sas_url,
-            prepared.plan.info.source,
-            prepared.plan.info.files,
+            plan.info.source,
+            plan.info.files,
             journal=journal,
             on_start=progress.start if progress else None,
             on_skip=progress.skip if progress else None,
             on_progress=progress.update if progress else None,
         )
+        return result, {f.relative: COMPUTED for f in result.files}
 
     def _verify(
         self, sas_url: str, plan: UploadPlan, digests: dict[str, str], journal: UploadJournal
@@ -698,7 +779,7 @@ class UploadService:
             for f in plan.info.files
             if (held := stored.get(f.relative)) is None
             or held.size != f.size
-            or held.sha256 != digests[f.relative]
+            or (held.sha256 or "") != digests[f.relative]
         ]
         if not wrong:
             return
@@ -973,12 +1054,13 @@ class UploadService:
         weight_type: str,
         lora: dict | None = None,
         publisher: str | None = None,
+        basis: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "blobUri": blob_uri,
             "weightType": weight_type,
             "description": description,
-            "tags": {**tags, **self._meta_tags(plan, digests)},
+            "tags": {**tags, **self._meta_tags(plan, digests, basis)},
         }
         return with_registration_fields(body, base_model=base_model, lora=lora, publisher=publisher)
 
@@ -1011,14 +1093,22 @@ class UploadService:
             raise
 
     @staticmethod
-    def _meta_tags(plan: UploadPlan, digests: dict[str, str]) -> dict[str, str]:
+    def _meta_tags(
+        plan: UploadPlan, digests: dict[str, str], basis: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        """The azmodels.* tags. `sha256` only when every file's digest is known, with
+        `sha256_basis` saying how: "computed" (from the bytes) or "declared" (by the source, for
+        at least one file); never a digest nobody computed or declared."""
         details = plan.info.details
         meta = {
             "format": plan.info.format,
             "size": str(plan.info.total_size),
             "files": str(len(plan.info.files)),
-            "sha256": tree_digest(digests),
         }
+        if digests and all(digests.values()):
+            meta["sha256"] = tree_digest(digests)
+            if basis is not None:
+                meta["sha256_basis"] = DECLARED if DECLARED in basis.values() else COMPUTED
         for key in _DETAIL_TAGS:
             value = details.get(key)
             if value in (None, "", [], {}):

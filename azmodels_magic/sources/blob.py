@@ -121,13 +121,14 @@ class BlobSource:
 
         found: dict[str, tuple[str, SourceFile, bytes | None]] = {}
         container = self._container()
+        missing = False  # the blob it names is not there (it may yet be a prefix)
         try:
             name = self._path
             if name and not name.endswith("/"):
                 try:
                     props = container.get_blob_client(name).get_blob_properties()
                 except ResourceNotFoundError:
-                    props = None
+                    props, missing = None, True
                 if props is not None:
                     relative = name.rsplit("/", 1)[-1]
                     found[relative] = (name, _file(relative, props), _md5(props))
@@ -137,6 +138,11 @@ class BlobSource:
                     relative = blob.name[len(prefix) :]
                     found[relative] = (blob.name, _file(relative, blob), _md5(blob))
         except HttpResponseError as error:
+            if missing and getattr(error, "status_code", None) in (401, 403):
+                # A blob's own SAS may read it but not list: the blob is simply not there.
+                raise UploadError(
+                    f"The source {self.display} was not found (404): check the address."
+                ) from None
             raise self._refused(error) from None
         except AzureError as error:
             raise storage_error(error, f"listing {self.display}") from None

@@ -180,6 +180,10 @@ class HubSource:
                 continue  # a folder
             lfs = getattr(entry, "lfs", None)
             relative = entry.path[len(prefix) :]
+            # .gitattributes and the like are the repository's, not the model's: hidden files
+            # are left out, as from a local folder.
+            if any(part.startswith(".") for part in relative.split("/")):
+                continue
             found[relative] = (
                 entry.path,
                 SourceFile(
@@ -256,8 +260,11 @@ class HubSource:
 
     def copy_url(self, file: SourceFile) -> str | None:
         download = self._download(file)
-        if download.resolved is None and self._token() is not None:
-            return None  # reading it takes the token, which goes to the hub only
+        if download.resolved is None:
+            # A small git file the hub serves itself (configs, tokenizers: never LFS weights):
+            # reading it may take the token, which goes to the hub only, so its few bytes come
+            # through this machine.
+            return None
         return download.url
 
     def copy_etag(self, file: SourceFile) -> str | None:

@@ -123,7 +123,8 @@ def refusal(status: int, shown: str, what: str = "") -> UploadError:
 def changed(shown: str) -> UploadError:
     return UploadError(
         f"The source {shown} changed during the copy (its ETag no longer matches): nothing was "
-        "registered. Run the same upload again to copy the new version."
+        "registered. Run the same upload again to copy the new version.",
+        code="SourceChanged",  # clients.copy.SOURCE_CHANGED
     )
 
 

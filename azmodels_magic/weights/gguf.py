@@ -123,10 +123,12 @@ def _kept(key: str) -> bool:
 class _Reader:
     """Walks a GGUF header in a memory map; every read is bounds-checked."""
 
-    def __init__(self, buf: mmap.mmap | bytes) -> None:
+    def __init__(self, buf: mmap.mmap | bytes, size: int | None = None) -> None:
         self.buf = buf
         self.pos = 0
-        self.size = len(buf)
+        # The file's size; `buf` may hold only its first bytes (a remote file's header, read in
+        # growing ranges: `inspect`).
+        self.size = len(buf) if size is None else size
         self.items_left = MAX_ARRAY_ITEMS  # strings and arrays inside arrays, for the whole header
 
     def take(self, n: int, what: str) -> int:
@@ -219,12 +221,32 @@ def inspect(fh: BinaryIO, size: int) -> dict[str, Any]:
     except (OSError, AttributeError):  # io.UnsupportedOperation is an OSError
         fileno = None
     if fileno is None:
-        # A reader with no file behind it (a remote source): read whole for now. A remote
-        # source should hand a buffer that fetches ranges on demand instead (issue 19).
-        fh.seek(0)
-        return read(_Reader(fh.read(size)))
+        return _inspect_ranged(fh, size)
     with mmap.mmap(fileno, 0, access=mmap.ACCESS_READ) as buf:
         return read(_Reader(buf))
+
+
+FIRST_RANGE = 1 << 20  # a header without a vocabulary fits; one with ~256k tokens takes ~8 MiB
+
+
+def _inspect_ranged(fh: BinaryIO, size: int) -> dict[str, Any]:
+    """A reader with no file behind it (a remote source): the header is parsed from the file's
+    first bytes, read again in a range twice as long while it runs past them, so only about
+    the header is ever fetched, never the tensor data."""
+    wanted = min(size, FIRST_RANGE)
+    while True:
+        fh.seek(0)
+        head = fh.read(wanted)
+        reader = _Reader(head, size)
+        try:
+            details = read(reader)
+        except (struct.error, IndexError):  # ran past the bytes read so far
+            details = None
+        if details is not None and reader.pos <= len(head):
+            return details
+        if wanted >= size:
+            raise Malformed(f"is truncated: its header runs past the {size:,} bytes it has")
+        wanted = min(size, wanted * 2)
 
 
 def read(r: _Reader) -> dict[str, Any]:

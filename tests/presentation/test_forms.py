@@ -320,3 +320,28 @@ def test_deploy_form_starts_on_a_recommended_version(app):
     chosen = form.selected
     assert chosen is not None
     assert getattr(chosen, "is_default_version", True)
+
+
+def test_the_source_choice_changes_the_hint_and_skips_local_checks_for_remote_sources(app):
+    form = UploadForm(app)
+    assert form.source_kind.value == "This machine"
+    local_hint = form.path.placeholder
+    form.source_kind.value = "Hugging Face"
+    assert form.path.placeholder.startswith("e.g. hf://ORG/REPO")
+    assert form.path.placeholder != local_hint
+    assert form.problem == "Enter the Hugging Face source's address."
+    form.path.value = "hf://sandbox-org/tiny-chat@main"
+    form.base_model.value = "gpt-4o"
+    # Not a local path (which would not exist): checked as written, copied server side.
+    assert form.problem is None and not form.button.disabled, form.problem
+    assert "copied by storage" in form.details.value
+    assert form.model_name == "tiny-chat"
+    assert "--source=hf://sandbox-org/tiny-chat@main" in form.argv()
+    form.path.value = "./model.safetensors"  # a local path under Hugging Face: said plainly
+    assert form.problem.startswith("Not a Hugging Face source") and form.button.disabled
+    form.source_kind.value = "URL"
+    assert "https" in form.path.placeholder
+    form.path.value = "https://example.invalid/weights/model.safetensors"
+    assert form.problem is None, form.problem
+    form.path.value = "ftp://example.invalid/model.safetensors"
+    assert "ftp:// is not a source" in form.problem

@@ -7,6 +7,8 @@ it prints "PAUSED <point>" and sleeps until killed; the parent waits for that li
 lands exactly where it is meant to, with no hook in the package itself:
 
 - blocks:     after the third block is staged (journaled), the rest still to send
+- copy-blocks: (a remote source, copied server side) after exactly three blocks are staged
+              from the source's URL; no other block is started
 - committed:  every block committed, not verified yet
 - register:   weights stored and verified, registration not asked for
 - swap:       (an --overwrite) the new weights stored, the old registration deleted, the new
@@ -20,6 +22,7 @@ lands exactly where it is meant to, with no hook in the package itself:
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -52,6 +55,30 @@ def install(point: str) -> None:
                 pause(point)
 
         UploadJournal.mark_staged = mark_staged
+    elif point == "copy-blocks":
+        import threading
+
+        from azure.storage.blob import BlobClient
+
+        stage = BlobClient.stage_block_from_url
+        lock, started, staged = threading.Lock(), [0], [0]
+
+        def three_then_pause(self, *args, **kwargs):
+            with lock:
+                started[0] += 1
+                mine = started[0]
+            if mine > 3:
+                while True:  # never staged: the kill comes first
+                    time.sleep(60)
+            result = stage(self, *args, **kwargs)
+            with lock:
+                staged[0] += 1
+                last = staged[0] == 3
+            if last:
+                pause(point)
+            return result
+
+        BlobClient.stage_block_from_url = three_then_pause
     elif point == "committed":
         UploadService._verify = lambda self, *a, **k: pause(point)
     elif point == "register":
@@ -89,7 +116,9 @@ def main() -> int:
 
     app = AzModels(progress=False, poll_interval=0.1, retry_backoff=0.05)
     app.attach_sandbox(url)
-    app.uploads.block_size, app.uploads.workers = 256 * 1024, 2
+    # CRASH_BLOCK_SIZE: smaller blocks for a small source (the sandbox hub's 96 KiB weights).
+    block_size = int(os.environ.get("CRASH_BLOCK_SIZE", 256 * 1024))
+    app.uploads.block_size, app.uploads.workers = block_size, 2
     outcome = app.execute(
         ["upload", "--base-model", "gpt-4o", "--source", source, "--name", name,
          "--version", version, "--no-progress", *extra]

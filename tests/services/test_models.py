@@ -35,7 +35,8 @@ ALL_COLUMNS = ["name", "type", "format", "version", "size", "size_bytes", "statu
 BASE_COLUMNS = ["name", "version", "format", "publisher", "status", "default_version", "skus",
                 "capabilities", "inference_deprecation", "description"]  # fmt: skip
 CUSTOM_COLUMNS = ["name", "version", "format", "size", "size_bytes", "status", "weight_type",
-                  "base_model", "warnings", "created", "description"]  # fmt: skip
+                  "base_model", "warnings", "sha256", "sha256_basis", "created",
+                  "description"]  # fmt: skip
 # What the sandbox serves, read directly: each version once (the catalog lists it once per
 # account kind, as real ARM does; the client merges them).
 CATALOG = list({(m["format"], m["name"], m["version"]): m

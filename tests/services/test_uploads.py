@@ -570,7 +570,8 @@ def test_show_lists_each_files_sha256_from_blob_metadata(app, tmp_path):
     assert f"Files ({len(expected)})" in text
     assert all(sha in text for sha in expected.values())
     assert details.to_dict()["files"] == [
-        {"path": f.path, "size": f.size, "sha256": f.sha256} for f in details.files
+        {"path": f.path, "size": f.size, "sha256": f.sha256, "sha256_basis": "computed"}
+        for f in details.files
     ]
 
 

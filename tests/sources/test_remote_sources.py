@@ -262,3 +262,23 @@ def test_a_blob_changed_while_its_header_is_read_is_refused(storage: Storage) ->
         reader.seek(500_000)
         with pytest.raises(UploadError, match="changed during the copy"):
             reader.read(10)
+
+
+def test_a_remote_gguf_header_is_read_in_growing_ranges_never_whole(site: Site, tmp_path) -> None:
+    from azmodels_magic.sample_weights import write_gguf
+    from azmodels_magic.sources.local import LocalSource
+    from azmodels_magic.weights import inspect_source
+
+    # A vocabulary long enough that the header runs past the first range (1 MiB), and 8 MiB of
+    # tensor data after it that no header read needs.
+    tokens = [f"token-{i:06d}-" + "x" * 40 for i in range(30_000)]
+    path = write_gguf(
+        tmp_path / "big-vocab.gguf", tokens=tokens, tensors={"output.weight": ("F32", (2048, 1024))}
+    )
+    data = path.read_bytes()
+    site.routes["/m/big-vocab.gguf"] = ranged_file(lambda: data, lambda: '"g1"')
+    info = inspect_source(remote_source(f"{site.url}/m/big-vocab.gguf"))
+    assert info.format == "gguf"
+    assert info.details == inspect_source(LocalSource(path)).details
+    # Past the first range (the header is longer), never the tensors.
+    assert MIB < site.body_bytes < len(data) // 2
