@@ -159,7 +159,6 @@ class Raw:
         from azure.storage.blob import BlobServiceClient
 
         from azmodels_magic.sandbox.azurite import DEV_ACCOUNT
-        from azmodels_magic.sandbox.hub_routes import HUB_CONTAINER
 
         conn = (
             f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"
@@ -168,9 +167,7 @@ class Raw:
         service = BlobServiceClient.from_connection_string(conn)
         try:
             counts = {}
-            for container in service.list_containers():
-                if container.name == HUB_CONTAINER:
-                    continue
+            for container in project_containers(service):
                 client = service.get_container_client(container.name)
                 counts[container.name] = sum(
                     1 for _ in client.list_blobs(include=["uncommittedblobs"])
@@ -178,6 +175,14 @@ class Raw:
             return counts
         finally:
             service.close()
+
+
+def project_containers(service) -> list:
+    """The containers of the sandbox's Azurite that stand for the project's storage: all but
+    the hub stand-in's own (not Azure's)."""
+    from azmodels_magic.sandbox.hub_routes import HUB_CONTAINER
+
+    return [c for c in service.list_containers() if c.name != HUB_CONTAINER]
 
 
 def one_line(text: str) -> bool:

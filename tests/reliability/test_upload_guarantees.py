@@ -18,6 +18,7 @@ from reliability_support import (
     Raw,
     file_sha256,
     make_weights,
+    project_containers,
     sha256,
     start_app,
     upload_line,
@@ -307,7 +308,7 @@ def stored_bytes(raw: Raw) -> dict[str, int]:
     service = BlobServiceClient.from_connection_string(conn)
     try:
         held = {}
-        for container in service.list_containers():
+        for container in project_containers(service):
             client = service.get_container_client(container.name)
             total = 0
             for blob in client.list_blobs(include=["uncommittedblobs"]):
