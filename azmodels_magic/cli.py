@@ -29,6 +29,7 @@ from .records import Displayable
 from .sandbox_launcher import remembered
 from .steps import (
     FrontEnd,
+    front_end_of_process,
     is_terminal,
     plain,
     setting_from_text,
@@ -78,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; never a traceback unless AZMODELS_DEBUG=1.
 
     Exit status: 0 done, 1 error, 2 usage error, 130 interrupted."""
+    with front_end_of_process(terminal()):  # what `str()` of an error says: the terminal's words
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     debug = environment.DEBUG.read()
     _replace_what_cannot_be_written()
     try:

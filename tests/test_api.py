@@ -99,13 +99,17 @@ def test_errors_raised_through_run_name_commands_as_python_runs_them(monkeypatch
     for name in ("AZURE_PROJECT_ENDPOINT", "AZURE_SUBSCRIPTION_ID"):
         monkeypatch.delenv(name, raising=False)
     from azmodels_magic.errors import NotConnectedError
+    from azmodels_magic.steps import TERMINAL
 
     az = AzModels()
     with pytest.raises(NotConnectedError) as caught:
         az.run("list")
     assert "`az.run('sandbox start')`" in str(caught.value)
     assert "%azmodels" not in str(caught.value)
-    assert "`azmodels sandbox start`" in caught.value.text()  # the terminal's, when asked
+    assert "`azmodels sandbox start`" in caught.value.text(TERMINAL.write)  # when asked
+    with pytest.raises(NotConnectedError) as caught:  # a method called directly: Python's too
+        az.list_models()
+    assert "`az.run('sandbox start')`" in str(caught.value)
 
 
 def test_quota_is_one_service_the_deployments_share_until_a_setting_changes(monkeypatch):

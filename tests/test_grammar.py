@@ -6,7 +6,7 @@ import pytest
 
 from azmodels_magic import grammar
 from azmodels_magic.errors import HelpRequested, UsageError
-from azmodels_magic.steps import NOTEBOOK
+from azmodels_magic.steps import NOTEBOOK, TERMINAL
 
 
 @pytest.mark.parametrize(
@@ -228,11 +228,11 @@ def test_a_bare_word_is_checked_by_the_same_rule_as_its_flag():
 def test_a_missing_bare_word_says_both_forms():
     with pytest.raises(UsageError) as caught:
         grammar.parse("deployments show", prog="azmodels")
-    assert str(caught.value) == (
+    assert caught.value.text(TERMINAL.write) == (
         "deployments show needs a deployment name: `azmodels deployments show NAME` "
         "(required: --name NAME, or NAME alone)."
     )
-    with pytest.raises(UsageError, match=r"required: --source, --name\. See `azmodels upload"):
+    with pytest.raises(UsageError, match=r"required: --source, --name\. See `az.run\('upload"):
         grammar.parse("upload")
     with pytest.raises(HelpRequested) as caught:  # required options are shown as required
         grammar.parse("upload --help")
@@ -286,7 +286,7 @@ def test_a_mistyped_command_gets_did_you_mean(line, suggestion):
 def test_help_for_a_mistyped_command_gets_did_you_mean():
     with pytest.raises(UsageError, match=r"no help for 'deplyo'\. Did you mean deploy\?"):
         grammar.parse("help deplyo")
-    with pytest.raises(UsageError, match=r"no help for 'zzzz'\. Run `azmodels help`"):
+    with pytest.raises(UsageError, match=r"no help for 'zzzz'\. Run `az.run\('help'\)`"):
         grammar.parse("help zzzz")
 
 

@@ -18,7 +18,7 @@ from ..presentation.outcomes import next_steps
 from ..presentation.tables import WIDE
 from ..records import Displayable
 from ..redaction import get_logger
-from ..steps import PLAIN, FrontEnd, NextStep, Syntax, fill, plain
+from ..steps import TERMINAL, FrontEnd, NextStep, Syntax, fill, plain
 from . import table
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def finish_interrupted(app: AzModels) -> None:
         get_logger(__name__).warning("%s", note)
 
 
-def execute(app: AzModels, args: argparse.Namespace, front_end: FrontEnd = PLAIN) -> Outcome:
+def execute(app: AzModels, args: argparse.Namespace, front_end: FrontEnd = TERMINAL) -> Outcome:
     """Run a parsed command typed in `front_end`; the steps its outcome names are written in
     its syntax."""
     if args.command not in ("connect", "sandbox"):

@@ -10,6 +10,7 @@ from presentation_support import *  # noqa: F403 (the shared fixtures)
 
 from azmodels_magic.api import python_front_end
 from azmodels_magic.presentation.cards import card_for
+from azmodels_magic.steps import TERMINAL
 from azmodels_magic.wording import moment, since
 
 MOMENT = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC, (just now|\d+ \w+ ago)"
@@ -71,9 +72,11 @@ def test_a_record_shows_as_its_card_in_ipython_with_notebook_commands(shell, app
     assert text.startswith("gpt-4.1 (base model)"), text
     assert "Its deployments: %azmodels deployments list --model gpt-4.1" in text
     # Each record type the services return for display has a card, in text and HTML.
-    plain_text = card_for(details).text()
-    assert "Its deployments: azmodels deployments list --model gpt-4.1" in plain_text
+    plain_text = card_for(details).text()  # outside a front end: the process's (Python's)
+    assert "Its deployments: az.run('deployments list --model gpt-4.1')" in plain_text
     assert "%azmodels" not in plain_text
+    terminal_text = card_for(details, TERMINAL.write).text()
+    assert "Its deployments: azmodels deployments list --model gpt-4.1" in terminal_text
 
 
 def test_each_front_end_writes_next_steps_in_its_own_syntax(shell, magics, app, capsys):
@@ -89,7 +92,7 @@ def test_each_front_end_writes_next_steps_in_its_own_syntax(shell, magics, app, 
     with pytest.raises(NotFoundError) as caught:
         app.run("show no-such-model-anywhere")
     assert "Run `az.run('list')` to see them." in str(caught.value)
-    assert "Run `azmodels list` to see them." in caught.value.text()
+    assert "Run `azmodels list` to see them." in caught.value.text(TERMINAL.write)
     report = app.execute(
         ["deploy", "--name", "gpt-4o-mini", "--deployment-name", "syntax-chat", "--no-wait"],
         front_end=python_front_end(),
