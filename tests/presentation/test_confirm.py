@@ -3,6 +3,10 @@ typing the exact name and clicking deletes."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from presentation_support import *  # noqa: F403 (the shared fixtures)
 
 from azmodels_magic.errors import NotFoundError
@@ -39,3 +43,21 @@ def test_delete_in_a_notebook_waits_for_the_typed_name(app, weights, unique):
         raise AssertionError("the confirmed delete did not delete the model")
     shown = output_text(outcome.value.children[2])
     assert shown.startswith(f"Deleted custom model '{name}' version 1")
+
+
+def test_end_of_input_at_a_terminal_prompt_cancels_in_one_line(app, unique):
+    """Ctrl-D at `azmodels deployments delete`'s prompt (stdin closed: input() meets its end):
+    one line saying nothing changed, exit 1, not an internal error."""
+    name = unique("confirm-eof")
+    app.deployments.deploy(model="gpt-4o-mini", deployment_name=name, wait=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "AZMODELS_"))}
+    env.update(AZMODELS_SANDBOX=app.sandbox_info.arm_endpoint, AZMODELS_INTERACTIVE="terminal")
+    done = subprocess.run(
+        [sys.executable, "-m", "azmodels_magic.cli", "deployments", "delete", name],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line == "error: Nothing was deleted: the confirmation was cancelled.", line
+    assert app.deployments.show(name).name == name  # still there
+    app.deployments.delete(name, wait=False)
