@@ -20,10 +20,26 @@ from .commands import table
 from .commands.table import Argument, Command
 from .errors import HelpRequested, UsageError
 from .rules import check_tags  # noqa: F401 - the grammar's tag check is the rules' one
-from .steps import NextStep
+from .steps import PYTHON_PROG, NextStep
 from .wording import did_you_mean
 
 # -- the parser ---------------------------------------------------------------------------------
+
+
+def _command_line(prog: str, words: str) -> str:
+    """`words` as `prog` runs them: `azmodels deploy --help`, `az.run('deploy --help')`."""
+    return f"{prog}{words}')" if prog == PYTHON_PROG else f"{prog} {words}"
+
+
+class _PythonUsage(argparse.RawDescriptionHelpFormatter):
+    """Usage as Python writes it: `usage: az.run('deploy [-h] --name NAME ...')`."""
+
+    def _format_usage(self, usage, actions, groups, prefix) -> str:
+        text = super()._format_usage(usage, actions, groups, prefix)
+        if prefix == "":  # argparse naming a subcommand's program: words joined by spaces
+            return text
+        text = text.replace(PYTHON_PROG + " ", PYTHON_PROG, 1)  # argparse joins words by spaces
+        return text.rstrip("\n") + "')\n\n"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,7 +47,10 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("allow_abbrev", False)
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        python = str(kwargs.get("prog", "")).startswith(PYTHON_PROG)
+        kwargs.setdefault(
+            "formatter_class", _PythonUsage if python else argparse.RawDescriptionHelpFormatter
+        )
         super().__init__(*args, **kwargs)
         self.command: Command | None = None  # the table's command this parser reads
         self.argument_of: dict[str, Argument] = {}  # an action's dest -> its declaration
@@ -120,7 +139,7 @@ def build_parser(prog: str = "azmodels", *, stores_results: bool = True) -> _Par
     root = _Parser(
         prog=prog,
         description="Manage Azure AI Foundry models: catalog, custom uploads, deployments.",
-        epilog=f"Run `{prog} <command> --help` for the options of a command.",
+        epilog=f"Run `{_command_line(prog, '<command> --help')}` for the options of a command.",
     )
     top = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     groups = table.groups()

@@ -121,7 +121,7 @@ class FrontEnd:
     CLI, `AzModels.run`) and `commands.execute` hands it to the command."""
 
     name: str  # "notebook" (the %azmodels magic), "terminal" (the azmodels CLI) or "python"
-    prog: str  # how its commands start, for usage and help: "%azmodels", "azmodels"
+    prog: str  # how its commands start, for usage and help: "%azmodels", "azmodels", "az.run('"
     # How it asks (a confirmation): "widget" (a notebook's form), "input" (a terminal's prompt)
     # or "" (it cannot: a script, CI, a pipe; the command says to pass --force).
     asks: str = ""
@@ -165,8 +165,10 @@ TERMINAL = FrontEnd("terminal", "azmodels")
 # A notebook's widgets (the dashboard, the forms): they write steps as the magic does, and ask
 # with widgets of their own.
 NOTEBOOK = FrontEnd("notebook", "%azmodels", asks="widget")
-# How Python code runs commands (`az.run(...)`, `az.<setting> = ...`).
-PYTHON = FrontEnd("python", "azmodels")
+# How Python code runs commands (`az.run(...)`, `az.<setting> = ...`); its commands' words go
+# inside `az.run('...')`, which its help's usage line says.
+PYTHON_PROG = "az.run('"
+PYTHON = FrontEnd("python", PYTHON_PROG)
 
 # The front end of the process: how text read outside any command's front end (`str()` of an
 # error raised to Python code, a string a service method returns, a log line) names steps.

@@ -124,3 +124,17 @@ def test_quota_is_one_service_the_deployments_share_until_a_setting_changes(monk
     app.region_accounts = {}
     assert app.quota is not quota and app.deployments.quota is app.quota
     assert app.quota.region_accounts == {}
+
+
+def test_help_through_run_is_printed_in_pythons_words_and_raises_nothing(capsys) -> None:
+    """The advice Python errors give (`See az.run('deploy --help')`) works as printed: the help
+    is shown, None returned, and it names commands as Python runs them."""
+    az = AzModels()
+    assert az.run("deploy --help") is None
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: az.run('deploy [-h]"), shown
+    assert "[MODEL]')" in shown
+    assert az.run("help") is None
+    shown = capsys.readouterr().out
+    assert "Run `az.run('<command> --help')` for the options of a command." in shown, shown
+    assert "azmodels" not in shown.replace("Manage Azure", "")
