@@ -11,7 +11,15 @@ from ..presentation.confirm import confirm
 from ..presentation.progress import StatusProgress
 from ..presentation.tables import deployments_frame, metrics_frame
 from ..results.deployments import KEY_ENV, accepted_text
-from ..rules import STATUSES, TYPES, capacity, deployment_name, model_format, version
+from ..rules import (
+    STATUSES,
+    TYPES,
+    capacity,
+    deployment_name,
+    model_format,
+    suggest_deployment_name,
+    version,
+)
 from ..steps import NextStep
 from . import Outcome
 from .quota import deployments_all_accounts
@@ -62,9 +70,12 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
             from ..presentation.forms import deploy_form  # lazy: it loads the services
 
             return Outcome(value=deploy_form(app), message="")
+        # The advice completes what was typed: the model given, a name made from it.
+        model = args.name or "MODEL"
+        name = args.deployment_name or (suggest_deployment_name(args.name) if args.name else "NAME")
         raise UsageError(
             f"deploy needs {' and '.join(missing)}: e.g. {{0}}.",
-            steps=[NextStep.of("deploy", name="gpt-4o", deployment_name="chat")],
+            steps=[NextStep.of("deploy", name=model, deployment_name=name)],
         )
     with _status_bar(app, args, f"Deploying {args.deployment_name}") as bar:
         details = app.deployments.deploy(

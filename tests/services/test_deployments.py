@@ -464,6 +464,24 @@ def test_a_deployment_that_does_not_exist_is_one_clear_line(app, line):
     assert fingerprint(app) == before
 
 
+def test_a_missing_argument_is_advised_with_the_model_typed(app):
+    """The example completes what was typed (the model given, a name made from it), in the
+    front end's syntax; never a fixed model that may be retired."""
+    from azmodels_magic.steps import NOTEBOOK, TERMINAL
+
+    with pytest.raises(UsageError) as caught:
+        app.execute("deploy --name gpt-4.1")
+    assert caught.value.text(TERMINAL.write) == (
+        "deploy needs --deployment-name: e.g. `azmodels deploy --name gpt-4.1 "
+        "--deployment-name gpt-4.1`."
+    )
+    with pytest.raises(UsageError) as caught:
+        app.execute("deploy --deployment-name chat", front_end=TERMINAL)
+    assert "`%azmodels deploy --name MODEL --deployment-name chat`" in caught.value.text(
+        NOTEBOOK.write
+    )
+
+
 def test_region_other_than_the_accounts_is_a_clear_error(app):
     before = fingerprint(app)
     with pytest.raises(ValidationError) as refused:
