@@ -213,3 +213,21 @@ def test_python_methods_called_directly_write_steps_as_python(app):
     assert "az.region_accounts = {'westus': '<account>'}" in text, text
     for foreign in FOREIGN["python"]:
         assert foreign.search(text) is None, text
+
+
+def test_accepted_and_scale_texts_name_the_check_in_the_front_ends_syntax():
+    """Text a result writes names its command as a step: the front end's syntax when one
+    writes it, the process's (Python's here) when read directly."""
+    from azmodels_magic.records import Deployment
+    from azmodels_magic.results.deployments import ScaleReport, accepted_text
+    from azmodels_magic.steps import NOTEBOOK, TERMINAL
+
+    text = accepted_text("delete", "chat", "the wait timed out")
+    assert "Check with `az.run('deployments show --name chat')` (once it is not" in text
+    assert "`azmodels deployments show --name chat`" in accepted_text(
+        "deploy", "chat", "r", TERMINAL.write
+    )
+    chat = Deployment.from_rest({"name": "chat", "sku": {"name": "Standard", "capacity": 2}})
+    report = ScaleReport(chat, 1, 2, waited=False)
+    assert report.summary().endswith("check with `az.run('deployments show --name chat')`).")
+    assert "`%azmodels deployments show --name chat`" in report.summary(NOTEBOOK.write)

@@ -20,7 +20,7 @@ from ..rules import (
     suggest_deployment_name,
     version,
 )
-from ..steps import NextStep
+from ..steps import NextStep, front_end_of_process
 from . import Outcome
 from .quota import deployments_all_accounts
 from .table import Argument, Kind, Output, command, group
@@ -92,7 +92,7 @@ def deploy(app: AzModels, args: argparse.Namespace) -> Outcome:
         )
     d = details.deployment
     if details.state_unknown:  # accepted: not a failure, but say what is not known
-        text = accepted_text("deploy", d.name, details.state_unknown)
+        text = accepted_text("deploy", d.name, details.state_unknown, args.front_end.write)
         return Outcome(value=details, message=text)
     message = (
         f"Deployment '{d.name}' of {d.type} model {d.model_name} {d.model_version}: {d.status} "
@@ -173,7 +173,8 @@ def deployments_scale(app: AzModels, args: argparse.Namespace) -> Outcome:
         report = app.deployments.scale(
             args.name, capacity=args.capacity, wait=not args.no_wait, on_status=_shown(bar)
         )
-    return Outcome(value=report.deployment, message=report.summary(), show_value=False)
+    summary = report.summary(args.front_end.write)
+    return Outcome(value=report.deployment, message=summary, show_value=False)
 
 
 @command(
@@ -185,8 +186,11 @@ def deployments_scale(app: AzModels, args: argparse.Namespace) -> Outcome:
 def deployments_delete(app: AzModels, args: argparse.Namespace) -> Outcome:
     deployment = app.deployments.get(args.name)
 
-    def run() -> Outcome:
-        with _status_bar(app, args, f"Deleting {deployment.name}") as bar:
+    def run() -> Outcome:  # (after a widget's confirmation too: the front end is said again)
+        with (
+            front_end_of_process(args.front_end),
+            _status_bar(app, args, f"Deleting {deployment.name}") as bar,
+        ):
             return Outcome(message=app.deployments.delete(deployment.name, on_status=_shown(bar)))
 
     return confirm(

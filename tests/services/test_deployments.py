@@ -389,7 +389,7 @@ def test_scale_custom_within_range(app, custom_chat):
     outcome = app.execute(f"deployments scale --name {custom_chat} --capacity 120 --no-wait")
     assert outcome.message == (
         f"Scaled '{custom_chat}' (GlobalProvisionedManaged) from 160 to 120 (still updating: "
-        "check with `deployments show`)."
+        f"check with `azmodels deployments show --name {custom_chat}`)."
     )
     # ARM's states only (no Updating): the scale in flight reads Accepted, still serving.
     state = raw_deployment(app, custom_chat)["properties"]["provisioningState"]
@@ -446,6 +446,10 @@ def test_duplicate_name_is_a_conflict_and_leaves_the_existing_one(app, base_chat
         app.execute(f"deploy --name Phi-4 --type base --deployment-name {base_chat}")
     text = one_line(conflict.value)
     assert f"'{base_chat}' already exists" in text and "gpt-4o" in text
+    assert f"change it with `azmodels deployments scale {base_chat} --capacity N`" in text
+    with pytest.raises(ConflictError) as conflict:  # a method called directly: Python's words
+        app.deployments.deploy(model="Phi-4", type="base", deployment_name=base_chat)
+    assert f"`az.run('deployments scale {base_chat} --capacity N')`" in str(conflict.value)
     assert raw_deployment(app, base_chat) == before
 
 
