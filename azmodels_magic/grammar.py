@@ -68,6 +68,9 @@ class _Parser(argparse.ArgumentParser):
             else:
                 message = f"argument {where}: '{given}' is not one of {', '.join(names)}."
         path = " ".join(self.prog.split()[1:])  # the command's words, after the program's name
+        message = message.rstrip()
+        if not message.endswith((".", "?", "!")):  # argparse's and our rules' words: a sentence
+            message += "."
         raise UsageError(f"{message} See {{0}}.", steps=[NextStep.of(path, help=True)])
 
     def print_help(self, file=None) -> None:  # type: ignore[override]
@@ -172,6 +175,9 @@ def split(line: str) -> list[str]:
         raise UsageError(f"cannot read the command line: {exc}.") from None
 
 
+_OUT_FLAGS = ("-o", "--out")
+
+
 def parse(
     argv: list[str] | str, *, prog: str = "azmodels", stores_results: bool = True
 ) -> argparse.Namespace:
@@ -186,13 +192,17 @@ def parse(
     args, extras = parser.parse_known_args(argv)
     args.path = " ".join(w for w in (args.command, getattr(args, "action", None)) if w)
     command = table.commands().get(args.path)
-    if command is not None:
-        _settle(args, command)
-    if extras and not stores_results and extras[0] in ("-o", "--out"):
+    out = next((w.partition("=")[0] for w in extras if w.partition("=")[0] in _OUT_FLAGS), None)
+    # Said before the arguments are settled: `-o v` left over would read `v` as a name.
+    if out and command is not None and command.output is table.Output.NONE:
+        raise UsageError(f"{args.path} returns nothing to store: leave out {out}.")
+    if out and not stores_results:
         raise UsageError(
-            f"{extras[0]} VAR stores a result in a notebook variable; leave it out here (a "
+            f"{out} VAR stores a result in a notebook variable; leave it out here (a "
             "terminal prints the result, az.run returns it)."
         )
+    if command is not None:
+        _settle(args, command)
     if extras:
         raise UsageError(
             f"unrecognized arguments: {' '.join(extras)}.{_flag_hint(parser, args, extras[0])} "

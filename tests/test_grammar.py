@@ -326,3 +326,20 @@ def test_the_table_loads_no_service():
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_out_on_a_command_that_stores_nothing_is_its_own_line():
+    """`-o v` on a pure action is said as such, before `v` could be read as a second name."""
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("deployments delete --name x -o v", prog="%azmodels")
+    assert str(caught.value) == "deployments delete returns nothing to store: leave out -o."
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("delete --name m --out=v", prog="%azmodels")
+    assert str(caught.value) == "delete returns nothing to store: leave out --out."
+
+
+def test_an_argument_error_is_a_sentence_before_its_advice():
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("deploy x --deployment-name=_x", prog="azmodels", stores_results=False)
+    text = caught.value.text(TERMINAL.write)
+    assert text.endswith("starting with a letter or digit. See `azmodels deploy --help`."), text
