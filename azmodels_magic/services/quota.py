@@ -183,7 +183,19 @@ class QuotaService:
                 )
                 and (not sku or u.sku.lower() == sku.lower())
             )
+        if model and not rows:
+            self._check_model_exists(model)
         return QuotaReport(rows, chosen, warnings, model=model or "", not_offered=not_offered)
+
+    def _check_model_exists(self, model: str) -> None:
+        """No quota row names `model`: if no model has that name (custom or base), say so as
+        `regions` does rather than count 0 quotas (a catalog that cannot be read says nothing)."""
+        try:
+            self.models.find(model)
+        except NotFoundError:
+            raise
+        except AzModelsError:
+            pass
 
     def _not_offering(self, regions: list[str], model: str) -> list[str]:
         """Of `regions`, those whose catalog does not list `model` (a catalog that cannot be

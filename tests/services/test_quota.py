@@ -108,6 +108,14 @@ def test_quota_bad_input_is_one_line(world):
     assert "mars" in text and "eastus" in text and "\n" not in text
 
 
+def test_quota_of_an_unknown_model_says_it_is_unknown_as_regions_does(world):
+    for line in ("quota --all-regions --model no-such-model", "regions no-such-model"):
+        with pytest.raises(NotFoundError) as caught:
+            world.execute(line)
+        assert "No model named 'no-such-model'" in str(caught.value), line
+    assert len(world.execute("quota --model gpt-4o").value) > 0  # a known one: its rows
+
+
 def test_quota_moves_with_deploy_scale_and_delete_at_once(world):
     before = used(world)  # now cached for 600 s: only invalidation can refresh it
     world.execute(
