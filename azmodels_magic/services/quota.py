@@ -260,6 +260,7 @@ class QuotaService:
         options = []
         for c in caps:
             usage_name = usage_name_of(model, c.sku)
+            offered = model.sku(c.sku)
             quota = usages.get(c.region, {}).get(usage_name.lower())
             options.append(
                 RegionOption(
@@ -272,6 +273,7 @@ class QuotaService:
                     quota_limit=quota.limit if quota else None,
                     account=mine.get(c.region, ""),
                     wanted=capacity,
+                    accepts=offered.capacity if offered else None,
                 )
             )
         options.sort(

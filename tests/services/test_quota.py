@@ -228,6 +228,22 @@ def test_the_services_own_refusal_of_a_scale_is_reported_the_same_way(world):
         world.execute("deployments delete --name q-raced --force")
 
 
+def test_regions_fits_agrees_with_what_deploy_accepts(world):
+    """A capacity off the SKU's step fits nowhere (deploy refuses it), and the answer names
+    the nearest valid capacities, as deploy's refusal does."""
+    outcome = world.execute("regions gpt-4.1 --capacity 75 --sku ProvisionedManaged")
+    assert len(outcome.value) > 0 and not outcome.value["fits"].any()
+    assert "deployable in 0 regions; for ProvisionedManaged, capacity 75 is not on the step" in (
+        outcome.message
+    )
+    assert "nearest: 50 or 100" in outcome.message
+    with pytest.raises(ValidationError, match="nearest: 50 or 100"):
+        world.execute("deploy gpt-4.1 --deployment-name q-step --sku ProvisionedManaged "
+                      "--capacity 75")  # fmt: skip
+    on_step = world.execute("regions gpt-4.1 --capacity 100 --sku ProvisionedManaged")
+    assert on_step.value["fits"].any()
+
+
 def test_regions_sorted_by_what_fits_with_your_accounts_marked(world):
     outcome = world.execute("regions --name gpt-4o --sku GlobalStandard --capacity 100")
     frame = outcome.value
