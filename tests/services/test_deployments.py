@@ -181,7 +181,9 @@ def test_deploy_result_says_what_was_deployed(app):
         "deploy --name gpt-4o --type base --version 2024-08-06 --sku Standard --capacity 5 "
         "--deployment-name older-4o"
     )
-    assert outcome.message == (
+    warning, result = outcome.message.splitlines()  # a retired version: warned first
+    assert warning.startswith("Warning: gpt-4o 2024-08-06 retired on ")
+    assert result == (
         "Deployment 'older-4o' of base model gpt-4o 2024-08-06: Running (Standard x 5)."
     )
     body = raw_deployment(app, "older-4o")
@@ -190,6 +192,29 @@ def test_deploy_result_says_what_was_deployed(app):
     card = card_for(outcome.value).text()
     for text in ("older-4o (deployment)", "gpt-4o 2024-08-06", "Standard", "eastus", "curl"):
         assert text in card
+
+
+def test_a_retired_model_is_warned_before_the_wait_and_still_deployed(app, capsys):
+    """Past its retirement date: said up front (before the wait) and as the outcome's first line,
+    naming a live model of its family to use instead, in the front end's syntax; the deploy
+    goes ahead (Azure may still accept it). A live model gets no warning."""
+    from azmodels_magic.steps import TERMINAL
+
+    capsys.readouterr()
+    outcome = app.execute("deploy gpt-4o --deployment-name retired-4o", front_end=TERMINAL)
+    printed = capsys.readouterr().out
+    first = outcome.message.splitlines()[0]
+    assert first.startswith("Warning: gpt-4o 2024-11-20 retired on "), first
+    assert first.endswith(
+        "a live model instead: gpt-4.1 2025-04-14, "
+        "`azmodels deploy gpt-4.1 --deployment-name gpt-4.1`."
+    ), first
+    assert printed.startswith(first)  # before the wait, not only after it
+    assert outcome.value.status == "Running"
+    live = app.execute("deploy gpt-4.1 --deployment-name live-41 --no-wait")
+    assert "Warning" not in live.message
+    for name in ("retired-4o", "live-41"):
+        app.deployments.delete(name, wait=False)
 
 
 def test_custom_deploy_auto_detected_sends_the_project_as_source(app, custom, custom_chat):
