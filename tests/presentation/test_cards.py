@@ -142,3 +142,35 @@ def test_long_card_values_wrap_inside_the_card(app, custom_model):
     for label, value in rows:  # values may break anywhere; labels only between words
         assert "overflow-wrap:anywhere" in value and "overflow-wrap:break-word" in label
     assert re.search(r"<table style=\"[^\"]*max-width:100%", shown)
+
+
+def test_terminal_cards_wrap_values_to_80_columns_and_keep_code_whole(app):
+    """Through the real CLI at COLUMNS=80: every line but the lines to paste fits, a wrapped
+    value continues under its own column, and the curl line stays one line."""
+    import os
+    import subprocess
+    import sys
+
+    app.deployments.deploy(model="gpt-4.1", deployment_name="card-80", wait=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "AZMODELS_"))}
+    env.update(AZMODELS_SANDBOX=app.sandbox_info.arm_endpoint, COLUMNS="80")
+    shown = {}
+    for line in ("show gpt-4o", "deployments show card-80"):
+        done = subprocess.run(
+            [sys.executable, "-m", "azmodels_magic.cli", *line.split()],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        shown[line] = done.stdout.splitlines()
+    model, deployment = shown["show gpt-4o"], shown["deployments show card-80"]
+    assert all(len(text) <= 80 for text in model), [t for t in model if len(t) > 80]
+    description = next(i for i, text in enumerate(model) if text.startswith("  Description "))
+    column = model[description].index(model[description].split()[1])  # where values start
+    assert model[description + 1].startswith(" " * column) and model[description + 1].strip()
+    curl = [text for text in deployment if text.startswith("curl ")]
+    assert len(curl) == 1 and len(curl[0]) > 80  # whole, to paste
+    long = [t for t in deployment if len(t) > 80 and not t.startswith(("curl ", "export "))]
+    assert not long, long
+    auth = next(i for i, text in enumerate(deployment) if text.startswith("  Auth "))
+    assert deployment[auth + 1].strip() == "(keyless)"
+    app.deployments.delete("card-80", wait=False)
