@@ -32,7 +32,6 @@ from .steps import (
     front_end_of_process,
     is_terminal,
     plain,
-    setting_from_text,
     setting_variable,
     terminal,
 )
@@ -69,9 +68,9 @@ def _settings_from_environment(facade: Any) -> dict[str, Any]:
     traits = facade.class_traits(config=True)
     found = {}
     for name, trait in traits.items():
-        text = os.environ.get(setting_variable(name))
-        if text is not None and not getattr(trait, "env", None):
-            found[name] = setting_from_text(text)
+        value = environment.SETTING_VARIABLES.read(name)
+        if value is not None and not getattr(trait, "env", None):
+            found[name] = value
     return found
 
 
