@@ -196,13 +196,13 @@ def parse(
     # Said before the arguments are settled: `-o v` left over would read `v` as a name.
     if out and command is not None and command.output is table.Output.NONE:
         raise UsageError(f"{args.path} returns nothing to store: leave out {out}.")
+    if command is not None:
+        _settle(args, command)
     if out and not stores_results:
         raise UsageError(
             f"{out} VAR stores a result in a notebook variable; leave it out here (a "
             "terminal prints the result, az.run returns it)."
         )
-    if command is not None:
-        _settle(args, command)
     if extras:
         raise UsageError(
             f"unrecognized arguments: {' '.join(extras)}.{_flag_hint(parser, args, extras[0])} "
