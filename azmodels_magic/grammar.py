@@ -39,7 +39,9 @@ class _PythonUsage(argparse.RawDescriptionHelpFormatter):
         if prefix == "":  # argparse naming a subcommand's program: words joined by spaces
             return text
         text = text.replace(PYTHON_PROG + " ", PYTHON_PROG, 1)  # argparse joins words by spaces
-        return text.rstrip("\n") + "')\n\n"
+        first, *more = text.rstrip("\n").split("\n")
+        more = [line[1:] if line.startswith(" ") else line for line in more]  # one space less
+        return "\n".join([first, *more]) + "')\n\n"
 
 
 class _Parser(argparse.ArgumentParser):

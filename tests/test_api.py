@@ -134,6 +134,9 @@ def test_help_through_run_is_printed_in_pythons_words_and_raises_nothing(capsys)
     shown = capsys.readouterr().out
     assert shown.startswith("usage: az.run('deploy [-h]"), shown
     assert "[MODEL]')" in shown
+    usage = shown.split("\n\n")[0].splitlines()  # wrapped lines line up under the first option
+    column = usage[0].index("[-h]")
+    assert all(line[:column].isspace() and line[column] != " " for line in usage[1:]), usage
     assert az.run("help") is None
     shown = capsys.readouterr().out
     assert "Run `az.run('<command> --help')` for the options of a command." in shown, shown
