@@ -25,13 +25,13 @@ from .composition import Composition
 from .config import AzModelsConfig, validate_project_endpoint
 from .connection import Connection
 from .environment import asking
-from .errors import AzModelsError
+from .errors import AzModelsError, HelpRequested
 from .http.origin import ensure_secure
 from .presentation.display import install
 from .presentation.tables import deployments_frame, models_frame
 from .redaction import log_to_stderr
 from .sandbox_manager import SandboxManager
-from .steps import PYTHON, FrontEnd, is_terminal, terminal
+from .steps import PYTHON, PYTHON_PROG, FrontEnd, is_terminal, terminal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,7 +87,7 @@ _SANDBOX_OPTIONS = (
 def python_front_end() -> FrontEnd:
     """`AzModels.run`'s front end: steps written as Python (`az.run(...)`), asking as the place
     it runs can (a Jupyter kernel's widgets, a terminal's prompt; a script asks nothing)."""
-    return FrontEnd("python", "azmodels", asks=asking(_how_python_can_ask()))
+    return FrontEnd("python", PYTHON_PROG, asks=asking(_how_python_can_ask()))
 
 
 def _how_python_can_ask() -> str:
@@ -586,7 +586,8 @@ class AzModels(AzModelsConfig):
                 argv.
 
         Returns:
-            Its value (a DataFrame, a record), or its message when it has none.
+            Its value (a DataFrame, a record), or its message when it has none; None for
+            `az.run('help')` and `az.run('deploy --help')`, which print the help.
 
         Raises:
             UsageError: the line is not a command of the grammar.
@@ -596,7 +597,11 @@ class AzModels(AzModelsConfig):
         Example:
             >>> az.run("deployments list --status running")
         """
-        outcome = self.execute(line, front_end=python_front_end())
+        try:
+            outcome = self.execute(line, front_end=python_front_end())
+        except HelpRequested as help_text:  # asked for, not a failure: shown, as the magic does
+            print(help_text.message)
+            return None
         return outcome.value if outcome.value is not None else outcome.message
 
     def close(self) -> None:

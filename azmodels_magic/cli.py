@@ -29,9 +29,9 @@ from .records import Displayable
 from .sandbox_launcher import remembered
 from .steps import (
     FrontEnd,
+    front_end_of_process,
     is_terminal,
     plain,
-    setting_from_text,
     setting_variable,
     terminal,
 )
@@ -68,9 +68,9 @@ def _settings_from_environment(facade: Any) -> dict[str, Any]:
     traits = facade.class_traits(config=True)
     found = {}
     for name, trait in traits.items():
-        text = os.environ.get(setting_variable(name))
-        if text is not None and not getattr(trait, "env", None):
-            found[name] = setting_from_text(text)
+        value = environment.SETTING_VARIABLES.read(name)
+        if value is not None and not getattr(trait, "env", None):
+            found[name] = value
     return found
 
 
@@ -78,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; never a traceback unless AZMODELS_DEBUG=1.
 
     Exit status: 0 done, 1 error, 2 usage error, 130 interrupted."""
+    with front_end_of_process(terminal()):  # what `str()` of an error says: the terminal's words
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     debug = environment.DEBUG.read()
     _replace_what_cannot_be_written()
     try:

@@ -1,8 +1,10 @@
 """The `AZMODELS_*` environment variables the client reads: each declared once, here.
 
-Every module reads its variable through its `Setting` (`DEBUG.read()`), never `os.environ`
-directly, so this list is the whole story (docs/architecture.md prints it). The sandbox wing has
-its own few (`AZMODELS_AZURITE`, `AZMODELS_SANDBOX_SPEC_LOG`): it imports nothing of the client.
+Every module reads its variable through its `Setting` (`DEBUG.read()`), or a setting's through
+the `AZMODELS_<SETTING>` family (`SETTING_VARIABLES.read("region_accounts")`), never
+`os.environ` directly, so this list is the whole story (docs/architecture.md prints it). The
+sandbox wing has its own few (`AZMODELS_AZURITE`, `AZMODELS_SANDBOX_SPEC_LOG`): it imports
+nothing of the client.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .errors import ValidationError
+from .steps import setting_from_text, setting_variable
 
 T = TypeVar("T")
 
@@ -96,6 +99,32 @@ ACCOUNT_TIMEOUT = Setting(
 )
 
 SETTINGS: tuple[Setting, ...] = (DEBUG, SANDBOX, INTERACTIVE, DATA_DIR, CACHE_DIR, ACCOUNT_TIMEOUT)
+
+
+@dataclass(frozen=True)
+class SettingFamily:
+    """A family of variables, one per setting of `AzModels` (`AZMODELS_REGION_ACCOUNTS` for
+    `region_accounts`): how the terminal gives a setting, and the variable its advice names
+    (`steps.setting_variable`). The CLI reads them; a setting with an AZURE_* variable of its
+    own is given there instead."""
+
+    name: str  # the family's pattern, as the docs list it
+    meaning: str
+    unset: str  # what an unset variable leaves
+
+    def read(self, setting: str, environ: Mapping[str, str] | None = None) -> Any:
+        """The value `setting`'s variable gives (JSON, else the text itself; `steps.
+        setting_from_text`), or None when it is not set."""
+        text = (os.environ if environ is None else environ).get(setting_variable(setting))
+        return None if text is None else setting_from_text(text)
+
+
+SETTING_VARIABLES = SettingFamily(
+    "AZMODELS_<SETTING>",
+    "a setting of `AzModels` for the CLI, named in capitals (`AZMODELS_REGION_ACCOUNTS`): JSON "
+    '(`{"westus": "acct"}`, `30`, `1` for true), else the text itself',
+    "the setting's own default",
+)
 
 
 def asking(way: str) -> str:

@@ -88,7 +88,7 @@ class AzModelsError(Exception):
         steps: Sequence[NextStep] = (),
     ) -> None:
         # `message` and `hint` may name commands as {0}, {1}...: the steps, which each front end
-        # writes in its own syntax (`text(syntax)`); `str()` uses the terminal's.
+        # writes in its own syntax (`text(syntax)`); `str()` uses the process's (`steps.plain`).
         self.steps = tuple(steps) or self.default_steps
         self.message = redact(message)
         self.code = code
@@ -98,8 +98,8 @@ class AzModelsError(Exception):
         self.details = details or []
         super().__init__(self.message)
 
-    # The syntax `str()` names commands in: the terminal's, unless the front end the error passed
-    # through set its own (the Python API's `run` does).
+    # The syntax `str()` names commands in: the process's (Python's, the terminal's while the CLI
+    # runs), unless the front end the error passed through set its own (`AzModels.execute` does).
     syntax: Syntax = staticmethod(plain)
 
     def __str__(self) -> str:

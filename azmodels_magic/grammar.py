@@ -20,10 +20,28 @@ from .commands import table
 from .commands.table import Argument, Command
 from .errors import HelpRequested, UsageError
 from .rules import check_tags  # noqa: F401 - the grammar's tag check is the rules' one
-from .steps import NextStep
+from .steps import PYTHON_PROG, NextStep
 from .wording import did_you_mean
 
 # -- the parser ---------------------------------------------------------------------------------
+
+
+def _command_line(prog: str, words: str) -> str:
+    """`words` as `prog` runs them: `azmodels deploy --help`, `az.run('deploy --help')`."""
+    return f"{prog}{words}')" if prog == PYTHON_PROG else f"{prog} {words}"
+
+
+class _PythonUsage(argparse.RawDescriptionHelpFormatter):
+    """Usage as Python writes it: `usage: az.run('deploy [-h] --name NAME ...')`."""
+
+    def _format_usage(self, usage, actions, groups, prefix) -> str:
+        text = super()._format_usage(usage, actions, groups, prefix)
+        if prefix == "":  # argparse naming a subcommand's program: words joined by spaces
+            return text
+        text = text.replace(PYTHON_PROG + " ", PYTHON_PROG, 1)  # argparse joins words by spaces
+        first, *more = text.rstrip("\n").split("\n")
+        more = [line[1:] if line.startswith(" ") else line for line in more]  # one space less
+        return "\n".join([first, *more]) + "')\n\n"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,7 +49,10 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("allow_abbrev", False)
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        python = str(kwargs.get("prog", "")).startswith(PYTHON_PROG)
+        kwargs.setdefault(
+            "formatter_class", _PythonUsage if python else argparse.RawDescriptionHelpFormatter
+        )
         super().__init__(*args, **kwargs)
         self.command: Command | None = None  # the table's command this parser reads
         self.argument_of: dict[str, Argument] = {}  # an action's dest -> its declaration
@@ -49,6 +70,9 @@ class _Parser(argparse.ArgumentParser):
             else:
                 message = f"argument {where}: '{given}' is not one of {', '.join(names)}."
         path = " ".join(self.prog.split()[1:])  # the command's words, after the program's name
+        message = message.rstrip()
+        if not message.endswith((".", "?", "!")):  # argparse's and our rules' words: a sentence
+            message += "."
         raise UsageError(f"{message} See {{0}}.", steps=[NextStep.of(path, help=True)])
 
     def print_help(self, file=None) -> None:  # type: ignore[override]
@@ -120,7 +144,7 @@ def build_parser(prog: str = "azmodels", *, stores_results: bool = True) -> _Par
     root = _Parser(
         prog=prog,
         description="Manage Azure AI Foundry models: catalog, custom uploads, deployments.",
-        epilog=f"Run `{prog} <command> --help` for the options of a command.",
+        epilog=f"Run `{_command_line(prog, '<command> --help')}` for the options of a command.",
     )
     top = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     groups = table.groups()
@@ -153,6 +177,9 @@ def split(line: str) -> list[str]:
         raise UsageError(f"cannot read the command line: {exc}.") from None
 
 
+_OUT_FLAGS = ("-o", "--out")
+
+
 def parse(
     argv: list[str] | str, *, prog: str = "azmodels", stores_results: bool = True
 ) -> argparse.Namespace:
@@ -167,11 +194,15 @@ def parse(
     args, extras = parser.parse_known_args(argv)
     args.path = " ".join(w for w in (args.command, getattr(args, "action", None)) if w)
     command = table.commands().get(args.path)
+    out = next((w.partition("=")[0] for w in extras if w.partition("=")[0] in _OUT_FLAGS), None)
+    # Said before the arguments are settled: `-o v` left over would read `v` as a name.
+    if out and command is not None and command.output is table.Output.NONE:
+        raise UsageError(f"{args.path} returns nothing to store: leave out {out}.")
     if command is not None:
         _settle(args, command)
-    if extras and not stores_results and extras[0] in ("-o", "--out"):
+    if out and not stores_results:
         raise UsageError(
-            f"{extras[0]} VAR stores a result in a notebook variable; leave it out here (a "
+            f"{out} VAR stores a result in a notebook variable; leave it out here (a "
             "terminal prints the result, az.run returns it)."
         )
     if extras:

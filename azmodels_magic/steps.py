@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,7 +121,7 @@ class FrontEnd:
     CLI, `AzModels.run`) and `commands.execute` hands it to the command."""
 
     name: str  # "notebook" (the %azmodels magic), "terminal" (the azmodels CLI) or "python"
-    prog: str  # how its commands start, for usage and help: "%azmodels", "azmodels"
+    prog: str  # how its commands start, for usage and help: "%azmodels", "azmodels", "az.run('"
     # How it asks (a confirmation): "widget" (a notebook's form), "input" (a terminal's prompt)
     # or "" (it cannot: a script, CI, a pipe; the command says to pass --force).
     asks: str = ""
@@ -159,19 +160,44 @@ def terminal(*, asks: str = "", stdout_is_terminal: bool = True) -> FrontEnd:
     return FrontEnd("terminal", "azmodels", asks=asks, stdout_is_terminal=stdout_is_terminal)
 
 
-# The front end of text read outside any front end (logs, `str()` of an error): the terminal's,
-# one that asks nothing.
-PLAIN = FrontEnd("terminal", "azmodels")
+# A terminal's front end that asks nothing: `commands.execute`'s default.
+TERMINAL = FrontEnd("terminal", "azmodels")
 # A notebook's widgets (the dashboard, the forms): they write steps as the magic does, and ask
 # with widgets of their own.
 NOTEBOOK = FrontEnd("notebook", "%azmodels", asks="widget")
-# How cards shown by Python code name steps (`az.run(...)`, `az.<setting> = ...`).
-PYTHON = FrontEnd("python", "azmodels")
+# How Python code runs commands (`az.run(...)`, `az.<setting> = ...`); its commands' words go
+# inside `az.run('...')`, which its help's usage line says.
+PYTHON_PROG = "az.run('"
+PYTHON = FrontEnd("python", PYTHON_PROG)
+
+# The front end of the process: how text read outside any command's front end (`str()` of an
+# error raised to Python code, a string a service method returns, a log line) names steps.
+# Python's while the package is imported by Python code; the CLI's `main` makes it the
+# terminal's while it runs. The magic leaves it Python's: its own errors and outcomes are
+# written by its front end, so what is read through `str()` in a notebook was raised to the
+# Python code of a cell, whose reader writes Python.
+_process: list[FrontEnd] = [PYTHON]
+
+
+def process_front_end() -> FrontEnd:
+    """The front end of the process (see `plain`)."""
+    return _process[-1]
+
+
+@contextmanager
+def front_end_of_process(front_end: FrontEnd) -> Iterator[FrontEnd]:
+    """Within the block, text read outside any front end names steps in `front_end`'s syntax
+    (the CLI's `main`: the terminal's)."""
+    _process.append(front_end)
+    try:
+        yield front_end
+    finally:
+        _process.pop()
 
 
 def plain(step: NextStep) -> str:
-    """A step in the syntax of text read outside any front end: the terminal's."""
-    return PLAIN.write(step)
+    """A step in the syntax of the process's front end (Python's unless the CLI runs)."""
+    return process_front_end().write(step)
 
 
 def fill(template: str, steps: Sequence[NextStep], syntax: Syntax = plain) -> str:

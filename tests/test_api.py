@@ -103,13 +103,17 @@ def test_errors_raised_through_run_name_commands_as_python_runs_them(monkeypatch
     for name in ("AZURE_PROJECT_ENDPOINT", "AZURE_SUBSCRIPTION_ID"):
         monkeypatch.delenv(name, raising=False)
     from azmodels_magic.errors import NotConnectedError
+    from azmodels_magic.steps import TERMINAL
 
     az = AzModels()
     with pytest.raises(NotConnectedError) as caught:
         az.run("list")
     assert "`az.run('sandbox start')`" in str(caught.value)
     assert "%azmodels" not in str(caught.value)
-    assert "`azmodels sandbox start`" in caught.value.text()  # the terminal's, when asked
+    assert "`azmodels sandbox start`" in caught.value.text(TERMINAL.write)  # when asked
+    with pytest.raises(NotConnectedError) as caught:  # a method called directly: Python's too
+        az.list_models()
+    assert "`az.run('sandbox start')`" in str(caught.value)
 
 
 def test_quota_is_one_service_the_deployments_share_until_a_setting_changes(monkeypatch):
@@ -203,3 +207,20 @@ def test_the_app_protocol_names_all_a_command_uses_and_azmodels_has_it():
     }
     assert used and used <= declared, sorted(used - declared)
     assert [name for name in sorted(declared) if not hasattr(AzModels(), name)] == []
+
+
+def test_help_through_run_is_printed_in_pythons_words_and_raises_nothing(capsys) -> None:
+    """The advice Python errors give (`See az.run('deploy --help')`) works as printed: the help
+    is shown, None returned, and it names commands as Python runs them."""
+    az = AzModels()
+    assert az.run("deploy --help") is None
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: az.run('deploy [-h]"), shown
+    assert "[MODEL]')" in shown
+    usage = shown.split("\n\n")[0].splitlines()  # wrapped lines line up under the first option
+    column = usage[0].index("[-h]")
+    assert all(line[:column].isspace() and line[column] != " " for line in usage[1:]), usage
+    assert az.run("help") is None
+    shown = capsys.readouterr().out
+    assert "Run `az.run('<command> --help')` for the options of a command." in shown, shown
+    assert "azmodels" not in shown.replace("Manage Azure", "")

@@ -116,6 +116,14 @@ def test_every_azmodels_variable_is_read_through_the_one_registry():
     assert len(set(names)) == len(names)
     docs = (package.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
     assert [n for n in names if f"`{n}`" not in docs] == []
+    # The settings' family too: listed, and the CLI reads it through the registry.
+    family = environment.SETTING_VARIABLES
+    assert f"| `{family.name}` |" in docs
+    assert "os.environ" not in (package / "cli.py").read_text(encoding="utf-8")
+    given = {"AZMODELS_REGION_ACCOUNTS": '{"westus": "acct"}', "AZMODELS_PROJECT": "p1"}
+    assert family.read("region_accounts", given) == {"westus": "acct"}
+    assert family.read("project", given) == "p1"
+    assert family.read("account", given) is None
 
 
 def test_a_bad_azmodels_variable_is_one_line_naming_it():

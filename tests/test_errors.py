@@ -28,12 +28,13 @@ def test_a_malformed_storage_address_never_echoes_its_sas():
 
 def test_sign_in_hints_name_commands_in_each_front_ends_syntax():
     from azmodels_magic.errors import SANDBOX_SIGN_IN_HINT, AuthenticationError
-    from azmodels_magic.steps import NOTEBOOK, PYTHON
+    from azmodels_magic.steps import NOTEBOOK, PYTHON, TERMINAL
 
     magic_syntax, python_syntax = NOTEBOOK.write, PYTHON.write
 
     error = AuthenticationError("The service refused the token.")
-    assert "(or use the sandbox: `azmodels sandbox start`)." in str(error)
+    assert "(or use the sandbox: `azmodels sandbox start`)." in error.text(TERMINAL.write)
+    assert "(or use the sandbox: `az.run('sandbox start')`)." in str(error)  # Python's process
     assert "(or use the sandbox: `%azmodels sandbox start`)." in error.text(magic_syntax)
     assert "`az.run('sandbox start')`" in error.text(python_syntax)
     # The HTTP plane swaps in the sandbox's hint on a 401 from it: the same steps fill it.

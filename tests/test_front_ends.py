@@ -189,3 +189,45 @@ def test_not_connected_names_connect_in_each_front_ends_syntax(shell, monkeypatc
                         ("terminal", done.stderr)):  # fmt: skip
         for foreign in FOREIGN[front]:
             assert foreign.search(text) is None, (front, text)
+
+
+def test_python_methods_called_directly_write_steps_as_python(app):
+    """Not only `az.run`: an error raised by a method called directly (`az.show`,
+    `az.deployments.deploy`, ...) is read through `str()`, in Python's words."""
+    calls = [
+        lambda: app.show("no-such-model-anywhere"),
+        lambda: app.models.show("no-such-model-anywhere"),
+        lambda: app.deployments.deploy(
+            model="gpt-4o-mini", deployment_name="fe-direct", region="westus"
+        ),
+        lambda: app.deployments.show("no-such-deployment"),
+        lambda: app.quota.regions("no-such-model-anywhere"),
+    ]
+    shown = []
+    for call in calls:
+        with pytest.raises(AzModelsError) as caught:
+            call()
+        shown.append(str(caught.value))
+    text = "\n".join(shown)
+    assert "`az.run('list')`" in text, text
+    assert "az.region_accounts = {'westus': '<account>'}" in text, text
+    for foreign in FOREIGN["python"]:
+        assert foreign.search(text) is None, text
+
+
+def test_accepted_and_scale_texts_name_the_check_in_the_front_ends_syntax():
+    """Text a result writes names its command as a step: the front end's syntax when one
+    writes it, the process's (Python's here) when read directly."""
+    from azmodels_magic.records import Deployment
+    from azmodels_magic.results.deployments import ScaleReport, accepted_text
+    from azmodels_magic.steps import NOTEBOOK, TERMINAL
+
+    text = accepted_text("delete", "chat", "the wait timed out")
+    assert "Check with `az.run('deployments show --name chat')` (once it is not" in text
+    assert "`azmodels deployments show --name chat`" in accepted_text(
+        "deploy", "chat", "r", TERMINAL.write
+    )
+    chat = Deployment.from_rest({"name": "chat", "sku": {"name": "Standard", "capacity": 2}})
+    report = ScaleReport(chat, 1, 2, waited=False)
+    assert report.summary().endswith("check with `az.run('deployments show --name chat')`).")
+    assert "`%azmodels deployments show --name chat`" in report.summary(NOTEBOOK.write)

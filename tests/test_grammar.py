@@ -9,7 +9,7 @@ from azmodels_support import command_names
 
 from azmodels_magic import grammar
 from azmodels_magic.errors import HelpRequested, UsageError
-from azmodels_magic.steps import NOTEBOOK
+from azmodels_magic.steps import NOTEBOOK, TERMINAL
 
 
 @pytest.mark.parametrize(
@@ -232,11 +232,11 @@ def test_a_bare_word_is_checked_by_the_same_rule_as_its_flag():
 def test_a_missing_bare_word_says_both_forms():
     with pytest.raises(UsageError) as caught:
         grammar.parse("deployments show", prog="azmodels")
-    assert str(caught.value) == (
+    assert caught.value.text(TERMINAL.write) == (
         "deployments show needs a deployment name: `azmodels deployments show NAME` "
         "(required: --name NAME, or NAME alone)."
     )
-    with pytest.raises(UsageError, match=r"required: --source, --name\. See `azmodels upload"):
+    with pytest.raises(UsageError, match=r"required: --source, --name\. See `az.run\('upload"):
         grammar.parse("upload")
     with pytest.raises(HelpRequested) as caught:  # required options are shown as required
         grammar.parse("upload --help")
@@ -290,7 +290,7 @@ def test_a_mistyped_command_gets_did_you_mean(line, suggestion):
 def test_help_for_a_mistyped_command_gets_did_you_mean():
     with pytest.raises(UsageError, match=r"no help for 'deplyo'\. Did you mean deploy\?"):
         grammar.parse("help deplyo")
-    with pytest.raises(UsageError, match=r"no help for 'zzzz'\. Run `azmodels help`"):
+    with pytest.raises(UsageError, match=r"no help for 'zzzz'\. Run `az.run\('help'\)`"):
         grammar.parse("help zzzz")
 
 
@@ -330,3 +330,20 @@ def test_the_table_loads_no_service():
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_out_on_a_command_that_stores_nothing_is_its_own_line():
+    """`-o v` on a pure action is said as such, before `v` could be read as a second name."""
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("deployments delete --name x -o v", prog="%azmodels")
+    assert str(caught.value) == "deployments delete returns nothing to store: leave out -o."
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("delete --name m --out=v", prog="%azmodels")
+    assert str(caught.value) == "delete returns nothing to store: leave out --out."
+
+
+def test_an_argument_error_is_a_sentence_before_its_advice():
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("deploy x --deployment-name=_x", prog="azmodels", stores_results=False)
+    text = caught.value.text(TERMINAL.write)
+    assert text.endswith("starting with a letter or digit. See `azmodels deploy --help`."), text

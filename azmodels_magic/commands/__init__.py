@@ -18,7 +18,7 @@ from ..presentation.outcomes import next_steps
 from ..presentation.tables import WIDE
 from ..records import Displayable
 from ..redaction import get_logger
-from ..steps import PLAIN, FrontEnd, NextStep, Syntax, fill, plain
+from ..steps import TERMINAL, FrontEnd, NextStep, Syntax, fill, front_end_of_process, plain
 from . import table
 
 if TYPE_CHECKING:
@@ -84,13 +84,14 @@ def finish_interrupted(app: App) -> None:
         get_logger(__name__).warning("%s", note)
 
 
-def execute(app: App, args: argparse.Namespace, front_end: FrontEnd = PLAIN) -> Outcome:
+def execute(app: App, args: argparse.Namespace, front_end: FrontEnd = TERMINAL) -> Outcome:
     """Run a parsed command typed in `front_end`; the steps its outcome names are written in
     its syntax."""
     if args.command not in ("connect", "sandbox"):
         finish_interrupted(app)  # a replacement a killed process left half done: any command
     args.front_end = front_end  # the handler's (and outcomes made later, after a confirmation)
-    outcome = handler_for(args.path)(app, args)
+    with front_end_of_process(front_end):  # text a service writes names steps in its syntax
+        outcome = handler_for(args.path)(app, args)
     outcome.render(front_end)
     outcome.out = getattr(args, "out", None)
     outcome.format = getattr(args, "format", None) or "table"

@@ -6,13 +6,22 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..cache import bulk_objects
-from ..errors import UsageError
+from ..errors import AzModelsError, UsageError
 from ..presentation.confirm import confirm
 from ..presentation.progress import StatusProgress
 from ..presentation.tables import deployments_frame, metrics_frame
+from ..records import CUSTOM, BaseModel
 from ..results.deployments import KEY_ENV, accepted_text
-from ..rules import STATUSES, TYPES, capacity, deployment_name, model_format, version
-from ..steps import NextStep
+from ..rules import (
+    STATUSES,
+    TYPES,
+    capacity,
+    deployment_name,
+    model_format,
+    suggest_deployment_name,
+    version,
+)
+from ..steps import NextStep, Syntax, fill, front_end_of_process
 from . import Outcome
 from .quota import deployments_all_accounts
 from .table import Argument, Kind, Output, command, group
@@ -62,10 +71,16 @@ def deploy(app: App, args: argparse.Namespace) -> Outcome:
             from ..presentation.forms import deploy_form  # lazy: it loads the services
 
             return Outcome(value=deploy_form(app), message="")
+        # The advice completes what was typed: the model given, a name made from it.
+        model = args.name or "MODEL"
+        name = args.deployment_name or (suggest_deployment_name(args.name) if args.name else "NAME")
         raise UsageError(
             f"deploy needs {' and '.join(missing)}: e.g. {{0}}.",
-            steps=[NextStep.of("deploy", name="gpt-4o", deployment_name="chat")],
+            steps=[NextStep.of("deploy", name=model, deployment_name=name)],
         )
+    warning = retirement_warning(app, args.name, args.type, args.version, args.front_end.write)
+    if warning and not args.no_wait:
+        print(warning)  # said before the wait, not only after it
     with _status_bar(app, args, f"Deploying {args.deployment_name}") as bar:
         details = app.deployments.deploy(
             model=args.name,
@@ -81,7 +96,7 @@ def deploy(app: App, args: argparse.Namespace) -> Outcome:
         )
     d = details.deployment
     if details.state_unknown:  # accepted: not a failure, but say what is not known
-        text = accepted_text("deploy", d.name, details.state_unknown)
+        text = accepted_text("deploy", d.name, details.state_unknown, args.front_end.write)
         return Outcome(value=details, message=text)
     message = (
         f"Deployment '{d.name}' of {d.type} model {d.model_name} {d.model_version}: {d.status} "
@@ -91,7 +106,43 @@ def deploy(app: App, args: argparse.Namespace) -> Outcome:
     if args.no_wait:
         message += " Check progress with {0}."
         steps.append(NextStep.of("deployments show", name=d.name))
+    if warning:  # the outcome's first line (what a script or a form shows)
+        message = f"{warning}\n{message}"
     return Outcome(value=details, message=message, steps=tuple(steps))
+
+
+def retirement_warning(
+    app: App, name: str, type: str | None, version: str | None, syntax: Syntax
+) -> str:
+    """'Warning: gpt-4o 2024-11-20 retired on ...; a live model instead: ...' when deploy would
+    use a base model past its retirement date (deploy goes on: Azure may still accept it), the
+    step to a live one written in `syntax`; "" otherwise (or when the catalog cannot tell)."""
+    if type == CUSTOM:
+        return ""
+    try:  # the catalog (cached) first: the lookup deploy makes is repeated only when it matters
+        if not any(m.retired for m in app.models.catalog() if m.name.lower() == name.lower()):
+            return ""
+        target = app.models.find(name, type=type, version=version)
+        if not isinstance(target, BaseModel) or not target.retired:
+            return ""
+        successor = app.models.successor(target)
+    except AzModelsError:
+        return ""  # deploy says what is wrong
+    text = (
+        f"Warning: {target.name} {target.version} retired on {target.inference_deprecation[:10]}:"
+        " the service may stop serving it at any time (deploying it anyway)"
+    )
+    if successor is None:
+        return text + "."
+    step = NextStep.of(
+        "deploy", successor.name, deployment_name=suggest_deployment_name(successor.name),
+        version=successor.version if successor.name == target.name else None,
+    )  # fmt: skip
+    return fill(
+        f"{text}; a live model instead: {successor.name} {successor.version}, {{0}}.",
+        [step],
+        syntax,
+    )
 
 
 group("deployments", "list, show, scale and delete deployments")
@@ -162,7 +213,8 @@ def deployments_scale(app: App, args: argparse.Namespace) -> Outcome:
         report = app.deployments.scale(
             args.name, capacity=args.capacity, wait=not args.no_wait, on_status=_shown(bar)
         )
-    return Outcome(value=report.deployment, message=report.summary(), show_value=False)
+    summary = report.summary(args.front_end.write)
+    return Outcome(value=report.deployment, message=summary, show_value=False)
 
 
 @command(
@@ -174,8 +226,11 @@ def deployments_scale(app: App, args: argparse.Namespace) -> Outcome:
 def deployments_delete(app: App, args: argparse.Namespace) -> Outcome:
     deployment = app.deployments.get(args.name)
 
-    def run() -> Outcome:
-        with _status_bar(app, args, f"Deleting {deployment.name}") as bar:
+    def run() -> Outcome:  # (after a widget's confirmation too: the front end is said again)
+        with (
+            front_end_of_process(args.front_end),
+            _status_bar(app, args, f"Deleting {deployment.name}") as bar,
+        ):
             return Outcome(message=app.deployments.delete(deployment.name, on_status=_shown(bar)))
 
     return confirm(

@@ -81,7 +81,13 @@ def regions(app: App, args: argparse.Namespace) -> Outcome:
             f" with SKU {args.sku}." if args.sku else "."
         )
     else:
-        message += "." if places else "; lower --capacity, or ask for more quota."
+        refused = {o.sku: o.capacity_problem for o in options if o.capacity_problem}
+        if places:
+            message += "."
+        elif refused:  # as deploy says it: the SKU's range and step, the nearest valid values
+            message += "; " + "; ".join(f"for {sku}, {why}" for sku, why in refused.items()) + "."
+        else:
+            message += "; lower --capacity, or ask for more quota."
     return Outcome(value=regions_frame(options), message=message)
 
 

@@ -96,8 +96,10 @@ def sandbox_start(app: App, args: argparse.Namespace) -> Outcome:
         reset=args.reset or None,
         **_world_options(args),
     )
+    steps: tuple[NextStep, ...] = ()
     if app.detach_sandbox or args.data_dir:
-        kept = f"its state is kept in {info.data_dir} (`sandbox start --reset` starts clean)"
+        steps = (NextStep.of("sandbox start", reset=True),)
+        kept = f"its state is kept in {info.data_dir} ({{0}} starts clean)"
     else:
         kept = "it is throwaway: its state is deleted when it stops (--data-dir DIR keeps it)"
     return Outcome(
@@ -105,6 +107,7 @@ def sandbox_start(app: App, args: argparse.Namespace) -> Outcome:
             f"Sandbox running at {info.arm_endpoint} (project {info.project}, {info.location}); "
             f"this session is connected to it; {kept}."
         ),
+        steps=steps,
         data={"arm_endpoint": info.arm_endpoint, "project_endpoint": info.project_endpoint},
     )
 

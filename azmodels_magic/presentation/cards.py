@@ -8,6 +8,8 @@ the front end's syntax.
 from __future__ import annotations
 
 import html
+import shutil
+import textwrap
 from dataclasses import dataclass, field
 from functools import singledispatch
 from typing import Any
@@ -63,7 +65,10 @@ class Card:
     def __post_init__(self) -> None:
         self.title, self.badge = clean(self.title, lines=False), clean(self.badge, lines=False)
 
-    def text(self) -> str:
+    def text(self, columns: int | None = None) -> str:
+        """The card as text `columns` wide (default: the terminal's, $COLUMNS, else 80): values
+        wrap between words under their own column; code and commands stay whole, to paste."""
+        columns = columns or shutil.get_terminal_size((80, 24)).columns
         lines = [f"{self.title}" + (f"  [{self.badge}]" if self.badge else "")]
         lines.append("=" * len(lines[0]))
         width = max((len(label) for _, rows in self.sections for label, _ in rows), default=0)
@@ -74,7 +79,7 @@ class Card:
                     note = f": {clean(value.note, lines=False)}" if value.note else ":"
                     lines += [f"  {clean(label, lines=False)}{note}", clean(value.text), ""]
                     continue
-                text = _plain(value).replace("\n", "\n" + " " * (width + 4))
+                text = _wrapped(_plain(value), columns - width - 4, indent=width + 4)
                 lines.append(f"  {clean(label, lines=False).ljust(width)}  {text}")
         if self.commands:
             lines.append("\nNext" if lines[-1] else "Next")
@@ -114,6 +119,19 @@ class Card:
                 )
         parts.append("</div>")
         return "".join(parts)
+
+
+def _wrapped(text: str, room: int, *, indent: int) -> str:
+    """`text` in lines of at most `room` characters (broken between words only: a URL or a
+    digest longer than that stays whole), the lines after the first indented by `indent`."""
+    room = max(room, 20)  # a terminal too narrow for the labels: still a readable column
+    lines = [
+        part
+        for line in text.split("\n")
+        for part in textwrap.wrap(line, room, break_long_words=False, break_on_hyphens=False)
+        or [""]
+    ]
+    return ("\n" + " " * indent).join(lines)
 
 
 def _cell(value: Any) -> str:

@@ -1,6 +1,7 @@
 """Confirmation before destroying something: type the name to go on.
 
-In a terminal: input(). In a notebook: a small widget (type the name, click the red button).
+In a terminal: input() (Ctrl-D or Ctrl-C there cancels). In a notebook: a small widget (type
+the name, click the red button).
 Where neither is possible (a script, CI, a pipe) it refuses and says to pass --force. The front
 end says which (`FrontEnd.asks`).
 The caller (a command) says what its result looks like while the widget waits (`pending`).
@@ -8,10 +9,12 @@ The caller (a command) says what its result looks like while the widget waits (`
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..errors import CancelledError, UsageError
+from ..steps import is_terminal
 from .widgets import ConfirmBox
 
 T = TypeVar("T")
@@ -33,7 +36,12 @@ def confirm(
     if force:
         return action()
     if asks == "input":
-        typed = input(f"Type '{expected}' to {verb} {what} (anything else cancels): ")
+        try:
+            typed = input(f"Type '{expected}' to {verb} {what} (anything else cancels): ")
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D, Ctrl-C or a closed stdin: a "no"
+            if is_terminal(sys.stdout):
+                print()  # the prompt's line ends before the line that says why
+            raise CancelledError(f"Nothing was {verb}d: the confirmation was cancelled.") from None
         if typed.strip() != expected:
             raise CancelledError(f"Nothing was {verb}d: the name typed did not match.")
         return action()

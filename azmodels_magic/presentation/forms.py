@@ -60,10 +60,13 @@ def model_key(model: AnyModel) -> str:
 
 
 def model_label(model: AnyModel) -> str:
-    """E.g. 'gpt-4o 2024-11-20 (base)' or 'my-llama 2 (custom, Registering)'."""
+    """E.g. 'gpt-4.1 2025-04-14 (base)', 'gpt-4o 2024-05-13 (base, retired)' or
+    'my-llama 2 (custom, Registering)'."""
     kind = model.type
     if isinstance(model, CustomModel) and not model.ready:
         kind += f", {model.status}"
+    if isinstance(model, BaseModel) and model.retired:
+        kind += ", retired"
     return f"{model.name} {model.version} ({kind})".replace("  ", " ")
 
 
@@ -204,6 +207,7 @@ class DeployForm(_Form):
         self.model = w.Dropdown(
             description="Model", options=self._options(""), style=style, layout=wide
         )
+        self.model_note = w.HTML()  # beside the model: a retired one's warning
         self.name = w.Text(
             description="Deployment name", placeholder="e.g. chat", style=style, layout=wide
         )
@@ -238,7 +242,8 @@ class DeployForm(_Form):
         else:  # start on a version the catalog recommends (or one of your own models)
             preferred = next(
                 (k for _label, k in self.model.options
-                 if getattr(self.choices.get(k), "is_default_version", True)),
+                 if getattr(self.choices.get(k), "is_default_version", True)
+                 and not getattr(self.choices.get(k), "retired", False)),
                 None,
             )  # fmt: skip
             if preferred is not None:
@@ -254,7 +259,7 @@ class DeployForm(_Form):
             [
                 title,
                 self.search,
-                self.model,
+                w.HBox([self.model, self.model_note]),
                 self.name,
                 self.sku,
                 w.HBox([self.capacity_box, self.capacity_range]),
@@ -275,10 +280,17 @@ class DeployForm(_Form):
             for key, m in self.choices.items()
             if matches(pattern.strip(), m.name, m.publisher, m.format, model_label(m))
         ]
-        # Your own models first, then the catalog; each in the order the service lists them.
-        return [o for o in found if o[1].startswith(CUSTOM)] + [
-            o for o in found if o[1].startswith(BASE)
-        ]
+
+        # Your own models first, then the catalog's live ones, then its retired ones; each in
+        # the order the service lists them.
+        def retired(key: str) -> bool:
+            return bool(getattr(self.choices[key], "retired", False))
+
+        return (
+            [o for o in found if o[1].startswith(CUSTOM)]
+            + [o for o in found if o[1].startswith(BASE) and not retired(o[1])]
+            + [o for o in found if o[1].startswith(BASE) and retired(o[1])]
+        )
 
     def key_for(self, name: str, type: str | None = None, version: str | None = None) -> str:
         """The picker value of a model, resolved the way the command resolves `--name`."""
@@ -303,6 +315,7 @@ class DeployForm(_Form):
 
     def _model_changed(self) -> None:
         model = self.selected
+        self._note_retirement(model)
         if model is None:
             self._skus = {}
             self.sku.options = []
@@ -321,6 +334,18 @@ class DeployForm(_Form):
             self.sku.value = default.name
         else:
             self._sku_changed()
+
+    def _note_retirement(self, model: AnyModel | None) -> None:
+        """A retired base model chosen: said beside it, with a live one to choose instead
+        (deploying it is still allowed: Azure may accept it)."""
+        if not isinstance(model, BaseModel) or not model.retired:
+            self.model_note.value = ""
+            return
+        text = f"Retired on {model.inference_deprecation[:10]}: the service may stop serving it"
+        successor = self.app.models.successor(model)
+        if successor is not None:
+            text += f"; choose {successor.name} {successor.version} instead"
+        _hint(self.model_note, text + ".", _BAD)
 
     # -- SKU and capacity -----------------------------------------------------------------------
 

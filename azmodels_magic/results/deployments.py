@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ..records import BASE, Deployment, Displayable
-from ..steps import NextStep, Syntax, plain
+from ..steps import NextStep, Syntax, fill, plain
 from ..wording import plural
 
 KEY_ENV = "AZURE_AI_API_KEY"  # where `deployments key` puts the key, and the snippets read it
@@ -137,14 +137,15 @@ class DeploymentDetails(Displayable):
         return data
 
 
-def accepted_text(verb: str, name: str, reason: str) -> str:
-    """What a command says when the service accepted its change but the outcome is unknown."""
-    check = f"`deployments show --name {name}`"
-    if verb == "delete":
-        check += " (once it is not found, it is deleted)"
-    return (
+def accepted_text(verb: str, name: str, reason: str, syntax: Syntax = plain) -> str:
+    """What a command says when the service accepted its change but the outcome is unknown,
+    naming the command to check with in `syntax` (the process's unless a front end says)."""
+    check = "{0}" + (" (once it is not found, it is deleted)" if verb == "delete" else "")
+    return fill(
         f"The service accepted the {verb} of '{name}', but its state is unknown ({reason}). "
-        f"Check with {check}; running the same command again picks it up."
+        f"Check with {check}; running the same command again picks it up.",
+        [NextStep.of("deployments show", name=name)],
+        syntax,
     )
 
 
@@ -156,11 +157,13 @@ class ScaleReport:
     waited: bool
     state_unknown: str = ""  # why an accepted scale could not be followed ("" when it was)
 
-    def summary(self) -> str:
+    def summary(self, syntax: Syntax = plain) -> str:
+        """One line; the command it names is written in `syntax` (the front end's)."""
         d = self.deployment
         if self.state_unknown:
-            return accepted_text("scale", d.name, self.state_unknown)
+            return accepted_text("scale", d.name, self.state_unknown, syntax)
         if self.previous == self.target:
             return f"Deployment '{d.name}' already has capacity {self.target}: nothing to do."
-        state = "" if self.waited else " (still updating: check with `deployments show`)"
+        check = NextStep.of("deployments show", name=d.name)
+        state = "" if self.waited else fill(" (still updating: check with {0})", [check], syntax)
         return f"Scaled '{d.name}' ({d.sku}) from {self.previous} to {self.target}{state}."

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..records import Account, Deployment, QuotaUsage
+from ..records import Account, CapacityRange, Deployment, QuotaUsage
 from ..wording import plural
 
 
@@ -22,6 +22,7 @@ class RegionOption:
     quota_limit: int | None
     account: str  # your account in that region, or ""
     wanted: int | None = None  # the --capacity asked about
+    accepts: CapacityRange | None = None  # what capacity the SKU takes (None: not known)
 
     @property
     def quota_available(self) -> int | None:
@@ -37,8 +38,19 @@ class RegionOption:
         return min(known) if known else None
 
     @property
+    def capacity_problem(self) -> str | None:
+        """Why the SKU refuses the capacity asked (off its step, out of its range), as deploy
+        would: with the nearest valid capacities."""
+        if self.wanted is None or self.accepts is None:
+            return None
+        return self.accepts.problem(self.wanted)
+
+    @property
     def fits(self) -> bool:
-        """Nothing known says it does not fit."""
+        """Deploy would take the capacity asked there: the SKU accepts it and nothing known
+        (capacity, quota) says it does not fit."""
+        if self.capacity_problem:
+            return False
         return self.deployable is None or self.deployable >= (self.wanted or 1)
 
     @property

@@ -449,8 +449,9 @@ class DeploymentService:
                 f"Deployment '{deployment_name}' already exists ({existing.model_name} "
                 f"{existing.model_version}, {existing.sku} x {existing.capacity}, "
                 f"{existing.status}): choose another --deployment-name, or change it with "
-                "`deployments scale`.",
+                "{0}.",
                 code="DeploymentExists",
+                steps=[NextStep.of("deployments scale", deployment_name, capacity="N")],
             )
         if existing is not None:
             # The same deploy ran before (perhaps reported as accepted, state unknown): adopt it.

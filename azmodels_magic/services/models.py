@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -502,6 +503,40 @@ class ModelService:
         self.invalidate()
         return updated
 
+    def successor(self, model: BaseModel) -> BaseModel | None:
+        """A live model to deploy instead of a retired one (None when the catalog has none):
+        the newest version of the same name not past its retirement date, else the generally
+        available model of its family (same format, same first word: gpt-4o -> gpt-4.1) whose
+        name is closest to it, a variant of it (gpt-4o-mini) not counted.
+
+        Example: `az.models.successor(az.models.find("gpt-4o", type="base"))`."""
+        live = [m for m in self.catalog() if not m.retired]
+        same = [m for m in live if m.name.lower() == model.name.lower()]
+        if same:
+            return max(same, key=lambda m: _version_key(m.version))
+        family = _family(model.name)
+        name = model.name.lower()
+        newest: dict[str, BaseModel] = {}
+        for m in live:
+            other = m.name.lower()
+            if (
+                family
+                and _family(other) == family
+                and m.format.lower() == model.format.lower()
+                and m.lifecycle_status.lower() == "generallyavailable"
+                and not other.startswith(name + "-")
+            ):
+                known = newest.get(other)
+                if known is None or _version_key(m.version) > _version_key(known.version):
+                    newest[other] = m
+        if not newest:
+            return None
+        # Longest shared start with the retired name, then the shortest name, then the newest.
+        return min(
+            newest.values(),
+            key=lambda m: (-_shared_start(m.name.lower(), name), len(m.name), m.name.lower()),
+        )
+
     def deployments(self, *, refresh: bool = False) -> list[Deployment]:
         """Every deployment of the connected account, of any model (the list the services
         share; `az.deployments.list` filters it).
@@ -518,6 +553,18 @@ class ModelService:
         return self.cache.get(
             "deployments", lambda: list(self.connection.arm.iter_deployments()), refresh=refresh
         )
+
+
+def _family(name: str) -> str:
+    """A model name's first word: 'gpt' for gpt-4o, 'phi' for Phi-4 ('' when it has none)."""
+    return re.split(r"[-_.\d]", name.lower(), maxsplit=1)[0]
+
+
+def _shared_start(a: str, b: str) -> int:
+    """How many characters `a` and `b` start with alike."""
+    return next(
+        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )
 
 
 def _version_key(version: str) -> tuple:

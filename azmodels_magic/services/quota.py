@@ -270,7 +270,19 @@ class QuotaService:
                 )
                 and (not sku or u.sku.lower() == sku.lower())
             )
+        if model and not rows:
+            self._check_model_exists(model)
         return QuotaReport(rows, chosen, warnings, model=model or "", not_offered=not_offered)
+
+    def _check_model_exists(self, model: str) -> None:
+        """No quota row names `model`: if no model has that name (custom or base), say so as
+        `regions` does rather than count 0 quotas (a catalog that cannot be read says nothing)."""
+        try:
+            self.models.find(model)
+        except NotFoundError:
+            raise
+        except AzModelsError:
+            pass
 
     def _not_offering(self, regions: list[str], model: str) -> list[str]:
         """Of `regions`, those whose catalog does not list `model` (a catalog that cannot be
@@ -386,6 +398,7 @@ class QuotaService:
         options = []
         for c in caps:
             usage_name = usage_name_of(model, c.sku)
+            offered = model.sku(c.sku)
             quota = usages.get(c.region, {}).get(usage_name.lower())
             options.append(
                 RegionOption(
@@ -398,6 +411,7 @@ class QuotaService:
                     quota_limit=quota.limit if quota else None,
                     account=mine.get(c.region, ""),
                     wanted=capacity,
+                    accepts=offered.capacity if offered else None,
                 )
             )
         options.sort(

@@ -10,6 +10,7 @@ from presentation_support import *  # noqa: F403 (the shared fixtures)
 
 from azmodels_magic.api import python_front_end
 from azmodels_magic.presentation.cards import card_for
+from azmodels_magic.steps import TERMINAL
 from azmodels_magic.wording import moment, since
 
 MOMENT = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC, (just now|\d+ \w+ ago)"
@@ -71,9 +72,11 @@ def test_a_record_shows_as_its_card_in_ipython_with_notebook_commands(shell, app
     assert text.startswith("gpt-4.1 (base model)"), text
     assert "Its deployments: %azmodels deployments list --model gpt-4.1" in text
     # Each record type the services return for display has a card, in text and HTML.
-    plain_text = card_for(details).text()
-    assert "Its deployments: azmodels deployments list --model gpt-4.1" in plain_text
+    plain_text = card_for(details).text()  # outside a front end: the process's (Python's)
+    assert "Its deployments: az.run('deployments list --model gpt-4.1')" in plain_text
     assert "%azmodels" not in plain_text
+    terminal_text = card_for(details, TERMINAL.write).text()
+    assert "Its deployments: azmodels deployments list --model gpt-4.1" in terminal_text
 
 
 def test_each_front_end_writes_next_steps_in_its_own_syntax(shell, magics, app, capsys):
@@ -89,7 +92,7 @@ def test_each_front_end_writes_next_steps_in_its_own_syntax(shell, magics, app, 
     with pytest.raises(NotFoundError) as caught:
         app.run("show no-such-model-anywhere")
     assert "Run `az.run('list')` to see them." in str(caught.value)
-    assert "Run `azmodels list` to see them." in caught.value.text()
+    assert "Run `azmodels list` to see them." in caught.value.text(TERMINAL.write)
     report = app.execute(
         ["deploy", "--name", "gpt-4o-mini", "--deployment-name", "syntax-chat", "--no-wait"],
         front_end=python_front_end(),
@@ -139,3 +142,35 @@ def test_long_card_values_wrap_inside_the_card(app, custom_model):
     for label, value in rows:  # values may break anywhere; labels only between words
         assert "overflow-wrap:anywhere" in value and "overflow-wrap:break-word" in label
     assert re.search(r"<table style=\"[^\"]*max-width:100%", shown)
+
+
+def test_terminal_cards_wrap_values_to_80_columns_and_keep_code_whole(app):
+    """Through the real CLI at COLUMNS=80: every line but the lines to paste fits, a wrapped
+    value continues under its own column, and the curl line stays one line."""
+    import os
+    import subprocess
+    import sys
+
+    app.deployments.deploy(model="gpt-4.1", deployment_name="card-80", wait=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "AZMODELS_"))}
+    env.update(AZMODELS_SANDBOX=app.sandbox_info.arm_endpoint, COLUMNS="80")
+    shown = {}
+    for line in ("show gpt-4o", "deployments show card-80"):
+        done = subprocess.run(
+            [sys.executable, "-m", "azmodels_magic.cli", *line.split()],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        shown[line] = done.stdout.splitlines()
+    model, deployment = shown["show gpt-4o"], shown["deployments show card-80"]
+    assert all(len(text) <= 80 for text in model), [t for t in model if len(t) > 80]
+    description = next(i for i, text in enumerate(model) if text.startswith("  Description "))
+    column = model[description].index(model[description].split()[1])  # where values start
+    assert model[description + 1].startswith(" " * column) and model[description + 1].strip()
+    curl = [text for text in deployment if text.startswith("curl ")]
+    assert len(curl) == 1 and len(curl[0]) > 80  # whole, to paste
+    long = [t for t in deployment if len(t) > 80 and not t.startswith(("curl ", "export "))]
+    assert not long, long
+    auth = next(i for i, text in enumerate(deployment) if text.startswith("  Auth "))
+    assert deployment[auth + 1].strip() == "(keyless)"
+    app.deployments.delete("card-80", wait=False)

@@ -22,10 +22,27 @@ from azmodels_magic.presentation.forms import (
 def test_picker_holds_base_and_custom_models_labelled_by_type(app, custom_model):
     form = DeployForm(app)
     labels = [label for label, _key in form.model.options]
-    assert "gpt-4o 2024-11-20 (base)" in labels
+    assert "gpt-4.1 2025-04-14 (base)" in labels
     assert f"tiny-custom {custom_model.version} (custom)" in labels
     assert labels[0].endswith("(custom)")  # your own models first
     assert form.region.value == app.location
+
+
+def test_retired_versions_are_marked_after_live_ones_and_warned_beside_the_choice(app, shell):
+    """A retired version is labelled so, listed after every live one; choosing it says so beside
+    the picker with a live model to use, and a deploy still goes ahead with the warning first."""
+    form = DeployForm(app)
+    labels = [label for label, key in form.model.options if key.startswith("base")]
+    retired = [i for i, label in enumerate(labels) if label.endswith("(base, retired)")]
+    assert "gpt-4o 2024-11-20 (base, retired)" in labels
+    assert retired and retired == list(range(len(labels) - len(retired), len(labels)))
+    assert not getattr(form.selected, "retired", False)  # it starts on a live one
+    assert form.model_note.value == ""
+    form.model.value = form.key_for("gpt-4o")
+    note = form.model_note.value
+    assert "Retired on" in note and "choose gpt-4.1 2025-04-14 instead" in note, note
+    form.model.value = form.key_for("gpt-4.1")
+    assert form.model_note.value == ""
 
 
 def test_search_filters_the_picker(app):

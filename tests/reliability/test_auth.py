@@ -183,4 +183,4 @@ def test_show_says_when_the_stored_files_cannot_be_listed(reader, sandbox) -> No
     assert details.files_warning.startswith("The stored files could not be listed:")
     assert "\n" not in details.files_warning
     assert details.to_dict()["files_warning"] == details.files_warning
-    assert details.files_warning in card_for(details).text()
+    assert details.files_warning in card_for(details).text(columns=1000)  # unwrapped

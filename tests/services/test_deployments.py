@@ -181,7 +181,9 @@ def test_deploy_result_says_what_was_deployed(app):
         "deploy --name gpt-4o --type base --version 2024-08-06 --sku Standard --capacity 5 "
         "--deployment-name older-4o"
     )
-    assert outcome.message == (
+    warning, result = outcome.message.splitlines()  # a retired version: warned first
+    assert warning.startswith("Warning: gpt-4o 2024-08-06 retired on ")
+    assert result == (
         "Deployment 'older-4o' of base model gpt-4o 2024-08-06: Running (Standard x 5)."
     )
     body = raw_deployment(app, "older-4o")
@@ -190,6 +192,29 @@ def test_deploy_result_says_what_was_deployed(app):
     card = card_for(outcome.value).text()
     for text in ("older-4o (deployment)", "gpt-4o 2024-08-06", "Standard", "eastus", "curl"):
         assert text in card
+
+
+def test_a_retired_model_is_warned_before_the_wait_and_still_deployed(app, capsys):
+    """Past its retirement date: said up front (before the wait) and as the outcome's first line,
+    naming a live model of its family to use instead, in the front end's syntax; the deploy
+    goes ahead (Azure may still accept it). A live model gets no warning."""
+    from azmodels_magic.steps import TERMINAL
+
+    capsys.readouterr()
+    outcome = app.execute("deploy gpt-4o --deployment-name retired-4o", front_end=TERMINAL)
+    printed = capsys.readouterr().out
+    first = outcome.message.splitlines()[0]
+    assert first.startswith("Warning: gpt-4o 2024-11-20 retired on "), first
+    assert first.endswith(
+        "a live model instead: gpt-4.1 2025-04-14, "
+        "`azmodels deploy gpt-4.1 --deployment-name gpt-4.1`."
+    ), first
+    assert printed.startswith(first)  # before the wait, not only after it
+    assert outcome.value.status == "Running"
+    live = app.execute("deploy gpt-4.1 --deployment-name live-41 --no-wait")
+    assert "Warning" not in live.message
+    for name in ("retired-4o", "live-41"):
+        app.deployments.delete(name, wait=False)
 
 
 def test_custom_deploy_auto_detected_sends_the_project_as_source(app, custom, custom_chat):
@@ -389,7 +414,7 @@ def test_scale_custom_within_range(app, custom_chat):
     outcome = app.execute(f"deployments scale --name {custom_chat} --capacity 120 --no-wait")
     assert outcome.message == (
         f"Scaled '{custom_chat}' (GlobalProvisionedManaged) from 160 to 120 (still updating: "
-        "check with `deployments show`)."
+        f"check with `azmodels deployments show --name {custom_chat}`)."
     )
     # ARM's states only (no Updating): the scale in flight reads Accepted, still serving.
     state = raw_deployment(app, custom_chat)["properties"]["provisioningState"]
@@ -446,6 +471,10 @@ def test_duplicate_name_is_a_conflict_and_leaves_the_existing_one(app, base_chat
         app.execute(f"deploy --name Phi-4 --type base --deployment-name {base_chat}")
     text = one_line(conflict.value)
     assert f"'{base_chat}' already exists" in text and "gpt-4o" in text
+    assert f"change it with `azmodels deployments scale {base_chat} --capacity N`" in text
+    with pytest.raises(ConflictError) as conflict:  # a method called directly: Python's words
+        app.deployments.deploy(model="Phi-4", type="base", deployment_name=base_chat)
+    assert f"`az.run('deployments scale {base_chat} --capacity N')`" in str(conflict.value)
     assert raw_deployment(app, base_chat) == before
 
 
@@ -462,6 +491,24 @@ def test_a_deployment_that_does_not_exist_is_one_clear_line(app, line):
     text = one_line(missing.value)
     assert "No deployment named 'no-such-deployment'" in text
     assert fingerprint(app) == before
+
+
+def test_a_missing_argument_is_advised_with_the_model_typed(app):
+    """The example completes what was typed (the model given, a name made from it), in the
+    front end's syntax; never a fixed model that may be retired."""
+    from azmodels_magic.steps import NOTEBOOK, TERMINAL
+
+    with pytest.raises(UsageError) as caught:
+        app.execute("deploy --name gpt-4.1")
+    assert caught.value.text(TERMINAL.write) == (
+        "deploy needs --deployment-name: e.g. `azmodels deploy --name gpt-4.1 "
+        "--deployment-name gpt-4.1`."
+    )
+    with pytest.raises(UsageError) as caught:
+        app.execute("deploy --deployment-name chat", front_end=TERMINAL)
+    assert "`%azmodels deploy --name MODEL --deployment-name chat`" in caught.value.text(
+        NOTEBOOK.write
+    )
 
 
 def test_region_other_than_the_accounts_is_a_clear_error(app):

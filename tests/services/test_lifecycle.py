@@ -31,7 +31,7 @@ def test_a_version_past_its_retirement_is_retired_whatever_the_catalog_says(app)
     row = frame[(frame["name"] == "gpt-4o") & (frame["version"] == model.version)].iloc[0]
     assert row["status"] == "Retired"
     details = app.show("gpt-4o", type="base", version=model.version)
-    text = card_for(details).text()
+    text = card_for(details).text(columns=1000)  # lines unwrapped
     assert "[Retired]" in text and "Retired " in text and "past its retirement date" in text
     live = [m for m in versions if not m.retired]
     if live:  # the deploy offered is a version still served

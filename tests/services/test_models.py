@@ -146,6 +146,8 @@ def test_list_query_is_case_insensitive_and_takes_globs(app, models, query, base
 
 
 def test_show_base_model(app, models):
+    from azmodels_magic.steps import TERMINAL
+
     details = app.execute("show gpt-4o-mini").value
     entry = next(m for m in CATALOG if m["name"] == "gpt-4o-mini")
     data = details.to_dict()
@@ -158,7 +160,10 @@ def test_show_base_model(app, models):
     assert [s["name"] for s in data["finetune_skus"]] == ["GlobalStandard"]
     # Retired (2026-07-18, as the real catalog says) with no live version: nothing to deploy.
     assert data["status"] == "Retired" and "deploy" not in data["commands"]
-    assert data["commands"]["deployments"] == "azmodels deployments list --model gpt-4o-mini"
+    # read outside a front end: in the process's words (Python's); a front end's when given one
+    assert data["commands"]["deployments"] == "az.run('deployments list --model gpt-4o-mini')"
+    terminal = details.to_dict(TERMINAL.write)["commands"]["deployments"]
+    assert terminal == "azmodels deployments list --model gpt-4o-mini"
     text = card_for(details).text()
     assert "SKUs (capacity range)" in text
     gs = next(s for s in entry["skus"] if s["name"] == "GlobalStandard")["capacity"]

@@ -108,6 +108,14 @@ def test_quota_bad_input_is_one_line(world):
     assert "mars" in text and "eastus" in text and "\n" not in text
 
 
+def test_quota_of_an_unknown_model_says_it_is_unknown_as_regions_does(world):
+    for line in ("quota --all-regions --model no-such-model", "regions no-such-model"):
+        with pytest.raises(NotFoundError) as caught:
+            world.execute(line)
+        assert "No model named 'no-such-model'" in str(caught.value), line
+    assert len(world.execute("quota --model gpt-4o").value) > 0  # a known one: its rows
+
+
 def test_quota_moves_with_deploy_scale_and_delete_at_once(world):
     before = used(world)  # now cached for 600 s: only invalidation can refresh it
     world.execute(
@@ -218,6 +226,22 @@ def test_the_services_own_refusal_of_a_scale_is_reported_the_same_way(world):
     finally:
         rest(world, "DELETE", other)
         world.execute("deployments delete --name q-raced --force")
+
+
+def test_regions_fits_agrees_with_what_deploy_accepts(world):
+    """A capacity off the SKU's step fits nowhere (deploy refuses it), and the answer names
+    the nearest valid capacities, as deploy's refusal does."""
+    outcome = world.execute("regions gpt-4.1 --capacity 75 --sku ProvisionedManaged")
+    assert len(outcome.value) > 0 and not outcome.value["fits"].any()
+    assert "deployable in 0 regions; for ProvisionedManaged, capacity 75 is not on the step" in (
+        outcome.message
+    )
+    assert "nearest: 50 or 100" in outcome.message
+    with pytest.raises(ValidationError, match="nearest: 50 or 100"):
+        world.execute("deploy gpt-4.1 --deployment-name q-step --sku ProvisionedManaged "
+                      "--capacity 75")  # fmt: skip
+    on_step = world.execute("regions gpt-4.1 --capacity 100 --sku ProvisionedManaged")
+    assert on_step.value["fits"].any()
 
 
 def test_regions_sorted_by_what_fits_with_your_accounts_marked(world):

@@ -813,7 +813,7 @@ def test_the_services_warnings_reach_the_record_the_card_and_the_frame(app, tmp_
     assert model.artifact_category == "RuntimeDependent"
     assert model.artifact_signals == ("CustomPythonCode",)
     assert [code for code, _ in model.warnings] == ["RuntimeDependentArtifact"]
-    text = card_for(app.execute("show with-code").value).text()
+    text = card_for(app.execute("show with-code").value).text(columns=1000)  # lines unwrapped
     assert "RuntimeDependent (CustomPythonCode)" in text
     assert "RuntimeDependentArtifact" in text and model.warnings[0][1] in text
     frame = app.execute("list --type custom").value.set_index("name")
