@@ -509,7 +509,16 @@ class ModelService:
         available model of its family (same format, same first word: gpt-4o -> gpt-4.1) whose
         name is closest to it, a variant of it (gpt-4o-mini) not counted.
 
-        Example: `az.models.successor(az.models.find("gpt-4o", type="base"))`."""
+        Args:
+            model: the base model (usually a retired one) to find a successor for.
+
+        Returns:
+            A live BaseModel from the catalog, or None when the catalog has none to offer.
+
+        Example:
+            >>> az.models.successor(az.models.find("gpt-4o", type="base")).name
+            'gpt-4.1'
+        """
         live = [m for m in self.catalog() if not m.retired]
         same = [m for m in live if m.name.lower() == model.name.lower()]
         if same:
