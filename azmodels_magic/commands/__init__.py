@@ -77,18 +77,14 @@ def handler_for(path: str) -> Callable[[App, argparse.Namespace], Outcome]:
     return table.lookup(path).handler  # every command of the grammar has one (a test checks)
 
 
-def finish_interrupted(app: App) -> None:
-    """Crash recovery before a command (`UploadService.recover`, its one entry point): an
-    `upload --overwrite` a killed process left half done is finished or rolled back."""
-    for note in app.uploads.recover():  # one directory listing when nothing is pending
-        get_logger(__name__).warning("%s", note)
-
-
 def execute(app: App, args: argparse.Namespace, front_end: FrontEnd = TERMINAL) -> Outcome:
     """Run a parsed command typed in `front_end`; the steps its outcome names are written in
     its syntax."""
     if args.command not in ("connect", "sandbox"):
-        finish_interrupted(app)  # a replacement a killed process left half done: any command
+        # Crash recovery's one entry point: an `upload --overwrite` a killed process left half
+        # done is finished or rolled back (one directory listing when nothing is pending).
+        for note in app.uploads.recover():
+            get_logger(__name__).warning("%s", note)
     args.front_end = front_end  # the handler's (and outcomes made later, after a confirmation)
     with front_end_of_process(front_end):  # text a service writes names steps in its syntax
         outcome = handler_for(args.path)(app, args)
