@@ -44,7 +44,8 @@ fi
 
 # Azurite as package.json pins it: a folder installed for an older pin is brought up to date.
 azurite_pin="$(sed -n 's/.*"azurite": "\([^"]*\)".*/\1/p' package.json)"
-azurite_have="$(sed -n 's/^  "version": "\([^"]*\)".*/\1/p' node_modules/azurite/package.json 2>/dev/null)"
+# (none installed yet on a fresh clone: sed finds no file, which must not stop the set-up)
+azurite_have="$(sed -n 's/^  "version": "\([^"]*\)".*/\1/p' node_modules/azurite/package.json 2>/dev/null || true)"
 if [ ! -x node_modules/.bin/azurite-blob ] || [ "$azurite_have" != "$azurite_pin" ]; then
   command -v npm >/dev/null 2>&1 || {
     echo "setup: npm (Node.js 20+) is needed for Azurite, the storage emulator: install Node.js" >&2
