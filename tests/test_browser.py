@@ -352,7 +352,7 @@ def test_quickstart_and_deploy_form_in_chromium(lab: Lab) -> None:
             expect(form).to_be_visible(timeout=180_000)
             expect(form.locator(".azmodels-deploy-model select")).not_to_have_value("")
             form.locator(".azmodels-deploy-model select").select_option(
-                label="gpt-4o-mini 2024-07-18 (base)"
+                label="gpt-4.1-mini 2025-04-14 (base)"
             )
             # GlobalStandard takes 1-30000: a number box bounded to it, not a slider.
             capacity = form.locator(".azmodels-deploy-capacity input[type=number]")
@@ -388,7 +388,7 @@ def test_quickstart_and_deploy_form_in_chromium(lab: Lab) -> None:
             state = _wait(page, "deployments list", _idle_and_done, timeout=120)
             listed = state["cells"][-1]["outputs"]
             assert DEPLOYMENT in listed and "Running" in listed, listed[:2000]
-            assert "gpt-4o-mini" in listed and "GlobalStandard" in listed
+            assert "gpt-4.1-mini" in listed and "GlobalStandard" in listed
 
             # Quota: the chart of % used beside the table, saying what it shows.
             _run_code(page, "%azmodels quota")

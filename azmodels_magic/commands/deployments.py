@@ -79,8 +79,6 @@ def deploy(app: App, args: argparse.Namespace) -> Outcome:
             steps=[NextStep.of("deploy", name=model, deployment_name=name)],
         )
     warning = retirement_warning(app, args.name, args.type, args.version, args.front_end.write)
-    if warning and not args.no_wait:
-        print(warning)  # said before the wait, not only after it
     with _status_bar(app, args, f"Deploying {args.deployment_name}") as bar:
         details = app.deployments.deploy(
             model=args.name,
@@ -106,7 +104,9 @@ def deploy(app: App, args: argparse.Namespace) -> Outcome:
     if args.no_wait:
         message += " Check progress with {0}."
         steps.append(NextStep.of("deployments show", name=d.name))
-    if warning:  # the outcome's first line (what a script or a form shows)
+    # The outcome's first line, once: printed before the wait it would also precede a refusal
+    # of the same command (bad input must stay one line).
+    if warning:
         message = f"{warning}\n{message}"
     return Outcome(value=details, message=message, steps=tuple(steps))
 
